@@ -42,3 +42,12 @@ class InvalidParentError(BazhongGeoError):
 
 class EmptyInputError(BazhongGeoError):
     """An input that has no rows, or no usable rows."""
+
+
+# --- catchments / network (issue 4) ---
+class InvalidSpeedError(BazhongGeoError):
+    """Road speeds that are missing, zero, negative or not numbers, or a road class with no speed."""
+
+
+class DuplicateLocationError(BazhongGeoError):
+    """Two or more settlements of the same tier share one location (Voronoi cells would be ambiguous)."""
