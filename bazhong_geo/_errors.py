@@ -51,3 +51,25 @@ class InvalidSpeedError(BazhongGeoError):
 
 class DuplicateLocationError(BazhongGeoError):
     """Two or more settlements of the same tier share one location (Voronoi cells would be ambiguous)."""
+
+
+# --- urbanization (Degree of Urbanisation, NBS urban-rural codes) ---------------------------------
+
+class GridMismatchError(BazhongGeoError):
+    """Two rasters that must share a grid (population, land share, built-up, water) do not."""
+
+
+class InvalidThresholdError(BazhongGeoError):
+    """A Degree-of-Urbanisation threshold or parameter outside its meaningful range."""
+
+
+class UnsupportedGridError(BazhongGeoError):
+    """A raster grid the method cannot use (rotated/sheared transform, not 2-D, no cells)."""
+
+
+class UnknownUrbanRuralCodeError(BazhongGeoError):
+    """An NBS urban-rural classification code outside 111/112/121/122/123/210/220."""
+
+
+class MissingPopulationError(BazhongGeoError):
+    """Population values missing where a rate or a share needs them."""
