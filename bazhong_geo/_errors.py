@@ -73,3 +73,33 @@ class UnknownUrbanRuralCodeError(BazhongGeoError):
 
 class MissingPopulationError(BazhongGeoError):
     """Population values missing where a rate or a share needs them."""
+
+
+# --- designation / location (issue 7) ---------------------------------------------------------
+
+class ProfileError(BazhongGeoError):
+    """A designation criteria profile that cannot be used (base of the profile errors)."""
+
+
+class UnknownProfileError(ProfileError):
+    """A profile name that is neither a shipped profile nor an existing .toml file."""
+
+
+class InvalidCriterionError(ProfileError):
+    """A criterion with an unknown operator or kind, a missing value, or a malformed structure."""
+
+
+class UnknownUnitError(ProfileError):
+    """A threshold unit outside the known ones (people, km2, km, m, minutes, 100m_yuan, ...)."""
+
+
+class UnitMismatchError(ProfileError):
+    """A threshold whose unit does not fit the attribute (e.g. population in km2)."""
+
+
+class InvalidPlanError(BazhongGeoError):
+    """A location-allocation request that cannot be posed (k too large, unknown fixed codes, ...)."""
+
+
+class InfeasiblePlanError(BazhongGeoError):
+    """A location-allocation problem without a feasible solution (quotas/spacing too tight for k)."""
