@@ -103,3 +103,9 @@ class InvalidPlanError(BazhongGeoError):
 
 class InfeasiblePlanError(BazhongGeoError):
     """A location-allocation problem without a feasible solution (quotas/spacing too tight for k)."""
+
+
+# --- built-up area (issue 3, builtup) ----------------------------------------------------------
+
+class InvalidBuiltupRuleError(BazhongGeoError):
+    """A built-up rule that cannot be applied: neither or both of classes/fraction, or an unknown fraction kind."""
