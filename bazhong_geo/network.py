@@ -1,0 +1,649 @@
+"""Road graphs from line layers: vectorised graph building, snapping, multi-source shortest paths and travel-time grids."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._errors import EmptyInputError, InvalidSpeedError, MissingColumnError, MissingCRSError
+
+WORK_EPSG = 4545
+"""EPSG code of the work CRS (CGCS2000 3-degree Gauss-Krüger, central meridian 108°E)."""
+
+DEFAULT_WALK_KMH = 4.5
+"""Walking speed off the network (km/h); about 75 m per minute."""
+
+DEFAULT_FAR_M = 1000.0
+"""A source farther than this from its nearest road node is reported as far from any road."""
+
+def _m_per_min(kmh: float) -> float:
+    if not np.isfinite(kmh) or kmh <= 0:
+        raise InvalidSpeedError(f"walking speed must be a positive number of km/h, got {kmh!r}")
+    return kmh * 1000.0 / 60.0
+
+
+def to_work(gdf, what: str = "layer", report: dict | None = None):
+    """Return ``gdf`` in EPSG:4545, reprojecting (and noting it in ``report``) when it is in another CRS.
+
+    Raises :class:`MissingCRSError` when the layer has no CRS.
+    """
+    if gdf.crs is None:
+        raise MissingCRSError(
+            f"the {what} has no CRS; set it first, e.g. gdf.set_crs(4326) for lon/lat or gdf.set_crs(4545)"
+        )
+    if gdf.crs.to_epsg() != WORK_EPSG:
+        if report is not None:
+            report.setdefault("reprojected", []).append(f"{what}: {gdf.crs.to_string()} -> EPSG:{WORK_EPSG}")
+        gdf = gdf.to_crs(WORK_EPSG)
+    return gdf
+
+
+def default_speeds():
+    """Return the default road-class speed table (``data/config/road_speeds.csv``) as a DataFrame.
+
+    Columns: ``road_class``, ``speed_kmh``, ``source``. OSM ``highway`` classes and the Chinese
+    administrative classes 高速/国道/省道/县道/乡道/村道.
+    """
+    import pandas as pd
+
+    from ._paths import config_path
+
+    path = config_path("road_speeds.csv")
+    table = pd.read_csv(path, dtype={"road_class": str})
+    if not {"road_class", "speed_kmh"} <= set(table.columns):
+        raise MissingColumnError(f"{path}: needs columns road_class, speed_kmh (and source)")
+    return table
+
+
+def road_speeds(roads, *, speed_col: str = "speed_kmh", class_col: str | None = None, speeds=None) -> np.ndarray:
+    """Speed in km/h of every road feature.
+
+    A value in ``speed_col`` wins where present; otherwise, with ``class_col``, the road class is looked
+    up in ``speeds`` (a mapping class -> km/h) on top of the default table (:func:`default_speeds`).
+    OSM classes are matched case-insensitively.
+
+    Raises
+    ------
+    InvalidSpeedError
+        A speed that is missing, zero, negative or not a number, or a class with no speed.
+    MissingColumnError
+        Neither ``speed_col`` nor ``class_col`` is a column of ``roads``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> roads = gpd.GeoDataFrame({"highway": ["primary", "县道"]},
+    ...     geometry=[shapely.LineString([(0, 0), (1, 0)])] * 2, crs=4545)
+    >>> road_speeds(roads, class_col="highway").tolist()
+    [50.0, 40.0]
+    """
+    import pandas as pd
+
+    n = len(roads)
+    out = np.full(n, np.nan)
+    have_speed = speed_col is not None and speed_col in roads.columns
+    if have_speed:
+        out = pd.to_numeric(roads[speed_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
+    if class_col is not None:
+        if class_col not in roads.columns:
+            raise MissingColumnError(f"roads: no column {class_col!r} (class_col); columns are {list(roads.columns)}")
+        table = default_speeds()
+        mapping = {str(k).strip().lower(): float(v) for k, v in zip(table["road_class"], table["speed_kmh"])}
+        for k, v in (speeds or {}).items():
+            mapping[str(k).strip().lower()] = float(v)
+        classes = roads[class_col].astype("string").str.strip().str.lower()
+        need = np.isnan(out)
+        looked = classes[need].map(mapping)
+        missing = sorted(set(classes[need][looked.isna()].dropna().astype(str)))
+        if missing or classes[need].isna().any():
+            raise InvalidSpeedError(
+                f"roads: no speed for road class(es) {missing[:20]}"
+                + (" and for rows with an empty class" if classes[need].isna().any() else "")
+                + f"; add them to `speeds` (class -> km/h) or to data/config/road_speeds.csv"
+            )
+        out[need] = looked.to_numpy(dtype=float)
+    elif not have_speed:
+        raise MissingColumnError(
+            f"roads: no speed column {speed_col!r}; give speeds in km/h there or name a road-class column with class_col="
+        )
+    bad = ~np.isfinite(out) | (out <= 0)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise InvalidSpeedError(
+            f"roads: {bad.sum()} feature(s) with a missing, zero or negative speed (rows {rows[:10].tolist()}"
+            f"{' ...' if len(rows) > 10 else ''}, values {out[rows[:5]].tolist()}); speeds must be > 0 km/h"
+        )
+    return out
+
+
+@dataclass
+class RoadGraph:
+    """An undirected road graph: nodes where line vertices meet, edges between consecutive vertices.
+
+    Attributes
+    ----------
+    xy : ndarray (n, 2)
+        Node coordinates in EPSG:4545 (metres).
+    u, v : ndarray (m,)
+        Edge end nodes (``u < v``; parallel edges reduced to the fastest).
+    minutes : ndarray (m,)
+        Travel time of each edge in minutes.
+    length_m : ndarray (m,)
+        Length of each edge in metres.
+    report : dict
+        What was repaired or is worth knowing: ``self_loops`` dropped, ``parallel_edges`` merged,
+        ``components`` (count), ``largest_component_share``, ``reprojected``.
+    """
+
+    xy: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    minutes: np.ndarray
+    length_m: np.ndarray
+    report: dict = field(default_factory=dict)
+    _csr: object = field(default=None, repr=False)
+    _tree: object = field(default=None, repr=False)
+    _labels: object = field(default=None, repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.xy)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.u)
+
+    def csr(self):
+        """Symmetric ``scipy.sparse.csr_matrix`` of edge minutes (cached)."""
+        if self._csr is None:
+            from scipy.sparse import csr_matrix
+
+            n = self.n_nodes
+            rows = np.concatenate([self.u, self.v])
+            cols = np.concatenate([self.v, self.u])
+            data = np.concatenate([self.minutes, self.minutes])
+            self._csr = csr_matrix((data, (rows, cols)), shape=(n, n))
+        return self._csr
+
+    def components(self) -> np.ndarray:
+        """Connected-component label of every node (0 = the largest component)."""
+        if self._labels is None:
+            from scipy.sparse.csgraph import connected_components
+
+            k, labels = connected_components(self.csr(), directed=False)
+            counts = np.bincount(labels, minlength=k)
+            rank = np.empty(k, dtype=np.int64)
+            rank[np.argsort(-counts, kind="stable")] = np.arange(k)
+            self._labels = rank[labels]
+            self.report["components"] = int(k)
+            self.report["largest_component_share"] = float(counts.max() / max(self.n_nodes, 1)) if k else 0.0
+            self.report["nodes_outside_largest_component"] = int((self._labels != 0).sum())
+        return self._labels
+
+    def snap(self, xy: np.ndarray):
+        """Nearest node of each point: ``(node index, distance in m)``."""
+        from scipy.spatial import cKDTree
+
+        if self._tree is None:
+            self._tree = cKDTree(self.xy)
+        d, i = self._tree.query(np.asarray(xy, dtype=float).reshape(-1, 2))
+        return i.astype(np.int64), d
+
+    def csr_with_sources(self, nodes: np.ndarray, minutes: np.ndarray):
+        """The graph plus one virtual node per source (rows ``n .. n+k-1``), each with a one-way edge to its node."""
+        from scipy.sparse import csr_matrix
+
+        base = self.csr()
+        n, k = self.n_nodes, len(nodes)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.arange(1, k + 1)])
+        indices = np.concatenate([base.indices, np.asarray(nodes, dtype=base.indices.dtype)])
+        data = np.concatenate([base.data, np.asarray(minutes, dtype=float)])  # explicit zeros are edges in csgraph
+        return csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+
+
+def build_graph(
+    roads,
+    *,
+    speed_col: str = "speed_kmh",
+    class_col: str | None = None,
+    speeds=None,
+    precision_m: float = 0.01,
+    segmentize_m: float | None = None,
+) -> RoadGraph:
+    """Build a :class:`RoadGraph` from road lines, vectorised.
+
+    Every vertex of every (Multi)LineString becomes a node; vertices closer than about ``precision_m``
+    (coordinates rounded to that grid) are the same node, so lines that share a vertex are connected
+    (the usual topology of OSM exports; lines crossing without a shared vertex — bridges — stay apart).
+    Each pair of consecutive vertices is an edge with its length and travel minutes at the road's speed.
+
+    Parameters
+    ----------
+    roads : GeoDataFrame
+        Lines with a CRS; reprojected to EPSG:4545 when in another CRS (noted in ``report``).
+    speed_col, class_col, speeds
+        See :func:`road_speeds`.
+    precision_m : float
+        Rounding grid for node identity, metres.
+    segmentize_m : float, optional
+        Add vertices so that no edge is longer than this (used for isochrone grids).
+
+    Returns
+    -------
+    RoadGraph
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> roads = gpd.GeoDataFrame({"speed_kmh": [60.0, 30.0]}, crs=4545,
+    ...     geometry=[shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(1000, 0), (1000, 500)])])
+    >>> g = build_graph(roads)
+    >>> g.n_nodes, g.n_edges, g.minutes.round(3).tolist()
+    (3, 2, [1.0, 1.0])
+    """
+    import shapely
+
+    report: dict = {}
+    if len(roads) == 0:
+        raise EmptyInputError("roads: the layer has no features")
+    roads = to_work(roads, "roads", report)
+    speed = road_speeds(roads, speed_col=speed_col, class_col=class_col, speeds=speeds)
+    geoms = np.asarray(roads.geometry.values, dtype=object)
+    types = shapely.get_type_id(geoms)
+    bad = ~np.isin(types, (1, 5)) & ~shapely.is_missing(geoms)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise EmptyInputError(
+            f"roads: {bad.sum()} feature(s) are not (Multi)LineStrings (rows {rows[:10].tolist()}); keep only lines"
+        )
+    n_missing = int((shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())
+    if n_missing:
+        report["empty_geometries"] = n_missing
+    if (types == 5).any():
+        parts, pidx = shapely.get_parts(geoms, return_index=True)
+    else:
+        parts, pidx = geoms, np.arange(len(geoms))
+    if segmentize_m:
+        parts = shapely.segmentize(parts, segmentize_m)
+    coords, cidx = shapely.get_coordinates(parts, return_index=True)
+    if len(coords) < 2:
+        raise EmptyInputError("roads: no line has two vertices")
+    a = np.flatnonzero(cidx[1:] == cidx[:-1])
+    b = a + 1
+    q = np.round(coords / precision_m).astype(np.int64)
+    q -= q.min(axis=0)
+    key = q[:, 0] * (q[:, 1].max() + 1) + q[:, 1]
+    uniq, inv = np.unique(key, return_inverse=True)
+    xy = np.empty((len(uniq), 2))
+    xy[inv] = coords
+    u, v = inv[a], inv[b]
+    length = np.hypot(coords[b, 0] - coords[a, 0], coords[b, 1] - coords[a, 1])
+    sp = speed[pidx[cidx[a]]]
+    minutes = length / (sp * 1000.0 / 60.0)
+    loop = u == v
+    if loop.any():
+        report["self_loops_dropped"] = int(loop.sum())
+        keep = ~loop
+        u, v, minutes, length = u[keep], v[keep], minutes[keep], length[keep]
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    pair = lo * len(uniq) + hi
+    order = np.lexsort((minutes, pair))
+    ps = pair[order]
+    first = np.ones(len(ps), dtype=bool)
+    first[1:] = ps[1:] != ps[:-1]
+    if not first.all():
+        report["parallel_edges_merged"] = int((~first).sum())
+    sel = order[first]
+    return RoadGraph(
+        xy=xy, u=lo[sel], v=hi[sel], minutes=np.maximum(minutes[sel], 1e-12), length_m=length[sel], report=report
+    )
+
+
+def _source_points(sources, report: dict):
+    """xy of located sources and their positions; unlocated ones are reported."""
+    import shapely
+
+    if hasattr(sources, "geometry"):
+        sources = to_work(sources, "sources", report)
+        geoms = np.asarray(sources.geometry.values, dtype=object)
+    else:
+        geoms = np.asarray(sources, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if ok.any():
+        types = shapely.get_type_id(geoms[ok])
+        if (types != 0).any():
+            geoms = geoms.copy()
+            geoms[ok] = shapely.centroid(geoms[ok])
+            report["sources_not_points_centroided"] = int((types != 0).sum())
+    pos = np.flatnonzero(ok)
+    if (~ok).any():
+        report["sources_unlocated"] = np.flatnonzero(~ok).tolist()
+        warnings.warn(f"{(~ok).sum()} source(s) without coordinates were left out (positions in report)", stacklevel=3)
+    if len(pos) == 0:
+        raise EmptyInputError("sources: none has a usable point geometry")
+    return shapely.get_coordinates(geoms[pos]), pos
+
+
+def _graph(roads, graph, speed_col, class_col, speeds, segmentize_m=None):
+    if graph is not None:
+        return graph
+    if isinstance(roads, RoadGraph):
+        return roads
+    return build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=segmentize_m)
+
+
+def _snap_sources(g: RoadGraph, xy, walk_kmh, far_m, report):
+    node, dist = g.snap(xy)
+    walk = dist / _m_per_min(walk_kmh)
+    far = np.flatnonzero(dist > far_m)
+    labels = g.components()
+    if len(far):
+        report["sources_far_from_road"] = far.tolist()
+        warnings.warn(
+            f"{len(far)} source(s) lie more than {far_m:g} m from any road node; they reach it on foot "
+            f"(positions in report['sources_far_from_road'])",
+            stacklevel=3,
+        )
+    off = np.flatnonzero(labels[node] != 0)
+    if len(off):
+        report["sources_off_main_component"] = off.tolist()
+    return node, dist, walk
+
+
+def nearest(
+    roads,
+    sources,
+    *,
+    speed_col: str = "speed_kmh",
+    class_col: str | None = None,
+    speeds=None,
+    walk_kmh: float = DEFAULT_WALK_KMH,
+    limit: float = np.inf,
+    far_m: float = DEFAULT_FAR_M,
+    graph: RoadGraph | None = None,
+):
+    """Minutes from the fastest source to every node of the road graph (multi-source Dijkstra).
+
+    Each source walks (at ``walk_kmh``, straight line) to its nearest road node, then drives. One call
+    of ``scipy.sparse.csgraph.dijkstra(min_only=True)`` with one virtual node per source carrying its
+    walking time.
+
+    Parameters
+    ----------
+    roads : GeoDataFrame or RoadGraph
+        Road lines (see :func:`build_graph`) or a graph already built.
+    sources : GeoDataFrame, GeoSeries or array of Points
+        Sources; rows without a geometry are left out and listed in the report.
+    limit : float
+        Stop searching beyond this many minutes (nodes farther get ``inf``).
+    far_m : float
+        Sources farther than this from the network are reported (never dropped).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per node: ``node``, ``minutes`` (``inf`` where unreachable), ``source`` (position of the
+        fastest source in ``sources``; -1 where unreachable), ``component`` (0 = largest), Point geometry,
+        EPSG:4545. ``attrs["report"]`` holds the graph report plus ``sources_unlocated``,
+        ``sources_far_from_road``, ``sources_off_main_component``, ``unreachable_nodes``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> roads = gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
+    ...     geometry=[shapely.LineString([(0, 0), (1000, 0), (3000, 0)])])
+    >>> towns = gpd.GeoSeries([shapely.Point(0, 0), shapely.Point(3000, 0)], crs=4545)
+    >>> nearest(roads, towns)[["minutes", "source"]].values.tolist()
+    [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    """
+    import geopandas as gpd
+    import shapely
+    from scipy.sparse.csgraph import dijkstra
+
+    report: dict = {}
+    g = _graph(roads, graph, speed_col, class_col, speeds)
+    xy, pos = _source_points(sources, report)
+    node, _, walk = _snap_sources(g, xy, walk_kmh, far_m, report)
+    n = g.n_nodes
+    csr = g.csr_with_sources(node, walk)
+    dist, _, src = dijkstra(
+        csr, directed=True, indices=n + np.arange(len(node)), min_only=True, return_predecessors=True, limit=limit
+    )
+    dist = dist[:n]
+    src = src[:n]
+    lab = np.where(src >= 0, pos[np.clip(src - n, 0, None)], -1)
+    unreachable = int(np.isinf(dist).sum())
+    if unreachable:
+        report["unreachable_nodes"] = unreachable
+    full = {**g.report, **report}
+    out = gpd.GeoDataFrame(
+        {"node": np.arange(n), "minutes": dist, "source": lab, "component": g.components()},
+        geometry=shapely.points(g.xy),
+        crs=WORK_EPSG,
+    )
+    out.attrs["report"] = full
+    return out
+
+
+def travel_times(
+    roads,
+    origins,
+    destinations,
+    *,
+    speed_col: str = "speed_kmh",
+    class_col: str | None = None,
+    speeds=None,
+    walk_kmh: float = DEFAULT_WALK_KMH,
+    direct_walk: bool = True,
+    far_m: float = DEFAULT_FAR_M,
+    graph: RoadGraph | None = None,
+    batch: int = 32,
+) -> np.ndarray:
+    """Travel-time matrix in minutes, ``n_origins × n_destinations``.
+
+    Time = walk to the origin's nearest node + shortest road path + walk from the destination's nearest
+    node (or the straight walk when ``direct_walk`` and shorter). Rows/columns of points without a
+    geometry are NaN; pairs in different road components are ``inf`` (unless walkable directly).
+    Dijkstra runs from the smaller side's distinct nodes in batches (the graph is undirected).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> roads = gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
+    ...     geometry=[shapely.LineString([(0, 0), (3000, 0)])])
+    >>> a = gpd.GeoSeries([shapely.Point(0, 75)], crs=4545)
+    >>> b = gpd.GeoSeries([shapely.Point(3000, 0), shapely.Point(0, 0)], crs=4545)
+    >>> travel_times(roads, a, b).round(3).tolist()
+    [[4.0, 1.0]]
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    report: dict = {}
+    g = _graph(roads, graph, speed_col, class_col, speeds)
+    oxy, opos = _source_points(origins, report)
+    dxy, dpos = _source_points(destinations, report)
+    onode, _, owalk = _snap_sources(g, oxy, walk_kmh, far_m, report)
+    dnode, _, dwalk = _snap_sources(g, dxy, walk_kmh, far_m, report)
+    flip = len(np.unique(dnode)) < len(np.unique(onode))
+    if flip:
+        onode, dnode, owalk, dwalk = dnode, onode, dwalk, owalk
+    uo, inv = np.unique(onode, return_inverse=True)
+    csr = g.csr()
+    net = np.empty((len(uo), len(dnode)))
+    for s in range(0, len(uo), batch):
+        d = dijkstra(csr, directed=False, indices=uo[s : s + batch])
+        net[s : s + batch] = d[:, dnode]
+    t = owalk[:, None] + net[inv] + dwalk[None, :]
+    if flip:
+        t = t.T
+    if direct_walk:
+        direct = np.hypot(oxy[:, None, 0] - dxy[None, :, 0], oxy[:, None, 1] - dxy[None, :, 1]) / _m_per_min(walk_kmh)
+        t = np.minimum(t, direct)
+    n_o = len(origins)
+    n_d = len(destinations)
+    out = np.full((n_o, n_d), np.nan)
+    out[np.ix_(opos, dpos)] = t
+    return out
+
+
+@dataclass
+class TimeGrid:
+    """Minutes to the fastest source on a regular grid (row 0 = north), with the source's position.
+
+    ``minutes`` is an upper bound of the true time at each cell centre (paths are real road + walking
+    paths); ``minutes + slack`` bounds the time anywhere in the cell (``slack`` = half the cell diagonal
+    at walking speed).
+    """
+
+    minutes: np.ndarray
+    source: np.ndarray
+    transform: object
+    cell_m: float
+    slack: float
+    report: dict = field(default_factory=dict)
+
+
+def time_grid(
+    graph: RoadGraph,
+    sources,
+    *,
+    cell_m: float = 100.0,
+    limit: float = 60.0,
+    walk_kmh: float = DEFAULT_WALK_KMH,
+    bounds=None,
+    far_m: float = DEFAULT_FAR_M,
+) -> TimeGrid:
+    """Travel time to the fastest source for every cell of a grid, road plus off-network walking.
+
+    One multi-source Dijkstra over a combined graph: the road graph, an 8-connected grid of cell
+    centres walked at ``walk_kmh``, and connectors between each road node and the centre of its cell.
+    Build the road graph with ``segmentize_m <= cell_m`` so every cell a road crosses is connected.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    sources : GeoDataFrame / GeoSeries of points
+    cell_m : float
+        Grid cell size in metres.
+    limit : float
+        Largest time of interest (minutes); the search stops there.
+    bounds : tuple, optional
+        ``(xmin, ymin, xmax, ymax)`` of the grid; default the roads and sources plus the walking reach.
+
+    Returns
+    -------
+    TimeGrid
+    """
+    from rasterio.transform import from_origin
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    report: dict = {}
+    xy, pos = _source_points(sources, report)
+    snode, _, swalk = _snap_sources(graph, xy, walk_kmh, far_m, report)
+    wpm = _m_per_min(walk_kmh)
+    if bounds is None:
+        reach = min(limit, 240.0) * wpm
+        lo = np.minimum(graph.xy.min(axis=0), xy.min(axis=0)) - reach
+        hi = np.maximum(graph.xy.max(axis=0), xy.max(axis=0)) + reach
+        bounds = (lo[0], lo[1], hi[0], hi[1])
+    xmin, ymin, xmax, ymax = bounds
+    ncol = max(int(np.ceil((xmax - xmin) / cell_m)), 1)
+    nrow = max(int(np.ceil((ymax - ymin) / cell_m)), 1)
+    transform = from_origin(xmin, ymin + nrow * cell_m, cell_m, cell_m)
+    top = ymin + nrow * cell_m
+    n_road = graph.n_nodes
+    n_cell = nrow * ncol
+    ids = np.arange(n_cell).reshape(nrow, ncol) + n_road
+    step = cell_m / wpm
+    diag = step * np.sqrt(2.0)
+    pairs = [
+        (ids[:, :-1], ids[:, 1:], step),
+        (ids[:-1, :], ids[1:, :], step),
+        (ids[:-1, :-1], ids[1:, 1:], diag),
+        (ids[:-1, 1:], ids[1:, :-1], diag),
+    ]
+    gu = [graph.u, graph.v]
+    gv = [graph.v, graph.u]
+    gw = [graph.minutes, graph.minutes]
+    for a, b, w in pairs:
+        a, b = a.ravel(), b.ravel()
+        gu += [a, b]
+        gv += [b, a]
+        gw += [np.full(a.size, w), np.full(a.size, w)]
+    # road node <-> centre of its cell
+    col = np.floor((graph.xy[:, 0] - xmin) / cell_m).astype(np.int64)
+    row = np.floor((top - graph.xy[:, 1]) / cell_m).astype(np.int64)
+    inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
+    rn = np.flatnonzero(inside)
+    cid = n_road + row[inside] * ncol + col[inside]
+    cx = xmin + (col[inside] + 0.5) * cell_m
+    cy = top - (row[inside] + 0.5) * cell_m
+    cw = np.hypot(graph.xy[rn, 0] - cx, graph.xy[rn, 1] - cy) / wpm
+    gu += [rn, cid]
+    gv += [cid, rn]
+    gw += [cw, cw]
+    # virtual source nodes -> snapped road node and -> own cell
+    k = len(snode)
+    vs = n_road + n_cell + np.arange(k)
+    scol = np.floor((xy[:, 0] - xmin) / cell_m).astype(np.int64)
+    srow = np.floor((top - xy[:, 1]) / cell_m).astype(np.int64)
+    sin = (scol >= 0) & (scol < ncol) & (srow >= 0) & (srow < nrow)
+    scx = xmin + (scol + 0.5) * cell_m
+    scy = top - (srow + 0.5) * cell_m
+    sw = np.hypot(xy[:, 0] - scx, xy[:, 1] - scy) / wpm
+    gu += [vs, vs[sin]]
+    gv += [snode, n_road + srow[sin] * ncol + scol[sin]]
+    gw += [swalk, sw[sin]]
+    N = n_road + n_cell + k
+    rows = np.concatenate(gu)
+    csr = csr_matrix((np.concatenate(gw), (rows, np.concatenate(gv))), shape=(N, N))
+    dist, _, src = dijkstra(csr, directed=True, indices=vs, min_only=True, return_predecessors=True, limit=limit + diag)
+    cells = slice(n_road, n_road + n_cell)
+    minutes = dist[cells].reshape(nrow, ncol)
+    s = src[cells]
+    lab = np.where(s >= 0, pos[np.clip(s - n_road - n_cell, 0, None)], -1).reshape(nrow, ncol)
+    report.update(graph.report)
+    return TimeGrid(minutes=minutes, source=lab, transform=transform, cell_m=cell_m, slack=diag / 2.0, report=report)
+
+
+def isochrones(grid: TimeGrid, minutes=(15, 30, 60)):
+    """Polygons of the land reached within each limit, one per (source, limit), from a :class:`TimeGrid`.
+
+    A cell is in the polygon when its whole square is within the limit (centre time + ``slack``), so
+    the polygons contain only reachable land; unreachable land inside stays as holes. Bands are
+    cumulative (the 30-minute polygon includes the 15-minute one) and each cell belongs to its fastest
+    source only.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``source`` (position in the sources), ``minutes``, MultiPolygon geometry, EPSG:4545; sources
+        that reach no whole cell get an empty geometry (kept, not dropped).
+    """
+    import geopandas as gpd
+    import shapely
+    from rasterio.features import shapes
+
+    srcs = np.unique(grid.source[grid.source >= 0])
+    recs_src, recs_min, recs_geom = [], [], []
+    for m in sorted(float(x) for x in minutes):
+        ok = (grid.minutes + grid.slack <= m) & (grid.source >= 0)
+        lab = np.where(ok, grid.source, -1).astype(np.int32)
+        polys, vals = [], []
+        for geom, val in shapes(lab, mask=ok, transform=grid.transform, connectivity=4):
+            polys.append(shapely.geometry.shape(geom))
+            vals.append(int(val))
+        polys = np.asarray(polys, dtype=object)
+        vals = np.asarray(vals, dtype=np.int64)
+        order = np.argsort(vals, kind="stable")
+        present = np.unique(vals)
+        multi = shapely.multipolygons(polys[order], indices=np.searchsorted(present, vals[order])) if len(vals) else []
+        geom_by = dict(zip(present.tolist(), list(multi)))
+        for s in srcs.tolist():
+            recs_src.append(s)
+            recs_min.append(m)
+            recs_geom.append(geom_by.get(s, shapely.MultiPolygon()))
+    return gpd.GeoDataFrame({"source": recs_src, "minutes": recs_min}, geometry=recs_geom, crs=WORK_EPSG)
