@@ -1,0 +1,1113 @@
+"""Degree of Urbanisation (GHSL, levels 1 and 2) on 1 km grids and units, and NBS urban-rural urbanization rates.
+
+Two ways of measuring how urban Bazhong is:
+
+* :func:`degurba` and :func:`classify_units` apply the Degree of Urbanisation (DEGURBA), the UN Statistical
+  Commission's harmonised method (European Commission, FAO, UN-Habitat, ILO, OECD, World Bank, *Applying the
+  Degree of Urbanisation — A methodological manual to define cities, towns and rural areas for international
+  comparisons*, 2021 edition; GHSL Data Package 2023/2024 for the level-2 grid classes GHS-SMOD 30…10) to a
+  population grid: 1 km² cells are classified by density per km² of permanent land, contiguity and cluster
+  population, then spatial units (counties, townships) by the share of their population in each cell class.
+* :func:`urbanization_rate` and :func:`census_urbanization` apply China's official rule: the NBS urban-rural
+  classification codes of village-level units (国函〔2008〕60号, 统计上划分城乡的规定): 111 主城区, 112 城乡结合区,
+  121 镇中心区, 122 镇乡结合区, 123 特殊区域 are urban; 210 乡中心区, 220 村庄 are rural. The urbanization rate
+  (常住人口城镇化率) is the resident population of urban units over the total.
+
+The two measure different things (a morphological grid definition versus an administrative one) and are not
+expected to agree; both are useful for the plan's 45 % target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._errors import (
+    DuplicateCodeError,
+    EmptyInputError,
+    GridMismatchError,
+    InvalidPopulationError,
+    InvalidThresholdError,
+    MissingColumnError,
+    MissingCRSError,
+    MissingPopulationError,
+    UnknownUrbanRuralCodeError,
+    UnsupportedGridError,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = [
+    "MOLLWEIDE",
+    "LEVEL1_CLASSES",
+    "LEVEL2_CLASSES",
+    "UNIT_CLASSES_L1",
+    "UNIT_CLASSES_L2",
+    "NBS_URBAN_CODES",
+    "NBS_RURAL_CODES",
+    "DegurbaGrid",
+    "degurba",
+    "aggregate_to_km_grid",
+    "classify_units",
+    "urbanization_rate",
+    "census_urbanization",
+]
+
+MOLLWEIDE = "ESRI:54009"
+"""World Mollweide, the equal-area CRS of the GHSL 1 km grids; the target of exact aggregation."""
+
+LEVEL1_CLASSES = {3: "urban_centre", 2: "urban_cluster", 1: "rural"}
+"""Level-1 grid classes (0 = off-grid / no data)."""
+
+LEVEL2_CLASSES = {
+    30: "urban_centre",
+    23: "dense_cluster",
+    22: "semidense_cluster",
+    21: "suburban",
+    13: "rural_cluster",
+    12: "low_density_rural",
+    11: "very_low_density_rural",
+    10: "water",
+}
+"""Level-2 grid classes with their GHS-SMOD codes (0 = off-grid / no data)."""
+
+UNIT_CLASSES_L1 = {3: "city", 2: "town_or_semi_dense_area", 1: "rural_area"}
+UNIT_CLASSES_L2 = {
+    30: "city",
+    23: "dense_town",
+    22: "semi_dense_town",
+    21: "suburban_or_peri_urban_area",
+    13: "village",
+    12: "dispersed_rural_area",
+    11: "mostly_uninhabited_area",
+}
+
+NBS_URBAN_CODES = {"111": "主城区", "112": "城乡结合区", "121": "镇中心区", "122": "镇乡结合区", "123": "特殊区域"}
+NBS_RURAL_CODES = {"210": "乡中心区", "220": "村庄"}
+
+_ROOK = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+_QUEEN = np.ones((3, 3), dtype=bool)
+_AUTHALIC_RADIUS_M = 6371007.181  # GRS80 authalic sphere, for cell areas of geographic grids
+_EPS = 1e-9
+
+
+# ============================================================================================== raster input
+
+def _is_raster_tuple(obj) -> bool:
+    return isinstance(obj, (tuple, list)) and len(obj) == 3 and hasattr(obj[0], "shape")
+
+
+def _read_raster(src, what: str, *, nodata=None):
+    """Read a raster-like input -> (values float64, valid bool, transform, crs, label)."""
+    import rasterio
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    if isinstance(src, (str, os.PathLike)):
+        label = os.fspath(src)
+        if not os.path.exists(label):
+            raise FileNotFoundError(f"{what}: file {label!r} does not exist")
+        with rasterio.open(label) as ds:
+            return _read_dataset(ds, what, label, nodata)
+    if hasattr(src, "read") and hasattr(src, "transform"):
+        return _read_dataset(src, what, getattr(src, "name", "<dataset>"), nodata)
+    if _is_raster_tuple(src):
+        arr, transform, crs = src
+        label = f"{what} array"
+        arr = np.ma.asarray(arr)
+        if arr.ndim != 2:
+            raise UnsupportedGridError(f"{label}: expected a 2-D array, got shape {arr.shape}")
+        if crs is None:
+            raise MissingCRSError(f"{label}: no CRS given; pass (array, transform, crs) with a CRS")
+        transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
+        values = np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
+        valid = ~np.ma.getmaskarray(arr) & np.isfinite(values)
+        if nodata is not None:
+            valid &= values != nodata
+        return values, valid, transform, CRS.from_user_input(crs), label
+    raise TypeError(
+        f"{what}: expected a GeoTIFF path, an open rasterio dataset or (array, transform, crs); "
+        f"got {type(src).__name__}"
+    )
+
+
+def _read_dataset(ds, what, label, nodata):
+    if ds.crs is None:
+        raise MissingCRSError(f"{what}: raster {label!r} has no CRS; assign one (e.g. gdal_edit.py -a_srs) and retry")
+    band = ds.read(1, masked=True)
+    values = np.asarray(band.filled(np.nan) if np.ma.is_masked(band) else band.data, dtype="float64")
+    valid = ~np.ma.getmaskarray(band) & np.isfinite(values)
+    if nodata is not None:
+        valid &= values != nodata
+    return values, valid, ds.transform, ds.crs, label
+
+
+def _read_aligned(src, what, shape, transform, crs):
+    """An auxiliary layer (land share, built-up share, water mask) on the population's own grid."""
+    if src is None:
+        return None
+    if isinstance(src, np.ndarray) and not _is_raster_tuple(src):
+        arr = np.ma.asarray(src)
+        if arr.shape != shape:
+            raise GridMismatchError(
+                f"{what}: array shape {arr.shape} differs from the population grid {shape}; "
+                "pass a layer on the same grid as the population"
+            )
+        values = np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
+        return values
+    values, valid, tr, c, label = _read_raster(src, what)
+    if values.shape != shape or not tr.almost_equals(transform) or (crs is not None and c != crs):
+        raise GridMismatchError(
+            f"{what}: raster {label!r} (shape {values.shape}, transform {tuple(tr)[:6]}, CRS {c}) is not on the "
+            f"population grid (shape {shape}, transform {tuple(transform)[:6]}, CRS {crs}); resample it first"
+        )
+    return np.where(valid, values, np.nan)
+
+
+# ============================================================================================== aggregation
+
+@dataclasses.dataclass
+class _KmGrid:
+    population: np.ndarray      # people per 1 km cell
+    land_km2: np.ndarray        # km² of permanent land with data in the cell
+    valid: np.ndarray           # cell has data
+    means: dict                 # area-weighted means of auxiliary shares (built-up, water)
+    transform: Any
+    crs: Any
+    cell_km2: float
+    method: str
+
+
+def _fine_cell_area_m2(transform, crs, shape):
+    """Area of each source row's cells in m² (rows, 1) — geodesic on the authalic sphere for geographic grids."""
+    h = shape[0]
+    if crs.is_geographic:
+        lat_top = transform.f + transform.e * np.arange(h)
+        lat_bot = lat_top + transform.e
+        dlon = np.deg2rad(abs(transform.a))
+        area = _AUTHALIC_RADIUS_M**2 * dlon * np.abs(np.sin(np.deg2rad(lat_top)) - np.sin(np.deg2rad(lat_bot)))
+        return area[:, None]
+    factor = crs.linear_units_factor[1] if crs.is_projected else 1.0
+    return np.full((h, 1), abs(transform.a * transform.e) * factor * factor)
+
+
+def _metres(crs) -> float | None:
+    if not crs.is_projected:
+        return None
+    try:
+        return float(crs.linear_units_factor[1])
+    except Exception:  # pragma: no cover - exotic CRS without units
+        return None
+
+
+def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, means=None, cell_size_m=1000.0,
+                         target_crs=MOLLWEIDE):
+    """Aggregate a population grid exactly onto a grid of ``cell_size_m`` cells (population conserved).
+
+    Three cases, chosen from the input grid:
+
+    * already ``cell_size_m`` cells in a projected CRS: used as is;
+    * a projected, axis-aligned grid whose cell size divides ``cell_size_m`` (e.g. 100 m): block sums, blocks
+      aligned to multiples of ``cell_size_m`` in that CRS where the grid allows;
+    * anything else (EPSG:4326 WorldPop, non-nested grids): each target cell of a ``cell_size_m`` grid in
+      ``target_crs`` (Mollweide, as GHSL) is turned into a polygon in the source CRS and the exact coverage
+      fraction of every source cell by every target cell is computed with exactextract; the population of a
+      source cell is shared out by those fractions. The target cells tile the plane, so the fractions of each
+      source cell sum to 1 and population in = population out (to float rounding).
+
+    Parameters
+    ----------
+    values, valid : ndarray
+        People per source cell and its data mask (invalid cells count as 0 people and no land).
+    transform, crs : affine.Affine, rasterio CRS
+        The source grid.
+    land_share : ndarray, optional
+        Share 0–1 of permanent land per source cell (default 1).
+    means : dict of name -> ndarray, optional
+        Shares 0–1 (built-up, water) averaged over the land-with-data area of each target cell.
+    cell_size_m : float
+        Target cell size in metres (1000 for the Degree of Urbanisation).
+    target_crs : str
+        Equal-area CRS of the target grid in the exact case.
+
+    Returns
+    -------
+    _KmGrid
+        population, land_km2, valid, means, transform, crs, cell_km2, method ("as_is" | "block_sum" | "exact").
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> pop = np.ones((20, 20))
+    >>> g = aggregate_to_km_grid(pop, pop > 0, Affine(100, 0, 0, 0, -100, 2000), CRS.from_epsg(32648))
+    >>> g.population.shape, float(g.population.sum()), g.method
+    ((2, 2), 400.0, 'block_sum')
+    """
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
+        raise UnsupportedGridError(
+            f"population grid transform {tuple(transform)[:6]} is rotated or not north-up; warp it to a north-up grid"
+        )
+    values = np.where(valid, values, 0.0)
+    land = np.ones_like(values) if land_share is None else np.where(np.isfinite(land_share), land_share, 0.0)
+    land = np.clip(land, 0.0, 1.0) * valid
+    means = dict(means or {})
+    unit = _metres(crs)
+    tol = 1e-6 * cell_size_m
+
+    if unit is not None:
+        dx, dy = transform.a * unit, -transform.e * unit
+        if abs(dx - cell_size_m) < tol and abs(dy - cell_size_m) < tol:
+            cell_km2 = dx * dy / 1e6
+            land_km2 = land * cell_km2
+            m = {k: np.where(land_km2 > 0, np.nan_to_num(v), np.nan) for k, v in means.items()}
+            return _KmGrid(values.copy(), land_km2, valid.copy(), m, transform, crs, cell_km2, "as_is")
+        fx, fy = cell_size_m / dx, cell_size_m / dy
+        if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
+            return _block_sum(values, valid, land, means, transform, crs, int(round(fx)), int(round(fy)),
+                              unit, cell_size_m)
+    return _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
+                            Affine)
+
+
+def _block_sum(values, valid, land, means, transform, crs, fx, fy, unit, cell_size_m):
+    from affine import Affine
+
+    h, w = values.shape
+    size = cell_size_m / unit  # target cell size in CRS units
+    # align blocks to multiples of the target cell size where the fine grid allows it
+    off_x = (transform.c % size) / transform.a
+    pad_left = (int(round(off_x)) % fx) if abs(off_x - round(off_x)) < 1e-6 else 0
+    off_y = ((-transform.f) % size) / (-transform.e)
+    pad_top = (int(round(off_y)) % fy) if abs(off_y - round(off_y)) < 1e-6 else 0
+    H = -(-(h + pad_top) // fy) * fy
+    W = -(-(w + pad_left) // fx) * fx
+
+    def blocks(a, fill=0.0):
+        p = np.full((H, W), fill, dtype="float64")
+        p[pad_top:pad_top + h, pad_left:pad_left + w] = a
+        return p.reshape(H // fy, fy, W // fx, fx).sum(axis=(1, 3))
+
+    fine_km2 = transform.a * -transform.e * unit * unit / 1e6
+    pop = blocks(values)
+    land_km2 = blocks(land) * fine_km2
+    valid_k = blocks(valid.astype("float64")) > 0
+    m = {}
+    for k, v in means.items():
+        num = blocks(np.nan_to_num(v) * land)
+        m[k] = np.where(land_km2 > 0, num * fine_km2 / np.where(land_km2 > 0, land_km2, 1), np.nan)
+    tr = Affine(transform.a * fx, 0, transform.c - pad_left * transform.a,
+                0, transform.e * fy, transform.f - pad_top * transform.e)
+    return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum")
+
+
+def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, target, Affine):
+    import geopandas as gpd
+    import shapely
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+    from pyproj import Transformer
+    from rasterio.warp import transform_bounds
+
+    h, w = values.shape
+    left, top = transform.c, transform.f
+    right, bottom = left + w * transform.a, top + h * transform.e
+    xmin, ymin, xmax, ymax = transform_bounds(crs, target, left, bottom, right, top, densify_pts=101)
+    s = cell_size_m
+    x0, x1 = np.floor(xmin / s) * s, np.ceil(xmax / s) * s
+    y0, y1 = np.floor(ymin / s) * s, np.ceil(ymax / s) * s
+    ncol, nrow = int(round((x1 - x0) / s)), int(round((y1 - y0) / s))
+    # corner lattice of the target grid, transformed once (shared corners => the polygons tile exactly)
+    cx = x0 + s * np.arange(ncol + 1)
+    cy = y1 - s * np.arange(nrow + 1)
+    gx, gy = np.meshgrid(cx, cy)
+    tf = Transformer.from_crs(target, crs, always_xy=True)
+    sx, sy = tf.transform(gx, gy)
+    ring = np.stack(
+        [
+            np.stack([sx[:-1, :-1], sx[:-1, 1:], sx[1:, 1:], sx[1:, :-1], sx[:-1, :-1]], axis=-1),
+            np.stack([sy[:-1, :-1], sy[:-1, 1:], sy[1:, 1:], sy[1:, :-1], sy[:-1, :-1]], axis=-1),
+        ],
+        axis=-1,
+    ).reshape(-1, 5, 2)
+    ok = np.isfinite(ring).all(axis=(1, 2))
+    bx0, bx1 = ring[..., 0].min(axis=1), ring[..., 0].max(axis=1)
+    by0, by1 = ring[..., 1].min(axis=1), ring[..., 1].max(axis=1)
+    ok &= (bx1 > left) & (bx0 < right) & (by1 > bottom) & (by0 < top)
+    tids = np.flatnonzero(ok)
+    pop = np.zeros(nrow * ncol)
+    land_m2 = np.zeros(nrow * ncol)
+    data_m2 = np.zeros(nrow * ncol)
+    sums = {k: np.zeros(nrow * ncol) for k in means}
+    if tids.size:
+        polys = shapely.polygons(ring[tids])
+        gdf = gpd.GeoDataFrame(geometry=polys, crs=crs)
+        rast = NumPyRasterSource(np.zeros((h, w), dtype="uint8"), left, bottom, right, top, srs_wkt=crs.to_wkt())
+        df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas")
+        lens = df["cell_id"].map(len).to_numpy()
+        tid = np.repeat(tids, lens)
+        cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64) if lens.sum() else np.zeros(0, np.int64)
+        cov = np.concatenate(df["coverage"].to_list()).astype("float64") if lens.sum() else np.zeros(0)
+        area = np.broadcast_to(_fine_cell_area_m2(transform, crs, (h, w)), (h, w)).ravel()[cid]
+        n = nrow * ncol
+        pop = np.bincount(tid, cov * values.ravel()[cid], minlength=n)
+        wl = cov * area * land.ravel()[cid]
+        land_m2 = np.bincount(tid, wl, minlength=n)
+        data_m2 = np.bincount(tid, cov * area * valid.ravel()[cid], minlength=n)
+        for k, v in means.items():
+            sums[k] = np.bincount(tid, wl * np.nan_to_num(v).ravel()[cid], minlength=n)
+    shape = (nrow, ncol)
+    land_km2 = (land_m2 / 1e6).reshape(shape)
+    m = {k: np.where(land_m2 > 0, v / np.where(land_m2 > 0, land_m2, 1), np.nan).reshape(shape) for k, v in sums.items()}
+    tr = Affine(s, 0, x0, 0, -s, y1)
+    return _KmGrid(pop.reshape(shape), land_km2, (data_m2 > 0).reshape(shape), m, tr, target, s * s / 1e6, "exact")
+
+
+# ============================================================================================== DEGURBA core
+
+def _clusters(mask, structure, population, min_population):
+    """Cells of ``mask`` in contiguous groups (by ``structure``) holding at least ``min_population`` people."""
+    from scipy import ndimage
+
+    if not mask.any():
+        return np.zeros_like(mask), np.zeros(mask.shape, np.int32), np.zeros(1)
+    lab, n = ndimage.label(mask, structure=structure)
+    sums = np.bincount(lab.ravel(), weights=population.ravel(), minlength=n + 1)
+    keep = sums >= min_population - 1e-9 * np.maximum(1.0, min_population)
+    keep[0] = False
+    return keep[lab], lab, sums
+
+
+def _fill_gaps(centre, allowed, cell_km2, max_gap_km2):
+    """Fill holes (rook-connected non-centre areas enclosed by centres) smaller than ``max_gap_km2``."""
+    from scipy import ndimage
+
+    rows = np.flatnonzero(centre.any(axis=1))
+    cols = np.flatnonzero(centre.any(axis=0))
+    if rows.size == 0:
+        return centre
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    sub = np.pad(centre[r0:r1, c0:c1], 1)  # the padding ring is "outside"
+    lab, n = ndimage.label(~sub, structure=_ROOK)
+    sizes = np.bincount(lab.ravel(), minlength=n + 1) * cell_km2
+    hole = sizes < max_gap_km2 - 1e-9
+    hole[0] = False
+    hole[lab[0, 0]] = False
+    fill = hole[lab][1:-1, 1:-1] & allowed[r0:r1, c0:c1]
+    out = centre.copy()
+    out[r0:r1, c0:c1] |= fill
+    return out
+
+
+def _majority_smooth(centre, allowed, k):
+    """Iterative conditional majority rule: a cell with >= k of its 8 neighbours in a centre joins; until stable.
+
+    Synchronous updates, as a 3×3 convolution applied repeatedly would do, but after the first pass only the
+    neighbours of cells that just joined are re-examined (sparse flat-index arithmetic).
+    """
+    h, w = centre.shape
+    W = w + 2
+    p = np.zeros((h + 2, w + 2), np.uint8)
+    p[1:-1, 1:-1] = centre
+    a = np.zeros((h + 2, w + 2), bool)
+    a[1:-1, 1:-1] = allowed
+    counts = (p[:-2, :-2] + p[:-2, 1:-1] + p[:-2, 2:] + p[1:-1, :-2] + p[1:-1, 2:]
+              + p[2:, :-2] + p[2:, 1:-1] + p[2:, 2:])
+    flat = p.ravel()
+    aflat = a.ravel()
+    new = np.flatnonzero(((counts >= k) & (p[1:-1, 1:-1] == 0) & allowed).ravel())
+    new = (new // w + 1) * W + (new % w + 1)  # to padded flat index
+    offs = np.array([-W - 1, -W, -W + 1, -1, 1, W - 1, W, W + 1])
+    iterations = 0
+    while new.size:
+        iterations += 1
+        flat[new] = 1
+        cand = np.unique((new[:, None] + offs).ravel())
+        cand = cand[(flat[cand] == 0) & aflat[cand]]
+        if cand.size == 0:
+            break
+        cnt = flat[cand[:, None] + offs].sum(axis=1)
+        new = cand[cnt >= k]
+    return p[1:-1, 1:-1].astype(bool)
+
+
+def _near(mask, candidates, radius_cells):
+    """For cells in ``candidates``: is a ``mask`` cell within ``radius_cells`` (centre-to-centre)?
+
+    Equivalent to ``scipy.ndimage.distance_transform_edt(~mask) <= radius_cells`` at those cells, computed only
+    where it is needed (a disk of offsets over flat indices).
+    """
+    h, w = mask.shape
+    r = int(np.floor(radius_cells + 1e-9))
+    idx = np.flatnonzero(candidates.ravel())
+    out = np.zeros(h * w, bool)
+    if idx.size == 0 or not mask.any():
+        return out.reshape(h, w)
+    W = w + 2 * r
+    p = np.zeros((h + 2 * r, W), bool)
+    p[r:r + h, r:r + w] = mask
+    flat = p.ravel()
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    disk = dy**2 + dx**2 <= radius_cells**2 + 1e-9
+    offs = (dy[disk] * W + dx[disk]).astype(np.int64)
+    pidx = (idx // w + r) * W + (idx % w + r)
+    hit = np.zeros(idx.size, bool)
+    for o in offs:  # a handful of offsets (13 for 2 cells), each vectorised over all candidates
+        hit |= flat[pidx + o]
+    out[idx] = hit
+    return out.reshape(h, w)
+
+
+def _check_thresholds(t):
+    for k, v in t.items():
+        if k.endswith("_contiguity"):
+            if v not in (4, 8):
+                raise InvalidThresholdError(f"{k}={v!r}: contiguity must be 4 (rook) or 8 (queen)")
+        elif isinstance(v, bool) or v is None:
+            continue
+        elif not np.isfinite(v) or v < 0:
+            raise InvalidThresholdError(f"{k}={v!r}: must be a finite number >= 0")
+    if not 1 <= t["centre_majority"] <= 8:
+        raise InvalidThresholdError(f"centre_majority={t['centre_majority']!r}: must be 1..8 of the 8 neighbours")
+    if t["cell_size_m"] <= 0:
+        raise InvalidThresholdError(f"cell_size_m={t['cell_size_m']!r}: must be > 0")
+
+
+@dataclasses.dataclass
+class DegurbaGrid:
+    """A Degree-of-Urbanisation grid: 1 km² cells with their level-1 and level-2 classes.
+
+    Attributes
+    ----------
+    level1 : ndarray of uint8
+        3 urban centre, 2 urban cluster (outside centres), 1 rural; 0 off-grid / no data.
+    level2 : ndarray of uint8
+        GHS-SMOD codes 30 urban centre, 23 dense urban cluster, 22 semi-dense urban cluster, 21 suburban or
+        peri-urban, 13 rural cluster, 12 low density rural, 11 very low density rural, 10 water; 0 off-grid.
+    density : ndarray of float64
+        People per km² of permanent land.
+    population : ndarray of float64
+        People per cell (the aggregated input; sums to the input's total).
+    land_km2 : ndarray of float64
+        Permanent land with data per cell, km².
+    valid : ndarray of bool
+        Cells with data.
+    transform, crs
+        The 1 km grid (rasterio Affine and CRS).
+    cell_km2 : float
+        Cell area, km².
+    method : str
+        How the 1 km grid was made: "as_is", "block_sum" or "exact".
+    thresholds : dict
+        The parameters used.
+    """
+
+    level1: np.ndarray
+    level2: np.ndarray
+    density: np.ndarray
+    population: np.ndarray
+    land_km2: np.ndarray
+    valid: np.ndarray
+    transform: Any
+    crs: Any
+    cell_km2: float
+    method: str
+    thresholds: dict
+
+    @property
+    def shape(self):
+        return self.level1.shape
+
+    def summary(self):
+        """Cells and population per level-2 class (DataFrame, one row per class, GHS-SMOD code order)."""
+        import pandas as pd
+
+        codes = np.array(sorted(LEVEL2_CLASSES, reverse=True))
+        cells = np.bincount(self.level2.ravel(), minlength=31)[codes]
+        pop = np.bincount(self.level2.ravel(), weights=self.population.ravel(), minlength=31)[codes]
+        total = pop.sum()
+        return pd.DataFrame({
+            "code": codes,
+            "class": [LEVEL2_CLASSES[c] for c in codes],
+            "level1": [3 if c == 30 else 2 if c >= 21 else 1 for c in codes],
+            "cells": cells.astype(int),
+            "area_km2": cells * self.cell_km2,
+            "population": pop,
+            "share": pop / total if total > 0 else np.nan,
+        })
+
+    def to_geotiff(self, path, *, layers=("level1", "level2")):
+        """Write the grid to a GeoTIFF, one band per layer (uint8 bands with nodata 0, float bands with NaN).
+
+        Parameters
+        ----------
+        path : str or PathLike
+            Output file.
+        layers : sequence of str
+            Any of "level1", "level2", "density", "population", "land_km2"; band descriptions carry the names.
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        import rasterio
+
+        arrays = [getattr(self, name) for name in layers]
+        is_int = all(name in ("level1", "level2") for name in layers)
+        dtype = "uint8" if is_int else "float64"
+        nodata = 0 if is_int else np.nan
+        out = [a.astype(dtype) if is_int else np.where(self.valid, a, np.nan).astype(dtype) for a in arrays]
+        profile = dict(driver="GTiff", width=self.shape[1], height=self.shape[0], count=len(out), dtype=dtype,
+                       crs=self.crs, transform=self.transform, nodata=nodata, compress="deflate")
+        with rasterio.open(path, "w", **profile) as dst:
+            for i, (name, a) in enumerate(zip(layers, out), start=1):
+                dst.write(a, i)
+                dst.set_band_description(i, name)
+        return os.fspath(path)
+
+
+def degurba(
+    population,
+    *,
+    builtup=None,
+    land_share=None,
+    water_mask=None,
+    nodata=None,
+    centre_density: float = 1500.0,
+    centre_population: float = 50_000.0,
+    centre_contiguity: int = 4,
+    centre_max_gap_km2: float = 15.0,
+    centre_smoothing: bool = True,
+    centre_majority: int = 5,
+    builtup_centre_share: float = 0.5,
+    cluster_density: float = 300.0,
+    cluster_population: float = 5_000.0,
+    cluster_contiguity: int = 8,
+    dense_cluster_density: float = 1500.0,
+    dense_cluster_population: float = 5_000.0,
+    dense_cluster_contiguity: int = 4,
+    semidense_density: float = 900.0,
+    semidense_population: float = 2_500.0,
+    semidense_contiguity: int = 4,
+    semidense_exclusion_km: float = 2.0,
+    rural_cluster_density: float = 300.0,
+    rural_cluster_population: float = 500.0,
+    rural_cluster_contiguity: int = 8,
+    low_density: float = 50.0,
+    water_land_share: float = 0.0,
+    water_mask_share: float = 0.5,
+    cell_size_m: float = 1000.0,
+    target_crs: str = MOLLWEIDE,
+) -> DegurbaGrid:
+    """Classify a population grid by the Degree of Urbanisation, levels 1 and 2.
+
+    The rules (defaults are the official values; *Applying the Degree of Urbanisation*, 2021 edition, ch. 2 and
+    Annex; GHSL Data Package 2023/2024 for the level-2 GHS-SMOD classes):
+
+    Level 1
+
+    * **Urban centre** (3): cells with a density of at least 1,500 inhabitants per km² of permanent land
+      (``centre_density``) — and, where a built-up layer is given, cells that are at least 50 % built up
+      (``builtup_centre_share``, the GHSL addition) — grouped by 4-point (rook) contiguity, "diagonals not
+      included"; groups of at least 50,000 inhabitants (``centre_population``) are kept; "gaps" (enclosed
+      non-centre areas) smaller than 15 km² are filled (``centre_max_gap_km2``); edges are smoothed with an
+      iterative majority rule: a cell with at least 5 of its 8 neighbours in the centre is added, repeated until
+      no cell is added (``centre_majority``).
+    * **Urban cluster** (2): cells of at least 300 inhabitants per km² (``cluster_density``), 8-point (queen)
+      contiguity "diagonals included", groups of at least 5,000 inhabitants (``cluster_population``); the cells
+      not in an urban centre.
+    * **Rural** (1): every other cell with data.
+
+    Level 2 (urban clusters and rural cells split further; codes of GHS-SMOD)
+
+    * 30 urban centre (as level 1).
+    * 23 dense urban cluster: urban-cluster cells outside centres with ≥ 1,500/km², rook, ≥ 5,000 people.
+    * 22 semi-dense urban cluster: remaining urban-cluster cells with ≥ 900/km², rook, ≥ 2,500 people, and
+      no cell within 2 km (``semidense_exclusion_km``; centre-to-centre cell distance, so touching or one cell
+      apart counts as within) of an urban centre or dense urban cluster.
+    * 21 suburban or peri-urban: the other urban-cluster cells.
+    * 13 rural cluster: rural cells with ≥ 300/km², queen, ≥ 500 people.
+    * 12 low density rural: other rural cells with ≥ 50/km² (``low_density``).
+    * 11 very low density rural: the rest.
+    * 10 water: rural cells (not in a rural cluster) whose land share is ``<= water_land_share`` (0 by default:
+      no permanent land) or whose water-mask share is ``>= water_mask_share``.
+
+    Level-2 urban classes subdivide level-1 urban clusters (so 30+23+22+21 = level 1 classes 3+2 and
+    13+12+11+10 = level 1 class 1); a semi-dense group of ≥ 2,500 people that sits in a queen group of fewer
+    than 5,000 people stays rural at both levels.
+
+    Parameters
+    ----------
+    population : str, PathLike, rasterio dataset or (array, transform, crs)
+        People per cell, in any CRS. Finer grids (e.g. 100 m WorldPop, 3″ EPSG:4326) are aggregated exactly to
+        1 km cells first (see :func:`aggregate_to_km_grid`): population is conserved.
+    builtup : array or raster-like, optional
+        Built-up share 0–1 per input cell on the population's grid; enables the ≥ 50 % built-up rule.
+    land_share : array or raster-like, optional
+        Share 0–1 of permanent land per input cell (default: all land). Densities are per km² of land.
+    water_mask : array or raster-like, optional
+        1/True where the input cell is water (lakes, reservoirs, rivers); aggregated to a share per 1 km cell.
+    nodata : float, optional
+        Extra nodata value of the population input (the raster's own nodata is always honoured).
+    centre_density, centre_population, centre_contiguity, centre_max_gap_km2, centre_smoothing, centre_majority,
+    builtup_centre_share, cluster_density, cluster_population, cluster_contiguity, dense_cluster_density,
+    dense_cluster_population, dense_cluster_contiguity, semidense_density, semidense_population,
+    semidense_contiguity, semidense_exclusion_km, rural_cluster_density, rural_cluster_population,
+    rural_cluster_contiguity, low_density, water_land_share, water_mask_share : thresholds
+        As described above; contiguity is 4 (rook) or 8 (queen).
+    cell_size_m : float
+        Cell size of the method's grid, metres (1000).
+    target_crs : str
+        Equal-area CRS for exact aggregation of non-nested inputs (Mollweide, as GHSL).
+
+    Returns
+    -------
+    DegurbaGrid
+
+    Raises
+    ------
+    MissingCRSError, UnsupportedGridError, GridMismatchError, InvalidPopulationError, InvalidThresholdError,
+    EmptyInputError
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> pop = np.zeros((12, 12)); pop[3:9, 3:9] = 2000.0          # 36 km² at 2,000/km² = 72,000 people
+    >>> g = degurba((pop, Affine(1000, 0, 0, 0, -1000, 12000), "ESRI:54009"))
+    >>> int((g.level1 == 3).sum()), int(g.level2[5, 5]), int(g.level2[0, 0])
+    (36, 30, 11)
+    """
+    params = {k: v for k, v in locals().items()
+              if k not in ("population", "builtup", "land_share", "water_mask", "nodata", "target_crs")}
+    _check_thresholds(params)
+
+    values, valid, transform, crs, label = _read_raster(population, "population", nodata=nodata)
+    if not valid.any():
+        raise EmptyInputError(f"population: {label} has no cell with data (all nodata)")
+    neg = valid & (values < 0)
+    if neg.any():
+        r, c = np.argwhere(neg)[0]
+        raise InvalidPopulationError(
+            f"population: {label} has {int(neg.sum())} negative cell(s) (first at row {r}, col {c}: {values[r, c]}); "
+            "population counts must be >= 0 — mark missing cells as nodata instead"
+        )
+    shape = values.shape
+    land = _read_aligned(land_share, "land_share", shape, transform, crs)
+    if land is not None:
+        bad = np.isfinite(land) & ((land < -_EPS) | (land > 1 + _EPS))
+        if bad.any():
+            raise InvalidThresholdError(
+                f"land_share: {int(bad.sum())} cell(s) outside 0..1 (min {np.nanmin(land)}, max {np.nanmax(land)}); "
+                "pass shares, not percentages"
+            )
+    means = {}
+    b = _read_aligned(builtup, "builtup", shape, transform, crs)
+    if b is not None:
+        if np.nanmax(b, initial=0) > 1 + _EPS:
+            raise InvalidThresholdError("builtup: values above 1; pass the built-up share 0-1 per cell")
+        means["builtup"] = b
+    wm = _read_aligned(water_mask, "water_mask", shape, transform, crs)
+    if wm is not None:
+        means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
+
+    km = aggregate_to_km_grid(values, valid, transform, crs, land_share=land, means=means,
+                              cell_size_m=cell_size_m, target_crs=target_crs)
+    pop, land_km2, ok = km.population, km.land_km2, km.valid
+    density = np.where(land_km2 > 0, pop / np.where(land_km2 > 0, land_km2, 1.0), np.where(pop > 0, pop / km.cell_km2, 0.0))
+    density = np.where(ok, density, 0.0)
+    struct = {4: _ROOK, 8: _QUEEN}
+
+    # ---- level 1: urban centres
+    cand = ok & (density >= centre_density)
+    if "builtup" in km.means and builtup_centre_share is not None:
+        cand |= ok & (np.nan_to_num(km.means["builtup"]) >= builtup_centre_share)
+    centre, _, _ = _clusters(cand, struct[centre_contiguity], pop, centre_population)
+    if centre.any() and centre_max_gap_km2 > 0:
+        centre = _fill_gaps(centre, ok, km.cell_km2, centre_max_gap_km2)
+    if centre.any() and centre_smoothing:
+        centre = _majority_smooth(centre, ok, centre_majority)
+    # ---- level 1: urban clusters (groups that contain centres include them; centre cells stay class 3)
+    uc, _, _ = _clusters(ok & ((density >= cluster_density) | centre), struct[cluster_contiguity], pop,
+                         cluster_population)
+    uc |= centre
+    level1 = np.zeros(pop.shape, np.uint8)
+    level1[ok] = 1
+    level1[uc] = 2
+    level1[centre] = 3
+
+    # ---- level 2
+    level2 = np.zeros_like(level1)
+    level2[centre] = 30
+    rest = uc & ~centre
+    dense, _, _ = _clusters(rest & (density >= dense_cluster_density), struct[dense_cluster_contiguity], pop,
+                            dense_cluster_population)
+    level2[dense] = 23
+    rest &= ~dense
+    sd_cand = rest & (density >= semidense_density)
+    semi, sd_lab, _ = _clusters(sd_cand, struct[semidense_contiguity], pop, semidense_population)
+    if semi.any():
+        radius = semidense_exclusion_km * 1000.0 / cell_size_m
+        near = _near(centre | dense, semi, radius)
+        excluded = np.bincount(sd_lab.ravel(), weights=near.ravel(), minlength=sd_lab.max() + 1) > 0
+        excluded[0] = True
+        semi &= ~excluded[sd_lab]
+    level2[semi] = 22
+    level2[rest & ~semi] = 21
+    rural = level1 == 1
+    rc, _, _ = _clusters(rural & (density >= rural_cluster_density), struct[rural_cluster_contiguity], pop,
+                         rural_cluster_population)
+    level2[rc] = 13
+    other = rural & ~rc
+    level2[other & (density >= low_density)] = 12
+    level2[other & (density < low_density)] = 11
+    water = other & (land_km2 <= water_land_share * km.cell_km2 + 1e-12)
+    if "water" in km.means:
+        water |= other & (np.nan_to_num(km.means["water"]) >= water_mask_share)
+    level2[water] = 10
+    return DegurbaGrid(level1, level2, density, pop, land_km2, ok, km.transform, km.crs, km.cell_km2, km.method,
+                       params)
+
+
+# ============================================================================================== units
+
+_L2_SHARE_COLS = {
+    30: "share_urban_centre_30",
+    23: "share_dense_cluster_23",
+    22: "share_semidense_cluster_22",
+    21: "share_suburban_21",
+    13: "share_rural_cluster_13",
+    12: "share_low_density_rural_12",
+    11: "share_very_low_density_rural_11",
+    10: "share_water_10",
+}
+
+
+def _grid_coverage(grid: DegurbaGrid, units):
+    """Exact coverage of grid cells by unit polygons -> (unit index per pair, flat cell id, coverage fraction)."""
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    h, w = grid.shape
+    t = grid.transform
+    left, top = t.c, t.f
+    right, bottom = left + w * t.a, top + h * t.e
+    rast = NumPyRasterSource(np.zeros((h, w), np.uint8), left, bottom, right, top, srs_wkt=grid.crs.to_wkt())
+    gdf = units[[units.geometry.name]].reset_index(drop=True)
+    df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas")
+    lens = df["cell_id"].map(len).to_numpy()
+    uid = np.repeat(np.arange(len(gdf)), lens)
+    if lens.sum() == 0:
+        return uid, np.zeros(0, np.int64), np.zeros(0)
+    cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64)
+    cov = np.concatenate(df["coverage"].to_list()).astype("float64")
+    return uid, cid, cov
+
+
+def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: str = "code"):
+    """Classify spatial units (counties, townships) by the share of their population in each grid class.
+
+    Each unit's population in a class is the sum over grid cells of (cell population × the exact share of the
+    cell's area inside the unit), the coverage fraction as exactextract defines it; units may be in any CRS.
+
+    Unit rules (*Applying the Degree of Urbanisation*, 2021, §2.3 and Annex; GHSL unit classes):
+
+    * level 1: **city** if ≥ 50 % of the population lives in urban centres; **town or semi-dense area** if < 50 %
+      in urban centres and < 50 % in rural grid cells; **rural area** if ≥ 50 % in rural grid cells.
+    * level 2: cities stay **city** (30); towns and semi-dense areas are a **dense town** (23), **semi-dense town**
+      (22) or **suburban or peri-urban area** (21) by the largest of their population shares in dense urban
+      clusters, semi-dense urban clusters and suburban cells; rural areas are a **village** (13), **dispersed rural
+      area** (12) or **mostly uninhabited area** (11) by the largest of their shares in rural clusters, low density
+      and very low density rural cells (ties go to the denser class). A unit with no population is a rural area /
+      mostly uninhabited area with shares NaN.
+
+    Parameters
+    ----------
+    grid : DegurbaGrid
+        From :func:`degurba`.
+    population : None, ndarray or raster-like
+        People per grid cell. None (default) uses ``grid.population``; an array must have the grid's shape; a raster
+        input is aggregated like :func:`degurba` does and must land on the same 1 km grid.
+    units : GeoDataFrame
+        Polygons with a CRS and a unique ``id_col``.
+    id_col : str
+        Unit identifier column, kept as the first column of the result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit in input order: ``id_col``, ``population``, ``grid_km2`` (area of the unit on the grid),
+        ``share_urban_centre``, ``share_urban_cluster``, ``share_rural`` (level 1, summing to 1), the level-2 shares
+        ``share_urban_centre_30`` … ``share_water_10``, ``class_l1`` / ``class_l1_code`` (3 city, 2 town or
+        semi-dense area, 1 rural area), ``class_l2`` / ``class_l2_code`` (30, 23, 22, 21, 13, 12, 11).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from affine import Affine
+    >>> pop = np.zeros((12, 12)); pop[3:9, 3:9] = 2000.0
+    >>> g = degurba((pop, Affine(1000, 0, 0, 0, -1000, 12000), "ESRI:54009"))
+    >>> units = gpd.GeoDataFrame({"code": ["a"]}, geometry=[shapely.box(0, 0, 12000, 12000)], crs="ESRI:54009")
+    >>> classify_units(g, None, units)[["code", "population", "class_l1", "class_l2"]].to_dict("records")
+    [{'code': 'a', 'population': 72000.0, 'class_l1': 'city', 'class_l2': 'city'}]
+    """
+    import pandas as pd
+
+    if units is None:
+        raise EmptyInputError("classify_units: no units given; pass a GeoDataFrame of polygons")
+    if len(units) == 0:
+        raise EmptyInputError("classify_units: the units GeoDataFrame has no rows")
+    if units.crs is None:
+        raise MissingCRSError("classify_units: the units have no CRS; set it with .set_crs(...)")
+    if id_col not in units.columns:
+        raise MissingColumnError(f"classify_units: column {id_col!r} not in the units ({list(units.columns)})")
+    dup = units[id_col][units[id_col].duplicated(keep=False)]
+    if len(dup):
+        raise DuplicateCodeError(f"classify_units: {id_col} values repeat: {sorted(map(str, dup.unique()))[:20]}")
+    empty = units.geometry.isna() | units.geometry.is_empty
+    if empty.any():
+        raise EmptyInputError(
+            f"classify_units: rows {list(units.index[empty])[:20]} ({id_col} "
+            f"{list(units.loc[empty, id_col])[:20]}) have no geometry; fix or remove them"
+        )
+
+    if population is None:
+        pop = grid.population
+    elif isinstance(population, np.ndarray) and not _is_raster_tuple(population):
+        if population.shape != grid.shape:
+            raise GridMismatchError(f"classify_units: population shape {population.shape} differs from grid {grid.shape}")
+        pop = np.where(np.isfinite(population), population, 0.0)
+    else:
+        v, ok, tr, crs, label = _read_raster(population, "population")
+        km = aggregate_to_km_grid(v, ok, tr, crs, cell_size_m=grid.thresholds.get("cell_size_m", 1000.0))
+        if km.population.shape != grid.shape or not km.transform.almost_equals(grid.transform):
+            raise GridMismatchError(
+                f"classify_units: population {label} aggregates to a grid {km.population.shape} "
+                f"{tuple(km.transform)[:6]} unlike the DEGURBA grid {grid.shape} {tuple(grid.transform)[:6]}"
+            )
+        pop = km.population
+
+    u = units.to_crs(grid.crs) if units.crs != grid.crs else units
+    uid, cid, cov = _grid_coverage(grid, u)
+    n = len(units)
+    weight = cov * pop.ravel()[cid]
+    total = np.bincount(uid, weight, minlength=n)
+    grid_km2 = np.bincount(uid, cov * grid.cell_km2, minlength=n)
+    l1 = grid.level1.ravel()[cid].astype(np.int64)
+    l2 = grid.level2.ravel()[cid].astype(np.int64)
+    by1 = np.bincount(uid * 4 + l1, weight, minlength=n * 4).reshape(n, 4)
+    by2 = np.bincount(uid * 31 + l2, weight, minlength=n * 31).reshape(n, 31)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = np.where(total > 0, total, np.nan)[:, None]
+        s1 = by1 / denom
+        s2 = by2 / denom
+
+    out = pd.DataFrame({id_col: units[id_col].to_numpy(), "population": total, "grid_km2": grid_km2})
+    out["share_urban_centre"] = s1[:, 3]
+    out["share_urban_cluster"] = s1[:, 2]
+    out["share_rural"] = s1[:, 1]
+    for code, col in _L2_SHARE_COLS.items():
+        out[col] = s2[:, code]
+
+    has_pop = total > 0
+    uc, rur = np.nan_to_num(s1[:, 3]), np.nan_to_num(s1[:, 1], nan=1.0)
+    l1_code = np.where(has_pop & (uc >= 0.5), 3, np.where(has_pop & (rur < 0.5), 2, 1))
+    town = np.array([23, 22, 21])[np.argmax(np.nan_to_num(s2[:, [23, 22, 21]]), axis=1)]
+    rural_codes = np.array([13, 12, 11])[np.argmax(np.nan_to_num(s2[:, [13, 12, 11]]), axis=1)]
+    l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(has_pop, rural_codes, 11)))
+    out["class_l1_code"] = l1_code
+    out["class_l1"] = [UNIT_CLASSES_L1[c] for c in l1_code]
+    out["class_l2_code"] = l2_code
+    out["class_l2"] = [UNIT_CLASSES_L2[c] for c in l2_code]
+    return out
+
+
+# ============================================================================================== NBS codes
+
+def _normalise_codes(series):
+    """Urban-rural codes as 3-character strings ('111'), whatever their dtype; invalid -> None."""
+    import pandas as pd
+
+    num = pd.to_numeric(series, errors="coerce")
+    ok = num.notna() & (num == np.round(num))
+    out = pd.Series([None] * len(series), index=series.index, dtype=object)
+    out[ok] = num[ok].astype("int64").astype(str)
+    return out
+
+
+def urbanization_rate(units, code_col: str = "urban_rural_code", population_col: str = "population", by=None,
+                      *, missing: str = "error"):
+    """Urbanization rate by the NBS urban-rural codes (统计上划分城乡的规定, 国函〔2008〕60号).
+
+    Units coded 111 主城区, 112 城乡结合区, 121 镇中心区, 122 镇乡结合区, 123 特殊区域 are urban; 210 乡中心区 and
+    220 村庄 are rural. Rate = resident population of urban units / resident population of all units.
+
+    Parameters
+    ----------
+    units : DataFrame or GeoDataFrame
+        One row per village-level (or any) unit with a code and a resident population.
+    code_col, population_col : str
+        Column names. Codes may be strings or numbers ("111", 111, 111.0).
+    by : None, str or list of str
+        Grouping columns (county code, township code…); None gives one row for all units.
+    missing : {"error", "nodata"}
+        Missing population: "error" raises :class:`MissingPopulationError` naming the rows; "nodata" keeps the
+        group with rate NaN and counts the rows in ``n_missing_population`` (nothing is dropped silently).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Group columns (or ``group`` = "all"), ``n_units``, ``n_missing_population``, ``population``,
+        ``urban_population``, ``rural_population``, ``rate`` (share 0–1), ``rate_pct`` (percent), ``status``
+        ("ok" | "no data"), sorted by group.
+
+    Raises
+    ------
+    UnknownUrbanRuralCodeError
+        A code outside the seven, naming the rows.
+    MissingPopulationError, InvalidPopulationError, MissingColumnError, EmptyInputError
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"urban_rural_code": [111, 121, 220, 210], "population": [500, 100, 300, 100],
+    ...                    "county": ["a", "a", "a", "b"]})
+    >>> urbanization_rate(df)[["population", "urban_population", "rate_pct"]].to_dict("records")
+    [{'population': 1000.0, 'urban_population': 600.0, 'rate_pct': 60.0}]
+    >>> urbanization_rate(df, by="county")[["county", "rate"]].to_dict("records")
+    [{'county': 'a', 'rate': 0.6666666666666666}, {'county': 'b', 'rate': 0.0}]
+    """
+    import pandas as pd
+
+    if missing not in ("error", "nodata"):
+        raise InvalidThresholdError(f"missing={missing!r}: use 'error' or 'nodata'")
+    groups = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    for col in [code_col, population_col, *groups]:
+        if col not in units.columns:
+            raise MissingColumnError(f"urbanization_rate: column {col!r} not found (columns: {list(units.columns)})")
+    if len(units) == 0:
+        raise EmptyInputError("urbanization_rate: no rows")
+    codes = _normalise_codes(units[code_col])
+    known = codes.isin(list(NBS_URBAN_CODES) + list(NBS_RURAL_CODES))
+    if not known.all():
+        bad = units.loc[~known, code_col]
+        listing = ", ".join(f"row {i}: {v!r}" for i, v in list(bad.items())[:20])
+        raise UnknownUrbanRuralCodeError(
+            f"urbanization_rate: {int((~known).sum())} row(s) with an unknown urban-rural code in {code_col!r} "
+            f"({listing}); allowed are 111/112/121/122/123 (urban) and 210/220 (rural), 国函〔2008〕60号"
+        )
+    pop = pd.to_numeric(units[population_col], errors="coerce")
+    miss = pop.isna()
+    if miss.any() and missing == "error":
+        listing = ", ".join(str(i) for i in list(units.index[miss])[:20])
+        raise MissingPopulationError(
+            f"urbanization_rate: {int(miss.sum())} row(s) without a usable {population_col!r} (rows {listing}); "
+            "fill them, or pass missing='nodata' to report those groups as 'no data'"
+        )
+    neg = pop < 0
+    if neg.any():
+        raise InvalidPopulationError(
+            f"urbanization_rate: negative {population_col!r} at rows {list(units.index[neg])[:20]}"
+        )
+    urban = codes.isin(list(NBS_URBAN_CODES))
+    frame = pd.DataFrame({
+        "_group": "all" if not groups else 0,
+        "n_units": 1,
+        "n_missing_population": miss.astype(int).to_numpy(),
+        "population": pop.fillna(0.0).astype(float).to_numpy(),
+        "urban_population": pop.fillna(0.0).where(urban, 0.0).astype(float).to_numpy(),
+    }, index=units.index)
+    keys = ["_group"] if not groups else groups
+    for g in groups:
+        frame[g] = units[g].to_numpy()
+    if groups:
+        frame = frame.drop(columns="_group")
+    out = frame.groupby(keys, sort=True, dropna=False)[
+        ["n_units", "n_missing_population", "population", "urban_population"]].sum().reset_index()
+    if not groups:
+        out = out.rename(columns={"_group": "group"})
+    out["rural_population"] = out["population"] - out["urban_population"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = out["urban_population"] / out["population"].where(out["population"] > 0)
+    nodata = out["n_missing_population"] > 0
+    out["rate"] = rate.where(~nodata)
+    out["rate_pct"] = out["rate"] * 100.0
+    out["status"] = np.where(nodata | out["rate"].isna(), "no data", "ok")
+    return out
+
+
+def census_urbanization(census, *, population_col: str = "resident_population", share_col: str = "urban_share",
+                        id_col: str = "code", name_col: str | None = "name", total_label: str = "total"):
+    """Urbanization rate from a census table of units with resident population and urban share.
+
+    Urban population = resident population × urban share per unit; the total row is
+    Σ urban population / Σ resident population. On the 2020 census county table of Bazhong
+    (``census2020_counties.csv``: 巴州, 恩阳, 通江, 南江, 平昌 and the development zone) this gives 46.16 %, the
+    rate stated by the statistical bulletin.
+
+    Parameters
+    ----------
+    census : DataFrame
+        One row per unit.
+    population_col, share_col, id_col, name_col : str
+        Columns (``name_col`` may be None).
+    total_label : str
+        ``id_col`` value of the total row appended at the end.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id_col``, ``name_col``, ``population``, ``urban_population``, ``rate``, ``rate_pct``; the unit rows then
+        the total row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"code": ["a", "b"], "name": ["A", "B"], "resident_population": [100, 300],
+    ...                   "urban_share": [0.5, 0.1]})
+    >>> census_urbanization(t)["rate_pct"].round(2).tolist()
+    [50.0, 10.0, 20.0]
+    """
+    import pandas as pd
+
+    cols = [id_col, population_col, share_col] + ([name_col] if name_col else [])
+    for c in cols:
+        if c not in census.columns:
+            raise MissingColumnError(f"census_urbanization: column {c!r} not found (columns: {list(census.columns)})")
+    if len(census) == 0:
+        raise EmptyInputError("census_urbanization: no rows")
+    pop = pd.to_numeric(census[population_col], errors="coerce")
+    share = pd.to_numeric(census[share_col], errors="coerce")
+    bad = pop.isna() | share.isna()
+    if bad.any():
+        raise MissingPopulationError(
+            f"census_urbanization: rows {list(census.index[bad])} lack {population_col!r} or {share_col!r}"
+        )
+    if (pop < 0).any():
+        raise InvalidPopulationError(f"census_urbanization: negative population at rows {list(census.index[pop < 0])}")
+    out_of = (share < 0) | (share > 1)
+    if out_of.any():
+        raise InvalidThresholdError(
+            f"census_urbanization: {share_col!r} outside 0..1 at rows {list(census.index[out_of])}; pass shares, not %"
+        )
+    out = pd.DataFrame({id_col: census[id_col].astype(str).to_numpy()})
+    if name_col:
+        out[name_col] = census[name_col].to_numpy()
+    out["population"] = pop.astype(float).to_numpy()
+    out["urban_population"] = (pop * share).astype(float).to_numpy()
+    total = {id_col: total_label, "population": out["population"].sum(),
+             "urban_population": out["urban_population"].sum()}
+    if name_col:
+        total[name_col] = total_label
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    out["rate"] = out["urban_population"] / out["population"].where(out["population"] > 0)
+    out["rate_pct"] = out["rate"] * 100.0
+    return out
