@@ -272,33 +272,48 @@ def build_graph(
         raise EmptyInputError("roads: no line has two vertices")
     a = np.flatnonzero(cidx[1:] == cidx[:-1])
     b = a + 1
-    q = np.round(coords / precision_m).astype(np.int64)
+    q = np.rint(coords * (1.0 / precision_m)).astype(np.int64)
     q -= q.min(axis=0)
     key = q[:, 0] * (q[:, 1].max() + 1) + q[:, 1]
-    uniq, inv = np.unique(key, return_inverse=True)
-    xy = np.empty((len(uniq), 2))
+    inv, n_nodes = _dense_ids(key)
+    xy = np.empty((n_nodes, 2))
     xy[inv] = coords
     u, v = inv[a], inv[b]
     length = np.hypot(coords[b, 0] - coords[a, 0], coords[b, 1] - coords[a, 1])
     sp = speed[pidx[cidx[a]]]
-    minutes = length / (sp * 1000.0 / 60.0)
+    minutes = length / (sp * (1000.0 / 60.0))
     loop = u == v
     if loop.any():
         report["self_loops_dropped"] = int(loop.sum())
         keep = ~loop
         u, v, minutes, length = u[keep], v[keep], minutes[keep], length[keep]
     lo, hi = np.minimum(u, v), np.maximum(u, v)
-    pair = lo * len(uniq) + hi
-    order = np.lexsort((minutes, pair))
+    pair = lo * n_nodes + hi
+    order = np.argsort(pair, kind="stable")  # radix sort for integers
     ps = pair[order]
-    first = np.ones(len(ps), dtype=bool)
-    first[1:] = ps[1:] != ps[:-1]
-    if not first.all():
+    dup = ps[1:] == ps[:-1]
+    if dup.any():
+        order = np.lexsort((minutes, pair))
+        ps = pair[order]
+        first = np.ones(len(ps), dtype=bool)
+        first[1:] = ps[1:] != ps[:-1]
         report["parallel_edges_merged"] = int((~first).sum())
-    sel = order[first]
-    return RoadGraph(
-        xy=xy, u=lo[sel], v=hi[sel], minutes=np.maximum(minutes[sel], 1e-12), length_m=length[sel], report=report
-    )
+        sel = np.sort(order[first])
+        lo, hi, minutes, length = lo[sel], hi[sel], minutes[sel], length[sel]
+    return RoadGraph(xy=xy, u=lo, v=hi, minutes=np.maximum(minutes, 1e-12), length_m=length, report=report)
+
+
+def _dense_ids(key: np.ndarray):
+    """``np.unique(key, return_inverse=True)`` ids (sorted order) via a stable radix argsort; returns (inverse, count)."""
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    new = np.empty(len(ks), dtype=bool)
+    new[:1] = True
+    new[1:] = ks[1:] != ks[:-1]
+    ids = np.cumsum(new) - 1
+    inv = np.empty(len(key), dtype=np.int64)
+    inv[order] = ids
+    return inv, int(ids[-1]) + 1 if len(ids) else 0
 
 
 def _source_points(sources, report: dict):
@@ -395,7 +410,7 @@ def nearest(
     >>> roads = gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
     ...     geometry=[shapely.LineString([(0, 0), (1000, 0), (3000, 0)])])
     >>> towns = gpd.GeoSeries([shapely.Point(0, 0), shapely.Point(3000, 0)], crs=4545)
-    >>> nearest(roads, towns)[["minutes", "source"]].values.tolist()
+    >>> nearest(roads, towns)[["minutes", "source"]].round(6).values.tolist()
     [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
     """
     import geopandas as gpd
