@@ -109,3 +109,33 @@ class InfeasiblePlanError(BazhongGeoError):
 
 class InvalidBuiltupRuleError(BazhongGeoError):
     """A built-up rule that cannot be applied: neither or both of classes/fraction, or an unknown fraction kind."""
+
+
+# --- targets and indicators (issue 5, targets) -------------------------------------------------
+
+class PlanFormatError(BazhongGeoError):
+    """A plan file with a missing column or field, an unknown comparison, a bad number or year (names the line)."""
+
+
+class IndicatorFormatError(BazhongGeoError):
+    """An indicator table with a missing column, a blank/non-numeric value, a bad year, kind or bound."""
+
+
+class DuplicateIndicatorError(BazhongGeoError):
+    """Two indicator rows for one key/scope/year/definition/kind (names their lines)."""
+
+
+class IndicatorUnitError(BazhongGeoError):
+    """An indicator row in another unit than the plan target that uses it."""
+
+
+class PlanYearError(BazhongGeoError):
+    """An assessment year before the plan's baseline year."""
+
+
+class PlanYearWarning(UserWarning):
+    """An assessment year after a target year: statuses then say whether the target was met, late or not."""
+
+
+class CJKFontWarning(UserWarning):
+    """No CJK font found: figures fall back to English labels."""

@@ -1,0 +1,713 @@
+"""Plans, targets and indicators (value + year + source): progress against the plan, per target and county."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import (DuplicateIndicatorError, IndicatorFormatError, IndicatorUnitError, PlanFormatError,
+                      PlanYearError, PlanYearWarning)
+from ._paths import settlements_path
+
+__all__ = ["DEFINITIONS", "STATUSES", "PLAN_COLUMNS", "INDICATOR_COLUMNS", "PROGRESS_COLUMNS", "SCOPE_NAMES",
+           "load_plan", "load_indicators", "measure", "progress", "trajectory_figure", "write_report"]
+
+PREFECTURE = "511900"
+
+#: Codes of the scopes a plan or an indicator may name, with their Chinese names.
+SCOPE_NAMES = {
+    "511900": "巴中市", "511902": "巴州区", "511903": "恩阳区", "511921": "通江县", "511922": "南江县",
+    "511923": "平昌县", "511971": "巴中经济开发区",
+}
+
+#: Status values of :func:`progress`, best first.
+STATUSES = ("achieved", "on_track", "behind", "no_data")
+
+#: Comparison spellings accepted in a plan file -> canonical form.
+COMPARISONS = {">=": ">=", "≥": ">=", "<=": "<=", "≤": "<=", "=": "=", "==": "=", ">": ">", "<": "<"}
+
+#: Bound spellings accepted in an indicator file ("" = the value is exact).
+BOUNDS = {"": "", ">=": ">=", "≥": ">=", ">": ">", "<=": "<=", "≤": "<=", "<": "<"}
+
+KINDS = ("reported", "measured", "estimated")
+_KIND_RANK = {"reported": 0, "measured": 1, "estimated": 2}   # which one is used when several exist for one year
+
+PLAN_COLUMNS = ["key", "indicator", "description_zh", "description_en", "unit", "comparison", "target",
+                "target_year", "baseline_year", "scope", "definition", "source"]
+_PLAN_OPTIONAL = {"indicator"}
+INDICATOR_COLUMNS = ["key", "scope", "year", "value", "unit", "kind", "bound", "definition", "note", "source"]
+_INDICATOR_OPTIONAL = {"bound", "note"}
+
+PROGRESS_COLUMNS = [
+    "key", "scope", "scope_name", "description_zh", "description_en", "unit", "comparison", "target", "target_year",
+    "baseline_value", "baseline_year", "latest_value", "latest_year", "latest_kind", "latest_bound", "gap",
+    "percent_of_way", "status", "status_note", "required_annual_change", "observed_annual_change", "definition",
+    "source", "alternatives", "county_values", "as_of",
+]
+
+#: Units whose county values can be compared with a prefecture target (rates, not totals).
+INTENSIVE_UNITS = {"percent", "share", "persons_per_km2"}
+
+YEAR_RANGE = (1949, 2100)
+
+#: Named indicator definitions: what each figure counts. A plan row names one; progress uses only that one.
+DEFINITIONS = {
+    "resident_urban_share": "urban residents / resident population x 100 (常住人口城镇化率); census or statistical bulletin",
+    "urban_settlement": "people living in the contiguous urban settlement of 巴城 (citypopulation.de); equals the census "
+                        "urban population of 巴州区 + 恩阳区 + 巴中经济开发区",
+    "urban_districts_residents": "all resident population of 巴州区 + 恩阳区 + 巴中经济开发区, urban and rural",
+    "household_registered": "household-registered (户籍) population",
+    "built_up_extent": "built-up area (建成区面积) of the central city in km²: statistical figure or raster-measured extent",
+    "town_area_population_ge_50000": "number of towns whose town-area (镇区) population is at least 50,000",
+    "township_population_ge_50000": "number of towns whose whole-township population is at least 50,000 "
+                                    "(overcounts mega-towns: the plan counts town-area population)",
+    "key_town_band_25000_35000": "number of provincial/municipal key towns (省市级重点镇) with 25,000-35,000 people "
+                                 "('about 30,000')",
+    "township_population_25000_35000": "number of towns whose whole-township population lies in 25,000-35,000",
+    "national_key_town_list": "number of towns on the national key-town list (全国重点镇, 2014)",
+    "register_designation": "number of register rows carrying the designation (see the note)",
+    "featured_town_designations": "number of distinct towns on national, provincial or municipal featured-town lists "
+                                  "(特色小镇)",
+    "provincial_four_good_villages": "number of villages named provincial 四好村",
+    "gdp_current_prices": "gross domestic product at current prices, bn yuan (1 bn = 10 亿元)",
+    "national_status": "1 when the zone holds national-level status, else 0",
+    "census_resident": "census resident population (常住人口)",
+    "year_end_resident": "year-end resident population",
+    "year_end_urban_resident": "year-end urban resident population",
+}
+
+#: Population bands (inclusive lower, inclusive upper) used by the band definitions.
+BANDS = {
+    "town_area_population_ge_50000": (50_000, math.inf),
+    "township_population_ge_50000": (50_000, math.inf),
+    "key_town_band_25000_35000": (25_000, 35_000),
+    "township_population_25000_35000": (25_000, 35_000),
+}
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+def _resolve(name_or_path, suffix: str = ".csv") -> Path:
+    p = Path(name_or_path)
+    if p.suffix == "" and not p.exists():
+        p = settlements_path(str(name_or_path) + suffix)
+    return p
+
+
+def _read_text_table(path: Path, error) -> pd.DataFrame:
+    if not path.exists():
+        raise error(f"{path}: file not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot be read as a UTF-8 CSV table ({exc})") from None
+
+
+def _require_columns(df: pd.DataFrame, required, optional, path: Path, error) -> None:
+    missing = [c for c in required if c not in df.columns and c not in optional]
+    if missing:
+        raise error(f"{path}: missing column(s) {missing}; the header must hold {list(required)}")
+
+
+def _int_or_error(text: str, what: str, where: str, error) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise error(f"{where}: {what} {text!r} is not a year") from None
+    if not value.is_integer() or not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
+        raise error(f"{where}: {what} {text!r} is not a year between {YEAR_RANGE[0]} and {YEAR_RANGE[1]}")
+    return int(value)
+
+
+def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
+    """Read and check a plan file: one row per target.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A file in ``data/settlements/`` named without ``.csv`` (``"plan_2020"``), or a path to a CSV file with
+        the columns of :data:`PLAN_COLUMNS` (``indicator`` is optional and defaults to ``key``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PLAN_COLUMNS`; ``target`` float, years int, ``comparison`` canonical
+        (``>=``, ``<=``, ``=``, ``>``, ``<``), ``scope`` a code (text). ``attrs["path"]`` and ``attrs["name"]`` are set.
+
+    Raises
+    ------
+    PlanFormatError
+        A missing column, a blank required field, an unknown comparison, a non-numeric target, a target year
+        before the baseline year or a duplicate key; the message names the line of the file.
+
+    Examples
+    --------
+    >>> plan = load_plan("plan_2020")
+    >>> plan.set_index("key").loc["urbanization_rate", ["comparison", "target", "target_year"]].tolist()
+    ['>=', 45.0, 2020]
+    """
+    path = _resolve(name_or_path)
+    df = _read_text_table(path, PlanFormatError)
+    _require_columns(df, PLAN_COLUMNS, _PLAN_OPTIONAL, path, PlanFormatError)
+    df = df.copy()
+    if "indicator" not in df.columns:
+        df["indicator"] = ""
+    if df.empty:
+        raise PlanFormatError(f"{path}: the plan has no targets")
+    out = []
+    for i, row in enumerate(df.to_dict("records")):
+        where = f"{path}, line {i + 2} (key {row['key']!r})"
+        row = {k: str(v).strip() for k, v in row.items()}
+        blank = [c for c in PLAN_COLUMNS if c not in _PLAN_OPTIONAL and not row[c]]
+        if blank:
+            raise PlanFormatError(f"{where}: missing field(s) {blank}; fill them in")
+        if row["comparison"] not in COMPARISONS:
+            raise PlanFormatError(f"{where}: unknown comparison {row['comparison']!r}; use one of >=, <=, =, >, <")
+        row["comparison"] = COMPARISONS[row["comparison"]]
+        try:
+            row["target"] = float(row["target"].replace(",", ""))
+        except ValueError:
+            raise PlanFormatError(f"{where}: target {row['target']!r} is not a number") from None
+        if not math.isfinite(row["target"]):
+            raise PlanFormatError(f"{where}: target {row['target']!r} is not a finite number")
+        row["target_year"] = _int_or_error(row["target_year"], "target_year", where, PlanFormatError)
+        row["baseline_year"] = _int_or_error(row["baseline_year"], "baseline_year", where, PlanFormatError)
+        if row["target_year"] <= row["baseline_year"]:
+            raise PlanFormatError(f"{where}: target_year {row['target_year']} is not after baseline_year "
+                                  f"{row['baseline_year']}")
+        row["indicator"] = row["indicator"] or row["key"]
+        out.append(row)
+    plan = pd.DataFrame(out)[PLAN_COLUMNS + [c for c in df.columns if c not in PLAN_COLUMNS]]
+    dup = plan[plan.duplicated(["key", "scope"], keep=False)]
+    if not dup.empty:
+        lines = [int(i) + 2 for i in dup.index]
+        raise PlanFormatError(f"{path}: key/scope repeated on lines {lines} "
+                              f"({sorted(set(zip(dup['key'], dup['scope'])))}); keep one row per target")
+    plan.attrs = {"path": str(path), "name": path.stem}
+    return plan
+
+
+def load_indicators(path=None) -> pd.DataFrame:
+    """Read and check an indicator table (default: the shipped ``data/settlements/indicators.csv``).
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        A CSV file with the columns of :data:`INDICATOR_COLUMNS`. ``bound`` (optional) says the value is a
+        bound: ``>`` means "more than value", ``>=`` "at least value"; blank means exact. A figure that was not
+        found has no row; a blank value is an error, never a zero.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`INDICATOR_COLUMNS` (plus any extra columns of the file); ``year`` int, ``value`` float,
+        sorted by key, scope, year, definition, kind.
+
+    Raises
+    ------
+    IndicatorFormatError
+        A missing column, a blank or non-numeric value, a year outside 1949-2100, an unknown kind or bound.
+    DuplicateIndicatorError
+        Two rows with the same key, scope, year, definition and kind; the message names their lines.
+
+    Examples
+    --------
+    >>> ind = load_indicators()
+    >>> ind.query("key == 'urbanization_rate' and scope == '511900' and year == 2020")["value"].item()
+    46.16
+    """
+    path = Path(path) if path is not None else settlements_path("indicators.csv")
+    df = _read_text_table(path, IndicatorFormatError)
+    _require_columns(df, INDICATOR_COLUMNS, _INDICATOR_OPTIONAL, path, IndicatorFormatError)
+    return _check_indicators(df, str(path))
+
+
+def _check_indicators(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Validate an indicator table given as text or numbers; return it typed and sorted."""
+    df = df.copy()
+    for c in ("bound", "note"):
+        if c not in df.columns:
+            df[c] = ""
+    df = df.reset_index(drop=True)
+    text_cols = [c for c in df.columns if c not in ("year", "value")]
+    for c in text_cols:
+        df[c] = df[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+    line = df.index.to_numpy() + 2
+    for c in ("key", "scope", "unit", "kind", "definition", "source"):
+        bad = line[(df[c] == "").to_numpy()]
+        if bad.size:
+            raise IndicatorFormatError(f"{where}: blank {c} on line(s) {bad.tolist()}")
+    value = pd.to_numeric(df["value"].map(lambda v: str(v).replace(",", "").strip()), errors="coerce")
+    bad = line[value.isna().to_numpy() | ~np.isfinite(value.to_numpy(dtype=float, na_value=np.nan))]
+    if bad.size:
+        raise IndicatorFormatError(f"{where}: value missing or not a number on line(s) {bad.tolist()}; a figure "
+                                   "that was not found must be left out (absent), never written as 0 or blank")
+    year = pd.to_numeric(df["year"], errors="coerce")
+    ok = year.notna() & (year % 1 == 0) & year.between(*YEAR_RANGE)
+    bad = line[~ok.to_numpy()]
+    if bad.size:
+        raise IndicatorFormatError(f"{where}: year missing or outside {YEAR_RANGE[0]}-{YEAR_RANGE[1]} on line(s) "
+                                   f"{bad.tolist()}")
+    bad = line[~df["kind"].isin(KINDS).to_numpy()]
+    if bad.size:
+        raise IndicatorFormatError(f"{where}: kind must be one of {KINDS}; line(s) {bad.tolist()}")
+    bad = line[~df["bound"].isin(list(BOUNDS)).to_numpy()]
+    if bad.size:
+        raise IndicatorFormatError(f"{where}: bound must be blank or one of >, >=, <, <=; line(s) {bad.tolist()}")
+    df["bound"] = df["bound"].map(BOUNDS)
+    df["value"] = value.astype(float)
+    df["year"] = year.astype(int)
+    ident = ["key", "scope", "year", "definition", "kind"]
+    dup = df.duplicated(ident, keep=False)
+    if dup.any():
+        groups = (df[dup].assign(line=line[dup.to_numpy()]).groupby(ident, sort=True)["line"]
+                  .apply(lambda s: s.tolist()))
+        desc = "; ".join(f"{'/'.join(map(str, k))} on lines {v}" for k, v in groups.items())
+        raise DuplicateIndicatorError(f"{where}: duplicate rows for one key/scope/year/definition/kind: {desc}. "
+                                      "Keep one, or give a second source its own definition name or kind")
+    cols = INDICATOR_COLUMNS + [c for c in df.columns if c not in INDICATOR_COLUMNS]
+    return df[cols].sort_values(["key", "scope", "year", "definition", "kind"], kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------- measuring
+
+def _measured_row(key, scope, year, value, unit, definition, method, note="", n_missing=np.nan):
+    return {"key": key, "scope": scope, "year": int(year), "value": float(value), "unit": unit, "kind": "measured",
+            "bound": "", "definition": definition, "note": note, "source": "bazhong_geo.targets.measure",
+            "method": method, "n_missing": n_missing}
+
+
+def measure(region, *, raster=None, builtup_rule=None, raster_year=None, census_year=None) -> pd.DataFrame:
+    """Compute indicators from the region's data; every row has ``kind`` "measured" and a ``method``.
+
+    Parameters
+    ----------
+    region : bazhong_geo.datasets.Region
+        Uses ``region.census`` (code, resident_population, urban_share, year) and ``region.settlements``
+        (code, tier, kind, county_code, population, designations); either may be absent or empty.
+    raster : path-like, optional
+        A built-up raster; when given, the central-city built-up km² comes from
+        ``bazhong_geo.builtup.central_city_builtup_km2(region, raster[, rule=builtup_rule])``.
+    builtup_rule : optional
+        Passed on to the built-up function as ``rule``.
+    raster_year : int, optional
+        Year of the raster (required with ``raster``: an indicator without a year cannot be tracked).
+    census_year : int, optional
+        Year of the census figures when ``region.census`` has no ``year`` column (default 2020).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indicator rows (:data:`INDICATOR_COLUMNS` plus ``method`` and ``n_missing``): urbanization rate of the
+        prefecture and of every census unit, central-city population under the ``urban_settlement`` and
+        ``urban_districts_residents`` definitions, resident population, counts of towns by designation and by
+        population band (``n_missing`` = towns without a population), and the built-up area when a raster is given.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> census = pd.DataFrame({"code": ["511902", "511903"], "resident_population": [100, 300],
+    ...                        "urban_share": [0.5, 0.1], "year": [2020, 2020]})
+    >>> m = measure(SimpleNamespace(census=census, settlements=None))
+    >>> m.query("key == 'urbanization_rate' and scope == '511900'")["value"].item()
+    20.0
+    """
+    rows = []
+    census = getattr(region, "census", None)
+    if census is not None and len(census):
+        c = census.copy()
+        c["code"] = c["code"].astype(str)
+        pop = pd.to_numeric(c["resident_population"], errors="coerce")
+        share = pd.to_numeric(c["urban_share"], errors="coerce")
+        years = c["year"] if "year" in c.columns else pd.Series([census_year or 2020] * len(c))
+        year = int(pd.Series(years).dropna().astype(int).mode().iloc[0])
+        ok = pop.notna() & share.notna()
+        if ok.any():
+            rate = float((pop[ok] * share[ok]).sum() / pop[ok].sum() * 100)
+            rows.append(_measured_row("urbanization_rate", PREFECTURE, year, round(rate, 4), "percent",
+                                      "resident_urban_share", "sum(resident_population x urban_share) / "
+                                      "sum(resident_population) over the census units x 100",
+                                      n_missing=int((~ok).sum())))
+        for code, p, s in zip(c["code"][ok], pop[ok], share[ok]):
+            rows.append(_measured_row("urbanization_rate", code, year, round(float(s) * 100, 4), "percent",
+                                      "resident_urban_share", "census urban_share x 100"))
+        if pop.notna().all():
+            rows.append(_measured_row("resident_population", PREFECTURE, year, float(pop.sum()), "persons",
+                                      "census_resident", "sum of the census units' resident_population"))
+        cc = c["code"].isin(["511902", "511903", "511971"]) & ok
+        if cc.any():
+            units = "+".join(sorted(c["code"][cc]))
+            rows.append(_measured_row("central_city_population", PREFECTURE, year,
+                                      round(float((pop[cc] * share[cc]).sum())), "persons", "urban_settlement",
+                                      f"sum(resident_population x urban_share) of census units {units}",
+                                      note="urban shares are rounded to 4 decimals: about ±50 persons per unit"))
+            rows.append(_measured_row("central_city_population", PREFECTURE, year, float(pop[cc].sum()), "persons",
+                                      "urban_districts_residents", f"sum of resident_population of census units {units}"))
+    reg = getattr(region, "settlements", None)
+    if reg is not None and len(reg):
+        rows += _measure_register(reg, census_year or 2020)
+    if raster is not None:
+        if raster_year is None:
+            raise IndicatorFormatError("measure(raster=...): give raster_year, the year the raster shows; an indicator needs a year")
+        from . import builtup  # written by another module owner; imported only when a raster is given
+
+        kwargs = {"rule": builtup_rule} if builtup_rule is not None else {}
+        km2 = float(builtup.central_city_builtup_km2(region, raster, **kwargs))
+        rows.append(_measured_row("central_city_builtup_area", PREFECTURE, raster_year, round(km2, 4), "km2",
+                                  "built_up_extent", f"bazhong_geo.builtup.central_city_builtup_km2 on {raster}"
+                                  + (f" with rule {builtup_rule!r}" if builtup_rule is not None else "")))
+    cols = INDICATOR_COLUMNS + ["method", "n_missing"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(rows)[cols]
+    return out.sort_values(["key", "scope", "year", "definition"], kind="stable").reset_index(drop=True)
+
+
+def _measure_register(reg: pd.DataFrame, year: int) -> list[dict]:
+    """Counts of towns by designation and by population band from a settlement register."""
+    rows = []
+    tier = reg["tier"].astype(str) if "tier" in reg.columns else pd.Series("", index=reg.index)
+    kind = reg["kind"].astype(str) if "kind" in reg.columns else pd.Series("", index=reg.index)
+    towns = reg[(tier == "town") & (kind != "subdistrict") | (tier == "featured_town")]
+    county = (towns["county_code"].astype("string").fillna("") if "county_code" in towns.columns
+              else pd.Series("", index=towns.index))
+    if "population_year" in towns.columns:
+        py = pd.to_numeric(towns["population_year"], errors="coerce").dropna()
+        year = int(py.max()) if len(py) else year
+    if "designations" in towns.columns:
+        des = towns["designations"].fillna("").astype(str).str.split(";")
+        keys = sorted({d.strip() for ds in des for d in ds if d.strip()})
+        for dkey in keys:
+            has = des.map(lambda ds, k=dkey: k in [d.strip() for d in ds])
+            key = ("key_towns" if dkey == "national_key_town"
+                   else "featured_towns" if "featured" in dkey else f"towns_{dkey}")
+            definition = "national_key_town_list" if dkey == "national_key_town" else "register_designation"
+            rows.append(_measured_row(key, PREFECTURE, year, int(has.sum()), "count", definition,
+                                      f"towns of the register whose designations include {dkey!r}",
+                                      note=f"designation {dkey}; the register holds only the lists found"))
+            for code, n in has.groupby(county).sum().items():
+                if code:
+                    rows.append(_measured_row(key, code, year, int(n), "count", definition,
+                                              f"towns of the register in county {code} with {dkey!r}",
+                                              note=f"designation {dkey}"))
+    if "population" in towns.columns:
+        pop = pd.to_numeric(towns["population"], errors="coerce")
+        pkind = towns["population_kind"].fillna("").astype(str) if "population_kind" in towns.columns else None
+        n_missing = int(pop.isna().sum())
+        for definition, key in [("township_population_ge_50000", "mega_towns"),
+                                ("township_population_25000_35000", "key_towns")]:
+            lo, hi = BANDS[definition]
+            n = int(((pop >= lo) & (pop <= hi)).sum())
+            rows.append(_measured_row(key, PREFECTURE, year, n, "count", definition,
+                                      f"towns of the register with population in [{lo:,.0f}, {hi:,.0f}]",
+                                      note=f"{n_missing} of {len(pop)} towns have no population: the count is a "
+                                           "lower bound" if n_missing else "all towns have a population",
+                                      n_missing=n_missing))
+            if n_missing:
+                rows[-1]["bound"] = ">="
+        if pkind is not None:
+            town_area = pkind.str.contains("town_area|镇区", regex=True)
+            if town_area.any():
+                lo, _ = BANDS["town_area_population_ge_50000"]
+                n_ta_missing = int(len(pop) - (town_area & pop.notna()).sum())
+                n = int((town_area & (pop >= lo)).sum())
+                rows.append(_measured_row("mega_towns", PREFECTURE, year, n, "count",
+                                          "town_area_population_ge_50000",
+                                          "towns whose town-area population (population_kind town_area) >= 50,000",
+                                          note=f"{n_ta_missing} towns have no town-area population",
+                                          n_missing=n_ta_missing))
+                if n_ta_missing:
+                    rows[-1]["bound"] = ">="
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- progress
+
+def _interval(value: float, bound: str):
+    """(lo, lo_closed, hi, hi_closed) of the true value given a reported value and its bound."""
+    inf = math.inf
+    return {"": (value, True, value, True), ">=": (value, True, inf, False), ">": (value, False, inf, False),
+            "<=": (-inf, False, value, True), "<": (-inf, False, value, False)}[bound]
+
+
+def _target_set(comparison: str, target: float):
+    return _interval(target, {"=": ""}.get(comparison, comparison))
+
+
+def _subset(a, b) -> bool:
+    """Is interval a inside interval b?"""
+    alo, alc, ahi, ahc = a
+    blo, blc, bhi, bhc = b
+    lo_ok = alo > blo or (alo == blo and (blc or not alc))
+    hi_ok = ahi < bhi or (ahi == bhi and (bhc or not ahc))
+    return lo_ok and hi_ok
+
+
+def _disjoint(a, b) -> bool:
+    alo, alc, ahi, ahc = a
+    blo, blc, bhi, bhc = b
+    if ahi < blo or (ahi == blo and not (ahc and blc)):
+        return True
+    if bhi < alo or (bhi == alo and not (bhc and alc)):
+        return True
+    return False
+
+
+def satisfies(value: float, comparison: str, target: float, bound: str = "") -> bool | None:
+    """Whether a value (or a bound) meets a target: True, False, or None when a bound cannot decide.
+
+    Examples
+    --------
+    >>> satisfies(46.16, ">=", 45), satisfies(20, ">", 20), satisfies(20, ">", 20, bound=">")
+    (True, False, True)
+    >>> satisfies(4, ">=", 40, bound=">=") is None
+    True
+    """
+    a = _interval(float(value), bound)
+    t = _target_set(COMPARISONS[comparison], float(target))
+    if _subset(a, t):
+        return True
+    if _disjoint(a, t):
+        return False
+    return None
+
+
+def _pick(rows: pd.DataFrame) -> pd.Series:
+    """The row used among several of one year: reported before measured before estimated."""
+    return rows.assign(_r=rows["kind"].map(_KIND_RANK)).sort_values(["_r", "source"], kind="stable").iloc[0]
+
+
+def _fmt(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 100 else f"{v:,.4g}"
+
+
+def _check_units(plan: pd.DataFrame, ind: pd.DataFrame) -> None:
+    units = plan.groupby("indicator")["unit"].agg(lambda s: sorted(set(s)))
+    for indicator, allowed in units.items():
+        if len(allowed) > 1:
+            raise IndicatorUnitError(f"plan {plan.attrs.get('path', '')}: targets on indicator {indicator!r} use "
+                                     f"different units {allowed}")
+        rows = ind[(ind["key"] == indicator) & (ind["unit"] != allowed[0])]
+        if not rows.empty:
+            desc = "; ".join(f"{r.key}/{r.scope}/{r.year} ({r.definition}) in {r.unit!r}" for r in rows.itertuples())
+            raise IndicatorUnitError(f"indicator rows in a unit other than the target's {allowed[0]!r}: {desc}. "
+                                     f"Convert them to {allowed[0]!r} (e.g. 亿元 / 10 = bn_yuan, share x 100 = "
+                                     "percent) and say so in the note")
+
+
+def progress(plan, indicators=None, as_of: int = 2020) -> pd.DataFrame:
+    """Where each target stands at ``as_of``: one row per target, plus one per county with data for it.
+
+    Status rules (applied to the plan's definition only; other definitions appear in ``alternatives``):
+
+    * ``no_data`` — no figure for the target's scope and definition in a year <= ``as_of``; or the latest
+      figure is a bound that cannot decide (e.g. "at least 4" against ">= 40"); or ``as_of`` has reached the
+      target year but the latest figure is older than the target year and does not meet it (the target-year
+      figure is missing: the note gives the last figure and the trend, which are not a measurement); or,
+      before the target year, a single figure gives no trend.
+    * ``achieved`` — the latest figure <= ``as_of`` meets the comparison (a bound meets it when every value it
+      allows does). The note says when it was met after the target year.
+    * ``on_track`` — ``as_of`` < target year and the observed annual change (baseline -> latest) is at least the
+      required annual change (latest -> target by the target year) in the target's direction.
+    * ``behind`` — otherwise: the trend is too slow before the target year, or the target-year figure misses it.
+
+    Several rows in the latest year: reported before measured before estimated. The baseline is the figure at
+    the plan's baseline year, else the latest before it, else the earliest one before the latest year (noted).
+
+    Parameters
+    ----------
+    plan : DataFrame or str or path-like
+        From :func:`load_plan`, or its name/path.
+    indicators : DataFrame or path-like, optional
+        From :func:`load_indicators` (default: the shipped table), possibly concatenated with :func:`measure`.
+    as_of : int
+        The assessment year: figures of later years are not used. Before every baseline year is an error
+        (:class:`PlanYearError`); after a target year gives a :class:`PlanYearWarning` ("achieved" then may be late).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PROGRESS_COLUMNS`. ``gap`` = target - latest_value; ``percent_of_way`` =
+        (latest - baseline) / (target - baseline) x 100; annual changes in the target's unit per year.
+        County rows are added for rates (:data:`INTENSIVE_UNITS`); for totals the counties' figures are listed
+        in ``county_values`` of the prefecture row.
+
+    Raises
+    ------
+    IndicatorUnitError
+        An indicator row in another unit than its target.
+
+    Examples
+    --------
+    >>> p = progress(load_plan(), load_indicators(), as_of=2020)
+    >>> p.set_index(["key", "scope"]).loc[("urbanization_rate", "511900"), "status"]
+    'achieved'
+    """
+    plan = load_plan(plan) if not isinstance(plan, pd.DataFrame) else plan
+    if indicators is None or not isinstance(indicators, pd.DataFrame):
+        indicators = load_indicators(indicators)
+    else:
+        indicators = _check_indicators(indicators, "indicators (DataFrame)")
+    as_of = int(as_of)
+    if as_of < int(plan["baseline_year"].min()):
+        raise PlanYearError(f"as_of {as_of} is before the plan's baseline year {int(plan['baseline_year'].min())}: "
+                            "nothing to assess")
+    late = plan[plan["target_year"] < as_of]
+    if not late.empty:
+        warnings.warn(f"as_of {as_of} is after the target year of {sorted(late['key'])} "
+                      f"({sorted(set(late['target_year']))}): their status says whether the target was met by "
+                      f"{as_of}, late or not", PlanYearWarning, stacklevel=2)
+    _check_units(plan, indicators)
+    out = []
+    for t in plan.to_dict("records"):
+        cand = indicators[indicators["key"] == t["indicator"]]
+        scopes = [t["scope"]]
+        counties = ""
+        if t["scope"] == PREFECTURE:
+            own = cand[(cand["definition"] == t["definition"]) & (cand["year"] <= as_of)
+                       & (cand["scope"] != PREFECTURE)]
+            if t["unit"] in INTENSIVE_UNITS:
+                scopes += sorted(own["scope"].unique())
+            counties = _county_values(own)
+        for scope in scopes:
+            row = _assess(t, cand[cand["scope"] == scope], scope, as_of)
+            row["county_values"] = counties if scope == t["scope"] else ""
+            out.append(row)
+    return pd.DataFrame(out, columns=PROGRESS_COLUMNS)
+
+
+def _county_values(own: pd.DataFrame) -> str:
+    """'name year: value' of each county's latest figure under the plan's definition."""
+    if own.empty:
+        return ""
+    parts = []
+    for scope, g in own.groupby("scope", sort=True):
+        r = _pick(g[g["year"] == g["year"].max()])
+        parts.append(f"{SCOPE_NAMES.get(scope, scope)} {int(r['year'])}: {r['bound']}{_fmt(r['value'])}")
+    return "; ".join(parts)
+
+
+def _assess(t: dict, cand: pd.DataFrame, scope: str, as_of: int) -> dict:
+    comp, target, ty, by = t["comparison"], float(t["target"]), int(t["target_year"]), int(t["baseline_year"])
+    nan = float("nan")
+    row = {k: t[k] for k in ("key", "description_zh", "description_en", "unit", "comparison", "target",
+                             "target_year", "definition")}
+    row.update(scope=scope, scope_name=SCOPE_NAMES.get(scope, scope), source=t["source"], as_of=as_of,
+               baseline_value=nan, baseline_year=pd.NA, latest_value=nan, latest_year=pd.NA, latest_kind="",
+               latest_bound="", gap=nan, percent_of_way=nan, required_annual_change=nan,
+               observed_annual_change=nan, status="no_data", status_note="", alternatives="")
+    notes = []
+    if scope != t["scope"]:
+        notes.append(f"county figure against the {SCOPE_NAMES.get(t['scope'], t['scope'])} target")
+    past = cand[cand["year"] <= as_of]
+    used = past[past["definition"] == t["definition"]]
+    latest = None
+    if used.empty:
+        notes.append(f"no figure under definition {t['definition']!r} up to {as_of}")
+    else:
+        ly = int(used["year"].max())
+        latest = _pick(used[used["year"] == ly])
+        row.update(latest_value=float(latest["value"]), latest_year=ly, latest_kind=latest["kind"],
+                   latest_bound=latest["bound"], gap=target - float(latest["value"]))
+        if latest["bound"]:
+            notes.append(f"latest figure is a bound: {latest['bound']} {_fmt(latest['value'])}")
+        # baseline
+        earlier = used[used["year"] <= by]
+        if not earlier.empty:
+            b = _pick(earlier[earlier["year"] == earlier["year"].max()])
+            if int(b["year"]) != by:
+                notes.append(f"no figure for baseline year {by}: baseline from {int(b['year'])}")
+        else:
+            before = used[used["year"] < ly]
+            b = _pick(before[before["year"] == before["year"].min()]) if not before.empty else None
+            if b is not None:
+                notes.append(f"no figure at or before baseline year {by}: baseline from {int(b['year'])}")
+        if b is not None and not b["bound"]:
+            bv, byr = float(b["value"]), int(b["year"])
+            row.update(baseline_value=bv, baseline_year=byr)
+            if target != bv:
+                row["percent_of_way"] = (float(latest["value"]) - bv) / (target - bv) * 100
+            if ly > byr:
+                row["observed_annual_change"] = (float(latest["value"]) - bv) / (ly - byr)
+        met = satisfies(latest["value"], comp, target, latest["bound"])
+        if ly < ty and met is not True:
+            row["required_annual_change"] = (target - float(latest["value"])) / (ty - ly)
+        if met is True:
+            row["status"] = "achieved"
+            yrs = used[[satisfies(v, comp, target, bd) is True for v, bd in zip(used["value"], used["bound"])]]
+            first = int(yrs["year"].min())
+            if first > ty:
+                notes.append(f"met in {first}, after the target year {ty}")
+        elif met is None:
+            row["status"] = "no_data"
+            notes.append(f"the bound cannot decide against {comp} {_fmt(target)}")
+        elif as_of >= ty:
+            if ly < ty:
+                row["status"] = "no_data"
+                msg = f"no figure for the target year {ty}; last figure {ly}: {_fmt(latest['value'])}"
+                obs = row["observed_annual_change"]
+                if not math.isnan(obs):
+                    proj = float(latest["value"]) + obs * (ty - ly)
+                    msg += (f"; at the observed trend ({obs:+.4g}/yr) {ty} would be about {_fmt(proj)} "
+                            "(a projection, not a figure)")
+                notes.append(msg)
+            else:
+                row["status"] = "behind"
+                notes.append(f"target year {ty} reached without meeting the target")
+        else:
+            obs, req = row["observed_annual_change"], row["required_annual_change"]
+            if math.isnan(obs):
+                row["status"] = "no_data"
+                notes.append("a single figure: no trend to compare with the required change")
+            else:
+                sign = {">=": 1, ">": 1, "<=": -1, "<": -1}.get(comp, 1 if target > float(latest["value"]) else -1)
+                row["status"] = "on_track" if sign * obs >= sign * req else "behind"
+    row["alternatives"] = _alternatives(past, latest, t)
+    row["status_note"] = "; ".join(notes)
+    return row
+
+
+def _alternatives(past: pd.DataFrame, latest, t: dict) -> str:
+    """Other definitions'/kinds' latest figures, and which one is used."""
+    if past.empty:
+        return ""
+    parts = []
+    for (definition, kind), g in past.groupby(["definition", "kind"], sort=True):
+        r = g.loc[g["year"].idxmax()]
+        if latest is not None and r["definition"] == latest["definition"] and r["kind"] == latest["kind"] \
+                and int(r["year"]) == int(latest["year"]):
+            continue
+        parts.append(f"{definition} [{kind}] {int(r['year'])}: {r['bound']}{_fmt(r['value'])} {r['unit']} "
+                     f"({r['source']})")
+    if not parts:
+        return ""
+    used = (f"used: {latest['definition']} [{latest['kind']}] {int(latest['year'])}" if latest is not None
+            else f"used: none (plan definition {t['definition']!r} has no figure)")
+    return used + " | others: " + " | ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------- figures, report
+
+def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None):
+    """Value by year with the target line; see :func:`bazhong_geo.trajectory.trajectory_figure`."""
+    from .trajectory import trajectory_figure as _tf
+
+    return _tf(plan, indicators, key, scope=scope, lang=lang, as_of=as_of)
+
+
+def write_report(out_dir, as_of: int = 2020, plan="plan_2020", indicators=None, region=None, lang="zh",
+                 figure_formats=("png",)):
+    """Write progress.csv, progress.md, progress.html and one trajectory figure per target.
+
+    See :func:`bazhong_geo.trajectory.write_report`.
+    """
+    from .trajectory import write_report as _wr
+
+    return _wr(out_dir, as_of=as_of, plan=plan, indicators=indicators, region=region, lang=lang,
+               figure_formats=figure_formats)
