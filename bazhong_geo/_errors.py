@@ -139,3 +139,11 @@ class PlanYearWarning(UserWarning):
 
 class CJKFontWarning(UserWarning):
     """No CJK font found: figures fall back to English labels."""
+
+
+class InvalidCoordinateError(BazhongGeoError):
+    """Coordinates that are not numbers, out of range, or longitude/latitude swapped (io loaders)."""
+
+
+class MissingValueError(BazhongGeoError):
+    """Rows with an empty value in a column that must be filled, e.g. a blank code (io loaders)."""
