@@ -1,0 +1,1122 @@
+"""Town-designation checks: criteria profiles, explained pass/fail/no-data verdicts, and reports."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ._errors import (
+    InvalidCriterionError,
+    MissingColumnError,
+    MissingCRSError,
+    UnitMismatchError,
+    UnknownProfileError,
+    UnknownUnitError,
+)
+from ._paths import config_path
+
+__all__ = [
+    "Criterion",
+    "Profile",
+    "CheckResult",
+    "available_profiles",
+    "load_profile",
+    "check",
+    "write_check_report",
+    "plan_designations",
+    "UNITS",
+    "OPS",
+]
+
+WORK_EPSG = 4545
+
+# unit -> (dimension, factor to the dimension's base unit)
+UNITS: dict[str, tuple[str, float]] = {
+    "people": ("population", 1.0),
+    "10k_people": ("population", 1e4),
+    "km2": ("area", 1.0),
+    "ha": ("area", 0.01),
+    "m2": ("area", 1e-6),
+    "km": ("length", 1000.0),
+    "m": ("length", 1.0),
+    "minutes": ("time", 1.0),
+    "hours": ("time", 60.0),
+    "yuan": ("money", 1.0),
+    "10k_yuan": ("money", 1e4),
+    "100m_yuan": ("money", 1e8),
+    "billion_yuan": ("money", 1e9),
+    "share": ("share", 1.0),
+    "percent": ("share", 0.01),
+    "count": ("count", 1.0),
+    "designation": ("designation", 1.0),
+}
+
+OPS = (">=", ">", "<=", "<", "==", "!=", "between", "has_any")
+RULES = ("all", "any", "at_least")
+KINDS = ("attribute", "designation", "distance_to_tier", "spacing", "catchment_population", "road_distance",
+         "travel_time", "composite")
+
+# well-known attributes: column -> (dimension, unit of the column, label_zh, label_en)
+ATTRIBUTES: dict[str, tuple[str, str, str, str]] = {
+    "population": ("population", "people", "常住人口", "resident population"),
+    "town_population": ("population", "people", "镇区常住人口", "town-area resident population"),
+    "town_centre_population": ("population", "people", "镇中心区常住人口", "town-centre resident population"),
+    "builtup_km2": ("area", "km2", "建成区面积", "built-up area"),
+    "area_km2": ("area", "km2", "面积", "area"),
+    "gdp_100m_yuan": ("money", "100m_yuan", "地区生产总值", "GDP"),
+    "urban_share": ("share", "share", "城镇人口比重", "urban share"),
+    "designations": ("designation", "designation", "已获称号", "designations held"),
+}
+
+# column-name suffix -> unit of the column (GUIDE: units in column names)
+_SUFFIX_UNITS = (("_100m_yuan", "100m_yuan"), ("_10k_yuan", "10k_yuan"), ("_yuan", "yuan"), ("_km2", "km2"),
+                 ("_ha", "ha"), ("_m2", "m2"), ("_km", "km"), ("_m", "m"), ("_minutes", "minutes"),
+                 ("_hours", "hours"), ("_share", "share"), ("_pct", "percent"), ("_people", "people"),
+                 ("population", "people"), ("_count", "count"))
+
+# the spatial kinds measure in a fixed dimension; base unit of the measurement
+_SPATIAL_DIMENSION = {"distance_to_tier": "length", "spacing": "length", "road_distance": "length",
+                      "travel_time": "time", "catchment_population": "population"}
+
+OUTCOMES = ("pass", "fail", "no_data")
+VERDICTS = {"pass": "qualifies", "fail": "does not qualify", "no_data": "incomplete"}
+VERDICTS_ZH = {"qualifies": "符合", "does not qualify": "不符合", "incomplete": "数据不全"}
+
+
+# ------------------------------------------------------------------------------------------- profiles
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of a profile: a threshold on an attribute or a spatial measure, or a composite rule.
+
+    Attributes
+    ----------
+    id : str
+        Identifier unique within the profile (``population``, ``county_town_shadow``, ...).
+    kind : str
+        One of ``attribute``, ``designation``, ``distance_to_tier``, ``spacing``, ``catchment_population``,
+        ``road_distance``, ``travel_time``, ``composite``.
+    op : str
+        Comparison operator (``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``, ``between``, ``has_any``) or, for a
+        composite, its rule (``all``, ``any``, ``at_least``).
+    value : float, tuple of float, tuple of str or None
+        Threshold in ``unit`` (``between``: (low, high), inclusive; ``has_any``: designation keys).
+    unit : str
+        Unit of the threshold (a key of :data:`UNITS`).
+    """
+
+    id: str
+    kind: str
+    op: str
+    value: Any
+    unit: str
+    attribute: str | None = None
+    label_zh: str = ""
+    label_en: str = ""
+    source: str = "assumption"
+    weight: float = 1.0
+    k: int | None = None
+    tiers: tuple[str, ...] = ()
+    from_designations: tuple[str, ...] = ()
+    from_tiers: tuple[str, ...] = ()
+    radius: float | None = None
+    radius_unit: str = "km"
+    speed_col: str | None = None
+    children: tuple["Criterion", ...] = ()
+    note: str = ""
+
+    def leaves(self) -> list["Criterion"]:
+        """Return the non-composite criteria below (or equal to) this one, depth first."""
+        if self.kind != "composite":
+            return [self]
+        out: list[Criterion] = []
+        for child in self.children:
+            out.extend(child.leaves())
+        return out
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A designation profile: a named rule (all / any / at_least k) over criteria.
+
+    Build one with :func:`load_profile`; the root is a composite :class:`Criterion`.
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    root: Criterion
+    description: str = ""
+    path: str | None = None
+
+    @property
+    def criteria(self) -> tuple[Criterion, ...]:
+        """The top-level criteria."""
+        return self.root.children
+
+    def leaves(self) -> list[Criterion]:
+        """Every non-composite criterion, depth first."""
+        return self.root.leaves()
+
+    def table(self) -> pd.DataFrame:
+        """Return the criteria as a table (id, kind, attribute, op, threshold, unit, source)."""
+        rows = [{"criterion": c.id, "kind": c.kind, "attribute": c.attribute or "", "op": c.op,
+                 "threshold": _threshold_text_en(c), "unit": c.unit, "source": c.source}
+                for c in self.leaves()]
+        return pd.DataFrame(rows)
+
+
+def profiles_dir() -> Path:
+    """Return the folder of the shipped profiles (``data/config/profiles``)."""
+    return config_path("profiles")
+
+
+def available_profiles() -> list[str]:
+    """Return the names of the shipped profiles, sorted.
+
+    Examples
+    --------
+    >>> "mega-town" in available_profiles()
+    True
+    """
+    folder = profiles_dir()
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def load_profile(profile: "str | Path | Mapping | Profile") -> Profile:
+    """Load and validate a profile: a shipped name, a path to a ``.toml`` file, or the same structure as a dict.
+
+    Parameters
+    ----------
+    profile : str, Path, dict or Profile
+        ``"key-town"`` (see :func:`available_profiles`), ``"my_profile.toml"``, or
+        ``{"name": "my-key-town", "criteria": [{"attribute": "population", "op": ">=", "value": 30000,
+        "unit": "people"}]}``.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    UnknownProfileError
+        Neither a shipped name nor an existing file (the message lists the shipped profiles).
+    InvalidCriterionError, UnknownUnitError, UnitMismatchError
+        A criterion that cannot be evaluated; the message names the file and the criterion.
+
+    Examples
+    --------
+    >>> p = load_profile("mega-town")
+    >>> p.criteria[0].value
+    50000.0
+    >>> load_profile({"name": "x", "criteria": [{"attribute": "population", "op": ">=", "value": 3,
+    ...               "unit": "10k_people"}]}).criteria[0].unit
+    '10k_people'
+    """
+    if isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, Mapping):
+        return _parse_profile(dict(profile), origin="<dict>")
+    text = str(profile)
+    path = Path(text)
+    if path.suffix.lower() == ".toml" or path.exists():
+        if not path.is_file():
+            raise UnknownProfileError(
+                f"profile file {text!r} does not exist; shipped profiles: {', '.join(available_profiles())}")
+        origin = str(path)
+    else:
+        path = profiles_dir() / f"{text}.toml"
+        if not path.is_file():
+            shipped = ", ".join(available_profiles()) or f"(none found in {profiles_dir()})"
+            raise UnknownProfileError(
+                f"unknown profile {text!r}; shipped profiles: {shipped}; or give a path to a .toml file or a dict")
+        origin = str(path)
+    with open(path, "rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidCriterionError(f"{origin}: not valid TOML ({exc}); fix the file syntax") from exc
+    data.setdefault("name", path.stem)
+    return _parse_profile(data, origin=origin)
+
+
+def _parse_profile(data: dict, origin: str) -> Profile:
+    name = str(data.get("name") or "custom")
+    criteria = data.get("criteria")
+    if not isinstance(criteria, list) or not criteria:
+        raise InvalidCriterionError(f"{origin}: profile {name!r} has no [[criteria]] list; add at least one criterion")
+    root_spec = {"id": "overall", "kind": "composite", "rule": data.get("rule", "all"), "k": data.get("k"),
+                 "criteria": criteria}
+    seen: set[str] = set()
+    root = _parse_criterion(root_spec, origin, seen, path="overall")
+    return Profile(name=name, label_zh=str(data.get("label_zh") or name), label_en=str(data.get("label_en") or name),
+                   root=root, description=str(data.get("description", "")), path=None if origin == "<dict>" else origin)
+
+
+def _attribute_unit(attribute: str) -> str | None:
+    if attribute in ATTRIBUTES:
+        return ATTRIBUTES[attribute][1]
+    for suffix, unit in _SUFFIX_UNITS:
+        if attribute.endswith(suffix):
+            return unit
+    return None
+
+
+def _parse_criterion(spec: Mapping, origin: str, seen: set[str], path: str) -> Criterion:
+    if not isinstance(spec, Mapping):
+        raise InvalidCriterionError(f"{origin}: criterion at {path} is not a table/dict: {spec!r}")
+    kind = spec.get("kind")
+    if kind is None:
+        kind = "composite" if "criteria" in spec else ("designation" if spec.get("attribute") == "designations"
+                                                       else "attribute")
+    cid = str(spec.get("id") or spec.get("attribute") or kind)
+    where = f"{origin}: criterion {cid!r}"
+    if kind not in KINDS:
+        raise InvalidCriterionError(f"{where}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if cid in seen:
+        raise InvalidCriterionError(f"{where}: duplicate id; give each criterion a distinct `id`")
+    seen.add(cid)
+    common = {"label_zh": str(spec.get("label_zh", "")), "label_en": str(spec.get("label_en", "")),
+              "source": str(spec.get("source", "assumption")), "note": str(spec.get("note", ""))}
+    try:
+        weight = float(spec.get("weight", 1.0))
+    except (TypeError, ValueError):
+        raise InvalidCriterionError(f"{where}: weight {spec.get('weight')!r} is not a number") from None
+
+    if kind == "composite":
+        rule = spec.get("rule", spec.get("op", "all"))
+        if rule not in RULES:
+            raise InvalidCriterionError(f"{where}: unknown rule {rule!r}; use one of {', '.join(RULES)}")
+        subs = spec.get("criteria")
+        if not isinstance(subs, list) or not subs:
+            raise InvalidCriterionError(f"{where}: a composite needs a non-empty `criteria` list")
+        children = tuple(_parse_criterion(s, origin, seen, f"{path}/{i}") for i, s in enumerate(subs))
+        k = spec.get("k")
+        if rule == "at_least":
+            if k is None or isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(children):
+                raise InvalidCriterionError(
+                    f"{where}: rule 'at_least' needs an integer k between 1 and {len(children)}, got {k!r}")
+        elif k is not None:
+            raise InvalidCriterionError(f"{where}: k is only used with rule 'at_least' (rule is {rule!r})")
+        return Criterion(id=cid, kind="composite", op=rule, value=k, unit="count", k=k, children=children,
+                         weight=weight, **common)
+
+    op = spec.get("op")
+    if op is None:
+        op = "has_any" if kind == "designation" else None
+    if op not in OPS:
+        raise InvalidCriterionError(f"{where}: unknown op {op!r}; use one of {', '.join(OPS)}")
+    if "value" not in spec or spec["value"] is None:
+        raise InvalidCriterionError(f"{where}: missing `value` (the threshold)")
+    raw = spec["value"]
+    unit = spec.get("unit")
+    attribute = spec.get("attribute")
+
+    if kind == "designation":
+        attribute = attribute or "designations"
+        if op != "has_any":
+            raise InvalidCriterionError(f"{where}: a designation criterion uses op 'has_any', got {op!r}")
+        keys = [raw] if isinstance(raw, str) else raw
+        if not isinstance(keys, list) or not keys or not all(isinstance(x, str) and x for x in keys):
+            raise InvalidCriterionError(f"{where}: `value` must list designation keys, e.g. ['national_key_town']")
+        if unit not in (None, "designation"):
+            raise UnitMismatchError(f"{where}: a designation criterion has unit 'designation', got {unit!r}")
+        return Criterion(id=cid, kind=kind, op=op, value=tuple(keys), unit="designation", attribute=attribute,
+                         weight=weight, **common)
+
+    if op == "has_any":
+        raise InvalidCriterionError(f"{where}: op 'has_any' is for designation criteria (kind = 'designation')")
+    if unit is None:
+        raise UnknownUnitError(f"{where}: missing `unit`; give one of {', '.join(UNITS)}")
+    if unit not in UNITS:
+        raise UnknownUnitError(f"{where}: unknown unit {unit!r}; use one of {', '.join(UNITS)}")
+    dim = UNITS[unit][0]
+    if op == "between":
+        if (not isinstance(raw, (list, tuple)) or len(raw) != 2
+                or not all(_is_number(x) for x in raw) or float(raw[0]) > float(raw[1])):
+            raise InvalidCriterionError(f"{where}: op 'between' needs value = [low, high] with low <= high, got {raw!r}")
+        value: Any = (float(raw[0]), float(raw[1]))
+    else:
+        if not _is_number(raw):
+            raise InvalidCriterionError(f"{where}: `value` must be a number for op {op!r}, got {raw!r}")
+        value = float(raw)
+
+    extra: dict[str, Any] = {}
+    if kind == "attribute":
+        if not attribute or not isinstance(attribute, str):
+            raise InvalidCriterionError(f"{where}: an attribute criterion needs `attribute` (a column name)")
+        col_unit = _attribute_unit(attribute)
+        if col_unit is not None and UNITS[col_unit][0] != dim:
+            raise UnitMismatchError(
+                f"{where}: threshold unit {unit!r} ({dim}) does not fit attribute {attribute!r}, which is measured in "
+                f"{col_unit!r} ({UNITS[col_unit][0]}); give the threshold in a {UNITS[col_unit][0]} unit")
+    else:
+        need = _SPATIAL_DIMENSION[kind]
+        if dim != need:
+            allowed = ", ".join(u for u, (d, _) in UNITS.items() if d == need)
+            raise UnitMismatchError(f"{where}: a {kind} criterion is measured in {need} ({allowed}), got unit {unit!r}")
+        if kind in ("distance_to_tier", "travel_time"):
+            tiers = spec.get("tiers", ["county_town", "central_city"])
+            if isinstance(tiers, str):
+                tiers = [tiers]
+            extra["tiers"] = tuple(str(t) for t in tiers)
+            extra["speed_col"] = spec.get("speed_col")
+        if kind == "spacing":
+            fd = spec.get("from_designations", [])
+            ft = spec.get("from_tiers", [])
+            fd = [fd] if isinstance(fd, str) else list(fd)
+            ft = [ft] if isinstance(ft, str) else list(ft)
+            if not fd and not ft:
+                raise InvalidCriterionError(f"{where}: a spacing criterion needs `from_designations` or `from_tiers`")
+            extra["from_designations"] = tuple(fd)
+            extra["from_tiers"] = tuple(ft)
+        if kind == "catchment_population":
+            radius = spec.get("radius")
+            runit = spec.get("radius_unit", "km")
+            if not _is_number(radius) or float(radius) <= 0:
+                raise InvalidCriterionError(f"{where}: a catchment criterion needs a positive `radius`")
+            if runit not in UNITS or UNITS[runit][0] != "length":
+                raise UnitMismatchError(f"{where}: radius_unit must be a length unit (km, m), got {runit!r}")
+            extra["radius"] = float(radius)
+            extra["radius_unit"] = runit
+        attribute = None
+    return Criterion(id=cid, kind=kind, op=op, value=value, unit=unit, attribute=attribute, weight=weight,
+                     **extra, **common)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(float(x))
+
+
+# ------------------------------------------------------------------------------------------- formatting
+
+def _trim(x: float, digits: int) -> str:
+    s = f"{x:.{digits}f}"
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _fmt_zh(v: float, unit: str) -> str:
+    dim = UNITS[unit][0]
+    if dim == "population":
+        v = v * UNITS[unit][1]
+        return f"{_trim(v / 1e4, 2)}万" if abs(v) >= 1e4 else f"{v:,.0f}人"
+    if dim == "money":
+        v = v * UNITS[unit][1]
+        return f"{_trim(v / 1e8, 2)}亿元" if abs(v) >= 1e8 else f"{_trim(v / 1e4, 1)}万元"
+    suffix = {"km2": "平方公里", "ha": "公顷", "m2": "平方米", "km": "公里", "m": "米", "minutes": "分钟",
+              "hours": "小时", "share": "", "percent": "%", "count": "个"}[unit]
+    if unit == "share":
+        return f"{_trim(v * 100, 1)}%"
+    return f"{_trim(v, 0 if unit in ('m', 'm2', 'count') else 2)}{suffix}"
+
+
+def _fmt_en(v: float, unit: str) -> str:
+    dim = UNITS[unit][0]
+    if dim == "population":
+        return f"{v * UNITS[unit][1]:,.0f}"
+    if dim == "money":
+        return f"{_trim(v * UNITS[unit][1] / 1e8, 2)} hundred million yuan"
+    if unit == "share":
+        return f"{_trim(v * 100, 1)}%"
+    suffix = {"km2": " km²", "ha": " ha", "m2": " m²", "km": " km", "m": " m", "minutes": " min", "hours": " h",
+              "percent": "%", "count": ""}[unit]
+    return f"{_trim(v, 0 if unit in ('m', 'm2', 'count') else 2)}{suffix}"
+
+
+def _threshold_text_zh(c: Criterion) -> str:
+    if c.kind == "designation":
+        return "、".join(c.value)
+    if c.op == "between":
+        return f"{_fmt_zh(c.value[0], c.unit)}–{_fmt_zh(c.value[1], c.unit)}"
+    return _fmt_zh(c.value, c.unit)
+
+
+def _threshold_text_en(c: Criterion) -> str:
+    if c.kind == "composite":
+        return {"all": "all", "any": "any", "at_least": f"at least {c.k}"}[c.op]
+    if c.kind == "designation":
+        return ", ".join(c.value)
+    if c.op == "between":
+        return f"{_fmt_en(c.value[0], c.unit)}–{_fmt_en(c.value[1], c.unit)}"
+    return _fmt_en(c.value, c.unit)
+
+
+def _label(c: Criterion) -> tuple[str, str]:
+    zh, en = c.label_zh, c.label_en
+    if c.attribute and c.attribute in ATTRIBUTES:
+        zh = zh or ATTRIBUTES[c.attribute][2]
+        en = en or ATTRIBUTES[c.attribute][3]
+    defaults = {"distance_to_tier": ("距最近县城或中心城区", "distance to the nearest county town or central city"),
+                "spacing": ("距最近已命名镇", "distance to the nearest designated town"),
+                "catchment_population": ("服务半径内人口", "population within the catchment"),
+                "road_distance": ("距最近道路", "distance to the nearest road"),
+                "travel_time": ("到最近县城的行车时间", "travel time to the nearest county town")}
+    if c.kind in defaults:
+        zh = zh or defaults[c.kind][0]
+        en = en or defaults[c.kind][1]
+    return zh or (c.attribute or c.id), en or (c.attribute or c.id)
+
+
+_OPS_ZH = {">=": ("达到", "低于"), ">": ("高于", "未超过"), "<=": ("未超过", "超过"), "<": ("低于", "未低于"),
+           "==": ("等于", "不等于"), "!=": ("不等于", "等于")}
+_OPS_EN = {">=": ("meets", "is below"), ">": ("exceeds", "does not exceed"), "<=": ("is within", "exceeds"),
+           "<": ("is below", "is not below"), "==": ("equals", "does not equal"), "!=": ("differs from", "equals")}
+_BOUND_ZH = {">=": "标准", ">": "标准", "<=": "上限", "<": "上限", "==": "标准", "!=": "标准"}
+_BOUND_EN = {">=": "threshold", ">": "threshold", "<=": "maximum", "<": "maximum", "==": "value", "!=": "value"}
+
+
+def _reason(c: Criterion, profile: Profile, outcome: str, measured: Any, extra_zh: str = "", extra_en: str = "",
+            why_zh: str = "", why_en: str = "") -> tuple[str, str]:
+    lz, le = _label(c)
+    pz, pe = profile.label_zh, profile.label_en
+    cap = le[:1].upper() + le[1:]
+    if outcome == "no_data":
+        return (f"缺少{lz}数据{('（' + why_zh + '）') if why_zh else ''}，无法判断是否达到{pz}标准 {_threshold_text_zh(c)}",
+                f"No data on {le}{(' (' + why_en + ')') if why_en else ''}; cannot tell whether it meets the "
+                f"{pe} threshold of {_threshold_text_en(c)}")
+    if c.kind == "designation":
+        held = measured or ""
+        if outcome == "pass":
+            return f"{lz} {held}，符合{pz}要求", f"Holds {held}, as the {pe} profile requires"
+        return (f"未获{pz}所需称号（{_threshold_text_zh(c)}之一）",
+                f"Holds none of the designations the {pe} profile requires ({_threshold_text_en(c)})")
+    vz = _fmt_zh(measured, c.unit) + extra_zh
+    ve = _fmt_en(measured, c.unit) + extra_en
+    if c.op == "between":
+        lo, hi = c.value
+        if outcome == "pass":
+            return (f"{lz} {vz}，在{pz}标准区间 {_threshold_text_zh(c)} 内",
+                    f"{cap} {ve} is within the {pe} band of {_threshold_text_en(c)}")
+        if measured < lo:
+            return (f"{lz} {vz}，低于{pz}标准区间下限 {_fmt_zh(lo, c.unit)}",
+                    f"{cap} {ve} is below the {pe} band's lower bound of {_fmt_en(lo, c.unit)}")
+        return (f"{lz} {vz}，高于{pz}标准区间上限 {_fmt_zh(hi, c.unit)}",
+                f"{cap} {ve} is above the {pe} band's upper bound of {_fmt_en(hi, c.unit)}")
+    i = 0 if outcome == "pass" else 1
+    return (f"{lz} {vz}，{_OPS_ZH[c.op][i]}{pz}{_BOUND_ZH[c.op]} {_threshold_text_zh(c)}",
+            f"{cap} {ve} {_OPS_EN[c.op][i]} the {pe} {_BOUND_EN[c.op]} of {_threshold_text_en(c)}")
+
+
+# ------------------------------------------------------------------------------------------- measuring
+
+def _compare(values: np.ndarray, c: Criterion) -> np.ndarray:
+    v = values
+    with np.errstate(invalid="ignore"):
+        if c.op == "between":
+            return (v >= c.value[0]) & (v <= c.value[1])
+        t = c.value
+        return {">=": v >= t, ">": v > t, "<=": v <= t, "<": v < t, "==": v == t, "!=": v != t}[c.op]
+
+
+def _attainment(values: np.ndarray, passed: np.ndarray, c: Criterion) -> np.ndarray:
+    """Per-candidate attainment in [0, 1]: 1 when passed, the ratio to the threshold when failed."""
+    v = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if c.op in (">=", ">"):
+            r = v / c.value if c.value > 0 else np.zeros_like(v)
+        elif c.op in ("<=", "<"):
+            r = np.where(v > 0, c.value / v, 0.0)
+        elif c.op == "between":
+            lo, hi = c.value
+            r = np.where(v < lo, v / lo if lo > 0 else 0.0, np.where(v > 0, hi / v, 0.0))
+        else:
+            r = np.zeros_like(v)
+    r = np.clip(np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.999)
+    return np.where(passed, 1.0, r)
+
+
+def _context_frame(context) -> "pd.DataFrame | None":
+    """The settlement table of a Region / SettlementSystem / GeoDataFrame given as context."""
+    if context is None:
+        return None
+    for attr in ("system", ):
+        obj = getattr(context, attr, None)
+        if obj is not None and hasattr(obj, "settlements"):
+            return obj.settlements
+    if hasattr(context, "settlements") and not isinstance(context, pd.DataFrame):
+        return context.settlements
+    if isinstance(context, pd.DataFrame):
+        return context
+    raise TypeError(f"context must be a Region, a SettlementSystem or a GeoDataFrame, got {type(context).__name__}")
+
+
+def _to_work(gdf):
+    import geopandas as gpd
+
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        return None
+    if gdf.crs is None:
+        raise MissingCRSError("candidate/context layer has no CRS; set it (e.g. gdf.set_crs(4326)) before checking")
+    return gdf if gdf.crs.to_epsg() == WORK_EPSG else gdf.to_crs(WORK_EPSG)
+
+
+def _xy(gdf) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates (n, 2) in the work CRS and a mask of usable points (polygons give a point on surface)."""
+    import shapely
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object) if gdf is not None else np.array([], dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
+    xy = np.full((len(geoms), 2), np.nan)
+    if ok.any():
+        pts = shapely.point_on_surface(geoms[ok])
+        xy[ok] = shapely.get_coordinates(pts)
+    return xy, ok
+
+
+def _nearest(src_xy: np.ndarray, src_ok: np.ndarray, dst_xy: np.ndarray, src_codes: np.ndarray,
+             dst_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (m) from every source point to the nearest destination with another code, and its index."""
+    n = len(src_xy)
+    dist = np.full(n, np.nan)
+    idx = np.full(n, -1)
+    if len(dst_xy) == 0 or not src_ok.any():
+        return dist, idx
+    d = np.hypot(src_xy[:, None, 0] - dst_xy[None, :, 0], src_xy[:, None, 1] - dst_xy[None, :, 1])
+    d[src_codes[:, None] == dst_codes[None, :]] = np.inf
+    j = np.argmin(d, axis=1)
+    best = d[np.arange(n), j]
+    good = src_ok & np.isfinite(best)
+    dist[good] = best[good]
+    idx[good] = j[good]
+    return dist, idx
+
+
+def _has_any(series: pd.Series, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(known, held, held_text) for a ';'-joined designations column."""
+    known = series.notna().to_numpy()
+    held_text = []
+    held = np.zeros(len(series), bool)
+    for i, v in enumerate(series.to_numpy()):
+        if not known[i]:
+            held_text.append("")
+            continue
+        parts = [p.strip() for p in str(v).split(";") if p.strip()]
+        hit = [p for p in parts if p in keys]
+        held[i] = bool(hit)
+        held_text.append(";".join(hit))
+    return known, held, held_text
+
+
+@dataclass
+class _Measure:
+    values: np.ndarray                      # float in the criterion's unit (NaN = no data), or object for designations
+    known: np.ndarray                       # bool
+    passed: np.ndarray                      # bool (meaningless where not known)
+    why_zh: list[str]                       # no-data explanation per row ("" when known)
+    why_en: list[str]
+    extra_zh: list[str] = field(default_factory=list)   # appended to the measured value (e.g. nearest town name)
+    extra_en: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)      # what to collect per row when unknown
+
+
+def _rep(n: int, s: str) -> list[str]:
+    return [s] * n
+
+
+def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame | None", demand, roads) -> _Measure:
+    n = len(cand)
+    codes = cand["code"].astype(str).to_numpy()
+    if c.kind == "attribute":
+        if c.attribute not in cand.columns:
+            vals = np.full(n, np.nan)
+            why = (f"候选表无“{c.attribute}”列", f"candidates have no '{c.attribute}' column")
+        else:
+            vals = pd.to_numeric(cand[c.attribute], errors="coerce").to_numpy(dtype=float)
+            why = ("数值缺失", "value missing")
+            col_unit = _attribute_unit(c.attribute) or c.unit
+            vals = vals * UNITS[col_unit][1] / UNITS[c.unit][1]
+        known = np.isfinite(vals)
+        return _Measure(vals, known, _compare(vals, c) & known, _rep(n, why[0]), _rep(n, why[1]),
+                        needs=_rep(n, c.attribute))
+    if c.kind == "designation":
+        col = c.attribute or "designations"
+        if col not in cand.columns:
+            return _Measure(np.full(n, None, dtype=object), np.zeros(n, bool), np.zeros(n, bool),
+                            _rep(n, f"候选表无“{col}”列"), _rep(n, f"candidates have no '{col}' column"),
+                            needs=_rep(n, col))
+        known, held, text = _has_any(cand[col], c.value)
+        return _Measure(np.array(text, dtype=object), known, held & known, _rep(n, "称号信息缺失"),
+                        _rep(n, "designations not recorded"), needs=_rep(n, col))
+
+    # spatial kinds need the candidate's location
+    if cand_w is None:
+        xy, ok = np.full((n, 2), np.nan), np.zeros(n, bool)
+    else:
+        xy, ok = _xy(cand_w)
+    no_loc = ("无坐标", "no coordinates")
+    factor = 1.0 / UNITS[c.unit][1]          # metres (or people, minutes) -> threshold unit
+    if c.kind in ("distance_to_tier", "spacing"):
+        if c.kind == "distance_to_tier":
+            ref_desc = ("县城/中心城区位置", "county town / central city locations")
+        else:
+            ref_desc = ("已命名镇位置", "locations of designated towns")
+        if ctx_w is None and c.kind == "distance_to_tier":
+            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool),
+                            _rep(n, "未提供区域背景（县城位置）"), _rep(n, "no context region given (county town locations)"),
+                            needs=_rep(n, "context: " + ref_desc[1]))
+        ref = ctx_w if ctx_w is not None else cand_w
+        ref_tab = ctx if ctx_w is not None else cand
+        if c.kind == "distance_to_tier":
+            if "tier" not in ref_tab.columns:
+                raise MissingColumnError("context settlements have no 'tier' column; pass a Region or SettlementSystem")
+            sel = ref_tab["tier"].astype(str).isin(c.tiers).to_numpy()
+        else:
+            sel = np.zeros(len(ref_tab), bool)
+            if c.from_tiers and "tier" in ref_tab.columns:
+                sel |= ref_tab["tier"].astype(str).isin(c.from_tiers).to_numpy()
+            if c.from_designations and "designations" in ref_tab.columns:
+                sel |= _has_any(ref_tab["designations"], c.from_designations)[1]
+        ref_xy, ref_ok = _xy(ref) if ref is not None else (np.zeros((0, 2)), np.zeros(0, bool))
+        use = sel & ref_ok
+        ref_codes = ref_tab["code"].astype(str).to_numpy() if "code" in ref_tab.columns else np.full(len(ref_tab), "")
+        ref_names = ref_tab["name"].astype(str).to_numpy() if "name" in ref_tab.columns else ref_codes
+        if not use.any():
+            if sel.any() or c.kind == "distance_to_tier":
+                why = (f"参照对象（{ref_desc[0]}）无坐标", f"no located reference ({ref_desc[1]})")
+                return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, why[0]),
+                                _rep(n, why[1]), needs=_rep(n, "context: " + ref_desc[1]))
+            # nothing designated anywhere: spacing holds trivially
+            vals = np.where(ok, np.inf, np.nan)
+            return _Measure(vals, ok, ok & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
+                            extra_zh=_rep(n, "（范围内无已命名镇）"), extra_en=_rep(n, " (no designated town in the context)"),
+                            needs=_rep(n, "location"))
+        d, j = _nearest(xy, ok, ref_xy[use], codes, ref_codes[use])
+        vals = d * factor
+        known = np.isfinite(vals)
+        names = ref_names[use]
+        ez = [f"（{names[k]}）" if k >= 0 else "" for k in j]
+        ee = [f" ({names[k]})" if k >= 0 else "" for k in j]
+        return _Measure(vals, known, known & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]), ez, ee,
+                        needs=_rep(n, "location"))
+    if c.kind == "catchment_population":
+        if demand is None:
+            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, "未提供人口分布图层"),
+                            _rep(n, "no demand/population layer given"), needs=_rep(n, "demand layer"))
+        if "population" not in demand.columns:
+            raise MissingColumnError("demand layer has no 'population' column; add it (people per feature)")
+        dem = _to_work(demand)
+        if dem is None:
+            raise MissingColumnError("demand must be a GeoDataFrame with point or polygon geometry and a CRS")
+        dxy, dok = _xy(dem)
+        w = pd.to_numeric(dem["population"], errors="coerce").fillna(0).to_numpy(float) * dok
+        radius_m = c.radius * UNITS[c.radius_unit][1]
+        d = np.hypot(xy[:, None, 0] - dxy[None, :, 0], xy[:, None, 1] - dxy[None, :, 1])
+        within = np.nan_to_num(d, nan=np.inf) <= radius_m
+        vals = np.where(ok, within @ w, np.nan) / UNITS[c.unit][1]
+        r = f"{_trim(c.radius, 2)}{' km' if c.radius_unit == 'km' else ' m'}"
+        return _Measure(vals, ok, ok & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
+                        _rep(n, f"（半径{r}）"), _rep(n, f" (within {r})"), needs=_rep(n, "location"))
+    if c.kind == "road_distance":
+        if roads is None:
+            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, "未提供道路图层"),
+                            _rep(n, "no road layer given"), needs=_rep(n, "road layer"))
+        import shapely
+
+        rw = _to_work(roads)
+        tree = shapely.STRtree(np.asarray(rw.geometry.values, dtype=object))
+        vals = np.full(n, np.nan)
+        if ok.any():
+            pts = shapely.points(xy[ok])
+            (ii, _jj), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+            tmp = np.full(ok.sum(), np.nan)
+            tmp[ii] = dist
+            vals[ok] = tmp * factor
+        known = np.isfinite(vals)
+        return _Measure(vals, known, known & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
+                        needs=_rep(n, "location"))
+    if c.kind == "travel_time":
+        if roads is None:
+            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, "未提供道路图层"),
+                            _rep(n, "no road layer given"), needs=_rep(n, "road layer"))
+        if ctx_w is None:
+            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool),
+                            _rep(n, "未提供区域背景（县城位置）"), _rep(n, "no context region given (county town locations)"),
+                            needs=_rep(n, "context: county town locations"))
+        sel = ctx["tier"].astype(str).isin(c.tiers).to_numpy()
+        rxy, rok = _xy(ctx_w)
+        use = sel & rok
+        if not use.any() or not ok.any():
+            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, no_loc[0]),
+                            _rep(n, no_loc[1]), needs=_rep(n, "location"))
+        minutes = _travel_minutes(roads, cand_w[ok], ctx_w[use], c.speed_col)
+        vals = np.full(n, np.nan)
+        vals[ok] = np.nanmin(minutes, axis=1) / UNITS[c.unit][1] if minutes.shape[1] else np.nan
+        known = np.isfinite(vals)
+        return _Measure(vals, known, known & _compare(vals, c), _rep(n, "无坐标或道路不连通"),
+                        _rep(n, "no coordinates or not connected to the road network"), needs=_rep(n, "location"))
+    raise InvalidCriterionError(f"criterion {c.id!r}: kind {c.kind!r} cannot be measured")  # pragma: no cover
+
+
+def _travel_minutes(roads, origins, destinations, speed_col) -> np.ndarray:
+    """Origin x destination travel times (minutes) via ``bazhong_geo.network.travel_times`` (imported lazily)."""
+    from . import network  # noqa: PLC0415  (optional module, written separately)
+
+    kwargs = {"speed_col": speed_col} if speed_col else {}
+    tt = network.travel_times(roads, origins, destinations, **kwargs)
+    arr = tt.to_numpy(dtype=float) if hasattr(tt, "to_numpy") else np.asarray(tt, dtype=float)
+    if arr.shape != (len(origins), len(destinations)):
+        raise ValueError(f"network.travel_times returned shape {arr.shape}, expected "
+                         f"{(len(origins), len(destinations))}")
+    return arr
+
+
+# ------------------------------------------------------------------------------------------- check
+
+@dataclass
+class CheckResult:
+    """Outcome of :func:`check`.
+
+    Attributes
+    ----------
+    profile : Profile
+    details : pandas.DataFrame
+        One row per candidate x criterion (leaves and composites): ``code``, ``name``, ``criterion``, ``kind``,
+        ``parent``, ``measured``, ``threshold``, ``unit``, ``outcome`` (pass / fail / no_data), ``reason_zh``,
+        ``reason_en``, ``source``.
+    verdicts : pandas.DataFrame or geopandas.GeoDataFrame
+        One row per candidate: ``code``, ``name``, ``verdict`` (qualifies / does not qualify / incomplete),
+        ``verdict_zh``, ``score`` (0–1, weighted mean attainment), ``rank``, ``n_pass``, ``n_fail``, ``n_no_data``,
+        ``reasons_zh``, ``reasons_en`` (and ``geometry`` when the candidates had one).
+    missing_data : pandas.DataFrame
+        Per data item to collect: ``data_needed``, ``criteria``, ``n_candidates``, ``codes``, ``names``.
+    """
+
+    profile: Profile
+    details: pd.DataFrame
+    verdicts: pd.DataFrame
+    missing_data: pd.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        """Number of candidates per verdict."""
+        vc = self.verdicts["verdict"].value_counts()
+        return {v: int(vc.get(v, 0)) for v in ("qualifies", "does not qualify", "incomplete")}
+
+    def to_markdown(self) -> str:
+        """A short Markdown summary: profile, counts, ranked candidates, data to collect."""
+        p = self.profile
+        c = self.counts()
+        lines = [f"# Designation check: {p.label_en} ({p.label_zh})", "",
+                 p.description, "",
+                 f"Candidates: {len(self.verdicts)} — qualifies (符合) {c['qualifies']}, does not qualify (不符合) "
+                 f"{c['does not qualify']}, incomplete (数据不全) {c['incomplete']}.", "",
+                 "## Criteria", "", _md_table(p.table()), "",
+                 "## Ranked candidates", "",
+                 _md_table(pd.DataFrame(self.verdicts)[["rank", "code", "name", "verdict", "score", "n_pass", "n_fail",
+                                                        "n_no_data"]]), "",
+                 "## Data to collect (缺失数据)", ""]
+        if len(self.missing_data):
+            lines.append(_md_table(self.missing_data[["data_needed", "criteria", "n_candidates", "names"]]))
+        else:
+            lines.append("None: every criterion could be decided for every candidate.")
+        lines.append("")
+        return "\n".join(lines)
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            s = f"{v:.3f}" if isinstance(v, float) else str(v)
+            cells.append(s.replace("|", "/").replace("\n", " "))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _combine(rule: str, k: int | None, outcomes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kleene three-valued combination; returns (outcome codes 1 pass / 0 fail / -1 no data, n_pass, n_known)."""
+    o = np.vstack(outcomes)
+    n_pass = (o == 1).sum(0)
+    n_fail = (o == 0).sum(0)
+    n_nd = (o == -1).sum(0)
+    m = o.shape[0]
+    if rule == "all":
+        res = np.where(n_fail > 0, 0, np.where(n_nd > 0, -1, 1))
+    elif rule == "any":
+        res = np.where(n_pass > 0, 1, np.where(n_nd > 0, -1, 0))
+    else:
+        res = np.where(n_pass >= k, 1, np.where(n_pass + n_nd < k, 0, -1))
+    return res, n_pass, m - n_nd
+
+
+def check(candidates, profile, *, context=None, demand=None, roads=None) -> CheckResult:
+    """Check candidates against a designation profile; explain every criterion in Chinese and English.
+
+    Parameters
+    ----------
+    candidates : pandas.DataFrame or geopandas.GeoDataFrame
+        One row per candidate with ``code`` and ``name`` and the attributes the profile uses (``population``,
+        ``builtup_km2``, ``gdp_100m_yuan``, ``designations`` ...); NaN means unknown. Spatial criteria need point
+        (or polygon) geometry and a CRS. A SettlementSystem or Region is accepted (its settlements are used).
+    profile : str, Path, dict or Profile
+        A shipped profile name (:func:`available_profiles`), a ``.toml`` path, or a dict (see :func:`load_profile`).
+    context : Region, SettlementSystem or GeoDataFrame, optional
+        Settlements with ``tier`` (``county_town``, ``central_city``, ...) and ``designations``; used for the
+        distance-to-county-town, spacing and travel-time criteria. Spacing falls back to the candidates themselves.
+    demand : geopandas.GeoDataFrame, optional
+        Points or polygons with ``population`` for ``catchment_population`` criteria.
+    roads : geopandas.GeoDataFrame, optional
+        Road lines for ``road_distance`` and ``travel_time`` criteria.
+
+    Returns
+    -------
+    CheckResult
+        ``details``, ``verdicts`` and ``missing_data``. Missing data gives ``no_data``, never pass or fail; a
+        candidate is ``incomplete`` only when the missing data could change its verdict.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> towns = pd.DataFrame({"code": ["1", "2", "3"], "name": ["甲镇", "乙镇", "丙镇"],
+    ...                       "population": [52000, 28000, None]})
+    >>> res = check(towns, {"name": "mega", "label_zh": "特大镇", "label_en": "mega-town",
+    ...                     "criteria": [{"attribute": "population", "op": ">=", "value": 50000, "unit": "people",
+    ...                                   "label_zh": "镇区常住人口", "label_en": "town-area resident population"}]})
+    >>> res.verdicts[["name", "verdict"]].values.tolist()        # ranked: qualifies, incomplete, does not qualify
+    [['甲镇', 'qualifies'], ['丙镇', 'incomplete'], ['乙镇', 'does not qualify']]
+    >>> res.details["reason_zh"].iloc[1]
+    '镇区常住人口 2.8万，低于特大镇标准 5万'
+    """
+    prof = load_profile(profile)
+    if hasattr(candidates, "system") and hasattr(candidates.system, "settlements"):
+        candidates = candidates.system.settlements
+    elif hasattr(candidates, "settlements") and not isinstance(candidates, pd.DataFrame):
+        candidates = candidates.settlements
+    if not isinstance(candidates, pd.DataFrame):
+        raise TypeError(f"candidates must be a DataFrame or GeoDataFrame, got {type(candidates).__name__}")
+    for col in ("code", "name"):
+        if col not in candidates.columns:
+            raise MissingColumnError(f"candidates have no {col!r} column (columns: {', '.join(map(str, candidates.columns))}); "
+                                     "add a unique code and a name per candidate")
+    from ._errors import DuplicateCodeError, EmptyInputError
+
+    if len(candidates) == 0:
+        raise EmptyInputError("no candidates to check")
+    codes = candidates["code"].astype(str)
+    dup = codes[codes.duplicated(keep=False)]
+    if len(dup):
+        raise DuplicateCodeError(f"candidate codes must be unique; repeated: {', '.join(sorted(set(dup))[:10])}")
+    cand = candidates.reset_index(drop=True)
+    cand_w = _to_work(cand)
+    ctx = _context_frame(context)
+    ctx = ctx.reset_index(drop=True) if ctx is not None else None
+    ctx_w = _to_work(ctx) if ctx is not None else None
+    n = len(cand)
+
+    rows: list[pd.DataFrame] = []
+    attain: dict[str, np.ndarray] = {}
+    leaf_outcome: dict[str, np.ndarray] = {}
+    needs_rows: list[tuple[str, str, str, str]] = []
+    code_arr = cand["code"].astype(str).to_numpy()
+    name_arr = cand["name"].astype(str).to_numpy()
+
+    def evaluate(c: Criterion, parent: str) -> np.ndarray:
+        if c.kind == "composite":
+            subs = [evaluate(ch, c.id) for ch in c.children]
+            res, n_pass, n_known = _combine(c.op, c.k, subs)
+            rule_zh = {"all": "须全部满足", "any": "满足任一即可", "at_least": f"至少满足{c.k}项"}[c.op]
+            rule_en = {"all": "all required", "any": "any one suffices", "at_least": f"at least {c.k} required"}[c.op]
+            m = len(c.children)
+            oc = np.array(["pass", "fail", "no_data"], dtype=object)[np.where(res == 1, 0, np.where(res == 0, 1, 2))]
+            head_zh = prof.label_zh + "综合判定" if c.id == "overall" else c.label_zh or c.id
+            head_en = prof.label_en + " overall" if c.id == "overall" else c.label_en or c.id
+            rz = [f"{head_zh}：{m}项中满足{p}项、可判定{kk}项（{rule_zh}）" for p, kk in zip(n_pass, n_known)]
+            re_ = [f"{head_en[:1].upper() + head_en[1:]}: {p} of {m} criteria met, {kk} decidable ({rule_en})"
+                   for p, kk in zip(n_pass, n_known)]
+            rows.append(pd.DataFrame({"code": code_arr, "name": name_arr, "criterion": c.id, "kind": "composite",
+                                      "parent": parent, "measured": [f"{p}/{m}" for p in n_pass],
+                                      "threshold": _threshold_text_en(c), "unit": "criteria", "outcome": oc,
+                                      "reason_zh": rz, "reason_en": re_, "source": c.source if c.id != "overall"
+                                      else (prof.path or "<dict>")}))
+            return res
+        meas = _measure(c, cand, cand_w, ctx_w, ctx, demand, roads)
+        res = np.where(~meas.known, -1, np.where(meas.passed, 1, 0))
+        oc = np.array(["pass", "fail", "no_data"], dtype=object)[np.where(res == 1, 0, np.where(res == 0, 1, 2))]
+        rz, re_ = [], []
+        ez = meas.extra_zh or _rep(n, "")
+        ee = meas.extra_en or _rep(n, "")
+        for i in range(n):
+            if oc[i] == "no_data":
+                a, b = _reason(c, prof, "no_data", None, why_zh=meas.why_zh[i], why_en=meas.why_en[i])
+            else:
+                a, b = _reason(c, prof, oc[i], meas.values[i], ez[i], ee[i])
+            rz.append(a)
+            re_.append(b)
+        measured = meas.values.astype(object) if meas.values.dtype != object else meas.values
+        measured = np.where(meas.known, measured, None)
+        thr = list(c.value) if isinstance(c.value, tuple) else c.value
+        rows.append(pd.DataFrame({"code": code_arr, "name": name_arr, "criterion": c.id, "kind": c.kind,
+                                  "parent": parent, "measured": measured,
+                                  "threshold": [thr] * n if isinstance(thr, list) else thr,
+                                  "unit": c.unit, "outcome": oc, "reason_zh": rz, "reason_en": re_,
+                                  "source": c.source}))
+        if c.kind == "designation":
+            att = np.where(meas.passed, 1.0, 0.0)
+        else:
+            att = _attainment(np.where(meas.known, meas.values, np.nan).astype(float), meas.passed, c)
+        attain[c.id] = np.where(meas.known, att, 0.0)
+        leaf_outcome[c.id] = res
+        for i in np.flatnonzero(~meas.known):
+            needs_rows.append((meas.needs[i], c.id, code_arr[i], name_arr[i]))
+        return res
+
+    overall = evaluate(prof.root, "")
+    details = pd.concat(rows, ignore_index=True)
+    details["threshold"] = details["threshold"].map(lambda v: "–".join(f"{x:g}" if isinstance(x, float) else str(x)
+                                                                         for x in v) if isinstance(v, list) else v)
+    # sort: candidates in input order, criteria in profile order, overall last
+    order = {cid: i for i, cid in enumerate([c.id for c in _walk(prof.root)])}
+    details["_c"] = details["code"].map({c: i for i, c in enumerate(code_arr)})
+    details["_k"] = details["criterion"].map(order)
+    details = details.sort_values(["_c", "_k"], kind="stable").drop(columns=["_c", "_k"]).reset_index(drop=True)
+
+    leaves = prof.leaves()
+    weights = np.array([c.weight for c in leaves])
+    lo = np.vstack([leaf_outcome[c.id] for c in leaves])
+    score = (np.vstack([attain[c.id] for c in leaves]) * weights[:, None]).sum(0) / max(weights.sum(), 1e-12)
+    verdict = np.array([VERDICTS["pass"], VERDICTS["fail"], VERDICTS["no_data"]], dtype=object)[
+        np.where(overall == 1, 0, np.where(overall == 0, 1, 2))]
+    leaf_rows = details[details["kind"] != "composite"]
+    rz = leaf_rows.groupby("code", sort=False)["reason_zh"].agg("；".join)
+    re_ = leaf_rows.groupby("code", sort=False)["reason_en"].agg("; ".join)
+    verdicts = pd.DataFrame({"code": code_arr, "name": name_arr, "verdict": verdict,
+                             "verdict_zh": [VERDICTS_ZH[v] for v in verdict], "score": np.round(score, 4),
+                             "n_pass": (lo == 1).sum(0), "n_fail": (lo == 0).sum(0), "n_no_data": (lo == -1).sum(0),
+                             "reasons_zh": rz.reindex(code_arr).to_numpy(), "reasons_en": re_.reindex(code_arr).to_numpy()})
+    vorder = verdicts["verdict"].map({"qualifies": 0, "incomplete": 1, "does not qualify": 2})
+    ranking = np.lexsort((code_arr, -verdicts["score"].to_numpy(), vorder.to_numpy()))
+    rank = np.empty(n, int)
+    rank[ranking] = np.arange(1, n + 1)
+    verdicts.insert(5, "rank", rank)
+    verdicts = verdicts.iloc[ranking].reset_index(drop=True)
+    if cand_w is not None:
+        import geopandas as gpd
+
+        geo = cand.set_index(cand["code"].astype(str)).geometry.reindex(verdicts["code"]).to_numpy()
+        verdicts = gpd.GeoDataFrame(verdicts, geometry=geo, crs=cand.crs)
+
+    missing = _missing_summary(needs_rows)
+    return CheckResult(profile=prof, details=details, verdicts=verdicts, missing_data=missing)
+
+
+def _walk(c: Criterion):
+    for ch in c.children:
+        yield from _walk(ch)
+    yield c
+
+
+_NEEDS_ZH = {"population": "常住人口", "town_centre_population": "镇中心区常住人口", "builtup_km2": "建成区面积",
+             "gdp_100m_yuan": "地区生产总值", "designations": "已获称号", "location": "坐标（点位）",
+             "demand layer": "人口分布图层", "road layer": "道路图层"}
+
+
+def _missing_summary(needs_rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    cols = ["data_needed", "data_needed_zh", "criteria", "n_candidates", "codes", "names"]
+    if not needs_rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(needs_rows, columns=["data_needed", "criterion", "code", "name"])
+    out = []
+    for need, g in df.groupby("data_needed", sort=True):
+        cand = g.drop_duplicates("code")
+        out.append({"data_needed": need,
+                    "data_needed_zh": _NEEDS_ZH.get(need, "区域背景（县城/已命名镇位置）" if need.startswith("context") else need),
+                    "criteria": ", ".join(dict.fromkeys(g["criterion"])), "n_candidates": len(cand),
+                    "codes": ";".join(cand["code"]), "names": "、".join(cand["name"])})
+    return pd.DataFrame(out, columns=cols).sort_values(["n_candidates", "data_needed"], ascending=[False, True],
+                                                       ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------- reports
+
+def write_check_report(result: CheckResult, out_dir, *, region=None) -> dict[str, Path]:
+    """Write a check's table (CSV + Excel), a Markdown summary and, when ``bazhong_geo.maps`` exists, a map.
+
+    Parameters
+    ----------
+    result : CheckResult
+    out_dir : str or Path
+        Created if needed. Files: ``<profile>_verdicts.csv``, ``<profile>_details.csv``, ``<profile>_check.xlsx``
+        (sheets verdicts, details, missing_data, criteria), ``<profile>_summary.md``, ``<profile>_map.html``.
+    region : Region, optional
+        Drawn under the candidates on the map (boundaries).
+
+    Returns
+    -------
+    dict
+        Name -> path of every file written (``map`` absent when the map was skipped).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = result.profile.name
+    verdicts = pd.DataFrame(result.verdicts).drop(columns=["geometry"], errors="ignore")
+    paths = {"verdicts_csv": out / f"{stem}_verdicts.csv", "details_csv": out / f"{stem}_details.csv",
+             "excel": out / f"{stem}_check.xlsx", "summary_md": out / f"{stem}_summary.md"}
+    verdicts.to_csv(paths["verdicts_csv"], index=False, encoding="utf-8-sig")
+    result.details.to_csv(paths["details_csv"], index=False, encoding="utf-8-sig")
+    with pd.ExcelWriter(paths["excel"], engine="openpyxl") as xw:
+        verdicts.to_excel(xw, sheet_name="verdicts", index=False)
+        result.details.to_excel(xw, sheet_name="details", index=False)
+        result.missing_data.to_excel(xw, sheet_name="missing_data", index=False)
+        result.profile.table().to_excel(xw, sheet_name="criteria", index=False)
+    paths["summary_md"].write_text(result.to_markdown(), encoding="utf-8")
+    map_path = _write_map(result, out / f"{stem}_map.html", region)
+    if map_path is not None:
+        paths["map"] = map_path
+    return paths
+
+
+_COLOURS = {"qualifies": "#1a9641", "does not qualify": "#d7191c", "incomplete": "#9e9e9e"}
+
+
+def _write_map(result: CheckResult, path: Path, region) -> Path | None:
+    """A pass/fail map with reasons in popups, drawn with ``bazhong_geo.maps`` (skipped when it is absent)."""
+    try:
+        from . import maps  # noqa: PLC0415  (written separately; optional here)
+    except ImportError:
+        print("note: bazhong_geo.maps is not available; the map was skipped (tables and summary written)")
+        return None
+    v = result.verdicts
+    if not hasattr(v, "geometry") or "geometry" not in v.columns:
+        print("note: candidates have no geometry; the map was skipped")
+        return None
+    located = v[~(v.geometry.isna() | v.geometry.is_empty)]
+    if located.empty:
+        print("note: no candidate has coordinates; the map was skipped")
+        return None
+    return _draw_with_maps(maps, located, result, path, region)
+
+
+def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> Path | None:
+    import html
+
+    layer = located.copy()
+    layer["colour"] = layer["verdict"].map(_COLOURS)
+    layer["popup_html"] = [
+        f"<b>{html.escape(str(r.name))}</b> ({html.escape(str(r.code))})<br>{html.escape(r.verdict)} / "
+        f"{html.escape(r.verdict_zh)}, score {r.score:.2f}<br>" + "<br>".join(html.escape(s) for s in
+                                                                              str(r.reasons_zh).split("；"))
+        + "<br><i>" + "<br>".join(html.escape(s) for s in str(r.reasons_en).split("; ")) + "</i>"
+        for r in layer.itertuples()]
+    draw = getattr(maps, "designation_map", None) or getattr(maps, "verdict_map", None)
+    if draw is None:
+        print("note: bazhong_geo.maps has no designation_map/verdict_map function; the map was skipped")
+        return None
+    m = draw(layer, region=region, title=f"{result.profile.label_en} ({result.profile.label_zh})")
+    if hasattr(m, "save"):
+        m.save(str(path))
+        return path
+    return Path(m) if m else None
+
+
+def plan_designations(*args, **kwargs):
+    """Choose which towns to designate (maximal covering or p-median); see :func:`bazhong_geo.location.plan_designations`."""
+    from .location import plan_designations as _plan
+
+    return _plan(*args, **kwargs)
