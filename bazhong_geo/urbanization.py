@@ -256,9 +256,14 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         raise UnsupportedGridError(
             f"population grid transform {tuple(transform)[:6]} is rotated or not north-up; warp it to a north-up grid"
         )
-    values = np.where(valid, values, 0.0)
-    land = np.ones_like(values) if land_share is None else np.where(np.isfinite(land_share), land_share, 0.0)
-    land = np.clip(land, 0.0, 1.0) * valid
+    all_valid = bool(valid.all())
+    values = values.copy() if all_valid else np.where(valid, values, 0.0)
+    if land_share is None:
+        land = valid.astype("float64")
+    else:
+        land = np.clip(np.where(np.isfinite(land_share), land_share, 0.0), 0.0, 1.0)
+        if not all_valid:
+            land *= valid
     means = dict(means or {})
     unit = _metres(crs)
     tol = 1e-6 * cell_size_m
@@ -267,9 +272,9 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         dx, dy = transform.a * unit, -transform.e * unit
         if abs(dx - cell_size_m) < tol and abs(dy - cell_size_m) < tol:
             cell_km2 = dx * dy / 1e6
-            land_km2 = land * cell_km2
-            m = {k: np.where(land_km2 > 0, np.nan_to_num(v), np.nan) for k, v in means.items()}
-            return _KmGrid(values.copy(), land_km2, valid.copy(), m, transform, crs, cell_km2, "as_is")
+            land *= cell_km2
+            m = {k: np.where(land > 0, np.nan_to_num(v), np.nan) for k, v in means.items()}
+            return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is")
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
             return _block_sum(values, valid, land, means, transform, crs, int(round(fx)), int(round(fy)),
@@ -377,33 +382,43 @@ def _clusters(mask, structure, population, min_population):
     """Cells of ``mask`` in contiguous groups (by ``structure``) holding at least ``min_population`` people."""
     from scipy import ndimage
 
-    if not mask.any():
-        return np.zeros_like(mask), np.zeros(mask.shape, np.int32), np.zeros(1)
     lab, n = ndimage.label(mask, structure=structure)
-    sums = np.bincount(lab.ravel(), weights=population.ravel(), minlength=n + 1)
-    keep = sums >= min_population - 1e-9 * np.maximum(1.0, min_population)
+    out = np.zeros(mask.shape, bool)
+    if n == 0:
+        return out, lab, np.zeros(1)
+    idx = np.flatnonzero(lab)  # only the labelled cells: cost follows the mask, not the grid
+    lab_i = lab.ravel()[idx]
+    sums = np.bincount(lab_i, weights=population.ravel()[idx], minlength=n + 1)
+    keep = sums >= min_population - 1e-9 * max(1.0, min_population)
     keep[0] = False
-    return keep[lab], lab, sums
+    out.ravel()[idx] = keep[lab_i]
+    return out, lab, sums
 
 
 def _fill_gaps(centre, allowed, cell_km2, max_gap_km2):
-    """Fill holes (rook-connected non-centre areas enclosed by centres) smaller than ``max_gap_km2``."""
+    """Fill gaps (rook-connected non-centre areas enclosed by centre cells) smaller than ``max_gap_km2``.
+
+    Holes are searched inside each centre's bounding box (padded with an "outside" ring), so the work follows
+    the size of the centres, not of the grid. Other centres' cells inside a box count as centre, so a gap
+    enclosed by two touching-box centres is found too.
+    """
     from scipy import ndimage
 
-    rows = np.flatnonzero(centre.any(axis=1))
-    cols = np.flatnonzero(centre.any(axis=0))
-    if rows.size == 0:
-        return centre
-    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    sub = np.pad(centre[r0:r1, c0:c1], 1)  # the padding ring is "outside"
-    lab, n = ndimage.label(~sub, structure=_ROOK)
-    sizes = np.bincount(lab.ravel(), minlength=n + 1) * cell_km2
-    hole = sizes < max_gap_km2 - 1e-9
-    hole[0] = False
-    hole[lab[0, 0]] = False
-    fill = hole[lab][1:-1, 1:-1] & allowed[r0:r1, c0:c1]
+    lab, n = ndimage.label(centre, structure=_QUEEN)
     out = centre.copy()
-    out[r0:r1, c0:c1] |= fill
+    if n == 0:
+        return out
+    for sl in ndimage.find_objects(lab):  # one small window per centre (tens of them), vectorised inside
+        sub = np.pad(centre[sl], 1)        # the padding ring is "outside"
+        blab, nb = ndimage.label(~sub, structure=_ROOK)
+        if nb <= 1:
+            continue
+        sizes = np.bincount(blab.ravel(), minlength=nb + 1) * cell_km2
+        hole = sizes < max_gap_km2 - 1e-9
+        hole[0] = False
+        hole[blab[0, 0]] = False
+        fill = hole[blab][1:-1, 1:-1] & allowed[sl]
+        out[sl] |= fill
     return out
 
 
@@ -722,57 +737,74 @@ def degurba(
     km = aggregate_to_km_grid(values, valid, transform, crs, land_share=land, means=means,
                               cell_size_m=cell_size_m, target_crs=target_crs)
     pop, land_km2, ok = km.population, km.land_km2, km.valid
-    density = np.where(land_km2 > 0, pop / np.where(land_km2 > 0, land_km2, 1.0), np.where(pop > 0, pop / km.cell_km2, 0.0))
-    density = np.where(ok, density, 0.0)
+    all_ok = bool(ok.all())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = pop / land_km2
+    no_land = ~(land_km2 > 0)
+    if no_land.any():  # no land (or no data): people there count per km² of cell, empty cells are 0
+        density[no_land] = np.where(ok[no_land], pop[no_land] / km.cell_km2, 0.0)
     struct = {4: _ROOK, 8: _QUEEN}
 
+    def valid_and(m):
+        return m if all_ok else m & ok
+
     # ---- level 1: urban centres
-    cand = ok & (density >= centre_density)
+    cand = valid_and(density >= centre_density)
     if "builtup" in km.means and builtup_centre_share is not None:
-        cand |= ok & (np.nan_to_num(km.means["builtup"]) >= builtup_centre_share)
+        cand |= valid_and(np.nan_to_num(km.means["builtup"]) >= builtup_centre_share)
     centre, _, _ = _clusters(cand, struct[centre_contiguity], pop, centre_population)
     if centre.any() and centre_max_gap_km2 > 0:
         centre = _fill_gaps(centre, ok, km.cell_km2, centre_max_gap_km2)
     if centre.any() and centre_smoothing:
         centre = _majority_smooth(centre, ok, centre_majority)
     # ---- level 1: urban clusters (groups that contain centres include them; centre cells stay class 3)
-    uc, _, _ = _clusters(ok & ((density >= cluster_density) | centre), struct[cluster_contiguity], pop,
+    uc, _, _ = _clusters(valid_and((density >= cluster_density) | centre), struct[cluster_contiguity], pop,
                          cluster_population)
     uc |= centre
-    level1 = np.zeros(pop.shape, np.uint8)
-    level1[ok] = 1
-    level1[uc] = 2
-    level1[centre] = 3
+    flat_density = density.ravel()
+    uc_idx = np.flatnonzero(uc)                     # urban cells are few: work on their indices
+    centre_idx = np.flatnonzero(centre)
+    level1 = ok.view(np.uint8).copy()               # 1 rural (valid), 0 off-grid
+    level1.ravel()[uc_idx] = 2
+    level1.ravel()[centre_idx] = 3
 
-    # ---- level 2
-    level2 = np.zeros_like(level1)
-    level2[centre] = 30
-    rest = uc & ~centre
-    dense, _, _ = _clusters(rest & (density >= dense_cluster_density), struct[dense_cluster_contiguity], pop,
-                            dense_cluster_population)
-    level2[dense] = 23
-    rest &= ~dense
-    sd_cand = rest & (density >= semidense_density)
+    # ---- level 2, rural side first (most cells): 12 / 11, water 10, rural clusters 13
+    level2 = (density >= low_density).view(np.uint8) + np.uint8(11)
+    if not all_ok:
+        level2[~ok] = 0
+    other = None
+    water = land_km2 <= water_land_share * km.cell_km2 + 1e-12
+    if "water" in km.means:
+        water |= np.nan_to_num(km.means["water"]) >= water_mask_share
+    rc_cand = valid_and(density >= rural_cluster_density)
+    rc_cand.ravel()[uc_idx] = False
+    rc, _, _ = _clusters(rc_cand, struct[rural_cluster_contiguity], pop, rural_cluster_population)
+    water = valid_and(water & ~rc)
+    water.ravel()[uc_idx] = False
+    level2[water] = 10
+    level2[rc] = 13
+
+    # ---- level 2, urban side: 30 / 23 / 22 / 21 within the level-1 urban clusters
+    rest_idx = uc_idx[level1.ravel()[uc_idx] == 2]
+    level2.ravel()[rest_idx] = 21
+    level2.ravel()[centre_idx] = 30
+    dense_cand = np.zeros(density.shape, bool)
+    dense_cand.ravel()[rest_idx[flat_density[rest_idx] >= dense_cluster_density]] = True
+    dense, _, _ = _clusters(dense_cand, struct[dense_cluster_contiguity], pop, dense_cluster_population)
+    dense_idx = rest_idx[dense.ravel()[rest_idx]]
+    level2.ravel()[dense_idx] = 23
+    rest_idx = rest_idx[~dense.ravel()[rest_idx]]
+    sd_cand = np.zeros(density.shape, bool)
+    sd_cand.ravel()[rest_idx[flat_density[rest_idx] >= semidense_density]] = True
     semi, sd_lab, _ = _clusters(sd_cand, struct[semidense_contiguity], pop, semidense_population)
-    if semi.any():
+    semi_idx = np.flatnonzero(semi)
+    if semi_idx.size:
         radius = semidense_exclusion_km * 1000.0 / cell_size_m
         near = _near(centre | dense, semi, radius)
-        excluded = np.bincount(sd_lab.ravel(), weights=near.ravel(), minlength=sd_lab.max() + 1) > 0
-        excluded[0] = True
-        semi &= ~excluded[sd_lab]
-    level2[semi] = 22
-    level2[rest & ~semi] = 21
-    rural = level1 == 1
-    rc, _, _ = _clusters(rural & (density >= rural_cluster_density), struct[rural_cluster_contiguity], pop,
-                         rural_cluster_population)
-    level2[rc] = 13
-    other = rural & ~rc
-    level2[other & (density >= low_density)] = 12
-    level2[other & (density < low_density)] = 11
-    water = other & (land_km2 <= water_land_share * km.cell_km2 + 1e-12)
-    if "water" in km.means:
-        water |= other & (np.nan_to_num(km.means["water"]) >= water_mask_share)
-    level2[water] = 10
+        lab_i = sd_lab.ravel()[semi_idx]
+        excluded = np.bincount(lab_i, weights=near.ravel()[semi_idx], minlength=int(lab_i.max()) + 1) > 0
+        semi_idx = semi_idx[~excluded[lab_i]]
+    level2.ravel()[semi_idx] = 22
     return DegurbaGrid(level1, level2, density, pop, land_km2, ok, km.transform, km.crs, km.cell_km2, km.method,
                        params)
 
