@@ -63,6 +63,29 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Progress against the plan's targets: progress.csv/.md/.html and trajectory figures in --out."""
+    from ._errors import BazhongGeoError
+    from .targets import write_report
+
+    region = _load_region(args) if args.measure else None
+    try:
+        out = write_report(args.out, as_of=args.as_of, plan=args.plan, indicators=args.indicators, region=region,
+                           lang=args.lang, figure_formats=tuple(args.formats.split(",")))
+    except BazhongGeoError as exc:
+        print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 2
+    table = out["table"]
+    print(f"progress as of {args.as_of} ({len(table)} rows): "
+          + ", ".join(f"{s} {n}" for s, n in table["status"].value_counts().sort_index().items()))
+    for r in table.itertuples(index=False):
+        latest = "" if r.latest_value != r.latest_value else f"{r.latest_bound}{r.latest_value:g} ({r.latest_year})"
+        print(f"  {r.key:<27} {r.scope_name:<8} {r.comparison} {r.target:g} {r.unit:<8} latest {latest or '-':<18} "
+              f"{r.status}")
+    print(f"wrote {out['csv']}, {out['md']}, {out['html']} and {len(out['figures'])} figure(s)")
+    return 0
+
+
 # ----------------------------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="the tier table: counts and population by tier and county (城镇体系汇总)")
     _add_input_options(p)
     p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("report", help="progress against the plan targets: CSV, Markdown, HTML and trajectory "
+                                      "figures (目标进展报告)")
+    p.add_argument("--as-of", type=int, default=2020, metavar="YEAR", help="assessment year (default 2020)")
+    p.add_argument("--out", default="bazhong_report", metavar="DIR", help="output folder (default ./bazhong_report)")
+    p.add_argument("--plan", default="plan_2020", metavar="FILE",
+                   help="plan file, or a name in data/settlements/ (default plan_2020)")
+    p.add_argument("--indicators", default=None, metavar="FILE",
+                   help="indicator table (default data/settlements/indicators.csv)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="figure labels (default zh)")
+    p.add_argument("--formats", default="png", metavar="LIST", help="figure formats, e.g. png,svg (default png)")
+    p.add_argument("--measure", action="store_true",
+                   help="add indicators measured from the region's census and register (shown as alternatives)")
+    _add_input_options(p)
+    p.set_defaults(func=_cmd_report)
 
     return parser
 

@@ -25,13 +25,27 @@ STATUS_LABELS = {
 STATUS_COLORS = {"achieved": "#1a9850", "on_track": "#91cf60", "behind": "#d73027", "no_data": "#969696"}
 
 _TEXT = {
-    "zh": {"year": "年份", "target": "目标", "required": "目标路径", "no_data": "无数据", "as_of": "评估年",
+    "zh": {"year": "年份", "target": "目标", "required": "目标路径", "no_data": "无数据", "as_of": "评估年", "bound": "界值",
            "kind": {"reported": "公布值", "measured": "测算值", "estimated": "推算值"}, "definition": "口径"},
     "en": {"year": "year", "target": "target", "required": "path to target", "no_data": "no data",
-           "as_of": "as of", "kind": {"reported": "reported", "measured": "measured", "estimated": "estimated"},
+           "as_of": "as of", "bound": "bound", "kind": {"reported": "reported", "measured": "measured", "estimated": "estimated"},
            "definition": "definition"},
 }
 _MARKERS = {"reported": "o", "measured": "s", "estimated": "D"}
+
+#: Romanized names used when no CJK font is installed.
+NAMES_EN = {"巴中经济开发区": "Bazhong EDZ", "巴中经开区": "Bazhong EDZ", "巴中市": "Bazhong", "巴州区": "Bazhou",
+            "恩阳区": "Enyang", "通江县": "Tongjiang", "南江县": "Nanjiang", "平昌县": "Pingchang", "巴城": "Bacheng"}
+
+
+def _latin(text: str) -> str:
+    """Text without CJK characters (known names romanized), for figures drawn without a CJK font."""
+    import re
+
+    for zh, en in NAMES_EN.items():
+        text = text.replace(zh, en)
+    text = re.sub(r"\s*[(（]?[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef“”]+[)）]?", "", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
 
 
 def find_cjk_font(warn: bool = True):
@@ -70,7 +84,7 @@ def _font_rc(family):
             "svg.hashsalt": "bazhong_geo", "svg.fonttype": "path"}
 
 
-def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None):
+def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None, cjk=True):
     """Value by year of one target's indicator with the target line, as a matplotlib Figure.
 
     Only the plan's definition is plotted (other definitions are named in the note line). Markers tell the kind
@@ -91,6 +105,9 @@ def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None):
         Label language; "zh" falls back to "en" with a :class:`CJKFontWarning` when no CJK font is installed.
     as_of : int, optional
         Draw a vertical line at the assessment year.
+    cjk : bool
+        False draws without a CJK font (English labels, Chinese names romanized or left out), as when none is
+        installed.
 
     Returns
     -------
@@ -117,12 +134,11 @@ def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None):
                                  f"{sorted(plan['key'])}")
     t = rows.iloc[0].to_dict()
     scope = scope or t["scope"]
-    family = None
-    if lang == "zh":
-        family, _ = find_cjk_font()
-        if family is None:
-            lang = "en"
+    family, _ = find_cjk_font(warn=lang == "zh") if cjk else (None, None)
+    if family is None:
+        lang = "en"
     txt = _TEXT[lang]
+    fix = (lambda s: s) if family else _latin
     data = ind[(ind["key"] == t["indicator"]) & (ind["scope"] == scope)]
     used = data[data["definition"] == t["definition"]].sort_values(["year", "kind"])
     others = sorted(set(data["definition"]) - {t["definition"]})
@@ -135,10 +151,11 @@ def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None):
                 ax.plot(exact["year"], exact["value"], linestyle="-" if kind == "reported" else "none",
                         marker=_MARKERS[kind], color="#2166ac", label=txt["kind"][kind])
             bnd = g[g["bound"] != ""]
-            for _, r in bnd.iterrows():
+            for i, (_, r) in enumerate(bnd.iterrows()):
                 up = r["bound"].startswith(">")
                 ax.plot([r["year"]], [r["value"]], marker="^" if up else "v", markerfacecolor="none", markersize=10,
-                        color="#2166ac", linestyle="none")
+                        color="#2166ac", linestyle="none",
+                        label=f"{txt['kind'][kind]} ({txt['bound']})" if i == 0 else None)
                 ax.annotate(f"{r['bound']} {tg._fmt(r['value'])}", (r["year"], r["value"]), textcoords="offset points",
                             xytext=(6, 6 if up else -12), fontsize=8, color="#2166ac")
         years = list(used["year"]) + [int(t["target_year"]), int(t["baseline_year"])]
@@ -167,11 +184,11 @@ def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None):
         ax.set_ylabel(t["unit"])
         desc = t["description_zh"] if lang == "zh" else t["description_en"]
         name = tg.SCOPE_NAMES.get(scope, scope)
-        ax.set_title(f"{name} · {desc}", fontsize=11)
+        ax.set_title(fix(f"{name} · {desc}"), fontsize=11)
         foot = f"{txt['definition']}: {t['definition']}"
         if others:
             foot += " (" + ("其他口径" if lang == "zh" else "other definitions") + ": " + ", ".join(others) + ")"
-        fig.text(0.01, 0.01, foot, fontsize=7, color="#555555")
+        fig.text(0.01, 0.01, fix(foot), fontsize=7, color="#555555")
         ax.legend(fontsize=8, loc="best", framealpha=0.8)
         ax.grid(alpha=0.3)
         fig.tight_layout(rect=(0, 0.04, 1, 1))
