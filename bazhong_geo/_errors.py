@@ -147,3 +147,11 @@ class InvalidCoordinateError(BazhongGeoError):
 
 class MissingValueError(BazhongGeoError):
     """Rows with an empty value in a column that must be filled, e.g. a blank code (io loaders)."""
+
+
+class ChromiumNotFoundError(BazhongGeoError):
+    """No Chromium executable for PNG/PDF export (set BAZHONG_GEO_CHROMIUM or install Debian's chromium)."""
+
+
+class MapExportError(BazhongGeoError):
+    """A map page that failed to render in the headless browser (script errors, timeout, bad paper size)."""
