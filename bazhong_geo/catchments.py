@@ -1,0 +1,691 @@
+"""Service catchments of the settlement system: radius, Voronoi, nested and road-network catchments; population served; gaps."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._errors import (
+    DuplicateLocationError,
+    EmptyInputError,
+    InvalidPopulationError,
+    MissingColumnError,
+    UnsupportedFormatError,
+)
+
+WORK_EPSG = 4545
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+def _frame(system):
+    """The settlements GeoDataFrame of a SettlementSystem (or of a GeoDataFrame, validated as one)."""
+    if hasattr(system, "settlements"):
+        return system.settlements
+    from .settlements import SettlementSystem
+
+    return SettlementSystem(system).settlements
+
+
+def _located_mask(gdf) -> np.ndarray:
+    import shapely
+
+    g = np.asarray(gdf.geometry.values, dtype=object)
+    return ~(shapely.is_missing(g) | shapely.is_empty(g))
+
+
+def _tier_rows(system, tier, report: dict):
+    """Located rows of ``tier``; unlocated ones are counted in ``report``; a tier with no rows is an error."""
+    from .settlements import Tier
+
+    gdf = _frame(system)
+    t = Tier.parse(tier)
+    rows = gdf[gdf["tier"] == t.value]
+    if len(rows) == 0:
+        present = sorted(gdf["tier"].unique().tolist())
+        raise EmptyInputError(f"no settlements of tier {t.value!r} ({t.label_zh}); tiers present: {present}")
+    ok = _located_mask(rows)
+    report["tier"] = t.value
+    report["settlements"] = int(len(rows))
+    report["unlocated"] = int((~ok).sum())
+    if (~ok).any():
+        report["unlocated_codes"] = rows.loc[~ok, "code"].tolist()
+        warnings.warn(
+            f"{(~ok).sum()} of {len(rows)} {t.value} settlement(s) have no coordinates and are left out of the "
+            f"spatial catchments (codes in report['unlocated_codes'])",
+            stacklevel=3,
+        )
+    rows = rows[ok]
+    if len(rows) == 0:
+        raise EmptyInputError(
+            f"none of the {report['settlements']} settlements of tier {t.value!r} has coordinates; "
+            f"add points (lon/lat) to the register before computing catchments"
+        )
+    return rows.sort_values("code", kind="stable").reset_index(drop=True), t
+
+
+def _geometry(obj, what="within"):
+    """A single (Multi)Polygon in EPSG:4545 from a geometry, GeoSeries/GeoDataFrame or Region."""
+    import shapely
+
+    from .crs import to_work_crs
+
+    if obj is None:
+        from .datasets import load_bazhong
+
+        obj = load_bazhong().prefecture
+    if hasattr(obj, "prefecture") and not hasattr(obj, "geometry"):
+        obj = obj.prefecture
+    if isinstance(obj, shapely.Geometry):
+        geom = obj
+    else:
+        if hasattr(obj, "to_frame") and not hasattr(obj, "columns"):
+            obj = obj.to_frame("geometry")
+        obj = to_work_crs(obj, source=what)
+        geom = shapely.union_all(np.asarray(obj.geometry.values, dtype=object))
+    if geom is None or geom.is_empty:
+        raise EmptyInputError(f"{what}: the area is empty")
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    return geom
+
+
+def _areas_km2(geoms) -> np.ndarray:
+    """Equal-area areas in km² (:func:`bazhong_geo.crs.area_km2`) of geometries in EPSG:4545."""
+    import geopandas as gpd
+
+    from .crs import area_km2
+
+    s = gpd.GeoSeries(list(geoms), crs=WORK_EPSG)
+    if len(s) == 0:
+        return np.zeros(0)
+    return area_km2(s).to_numpy()
+
+
+def _finish(rows, geoms, report, population=None, extra=None):
+    import geopandas as gpd
+
+    cols = {"code": rows["code"].to_numpy(), "name": rows["name"].to_numpy() if "name" in rows else None,
+            "tier": rows["tier"].to_numpy()}
+    if cols["name"] is None:
+        del cols["name"]
+    if extra:
+        cols.update(extra)
+    out = gpd.GeoDataFrame(cols, geometry=list(geoms), crs=WORK_EPSG)
+    out["area_km2"] = _areas_km2(out.geometry.values)
+    if population is not None:
+        out = population_served(out, population)
+    out.attrs["report"] = report
+    return out
+
+
+def _dedupe_locations(xy: np.ndarray, codes: np.ndarray, duplicates: str, report: dict):
+    """Group identical locations (1 mm). Returns index of the kept row per location and its group members."""
+    from .network import _dense_ids
+
+    q = np.rint(xy * 1000.0).astype(np.int64)
+    q -= q.min(axis=0)
+    inv, n = _dense_ids(q[:, 0] * (q[:, 1].max() + 1) + q[:, 1])
+    if n == len(xy):
+        return np.arange(len(xy)), None
+    groups: dict[int, list[int]] = {}
+    for i, g in enumerate(inv.tolist()):
+        groups.setdefault(g, []).append(i)
+    dups = [sorted(v, key=lambda i: codes[i]) for v in groups.values() if len(v) > 1]
+    listing = "; ".join(",".join(str(codes[i]) for i in d) for d in dups[:10])
+    if duplicates == "error":
+        raise DuplicateLocationError(
+            f"{len(dups)} location(s) hold several settlements of the same tier ({listing}"
+            f"{' ...' if len(dups) > 10 else ''}); correct the coordinates, or pass duplicates='merge' to give "
+            f"each location one catchment under its first code (the others are listed in merged_codes)"
+        )
+    keep = np.array(sorted(v[0] for v in (sorted(g, key=lambda i: codes[i]) for g in groups.values())))
+    members = {v[0]: [codes[i] for i in v] for v in dups}
+    report["merged_locations"] = {codes[k]: m for k, m in members.items()}
+    return keep, members
+
+
+def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
+    """Voronoi cells of distinct points ``xy`` clipped to ``region``, in input order (vectorised).
+
+    Cells fully inside the region are kept as computed; only those crossing its edge are intersected.
+    """
+    import shapely
+
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) == 1:
+        return np.array([region], dtype=object)
+    xmin, ymin, xmax, ymax = region.bounds
+    xmin, ymin = min(xmin, xy[:, 0].min()), min(ymin, xy[:, 1].min())
+    xmax, ymax = max(xmax, xy[:, 0].max()), max(ymax, xy[:, 1].max())
+    pad = max(xmax - xmin, ymax - ymin, 1.0)
+    env = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    pts = shapely.points(xy)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=env, ordered=True))
+    if len(cells) != len(xy) or not shapely.intersects(cells, pts).all():
+        # fall back: match cells to points
+        tree = shapely.STRtree(cells)
+        pi, ci = tree.query(pts, predicate="intersects")
+        first = np.unique(pi, return_index=True)[1]
+        cells = cells[ci[first]]
+    shapely.prepare(region)
+    inside = shapely.contains_properly(region, cells)
+    out = cells.copy()
+    cut = np.flatnonzero(~inside)
+    if len(cut):
+        out[cut] = shapely.intersection(cells[cut], region)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- catchments
+
+def default_radii():
+    """The default catchment radius by tier (``data/config/catchment_radii.csv``): ``tier``, ``radius_m``, ``source``."""
+    import pandas as pd
+
+    from ._paths import config_path
+
+    path = config_path("catchment_radii.csv")
+    table = pd.read_csv(path)
+    if not {"tier", "radius_m"} <= set(table.columns):
+        raise MissingColumnError(f"{path}: needs columns tier, radius_m, source")
+    return table
+
+
+def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
+    """Circular catchments: each settlement of ``tier`` buffered by the tier's radius.
+
+    Parameters
+    ----------
+    system : SettlementSystem or GeoDataFrame
+    tier : Tier or str
+    radii : float or mapping tier -> metres, optional
+        Overrides ``data/config/catchment_radii.csv`` (each default cites its source or is marked
+        ``assumption`` there).
+    population : raster path or GeoDataFrame, optional
+        Adds ``population`` served (see :func:`population_served`); circles may overlap, so a person
+        can be counted in several.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code``, ``name``, ``tier``, ``radius_m``, ``area_km2`` (, ``population``), EPSG:4545.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> s = gpd.GeoDataFrame({"code": ["1"], "name": ["镇"], "tier": ["town"], "parent_code": [None],
+    ...     "population": [1.0]}, geometry=[shapely.Point(500000, 3500000)], crs=4545)
+    >>> radius(s, "town", radii=1000)["radius_m"].tolist()
+    [1000.0]
+    """
+    import shapely
+
+    report: dict = {}
+    rows, t = _tier_rows(system, tier, report)
+    if radii is None or isinstance(radii, dict):
+        table = default_radii()
+        mapping = dict(zip(table["tier"].astype(str), table["radius_m"].astype(float)))
+        mapping.update({str(getattr(k, "value", k)): float(v) for k, v in (radii or {}).items()})
+        if t.value not in mapping:
+            raise MissingColumnError(f"no radius for tier {t.value!r}; pass radii={{'{t.value}': metres}}")
+        r = mapping[t.value]
+        report["radius_source"] = (
+            "argument" if radii and t.value in {str(getattr(k, "value", k)) for k in radii}
+            else str(table.set_index("tier").get("source", {}).get(t.value, ""))
+        )
+    else:
+        r = float(radii)
+        report["radius_source"] = "argument"
+    if not np.isfinite(r) or r <= 0:
+        raise EmptyInputError(f"radius for tier {t.value!r} must be > 0 m, got {r}")
+    geoms = shapely.buffer(np.asarray(rows.geometry.values, dtype=object), r, quad_segs=quad_segs)
+    return _finish(rows, geoms, report, population, extra={"radius_m": np.full(len(rows), r)})
+
+
+def voronoi(system, tier, *, within=None, respect_counties: bool = False, counties=None, duplicates: str = "error",
+            population=None):
+    """Thiessen (Voronoi) catchments of the settlements of ``tier``, clipped to ``within``.
+
+    The cells partition ``within``: their areas add up to its area (exactly, up to floating point; in
+    EPSG:4545 planar area to 1e-9 relative). With ``respect_counties`` each county is partitioned
+    among its own settlements (``county_code``, else the county the point lies in), so no catchment
+    crosses a county line; a county with no settlement of the tier is left uncovered and reported.
+
+    Parameters
+    ----------
+    system : SettlementSystem or GeoDataFrame
+    tier : Tier or str
+    within : GeoDataFrame, GeoSeries, shapely geometry or Region, optional
+        Default: the Bazhong prefecture (``load_bazhong().prefecture``).
+    respect_counties : bool
+    counties : GeoDataFrame, optional
+        County polygons with a ``code`` column; default ``load_bazhong().counties``.
+    duplicates : {"error", "merge"}
+        Several settlements at one location: raise :class:`DuplicateLocationError` (default), or give
+        the location one cell under its first code (others listed in ``merged_codes``). No jitter.
+    population : raster path or GeoDataFrame, optional
+        Adds ``population`` served (see :func:`population_served`).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code``, ``name``, ``tier``, ``county_code``, ``merged_codes``, ``area_km2`` (, ``population``);
+        ``attrs["report"]`` counts unlocated settlements, merged locations and uncovered counties.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> pts = [shapely.Point(x, y) for x, y in [(1, 1), (3, 1), (1, 3), (3, 3)]]
+    >>> s = gpd.GeoDataFrame({"code": list("abcd"), "name": list("abcd"), "tier": ["town"] * 4,
+    ...     "parent_code": [None] * 4, "population": [1.0] * 4}, geometry=pts, crs=4545)
+    >>> v = voronoi(s, "town", within=shapely.box(0, 0, 4, 4))
+    >>> v.geometry.area.tolist()
+    [4.0, 4.0, 4.0, 4.0]
+    """
+    import shapely
+
+    if duplicates not in ("error", "merge"):
+        raise ValueError("duplicates must be 'error' or 'merge'")
+    report: dict = {}
+    rows, t = _tier_rows(system, tier, report)
+    region = _geometry(within, "within")
+    xy = shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object))
+    codes = rows["code"].to_numpy()
+    keep, members = _dedupe_locations(xy, codes, duplicates, report)
+    rows = rows.iloc[keep].reset_index(drop=True)
+    xy = xy[keep]
+    merged = [";".join(members[k]) if members and k in members else "" for k in keep]
+    if not respect_counties:
+        geoms = voronoi_cells(xy, region)
+        county = rows["county_code"].to_numpy() if "county_code" in rows else np.full(len(rows), None)
+    else:
+        import geopandas as gpd
+
+        from .crs import to_work_crs
+
+        if counties is None:
+            from .datasets import load_bazhong
+
+            counties = load_bazhong().counties
+        counties = to_work_crs(counties, source="counties")
+        if "code" not in counties.columns:
+            raise MissingColumnError("counties: needs a 'code' column (6-digit county codes)")
+        ccodes = counties["code"].astype(str).to_numpy()
+        cgeoms = np.asarray(counties.geometry.values, dtype=object)
+        cc = rows["county_code"].astype(object).to_numpy() if "county_code" in rows else np.full(len(rows), None)
+        known = np.isin(cc.astype(str), ccodes)
+        if (~known).any():
+            pts = gpd.GeoSeries(rows.geometry.values[~known], crs=WORK_EPSG)
+            hit = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), gpd.GeoDataFrame({"c": ccodes}, geometry=cgeoms,
+                                                                               crs=WORK_EPSG),
+                            predicate="intersects", how="left")
+            hit = hit[~hit.index.duplicated(keep="first")]
+            cc = cc.copy()
+            cc[np.flatnonzero(~known)] = hit["c"].to_numpy()
+        county = cc
+        outside = np.array([c is None or (isinstance(c, float) and np.isnan(c)) for c in cc])
+        if outside.any():
+            report["outside_counties"] = rows.loc[outside, "code"].tolist()
+        geoms = np.full(len(rows), shapely.Polygon(), dtype=object)
+        empty_counties = []
+        for code, cg in zip(ccodes, cgeoms):
+            sel = np.flatnonzero(cc.astype(str) == code)
+            cg = shapely.intersection(cg, region)
+            if len(sel) == 0:
+                if not cg.is_empty:
+                    empty_counties.append(code)
+                continue
+            geoms[sel] = voronoi_cells(xy[sel], cg)
+        if empty_counties:
+            report["counties_without_settlements"] = empty_counties
+            warnings.warn(f"counties with no {t.value} settlement stay uncovered: {empty_counties}", stacklevel=2)
+    extra = {"county_code": np.asarray(county, dtype=object), "merged_codes": merged}
+    return _finish(rows, geoms, report, population, extra=extra)
+
+
+def nested(system, *, within=None, population=None):
+    """Hierarchical catchments along the parent links: the tiers nest exactly, by construction.
+
+    Method (top-down recursive Voronoi, equivalent to "each catchment is the union of its children's"):
+
+    1. *Roots* — located settlements without a located ancestor — partition ``within`` by Voronoi.
+    2. A settlement with located children partitions its own catchment by Voronoi among itself and
+       its children: each child's cell (clipped to the parent's catchment) is the child's catchment,
+       the parent's own cell is its ``core`` (the area it serves directly).
+    3. Recurse down to the leaves (whose core is their whole catchment).
+
+    Hence every catchment equals its core plus the union of its children's catchments, siblings
+    never overlap, a village lies in exactly one town catchment, which lies in exactly one county-town
+    catchment, and every depth of the tree partitions ``within``. Parent links follow ``parent_code``;
+    a settlement whose parent has no coordinates hangs from its nearest located ancestor
+    (``report["reattached"]``); settlements without coordinates are left out and counted.
+
+    Parameters
+    ----------
+    system : SettlementSystem or GeoDataFrame
+    within : see :func:`voronoi`
+    population : raster path or GeoDataFrame, optional
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per located settlement: ``code``, ``name``, ``tier``, ``parent_code`` (the located
+        ancestor used), ``depth`` (0 = root), ``area_km2``, geometry = the catchment, ``core`` (the
+        geometry of the part served directly) and ``core_km2``; sorted by depth then code.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> s = gpd.GeoDataFrame({"code": ["t", "v1", "v2"], "name": ["镇", "村1", "村2"],
+    ...     "tier": ["town", "village", "village"], "parent_code": [None, "t", "t"], "population": [1.0] * 3},
+    ...     geometry=[shapely.Point(2, 2), shapely.Point(1, 2), shapely.Point(3, 2)], crs=4545)
+    >>> n = nested(s, within=shapely.box(0, 0, 4, 4))
+    >>> n.set_index("code").geometry.area.round(6).to_dict()
+    {'t': 16.0, 'v1': 6.0, 'v2': 6.0}
+    """
+    import shapely
+
+    gdf = _frame(system)
+    report: dict = {"settlements": int(len(gdf))}
+    ok = _located_mask(gdf)
+    report["unlocated"] = int((~ok).sum())
+    if (~ok).any():
+        report["unlocated_codes"] = gdf.loc[~ok, "code"].tolist()
+        warnings.warn(f"{(~ok).sum()} settlement(s) without coordinates are left out of nested catchments",
+                      stacklevel=2)
+    loc = gdf[ok].sort_values("code", kind="stable").reset_index(drop=True)
+    if len(loc) == 0:
+        raise EmptyInputError("no settlement has coordinates; nested catchments need points")
+    region = _geometry(within, "within")
+    parent_of = dict(zip(gdf["code"], gdf["parent_code"]))
+    located = set(loc["code"])
+    eff: dict = {}
+    reattached = []
+    for code, p in zip(loc["code"], loc["parent_code"]):
+        seen = {code}
+        q = p
+        while q is not None and not (isinstance(q, float) and np.isnan(q)) and q not in located:
+            if q in seen:
+                break
+            seen.add(q)
+            q = parent_of.get(q)
+        q = q if (q in located and q not in (code,)) else None
+        if q != p and p is not None and not (isinstance(p, float) and np.isnan(p)):
+            reattached.append(code)
+        eff[code] = q
+    if reattached:
+        report["reattached"] = reattached
+    children: dict = {}
+    for c, p in eff.items():
+        children.setdefault(p, []).append(c)
+    xy_of = dict(zip(loc["code"], map(tuple, shapely.get_coordinates(np.asarray(loc.geometry.values, dtype=object)))))
+    catch: dict = {}
+    core: dict = {}
+    depth: dict = {}
+    dup_groups = []
+
+    def split(parent_code, area, kids, d):
+        seeds = ([parent_code] if parent_code is not None else []) + sorted(kids)
+        xy = np.array([xy_of[c] for c in seeds])
+        keep, members = _dedupe_locations(xy, np.array(seeds, dtype=object), "merge", {})
+        if members:
+            for k, m in members.items():
+                if parent_code is not None and parent_code in m:
+                    # a child sitting on its parent's point takes the shared cell; the parent's core is empty
+                    pass
+                sib = [c for c in m if c != parent_code]
+                if len(sib) > 1:
+                    dup_groups.append(sib)
+        cells = voronoi_cells(xy[keep], area)
+        cell_of = {}
+        for k, cell in zip(keep, cells):
+            grp = members.get(k, [seeds[k]]) if members else [seeds[k]]
+            kid = [c for c in grp if c != parent_code]
+            cell_of[kid[0] if kid else seeds[k]] = cell
+        if parent_code is not None:
+            core[parent_code] = cell_of.get(parent_code, shapely.Polygon())
+        for c in kids:
+            catch[c] = cell_of.get(c, shapely.Polygon())
+            depth[c] = d
+        return
+
+    frontier = [(None, region, children.get(None, []), 0)]
+    while frontier:
+        nxt = []
+        for p, area, kids, d in frontier:
+            split(p, area, kids, d)
+            for c in kids:
+                if c in children:
+                    nxt.append((c, catch[c], children[c], d + 1))
+                else:
+                    core[c] = catch[c]
+        frontier = nxt
+    if dup_groups:
+        listing = "; ".join(",".join(g) for g in dup_groups[:10])
+        raise DuplicateLocationError(
+            f"sibling settlements share a location ({listing}); correct their coordinates so that each has its own cell"
+        )
+    rows = loc.set_index("code").loc[sorted(catch, key=lambda c: (depth[c], c))].reset_index()
+    codes = rows["code"].tolist()
+    core_geoms = [core[c] for c in codes]
+    out = _finish(rows, [catch[c] for c in codes], report, population,
+                  extra={"parent_code": [eff[c] for c in codes], "depth": [depth[c] for c in codes]})
+    out["core_km2"] = _areas_km2(core_geoms)
+    out["core"] = core_geoms
+    return out
+
+
+def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "speed_kmh", class_col=None, speeds=None,
+            walk_kmh: float = 4.5, population=None, cell_m: float = 100.0, within=None, far_m: float = 1000.0):
+    """Road-network catchments: the land each settlement of ``tier`` reaches first within each time limit.
+
+    Travel = walk (``walk_kmh``, straight line) from the settlement to the road, drive at the road's speed,
+    then walk from the road to the location. Computed as one multi-source Dijkstra over the road graph
+    (lines segmentized to ``cell_m``) joined to an 8-connected grid of ``cell_m`` cells walked on foot
+    (:func:`bazhong_geo.network.time_grid`); each cell goes to its fastest settlement. A cell enters the
+    band only if its whole square is within the limit, so polygons contain only reachable land; land
+    not reachable stays out (holes). Bands are cumulative and carry ``minutes`` = the limit.
+
+    Parameters
+    ----------
+    system : SettlementSystem or GeoDataFrame
+    tier : Tier or str
+    roads : GeoDataFrame of lines
+        With ``speed_col`` (km/h) or a ``class_col`` mapped by ``speeds``/the default table
+        (``data/config/road_speeds.csv``); reprojected to EPSG:4545 if needed.
+    minutes : sequence of float
+    population : raster path or GeoDataFrame, optional
+    cell_m : float
+        Grid resolution (m) of the off-network walking surface and of the polygons.
+    within : optional
+        Clip the catchments to this area (also sets the grid extent). Default: no clipping, the grid
+        covers the roads and settlements plus the walking reach.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code``, ``name``, ``tier``, ``minutes``, ``area_km2`` (, ``population``), MultiPolygons,
+        EPSG:4545, sorted by minutes then code; every settlement has a row per band (empty geometry
+        when it is nobody's fastest). ``attrs["report"]``: road components, settlements far from roads
+        or off the main component, unlocated settlements, reprojections.
+    """
+    import shapely
+
+    from .network import build_graph, isochrones, time_grid
+
+    report: dict = {}
+    rows, t = _tier_rows(system, tier, report)
+    bands = sorted({float(m) for m in minutes})
+    if not bands or bands[0] <= 0:
+        raise ValueError(f"minutes must be positive numbers, got {minutes!r}")
+    g = build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=cell_m)
+    region = None
+    bounds = None
+    if within is not None:
+        region = _geometry(within, "within")
+        bounds = region.bounds
+    grid = time_grid(g, rows.geometry, cell_m=cell_m, limit=bands[-1], walk_kmh=walk_kmh, bounds=bounds, far_m=far_m)
+    g.components()
+    rep = {**report, **g.report, **grid.report}
+    codes = rows["code"].to_numpy()
+    for key in ("sources_far_from_road", "sources_off_main_component"):
+        if key in rep:
+            rep[key] = codes[rep[key]].tolist()
+    iso = isochrones(grid, bands)
+    have = {(int(s), float(m)): geom for s, m, geom in zip(iso["source"], iso["minutes"], iso.geometry.values)}
+    src, mins, geoms = [], [], []
+    for m in bands:
+        for i in range(len(rows)):
+            src.append(i)
+            mins.append(m)
+            geoms.append(have.get((i, m), shapely.MultiPolygon()))
+    geoms = np.asarray(geoms, dtype=object)
+    if region is not None:
+        nz = np.flatnonzero(~shapely.is_empty(geoms))
+        geoms[nz] = shapely.intersection(geoms[nz], region)
+    sel = rows.iloc[src].reset_index(drop=True)
+    return _finish(sel, geoms, rep, population, extra={"minutes": np.asarray(mins)})
+
+
+# ----------------------------------------------------------------------------------------------- population
+
+def population_served(catchments, population, *, column: str = "population"):
+    """Population inside each catchment.
+
+    Parameters
+    ----------
+    catchments : GeoDataFrame of polygons
+    population : str/Path of a raster, or GeoDataFrame
+        *Raster* (people per cell): summed with exact coverage fractions (exactextract), in the
+        raster's CRS. *Points* with ``column``: each point counts in every catchment containing it;
+        a point on a shared edge counts once (in the first catchment). *Polygons* with ``column``:
+        areal weighting (population spread evenly over each polygon).
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy of ``catchments`` with ``population`` (float). ``attrs["report"]["population_total"]``
+        and ``population_outside`` (not in any catchment; for overlapping catchments see :func:`gaps`).
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from .crs import to_work_crs
+
+    out = catchments.copy()
+    rep = dict(catchments.attrs.get("report", {}))
+    geoms = np.asarray(out.geometry.values, dtype=object)
+    if isinstance(population, (str, bytes)) or hasattr(population, "__fspath__"):
+        import rasterio
+        from exactextract import exact_extract
+
+        with rasterio.open(population) as src:
+            rcrs = src.crs
+            total = float(np.nansum(np.where(src.read(1, masked=True).mask, 0, src.read(1))))
+        polys = gpd.GeoDataFrame({"_i": np.arange(len(out))}, geometry=list(geoms), crs=out.crs)
+        polys = polys[~polys.geometry.is_empty]
+        vals = np.zeros(len(out))
+        if len(polys):
+            if rcrs is not None and not polys.crs.equals(rcrs):
+                polys = polys.to_crs(rcrs)
+            res = exact_extract(str(population), polys, "sum", include_cols=["_i"], output="pandas")
+            vals[res["_i"].to_numpy()] = res["sum"].to_numpy(dtype=float)
+        out[column] = vals
+        rep["population_total"] = total
+    elif hasattr(population, "geometry"):
+        if column not in population.columns:
+            raise MissingColumnError(f"population layer: no column {column!r}")
+        pop = to_work_crs(population, source="population")
+        vals = pd.to_numeric(pop[column], errors="coerce").to_numpy(dtype=float)
+        bad = np.isnan(vals) | (vals < 0)
+        if bad.any():
+            raise InvalidPopulationError(
+                f"population layer: {bad.sum()} row(s) with a missing or negative {column!r} "
+                f"(rows {np.flatnonzero(bad)[:10].tolist()}); fill them or drop them explicitly"
+            )
+        pg = np.asarray(pop.geometry.values, dtype=object)
+        types = shapely.get_type_id(pg)
+        tree = shapely.STRtree(geoms)
+        acc = np.zeros(len(out))
+        if np.isin(types, (0, 4)).all():
+            pi, ci = tree.query(pg, predicate="intersects")
+            if len(pi):
+                interior = shapely.contains_properly(geoms[ci], pg[pi])
+                df = pd.DataFrame({"p": pi, "c": ci, "interior": interior})
+                has_int = df.groupby("p")["interior"].transform("any")
+                df = df[df["interior"] | ~has_int]
+                # boundary-only points: count once, in the first catchment
+                bnd = df[~df["interior"]].drop_duplicates("p", keep="first")
+                df = pd.concat([df[df["interior"]], bnd])
+                np.add.at(acc, df["c"].to_numpy(), vals[df["p"].to_numpy()])
+                inside = np.zeros(len(pg), dtype=bool)
+                inside[df["p"].to_numpy()] = True
+            else:
+                inside = np.zeros(len(pg), dtype=bool)
+            rep["population_outside"] = float(vals[~inside].sum())
+        elif np.isin(types, (3, 6)).all():
+            pi, ci = tree.query(pg, predicate="intersects")
+            if len(pi):
+                inter = shapely.area(shapely.intersection(geoms[ci], pg[pi]))
+                share = inter / shapely.area(pg[pi])
+                np.add.at(acc, ci, vals[pi] * share)
+        else:
+            raise UnsupportedFormatError("population layer: use points or polygons (not a mix, not lines)")
+        out[column] = acc
+        rep["population_total"] = float(vals.sum())
+    else:
+        raise UnsupportedFormatError(
+            "population must be a raster path or a GeoDataFrame of points/polygons with a population column"
+        )
+    out.attrs["report"] = rep
+    return out
+
+
+def gaps(catchments, region=None, population=None, *, column: str = "population"):
+    """Land (and population) outside every catchment — the blind spots — per tier (and time band).
+
+    Parameters
+    ----------
+    catchments : GeoDataFrame
+        Output of :func:`radius`, :func:`voronoi`, :func:`network` (grouped by ``tier`` and, when
+        present, ``minutes``).
+    region : optional
+        The area of interest (default the prefecture).
+    population : raster path or GeoDataFrame, optional
+
+    Returns
+    -------
+    GeoDataFrame
+        ``tier`` (, ``minutes``), ``area_km2``, ``share`` (of the region's area) (, ``population``),
+        geometry = the uncovered land.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> c = gpd.GeoDataFrame({"tier": ["town"]}, geometry=[shapely.box(5e5, 35e5, 501000, 3502000)], crs=4545)
+    >>> gaps(c, shapely.box(5e5, 35e5, 502000, 3502000))[["tier", "share"]].round(4).values.tolist()
+    [['town', 0.5]]
+    """
+    import geopandas as gpd
+    import shapely
+
+    area = _geometry(region, "region")
+    keys = ["tier"] + (["minutes"] if "minutes" in catchments.columns else [])
+    recs = {k: [] for k in keys}
+    geoms = []
+    for key, grp in catchments.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        cover = shapely.union_all(np.asarray(grp.geometry.values, dtype=object))
+        geoms.append(shapely.difference(area, cover))
+        for k, v in zip(keys, key):
+            recs[k].append(v)
+    out = gpd.GeoDataFrame(recs, geometry=geoms, crs=WORK_EPSG)
+    total = _areas_km2([area])[0]
+    out["area_km2"] = _areas_km2(out.geometry.values)
+    out["share"] = out["area_km2"] / total
+    if population is not None:
+        out = population_served(out, population, column=column)
+    return out
