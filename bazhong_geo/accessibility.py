@@ -1,0 +1,236 @@
+"""Spatial accessibility between supply and demand: 2SFCA, enhanced 2SFCA and gravity models with distance-decay functions.
+
+Formulas (costs ``c_ij`` in minutes from demand location *i* to supply location *j*, weight ``w = f(c)``,
+zero beyond ``max_cost``), the same as PySAL ``access`` 1.1 (``fca.two_stage_fca``, ``weighted_catchment``):
+
+* 2SFCA (Luo & Wang 2003): ``R_j = S_j / sum_i P_i w_ij``; ``A_i = sum_j R_j w_ij`` with ``w = 1`` within
+  ``max_cost``.
+* Enhanced 2SFCA (Luo & Qi 2009): the same with a stepped decay, by default 1 / 0.68 / 0.22 for
+  0-10 / 10-20 / 20-30 minutes (``access``'s default).
+* Gravity (Hansen potential): ``A_i = sum_j S_j f(c_ij)``; with ``demand_adjusted=True`` the
+  Joseph & Bantock / Weibull form ``A_i = sum_j S_j f(c_ij) / V_j``, ``V_j = sum_k P_k f(c_kj)``
+  (2SFCA with a continuous decay).
+
+Supply locations that no demand reaches get ``R_j = 0``; demand locations reaching no supply get
+``A_i = 0`` (``access`` leaves these NaN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._errors import BazhongGeoError, InvalidPopulationError, MissingColumnError
+
+
+# ----------------------------------------------------------------------------------------------- decay functions
+
+def step(steps: dict):
+    """Stepped decay: weight ``v`` for costs ``<= k`` (smallest ``k`` first), 0 beyond the largest ``k``.
+
+    >>> step({10: 1, 20: 0.68, 30: 0.22})(np.array([0, 10, 15, 30, 31])).tolist()
+    [1.0, 1.0, 0.68, 0.22, 0.0]
+    """
+    if not isinstance(steps, dict) or not steps:
+        raise TypeError("steps must be a non-empty dict {cost limit: weight}")
+    ks = np.array(sorted(steps), dtype=float)
+    vs = np.array([steps[k] for k in sorted(steps)], dtype=float)
+    if (vs < 0).any():
+        raise ValueError("step weights must be >= 0")
+
+    def f(x):
+        x = np.asarray(x, dtype=float)
+        i = np.searchsorted(ks, x, side="left")
+        return np.where(i < len(ks), vs[np.minimum(i, len(ks) - 1)], 0.0)
+
+    return f
+
+
+def gaussian(sigma: float):
+    """Gaussian decay ``exp(-x² / (2 sigma²))`` (``f(0) = 1``, as ``access.weights.gaussian``).
+
+    >>> round(float(gaussian(20)(20)), 6)
+    0.606531
+    """
+    if sigma == 0:
+        raise ValueError("sigma must be non-zero")
+    return lambda x: np.exp(-np.square(np.asarray(x, dtype=float)) / (2.0 * sigma**2))
+
+
+def power(scale: float, alpha: float, min_cost: float = 0.0):
+    """Power (gravity) decay ``(max(x, min_cost) / scale) ** alpha``; ``alpha`` negative for decay.
+
+    Same as ``access.weights.gravity``.
+
+    >>> power(20, -2, 1)(np.array([0, 2, 40])).round(9).tolist()
+    [400.0, 100.0, 0.25]
+    """
+    return lambda x: np.power(np.maximum(np.asarray(x, dtype=float), min_cost) / scale, alpha)
+
+
+def exponential(beta: float):
+    """Exponential decay ``exp(-beta x)``.
+
+    >>> float(exponential(0.1)(0))
+    1.0
+    """
+    return lambda x: np.exp(-beta * np.asarray(x, dtype=float))
+
+
+def linear(max_cost: float):
+    """Linear decay ``max(0, 1 - x / max_cost)``.
+
+    >>> linear(30)(np.array([0, 15, 45])).tolist()
+    [1.0, 0.5, 0.0]
+    """
+    return lambda x: np.clip(1.0 - np.asarray(x, dtype=float) / max_cost, 0.0, None)
+
+
+DEFAULT_E2SFCA_STEPS = {10: 1.0, 20: 0.68, 30: 0.22}
+"""Luo & Qi (2009) weights for 0-10, 10-20, 20-30 minutes (also PySAL ``access``'s default)."""
+
+
+# ----------------------------------------------------------------------------------------------- core
+
+def _weights(cost, weight, max_cost):
+    c = np.asarray(cost, dtype=float)
+    if c.ndim != 2:
+        raise BazhongGeoError(f"cost must be a 2-D matrix (n_demand × n_supply), got shape {c.shape}")
+    ok = np.isfinite(c)
+    if max_cost is not None:
+        ok &= c <= max_cost
+    if weight is None:
+        w = ok.astype(float)
+    else:
+        cc = np.where(ok, c, 0.0)
+        try:
+            w = np.asarray(weight(cc), dtype=float)
+            if w.shape != cc.shape:
+                raise TypeError
+        except (TypeError, ValueError):
+            w = np.vectorize(weight, otypes=[float])(cc)
+        w = np.where(ok, w, 0.0)
+    return w
+
+
+def _vec(x, n, what):
+    v = np.asarray(x, dtype=float).reshape(-1)
+    if len(v) != n:
+        raise BazhongGeoError(f"{what}: {len(v)} values for {n} locations in the cost matrix")
+    if np.isnan(v).any() or (v < 0).any():
+        raise InvalidPopulationError(f"{what}: missing or negative values at {np.flatnonzero(np.isnan(v) | (v < 0))[:10].tolist()}")
+    return v
+
+
+def two_sfca(cost, supply, demand, *, max_cost=None, weight=None) -> np.ndarray:
+    """Two-step floating catchment area accessibility of each demand location.
+
+    Parameters
+    ----------
+    cost : array (n_demand, n_supply)
+        Travel cost (minutes); ``inf``/NaN = unreachable (e.g. :func:`bazhong_geo.network.travel_times`).
+    supply : array (n_supply,)
+        Capacity at each supply location (doctors, beds, school places).
+    demand : array (n_demand,)
+        Population at each demand location.
+    max_cost : float, optional
+        Catchment limit (costs ``<= max_cost`` count).
+    weight : callable, optional
+        Decay ``f(cost)``; ``None`` = 1 (classic 2SFCA).
+
+    Returns
+    -------
+    ndarray (n_demand,)
+        Supply per person reachable.
+
+    Examples
+    --------
+    >>> two_sfca([[5, 50], [5, 5]], supply=[10, 4], demand=[100, 100], max_cost=30).tolist()
+    [0.05, 0.09]
+    """
+    w = _weights(cost, weight, max_cost)
+    s = _vec(supply, w.shape[1], "supply")
+    p = _vec(demand, w.shape[0], "demand")
+    d = p @ w
+    r = np.divide(s, d, out=np.zeros_like(s), where=d > 0)
+    return w @ r
+
+
+def enhanced_two_sfca(cost, supply, demand, *, weight=None, max_cost=None) -> np.ndarray:
+    """Enhanced 2SFCA: 2SFCA with a stepped decay (default 1 / 0.68 / 0.22 per 10-minute zone up to 30).
+
+    >>> enhanced_two_sfca([[5, 15]], supply=[1, 1], demand=[100]).round(6).tolist()
+    [0.02]
+    """
+    return two_sfca(cost, supply, demand, max_cost=max_cost, weight=weight or step(DEFAULT_E2SFCA_STEPS))
+
+
+def gravity(cost, supply, demand=None, *, weight, max_cost=None, demand_adjusted: bool = False) -> np.ndarray:
+    """Gravity accessibility: Hansen potential, or demand-adjusted (Joseph & Bantock) with ``demand_adjusted``.
+
+    >>> gravity([[10, 20]], supply=[1, 1], weight=power(10, -1)).tolist()
+    [1.5]
+    """
+    w = _weights(cost, weight, max_cost)
+    s = _vec(supply, w.shape[1], "supply")
+    if not demand_adjusted:
+        return w @ s
+    if demand is None:
+        raise BazhongGeoError("demand_adjusted gravity needs demand")
+    p = _vec(demand, w.shape[0], "demand")
+    v = p @ w
+    r = np.divide(s, v, out=np.zeros_like(s), where=v > 0)
+    return w @ r
+
+
+def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca", demand_col: str = "population",
+                  supply_col: str = "capacity", max_cost=None, weight=None, name: str | None = None, **network_kw):
+    """Accessibility of each demand location (GeoDataFrames in, a copy of ``demand`` with a new column out).
+
+    Parameters
+    ----------
+    demand, supply : GeoDataFrame of points
+        With ``demand_col`` (people) and ``supply_col`` (capacity).
+    roads : GeoDataFrame of lines, optional
+        Travel times by :func:`bazhong_geo.network.travel_times` (``network_kw`` passed on).
+    cost : array, optional
+        A ready cost matrix (n_demand × n_supply); without ``roads`` or ``cost``, straight-line
+        distance in km is the cost.
+    method : {"2sfca", "e2sfca", "gravity", "gravity_adjusted"}
+
+    Returns
+    -------
+    GeoDataFrame
+        ``demand`` plus column ``name`` (default = ``method``).
+    """
+    import shapely
+
+    for df, col, what in ((demand, demand_col, "demand"), (supply, supply_col, "supply")):
+        if method != "gravity" or what == "supply":
+            if col not in df.columns:
+                raise MissingColumnError(f"{what}: no column {col!r}")
+    if cost is None:
+        if roads is not None:
+            from .network import travel_times
+
+            cost = travel_times(roads, demand, supply, **network_kw)
+        else:
+            from .crs import to_work_crs
+
+            a = shapely.get_coordinates(to_work_crs(demand).geometry.values)
+            b = shapely.get_coordinates(to_work_crs(supply).geometry.values)
+            cost = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1]) / 1000.0
+    s = supply[supply_col].to_numpy(dtype=float)
+    if method == "2sfca":
+        val = two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight)
+    elif method == "e2sfca":
+        val = enhanced_two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight)
+    elif method in ("gravity", "gravity_adjusted"):
+        if weight is None:
+            raise BazhongGeoError("gravity needs a decay weight, e.g. weight=accessibility.power(30, -1, 1)")
+        p = demand[demand_col].to_numpy(dtype=float) if method == "gravity_adjusted" else None
+        val = gravity(cost, s, p, weight=weight, max_cost=max_cost, demand_adjusted=method == "gravity_adjusted")
+    else:
+        raise BazhongGeoError(f"unknown method {method!r}; use 2sfca, e2sfca, gravity or gravity_adjusted")
+    out = demand.copy()
+    out[name or method] = val
+    return out
