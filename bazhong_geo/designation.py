@@ -413,7 +413,10 @@ def _fmt_zh(v: float, unit: str) -> str:
               "hours": "小时", "share": "", "percent": "%", "count": "个"}[unit]
     if unit == "share":
         return f"{_trim(v * 100, 1)}%"
-    return f"{_trim(v, 0 if unit in ('m', 'm2', 'count') else 2)}{suffix}"
+    return f"{_trim(v, _DIGITS.get(unit, 2))}{suffix}"
+
+
+_DIGITS = {"m": 0, "m2": 0, "count": 0, "km": 1, "minutes": 1, "hours": 2, "km2": 2, "ha": 1, "percent": 1}
 
 
 def _fmt_en(v: float, unit: str) -> str:
@@ -426,7 +429,7 @@ def _fmt_en(v: float, unit: str) -> str:
         return f"{_trim(v * 100, 1)}%"
     suffix = {"km2": " km²", "ha": " ha", "m2": " m²", "km": " km", "m": " m", "minutes": " min", "hours": " h",
               "percent": "%", "count": ""}[unit]
-    return f"{_trim(v, 0 if unit in ('m', 'm2', 'count') else 2)}{suffix}"
+    return f"{_trim(v, _DIGITS.get(unit, 2))}{suffix}"
 
 
 def _threshold_text_zh(c: Criterion) -> str:
@@ -881,7 +884,7 @@ def check(candidates, profile, *, context=None, demand=None, roads=None) -> Chec
     ...                                   "label_zh": "镇区常住人口", "label_en": "town-area resident population"}]})
     >>> res.verdicts[["name", "verdict"]].values.tolist()        # ranked: qualifies, incomplete, does not qualify
     [['甲镇', 'qualifies'], ['丙镇', 'incomplete'], ['乙镇', 'does not qualify']]
-    >>> res.details["reason_zh"].iloc[1]
+    >>> res.details.query("code == '2' and criterion == 'population'")["reason_zh"].item()
     '镇区常住人口 2.8万，低于特大镇标准 5万'
     """
     prof = load_profile(profile)
@@ -1094,25 +1097,42 @@ def _write_map(result: CheckResult, path: Path, region) -> Path | None:
 
 
 def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> Path | None:
-    import html
+    """Boundaries, decided candidates (green circle / red cross via ``maps.add_candidates``), incomplete in grey."""
+    import folium
 
-    layer = located.copy()
-    layer["colour"] = layer["verdict"].map(_COLOURS)
-    layer["popup_html"] = [
-        f"<b>{html.escape(str(r.name))}</b> ({html.escape(str(r.code))})<br>{html.escape(r.verdict)} / "
-        f"{html.escape(r.verdict_zh)}, score {r.score:.2f}<br>" + "<br>".join(html.escape(s) for s in
-                                                                              str(r.reasons_zh).split("；"))
-        + "<br><i>" + "<br>".join(html.escape(s) for s in str(r.reasons_en).split("; ")) + "</i>"
-        for r in layer.itertuples()]
-    draw = getattr(maps, "designation_map", None) or getattr(maps, "verdict_map", None)
-    if draw is None:
-        print("note: bazhong_geo.maps has no designation_map/verdict_map function; the map was skipped")
-        return None
-    m = draw(layer, region=region, title=f"{result.profile.label_en} ({result.profile.label_zh})")
-    if hasattr(m, "save"):
-        m.save(str(path))
-        return path
-    return Path(m) if m else None
+    layer = pd.DataFrame(located).copy()
+    import geopandas as gpd
+
+    layer = gpd.GeoDataFrame(layer, geometry=located.geometry.values, crs=located.crs)
+    layer["passed"] = layer["verdict"] == "qualifies"
+    layer["reasons"] = [f"{v} / {vz} (score {s:.2f}): {rz} || {re_}" for v, vz, s, rz, re_ in
+                        zip(layer["verdict"], layer["verdict_zh"], layer["score"], layer["reasons_zh"],
+                            layer["reasons_en"])]
+    p = result.profile
+    boundaries = getattr(region, "boundaries", None) if region is not None else None
+    m = maps.base_map(bounds=(boundaries if boundaries is not None else layer).to_crs(4326))
+    if boundaries is not None:
+        maps.add_boundaries(m, boundaries)
+    decided = layer[layer["verdict"] != "incomplete"]
+    if len(decided):
+        maps.add_candidates(m, decided, pass_col="passed", reasons_col="reasons",
+                            name=f"{p.label_zh}候选（符合/不符合）", legend=False)
+    incomplete = layer[layer["verdict"] == "incomplete"]
+    if len(incomplete):
+        disp = maps.prepare_geometries(incomplete, tolerance_m=0)
+        fg = folium.FeatureGroup(name=f"{p.label_zh}候选（数据不全）", show=True)
+        for row, pt in zip(disp.itertuples(), disp.geometry):
+            text = (f"<b>{maps._esc(row.name)}</b> ({maps._esc(row.code)})<br>{maps._esc(row.reasons)}")
+            folium.CircleMarker([pt.y, pt.x], radius=7, color="#616161", fill=True, fill_color=_COLOURS["incomplete"],
+                                fill_opacity=0.9, popup=folium.Popup(text, max_width=420),
+                                tooltip=maps._esc(row.name)).add_to(fg)
+        fg.add_to(m)
+    maps.add_categorical_legend(m, f"{p.label_zh} {p.label_en}",
+                                [("符合 qualifies", "#27ae60", "circle"), ("不符合 does not qualify", "#c0392b", "cross"),
+                                 ("数据不全 incomplete", _COLOURS["incomplete"], "circle")])
+    maps.add_title(m, f"{p.label_zh}候选评估", f"{p.label_en} check: {len(layer)} located candidates")
+    maps.add_layer_control(m)
+    return maps.save(m, path)
 
 
 def plan_designations(*args, **kwargs):
