@@ -75,7 +75,7 @@ _CHINA_LON, _CHINA_LAT = (73.0, 136.0), (3.0, 54.0)
 # =============================================================================================== public API
 
 def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None, name_col=None, coords=None,
-                    return_report: bool = False):
+                    return_report: bool = False, errors: str = "raise"):
     """Read administrative boundaries (prefecture, counties, townships) into the work CRS.
 
     Parameters
@@ -97,6 +97,10 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
         WGS-84; they are converted to WGS-84 on load.
     return_report : bool
         Also return the :class:`ValidationReport`.
+    errors : {"raise", "report"}
+        ``"raise"`` (default): any error raises its typed exception. ``"report"``: errors are only
+        recorded in the report (``report.has_errors``) and the frame is returned as far as it could
+        be built (bad values NaN/None, no reprojection without a CRS) — for checking a file.
 
     Returns
     -------
@@ -116,6 +120,7 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
     >>> print(report)                                                      # doctest: +SKIP
     """
     path = _check_path(path)
+    _check_mode(errors)
     report = ValidationReport(str(path), "boundaries")
     fmt = _format_of(path, kind="boundaries")
     if fmt == "table":
@@ -124,6 +129,9 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
             f"{path.suffix} table; export the layer from your GIS as GeoPackage")
     gdf, row_ids = _read_vector(path, layer=layer, encoding=encoding, report=report)
     report.row_label = "FID"
+    if not isinstance(gdf, _gpd().GeoDataFrame):
+        raise UnsupportedFormatError(f"{path.name}: the layer has no geometry column; boundaries need polygons "
+                                     f"(pass layer=... if another layer holds them)")
     _require_rows(gdf, path)
     report.n_in = len(gdf)
 
@@ -153,11 +161,12 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
     out = _vector_geometry(out, row_ids, report, path, crs=crs, coords=coords, kind="boundaries")
     cols = ["code", "name", "level"]
     out = out[cols + [c for c in out.columns if c not in cols]]
-    return _finish(out, report, path, return_report)
+    return _finish(out, report, path, return_report, errors)
 
 
 def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat_col=None, layer=None, encoding=None,
-                     region=None, code_col=None, name_col=None, return_report: bool = False):
+                     region=None, code_col=None, name_col=None, return_report: bool = False,
+                     errors: str = "raise"):
     """Read a settlement register (CSV/Excel with lon/lat, or a point layer) into the work CRS.
 
     Parameters
@@ -187,6 +196,10 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
         Source columns of the settlement code and name (detected otherwise).
     return_report : bool
         Also return the :class:`ValidationReport`.
+    errors : {"raise", "report"}
+        ``"raise"`` (default): any error raises its typed exception. ``"report"``: errors are only
+        recorded in the report (``report.has_errors``) and the frame is returned as far as it could
+        be built (bad values NaN/None) — for checking a file, as ``bazhong-geo validate`` does.
 
     Returns
     -------
@@ -214,12 +227,16 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
     False
     """
     path = _check_path(path)
+    _check_mode(errors)
     report = ValidationReport(str(path), "settlements")
     fmt = _format_of(path, kind="settlements")
     if fmt == "vector":
         try:
             gdf, row_ids = _read_vector(path, layer=layer, encoding=encoding, report=report)
             report.row_label = "FID"
+            if not isinstance(gdf, _gpd().GeoDataFrame):
+                report.add("info", "no_geometry", "the layer has no geometry column: read as a table (lon/lat columns)")
+                fmt = "table"
         except _PlainParquet:
             gdf, row_ids = _read_plain_parquet(path, report), None
             row_ids = np.arange(len(gdf))
@@ -262,7 +279,7 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
         _check_region(out, row_ids, report, region)
     cols = ["code", "name", "tier", "parent_code", "population"]
     out = out[cols + [c for c in out.columns if c not in cols]]
-    return _finish(out, report, path, return_report)
+    return _finish(out, report, path, return_report, errors)
 
 
 # =============================================================================================== reading
@@ -276,6 +293,11 @@ def _check_path(path) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file; check the path (relative paths start in {Path.cwd()})")
     return path
+
+
+def _check_mode(errors: str) -> None:
+    if errors not in ("raise", "report"):
+        raise ValueError(f"errors must be 'raise' or 'report', got {errors!r}")
 
 
 def _format_of(path: Path, kind: str) -> str:
@@ -342,7 +364,8 @@ def _read_vector(path: Path, *, layer, encoding, report: ValidationReport):
     except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError and friends
         raise UnsupportedFormatError(f"{path.name}: cannot be read as a vector layer ({exc}); check the file "
                                      f"(and the layer name) in QGIS") from exc
-    report.crs_in = gdf.crs.to_string() if gdf.crs is not None else None
+    crs_in = getattr(gdf, "crs", None)
+    report.crs_in = crs_in.to_string() if crs_in is not None else None
     ids = gdf.index.to_numpy()
     return gdf.reset_index(drop=True), ids
 
@@ -569,7 +592,7 @@ def _tiers(out, row_ids, report, path: Path) -> None:
         report.add("error", "unknown_tier", f"{path.name}: unknown tier name(s) {by_value}; allowed tiers: "
                    f"{allowed} (English file spelling or the Chinese name)", rows=row_ids[mask])
         report.errors[-1].exc = UnknownTierError
-    out["tier"] = raw.map(parsed).astype(object).where(raw.notna(), None)
+    out["tier"] = pd.Series([parsed.get(v) if pd.notna(v) else None for v in raw], index=out.index, dtype=object)
     changed = [f"{k} -> {v}" for k, v in parsed.items() if k != v]
     if changed:
         report.add("info", "tier_names", "tier names normalised: " + ", ".join(changed))
@@ -695,6 +718,7 @@ def _table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, l
                    rows=row_ids[bad])
         report.errors[-1].exc = InvalidCoordinateError
     lon[bad], lat[bad] = np.nan, np.nan
+    out[lon_c], out[lat_c] = lon.copy(), lat.copy()   # the file's values, as numbers (before any conversion)
     half = np.isnan(lon) ^ np.isnan(lat)
     if half.any():
         report.add("warning", "incomplete_coordinate", f"{int(half.sum())} row(s) with only one of "
@@ -903,11 +927,11 @@ def _region_geometry(region):
 
 # =============================================================================================== finish
 
-def _finish(out, report: ValidationReport, path: Path, return_report: bool):
+def _finish(out, report: ValidationReport, path: Path, return_report: bool, mode: str):
     out = out.reset_index(drop=True)
     report.n_out = len(out)
     errors = report.errors
-    if errors:
+    if errors and mode != "report":
         first = errors[0]
         exc_type = getattr(first, "exc", BazhongGeoError)
         message = first.message

@@ -477,3 +477,65 @@ def test_validation_report_basics():
     assert r.has_errors and r.to_frame().rows.tolist() == ["", "3"]
     with pytest.raises(ValueError):
         r.add("fatal", "z", "no such severity")
+
+
+def test_errors_report_mode_returns_frame_and_report(tmp_path):
+    df = _register()
+    df.loc[4, "行政代码"] = "511921101"
+    df.loc[2, "等级"] = "大镇"
+    g, report = read_settlements(_write(tmp_path, df), return_report=True, errors="report")
+    assert report.has_errors and {i.code for i in report.errors} == {"duplicate_code", "unknown_tier"}
+    assert len(g) == 5 and g.tier.iloc[2] is None
+    assert "status: ERRORS" in report.to_text()
+    with pytest.raises(ValueError, match="errors must be"):
+        read_settlements(_write(tmp_path, _register()), errors="ignore")
+
+
+def test_cli_validate_uses_the_loader(tmp_path, capsys):
+    from bazhong_geo.cli import main
+
+    path = _write(tmp_path, _register())
+    assert main(["validate", str(path)]) == 0
+    assert "rows in: 5, rows out: 5" in capsys.readouterr().out
+    df = _register()
+    df.loc[2, "等级"] = "大镇"
+    assert main(["validate", str(_write(tmp_path, df, "bad.csv"))]) != 0
+    captured = capsys.readouterr()
+    assert "bad.csv" in captured.out + captured.err and "大镇" in captured.out + captured.err
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.sampled_from(["镇", "村", "town", "village", "特色镇"])),
+                min_size=1, max_size=30),
+       st.sampled_from(["utf-8", "gb18030"]))
+def test_rows_in_equal_rows_out(tmp_path, rows, enc):
+    """Whatever cells are missing, every row comes back, in order, and only rows with both coordinates get points."""
+    n = len(rows)
+    rng = np.random.default_rng(n)
+    lon = rng.uniform(106.4, 107.7, n)
+    lat = rng.uniform(31.3, 32.7, n)
+    has_xy = np.array([r[0] for r in rows])
+    has_pop = np.array([r[1] for r in rows])
+    df = pd.DataFrame({
+        "编码": [f"511921{i:06d}" for i in range(n)],
+        "名称": [f"村{i}" for i in range(n)],
+        "等级": [r[2] for r in rows],
+        "lng": np.where(has_xy, lon, np.nan),
+        "lat": np.where(has_xy, lat, np.nan),
+        "人口": np.where(has_pop, np.arange(n) * 100.0, np.nan),
+    })
+    path = tmp_path / f"h_{enc}.csv"
+    df.to_csv(path, index=False, encoding=enc)
+    g, report = read_settlements(path, return_report=True)
+    assert len(g) == n == report.n_in == report.n_out
+    assert g.code.tolist() == df["编码"].tolist()
+    located = g.geometry.notna().to_numpy()
+    assert (located == has_xy).all()
+    assert (np.isnan(g.population.to_numpy()) == ~has_pop).all()
+    if (~has_xy).any():
+        miss = [i for i in report.issues if i.code == "no_coordinate"][0]
+        assert list(miss.rows) == list(np.flatnonzero(~has_xy) + 2)
