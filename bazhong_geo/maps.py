@@ -372,7 +372,8 @@ _CSS = """
 .bz-sym svg, .bz-legend svg { display: block; }
 .leaflet-control-layers { font-size: 12px; }
 .bz-panel { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font-size: 12px; line-height: 1.35; color: #222; max-width: 420px; }
+  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font-size: 12px; line-height: 1.35; color: #222; max-width: 440px; }
+.bz-progress { font-size: 11.5px; }
 .bz-panel h4 { margin: 0 0 4px 0; font-size: 13px; }
 .bz-title h2 { margin: 0; font-size: 18px; }
 .bz-title p { margin: 2px 0 0 0; font-size: 12px; color: #555; }
@@ -459,7 +460,7 @@ _BASEMAPS = ("none", "osm", "tianditu", "amap")
 
 
 def base_map(bounds=None, *, basemap: str = "none", tianditu_key: str | None = None, lang: str = "zh",
-             zoom_start: int = 9, prefer_canvas: bool = False):
+             zoom_start: int = 9, prefer_canvas: bool = False, scale_bar: bool = True):
     """Return an empty ``folium.Map`` set up for meeting maps.
 
     Parameters
@@ -477,6 +478,8 @@ def base_map(bounds=None, *, basemap: str = "none", tianditu_key: str | None = N
         Initial zoom when no bounds are given.
     prefer_canvas : bool
         Draw vector layers on a canvas (faster with thousands of features).
+    scale_bar : bool
+        Add the metric scale bar (bottom left).
 
     Returns
     -------
@@ -521,13 +524,19 @@ def base_map(bounds=None, *, basemap: str = "none", tianditu_key: str | None = N
                          subdomains="1234", max_zoom=18).add_to(m)
     _, _, _Raw = _element_classes()
     _Raw("L.control.zoom({position: 'topleft'}).addTo(__MAP__);").add_to(m)
+    if scale_bar:
+        add_scale_bar(m)
     if bounds is not None:
         fit_bounds(m, bounds)
     return m
 
 
-def fit_bounds(m, bounds, padding: int = 20):
-    """Fit the map to a GeoDataFrame's extent or a (minx, miny, maxx, maxy) longitude/latitude box."""
+def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int] | None = None,
+               padding_bottom_right: tuple[int, int] | None = None):
+    """Fit the map to a GeoDataFrame's extent or a (minx, miny, maxx, maxy) longitude/latitude box.
+
+    ``padding_top_left`` / ``padding_bottom_right`` (pixels) keep the extent clear of panels.
+    """
     if hasattr(bounds, "total_bounds"):
         b = bounds
         if b.crs is None:
@@ -538,7 +547,20 @@ def fit_bounds(m, bounds, padding: int = 20):
         minx, miny, maxx, maxy = b.to_crs(4326).total_bounds
     else:
         minx, miny, maxx, maxy = bounds
-    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]], padding=(padding, padding))
+    if _state(m)["coords"] == "gcj02":
+        from .crs import wgs84_to_gcj02
+
+        (minx, maxx), (miny, maxy) = wgs84_to_gcj02(np.array([minx, maxx]), np.array([miny, maxy]))
+    kw = {}
+    if padding_top_left or padding_bottom_right:
+        kw = {"padding_top_left": padding_top_left or (padding, padding),
+              "padding_bottom_right": padding_bottom_right or (padding, padding)}
+    else:
+        kw = {"padding": (padding, padding)}
+    for key, child in list(m._children.items()):  # one fit per map: the last call wins
+        if type(child).__name__ == "FitBounds":
+            del m._children[key]
+    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]], **kw)
     return m
 
 
@@ -857,7 +879,7 @@ def _svg_symbol(shape: str, size: float, fill: str, stroke: str = "#222") -> str
 
 
 def add_tier_legend(m, *, tiers: Sequence[str] | None = None, n_unlocated: int = 0, pop_max: float = float("nan"),
-                    r_min: float = 3.0, r_max: float = 22.0, position: str = "bottomright"):
+                    r_min: float = 3.0, r_max: float = 22.0, position: str = "bottomleft"):
     """Add the legend of settlement tiers (symbols) and, when populations are known, symbol sizes.
 
     Returns
@@ -1133,7 +1155,7 @@ def add_designated(m, settlements, *, name: str | None = None, show: bool = True
         props.append({"_k": "d", "_r": 11, "_t": f"{_esc(nm)}: {_esc(labels)}"})
     fg = _feature_group(m, name or _t("designated", lang), show)
     _DataLayer, _, _ = _element_classes()
-    _DataLayer({"data": _features(disp, props), "z": 90000,
+    _DataLayer({"data": _features(disp, props), "z": -50000,
                 "styles": {"d": {"shape": "ring", "fillColor": color, "color": color}}}).add_to(fg)
     return fg
 
@@ -1224,7 +1246,7 @@ def classify(values, scheme: str = "quantiles", k: int = 5, bins: Sequence[float
 def add_choropleth(m, gdf, column: str, *, scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None,
                    colors: Sequence[str] | None = None, name: str | None = None, legend_title: str | None = None,
                    fmt_digits: int = 0, unit: str = "", tolerance_m: float = 30.0, show: bool = True,
-                   position: str = "bottomleft"):
+                   position: str = "bottomright"):
     """Add a choropleth of ``column`` (e.g. counties) classified with mapclassify, and its legend.
 
     Parameters
@@ -1296,6 +1318,20 @@ def add_choropleth(m, gdf, column: str, *, scheme: str = "quantiles", k: int = 5
     return fg
 
 
+#: unit -> (zh label, en label, factor applied to values shown in Chinese)
+_UNITS = {"percent": ("%", "%", 1), "persons": ("人", "people", 1), "people": ("人", "people", 1),
+          "km2": ("km²", "km²", 1), "count": ("个", "", 1), "bn_yuan": ("亿元", "bn yuan", 10),
+          "flag": ("", "", 1), "share": ("", "", 1)}
+
+
+def _unit_label(unit: str, lang: str) -> tuple[str, float]:
+    """Display label of a unit and the factor to apply to its values (亿元 = 0.1 billion yuan)."""
+    zh_en = _UNITS.get(str(unit))
+    if zh_en is None:
+        return str(unit), 1
+    return (zh_en[1], 1) if lang == "en" else (zh_en[0], zh_en[2])
+
+
 _PROGRESS_COLUMNS = ("key", "scope", "scope_name", "description_zh", "description_en", "unit", "target",
                      "latest_value", "latest_year", "status")
 
@@ -1348,13 +1384,13 @@ def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, p
         if not _clean(desc):
             desc = r.key
         scope = _clean(r.scope_name)
-        if scope and r.scope != "prefecture":
+        if scope and str(r.scope) not in ("prefecture", "511900") and str(scope) not in str(desc):
             desc = f"{scope} {desc}"
-        unit = _clean(r.unit) or ""
-        latest = _fmt_num(r.latest_value, 2) if _clean(r.latest_value) is not None else "—"
+        unit, factor = _unit_label(_clean(r.unit) or "", lang)
+        latest = _fmt_num(float(r.latest_value) * factor, 2) if _clean(r.latest_value) is not None else "—"
         year = _clean(r.latest_year)
         year_txt = f" ({int(year)})" if isinstance(year, (int, float, np.integer, np.floating)) else (f" ({year})" if year else "")
-        target = _fmt_num(r.target, 2) if _clean(r.target) is not None else "—"
+        target = _fmt_num(float(r.target) * factor, 2) if _clean(r.target) is not None else "—"
         status = str(_clean(r.status) or "no_data")
         sc = STATUS_COLORS[status]
         body.append(
@@ -1466,7 +1502,7 @@ def settlement_map(region, *, title: str | None = None, subtitle: str | None = N
     """
     boundaries, settlements, provenance, _ = _region_parts(region)
     extent = boundaries if boundaries is not None and len(boundaries) else settlements
-    m = base_map(extent, basemap=basemap, tianditu_key=tianditu_key, lang=lang)
+    m = base_map(None, basemap=basemap, tianditu_key=tianditu_key, lang=lang)
     add_title(m, title or _t("title_settlement", lang), subtitle)
     county_names = {}
     if choropleth:
@@ -1490,8 +1526,10 @@ def settlement_map(region, *, title: str | None = None, subtitle: str | None = N
         add_candidates(m, candidates)
     if progress is not None:
         add_progress_panel(m, progress, note=note)
-    add_scale_bar(m)
-    add_layer_control(m)
+    add_layer_control(m, position="topleft")
+    if extent is not None and len(extent):
+        fit_bounds(m, extent, padding_top_left=(190, 20),
+                   padding_bottom_right=(440 if progress is not None else 20, 20))
     attribution = _attribution(provenance)
     if attribution:
         _, _, _Raw = _element_classes()
@@ -1580,18 +1618,25 @@ _READY_JS = """
 """
 
 
-def _deterministic_ids(root) -> None:
-    """Give every element a counter-based id so the same map renders to the same bytes."""
-    counter = 0
+def _deterministic_ids(m) -> None:
+    """Give the map's elements counter-based ids so the same map renders to the same bytes.
+
+    Ids are given once (an element keeps its id across renders, so rendering twice adds nothing).
+    """
+    st = _state(m)
+    counter = st.get("id_counter", 0)
 
     def walk(el):
         nonlocal counter
-        el._id = f"{counter:04d}"
-        counter += 1
+        if not getattr(el, "_bz_id", False) and type(el).__name__ != "ElementAddToElement":
+            el._id = f"{counter:04d}"
+            el._bz_id = True
+            counter += 1
         for child in list(getattr(el, "_children", {}).values()):
             walk(child)
 
-    walk(root)
+    walk(m)
+    st["id_counter"] = counter
 
 
 def to_html(m, *, offline: bool = True) -> str:
@@ -1612,7 +1657,18 @@ def to_html(m, *, offline: bool = True) -> str:
     str
     """
     root = m.get_root()
-    _deterministic_ids(root)
+    _deterministic_ids(m)
+    # rendering adds to the figure's header/html/script; start each render from the pre-render state
+    st = _state(m)
+    parts = ("header", "html", "script")
+    if "figure_keys" not in st:
+        st["figure_keys"] = {part: list(getattr(root, part)._children) for part in parts}
+    else:
+        for part in parts:
+            children = getattr(root, part)._children
+            for key in list(children):
+                if key not in st["figure_keys"][part]:
+                    del children[key]
     text = root.render()
     ready = f"<script>{_READY_JS % m.get_name()}</script>"
     runtime = f"<script>{_RUNTIME_JS}</script><style>{_CSS}</style>"
@@ -1651,3 +1707,12 @@ def save(m, path, *, offline: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_html(m, offline=offline), encoding="utf-8")
     return path
+
+
+def __getattr__(name):
+    """``maps.export_png`` / ``maps.export_pdf`` live in :mod:`bazhong_geo.export` (loaded on first use)."""
+    if name in ("export_png", "export_pdf"):
+        from . import export
+
+        return getattr(export, name)
+    raise AttributeError(f"module 'bazhong_geo.maps' has no attribute {name!r}")
