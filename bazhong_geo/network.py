@@ -551,7 +551,7 @@ def time_grid(
     -------
     TimeGrid
     """
-    from rasterio.transform import from_origin
+    from affine import Affine
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
@@ -567,7 +567,7 @@ def time_grid(
     xmin, ymin, xmax, ymax = bounds
     ncol = max(int(np.ceil((xmax - xmin) / cell_m)), 1)
     nrow = max(int(np.ceil((ymax - ymin) / cell_m)), 1)
-    transform = from_origin(xmin, ymin + nrow * cell_m, cell_m, cell_m)
+    transform = Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymin + nrow * cell_m)
     top = ymin + nrow * cell_m
     n_road = graph.n_nodes
     n_cell = nrow * ncol

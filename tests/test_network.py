@@ -1,0 +1,218 @@
+"""Road graph, shortest paths, travel times and isochrones: known answers and an independent networkx check."""
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from bazhong_geo import network as N
+from bazhong_geo._errors import InvalidSpeedError, MissingColumnError, MissingCRSError
+
+X0, Y0 = 500_000.0, 3_500_000.0  # near the central meridian of EPSG:4545
+WALK = 4.5 * 1000 / 60  # m per minute
+
+
+def _roads(lines, speeds, crs=4545, **cols):
+    return gpd.GeoDataFrame({"speed_kmh": speeds, **cols},
+                            geometry=[shapely.LineString(np.asarray(c, float) + [X0, Y0]) for c in lines], crs=crs)
+
+
+def _pts(xy):
+    return gpd.GeoSeries(shapely.points(np.asarray(xy, float) + [X0, Y0]), crs=4545)
+
+
+A, B, C, D = (0, 0), (1000, 0), (2000, 0), (1000, 1000)
+
+
+@pytest.fixture
+def diamond():
+    # A-B-C at 60 km/h (1 min per km); A-D-C at 120 km/h (2 km/min); a slow parallel A-B at 30 km/h
+    return _roads([[A, B], [B, C], [A, D, C], [A, B]], [60.0, 60.0, 120.0, 30.0])
+
+
+def test_graph_known_answer(diamond):
+    g = N.build_graph(diamond)
+    assert g.n_nodes == 4 and g.n_edges == 4
+    assert g.report["parallel_edges_merged"] == 1
+    t = N.travel_times(diamond, _pts([A]), _pts([B, C, D]))
+    np.testing.assert_allclose(t, [[1.0, 2 * np.sqrt(2) / 2, np.sqrt(2) / 2]], rtol=1e-12)
+
+
+def test_travel_times_walk_offsets(diamond):
+    # origin 150 m south of A: 2 minutes on foot, then 1.414 min to C; destination 75 m north of C: +1 min
+    t = N.travel_times(diamond, _pts([(0, -150)]), _pts([(2000, 75)]))
+    assert t[0, 0] == pytest.approx(2 + np.sqrt(2) + 1, rel=1e-12)
+    # a straight walk wins when shorter than the road trip
+    t = N.travel_times(diamond, _pts([(0, -150)]), _pts([(0, -225)]))
+    assert t[0, 0] == pytest.approx(1.0)
+    assert N.travel_times(diamond, _pts([(0, -150)]), _pts([(0, -225)]), direct_walk=False)[0, 0] == pytest.approx(5.0)
+
+
+def test_nearest_known_answer(diamond):
+    out = N.nearest(diamond, _pts([A, (2000, -75)]))
+    got = dict(zip(map(tuple, shapely.get_coordinates(out.geometry.values) - [X0, Y0]), zip(out.minutes, out.source)))
+    assert got[A] == (0.0, 0)
+    assert got[C] == (pytest.approx(1.0), 1)  # 1 min walk from the second source
+    assert got[B] == (pytest.approx(1.0), 0)  # tie A-B 1.0 vs C-B 1+1: source 0
+    assert got[D][0] == pytest.approx(np.sqrt(2) / 2) and got[D][1] == 0
+    assert out.crs.to_epsg() == 4545 and list(out.columns[:4]) == ["node", "minutes", "source", "component"]
+
+
+def test_disconnected_and_far_reported(diamond):
+    roads = gpd.GeoDataFrame(
+        {"speed_kmh": list(diamond.speed_kmh) + [50.0]},
+        geometry=list(diamond.geometry) + [shapely.LineString([(X0 + 9000, Y0), (X0 + 9500, Y0)])], crs=4545)
+    with pytest.warns(UserWarning, match="far"):
+        out = N.nearest(roads, _pts([A, (0, -5000)]))
+    rep = out.attrs["report"]
+    assert rep["components"] == 2 and rep["nodes_outside_largest_component"] == 2
+    assert rep["unreachable_nodes"] == 2 and rep["sources_far_from_road"] == [1]
+    assert (out.source[np.isinf(out.minutes)] == -1).all()
+    assert len(out) == 6  # nothing dropped
+
+
+def test_unlocated_source_reported(diamond):
+    src = gpd.GeoSeries([shapely.Point(X0, Y0), None], crs=4545)
+    with pytest.warns(UserWarning, match="without coordinates"):
+        out = N.nearest(diamond, src)
+    assert out.attrs["report"]["sources_unlocated"] == [1]
+    t = N.travel_times(diamond, src, _pts([C]))
+    assert np.isnan(t[1, 0]) and t[0, 0] == pytest.approx(np.sqrt(2))
+
+
+def test_bad_speeds_and_crs(diamond):
+    bad = diamond.copy()
+    bad.loc[1, "speed_kmh"] = 0
+    with pytest.raises(InvalidSpeedError, match="rows \\[1\\]"):
+        N.build_graph(bad)
+    bad.loc[1, "speed_kmh"] = -5
+    with pytest.raises(InvalidSpeedError):
+        N.build_graph(bad)
+    with pytest.raises(MissingColumnError):
+        N.build_graph(diamond.drop(columns="speed_kmh"))
+    with pytest.raises(MissingCRSError):
+        N.build_graph(diamond.set_crs(None, allow_override=True))
+
+
+def test_class_speeds_and_overrides():
+    roads = _roads([[A, B], [B, C]], [np.nan, np.nan], highway=["Primary", "县道"])
+    assert N.road_speeds(roads, class_col="highway").tolist() == [50.0, 40.0]
+    assert N.road_speeds(roads, class_col="highway", speeds={"县道": 20}).tolist() == [50.0, 20.0]
+    roads["highway"] = ["primary", "moon_road"]
+    with pytest.raises(InvalidSpeedError, match="moon_road"):
+        N.road_speeds(roads, class_col="highway")
+    with pytest.raises(InvalidSpeedError):
+        N.road_speeds(roads, class_col="highway", speeds={"moon_road": 0})
+
+
+def test_other_crs_reprojected(diamond):
+    wgs = diamond.to_crs(4326)
+    g = N.build_graph(wgs)
+    assert g.report["reprojected"] and g.n_nodes == 4
+    t = N.travel_times(wgs, _pts([A]).to_crs(4326), _pts([C]).to_crs(4326))
+    assert t[0, 0] == pytest.approx(np.sqrt(2), rel=1e-6)
+
+
+def _grid_roads(n=12, step=500.0, seed=1, drop=0.15):
+    rng = np.random.default_rng(seed)
+    lines, speeds = [], []
+    for i in range(n):
+        for j in range(n):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < n and j + dj < n and rng.random() > drop:
+                    lines.append([(i * step, j * step), ((i + di) * step, (j + dj) * step)])
+                    speeds.append(float(rng.choice([20, 30, 40, 60])))
+    return _roads(lines, speeds)
+
+
+def _nx_graph(roads, seg=None):
+    """An independent networkx graph built from the same lines (optionally densified)."""
+    G = nx.Graph()
+    for geom, sp in zip(roads.geometry, roads.speed_kmh):
+        if seg:
+            geom = shapely.segmentize(geom, seg)
+        c = [tuple(np.round(p, 3)) for p in shapely.get_coordinates(geom)]
+        for a, b in zip(c[:-1], c[1:]):
+            w = np.hypot(a[0] - b[0], a[1] - b[1]) / (sp * 1000 / 60)
+            if not G.has_edge(a, b) or G[a][b]["weight"] > w:
+                G.add_edge(a, b, weight=w)
+    return G
+
+
+def test_travel_times_match_networkx():
+    roads = _grid_roads()
+    rng = np.random.default_rng(3)
+    o = rng.uniform(0, 5500, (7, 2))
+    d = rng.uniform(0, 5500, (5, 2))
+    got = N.travel_times(roads, _pts(o), _pts(d), direct_walk=False)
+    G = _nx_graph(roads)
+    nodes = np.array(list(G.nodes))
+    key = [tuple(p) for p in nodes]
+
+    def snap(p):
+        k = np.argmin(np.hypot(*(nodes - (p + [X0, Y0])).T))
+        return key[k], np.hypot(*(nodes[k] - (p + [X0, Y0]))) / WALK
+
+    for i, p in enumerate(o):
+        so, wo = snap(p)
+        lengths = nx.single_source_dijkstra_path_length(G, so)
+        for j, q in enumerate(d):
+            sd, wd = snap(q)
+            exp = wo + lengths.get(sd, np.inf) + wd
+            assert got[i, j] == pytest.approx(exp, rel=1e-9)
+
+
+def test_isochrones_reachable_by_independent_check():
+    """>= 99 % of each isochrone polygon is within its limit (networkx on sampled points), and not trivially small."""
+    from bazhong_geo import catchments as C
+
+    roads = _grid_roads(n=12, step=500.0, seed=7, drop=0.3)
+    towns = gpd.GeoDataFrame(
+        {"code": ["a", "b", "c"], "name": ["甲", "乙", "丙"], "tier": ["town"] * 3, "parent_code": [None] * 3,
+         "population": [1.0] * 3},
+        geometry=list(_pts([(500, 500), (4700, 1200), (2600, 5300)])), crs=4545)
+    limits = (8.0, 15.0)
+    cat = C.network(towns, "town", roads, minutes=limits, cell_m=100.0)
+    assert set(cat.columns) >= {"code", "tier", "minutes", "area_km2", "geometry"}
+    assert len(cat) == 6 and cat.crs.to_epsg() == 4545
+    G = _nx_graph(roads, seg=25.0)
+    nodes = np.array(list(G.nodes))
+    idx = {k: i for i, k in enumerate(G.nodes)}
+    rng = np.random.default_rng(11)
+    probe = rng.uniform([X0, Y0], [X0 + 5500, Y0 + 5500], (3000, 2))
+    best = np.full(len(probe), np.inf)
+    for s, code in enumerate(towns.code):
+        sp = shapely.get_coordinates(towns.geometry.iloc[s])[0]
+        # walk from the town to any node within reach, then drive
+        Gs = G.copy()
+        walk = np.hypot(*(nodes - sp).T) / WALK
+        for k in np.flatnonzero(walk <= max(limits)):
+            Gs.add_edge("src", tuple(nodes[k]), weight=walk[k])
+        lengths = nx.single_source_dijkstra_path_length(Gs, "src", cutoff=max(limits))
+        tn = np.full(len(nodes), np.inf)
+        for k, v in lengths.items():
+            if k != "src":
+                tn[idx[k]] = v
+
+        def true_time(p):
+            return np.minimum(np.min(tn[None, :] + np.hypot(p[:, None, 0] - nodes[None, :, 0],
+                                                            p[:, None, 1] - nodes[None, :, 1]) / WALK, axis=1),
+                              np.hypot(*(p - sp).T) / WALK)
+
+        best = np.minimum(best, true_time(probe))
+        for lim in limits:
+            poly = cat[(cat.code == code) & (cat.minutes == lim)].geometry.iloc[0]
+            assert not poly.is_empty
+            xmin, ymin, xmax, ymax = poly.bounds
+            cand = rng.uniform([xmin, ymin], [xmax, ymax], (3000, 2))
+            inside = cand[shapely.contains_xy(poly, cand[:, 0], cand[:, 1])][:400]
+            assert len(inside) >= 100
+            t = true_time(inside)
+            assert (t <= lim + 1e-9).mean() >= 0.99
+    # completeness: land reached by some town with a margin (cell slack, 8-connected walking) is covered
+    for lim in limits:
+        union = shapely.union_all(cat[cat.minutes == lim].geometry.values)
+        clear = best <= lim - 2.0
+        assert clear.sum() > 50
+        assert shapely.contains_xy(union, probe[clear, 0], probe[clear, 1]).mean() >= 0.95
