@@ -55,7 +55,7 @@ class ValidationReport:
     Examples
     --------
     >>> r = ValidationReport("x.csv", "settlements", n_in=3, n_out=3)
-    >>> r.add("warning", "outside_region", "1 point outside Bazhong", rows=[4])
+    >>> _ = r.add("warning", "outside_region", "1 point outside Bazhong", rows=[4])
     >>> r.has_errors
     False
     >>> r.to_frame().severity.tolist()

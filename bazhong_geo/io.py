@@ -49,7 +49,7 @@ TABLE_SUFFIXES = {".csv": "CSV", ".txt": "CSV", ".tsv": "CSV", ".xlsx": "Excel",
 
 # Column aliases, matched case-, space-, underscore- and bracket-insensitively, in this order.
 CODE_ALIASES = ["code", "adcode", "pac", "xzqdm", "行政代码", "行政区划代码", "区划代码", "统计用区划代码", "代码", "编码",
-                "admin_code", "nbs_code", "gb", "dm"]
+                "admin_code", "nbs_code"]
 NAME_ALIASES = ["name", "名称", "xzqmc", "行政区划名称", "行政区名称", "区划名称", "地名", "name_zh", "name_cn", "村名",
                 "村庄名称", "乡镇名称", "镇名", "mc"]
 LEVEL_ALIASES = ["level", "级别", "行政级别", "层级"]
@@ -159,6 +159,8 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
                        f"empty", rows=row_ids[unknown.to_numpy()])
 
     out = _vector_geometry(out, row_ids, report, path, crs=crs, coords=coords, kind="boundaries")
+    if out.crs is not None:
+        _check_region(out, row_ids, report, None, kind="boundaries")
     cols = ["code", "name", "level"]
     out = out[cols + [c for c in out.columns if c not in cols]]
     return _finish(out, report, path, return_report, errors)
@@ -877,8 +879,8 @@ def _repair(gdf, row_ids, report, kind: str) -> None:
     gdf[gdf.geometry.name] = _gpd().GeoSeries(arr, index=gdf.index, crs=gdf.crs)
 
 
-def _check_region(gdf, row_ids, report, region) -> None:
-    """Warn (and keep) points outside the region, or outside the Bazhong bounding box by default."""
+def _check_region(gdf, row_ids, report, region, kind: str = "settlements") -> None:
+    """Warn (and keep) points (features) outside the region, or outside the Bazhong bounding box by default."""
     import shapely
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)
@@ -886,22 +888,24 @@ def _check_region(gdf, row_ids, report, region) -> None:
     if not located.any():
         return
     if region is None:
-        ll = gdf.geometry[located].to_crs(4326)
-        x, y = ll.x.to_numpy(), ll.y.to_numpy()
         x0, y0, x1, y1 = BAZHONG_BBOX
-        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        ll = np.asarray(gdf.geometry[located].to_crs(4326).values, dtype=object)
+        inside = shapely.intersects(shapely.box(x0, y0, x1, y1), ll)   # edge counts as inside
         where = f"the Bazhong bounding box ({x0}–{x1}°E, {y0}–{y1}°N)"
     else:
         area = _region_geometry(region)
-        inside = shapely.covers(area, geoms[located])
+        inside = shapely.covers(area, geoms[located]) if kind == "settlements" \
+            else shapely.intersects(area, geoms[located])
         where = "the region boundaries"
     outside = np.zeros(len(gdf), bool)
     outside[located] = ~inside
     if outside.any():
+        what = "point(s)" if kind == "settlements" else "feature(s)"
         names = gdf["name"].to_numpy()[outside] if "name" in gdf.columns else [""] * int(outside.sum())
         listing = ", ".join(f"{r} {n or ''}".strip() for r, n in list(zip(row_ids[outside], names))[:10])
-        report.add("warning", "outside_region", f"{int(outside.sum())} point(s) outside {where} (kept): {listing}"
-                   f"; check the coordinates and the coordinate system (coords=)", rows=row_ids[outside])
+        fix = "the coordinate system (coords=)" if kind == "settlements" else "the CRS of the file (.prj)"
+        report.add("warning", "outside_region", f"{int(outside.sum())} {what} outside {where} (kept): {listing}"
+                   f"; check the coordinates and {fix}", rows=row_ids[outside])
 
 
 def _region_geometry(region):

@@ -539,3 +539,37 @@ def test_rows_in_equal_rows_out(tmp_path, rows, enc):
     if (~has_xy).any():
         miss = [i for i in report.issues if i.code == "no_coordinate"][0]
         assert list(miss.rows) == list(np.flatnonzero(~has_xy) + 2)
+
+
+def test_wrong_cpg_falls_back_to_detection(tmp_path):
+    from bazhong_geo._validate import _cpg_encoding
+
+    assert _cpg_encoding("936") == "gbk" and _cpg_encoding("ANSI 936") == "gbk"
+    assert _cpg_encoding("65001") == "utf-8" and _cpg_encoding("UTF-8\n") == "utf-8"
+    assert _cpg_encoding("no-such-codepage") is None
+    path = tmp_path / "w.shp"
+    _boundaries().to_file(path, encoding="GBK", engine="pyogrio")
+    (tmp_path / "w.cpg").write_text("UTF-8")             # lies: the .dbf is GBK
+    enc, how = detect_dbf_encoding(path)
+    assert enc == "gb18030" and "does not decode" in how
+    assert read_boundaries(path).name.tolist() == ["巴州区", "通江县"]
+
+
+def test_boundaries_outside_bazhong_warned(tmp_path):
+    far = Polygon([(116.3, 39.8), (116.5, 39.8), (116.5, 40.0), (116.3, 40.0)])   # Beijing
+    path = tmp_path / "far.gpkg"
+    _boundaries(geoms=(SQ_A, far), codes=("511902", "110101")).to_file(path)
+    gdf, report = read_boundaries(path, return_report=True)
+    out = [i for i in report.issues if i.code == "outside_region"]
+    assert len(gdf) == 2 and out and out[0].rows == (2,)
+
+
+def test_gcj02_point_layer_converted(tmp_path):
+    lon, lat = np.array([106.764727, 107.240525]), np.array([31.853662, 31.913888])
+    glon, glat = bcrs.wgs84_to_gcj02(lon, lat)
+    gpd.GeoDataFrame({"code": ["511900", "511921"], "name": ["巴城", "通江"], "tier": ["central_city", "county_town"]},
+                     geometry=gpd.points_from_xy(glon, glat), crs=4326).to_file(tmp_path / "p.geojson",
+                                                                                 driver="GeoJSON")
+    g = read_settlements(tmp_path / "p.geojson", coords="gcj02")
+    truth = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(4545)
+    assert truth.distance(g.geometry).max() < 0.01
