@@ -228,6 +228,7 @@ def load_indicators(path=None) -> pd.DataFrame:
 
 def _check_indicators(df: pd.DataFrame, where: str) -> pd.DataFrame:
     """Validate an indicator table given as text or numbers; return it typed and sorted."""
+    _require_columns(df, INDICATOR_COLUMNS, _INDICATOR_OPTIONAL, where, IndicatorFormatError)
     df = df.copy()
     for c in ("bound", "note"):
         if c not in df.columns:

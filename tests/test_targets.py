@@ -1,0 +1,477 @@
+"""Targets, indicators and progress: shipped 2020 statuses, status-rule edges, bad input, figures, report CLI."""
+
+import math
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bazhong_geo import targets as tg
+from bazhong_geo._errors import (BazhongGeoError, DuplicateIndicatorError, IndicatorFormatError, IndicatorUnitError,
+                                 PlanFormatError, PlanYearError, PlanYearWarning)
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_CENSUS = REPO.parent / "shared" / "data" / "bazhong" / "census2020_counties.csv"
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return tg.load_plan("plan_2020")
+
+
+@pytest.fixture(scope="module")
+def indicators():
+    return tg.load_indicators()
+
+
+@pytest.fixture(scope="module")
+def table(plan, indicators):
+    return tg.progress(plan, indicators, as_of=2020).set_index(["key", "scope"])
+
+
+# ----------------------------------------------------------------------------------------------- shipped data
+
+def test_plan_has_the_ten_targets_of_2018(plan):
+    assert list(plan["key"]) == ["urbanization_rate", "central_city_population", "central_city_builtup_area",
+                                 "mega_towns", "key_towns", "featured_towns", "four_good_villages", "gdp_bazhou",
+                                 "gdp_pingchang", "national_edz"]
+    p = plan.set_index("key")
+    assert p.loc["urbanization_rate", "target"] == 45.0 and p.loc["central_city_population", "target"] == 800_000
+    assert p.loc["gdp_bazhou", "comparison"] == ">" and p.loc["gdp_bazhou", "scope"] == "511902"
+    assert p.loc["gdp_pingchang", "indicator"] == "gdp" and p.loc["national_edz", "comparison"] == "="
+    assert p.loc["central_city_population", "definition"] == "urban_settlement"
+    assert p.loc["key_towns", "definition"] == "key_town_band_25000_35000"
+    assert tg.BANDS["key_town_band_25000_35000"] == (25_000, 35_000)
+    assert set(plan["definition"]) <= set(tg.DEFINITIONS)
+    assert (plan["target_year"] == 2020).all() and (plan["source"] != "").all()
+
+
+def test_indicators_hold_the_facts_and_absent_stays_absent(indicators):
+    ind = indicators.set_index(["key", "scope", "year", "definition", "kind"])["value"]
+    assert ind[("urbanization_rate", "511900", 2010, "resident_urban_share", "reported")] == 33.34
+    assert ind[("urbanization_rate", "511900", 2024, "resident_urban_share", "reported")] == 48.91
+    assert ind[("gdp", "511923", 2019, "gdp_current_prices", "reported")] == pytest.approx(18.68)
+    assert ind[("gdp", "511900", 2020, "gdp_current_prices", "reported")] == pytest.approx(76.699)
+    assert ind[("central_city_population", "511900", 2020, "urban_districts_residents", "estimated")] == 1_064_766
+    assert ind[("key_towns", "511900", 2014, "national_key_town_list", "reported")] == 9
+    # county rows of the 2020 census sum to the prefecture total
+    pop = indicators.query("key == 'resident_population' and year == 2020 and definition == 'census_resident'")
+    assert pop.query("scope != '511900'")["value"].sum() == pop.query("scope == '511900'")["value"].item() == 2_712_894
+    # not found -> no row (never zero)
+    for key in ("central_city_builtup_area", "mega_towns", "four_good_villages"):
+        assert (indicators["key"] == key).sum() == 0
+    assert indicators.query("key == 'gdp' and scope == '511903'").empty               # 恩阳 GDP: not found
+    assert indicators.query("key == 'urbanization_rate' and 2011 <= year <= 2019").empty
+    assert set(indicators["unit"]) == {"percent", "persons", "bn_yuan", "count", "flag"}
+    bounds = indicators[indicators["bound"] != ""]
+    assert set(zip(bounds["key"], bounds["bound"])) == {("gdp", ">"), ("featured_towns", ">=")}
+    assert (indicators["source"] != "").all()
+
+
+EXPECTED_2020 = {
+    # (key, scope): (status, latest_value, latest_year, baseline_value, baseline_year)
+    ("urbanization_rate", "511900"): ("achieved", 46.16, 2020, 33.34, 2010),
+    ("urbanization_rate", "511902"): ("achieved", 64.44, 2020, None, None),
+    ("urbanization_rate", "511903"): ("behind", 37.39, 2020, None, None),
+    ("urbanization_rate", "511921"): ("behind", 38.96, 2020, None, None),
+    ("urbanization_rate", "511922"): ("behind", 37.95, 2020, None, None),
+    ("urbanization_rate", "511923"): ("behind", 39.99, 2020, None, None),
+    ("urbanization_rate", "511971"): ("achieved", 87.44, 2020, None, None),
+    ("central_city_population", "511900"): ("behind", 608_152, 2020, 477_235, 2010),
+    ("central_city_builtup_area", "511900"): ("no_data", None, None, None, None),
+    ("mega_towns", "511900"): ("no_data", None, None, None, None),
+    ("key_towns", "511900"): ("no_data", None, None, None, None),
+    ("featured_towns", "511900"): ("no_data", 4, 2020, None, None),
+    ("four_good_villages", "511900"): ("no_data", None, None, None, None),
+    ("gdp_bazhou", "511902"): ("achieved", 20, 2020, None, None),
+    ("gdp_pingchang", "511923"): ("no_data", 18.68, 2019, 12.129, 2015),
+    ("national_edz", "511971"): ("behind", 0, 2020, None, None),
+}
+
+
+def test_progress_has_the_columns_the_map_panel_needs(table):
+    need = ["key", "scope", "scope_name", "description_zh", "description_en", "unit", "comparison", "target",
+            "target_year", "baseline_value", "baseline_year", "latest_value", "latest_year", "gap", "percent_of_way",
+            "status", "required_annual_change", "observed_annual_change", "definition", "source", "alternatives"]
+    t = table.reset_index()
+    assert set(need) <= set(t.columns)
+    assert set(t["status"]) <= set(tg.STATUSES)
+    assert sorted(table.index) == sorted(EXPECTED_2020)
+
+
+@pytest.mark.parametrize("idx", sorted(EXPECTED_2020))
+def test_status_of_every_2020_target_from_shipped_data(table, idx):
+    status, latest, ly, base, by = EXPECTED_2020[idx]
+    r = table.loc[idx]
+    assert r["status"] == status
+    if latest is None:
+        assert math.isnan(r["latest_value"]) and pd.isna(r["latest_year"])
+    else:
+        assert r["latest_value"] == pytest.approx(latest) and r["latest_year"] == ly
+    if base is None:
+        assert math.isnan(r["baseline_value"])
+    else:
+        assert r["baseline_value"] == pytest.approx(base) and r["baseline_year"] == by
+
+
+def test_details_of_the_2020_assessment(table):
+    u = table.loc[("urbanization_rate", "511900")]
+    assert u["percent_of_way"] == pytest.approx((46.16 - 33.34) / (45 - 33.34) * 100)
+    assert u["observed_annual_change"] == pytest.approx((46.16 - 33.34) / 10)
+    assert "巴州区 2020: 64.44" in u["county_values"]
+    assert "baseline from 2010" in u["status_note"]                  # 2017 not found: said so
+    c = table.loc[("central_city_population", "511900")]
+    assert c["gap"] == 191_848 and c["percent_of_way"] == pytest.approx(130_917 / 322_765 * 100)
+    assert c["alternatives"].startswith("used: urban_settlement [reported] 2020")
+    assert "urban_districts_residents [estimated] 2020: 1,064,766" in c["alternatives"]
+    k = table.loc[("key_towns", "511900")]
+    assert "national_key_town_list [reported] 2014: 9" in k["alternatives"] and k["alternatives"].startswith("used: none")
+    f = table.loc[("featured_towns", "511900")]
+    assert f["latest_bound"] == ">=" and "cannot decide" in f["status_note"]
+    assert "平昌县 2020: >=2" in f["county_values"]
+    b = table.loc[("gdp_bazhou", "511902")]
+    assert b["latest_bound"] == ">" and b["status"] == "achieved"
+    p = table.loc[("gdp_pingchang", "511923")]
+    assert "no figure for the target year 2020" in p["status_note"] and "projection" in p["status_note"]
+    assert p["required_annual_change"] == pytest.approx(20 - 18.68)
+    assert p["observed_annual_change"] == pytest.approx((18.68 - 12.129) / 4)
+    e = table.loc[("national_edz", "511971")]
+    assert e["latest_kind"] == "estimated" and "reported" not in e["alternatives"]   # 2021 figure is after as_of
+
+
+def test_pingchang_gdp_in_other_years(plan, indicators):
+    one = plan[plan["key"] == "gdp_pingchang"]
+    r = tg.progress(one, indicators, as_of=2019).iloc[0]
+    assert r["status"] == "on_track"                                  # +1.64/yr observed vs +1.32/yr required
+    with pytest.warns(PlanYearWarning, match="after the target year"):
+        r = tg.progress(one, indicators, as_of=2024).iloc[0]
+    assert r["status"] == "achieved" and r["latest_value"] == pytest.approx(20.12)
+    assert "met in 2024, after the target year 2020" in r["status_note"]
+    with pytest.warns(PlanYearWarning):
+        r = tg.progress(one, indicators, as_of=2022).iloc[0]
+    assert r["status"] == "no_data" and r["latest_year"] == 2019
+
+
+def test_definition_is_a_named_choice(plan, indicators):
+    alt = plan[plan["key"] == "central_city_population"].copy()
+    alt["definition"] = "urban_districts_residents"
+    r = tg.progress(alt, indicators, as_of=2020).iloc[0]
+    assert (r["status"], r["latest_value"], r["latest_kind"]) == ("achieved", 1_064_766, "estimated")
+    assert "urban_settlement [reported] 2020: 608,152" in r["alternatives"]
+    alt["definition"] = "household_registered"
+    assert tg.progress(alt, indicators, as_of=2020).iloc[0]["status"] == "no_data"
+
+
+# ----------------------------------------------------------------------------------------------- measure
+
+def _census():
+    return pd.read_csv(SHARED_CENSUS, dtype={"code": str}).assign(year=2020)
+
+
+def test_measure_from_census_agrees_with_reported_figures(plan, indicators):
+    m = tg.measure(SimpleNamespace(census=_census(), settlements=None))
+    assert (m["kind"] == "measured").all() and (m["method"] != "").all()
+    v = m.set_index(["key", "scope", "definition"])["value"]
+    assert v[("urbanization_rate", "511900", "resident_urban_share")] == pytest.approx(46.16, abs=0.005)
+    assert v[("urbanization_rate", "511923", "resident_urban_share")] == pytest.approx(39.99)
+    assert v[("central_city_population", "511900", "urban_settlement")] == pytest.approx(608_152, abs=60)
+    assert v[("central_city_population", "511900", "urban_districts_residents")] == 1_064_766
+    assert v[("resident_population", "511900", "census_resident")] == 2_712_894
+    both = pd.concat([indicators, m[tg.INDICATOR_COLUMNS]], ignore_index=True)
+    r = tg.progress(plan, both, as_of=2020).set_index(["key", "scope"]).loc[("central_city_population", "511900")]
+    assert r["latest_kind"] == "reported" and r["latest_value"] == 608_152      # reported used, measured shown
+    assert "urban_settlement [measured] 2020: 608,142" in r["alternatives"]
+
+
+def test_measure_counts_register_by_designation_and_band():
+    reg = pd.DataFrame({
+        "code": ["a", "b", "c", "d", "e", "f"], "tier": ["town"] * 5 + ["village"],
+        "kind": ["town", "town", "town", "subdistrict", "town", "village"],
+        "county_code": ["511902", "511902", "511923", "511902", "511923", "511923"],
+        "population": [60_000, 30_000, np.nan, 90_000, 25_000, 70_000],
+        "designations": ["national_key_town", "national_key_town;provincial_featured_town", "", "", "", ""],
+    })
+    m = tg.measure(SimpleNamespace(census=None, settlements=reg), census_year=2020)
+    v = m.set_index(["key", "scope", "definition"])
+    assert v.loc[("key_towns", "511900", "national_key_town_list"), "value"] == 2
+    assert v.loc[("key_towns", "511902", "national_key_town_list"), "value"] == 2
+    assert v.loc[("featured_towns", "511900", "register_designation"), "value"] == 1
+    mega = v.loc[("mega_towns", "511900", "township_population_ge_50000")]
+    assert mega["value"] == 1 and mega["n_missing"] == 1 and mega["bound"] == ">="     # subdistrict, village excluded
+    band = v.loc[("key_towns", "511900", "township_population_25000_35000")]
+    assert band["value"] == 2 and "1 of 4 towns have no population" in band["note"]
+
+
+def test_measure_with_raster_needs_a_year():
+    with pytest.raises(IndicatorFormatError, match="raster_year"):
+        tg.measure(SimpleNamespace(census=None, settlements=None), raster="x.tif")
+
+
+# ----------------------------------------------------------------------------------------------- status rules
+
+def _plan(comparison=">=", target=100.0, target_year=2020, baseline_year=2015, unit="count", definition="d"):
+    return pd.DataFrame([{"key": "k", "indicator": "k", "description_zh": "测试", "description_en": "test", "unit": unit,
+                          "comparison": comparison, "target": target, "target_year": target_year,
+                          "baseline_year": baseline_year, "scope": "511900", "definition": definition,
+                          "source": "test"}])
+
+
+def _ind(*rows, unit="count", definition="d"):
+    return pd.DataFrame([{"key": "k", "scope": "511900", "year": y, "value": v, "unit": unit,
+                          "kind": (r[2] if len(r) > 2 else "reported"), "bound": (r[3] if len(r) > 3 else ""),
+                          "definition": definition, "note": "", "source": "test"}
+                         for r in rows for y, v in [r[:2]]], columns=tg.INDICATOR_COLUMNS)
+
+
+def _status(plan, ind, as_of):
+    return tg.progress(plan, ind, as_of=as_of).iloc[0]
+
+
+@pytest.mark.parametrize("comparison,value,status", [
+    (">=", 100, "achieved"), (">=", 99.999, "behind"), (">", 100, "behind"), (">", 100.001, "achieved"),
+    ("<=", 100, "achieved"), ("<=", 100.001, "behind"), ("<", 100, "behind"), ("=", 100, "achieved"),
+    ("=", 99, "behind"), ("=", 101, "behind"),
+])
+def test_achieved_edge_at_the_target_year(comparison, value, status):
+    r = _status(_plan(comparison), _ind((2015, 50), (2020, value)), 2020)
+    assert r["status"] == status
+
+
+def test_on_track_edge_equal_rates():
+    # baseline 2015: 50, 2018: 80 -> observed +10/yr; required (100-80)/(2020-2018) = +10/yr -> on track
+    r = _status(_plan(), _ind((2015, 50), (2018, 80)), 2018)
+    assert r["status"] == "on_track"
+    assert r["observed_annual_change"] == pytest.approx(10) and r["required_annual_change"] == pytest.approx(10)
+    assert r["percent_of_way"] == pytest.approx(60) and r["gap"] == pytest.approx(20)
+    r = _status(_plan(), _ind((2015, 50), (2018, 79.99)), 2018)                   # just too slow
+    assert r["status"] == "behind"
+
+
+def test_on_track_for_a_falling_target():
+    plan = _plan("<=", target=10)
+    assert _status(plan, _ind((2015, 40), (2018, 22)), 2018)["status"] == "on_track"   # -6/yr vs -6/yr
+    assert _status(plan, _ind((2015, 40), (2018, 23)), 2018)["status"] == "behind"     # -5.67/yr vs -6.5/yr
+
+
+def test_no_data_cases():
+    plan = _plan()
+    assert _status(plan, _ind(), 2020)["status"] == "no_data"                           # nothing at all
+    assert _status(plan, _ind((2021, 500)), 2020)["status"] == "no_data"                # only after as_of
+    r = _status(plan, _ind((2018, 80)), 2018)                                            # one figure, no trend
+    assert r["status"] == "no_data" and "single figure" in r["status_note"]
+    r = _status(plan, _ind((2015, 50), (2019, 95)), 2020)                                # target-year figure missing
+    assert r["status"] == "no_data" and "no figure for the target year 2020" in r["status_note"]
+    r = _status(plan, _ind((2020, 10, "reported", ">=")), 2020)                         # bound cannot decide
+    assert r["status"] == "no_data" and "cannot decide" in r["status_note"]
+    r = _status(_plan(definition="other"), _ind((2020, 100)), 2020)                     # other definition only
+    assert r["status"] == "no_data" and r["alternatives"].startswith("used: none")
+
+
+def test_bounds_that_decide():
+    assert _status(_plan(">"), _ind((2020, 100, "reported", ">")), 2020)["status"] == "achieved"
+    assert _status(_plan(">="), _ind((2020, 100, "reported", ">=")), 2020)["status"] == "achieved"
+    assert _status(_plan(">"), _ind((2020, 100, "reported", ">=")), 2020)["status"] == "no_data"
+    assert _status(_plan(">="), _ind((2020, 90, "reported", "<=")), 2020)["status"] == "behind"
+    assert _status(_plan(">="), _ind((2020, 100, "reported", "<")), 2020)["status"] == "behind"
+
+
+def test_kind_priority_within_a_year():
+    ind = _ind((2020, 90, "estimated"), (2020, 100, "measured"), (2020, 95, "reported"))
+    r = _status(_plan(), ind, 2020)
+    assert (r["latest_kind"], r["latest_value"], r["status"]) == ("reported", 95, "behind")
+    assert "d [measured] 2020: 100" in r["alternatives"] and "d [estimated] 2020: 90" in r["alternatives"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-1e6, 1e6, allow_nan=False),
+       st.sampled_from([">=", ">", "<=", "<", "="]))
+def test_satisfies_matches_plain_comparison_and_bounds_are_sound(v, t, comp):
+    plain = {">=": v >= t, ">": v > t, "<=": v <= t, "<": v < t, "=": v == t}[comp]
+    assert tg.satisfies(v, comp, t) is plain
+    # a lower bound that decides must agree with every value it allows
+    for bound, allowed in ((">=", [v, v + 1, v + 1e6]), ("<=", [v, v - 1, v - 1e6])):
+        verdict = tg.satisfies(v, comp, t, bound)
+        if verdict is not None:
+            assert all(tg.satisfies(x, comp, t) is verdict for x in allowed)
+
+
+# ----------------------------------------------------------------------------------------------- bad input
+
+def test_unit_mismatch_is_an_error():
+    ind = _ind((2020, 100), unit="percent")
+    with pytest.raises(IndicatorUnitError, match=r"k/511900/2020 \(d\) in 'percent'"):
+        tg.progress(_plan(unit="count"), ind, as_of=2020)
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+PLAN_HEAD = "key,description_zh,description_en,unit,comparison,target,target_year,baseline_year,scope,definition,source\n"
+IND_HEAD = "key,scope,year,value,unit,kind,bound,definition,note,source\n"
+
+
+def test_plan_errors_name_the_line(tmp_path):
+    ok = "a,甲,A,count,>=,3,2020,2017,511900,d,s\n"
+    with pytest.raises(PlanFormatError, match=r"line 3 \(key 'b'\): unknown comparison '~'"):
+        tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + ok + "b,乙,B,count,~,3,2020,2017,511900,d,s\n"))
+    with pytest.raises(PlanFormatError, match=r"line 2 \(key 'a'\): missing field\(s\) \['target'\]"):
+        tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,>=,,2020,2017,511900,d,s\n"))
+    with pytest.raises(PlanFormatError, match="missing column"):
+        tg.load_plan(_write(tmp_path / "p.csv", "key,unit\na,count\n"))
+    with pytest.raises(PlanFormatError, match="target_year 2017 is not after baseline_year 2017"):
+        tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,>=,3,2017,2017,511900,d,s\n"))
+    with pytest.raises(PlanFormatError, match="not a number"):
+        tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,>=,three,2020,2017,511900,d,s\n"))
+    with pytest.raises(PlanFormatError, match=r"repeated on lines \[2, 3\]"):
+        tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + ok + ok))
+    p = tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,≥,3,2020,2017,511900,d,s\n"))
+    assert p.iloc[0]["comparison"] == ">=" and p.iloc[0]["indicator"] == "a"          # indicator defaults to key
+    assert issubclass(PlanFormatError, BazhongGeoError) and issubclass(PlanFormatError, ValueError)
+
+
+def test_indicator_errors_name_the_lines(tmp_path):
+    row = "k,511900,2020,5,count,reported,,d,,s\n"
+    with pytest.raises(DuplicateIndicatorError, match=r"k/511900/2020/d/reported on lines \[2, 4\]"):
+        tg.load_indicators(_write(tmp_path / "i.csv", IND_HEAD + row + "k,511900,2019,5,count,reported,,d,,s\n" + row))
+    with pytest.raises(IndicatorFormatError, match=r"line\(s\) \[2\].*absent"):
+        tg.load_indicators(_write(tmp_path / "i.csv", IND_HEAD + "k,511900,2020,,count,reported,,d,,s\n"))
+    with pytest.raises(IndicatorFormatError, match="year missing or outside"):
+        tg.load_indicators(_write(tmp_path / "i.csv", IND_HEAD + "k,511900,1800,5,count,reported,,d,,s\n"))
+    with pytest.raises(IndicatorFormatError, match="kind must be one of"):
+        tg.load_indicators(_write(tmp_path / "i.csv", IND_HEAD + "k,511900,2020,5,count,guessed,,d,,s\n"))
+    with pytest.raises(IndicatorFormatError, match="bound must be"):
+        tg.load_indicators(_write(tmp_path / "i.csv", IND_HEAD + "k,511900,2020,5,count,reported,~,d,,s\n"))
+    with pytest.raises(IndicatorFormatError, match="blank source"):
+        tg.load_indicators(_write(tmp_path / "i.csv", IND_HEAD + "k,511900,2020,5,count,reported,,d,,\n"))
+    # same year, other kind or definition: allowed (shown as alternatives)
+    ind = tg.load_indicators(_write(tmp_path / "i.csv", IND_HEAD + row + "k,511900,2020,6,count,measured,,d,,s\n"
+                                    + "k,511900,2020,7,count,reported,,d2,,s\n"))
+    assert len(ind) == 3 and ind["scope"].iloc[0] == "511900"
+
+
+def test_assessment_years_outside_the_plan():
+    with pytest.raises(PlanYearError, match="before the plan's baseline year 2015"):
+        tg.progress(_plan(), _ind((2015, 1)), as_of=2014)
+    with pytest.warns(PlanYearWarning, match="after the target year"):
+        tg.progress(_plan(), _ind((2015, 1)), as_of=2021)
+
+
+# ----------------------------------------------------------------------------------------------- figures
+
+def _render_text(text, family, size=40):
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with rc_context({"font.family": [family]}), warnings.catch_warnings():
+        warnings.simplefilter("ignore")                       # "Glyph ... missing" is expected for the tofu render
+        fig = Figure(figsize=(1, 1), dpi=100)
+        canvas = FigureCanvasAgg(fig)
+        fig.text(0.5, 0.5, text, fontsize=size, ha="center", va="center")
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., 0].copy()
+
+
+def test_cjk_font_covers_the_labels_and_renders_real_glyphs(plan):
+    from fontTools.ttLib import TTCollection, TTFont
+    from matplotlib import font_manager
+
+    from bazhong_geo.trajectory import find_cjk_font
+
+    family, path = find_cjk_font()
+    assert family is not None, "fonts-noto-cjk is installed here and in CI"
+    fonts = TTCollection(path, lazy=True).fonts if path.lower().endswith(".ttc") else [TTFont(path, lazy=True)]
+    face = next(f for f in fonts if f["name"].getDebugName(1) == family)
+    cmap = face.getBestCmap()
+    text = "巴中市城镇化率目标进展已完成滞后无数据" + "".join(plan["description_zh"])
+    missing = sorted({ch for ch in text if ord(ch) not in cmap and not ch.isascii()})
+    assert missing == []
+    assert Path(font_manager.findfont(font_manager.FontProperties(family=family))).name == Path(path).name
+    # Missing glyphs are drawn as placeholder boxes (matplotlib's last-resort font draws one box per Unicode
+    # block): in DejaVu Sans, which has no CJK, 巴 and 中 come out as the same box. With the chosen font each
+    # character must differ from that box and from the others.
+    box = _render_text("巴", "DejaVu Sans")
+    assert (box < 255).sum() > 50 and np.array_equal(box, _render_text("中", "DejaVu Sans"))
+    glyphs = {ch: _render_text(ch, family) for ch in "巴中城镇"}
+    for ch, glyph in glyphs.items():
+        assert (glyph < 255).sum() > 50
+        assert not np.array_equal(glyph, _render_text(ch, "DejaVu Sans")), f"{ch} drawn as a box"
+    renders = list(glyphs.values())
+    assert all(not np.array_equal(a, b) for i, a in enumerate(renders) for b in renders[i + 1:])
+
+
+def test_trajectory_figure_png_and_svg(tmp_path, plan, indicators):
+    from PIL import Image
+
+    from bazhong_geo.trajectory import save_figure, trajectory_figure
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                    # no "Glyph missing" warnings: every label has a glyph
+        fig = trajectory_figure(plan, indicators, "urbanization_rate", lang="zh", as_of=2020)
+        png = save_figure(fig, tmp_path / "u.png")
+        svg = save_figure(fig, tmp_path / "u.svg")
+    assert fig.axes[0].get_title() == "巴中市 · 常住人口城镇化率达到45%"
+    img = np.asarray(Image.open(png).convert("L"))
+    assert img.shape == (420, 720) and img.std() > 10 and (img < 128).sum() > 2000
+    assert svg.read_text(encoding="utf-8").startswith("<?xml")
+    again = save_figure(fig, tmp_path / "u2.png")
+    assert again.read_bytes() == png.read_bytes()        # deterministic bytes
+    line = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "公布值"][0]
+    assert list(line.get_xdata()) == [2010, 2020, 2021, 2022, 2023, 2024]
+
+
+def test_trajectory_without_cjk_font_falls_back_to_latin(plan, indicators):
+    from bazhong_geo.trajectory import trajectory_figure
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = trajectory_figure(plan, indicators, "gdp_bazhou", lang="zh", cjk=False)
+        fig.canvas.draw()
+    title = fig.axes[0].get_title()
+    assert title == "Bazhou · GDP of Bazhou exceeds 20 bn yuan"
+    assert not any("\u2e80" <= ch <= "\u9fff" for ch in title)
+    with pytest.raises(PlanFormatError, match="no target with key"):
+        trajectory_figure(plan, indicators, "nope")
+
+
+# ----------------------------------------------------------------------------------------------- report
+
+def test_write_report_escapes_and_writes_everything(tmp_path, plan, indicators):
+    from bazhong_geo.trajectory import write_report
+
+    evil = plan.head(2).copy()
+    evil.attrs = dict(plan.attrs)
+    evil.loc[0, "description_en"] = "<script>alert(1)</script>"
+    out = write_report(tmp_path, as_of=2020, plan=evil, indicators=indicators, figure_formats=("png",))
+    html = out["html"].read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'src="trajectories/trajectory_urbanization_rate_511900.png"' in html and "http" not in html
+    csv = pd.read_csv(out["csv"], dtype={"scope": str})
+    assert list(csv["status"][:2]) == ["achieved", "achieved"] and len(csv) == 8
+    assert "| urbanization_rate | 巴中市 | >= 45 percent (2020) | 46.16 (2020) |" in out["md"].read_text(encoding="utf-8")
+    assert len(out["figures"]) == 2 and all(p.stat().st_size > 5000 for p in out["figures"])
+
+
+def test_report_cli_writes_its_files(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "report", "--out", "rep", "--as-of", "2020"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "achieved 4, behind 6, no_data 6" in res.stdout
+    for name in ("progress.csv", "progress.md", "progress.html"):
+        assert (tmp_path / "rep" / name).stat().st_size > 1000
+    assert len(list((tmp_path / "rep" / "trajectories").glob("*.png"))) == 10
+    bad = _write(tmp_path / "bad.csv", PLAN_HEAD + "a,甲,A,count,~,3,2020,2017,511900,d,s\n")
+    res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "report", "--out", "rep2", "--plan", str(bad)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "PlanFormatError" in res.stderr and "line 2" in res.stderr
