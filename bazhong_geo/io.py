@@ -646,7 +646,8 @@ def _other_columns(out, fmt: str) -> None:
             continue
         num, bad = to_number(out[c])
         if not bad.any() and not np.isnan(num).all():
-            out[c] = num
+            whole = not np.isnan(num).any() and np.all(num == np.round(num)) and np.abs(num).max() < 2**53
+            out[c] = num.astype("int64") if whole else num
 
 
 # =============================================================================================== geometry
