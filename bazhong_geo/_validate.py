@@ -289,7 +289,7 @@ def normalise_codes(values: pd.Series) -> pd.Series:
             return str(int(v))
         if isinstance(v, (int, np.integer)):
             return str(int(v))
-        s = str(v).strip()
+        s = str(v).strip().lstrip("'").strip()   # Excel's leading apostrophe that keeps codes as text
         if re.fullmatch(r"\d+\.0+", s):
             s = s.split(".")[0]
         return s or None

@@ -692,15 +692,22 @@ def _table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, l
     if lon_c is None and lat_c is None:
         wkt_c = find_column(columns, WKT_ALIASES)
         if wkt_c is not None:
-            geoms = shapely.from_wkt(out[wkt_c].where(out[wkt_c].notna(), None).to_numpy(), on_invalid="warn")
+            text = out[wkt_c].astype(object).where(out[wkt_c].notna(), None).to_numpy()
+            geoms = shapely.from_wkt(text, on_invalid="ignore")
+            bad = np.array([t is not None for t in text]) & shapely.is_missing(geoms)
+            if bad.any():
+                report.add("error", "invalid_wkt", f"{path.name}: unreadable WKT in column '{wkt_c}' in "
+                           f"{int(bad.sum())} row(s) ({report.row_label} {format_rows(row_ids[bad])}); write "
+                           f"'POINT (lon lat)' or use lon/lat columns", rows=row_ids[bad])
+                report.errors[-1].exc = InvalidCoordinateError
             out = out.drop(columns=[wkt_c])
             report.add("info", "coordinates", f"geometry from the WKT column '{wkt_c}'")
             gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=out.index), crs=src_crs)
             return _to_work(gdf, row_ids, report, path, web=web, kind="settlements")
         report.add("warning", "no_coordinates", f"no coordinate columns (lon/lat, 经度/纬度, x/y) among "
                    f"{columns}: all {n} rows kept without a point; pass lon_col=/lat_col= if they have other names")
-        return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * n, index=out.index), crs=src_crs) \
-            .pipe(lambda g: _to_work(g, row_ids, report, path, web=None, kind="settlements", check=False))
+        gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * n, index=out.index), crs=src_crs)
+        return _to_work(gdf, row_ids, report, path, web=None, kind="settlements", check=False)
     if lon_c is None or lat_c is None:
         have, lack = (lon_c, "latitude (lat/纬度/y)") if lat_c is None else (lat_c, "longitude (lon/经度/x)")
         raise MissingColumnError(f"{path.name}: found the coordinate column '{have}' but no {lack} column; pass "

@@ -573,3 +573,15 @@ def test_gcj02_point_layer_converted(tmp_path):
     g = read_settlements(tmp_path / "p.geojson", coords="gcj02")
     truth = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(4545)
     assert truth.distance(g.geometry).max() < 0.01
+
+
+def test_wkt_column_and_apostrophe_codes(tmp_path):
+    df = pd.DataFrame({"code": ["'511921101", "'511921102", "511921103"], "name": ["诺江镇", "民胜镇", "坏点"],
+                       "tier": ["town", "town", "town"],
+                       "geometry": ["POINT (107.25 31.92)", None, "POINT (107.2"]})
+    with pytest.raises(InvalidCoordinateError, match=r"w\.csv.*WKT.*row 4"):
+        read_settlements(_write(tmp_path, df, "w.csv"))
+    df.loc[2, "geometry"] = "POINT (107.3 31.95)"
+    g = read_settlements(_write(tmp_path, df, "w.csv"))
+    assert g.code.tolist() == ["511921101", "511921102", "511921103"]
+    assert g.geometry.iloc[1] is None and g.geometry.iloc[0].geom_type == "Point"
