@@ -1107,8 +1107,8 @@ def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str 
         out = np.full((height, width), np.nan)
         reproject(data.filled(np.nan), out, src_transform=src.transform, src_crs=src.crs, dst_transform=transform,
                   dst_crs=dst_crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
-    west, north = transform * (0, 0)
-    east, south = transform * (width, height)
+    west, north = transform.c, transform.f  # north-up grid from calculate_default_transform
+    east, south = west + transform.a * width, north + transform.e * height
     w, s, e, n = transform_bounds("EPSG:3857", "EPSG:4326", west, south, east, north)
     if st["coords"] == "gcj02":
         from .crs import wgs84_to_gcj02
@@ -1237,7 +1237,11 @@ def classify(values, scheme: str = "quantiles", k: int = 5, bins: Sequence[float
         c = cls(y[ok], bins=sorted(float(b) for b in bins))
     else:
         kk = int(min(k, len(np.unique(y[ok]))))
-        c = cls(y[ok], k=max(kk, 1))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Numba not installed")
+            c = cls(y[ok], k=max(kk, 1))
     idx = np.full(len(y), -1)
     idx[ok] = c.yb
     return idx, [float(b) for b in c.bins]

@@ -1,0 +1,367 @@
+"""Meeting maps: offline HTML, escaping, layers and legends, PNG/PDF export — checked in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point, box
+
+from bazhong_geo import maps
+from bazhong_geo._errors import BazhongGeoError, MissingColumnError, MissingCRSError, UnknownTierError
+from bazhong_geo.export import CHROMIUM_ARGS, export_pdf, export_png, find_chromium
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+QUOTES = "诺水河镇 'q' \"dq\" `bt` </script>"
+X0, Y0 = 575_000.0, 3_520_000.0  # EPSG:4545, near Bazhong
+
+
+# ----------------------------------------------------------------------------------------------- fixtures
+
+def _region():
+    """Five 40 km square counties, a prefecture, and settlements of every tier (one unlocated)."""
+    cells = [box(X0 + i * 40_000, Y0 + j * 40_000, X0 + (i + 1) * 40_000, Y0 + (j + 1) * 40_000)
+             for j in range(2) for i in range(3)][:5]
+    codes = ["511902", "511903", "511921", "511922", "511923"]
+    b = gpd.GeoDataFrame({"code": ["511900"] + codes, "name": ["巴中市", "巴州区", "恩阳区", "通江县", "南江县", HOSTILE],
+                          "level": ["prefecture"] + ["county"] * 5},
+                         geometry=[shapely.union_all(cells)] + cells, crs=4545)
+    s = gpd.GeoDataFrame({
+        "code": ["511900", "511921", "511922", "511923", "511921101", "511922102", "511923103",
+                 "511902001001", "511902001201"],
+        "name": ["巴城", "通江", "南江", HOSTILE, QUOTES, "长赤镇", "白衣村", "村一", "村二"],
+        "tier": ["central_city", "county_town", "county_town", "county_town", "featured_town", "town",
+                 "central_village", "village", "village"],
+        "county_code": [None, "511921", "511922", "511923", "511921", "511922", "511923", "511902", "511902"],
+        "population": [608_152, 150_000, 120_000, 293_300, 30_000, np.nan, 5_000, np.nan, 800],
+        "designations": ["", "", "", "", "provincial_featured_town", "national_key_town", "", "", ""],
+    }, geometry=[Point(X0 + 20_000, Y0 + 20_000), Point(X0 + 100_000, Y0 + 60_000), Point(X0 + 60_000, Y0 + 60_000),
+                 Point(X0 + 100_000, Y0 + 20_000), Point(X0 + 90_000, Y0 + 70_000), Point(X0 + 50_000, Y0 + 50_000),
+                 Point(X0 + 110_000, Y0 + 10_000), Point(X0 + 15_000, Y0 + 15_000), None], crs=4545)
+    return {"boundaries": b, "settlements": s, "name": "巴中市"}
+
+
+def _progress():
+    return pd.DataFrame({
+        "key": ["urbanization_rate", "central_city_population", "featured_towns", "gdp_bazhou"],
+        "scope": ["511900", "511900", "511900", "511902"],
+        "scope_name": ["巴中市", "巴中市", "巴中市", "巴州区"],
+        "description_zh": ["常住人口城镇化率", "中心城区人口", "特色小镇", HOSTILE],
+        "description_en": ["urbanization rate", "central city population", "featured towns", "GDP"],
+        "unit": ["percent", "persons", "count", "bn_yuan"],
+        "target": [45.0, 800_000.0, 40.0, 20.0],
+        "latest_value": [48.91, 608_152.0, np.nan, 18.5],
+        "latest_year": [2024, 2020, np.nan, 2023],
+        "status": ["achieved", "behind", "no_data", "on_track"],
+    })
+
+
+def _catchments(region):
+    c = region["boundaries"].iloc[1:4].copy()
+    c["center_name"] = ["巴城", "通江", f"南江 {HOSTILE}"]
+    c["population_served"] = [600_000, 400_000, 300_000]
+    return c[["center_name", "population_served", "geometry"]]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def full_map_html():
+    region = _region()
+    m = maps.progress_map(region, _progress(), catchments=_catchments(region),
+                          label_tiers=("central_city", "county_town", "featured_town"),
+                          subtitle="测试 <b>subtitle</b> `x`")
+    return maps.to_html(m, offline=True)
+
+
+def _open(browser, tmp_path, html_text, size=(1400, 900)):
+    """Open the HTML from a file, recording every request, console error and dialog."""
+    path = tmp_path / "map.html"
+    path.write_text(html_text, encoding="utf-8")
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    log = {"requests": [], "errors": [], "dialogs": []}
+
+    def route(r):
+        log["requests"].append(r.request.url)
+        if r.request.url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("request", lambda req: log["requests"].append(req.url))
+    page.on("console", lambda msg: log["errors"].append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: log["errors"].append(str(exc)))
+    page.on("dialog", lambda d: (log["dialogs"].append(d.message), d.dismiss()))
+    page.goto(path.as_uri())
+    page.wait_for_function("window.__bazhong_ready === true", timeout=15_000)
+    return context, page, log
+
+
+# ----------------------------------------------------------------------------------------------- no browser
+
+def test_js_embedding_cannot_close_the_script_element():
+    text = maps._js({"n": "</script><script>alert(1)</script>\u2028`'\"&"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text)["n"] == "</script><script>alert(1)</script>\u2028`'\"&"
+
+
+def test_html_escape_covers_quotes_and_backticks():
+    assert maps._esc(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert maps._esc("'\"`") == "&#x27;&quot;&#96;"
+    assert maps._esc(None) == "" and maps._esc(float("nan")) == ""
+
+
+def test_offline_html_inlines_leaflet_and_loads_nothing(full_map_html):
+    html_text = full_map_html
+    assert not re.search(r"<script[^>]+src=", html_text)
+    assert not re.search(r"<link[^>]+href=\"(?!data:)", html_text)
+    assert "Leaflet 1.9.3" in html_text  # from django-leaflet, inlined
+    for cdn in ("cdn.jsdelivr", "code.jquery", "bootstrapcdn", "cdnjs", "fontawesome", "fonts.googleapis"):
+        assert cdn not in html_text
+    assert "url(images/" not in html_text  # marker/layer images inlined as data URIs
+    assert "sourceMappingURL" not in html_text
+    assert HOSTILE not in html_text  # only escaped forms
+    assert leaflet_version_of_package() == "1.9.3"
+
+
+def leaflet_version_of_package():
+    return maps.leaflet_assets()["version"]
+
+
+def test_online_html_keeps_folium_links():
+    html_text = maps.to_html(maps.base_map(), offline=False)
+    assert re.search(r'<script src="https://[^"]*leaflet\.js"', html_text)
+
+
+def test_same_map_same_bytes_and_rendering_twice_is_idempotent():
+    region = _region()
+    m = maps.settlement_map(region)
+    a, b = maps.to_html(m), maps.to_html(m)
+    c = maps.to_html(maps.settlement_map(_region()))
+    assert a == b == c
+
+
+def test_prepare_geometries_keeps_every_feature_and_trims_precision():
+    region = _region()
+    # a wiggly coverage: two polygons sharing a zig-zag edge with 1 m steps, plus a tiny 5 m square
+    xs = np.linspace(X0, X0 + 10_000, 2001)
+    ys = Y0 + 5_000 + np.where(np.arange(len(xs)) % 2, 1.0, 0.0)
+    edge = list(zip(xs, ys))
+    lower = shapely.Polygon([(X0, Y0)] + edge + [(X0 + 10_000, Y0)])
+    upper = shapely.Polygon(edge + [(X0 + 10_000, Y0 + 10_000), (X0, Y0 + 10_000)])
+    tiny = box(X0 + 20_000, Y0, X0 + 20_005, Y0 + 5)
+    g = gpd.GeoDataFrame({"name": ["a", "b", "c"]}, geometry=[lower, upper, tiny], crs=4545)
+    out = maps.prepare_geometries(g, tolerance_m=30)
+    assert len(out) == 3 and not out.geometry.is_empty.any() and out.geometry.is_valid.all()
+    assert shapely.get_num_coordinates(out.geometry.values).sum() < shapely.get_num_coordinates(g.geometry.values).sum() / 50
+    coords = shapely.get_coordinates(out.geometry.values)
+    assert np.allclose(coords, np.round(coords, 5), atol=1e-12)
+    # the shared edge stays shared: no overlap, no gap (areas in the work CRS)
+    back = out.to_crs(4545)
+    inter = back.geometry.iloc[0].intersection(back.geometry.iloc[1]).area
+    union = back.geometry.iloc[0].union(back.geometry.iloc[1]).area
+    assert inter < 1.0 and union == pytest.approx(100_000_000, rel=1e-3)
+    # points untouched except rounding
+    pts = maps.prepare_geometries(region["settlements"].iloc[:2], tolerance_m=30)
+    assert pts.geometry.iloc[0].distance(region["settlements"].to_crs(4326).geometry.iloc[0]) < 1e-5
+
+
+def test_prepare_geometries_needs_a_crs():
+    with pytest.raises(MissingCRSError):
+        maps.prepare_geometries(gpd.GeoDataFrame(geometry=[Point(0, 0)]))
+
+
+def test_amap_basemap_shifts_data_to_gcj02_by_about_470_m():
+    region = _region()
+    wgs = maps.prepare_geometries(region["settlements"].iloc[:1], tolerance_m=0)
+    gcj = maps.prepare_geometries(region["settlements"].iloc[:1], tolerance_m=0, coords="gcj02")
+    shift = gpd.GeoSeries([wgs.geometry.iloc[0], gcj.geometry.iloc[0]], crs=4326).to_crs(4545)
+    d = shift.iloc[0].distance(shift.iloc[1])
+    assert 400 < d < 550
+    html_text = maps.to_html(maps.settlement_map(region, basemap="amap"))
+    x, y = gcj.geometry.iloc[0].x, gcj.geometry.iloc[0].y
+    assert f"[{x},{y}]".replace(".0,", ",") in html_text.replace(".0]", "]")
+    assert "autonavi" in html_text
+
+
+def test_tianditu_needs_a_key_and_basemap_names_are_checked():
+    with pytest.raises(BazhongGeoError, match="Tianditu key"):
+        maps.base_map(basemap="tianditu")
+    html_text = maps.to_html(maps.base_map(basemap="tianditu", tianditu_key="abc\"<x>"))
+    assert "vec_w" in html_text and "cva_w" in html_text and "<x>" not in html_text
+    with pytest.raises(BazhongGeoError, match="basemap"):
+        maps.base_map(basemap="google")
+
+
+def test_population_radius_is_square_root_scaled():
+    r = maps.population_radius([100_000, 400_000, np.nan], pop_max=400_000, r_min=1, r_max=20)
+    assert r[1] == pytest.approx(20) and r[0] == pytest.approx(10) and np.isnan(r[2])
+    assert (r[1] / r[0]) ** 2 == pytest.approx(4)  # symbol area proportional to population
+
+
+def test_classification_schemes():
+    values = [1, 2, 3, 4, 10, 11, 12, 50]
+    idx, upper = maps.classify(values, scheme="user_defined", bins=[5, 20])
+    assert idx.tolist() == [0, 0, 0, 0, 1, 1, 1, 2] and upper == [5.0, 20.0, 50.0]
+    idx, upper = maps.classify(values, scheme="natural_breaks", k=3)
+    assert idx.tolist() == [0, 0, 0, 0, 1, 1, 1, 2]
+    idx, upper = maps.classify([1, 2, 3, 4, np.nan], scheme="quantiles", k=2)
+    assert idx.tolist() == [0, 0, 1, 1, -1] and upper == [2.5, 4.0]
+    with pytest.raises(BazhongGeoError):
+        maps.classify(values, scheme="user_defined")
+
+
+def test_bad_inputs_raise_typed_errors():
+    region = _region()
+    with pytest.raises(MissingColumnError, match="status"):
+        maps.add_progress_panel(maps.base_map(), _progress().drop(columns="status"))
+    bad = _progress().assign(status=["achieved", "late", "no_data", "behind"])
+    with pytest.raises(BazhongGeoError, match="late"):
+        maps.add_progress_panel(maps.base_map(), bad)
+    s = region["settlements"].assign(tier=["megacity"] + ["town"] * 8)
+    with pytest.raises(UnknownTierError, match="megacity"):
+        maps.add_settlements(maps.base_map(), s)
+    with pytest.raises(BazhongGeoError, match="colour"):
+        maps.add_boundaries(maps.base_map(), region["boundaries"], color="red;background:url(x)")
+
+
+def test_tiers_accept_chinese_labels():
+    s = _region()["settlements"].assign(tier=["中心城区", "县城", "县城", "县城", "特色镇", "一般镇", "中心村", "村", "村"])
+    groups = maps.add_settlements(maps.base_map(), s)
+    assert list(groups) == list(maps.TIER_STYLES)
+
+
+def test_raster_overlay_is_embedded_as_png(tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.zeros((50, 80), dtype="float32")
+    data[10:20, 10:30] = 1.0
+    path = tmp_path / "builtup.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=80, height=50, count=1, dtype="float32", crs="EPSG:4545",
+                       transform=from_origin(X0, Y0 + 5_000, 100, 100)) as dst:
+        dst.write(data, 1)
+    m = maps.base_map()
+    overlay = maps.add_raster(m, path)
+    html_text = maps.to_html(m)
+    assert "data:image/png;base64," in html_text and "L.imageOverlay" in html_text
+    (s, w), (n, e) = overlay.bounds
+    corners = gpd.GeoSeries([Point(w, s), Point(e, n)], crs=4326).to_crs(4545)
+    assert corners.iloc[0].x == pytest.approx(X0, abs=300) and corners.iloc[1].y == pytest.approx(Y0 + 5_000, abs=300)
+
+
+# ----------------------------------------------------------------------------------------------- in Chromium
+
+def test_offline_map_opens_with_no_network_request_and_no_error(browser, tmp_path, full_map_html):
+    context, page, log = _open(browser, tmp_path, full_map_html)
+    try:
+        assert log["requests"], "the page itself must be recorded"
+        outside = [u for u in log["requests"] if not u.startswith(("file:", "data:"))]
+        assert outside == []
+        assert log["errors"] == [] and log["dialogs"] == []
+        # layers, legends, panels in the DOM
+        layer_names = page.eval_on_selector_all(".leaflet-control-layers-overlays label span",
+                                                "els => els.map(e => e.textContent.trim())")
+        assert {"行政区划", "中心城区", "县城", "特色镇", "中心村", "一般镇", "村", "服务范围", "重点/特色镇"} <= set(layer_names)
+        assert page.locator(".bz-legend-tiers").count() == 1
+        assert page.locator(".bz-legend-tiers svg").count() >= 6
+        assert "1 个居民点无坐标" in page.inner_text(".bz-legend-tiers")
+        assert page.locator(".bz-progress tr[data-key]").count() == 4
+        statuses = page.eval_on_selector_all(".bz-progress tr[data-key]", "els => els.map(e => e.dataset.status)")
+        assert statuses == ["achieved", "behind", "no_data", "on_track"]
+        assert page.locator(".leaflet-control-scale").count() == 1
+        assert page.locator(".bz-title").inner_text().startswith("巴中市城乡提升目标进展")
+        assert page.locator(".bz-sym").count() == 8 + 2  # located settlements + designation rings
+        assert page.locator("path.leaflet-interactive").count() >= 6 + 3  # boundaries + catchments
+    finally:
+        context.close()
+
+
+def test_hostile_names_show_as_text_and_do_not_execute(browser, tmp_path, full_map_html):
+    context, page, log = _open(browser, tmp_path, full_map_html)
+    try:
+        labels = page.eval_on_selector_all(".bz-label", "els => els.map(e => e.textContent)")
+        assert HOSTILE in labels and QUOTES in labels
+        assert page.locator("img[src='x']").count() == 0
+        assert HOSTILE in page.inner_text(".bz-progress")
+        assert "<b>subtitle</b> `x`" in page.inner_text(".bz-title")
+        # open the hostile settlement's popup
+        page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
+            map.eachLayer(l => { if (l instanceof L.Marker && l.feature && l.getPopup && l.getPopup() &&
+                l.getTooltip && l.getTooltip() && l.getTooltip().getContent().includes('onerror')) l.openPopup(); }); }""")
+        popup = page.inner_text(".leaflet-popup-content")
+        assert HOSTILE in popup and "293,300" in popup
+        # hover tooltips of polygons (county with the hostile name, catchment) are text too
+        tips = page.evaluate("""() => { const out = []; const map = Object.values(window).find(v => v instanceof L.Map);
+            map.eachLayer(l => { if (l.feature && l.getTooltip && l.getTooltip()) { l.openTooltip(); } });
+            document.querySelectorAll('.bz-tip').forEach(e => out.push(e.textContent)); return out; }""")
+        assert any(HOSTILE in t for t in tips)
+        assert page.locator("img[src='x']").count() == 0
+        page.wait_for_timeout(100)
+        assert log["dialogs"] == [] and log["errors"] == []
+    finally:
+        context.close()
+
+
+def test_english_labels(browser, tmp_path):
+    region = _region()
+    region["boundaries"]["name_en"] = ["Bazhong", "Bazhou", "Enyang", "Tongjiang", "Nanjiang", "Pingchang"]
+    html_text = maps.to_html(maps.progress_map(region, _progress(), lang="en"))
+    context, page, log = _open(browser, tmp_path, html_text)
+    try:
+        text = page.inner_text("body")
+        assert "Settlement tiers" in text and "central city" in text and "Progress towards targets" in text
+        assert "urbanization rate" in text and "achieved" in text
+        assert log["errors"] == []
+    finally:
+        context.close()
+
+
+def test_png_export_has_the_size_and_is_not_blank(browser, tmp_path):
+    from PIL import Image
+
+    region = _region()
+    m = maps.settlement_map(region)
+    out = export_png(m, tmp_path / "map.png", size=(900, 600), browser=browser)
+    img = np.asarray(Image.open(out).convert("RGB"), dtype=float)
+    assert img.shape == (600, 900, 3)
+    assert img.std() > 10  # not one flat colour
+    # the central city's red star is drawn
+    red = (img[..., 0] > 170) & (img[..., 1] < 90) & (img[..., 2] < 80)
+    assert red.sum() > 50
+
+
+@pytest.mark.parametrize("paper,landscape,points", [("A4", True, (842, 595)), ("A3", False, (842, 1191))])
+def test_pdf_export_is_one_page_of_the_paper_size(browser, tmp_path, paper, landscape, points):
+    m = maps.progress_map(_region(), _progress())
+    out = export_pdf(m, tmp_path / "map.pdf", paper=paper, landscape=landscape, browser=browser)
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+1\n", info)
+    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
+    assert w == pytest.approx(points[0], abs=2) and h == pytest.approx(points[1], abs=2)
+
+
+def test_export_errors(tmp_path, monkeypatch):
+    from bazhong_geo._errors import ChromiumNotFoundError, MapExportError
+
+    with pytest.raises(MapExportError, match="paper"):
+        export_pdf(maps.base_map(), tmp_path / "x.pdf", paper="Letter")
+    monkeypatch.setenv("BAZHONG_GEO_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    with pytest.raises(ChromiumNotFoundError, match="BAZHONG_GEO_CHROMIUM"):
+        export_png(maps.base_map(), tmp_path / "x.png")
