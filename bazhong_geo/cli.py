@@ -86,6 +86,65 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_candidates(path: str, coords: str):
+    """Candidates via ``io.read_settlements`` (problems reported, not fatal), else a plain CSV/XLSX table."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    try:
+        from .io import read_settlements
+    except ImportError:  # pragma: no cover - io is part of the package
+        read_settlements = None
+    if read_settlements is not None:
+        gdf, report = read_settlements(path, coords=coords, errors="report", return_report=True)
+        if report.has_errors:
+            print(f"note: {path} has problems (rows kept, bad values left empty):\n{report.to_text()}")
+        return gdf
+    p = Path(path)  # pragma: no cover
+    return pd.read_excel(p) if p.suffix.lower() in (".xlsx", ".xls") else pd.read_csv(p)  # pragma: no cover
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Check candidates against a designation profile; write CSV/Excel, Markdown and a map to --out."""
+    from ._errors import BazhongGeoError
+    from .designation import available_profiles, check, load_profile, write_check_report
+
+    if args.list_profiles:
+        for name in available_profiles():
+            prof = load_profile(name)
+            print(f"{name:<16} {prof.label_zh} / {prof.label_en}: {prof.description}")
+        return 0
+    if not args.candidates:
+        print("ERROR: give a CANDIDATES file (or --list-profiles)", file=sys.stderr)
+        return 2
+    try:
+        profile = load_profile(args.profile)
+        candidates = _read_candidates(args.candidates, args.coords)
+        region = None
+        if not args.no_context:
+            try:
+                region = _load_region(argparse.Namespace(boundaries=None, settlements=None, coords="wgs84"))
+            except (BazhongGeoError, OSError) as exc:
+                print(f"note: embedded region not available ({exc}); spatial criteria give 'no data'")
+        result = check(candidates, profile, context=region)
+        paths = write_check_report(result, args.out, region=region)
+    except BazhongGeoError as exc:
+        print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 2
+    counts = result.counts()
+    print(f"{profile.label_zh} / {profile.label_en}: {len(result.verdicts)} candidates — qualifies {counts['qualifies']}, "
+          f"does not qualify {counts['does not qualify']}, incomplete {counts['incomplete']}")
+    cols = ["rank", "code", "name", "verdict", "score", "n_pass", "n_fail", "n_no_data"]
+    print(result.verdicts[cols].to_string(index=False))
+    if len(result.missing_data):
+        print("\ndata to collect (缺失数据):")
+        for r in result.missing_data.itertuples(index=False):
+            print(f"  {r.data_needed} ({r.data_needed_zh}): {r.n_candidates} candidate(s) — {r.criteria}")
+    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
 # ----------------------------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +187,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add indicators measured from the region's census and register (shown as alternatives)")
     _add_input_options(p)
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("check", help="check designation candidates against a criteria profile: table, summary, map "
+                                     "(候选镇评估)")
+    p.add_argument("candidates", nargs="?", metavar="CANDIDATES",
+                   help="candidate towns: CSV/XLSX with code, name, lon/lat and attributes, or a point layer")
+    p.add_argument("--profile", default="key-town", metavar="NAME|FILE",
+                   help="shipped profile (see --list-profiles) or a .toml file (default key-town)")
+    p.add_argument("--out", default="bazhong_check", metavar="DIR", help="output folder (default ./bazhong_check)")
+    p.add_argument("--coords", default="wgs84", metavar="SYSTEM",
+                   help="coordinate system of a CSV/XLSX: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:xxxx")
+    p.add_argument("--no-context", action="store_true",
+                   help="do not use the embedded region (county towns, designated towns) for spatial criteria")
+    p.add_argument("--list-profiles", action="store_true", help="list the shipped profiles and exit")
+    p.set_defaults(func=_cmd_check)
 
     return parser
 

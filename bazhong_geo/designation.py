@@ -402,6 +402,8 @@ def _trim(x: float, digits: int) -> str:
 
 
 def _fmt_zh(v: float, unit: str) -> str:
+    if np.isinf(v):
+        return "∞"
     dim = UNITS[unit][0]
     if dim == "population":
         v = v * UNITS[unit][1]
@@ -420,6 +422,8 @@ _DIGITS = {"m": 0, "m2": 0, "count": 0, "km": 1, "minutes": 1, "hours": 2, "km2"
 
 
 def _fmt_en(v: float, unit: str) -> str:
+    if np.isinf(v):
+        return "∞"
     dim = UNITS[unit][0]
     if dim == "population":
         return f"{v * UNITS[unit][1]:,.0f}"
@@ -573,20 +577,23 @@ def _xy(gdf) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _nearest(src_xy: np.ndarray, src_ok: np.ndarray, dst_xy: np.ndarray, src_codes: np.ndarray,
-             dst_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (m) from every source point to the nearest destination with another code, and its index."""
+             dst_codes: np.ndarray, exclude_self: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (m) from every located source to the nearest destination (``inf`` if none), and its index.
+
+    With ``exclude_self`` a destination with the source's own code is skipped (spacing from *other* towns).
+    """
     n = len(src_xy)
     dist = np.full(n, np.nan)
     idx = np.full(n, -1)
     if len(dst_xy) == 0 or not src_ok.any():
         return dist, idx
     d = np.hypot(src_xy[:, None, 0] - dst_xy[None, :, 0], src_xy[:, None, 1] - dst_xy[None, :, 1])
-    d[src_codes[:, None] == dst_codes[None, :]] = np.inf
+    if exclude_self:
+        d[src_codes[:, None] == dst_codes[None, :]] = np.inf
     j = np.argmin(d, axis=1)
     best = d[np.arange(n), j]
-    good = src_ok & np.isfinite(best)
-    dist[good] = best[good]
-    idx[good] = j[good]
+    dist[src_ok] = best[src_ok]
+    idx[src_ok & np.isfinite(best)] = j[src_ok & np.isfinite(best)]
     return dist, idx
 
 
@@ -689,12 +696,12 @@ def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame
             return _Measure(vals, ok, ok & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
                             extra_zh=_rep(n, "（范围内无已命名镇）"), extra_en=_rep(n, " (no designated town in the context)"),
                             needs=_rep(n, "location"))
-        d, j = _nearest(xy, ok, ref_xy[use], codes, ref_codes[use])
+        d, j = _nearest(xy, ok, ref_xy[use], codes, ref_codes[use], exclude_self=c.kind == "spacing")
         vals = d * factor
-        known = np.isfinite(vals)
+        known = ~np.isnan(vals)
         names = ref_names[use]
-        ez = [f"（{names[k]}）" if k >= 0 else "" for k in j]
-        ee = [f" ({names[k]})" if k >= 0 else "" for k in j]
+        ez = [f"（{names[k]}）" if k >= 0 else "（无其他参照镇）" for k in j]
+        ee = [f" ({names[k]})" if k >= 0 else " (no other reference town)" for k in j]
         return _Measure(vals, known, known & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]), ez, ee,
                         needs=_rep(n, "location"))
     if c.kind == "catchment_population":
@@ -1121,11 +1128,15 @@ def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> P
     if len(incomplete):
         disp = maps.prepare_geometries(incomplete, tolerance_m=0)
         fg = folium.FeatureGroup(name=f"{p.label_zh}候选（数据不全）", show=True)
-        for row, pt in zip(disp.itertuples(), disp.geometry):
+        for i, (row, pt) in enumerate(zip(disp.itertuples(), disp.geometry)):
             text = (f"<b>{maps._esc(row.name)}</b> ({maps._esc(row.code)})<br>{maps._esc(row.reasons)}")
+            popup = folium.Popup(text, max_width=420)
+            inner = list(popup.html._children.values())    # folium gives the inner Html a random id and key
+            for j, el in enumerate(inner):
+                el._id = f"dz{i:04d}_{j}"
+            popup.html._children = type(popup.html._children)((el.get_name(), el) for el in inner)
             folium.CircleMarker([pt.y, pt.x], radius=7, color="#616161", fill=True, fill_color=_COLOURS["incomplete"],
-                                fill_opacity=0.9, popup=folium.Popup(text, max_width=420),
-                                tooltip=maps._esc(row.name)).add_to(fg)
+                                fill_opacity=0.9, popup=popup, tooltip=maps._esc(row.name)).add_to(fg)
         fg.add_to(m)
     maps.add_categorical_legend(m, f"{p.label_zh} {p.label_en}",
                                 [("符合 qualifies", "#27ae60", "circle"), ("不符合 does not qualify", "#c0392b", "cross"),
