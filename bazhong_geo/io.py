@@ -6,7 +6,7 @@ import csv
 import io as _stdio
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,14 @@ _CHINA_LON, _CHINA_LAT = (73.0, 136.0), (3.0, 54.0)
 
 
 # =============================================================================================== public API
+
+@overload
+def read_boundaries(path, *, crs=..., layer=..., encoding=..., code_col=..., name_col=..., coords=...,
+                    return_report: Literal[False] = ..., errors: str = ...) -> "gpd.GeoDataFrame": ...
+@overload
+def read_boundaries(path, *, crs=..., layer=..., encoding=..., code_col=..., name_col=..., coords=...,
+                    return_report: Literal[True], errors: str = ...) -> "tuple[gpd.GeoDataFrame, ValidationReport]": ...
+
 
 def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None, name_col=None, coords=None,
                     return_report: bool = False, errors: str = "raise"):
@@ -164,6 +172,16 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
     cols = ["code", "name", "level"]
     out = out[cols + [c for c in out.columns if c not in cols]]
     return _finish(out, report, path, return_report, errors)
+
+
+@overload
+def read_settlements(path, *, coords: str = ..., crs=..., lon_col=..., lat_col=..., layer=..., encoding=..., region=...,
+                     code_col=..., name_col=..., return_report: Literal[False] = ...,
+                     errors: str = ...) -> "gpd.GeoDataFrame": ...
+@overload
+def read_settlements(path, *, coords: str = ..., crs=..., lon_col=..., lat_col=..., layer=..., encoding=..., region=...,
+                     code_col=..., name_col=..., return_report: Literal[True],
+                     errors: str = ...) -> "tuple[gpd.GeoDataFrame, ValidationReport]": ...
 
 
 def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat_col=None, layer=None, encoding=None,
