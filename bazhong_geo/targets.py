@@ -69,7 +69,7 @@ DEFINITIONS = {
                                  "('about 30,000')",
     "township_population_25000_35000": "number of towns whose whole-township population lies in 25,000-35,000",
     "national_key_town_list": "number of towns on the national key-town list (全国重点镇, 2014)",
-    "register_designation": "number of register rows carrying the designation (see the note)",
+    "designation:<key>": "number of towns of the register carrying designation <key> (measured)",
     "featured_town_designations": "number of distinct towns on national, provincial or municipal featured-town lists "
                                   "(特色小镇)",
     "provincial_four_good_villages": "number of villages named provincial 四好村",
@@ -380,21 +380,28 @@ def _measure_register(reg: pd.DataFrame, year: int) -> list[dict]:
         py = pd.to_numeric(towns["population_year"], errors="coerce").dropna()
         year = int(py.max()) if len(py) else year
     if "designations" in towns.columns:
-        des = towns["designations"].fillna("").astype(str).str.split(";")
-        keys = sorted({d.strip() for ds in des for d in ds if d.strip()})
-        for dkey in keys:
-            has = des.map(lambda ds, k=dkey: k in [d.strip() for d in ds])
-            key = ("key_towns" if dkey == "national_key_town"
-                   else "featured_towns" if "featured" in dkey else f"towns_{dkey}")
-            definition = "national_key_town_list" if dkey == "national_key_town" else "register_designation"
-            rows.append(_measured_row(key, PREFECTURE, year, int(has.sum()), "count", definition,
-                                      f"towns of the register whose designations include {dkey!r}",
-                                      note=f"designation {dkey}; the register holds only the lists found"))
+        des = towns["designations"].fillna("").astype(str).str.split(";").map(
+            lambda ds: frozenset(d.strip() for d in ds if d.strip()))
+        keys = sorted(set().union(*des)) if len(des) else []
+        featured = [k for k in keys if "featured" in k]
+        groups = [("designated_towns", f"designation:{k}", des.map(lambda ds, k=k: k in ds),
+                   f"towns of the register whose designations include {k!r}", "") for k in keys]
+        groups.append(("key_towns", "national_key_town_list", des.map(lambda ds: "national_key_town" in ds),
+                       "towns of the register with designation 'national_key_town'", ""))
+        if featured:
+            groups.append(("featured_towns", "featured_town_designations",
+                           des.map(lambda ds: bool(ds & set(featured))),
+                           f"distinct towns of the register with any of {featured}", ">="))
+        for key, definition, has, method, bound in groups:
+            note = ("lower bound: the register holds only the designation lists found" if bound
+                    else "the register holds only the designation lists found")
+            rows.append(_measured_row(key, PREFECTURE, year, int(has.sum()), "count", definition, method, note=note))
+            rows[-1]["bound"] = bound
             for code, n in has.groupby(county).sum().items():
                 if code:
                     rows.append(_measured_row(key, code, year, int(n), "count", definition,
-                                              f"towns of the register in county {code} with {dkey!r}",
-                                              note=f"designation {dkey}"))
+                                              f"{method}, county {code}", note=note))
+                    rows[-1]["bound"] = bound
     if "population" in towns.columns:
         pop = pd.to_numeric(towns["population"], errors="coerce")
         pkind = towns["population_kind"].fillna("").astype(str) if "population_kind" in towns.columns else None

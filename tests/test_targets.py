@@ -197,13 +197,18 @@ def test_measure_counts_register_by_designation_and_band():
         "kind": ["town", "town", "town", "subdistrict", "town", "village"],
         "county_code": ["511902", "511902", "511923", "511902", "511923", "511923"],
         "population": [60_000, 30_000, np.nan, 90_000, 25_000, 70_000],
-        "designations": ["national_key_town", "national_key_town;provincial_featured_town", "", "", "", ""],
+        "designations": ["national_key_town;national_featured_town", "national_key_town;provincial_featured_town",
+                         "provincial_featured_town", "", "", ""],
     })
     m = tg.measure(SimpleNamespace(census=None, settlements=reg), census_year=2020)
     v = m.set_index(["key", "scope", "definition"])
     assert v.loc[("key_towns", "511900", "national_key_town_list"), "value"] == 2
     assert v.loc[("key_towns", "511902", "national_key_town_list"), "value"] == 2
-    assert v.loc[("featured_towns", "511900", "register_designation"), "value"] == 1
+    ft = v.loc[("featured_towns", "511900", "featured_town_designations")]
+    assert ft["value"] == 3 and ft["bound"] == ">="              # distinct towns; register lists are partial
+    assert v.loc[("featured_towns", "511923", "featured_town_designations"), "value"] == 1
+    assert v.loc[("designated_towns", "511900", "designation:provincial_featured_town"), "value"] == 2
+    tg._check_indicators(m, "measured")                           # one row per key/scope/year/definition/kind
     mega = v.loc[("mega_towns", "511900", "township_population_ge_50000")]
     assert mega["value"] == 1 and mega["n_missing"] == 1 and mega["bound"] == ">="     # subdistrict, village excluded
     band = v.loc[("key_towns", "511900", "township_population_25000_35000")]
