@@ -92,7 +92,6 @@ NBS_RURAL_CODES = {"210": "乡中心区", "220": "村庄"}
 
 _ROOK = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
 _QUEEN = np.ones((3, 3), dtype=bool)
-_AUTHALIC_RADIUS_M = 6371007.181  # GRS80 authalic sphere, for cell areas of geographic grids
 _EPS = 1e-9
 
 
@@ -184,13 +183,27 @@ class _KmGrid:
 
 
 def _fine_cell_area_m2(transform, crs, shape):
-    """Area of each source row's cells in m² (rows, 1) — geodesic on the authalic sphere for geographic grids."""
+    """Area of each source row's cells in m² (rows, 1): ellipsoidal for geographic grids, planar otherwise.
+
+    A geographic cell between latitudes φ1, φ2 spanning Δλ has area a²/2 · Δλ · |q(φ2) − q(φ1)|, q the
+    authalic-latitude function of the CRS's ellipsoid (Snyder 1987, eq. 3-12) — exact on the ellipsoid.
+    """
     h = shape[0]
     if crs.is_geographic:
-        lat_top = transform.f + transform.e * np.arange(h)
-        lat_bot = lat_top + transform.e
-        dlon = np.deg2rad(abs(transform.a))
-        area = _AUTHALIC_RADIUS_M**2 * dlon * np.abs(np.sin(np.deg2rad(lat_top)) - np.sin(np.deg2rad(lat_bot)))
+        from pyproj import CRS as PCRS
+
+        ell = PCRS.from_user_input(crs.to_wkt()).ellipsoid
+        a = ell.semi_major_metre
+        f = 1.0 / ell.inverse_flattening if ell.inverse_flattening else 0.0
+        e2 = f * (2 - f)
+        e = np.sqrt(e2)
+        lat_top = transform.f + transform.e * np.arange(h + 1)
+        sin = np.sin(np.deg2rad(np.clip(lat_top, -90, 90)))
+        if e > 0:
+            q = (1 - e2) * (sin / (1 - e2 * sin**2) - np.log((1 - e * sin) / (1 + e * sin)) / (2 * e))
+        else:
+            q = 2 * sin
+        area = a * a / 2 * np.deg2rad(abs(transform.a)) * np.abs(np.diff(q))
         return area[:, None]
     factor = crs.linear_units_factor[1] if crs.is_projected else 1.0
     return np.full((h, 1), abs(transform.a * transform.e) * factor * factor)
@@ -361,6 +374,10 @@ def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, ta
         tid = np.repeat(tids, lens)
         cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64) if lens.sum() else np.zeros(0, np.int64)
         cov = np.concatenate(df["coverage"].to_list()).astype("float64") if lens.sum() else np.zeros(0)
+        # The target cells tile the source footprint, so each source cell's fractions add up to 1; exactextract
+        # returns them to ~1e-8, so rescale those sums to exactly 1 (population then balances to float rounding).
+        colsum = np.bincount(cid, cov, minlength=h * w)[cid]
+        cov = np.where(np.abs(colsum - 1.0) < 1e-6, cov / colsum, cov)
         area = np.broadcast_to(_fine_cell_area_m2(transform, crs, (h, w)), (h, w)).ravel()[cid]
         n = nrow * ncol
         pop = np.bincount(tid, cov * values.ravel()[cid], minlength=n)

@@ -1,0 +1,416 @@
+"""Tests for bazhong_geo.urbanization: Degree of Urbanisation rules by hand, exact aggregation, units, NBS rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from bazhong_geo._errors import (
+    BazhongGeoError,
+    GridMismatchError,
+    InvalidPopulationError,
+    InvalidThresholdError,
+    MissingColumnError,
+    MissingCRSError,
+    MissingPopulationError,
+    UnknownUrbanRuralCodeError,
+)
+from bazhong_geo.urbanization import (
+    aggregate_to_km_grid,
+    census_urbanization,
+    classify_units,
+    degurba,
+    urbanization_rate,
+)
+
+MOLL = "ESRI:54009"
+CENSUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "bazhong" / "census2020_counties.csv"
+
+
+def km_grid(pop, x0=0.0, y0=None):
+    """(array, transform, crs) for a 1 km Mollweide grid with its top-left corner at (x0, y0)."""
+    pop = np.asarray(pop, dtype="float64")
+    y0 = pop.shape[0] * 1000.0 if y0 is None else y0
+    return pop, Affine(1000, 0, x0, 0, -1000, y0), MOLL
+
+
+# ------------------------------------------------------------------------------------------- level 1 rules
+
+def test_rook_vs_queen_diagonal_pair():
+    pop = np.zeros((6, 6))
+    pop[2, 2] = pop[3, 3] = 30_000  # 60,000 people, but only diagonally touching
+    g = degurba(km_grid(pop))
+    # rook: two groups of 30,000 < 50,000 -> no urban centre; queen: one group of 60,000 >= 5,000 -> urban cluster
+    assert g.level1[2, 2] == 2 and g.level1[3, 3] == 2
+    assert (g.level1 == 3).sum() == 0
+    # the same two cells side by side are one rook group of 60,000: an urban centre
+    pop2 = np.zeros((6, 6))
+    pop2[2, 2] = pop2[2, 3] = 30_000
+    g2 = degurba(km_grid(pop2))
+    assert g2.level1[2, 2] == 3 and g2.level1[2, 3] == 3
+    # and the diagonal pair is two dense clusters (rook, >= 5,000 each) at level 2
+    assert g.level2[2, 2] == 23 and g.level2[3, 3] == 23
+
+
+def test_urban_cluster_contiguity_parameter():
+    pop = np.zeros((6, 6))
+    pop[1, 1] = pop[2, 2] = pop[3, 3] = 2_000  # 6,000 people on a diagonal at 2,000/km²
+    assert (degurba(km_grid(pop)).level1 == 2).sum() == 3
+    assert (degurba(km_grid(pop), cluster_contiguity=4).level1 == 2).sum() == 0
+
+
+@pytest.mark.parametrize("total, is_centre", [(49_999, False), (50_000, True)])
+def test_urban_centre_population_threshold(total, is_centre):
+    pop = np.zeros((9, 9))
+    pop[2:7, 2:7] = 2_000  # 25 cells x 2,000 = 50,000
+    pop[4, 4] -= 50_000 - total
+    g = degurba(km_grid(pop))
+    assert bool((g.level1 == 3).any()) is is_centre
+    assert g.level1[4, 4] == (3 if is_centre else 2)  # below the threshold it is still an urban cluster
+    assert np.isclose(g.population.sum(), total)
+
+
+def _ring_with_hole(hole_shape):
+    """A 2,000/km² block with an empty hole of ``hole_shape`` cells in the middle."""
+    pop = np.zeros((16, 16))
+    pop[2:14, 2:14] = 2_000
+    hr, hc = hole_shape
+    pop[5:5 + hr, 5:5 + hc] = 0
+    return pop, (slice(5, 5 + hr), slice(5, 5 + hc))
+
+
+@pytest.mark.parametrize("hole_shape, filled", [((2, 7), True), ((3, 5), False), ((1, 1), True)])
+def test_gap_fill_below_15_km2(hole_shape, filled):
+    pop, hole = _ring_with_hole(hole_shape)
+    g = degurba(km_grid(pop), centre_smoothing=False)  # isolate gap filling from edge smoothing
+    assert np.all(g.level1[hole] == (3 if filled else 1))
+    assert g.level2[hole][0, 0] == (30 if filled else 11)
+
+
+def test_gap_fill_threshold_is_a_parameter():
+    pop, hole = _ring_with_hole((3, 5))
+    g = degurba(km_grid(pop), centre_smoothing=False, centre_max_gap_km2=16)
+    assert np.all(g.level1[hole] == 3)
+    g0 = degurba(km_grid(pop), centre_smoothing=False, centre_max_gap_km2=0)
+    assert np.all(g0.level1[hole] == 1)
+
+
+def test_iterative_majority_smoothing():
+    pop = np.zeros((12, 12))
+    pop[2:9, 2:9] = 2_000  # 49 cells = 98,000 people
+    pop[2, 5] = pop[3, 5] = 0  # a notch two cells deep, open to the outside (not a gap)
+    off = degurba(km_grid(pop), centre_smoothing=False)
+    assert off.level1[2, 5] == 1 and off.level1[3, 5] == 1
+    on = degurba(km_grid(pop))
+    # (3,5) has 7 of 8 neighbours in the centre -> joins in pass 1; (2,5) has 4 until (3,5) joins, then 5
+    assert on.level1[3, 5] == 3 and on.level1[2, 5] == 3
+    # cells outside the block have at most 3 centre neighbours: unchanged
+    assert on.level1[1, 5] == 1 and (on.level1 == 3).sum() == 49
+    # a stricter majority (>= 8 of 8) adds nothing
+    strict = degurba(km_grid(pop), centre_majority=8)
+    assert strict.level1[3, 5] == 1
+
+
+def test_density_is_per_km2_of_land():
+    pop = np.zeros((12, 12))
+    pop[2:10, 2:10] = 800  # 64 cells x 800 = 51,200 people
+    land = np.ones_like(pop)
+    land[2:10, 2:10] = 0.5  # half of each cell is water: 1,600 per km² of land
+    assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
+    g = degurba(km_grid(pop), land_share=land)
+    assert (g.level1 == 3).sum() == 64
+    assert np.isclose(g.density[5, 5], 1600.0)
+
+
+def test_builtup_rule_adds_centre_cells():
+    pop = np.zeros((12, 12))
+    pop[2:10, 2:10] = 1_000  # 64,000 people at 1,000/km²: no centre by density
+    built = np.zeros_like(pop)
+    built[2:10, 2:10] = 0.6
+    assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
+    assert (degurba(km_grid(pop), builtup=built).level1 == 3).sum() == 64
+    assert (degurba(km_grid(pop), builtup=built, builtup_centre_share=0.7).level1 == 3).sum() == 0
+
+
+# ------------------------------------------------------------------------------------------- level 2 rules
+
+def _centre_and_line(gap_cells):
+    """A 72,000-people centre (cols 1-6) and a 6,000-people line at 1,000/km² ``gap_cells`` empty columns away."""
+    pop = np.zeros((10, 20))
+    pop[2:8, 1:7] = 2_000
+    c0 = 7 + gap_cells
+    pop[4, c0:c0 + 6] = 1_000
+    return pop, (4, slice(c0, c0 + 6))
+
+
+@pytest.mark.parametrize("gap, expected", [(0, 21), (1, 21), (2, 22), (5, 22)])
+def test_semidense_two_km_exclusion(gap, expected):
+    pop, line = _centre_and_line(gap)
+    g = degurba(km_grid(pop))
+    assert np.all(g.level1[line] == 2)  # an urban cluster at level 1 either way
+    assert np.all(g.level2[line] == expected)  # gap 1 = 2 km centre to centre: within 2 km
+
+
+def test_semidense_exclusion_distance_is_a_parameter():
+    pop, line = _centre_and_line(1)
+    assert np.all(degurba(km_grid(pop), semidense_exclusion_km=1.0).level2[line] == 22)
+    pop, line = _centre_and_line(3)  # 4 km away
+    assert np.all(degurba(km_grid(pop), semidense_exclusion_km=4.0).level2[line] == 21)
+
+
+def test_semidense_population_threshold_and_dense_cluster():
+    pop = np.zeros((8, 24))
+    pop[1, 1:7] = 1_000     # 6,000 at 1,000/km² -> semi-dense (>= 2,500)
+    pop[5, 1:11] = 600      # 6,000 at 600/km² -> suburban (below 900/km²)
+    pop[3, 14:18] = 1_600   # 6,400 at 1,600/km² -> dense urban cluster
+    g = degurba(km_grid(pop))
+    assert set(g.level2[1, 1:7]) == {22}
+    assert set(g.level2[5, 1:11]) == {21}
+    assert set(g.level2[3, 14:18]) == {23}
+    # the semi-dense group is 2 km from nothing dense; raising its size threshold makes it suburban
+    assert set(degurba(km_grid(pop), semidense_population=6_001).level2[1, 1:7]) == {21}
+
+
+def test_rural_classes_and_water():
+    pop = np.zeros((8, 8))
+    pop[1, 1] = pop[2, 2] = 300   # queen pair of 600 >= 500 -> rural cluster
+    pop[5, 5] = 100               # >= 50 -> low density rural
+    pop[6, 1] = 10                # very low density
+    land = np.ones_like(pop)
+    land[0, 7] = 0.0              # no land -> water
+    water = np.zeros_like(pop, dtype=bool)
+    water[7, 7] = True
+    g = degurba(km_grid(pop), land_share=land, water_mask=water)
+    assert g.level2[1, 1] == 13 and g.level2[2, 2] == 13
+    assert g.level2[5, 5] == 12 and g.level2[6, 1] == 11
+    assert g.level2[0, 7] == 10 and g.level2[7, 7] == 10
+    assert set(np.unique(g.level1)) == {1}
+    # rook-only rural clusters split the diagonal pair
+    assert degurba(km_grid(pop), rural_cluster_contiguity=4).level2[1, 1] == 12
+
+
+def test_levels_nest_and_off_grid_is_zero():
+    rng = np.random.default_rng(0)
+    pop = rng.gamma(0.6, 400, size=(60, 60))
+    pop[20:30, 20:30] += 3_000
+    pop[0, :] = np.nan  # no data
+    g = degurba(km_grid(pop))
+    assert np.all(g.level1[0] == 0) and np.all(g.level2[0] == 0)
+    l1_from_l2 = np.select([g.level2 == 30, g.level2 >= 21, g.level2 >= 10], [3, 2, 1], 0)
+    assert np.array_equal(l1_from_l2, g.level1)
+    s = g.summary()
+    assert np.isclose(s["population"].sum(), np.nansum(pop))
+    assert np.isclose(s["share"].sum(), 1.0)
+
+
+# ------------------------------------------------------------------------------------------- inputs / aggregation
+
+def test_geotiff_and_dataset_inputs_and_roundtrip(tmp_path):
+    pop = np.zeros((10, 10), dtype="float32")
+    pop[2:8, 2:8] = 2_000
+    path = tmp_path / "pop.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32", crs=MOLL,
+                       transform=Affine(1000, 0, 0, 0, -1000, 10000), nodata=-1) as dst:
+        dst.write(pop, 1)
+    g1 = degurba(path)
+    with rasterio.open(path) as ds:
+        g2 = degurba(ds)
+    assert np.array_equal(g1.level2, g2.level2) and (g1.level1 == 3).sum() == 36
+    out = g1.to_geotiff(tmp_path / "smod.tif")
+    with rasterio.open(out) as ds:
+        assert ds.count == 2 and ds.descriptions == ("level1", "level2")
+        assert np.array_equal(ds.read(2), g1.level2)
+        assert ds.crs == g1.crs
+
+
+def test_block_sum_aggregation_100m():
+    rng = np.random.default_rng(1)
+    fine = rng.uniform(0, 30, size=(35, 47))  # 100 m cells in UTM 48N, origin off the km lattice by 300 m
+    t = Affine(100, 0, 500_300, 0, -100, 3_500_000)
+    g = degurba((fine, t, "EPSG:32648"))
+    assert g.method == "block_sum"
+    assert np.isclose(g.population.sum(), fine.sum(), rtol=1e-12)
+    assert g.transform.c % 1000 == 0 and g.transform.f % 1000 == 0  # blocks on the km lattice
+    # the block holding fine cells 0..6 (x 500,300..501,000) and rows 0..9 sums them
+    assert np.isclose(g.population[0, 0], fine[0:10, 0:7].sum())
+
+
+def test_exact_aggregation_from_geographic_grid_at_bazhong():
+    # 3-arc-second cells (~ 79 m x 93 m) around Bazhong city, uniform 2,000 people per km² (ellipsoidal areas)
+    from pyproj import Geod
+
+    res = 3 / 3600
+    h, w = 120, 150
+    t = Affine(res, 0, 106.70, 0, -res, 31.90)
+    lat_top = 31.90 - res * np.arange(h)
+    geod = Geod(ellps="WGS84")
+    area_km2 = np.array([
+        abs(geod.polygon_area_perimeter([106.70, 106.70 + res, 106.70 + res, 106.70], [la, la, la - res, la - res])[0])
+        for la in lat_top
+    ]) / 1e6
+    fine = np.repeat((2000.0 * area_km2)[:, None], w, axis=1)
+    g = degurba((fine, t, "EPSG:4326"))
+    assert g.method == "exact" and g.crs.to_string() == MOLL
+    assert np.isclose(g.population.sum(), fine.sum(), rtol=1e-9)
+    assert np.isclose(g.land_km2.sum(), area_km2.sum() * w, rtol=1e-6)  # land area conserved too
+    # ESRI:54009 is spherical Mollweide on radius a: a "1 km²" cell is 0.99777 km² on the ellipsoid (as in GHSL)
+    full = g.land_km2 > 0.99  # cells wholly inside the footprint (a sheared quadrilateral in Mollweide)
+    assert full.sum() >= 40
+    assert np.allclose(g.population[full], 2000.0 * g.land_km2[full], rtol=1e-4)
+    part = g.land_km2 > 0.02   # partly covered edge cells: density over the covered land is still 2,000/km²
+    assert np.allclose(g.density[part], 2000.0, rtol=1e-3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    fine=arrays("float64", st.tuples(st.integers(3, 25), st.integers(3, 25)),
+                elements=st.floats(0, 5_000, allow_nan=False)),
+    res=st.sampled_from([0.0008, 0.001, 0.0027]),
+    lon=st.floats(100, 110),
+    lat=st.floats(20, 45),
+)
+def test_exact_aggregation_conserves_population(fine, res, lon, lat):
+    t = Affine(res, 0, lon, 0, -res, lat)
+    km = aggregate_to_km_grid(fine, np.ones(fine.shape, bool), t, rasterio.crs.CRS.from_epsg(4326))
+    assert np.isclose(km.population.sum(), fine.sum(), rtol=1e-9, atol=1e-6)
+    assert np.all(km.population >= -1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fine=arrays("float64", st.tuples(st.integers(1, 40), st.integers(1, 40)), elements=st.floats(0, 1e4)),
+    size=st.sampled_from([50.0, 100.0, 250.0, 500.0]),
+    ox=st.integers(-20, 20),
+)
+def test_block_aggregation_conserves_population(fine, size, ox):
+    t = Affine(size, 0, ox * size, 0, -size, 3_000_000 + ox * size)
+    km = aggregate_to_km_grid(fine, np.ones(fine.shape, bool), t, rasterio.crs.CRS.from_epsg(32648))
+    assert km.method == "block_sum"
+    assert np.isclose(km.population.sum(), fine.sum(), rtol=1e-12, atol=1e-9)
+
+
+def test_bad_inputs_raise_typed_errors(tmp_path):
+    pop = np.ones((5, 5))
+    with pytest.raises(MissingCRSError):
+        degurba((pop, Affine(1000, 0, 0, 0, -1000, 5000), None))
+    neg = pop.copy()
+    neg[1, 1] = -3
+    with pytest.raises(InvalidPopulationError, match="row 1, col 1"):
+        degurba(km_grid(neg))
+    with pytest.raises(GridMismatchError):
+        degurba(km_grid(pop), land_share=np.ones((4, 5)))
+    with pytest.raises(InvalidThresholdError):
+        degurba(km_grid(pop), centre_contiguity=6)
+    with pytest.raises(InvalidThresholdError):
+        degurba(km_grid(pop), cluster_density=-1)
+    with pytest.raises(InvalidThresholdError):
+        degurba(km_grid(pop), land_share=np.full((5, 5), 50.0))
+    with pytest.raises(BazhongGeoError):
+        degurba(km_grid(np.full((5, 5), np.nan)))
+    with pytest.raises(BazhongGeoError):
+        degurba((pop, Affine(1000, 10, 0, 0, -1000, 5000), MOLL))  # rotated
+
+
+# ------------------------------------------------------------------------------------------- units
+
+def _two_unit_grid():
+    pop = np.zeros((10, 20))
+    pop[2:8, 1:7] = 2_000     # centre of 72,000 in the west unit
+    pop[:, 10:] = 100         # low density rural east: 10 x 10 x 100 = 10,000
+    return degurba(km_grid(pop, x0=0, y0=10_000))
+
+
+def test_classify_units_exact_shares_and_classes():
+    g = _two_unit_grid()
+    west = shapely.box(0, 0, 10_000, 10_000)
+    east = shapely.box(10_000, 0, 20_000, 10_000)
+    half = shapely.box(0, 0, 3_500, 10_000)  # cuts the centre column 3 in half
+    units = gpd.GeoDataFrame({"code": ["w", "e", "h"]}, geometry=[west, east, half], crs=MOLL)
+    r = classify_units(g, None, units).set_index("code")
+    assert np.isclose(r.loc["w", "population"], 72_000)
+    assert np.isclose(r.loc["e", "population"], 10_000)
+    assert np.isclose(r.loc["h", "population"], 2_000 * 6 * 2.5)  # cols 1, 2 and half of col 3
+    assert np.isclose(r.loc["h", "grid_km2"], 35.0)
+    assert r.loc["w", "class_l1"] == "city" and r.loc["w", "class_l2_code"] == 30
+    assert r.loc["e", "class_l1"] == "rural_area" and r.loc["e", "class_l2"] == "dispersed_rural_area"
+    shares = r[["share_urban_centre", "share_urban_cluster", "share_rural"]].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+
+
+def test_classify_units_towns_and_other_crs():
+    pop = np.zeros((10, 20))
+    pop[1, 1:7] = 1_000        # semi-dense cluster, 6,000
+    pop[5, 1:11] = 600         # suburban, 6,000
+    pop[8, 1:4] = 200          # 600 people in low density rural cells
+    g = degurba((pop, Affine(1000, 0, 500_000, 0, -1000, 3_500_000), "EPSG:32648"))
+    box = shapely.box(500_000, 3_490_000, 520_000, 3_500_000)
+    units = gpd.GeoDataFrame({"code": ["all"]}, geometry=[box], crs="EPSG:32648").to_crs(4545)
+    r = classify_units(g, None, units).iloc[0]
+    assert np.isclose(r["population"], 12_600, rtol=1e-3)
+    assert r["class_l1"] == "town_or_semi_dense_area"
+    assert r["class_l2"] == "semi_dense_town"  # 6,000 semi-dense = 6,000 suburban: tie -> denser class
+    assert np.isclose(r["share_semidense_cluster_22"], 6000 / 12600, rtol=1e-3)
+
+
+def test_classify_units_errors():
+    g = _two_unit_grid()
+    units = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=MOLL)
+    with pytest.raises(MissingColumnError):
+        classify_units(g, None, units)
+    with pytest.raises(MissingCRSError):
+        classify_units(g, None, gpd.GeoDataFrame({"code": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)]))
+    with pytest.raises(GridMismatchError):
+        classify_units(g, np.ones((3, 3)), units.rename(columns={"name": "code"}))
+
+
+# ------------------------------------------------------------------------------------------- NBS codes
+
+def test_urbanization_rate_by_group():
+    df = pd.DataFrame({
+        "county": ["511902"] * 4 + ["511921"] * 3,
+        "urban_rural_code": ["111", 112, 121.0, "220", "122", "210", 220],
+        "population": [1000, 500, 300, 200, 400, 300, 300],
+    })
+    total = urbanization_rate(df)
+    assert total.loc[0, "population"] == 3000 and total.loc[0, "urban_population"] == 2200
+    assert np.isclose(total.loc[0, "rate_pct"], 2200 / 3000 * 100)
+    by = urbanization_rate(df, by="county").set_index("county")
+    assert np.isclose(by.loc["511902", "rate"], 0.9)
+    assert np.isclose(by.loc["511921", "rate"], 0.4)
+    assert list(by["n_units"]) == [4, 3] and (by["status"] == "ok").all()
+
+
+def test_urbanization_rate_bad_codes_and_missing_population():
+    df = pd.DataFrame({"urban_rural_code": ["111", "999", "abc", "220"], "population": [1, 2, 3, None],
+                       "g": ["a", "a", "b", "b"]})
+    with pytest.raises(UnknownUrbanRuralCodeError, match=r"row 1: '999'.*row 2: 'abc'"):
+        urbanization_rate(df)
+    ok = df.drop(index=[1, 2])
+    with pytest.raises(MissingPopulationError, match="rows 3"):
+        urbanization_rate(ok)
+    r = urbanization_rate(ok, by="g", missing="nodata").set_index("g")
+    assert r.loc["b", "status"] == "no data" and np.isnan(r.loc["b", "rate"])
+    assert r.loc["b", "n_missing_population"] == 1
+    assert r.loc["a", "status"] == "ok" and r.loc["a", "rate"] == 1.0
+
+
+def test_census_2020_prefecture_rate_is_46_2_percent():
+    census = pd.read_csv(CENSUS, dtype={"code": str})
+    r = census_urbanization(census)
+    total = r.iloc[-1]
+    assert total["code"] == "total"
+    assert total["population"] == 2_712_894
+    assert abs(total["rate_pct"] - 46.16) < 0.05
+    assert round(total["rate_pct"], 1) == 46.2
+    bazhou = r.set_index("code").loc["511902"]
+    assert np.isclose(bazhou["rate"], 0.6444)
