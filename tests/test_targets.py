@@ -460,7 +460,8 @@ def test_write_report_escapes_and_writes_everything(tmp_path, plan, indicators):
     out = write_report(tmp_path, as_of=2020, plan=evil, indicators=indicators, figure_formats=("png",))
     html = out["html"].read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert 'src="trajectories/trajectory_urbanization_rate_511900.png"' in html and "http" not in html
+    assert 'src="trajectories/trajectory_urbanization_rate_511900.png"' in html
+    assert 'src="http' not in html and "<link" not in html and "<script" not in html
     csv = pd.read_csv(out["csv"], dtype={"scope": str})
     assert list(csv["status"][:2]) == ["achieved", "achieved"] and len(csv) == 8
     assert "| urbanization_rate | 巴中市 | >= 45 percent (2020) | 46.16 (2020) |" in out["md"].read_text(encoding="utf-8")
