@@ -453,12 +453,15 @@ def _blank(v) -> bool:
 
 
 def _csv_rows(text: str, path: Path) -> list:
-    sample = "\n".join(text.splitlines()[:20])
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    first = lines[0] if lines else ""
+    counts = {d: first.count(d) for d in (",", "\t", ";", "|")}   # the header decides: values may hold ';'
+    delimiter = max(counts, key=counts.get) if max(counts.values()) > 0 else None
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;|").delimiter
+        except csv.Error:
+            delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.reader(_stdio.StringIO(text, newline=""), delimiter=delimiter)
     rows, last = [], 0
     for cells in reader:

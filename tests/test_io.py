@@ -585,3 +585,12 @@ def test_wkt_column_and_apostrophe_codes(tmp_path):
     g = read_settlements(_write(tmp_path, df, "w.csv"))
     assert g.code.tolist() == ["511921101", "511921102", "511921103"]
     assert g.geometry.iloc[1] is None and g.geometry.iloc[0].geom_type == "Point"
+
+
+def test_csv_values_with_semicolons_and_tab_separated(tmp_path):
+    df = _register().assign(designations=["a;b", "c;d", "e;f", "", "g"])
+    g = read_settlements(_write(tmp_path, df))
+    assert g.designations.tolist()[:3] == ["a;b", "c;d", "e;f"] and len(g) == 5
+    path = tmp_path / "reg.tsv"
+    df.to_csv(path, sep="\t", index=False)
+    assert read_settlements(path).name.tolist() == g.name.tolist()
