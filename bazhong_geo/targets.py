@@ -293,8 +293,9 @@ def measure(region, *, raster=None, builtup_rule=None, raster_year=None, census_
     raster : path-like, optional
         A built-up raster; when given, the central-city built-up km² comes from
         ``bazhong_geo.builtup.central_city_builtup_km2(region, raster[, rule=builtup_rule])``.
-    builtup_rule : optional
-        Passed on to the built-up function as ``rule``.
+    builtup_rule : dict or object, optional
+        A dict is passed to the built-up function as keyword arguments (e.g. ``{"classes": [50]}``); anything
+        else as ``rule=``.
     raster_year : int, optional
         Year of the raster (required with ``raster``: an indicator without a year cannot be tracked).
     census_year : int, optional
@@ -356,7 +357,12 @@ def measure(region, *, raster=None, builtup_rule=None, raster_year=None, census_
             raise IndicatorFormatError("measure(raster=...): give raster_year, the year the raster shows; an indicator needs a year")
         from . import builtup  # written by another module owner; imported only when a raster is given
 
-        kwargs = {"rule": builtup_rule} if builtup_rule is not None else {}
+        if builtup_rule is None:
+            kwargs = {}
+        elif isinstance(builtup_rule, dict):
+            kwargs = dict(builtup_rule)
+        else:
+            kwargs = {"rule": builtup_rule}
         km2 = float(builtup.central_city_builtup_km2(region, raster, **kwargs))
         rows.append(_measured_row("central_city_builtup_area", PREFECTURE, raster_year, round(km2, 4), "km2",
                                   "built_up_extent", f"bazhong_geo.builtup.central_city_builtup_km2 on {raster}"
