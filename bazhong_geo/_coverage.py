@@ -41,39 +41,48 @@ _FLOAT_EPS = 1e-9
 # ------------------------------------------------------------------------------------ segment splitting
 
 def _split(x0, y0, x1, y1, axis):
-    """Split segments at every integer value of x (axis=0) or y (axis=1), keeping order along each."""
-    a0, a1 = (x0, x1) if axis == 0 else (y0, y1)
+    """Split segments at every integer value of x (axis=0) or y (axis=1), keeping order along each.
+
+    Returns the pieces' (x0, y0, x1, y1) and the index of the segment each piece comes from.
+    """
+    a0, a1, b0, b1 = (x0, x1, y0, y1) if axis == 0 else (y0, y1, x0, x1)
     lo = np.floor(np.minimum(a0, a1)) + 1.0
     hi = np.ceil(np.maximum(a0, a1)) - 1.0
     n = np.maximum(hi - lo + 1.0, 0.0).astype(np.int64)
-    n_pts = n + 2
-    total = int(n_pts.sum())
-    seg = np.repeat(np.arange(len(x0)), n_pts)
-    first = np.cumsum(n_pts) - n_pts
-    j = np.arange(total) - np.repeat(first, n_pts)  # 0 .. n+1 within each segment
-    asc = np.repeat(a1 > a0, n_pts)
-    k = np.where(asc, np.repeat(lo, n_pts) + (j - 1), np.repeat(hi, n_pts) - (j - 1)).astype(np.float64)
-    sx0, sy0, sx1, sy1 = x0[seg], y0[seg], x1[seg], y1[seg]
-    da = (a1 - a0)[seg]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(da != 0, (k - (a0[seg])) / da, 0.0)
-    last = j == np.repeat(n + 1, n_pts)
-    t = np.where(j == 0, 0.0, np.where(last, 1.0, t))
-    px = sx0 + t * (sx1 - sx0)
-    py = sy0 + t * (sy1 - sy0)
-    # snap the split coordinate to the exact integer to avoid round-off straddling a cell edge
-    inner = (j > 0) & ~last
+    m = len(a0)
+    tot = int(n.sum())
+    if tot == 0:
+        return x0, y0, x1, y1, np.arange(m)
+    if 2 * np.count_nonzero(n) < m:
+        # most segments need no split: pass them through (piece order does not matter downstream)
+        cut = n > 0
+        pas = np.nonzero(~cut)[0]
+        sub = np.nonzero(cut)[0]
+        px0, py0, px1, py1, ps = _split(x0[sub], y0[sub], x1[sub], y1[sub], axis)
+        return (np.concatenate([x0[pas], px0]), np.concatenate([y0[pas], py0]),
+                np.concatenate([x1[pas], px1]), np.concatenate([y1[pas], py1]), np.concatenate([pas, sub[ps]]))
+    seg_c = np.repeat(np.arange(m), n)  # crossing -> segment
+    cstart = np.cumsum(n) - n
+    j = np.arange(tot) - cstart[seg_c]  # 0 .. n-1 within each segment
+    asc = a1 > a0
+    k = np.where(asc[seg_c], lo[seg_c] + j, hi[seg_c] - j)
+    ba, bb = b0[seg_c], b1[seg_c]
+    aa = a0[seg_c]
+    kb = ba + (k - aa) / (a1[seg_c] - aa) * (bb - ba)  # other coordinate at the crossing
+    npieces = n + 1
+    pstart = cstart + np.arange(m)  # index of each segment's first piece
+    cross_out = pstart[seg_c] + j + 1  # piece that starts at this crossing
+    P = tot + m
+    sa = np.empty(P); sb = np.empty(P); ea = np.empty(P); eb = np.empty(P)
+    sa[pstart] = a0; sb[pstart] = b0
+    sa[cross_out] = k; sb[cross_out] = kb
+    ea[cross_out - 1] = k; eb[cross_out - 1] = kb
+    last = pstart + n
+    ea[last] = a1; eb[last] = b1
+    seg = np.repeat(np.arange(m), npieces)
     if axis == 0:
-        px = np.where(inner, k, px)
-        px = np.where(last, sx1, px)
-        py = np.where(last, sy1, py)
-    else:
-        py = np.where(inner, k, py)
-        px = np.where(last, sx1, px)
-        py = np.where(last, sy1, py)
-    start = ~last  # every point but the last of its segment starts a piece
-    idx = np.nonzero(start)[0]
-    return px[idx], py[idx], px[idx + 1], py[idx + 1], seg[idx]
+        return sa, sb, ea, eb, seg
+    return sb, sa, eb, ea, seg
 
 
 def ring_segments(geoms, inverse_transform):
@@ -112,7 +121,12 @@ class Coverage:
         overlap), sorted by row.
     """
 
-    def __init__(self, cell_row, cell_col, cell_zone, cell_frac, run_row, run_c0, run_c1, run_zone, run_w):
+    def __init__(self, cell_row, cell_col, cell_zone, cell_frac, run_row, run_c0, run_c1, run_zone, run_w,
+                 presorted=False):
+        if presorted:
+            self.cell_row, self.cell_col, self.cell_zone, self.cell_frac = cell_row, cell_col, cell_zone, cell_frac
+            self.run_row, self.run_c0, self.run_c1, self.run_zone, self.run_w = run_row, run_c0, run_c1, run_zone, run_w
+            return
         o = np.argsort(cell_row, kind="stable")
         self.cell_row, self.cell_col = cell_row[o], cell_col[o]
         self.cell_zone, self.cell_frac = cell_zone[o], cell_frac[o]
@@ -145,80 +159,114 @@ class Coverage:
                 + np.bincount(self.run_zone, (self.run_c1 - self.run_c0) * self.run_w, minlength=n_zones))
 
 
-def compute_coverage(geoms, transform, shape) -> Coverage:
-    """Exact coverage fractions of ``geoms`` (in the raster CRS) on the grid ``transform``/``shape``."""
-    height, width = shape
+def compute_coverage(geoms, transform, shape, *, batch_pieces=1_500_000, _timer=None) -> Coverage:
+    """Exact coverage fractions of ``geoms`` (in the raster CRS) on the grid ``transform``/``shape``.
+
+    Zones are processed in batches of about ``batch_pieces`` boundary pieces to bound memory.
+    """
+    tick = _timer or (lambda label: None)
     x0, y0, x1, y1, zone = ring_segments(geoms, ~transform)
+    tick("rings")
+    est = np.abs(np.floor(x1) - np.floor(x0)) + np.abs(np.floor(y1) - np.floor(y0)) + 1.0
+    per_zone = np.bincount(zone, est, minlength=len(geoms))
+    batch_of_zone = (np.cumsum(per_zone) // batch_pieces).astype(np.int64)
+    seg_batch = batch_of_zone[zone]
+    bounds = np.searchsorted(seg_batch, np.unique(seg_batch))  # segments are grouped by zone, in order
+    bounds = np.r_[bounds, len(zone)]
+    parts = []
+    for b0, b1 in zip(bounds[:-1], bounds[1:]):
+        sl = slice(b0, b1)
+        parts.append(_coverage_batch(x0[sl], y0[sl], x1[sl], y1[sl], zone[sl], transform, shape, tick))
+    if len(parts) == 1:
+        return parts[0]
+    cat = [np.concatenate([getattr(p, f) for p in parts]) for f in
+           ("cell_row", "cell_col", "cell_zone", "cell_frac", "run_row", "run_c0", "run_c1", "run_zone", "run_w")]
+    return Coverage(*cat)  # stable sort by row merges the already sorted batches
+
+
+def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
+    height, width = shape
     # split at integer columns then rows: every piece lies in one cell
     x0, y0, x1, y1, s = _split(x0, y0, x1, y1, axis=0)
     zone = zone[s]
     x0, y0, x1, y1, s = _split(x0, y0, x1, y1, axis=1)
     zone = zone[s]
+    tick("split")
     dy = y1 - y0
-    keep = dy != 0.0
-    x0, x1, y0, y1, dy, zone = x0[keep], x1[keep], y0[keep], y1[keep], dy[keep], zone[keep]
-    mx = 0.5 * (x0 + x1)
-    my = 0.5 * (y0 + y1)
-    col = np.floor(mx).astype(np.int64)
-    row = np.floor(my).astype(np.int64)
-    a = dy * (1.0 - (mx - col))  # part of the piece's Δy counted in its own cell
-    empty_i = np.zeros(0, dtype=np.int64)
+    keep = np.nonzero(dy != 0.0)[0]  # horizontal pieces contribute nothing
+    dy = dy[keep]
+    mx = 0.5 * (x0[keep] + x1[keep])
+    row = np.floor(0.5 * (y0[keep] + y1[keep])).astype(np.int64)
+    zone = zone[keep]
+    del x0, x1, y0, y1, s, keep
+    col_f = np.floor(mx)
+    a = dy * (1.0 - (mx - col_f))  # part of the piece's Δy counted in its own cell
+    col = col_f.astype(np.int64)
+    del mx, col_f
+    empty_i = np.zeros(0, dtype=np.int32)
     if len(dy) == 0:
         return Coverage(empty_i, empty_i, empty_i, np.zeros(0), empty_i, empty_i, empty_i, empty_i, np.zeros(0))
-    cmin, rmin = col.min(), row.min()
+    nz = int(zone.max()) + 1
+    cmin, rmin = int(col.min()), int(row.min())
     wext = int(col.max() - cmin + 2)
-    hext = int(row.max() - rmin + 1)
-    key = (zone * hext + (row - rmin)) * wext + (col - cmin)
-    order = np.argsort(key, kind="stable")
+    # key orders cells by (row, zone, col): rows first so the result is already sorted by row
+    key = ((row - rmin) * nz + zone) * wext + (col - cmin)
+    del row, zone, col
+    tick("keys")
+    order = np.argsort(key)
+    tick("argsort")
     key = key[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
+    a = a[order]
+    dy = dy[order]
+    del order
+    first = np.empty(len(key), dtype=bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
     starts = np.nonzero(first)[0]
     ukey = key[starts]
-    A = np.add.reduceat(a[order], starts)
-    D = np.add.reduceat(dy[order], starts)
-    group = ukey // wext  # (zone, row)
-    ucol = ukey - group * wext + cmin
-    uzone = group // hext
-    urow = group - uzone * hext + rmin
-    # running sum of D within each (zone, row) group
+    del key, first
+    A = np.add.reduceat(a, starts)
+    D = np.add.reduceat(dy, starts)
+    del a, dy, starts
+    tick("reduce")
+    group = ukey // wext  # (row, zone)
+    ucol = (ukey - group * wext + cmin).astype(np.int32)
+    uzone = (group % nz).astype(np.int32)
+    urow = (group // nz + rmin).astype(np.int32)
+    del ukey
+    # running sum of D within each (row, zone) group
     csum = np.cumsum(D)
-    gfirst = np.ones(len(group), dtype=bool)
-    gfirst[1:] = group[1:] != group[:-1]
+    gfirst = np.empty(len(group), dtype=bool)
+    gfirst[0] = True
+    np.not_equal(group[1:], group[:-1], out=gfirst[1:])
     gstart_idx = np.maximum.accumulate(np.where(gfirst, np.arange(len(group)), 0))
-    base = csum[gstart_idx] - D[gstart_idx]
-    incl = csum - base
+    incl = csum - (csum[gstart_idx] - D[gstart_idx])
     excl = incl - D
-    # the orientation (exterior counter-clockwise in the map plane) and the sign of the pixel
-    # transform's determinant fix the sign of the accumulated area
-    sign = -1.0 if (transform.a * transform.e - transform.b * transform.d) < 0 else 1.0
-    sign = -sign
+    del csum, gstart_idx
+    # exteriors are counter-clockwise in the map plane; the pixel transform's determinant decides
+    # whether that is clockwise in (col, row), hence the sign of the accumulated area
+    sign = 1.0 if (transform.a * transform.e - transform.b * transform.d) < 0 else -1.0
     frac = sign * (excl + A)
     run_val = sign * incl
-    # cells
-    inside = (urow >= 0) & (urow < height) & (ucol >= 0) & (ucol < width) & (np.abs(frac) > 1e-12)
-    cell_row, cell_col, cell_zone = urow[inside], ucol[inside], uzone[inside]
-    cell_frac = np.clip(frac[inside], 0.0, None)
-    # runs between consecutive cells of a group
+    tick("cumsum")
+    # boundary cells
+    inside = (urow >= 0) & (urow < height) & (ucol >= 0) & (ucol < width) & (frac > 1e-12)
+    cells = (urow[inside], ucol[inside], uzone[inside], np.minimum(frac[inside], 1.0))
+    # runs of untouched cells between consecutive boundary cells of a (row, zone) group
     nxt_same = np.zeros(len(group), dtype=bool)
-    nxt_same[:-1] = group[1:] == group[:-1]
-    i = np.nonzero(nxt_same)[0]
+    np.logical_not(gfirst[1:], out=nxt_same[:-1])
+    i = np.nonzero(nxt_same & (np.abs(run_val) > _FLOAT_EPS))[0]
     rv = run_val[i]
-    rc0 = ucol[i] + 1
-    rc1 = ucol[i + 1]
+    rc0 = np.clip(ucol[i] + 1, 0, width)
+    rc1 = np.clip(ucol[i + 1], 0, width)
     rr = urow[i]
-    rz = uzone[i]
-    ok = (rc1 > rc0) & (np.abs(rv) > _FLOAT_EPS) & (rr >= 0) & (rr < height)
-    rc0, rc1, rr, rz, rv = rc0[ok], rc1[ok], rr[ok], rz[ok], rv[ok]
-    rc0 = np.clip(rc0, 0, width)
-    rc1 = np.clip(rc1, 0, width)
-    ok = rc1 > rc0
+    ok = np.nonzero((rc1 > rc0) & (rr >= 0) & (rr < height))[0]
     rv = rv[ok]
     rvr = np.round(rv)
     rv = np.where(np.abs(rv - rvr) < 1e-6, rvr, rv)
-    return Coverage(cell_row.astype(np.int32), cell_col.astype(np.int32), cell_zone.astype(np.int32), cell_frac,
-                    rr[ok].astype(np.int32), rc0[ok].astype(np.int32), rc1[ok].astype(np.int32),
-                    rz[ok].astype(np.int32), rv)
+    runs = (rr[ok], rc0[ok], rc1[ok], uzone[i][ok], rv)
+    tick("runs")
+    return Coverage(*cells, *runs, presorted=True)
 
 
 # ------------------------------------------------------------------------------------ cell areas
@@ -287,31 +335,30 @@ class CellArea:
             return
         self.kind = "conformal"
         self.row_area = None
-        self._rs, self._cs = rs, cs
-        self._grid = plane / scale
-        # relative gradient along a row, per cell -> longest run with < 1e-6 error at its middle
+        grid = plane / scale
+        # interpolate the coarse grid to every row once; columns are interpolated on demand
+        rows = np.arange(height, dtype=np.float64) + 0.5
+        self._rowgrid = np.empty((height, len(cs)))
+        for jj in range(len(cs)):
+            self._rowgrid[:, jj] = np.interp(rows, rs, grid[:, jj])
+        cols = np.arange(width, dtype=np.float64) + 0.5
+        j = np.clip(np.searchsorted(cs, cols) - 1, 0, max(len(cs) - 2, 0))
+        j1 = np.minimum(j + 1, len(cs) - 1)
+        span = np.where(j1 > j, cs[j1] - cs[j], 1.0)
+        self._cj, self._cj1 = j, j1
+        self._cw = np.clip(np.where(j1 > j, (cols - cs[j]) / span, 0.0), 0.0, 1.0)
+        # relative change of the cell area per cell along a row -> longest run whose single area
+        # (taken at its middle) is within 1e-5 of every cell's area
         if len(cs) > 1:
-            g = np.abs(np.diff(self._grid, axis=1)) / self._grid[:, 1:] / np.diff(cs)
+            g = np.abs(np.diff(grid, axis=1)) / grid[:, 1:] / np.diff(cs)
             gmax = float(g.max())
-            self.max_run = int(max(8, min(width, 2e-6 / gmax))) if gmax > 0 else max(width, 1)
+            self.max_run = int(max(16, min(width, 2e-5 / gmax))) if gmax > 0 else max(width, 1)
 
     def at(self, rows, cols):
-        """m² of the cells at integer (rows, cols) (or fractional cell positions for run middles)."""
-        rows = np.asarray(rows, dtype=np.float64)
-        cols = np.asarray(cols, dtype=np.float64)
+        """m² of the cells at integer (rows, cols)."""
+        rows = np.asarray(rows, dtype=np.int64)
         if self.row_area is not None:
-            return self.row_area[rows.astype(np.int64)]
-        r = rows + 0.5
-        c = cols + 0.5
-        rs, cs, g = self._rs, self._cs, self._grid
-        i = np.clip(np.searchsorted(rs, r) - 1, 0, max(len(rs) - 2, 0))
-        j = np.clip(np.searchsorted(cs, c) - 1, 0, max(len(cs) - 2, 0))
-        if len(rs) == 1 and len(cs) == 1:
-            return np.full(r.shape, g[0, 0])
-        i1 = np.minimum(i + 1, len(rs) - 1)
-        j1 = np.minimum(j + 1, len(cs) - 1)
-        wr = np.where(i1 > i, (r - rs[i]) / np.where(i1 > i, rs[i1] - rs[i], 1.0), 0.0)
-        wc = np.where(j1 > j, (c - cs[j]) / np.where(j1 > j, cs[j1] - cs[j], 1.0), 0.0)
-        top = g[i, j] * (1 - wc) + g[i, j1] * wc
-        bot = g[i1, j] * (1 - wc) + g[i1, j1] * wc
-        return top * (1 - wr) + bot * wr
+            return self.row_area[rows]
+        cols = np.asarray(cols, dtype=np.int64)
+        w = self._cw[cols]
+        return self._rowgrid[rows, self._cj[cols]] * (1.0 - w) + self._rowgrid[rows, self._cj1[cols]] * w

@@ -1,0 +1,578 @@
+"""Built-up area from rasters (exact coverage fractions, true km², streamed) and land-use vectors; built-up extents."""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._errors import (EmptyInputError, GridMismatchError, InvalidBuiltupRuleError, MissingColumnError,
+                      MissingCRSError)
+
+CENTRAL_CITY_CODE = "511900"
+CENTRAL_CITY_COUNTIES = ("511902", "511903")  # 巴州区, 恩阳区
+_STRIP_CELLS = 8_000_000  # cells per streamed strip (≈ 32 MB of running sums)
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+@contextmanager
+def _open(raster):
+    """Yield an open rasterio dataset for a path or an already open dataset (left open)."""
+    import rasterio
+
+    if hasattr(raster, "read") and hasattr(raster, "transform"):
+        yield raster
+    else:
+        with rasterio.open(raster) as ds:
+            yield ds
+
+
+def _raster_crs(ds, raster_crs, name):
+    from pyproj import CRS
+
+    if raster_crs is not None:
+        return CRS.from_user_input(raster_crs)
+    if ds.crs is None:
+        raise MissingCRSError(
+            f"the raster {name} has no coordinate reference system; pass raster_crs=... (e.g. 'EPSG:4326' for "
+            f"longitude/latitude, 'ESRI:54009' for GHSL Mollweide, 'EPSG:4545' for the work CRS)")
+    return CRS.from_user_input(ds.crs)
+
+
+def _check_rule(classes, fraction):
+    if (classes is None) == (fraction is None):
+        raise InvalidBuiltupRuleError(
+            "give exactly one built-up rule: classes=[...] (cells whose value is one of these codes, e.g. [50] for "
+            "ESA WorldCover, [1] for a 0/1 mask) or fraction='share' (cell value = built-up share 0-1) or "
+            "fraction='m2' (cell value = built-up m² per cell, GHSL GHS-BUILT-S)")
+    if fraction is not None and fraction not in ("share", "m2"):
+        raise InvalidBuiltupRuleError(f"fraction must be 'share' or 'm2', not {fraction!r}")
+    if classes is not None:
+        classes = np.atleast_1d(np.asarray(classes))
+        if classes.size == 0:
+            raise InvalidBuiltupRuleError("classes=[] selects nothing; list at least one class code")
+    return classes
+
+
+def _zones_frame(zones, id_col):
+    import geopandas as gpd
+
+    if isinstance(zones, gpd.GeoSeries):
+        zones = gpd.GeoDataFrame({id_col: [str(i) for i in zones.index]}, geometry=zones, crs=zones.crs)
+    if len(zones) == 0:
+        raise EmptyInputError("zones has no rows; pass at least one polygon")
+    if id_col not in zones.columns:
+        raise MissingColumnError(f"zones has no {id_col!r} column (columns: {list(zones.columns)}); pass id_col=...")
+    if zones.crs is None:
+        raise MissingCRSError("zones has no CRS; set it with zones.set_crs(...) (e.g. 'EPSG:4545')")
+    return zones
+
+
+def _densify_length(zcrs, rcrs, transform):
+    """Edge length (zone CRS units) giving a vertex about every raster cell in the raster CRS."""
+    px = float(np.sqrt(abs(transform.a * transform.e - transform.b * transform.d)))
+    px_m = px * 111_320.0 if rcrs.is_geographic else px
+    px_m = max(px_m, 1.0)
+    return px_m / 111_320.0 if zcrs.is_geographic else px_m
+
+
+# ------------------------------------------------------------------------------------ zone coverage
+
+@dataclass
+class ZoneCoverage:
+    """Exact coverage of a raster grid by zones, reusable for every raster on that grid (e.g. yearly layers).
+
+    Attributes
+    ----------
+    codes : numpy.ndarray of str
+        Zone ids in input order.
+    zone_km2 : numpy.ndarray
+        True area of each zone polygon (km², ellipsoidal, from :func:`bazhong_geo.crs.area_km2`).
+    covered_km2 : numpy.ndarray
+        Area of each zone that lies on the raster grid (km²).
+    crs, transform, shape
+        The raster grid the coverage belongs to.
+    cell_area_kind : str
+        "geographic", "equal_area" or "conformal" (how true cell areas are computed).
+    report : dict
+        ``outside_codes``: zones not on the raster at all; ``repaired_codes``: invalid geometries repaired.
+    """
+
+    codes: np.ndarray
+    zone_km2: np.ndarray
+    covered_km2: np.ndarray
+    crs: object
+    transform: object
+    shape: tuple
+    cell_area_kind: str
+    report: dict = field(default_factory=dict)
+    _cov: object = field(default=None, repr=False)
+    _cell_wa: np.ndarray = field(default=None, repr=False)
+    _run_wa: np.ndarray = field(default=None, repr=False)
+
+    def __len__(self):
+        return len(self.codes)
+
+    def check_grid(self, ds, crs, name=""):
+        """Raise GridMismatchError when ``ds`` is not on this coverage's grid."""
+        if (ds.height, ds.width) != tuple(self.shape) or not ds.transform.almost_equals(self.transform) \
+                or not crs.equals(self.crs):
+            raise GridMismatchError(
+                f"raster {name} is on another grid (shape {(ds.height, ds.width)}, transform {tuple(ds.transform)[:6]}, "
+                f"crs {crs.to_string()}) than the zone coverage (shape {tuple(self.shape)}, transform "
+                f"{tuple(self.transform)[:6]}, crs {self.crs.to_string()}); build a coverage for that grid with "
+                f"zone_coverage(raster, zones)")
+
+
+def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCoverage:
+    """Compute the exact coverage of a raster grid by zones, once, for reuse over several rasters.
+
+    Parameters
+    ----------
+    raster : str, path, rasterio dataset, or dict
+        A raster on the grid, or a profile-like dict with ``crs``, ``transform``, ``height``, ``width``.
+    zones : geopandas.GeoDataFrame
+        Polygons in any CRS; reprojected internally (edges densified to about one vertex per cell).
+    id_col : str
+        Column holding the zone id.
+    raster_crs : optional
+        CRS to assume when the raster has none.
+
+    Returns
+    -------
+    ZoneCoverage
+
+    Examples
+    --------
+    >>> cov = zone_coverage("built_2020.tif", counties)                     # doctest: +SKIP
+    >>> area_by_zone("built_2025.tif", counties, classes=[1], coverage=cov)  # doctest: +SKIP
+    """
+    import shapely
+    from pyproj import CRS
+
+    from . import crs as _crs
+    from ._coverage import CellArea, compute_coverage
+
+    zones = _zones_frame(zones, id_col)
+    if isinstance(raster, dict):
+        if raster.get("crs") is None and raster_crs is None:
+            raise MissingCRSError("the raster profile has no 'crs'; pass raster_crs=...")
+        rcrs = CRS.from_user_input(raster_crs if raster_crs is not None else raster["crs"])
+        transform, shape = raster["transform"], (int(raster["height"]), int(raster["width"]))
+    else:
+        with _open(raster) as ds:
+            rcrs = _raster_crs(ds, raster_crs, getattr(ds, "name", ""))
+            transform, shape = ds.transform, (ds.height, ds.width)
+    codes = zones[id_col].astype(str).to_numpy()
+    geoms = zones.geometry.to_numpy()
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    report = {"outside_codes": [], "repaired_codes": sorted(codes[bad].tolist())}
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+        warnings.warn(f"repaired {int(bad.sum())} invalid zone geometries with make_valid: "
+                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=2)
+    gs = zones.geometry.__class__(geoms, crs=zones.crs)
+    zone_km2 = _crs.area_km2(gs).to_numpy(dtype=np.float64)
+    if not CRS.from_user_input(zones.crs).equals(rcrs):
+        gs = gs.segmentize(_densify_length(CRS.from_user_input(zones.crs), rcrs, transform)).to_crs(rcrs)
+    cov = compute_coverage(gs.to_numpy(), transform, shape)
+    area = CellArea(rcrs, transform, shape)
+    if area.kind == "conformal":
+        cov.split_runs(area.max_run)
+    cell_wa = cov.cell_frac * area.at(cov.cell_row, cov.cell_col)
+    mid = (cov.run_c0 + cov.run_c1 - 1) // 2
+    run_wa = cov.run_w * area.at(cov.run_row, mid)  # m² of one cell of the run, times its weight
+    n = len(codes)
+    covered = (np.bincount(cov.cell_zone, cell_wa, minlength=n)
+               + np.bincount(cov.run_zone, run_wa * (cov.run_c1 - cov.run_c0), minlength=n)) / 1e6
+    report["outside_codes"] = sorted(codes[covered <= 0].tolist())
+    return ZoneCoverage(codes=codes, zone_km2=zone_km2, covered_km2=covered, crs=rcrs, transform=transform,
+                        shape=shape, cell_area_kind=area.kind, report=report, _cov=cov, _cell_wa=cell_wa,
+                        _run_wa=run_wa)
+
+
+# ------------------------------------------------------------------------------------ streaming
+
+def _strips(ds, max_cells=_STRIP_CELLS):
+    """Row windows aligned to the raster's blocks, each about ``max_cells`` cells."""
+    bh = ds.block_shapes[0][0] if ds.block_shapes else 1
+    rows = max(bh, (max_cells // max(ds.width, 1)) // bh * bh)
+    return [(r, min(r + rows, ds.height)) for r in range(0, ds.height, rows)]
+
+
+def _valid_from(data, nodata):
+    if nodata is None:
+        return None
+    if np.isnan(nodata):
+        return ~np.isnan(data) if data.dtype.kind == "f" else None
+    valid = data != nodata
+    if data.dtype.kind == "f":
+        valid &= ~np.isnan(data)
+    return valid
+
+
+def _popcount(words):
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words)
+    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+    return table[words.view(np.uint8)].reshape(-1, 8).sum(axis=1)
+
+
+class _BitPrefix:
+    """Prefix counts of a flat boolean array, stored as packed 64-bit words (1 bit per cell)."""
+
+    def __init__(self, mask_flat):
+        pb = np.packbits(mask_flat, bitorder="little")
+        pad = (-len(pb)) % 8 + 8  # whole words plus one zero word for the end position
+        words = np.concatenate([pb, np.zeros(pad, dtype=np.uint8)]).view("<u8")
+        self.words = words
+        self.cum = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(_popcount(words), out=self.cum[1:])
+        self.total = int(self.cum[-1])
+
+    def prefix(self, pos):
+        """Number of set cells before each flat position in ``pos``."""
+        q = pos >> 6
+        rem = (pos & 63).astype(np.uint64)
+        low = (np.uint64(1) << rem) - np.uint64(1)
+        return self.cum[q] + _popcount(self.words[q] & low).astype(np.int64)
+
+    def range_sum(self, start, stop):
+        return self.prefix(stop) - self.prefix(start)
+
+
+def _class_mask(data, classes):
+    if len(classes) <= 8:
+        out = data == classes[0]
+        for c in classes[1:]:
+            out |= data == c
+        return out
+    return np.isin(data, classes)
+
+
+class _StripSummary:
+    """What the aggregation needs from one strip of the raster, computed without the zone coverage.
+
+    Classes rule: packed bits of built-up and valid cells (1 bit per cell). Fraction rule: running sums
+    of the cell values (8 bytes per cell) and packed bits of valid cells.
+    """
+
+    __slots__ = ("r0", "h", "w", "bits", "valid", "csum", "nbytes", "vmin", "vmax")
+
+    def __init__(self, r0, data, classes, nodata):
+        self.r0, (self.h, self.w) = r0, data.shape
+        flat = data.ravel()
+        valid = _valid_from(flat, nodata)
+        self.bits = self.csum = None
+        self.vmin, self.vmax = np.inf, -np.inf
+        if classes is not None:
+            v = _class_mask(flat, classes)
+            if valid is not None:
+                v &= valid
+            self.bits = _BitPrefix(v)
+            self.nbytes = self.bits.words.nbytes + self.bits.cum.nbytes
+        else:
+            v = flat.astype(np.float64)
+            if valid is not None:
+                v[~valid] = 0.0
+            else:
+                v[np.isnan(v)] = 0.0
+            if v.size:
+                self.vmin, self.vmax = float(v.min()), float(v.max())
+            self.csum = np.zeros(v.size + 1)
+            np.cumsum(v, out=self.csum[1:])
+            self.nbytes = self.csum.nbytes
+        self.valid = _BitPrefix(valid) if valid is not None else None
+        if self.valid is not None:
+            self.nbytes += self.valid.words.nbytes + self.valid.cum.nbytes
+
+
+class _Accumulator:
+    """Built-up and valid m² per zone, accumulated strip by strip over a ZoneCoverage."""
+
+    def __init__(self, zc: ZoneCoverage, nodata, fraction):
+        self.zc, self.nodata, self.fraction = zc, nodata, fraction
+        n = len(zc)
+        self.bu = np.zeros(n)
+        self.va = np.zeros(n)
+        self.total_valid_cells = 0
+        self.max_value = -np.inf
+        self.min_value = np.inf
+
+    def add(self, st: _StripSummary):
+        zc, cov = self.zc, self.zc._cov
+        r0, h, w = st.r0, st.h, st.w
+        cs_sl, rs_sl = cov.rows_slice(r0, r0 + h)
+        c_pos = (cov.cell_row[cs_sl] - r0).astype(np.int64) * w + cov.cell_col[cs_sl]
+        c_zone, c_wa = cov.cell_zone[cs_sl], zc._cell_wa[cs_sl]
+        base = (cov.run_row[rs_sl] - r0).astype(np.int64) * w
+        r_p0, r_p1 = base + cov.run_c0[rs_sl], base + cov.run_c1[rs_sl]
+        r_zone, r_wa = cov.run_zone[rs_sl], zc._run_wa[rs_sl]
+        n = len(zc)
+        if st.bits is not None:
+            r_bu = st.bits.range_sum(r_p0, r_p1).astype(np.float64)
+            c_bu = st.bits.range_sum(c_pos, c_pos + 1).astype(np.float64)
+        else:
+            r_bu = st.csum[r_p1] - st.csum[r_p0]
+            c_bu = st.csum[c_pos + 1] - st.csum[c_pos]
+            self.max_value = max(self.max_value, st.vmax)
+            self.min_value = min(self.min_value, st.vmin)
+        if st.valid is None:
+            r_va = (r_p1 - r_p0).astype(np.float64)
+            c_va = np.ones(len(c_pos))
+            self.total_valid_cells += h * w
+        else:
+            r_va = st.valid.range_sum(r_p0, r_p1).astype(np.float64)
+            c_va = st.valid.range_sum(c_pos, c_pos + 1).astype(np.float64)
+            self.total_valid_cells += st.valid.total
+        if self.fraction == "m2":
+            # the cell value is already built-up m²: weight by coverage only
+            self.bu += np.bincount(c_zone, c_bu * cov.cell_frac[cs_sl], minlength=n)
+            self.bu += np.bincount(r_zone, r_bu * cov.run_w[rs_sl], minlength=n)
+        else:
+            self.bu += np.bincount(c_zone, c_bu * c_wa, minlength=n)
+            self.bu += np.bincount(r_zone, r_bu * r_wa, minlength=n)
+        self.va += np.bincount(c_zone, c_va * c_wa, minlength=n)
+        self.va += np.bincount(r_zone, r_va * r_wa, minlength=n)
+
+
+_PREFETCH_BYTES = 256 * 2**20  # strip summaries held ahead of the aggregation
+
+
+def _summaries(ds, classes, band, progress=False):
+    """Yield strip summaries, computed in a background thread (bounded by _PREFETCH_BYTES).
+
+    The raster is read strip by strip with a small GDAL block cache, so memory stays bounded whatever
+    the raster size; reading overlaps the zone-coverage computation and the aggregation.
+    """
+    import queue
+    import threading
+
+    import rasterio
+    from rasterio.windows import Window
+
+    strips = _strips(ds)
+    nodata = ds.nodatavals[band - 1]
+    per = max(1, (strips[0][1] - strips[0][0]) * ds.width) if strips else 1
+    est = per // 8 * 2 + per // 64 * 16 if classes is not None else per * 8 + per // 4
+    q = queue.Queue(maxsize=max(2, _PREFETCH_BYTES // max(est, 1)))
+    stop = threading.Event()
+
+    def work():
+        try:
+            with rasterio.Env(GDAL_CACHEMAX=64 * 2**20):
+                for r0, r1 in strips:
+                    if stop.is_set():
+                        return
+                    data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
+                    q.put(_StripSummary(r0, data, classes, nodata))
+                    del data
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+        q.put(None)
+
+    th = threading.Thread(target=work, name="bazhong_geo-builtup-reader", daemon=True)
+    th.start()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(strips), desc=f"built-up {getattr(ds, 'name', '')}", unit="strip")
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if bar is not None:
+                bar.update(1)
+    finally:
+        stop.set()
+        while th.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                th.join(0.05)
+        if bar is not None:
+            bar.close()
+
+
+def _values_found(ds, band, limit=30):
+    """Distinct cell values of a raster (streamed), for the 'rule matched nothing' warning."""
+    found = set()
+    nodata = ds.nodatavals[band - 1]
+    for r0, r1 in _strips(ds):
+        from rasterio.windows import Window
+        u = np.unique(ds.read(band, window=Window(0, r0, ds.width, r1 - r0)))
+        found.update(u.tolist())
+        if len(found) > 1000:
+            break
+    if nodata is not None:
+        found.discard(nodata)
+    vals = sorted(found)
+    return vals[:limit], len(vals) > limit
+
+
+# ------------------------------------------------------------------------------------ public: rasters
+
+def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", coverage=None, raster_crs=None,
+                 band=1, progress=False):
+    """Built-up km² per zone from a raster, with exact coverage fractions and true cell areas.
+
+    Cells cut by a zone edge count by the fraction of the cell inside the zone (exactextract's
+    coverage fractions, computed here by signed-area accumulation); each cell counts by its true
+    ellipsoidal area, whatever the raster CRS (longitude/latitude, Mollweide, UTM, the work CRS). The
+    raster is streamed in strips, so memory stays bounded whatever its size.
+
+    Parameters
+    ----------
+    raster : str, path or rasterio dataset
+        Single-band raster.
+    zones : geopandas.GeoDataFrame
+        Zone polygons in any CRS (reprojected internally, edges densified).
+    classes : sequence of int, optional
+        Cells whose value is one of these codes are built-up (ESA WorldCover ``[50]``, a 0/1 mask ``[1]``).
+    fraction : {"share", "m2"}, optional
+        Cell value is the built-up share 0-1 (``"share"``) or built-up m² per cell (``"m2"``, GHSL GHS-BUILT-S).
+        Give exactly one of ``classes`` and ``fraction``.
+    id_col : str
+        Zone id column, returned as ``code``.
+    coverage : ZoneCoverage, optional
+        Precomputed :func:`zone_coverage` for this raster's grid (reused across years).
+    raster_crs : optional
+        CRS to assume when the raster has none (otherwise a raster without CRS is an error).
+    band : int
+        Band to read.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone, input order: ``code``, ``builtup_km2``, ``zone_km2`` (true area of the zone
+        polygon), ``share`` (= builtup_km2 / zone_km2), ``valid_share`` (share of the zone covered by
+        valid raster cells: 0 outside the raster or under nodata). ``.attrs["report"]`` lists
+        ``outside_codes``, ``no_valid_codes``, ``repaired_codes`` and ``classes_found`` (when the rule
+        matched nothing); each non-empty item is also warned about.
+
+    Raises
+    ------
+    MissingCRSError
+        Raster or zones without CRS (and no ``raster_crs``).
+    InvalidBuiltupRuleError
+        Neither or both of ``classes`` and ``fraction``.
+    GridMismatchError
+        ``coverage`` built for another grid.
+
+    Examples
+    --------
+    >>> df = area_by_zone("worldcover_2021.tif", counties, classes=[50])   # doctest: +SKIP
+    >>> df[["code", "builtup_km2", "share"]]                               # doctest: +SKIP
+    """
+    classes = _check_rule(classes, fraction)
+    with _open(raster) as ds:
+        name = getattr(ds, "name", str(raster))
+        rcrs = _raster_crs(ds, raster_crs, name)
+        if coverage is not None:
+            coverage.check_grid(ds, rcrs, name)
+        grid = {"crs": rcrs, "transform": ds.transform, "height": ds.height, "width": ds.width}
+        stream = _summaries(ds, classes, band, progress)  # starts reading while the coverage is computed
+        try:
+            zc = coverage if coverage is not None else zone_coverage(grid, zones, id_col=id_col)
+            acc = _Accumulator(zc, ds.nodatavals[band - 1], fraction)
+            for st in stream:
+                acc.add(st)
+        finally:
+            stream.close()
+        return _result(zc, acc, ds, band, classes, fraction, name)
+
+
+def _result(zc, acc, ds, band, classes, fraction, name):
+    import pandas as pd
+
+    builtup = acc.bu / 1e6
+    valid_km2 = acc.va / 1e6
+    zone_km2 = zc.zone_km2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(zone_km2 > 0, builtup / zone_km2, 0.0)
+        vshare = np.where(zone_km2 > 0, valid_km2 / zone_km2, 0.0)
+    # cell areas and the polygon's ellipsoidal area differ by round-off only: clip the overshoot
+    vshare = np.clip(vshare, 0.0, 1.0)
+    df = pd.DataFrame({"code": zc.codes, "builtup_km2": builtup, "zone_km2": zone_km2, "share": share,
+                       "valid_share": vshare})
+    report = {"raster": name, "outside_codes": list(zc.report.get("outside_codes", [])),
+              "repaired_codes": list(zc.report.get("repaired_codes", []))}
+    outside = set(report["outside_codes"])
+    report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2) if v <= 0 and c not in outside)
+    report["nodata_everywhere"] = acc.total_valid_cells == 0
+    if report["outside_codes"]:
+        warnings.warn(f"{len(outside)} zone(s) lie outside the raster {name}: builtup_km2 0, valid_share 0: "
+                      f"{', '.join(report['outside_codes'][:20])}", stacklevel=3)
+    if report["nodata_everywhere"]:
+        warnings.warn(f"the raster {name} is nodata everywhere (nodata={acc.nodata}); every zone has valid_share 0",
+                      stacklevel=3)
+    elif report["no_valid_codes"]:
+        warnings.warn(f"{len(report['no_valid_codes'])} zone(s) fall only on nodata cells of {name}: "
+                      f"{', '.join(report['no_valid_codes'][:20])}", stacklevel=3)
+    if classes is not None and not report["nodata_everywhere"] and acc.bu.sum() == 0:
+        found, more = _values_found(ds, band)
+        in_zones = " in the zones" if any(v > 0 for v in acc.va) else ""
+        report["classes_found"] = found
+        warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell{in_zones} of {name}; classes "
+                      f"found in the raster: {found}{' ...' if more else ''}", stacklevel=3)
+    if fraction == "share" and np.isfinite(acc.max_value) and (acc.max_value > 1.0 + 1e-6 or acc.min_value < 0):
+        report["share_out_of_range"] = [acc.min_value, acc.max_value]
+        warnings.warn(f"fraction='share' expects cell values 0-1 but {name} has values in "
+                      f"[{acc.min_value:g}, {acc.max_value:g}]; is it fraction='m2' or a percentage?", stacklevel=3)
+    df.attrs["report"] = report
+    return df
+
+
+def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="code", labels=None,
+                       raster_crs=None, band=1, progress=False):
+    """Built-up km² per zone for several rasters on one grid (e.g. yearly layers), computing coverage once.
+
+    Parameters
+    ----------
+    rasters : sequence of paths or datasets
+        Rasters on the same grid.
+    zones, classes, fraction, id_col, raster_crs, band, progress
+        As in :func:`area_by_zone`.
+    labels : sequence, optional
+        One label per raster (e.g. years) for the ``layer`` column; default 0, 1, 2, ...
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``layer`` plus the columns of :func:`area_by_zone`, one row per (layer, zone); ``.attrs["reports"]``
+        holds each layer's report.
+
+    Examples
+    --------
+    >>> area_by_zone_stack([f"built_{y}.tif" for y in range(2020, 2025)], towns, classes=[1],
+    ...                    labels=range(2020, 2025))                              # doctest: +SKIP
+    """
+    import pandas as pd
+
+    rasters = list(rasters)
+    if not rasters:
+        raise EmptyInputError("rasters is empty; pass at least one raster")
+    labels = list(range(len(rasters))) if labels is None else list(labels)
+    if len(labels) != len(rasters):
+        raise ValueError(f"{len(labels)} labels for {len(rasters)} rasters")
+    zc = zone_coverage(rasters[0], zones, id_col=id_col, raster_crs=raster_crs)
+    out, reports = [], {}
+    for lab, r in zip(labels, rasters):
+        df = area_by_zone(r, zones, classes=classes, fraction=fraction, id_col=id_col, coverage=zc,
+                          raster_crs=raster_crs, band=band, progress=progress)
+        reports[lab] = df.attrs.get("report")
+        df.insert(0, "layer", lab)
+        out.append(df)
+    res = pd.concat(out, ignore_index=True)
+    res.attrs["reports"] = reports
+    return res
