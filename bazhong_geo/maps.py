@@ -38,6 +38,8 @@ __all__ = [
     "settlement_map",
     "progress_map",
     "catchment_map",
+    "meeting_map",
+    "county_town_catchments",
     "to_html",
     "save",
     "leaflet_assets",
@@ -988,10 +990,13 @@ def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float
         population_col = next((c for c in ("population_served", "population") if c in disp.columns), None)
     from .crs import area_km2 as _area
 
-    try:
-        areas = np.asarray(_area(catchments), dtype=float)
-    except Exception:  # area is decoration: a failure must not stop the map
-        areas = np.full(len(catchments), np.nan)
+    if "area_km2" in catchments.columns:
+        areas = pd.to_numeric(catchments["area_km2"], errors="coerce").to_numpy(dtype=float)
+    else:
+        try:
+            areas = np.asarray(_area(catchments), dtype=float)
+        except Exception:  # area is decoration: a failure must not stop the map
+            areas = np.full(len(catchments), np.nan)
     props, styles, items = [], {}, []
     labels = disp[label_col].astype("string").fillna("").tolist() if label_col else [str(i) for i in range(len(disp))]
     codes = None
@@ -999,16 +1004,28 @@ def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float
         if c in disp.columns:
             codes = disp[c].astype("string").fillna("").tolist()
             break
+    minutes = pd.to_numeric(disp["minutes"], errors="coerce").to_numpy(dtype=float) if "minutes" in disp.columns else None
+    palette: dict[str, str] = {}
+    for lab in labels:  # one colour per centre (network bands of a centre share it)
+        palette.setdefault(lab, _QUALITATIVE[len(palette) % len(_QUALITATIVE)])
     for i, lab in enumerate(labels):
-        color = _QUALITATIVE[i % len(_QUALITATIVE)]
-        key = f"k{i}"
-        styles[key] = {"color": "#555", "weight": 1, "fillColor": color, "fillOpacity": opacity}
+        color = palette[lab]
+        band = f" ≤ {_fmt_num(minutes[i])} min" if minutes is not None and np.isfinite(minutes[i]) else ""
+        key = f"k{list(palette).index(lab)}"
+        styles[key] = {"color": "#555", "weight": 1, "fillColor": color,
+                       "fillOpacity": opacity if minutes is None else opacity * 0.6}
         rows = [(_t("centre", lang), lab), (_t("code", lang), codes[i] if codes else None),
                 (_t("area", lang), f"{_fmt_num(areas[i], 1)} km²" if np.isfinite(areas[i]) else None)]
+        if band:
+            rows.append(("min", band.strip(" ≤")))
         if population_col:
             rows.append((_t("served", lang), _fmt_num(disp[population_col].iloc[i])))
-        props.append({"_k": key, "_t": _esc(lab), "_p": f"<b>{_esc(lab)}</b>{_fact_table(rows)}"})
-        items.append((lab, color))
+        props.append({"_k": key, "_t": _esc(lab + band), "_p": f"<b>{_esc(lab + band)}</b>{_fact_table(rows)}"})
+    items = list(palette.items())
+    if minutes is not None:  # larger bands first, so the nearer ones are drawn on top
+        order = np.argsort(-np.nan_to_num(minutes, nan=0.0), kind="stable")
+        disp = disp.iloc[order]
+        props = [props[i] for i in order]
     fg = _feature_group(m, name or _t("catchments", lang), show)
     _DataLayer, _, _ = _element_classes()
     _DataLayer({"data": _features(disp, props), "styles": styles}).add_to(fg)
@@ -1571,6 +1588,102 @@ def catchment_map(region, catchments, **kwargs):
     lang = kwargs.get("lang", "zh")
     kwargs.setdefault("title", _t("title_catchment", lang))
     return settlement_map(region, catchments=catchments, **kwargs)
+
+
+def county_town_catchments(region, *, method: str = "voronoi", roads=None, minutes: Sequence[float] = (30, 60)):
+    """Catchments of the central city and the county towns (巴城 + 县城), clipped to the prefecture.
+
+    Uses :mod:`bazhong_geo.catchments` (``voronoi`` or ``network`` with a road layer). The central city
+    and county towns are treated as one tier of centres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    from . import catchments as C
+
+    s = region.settlements
+    tiers = _tier_of(s["tier"])
+    centres = s[tiers.isin(["central_city", "county_town"]).to_numpy() & _located_mask(s)].copy()
+    if len(centres) == 0:
+        raise EmptyInputError("no located central city or county town to build catchments from")
+    centres["tier"] = "county_town"
+    centres["parent_code"] = None
+    within = region.prefecture if hasattr(region, "prefecture") else None
+    if method == "voronoi":
+        return C.voronoi(centres, "county_town", within=within, duplicates="merge")
+    if method == "network":
+        if roads is None:
+            raise BazhongGeoError("catchments='network' needs a road layer (CLI: --roads FILE)")
+        return C.network(centres, "county_town", roads, minutes=tuple(minutes), within=within)
+    raise BazhongGeoError(f"catchment method {method!r}: use 'voronoi' or 'network'")
+
+
+def meeting_map(region, *, progress="auto", catchments="voronoi", roads=None, raster=None, basemap: str = "none",
+                tianditu_key: str | None = None, lang: str = "zh", as_of: int | None = None,
+                title: str | None = None, notes: list | None = None):
+    """The meeting map: settlements, boundaries, county-town catchments and the progress panel.
+
+    Optional parts degrade gracefully: when the targets or catchments module is missing or fails on
+    the data, the map is made without that part and the reason is appended to ``notes``.
+
+    Parameters
+    ----------
+    region : Region
+        From ``load_bazhong()``.
+    progress : "auto", DataFrame or None
+        "auto" computes ``bazhong_geo.targets.progress("plan_2020", as_of=...)``.
+    catchments : {"voronoi", "network", None} or GeoDataFrame
+        County-town catchments to draw.
+    roads : GeoDataFrame, optional
+        Road lines for ``catchments="network"``.
+    raster : path, optional
+        Built-up raster overlay.
+    basemap, tianditu_key, lang, title
+        See :func:`settlement_map`.
+    as_of : int, optional
+        Assessment year of the progress panel (default: the targets module's default).
+    notes : list, optional
+        Receives one line per part left out.
+
+    Returns
+    -------
+    folium.Map
+    """
+    notes = notes if notes is not None else []
+    prog = None
+    if isinstance(progress, pd.DataFrame):
+        prog = progress
+    elif progress == "auto":
+        try:
+            import warnings
+
+            from . import targets
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prog = targets.progress("plan_2020", **({"as_of": as_of} if as_of is not None else {}))
+        except ImportError as exc:
+            notes.append(f"progress panel left out: targets module not available ({exc})")
+        except Exception as exc:  # the map is still useful without the panel
+            notes.append(f"progress panel left out: {type(exc).__name__}: {exc}")
+    catch = None
+    if isinstance(catchments, str):
+        try:
+            catch = county_town_catchments(region, method=catchments, roads=roads)
+        except ImportError as exc:
+            notes.append(f"catchments left out: catchments module not available ({exc})")
+        except Exception as exc:
+            notes.append(f"catchments left out: {type(exc).__name__}: {exc}")
+    elif catchments is not None:
+        catch = catchments
+    if prog is not None:
+        year = int(pd.to_numeric(prog.get("as_of"), errors="coerce").max()) if "as_of" in prog.columns else as_of
+        subtitle = (f"评估年份 {year}" if lang == "zh" else f"as of {year}") if year else None
+        return progress_map(region, prog, catchments=catch, raster=raster, basemap=basemap, tianditu_key=tianditu_key,
+                            lang=lang, title=title, subtitle=subtitle)
+    return settlement_map(region, catchments=catch, raster=raster, basemap=basemap, tianditu_key=tianditu_key,
+                          lang=lang, title=title)
 
 
 # ----------------------------------------------------------------------------------------------- output
