@@ -147,8 +147,9 @@ def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
     Examples
     --------
     >>> plan = load_plan("plan_2020")
-    >>> plan.set_index("key").loc["urbanization_rate", ["comparison", "target", "target_year"]].tolist()
-    ['>=', 45.0, 2020]
+    >>> row = plan.set_index("key").loc["urbanization_rate"]
+    >>> row["comparison"], float(row["target"]), int(row["target_year"]), row["definition"]
+    ('>=', 45.0, 2020, 'resident_urban_share')
     """
     path = _resolve(name_or_path)
     df = _read_text_table(path, PlanFormatError)
