@@ -27,6 +27,10 @@ class Issue:
     rows: tuple = ()
     exc: type | None = field(default=None, repr=False, compare=False)  # typed error raised for an "error"
 
+    def __iter__(self):
+        """Unpack as ``severity, code, message, rows``."""
+        return iter((self.severity, self.code, self.message, self.rows))
+
 
 @dataclass
 class ValidationReport:

@@ -475,6 +475,8 @@ def test_validation_report_basics():
     assert not r.has_errors and "status: OK" in str(r)
     r.add("error", "y", "bad", rows=[np.int64(3)])
     assert r.has_errors and r.to_frame().rows.tolist() == ["", "3"]
+    severity, code, message, rows = r.issues[-1]
+    assert (severity, code, rows) == ("error", "y", (3,))
     with pytest.raises(ValueError):
         r.add("fatal", "z", "no such severity")
 
