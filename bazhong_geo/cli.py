@@ -47,8 +47,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.crs:
         kwargs["crs"] = args.crs
     try:
-        gdf, report = reader(args.file, return_report=True, **kwargs)
-    except BazhongGeoError as exc:
+        _, report = reader(args.file, return_report=True, errors="report", **kwargs)
+    except BazhongGeoError as exc:  # the file cannot be read at all (format, missing CRS, no rows)
         print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 2
     print(report.to_text())
@@ -145,6 +145,51 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_map(args: argparse.Namespace) -> int:
+    """The meeting map: one offline HTML file (and PNG/PDF on request)."""
+    import time
+
+    from . import maps
+    from ._errors import BazhongGeoError
+
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    try:
+        region = _load_region(args)
+        roads = None
+        if args.catchments == "network":
+            if not args.roads:
+                print("ERROR: --catchments network needs --roads FILE (road lines with speed_kmh or a class column)",
+                      file=sys.stderr)
+                return 2
+            import geopandas as gpd
+
+            roads = gpd.read_file(args.roads)
+        m = maps.meeting_map(region, catchments=None if args.catchments == "none" else args.catchments, roads=roads,
+                             raster=args.raster, basemap=args.basemap, tianditu_key=args.tianditu_key, lang=args.lang,
+                             as_of=args.as_of, title=args.title, notes=notes)
+        out = maps.save(m, args.out, offline=True)
+    except BazhongGeoError as exc:
+        print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {time.perf_counter() - t0:.1f} s)")
+    try:
+        if args.png:
+            from .export import export_png
+
+            print(f"wrote {export_png(out, args.png, size=(args.width, args.height))}")
+        if args.pdf:
+            from .export import export_pdf
+
+            print(f"wrote {export_pdf(out, args.pdf, paper=args.paper, landscape=not args.portrait)}")
+    except BazhongGeoError as exc:
+        print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 # ----------------------------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,6 +246,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not use the embedded region (county towns, designated towns) for spatial criteria")
     p.add_argument("--list-profiles", action="store_true", help="list the shipped profiles and exit")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("map", help="the meeting map: one offline HTML file of the settlement system, catchments "
+                                   "and target progress, optionally PNG/PDF (会议地图)")
+    p.add_argument("--out", default="bazhong_progress.html", metavar="FILE",
+                   help="HTML output (default bazhong_progress.html; opens offline, no network)")
+    p.add_argument("--png", metavar="FILE", help="also write a PNG screenshot (headless Chromium)")
+    p.add_argument("--pdf", metavar="FILE", help="also write a one-page PDF (headless Chromium)")
+    p.add_argument("--paper", choices=["A4", "A3"], default="A4", help="PDF paper size (default A4, landscape)")
+    p.add_argument("--portrait", action="store_true", help="PDF in portrait orientation")
+    p.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
+    p.add_argument("--height", type=int, default=1000, help="PNG height in pixels (default 1000)")
+    p.add_argument("--raster", metavar="FILE", help="built-up raster (GeoTIFF) drawn as an overlay")
+    p.add_argument("--catchments", choices=["voronoi", "network", "none"], default="voronoi",
+                   help="county-town catchments: voronoi (default), network (needs --roads) or none")
+    p.add_argument("--roads", metavar="FILE", help="road lines for --catchments network")
+    p.add_argument("--basemap", choices=["none", "osm", "tianditu", "amap"], default="none",
+                   help="background tiles (default none: works offline); amap shifts the data to GCJ-02")
+    p.add_argument("--tianditu-key", metavar="KEY", help="your Tianditu key for --basemap tianditu")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="labels and legends (default zh)")
+    p.add_argument("--as-of", type=int, default=2020, metavar="YEAR",
+                   help="assessment year of the progress panel (default 2020)")
+    p.add_argument("--title", help="map title (default 巴中市城乡提升目标进展)")
+    _add_input_options(p)
+    p.set_defaults(func=_cmd_map)
 
     return parser
 
