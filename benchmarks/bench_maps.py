@@ -1,0 +1,93 @@
+"""Meeting-map size and timings: the full Bazhong map, and a stress case with every settlement located.
+
+Run: ``python benchmarks/bench_maps.py`` (not collected by pytest). Prints a Markdown table for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.simplefilter("ignore")
+
+
+def _region():
+    """The embedded region (datasets.load_bazhong)."""
+    from bazhong_geo import load_bazhong
+
+    return load_bazhong()
+
+
+def _stress_region(region, seed: int = 0):
+    """Every township and village given a random point inside its county (fixed seed) — a worst case."""
+    import geopandas as gpd
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    s = region.settlements.copy()
+    counties = region.counties.set_index("code")
+    geoms = np.asarray(s.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    cc = s["county_code"].astype("string").fillna("511902")
+    for code in sorted(set(cc[missing])):
+        poly = counties.geometry.get(code, region.prefecture.geometry.iloc[0])
+        idx = np.flatnonzero(missing & (cc == code).to_numpy())
+        minx, miny, maxx, maxy = poly.bounds
+        pts = []
+        while len(pts) < len(idx):
+            cand = shapely.points(rng.uniform(minx, maxx, 4 * len(idx)), rng.uniform(miny, maxy, 4 * len(idx)))
+            pts.extend(cand[shapely.contains(poly, cand)].tolist())
+        geoms[idx] = np.asarray(pts[: len(idx)], dtype=object)
+    s = s.set_geometry(gpd.GeoSeries(geoms, index=s.index, crs=s.crs))
+    s["population"] = s["population"].fillna(1000.0)
+    from dataclasses import replace
+
+    return replace(region, settlements=s)
+
+
+def measure(label, region, tolerance_m=30.0, export=True):
+    from bazhong_geo import maps
+
+    notes: list[str] = []
+    t0 = time.perf_counter()
+    m = maps.meeting_map(region, notes=notes)
+    t1 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = maps.save(m, Path(tmp) / "map.html")
+        t2 = time.perf_counter()
+        size = out.stat().st_size
+        png_s = float("nan")
+        if export:
+            from bazhong_geo.export import export_png
+
+            t3 = time.perf_counter()
+            export_png(out, Path(tmp) / "map.png", size=(1600, 1000))
+            png_s = time.perf_counter() - t3
+    located = int((~region.settlements.geometry.is_empty & region.settlements.geometry.notna()).sum())
+    return {"case": label, "located": located, "html_mb": size / 1e6, "build_s": t1 - t0, "save_s": t2 - t1,
+            "png_s": png_s, "notes": notes}
+
+
+def main() -> int:
+    region = _region()
+    rows = [measure("Bazhong meeting map (embedded data)", region),
+            measure("stress: all 1,948 settlements located", _stress_region(region))]
+    print(f"machine: {platform.machine()}, {platform.python_version()}, 2 cores; date {time.strftime('%Y-%m-%d')}")
+    print("| case | located settlements | HTML MB | build s | save s | PNG export s |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['located']:,} | {r['html_mb']:.2f} | {r['build_s']:.2f} | {r['save_s']:.2f} | "
+              f"{r['png_s']:.2f} |")
+        for n in r["notes"]:
+            print(f"  note: {n}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
