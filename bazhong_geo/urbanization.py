@@ -576,6 +576,52 @@ class DegurbaGrid:
             "share": pop / total if total > 0 else np.nan,
         })
 
+    def urban_areas(self):
+        """Urban centres and urban clusters as polygons (GeoDataFrame in the grid's CRS).
+
+        Centres are the rook-connected groups of level-1 class 3; clusters the queen-connected groups of classes
+        2–3 (so a cluster's population includes the centre it contains, as in the GHSL urban-cluster layer).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``kind`` ("urban_centre" | "urban_cluster"), ``id`` (1.. per kind, largest population first),
+            ``population``, ``area_km2`` (cells × cell area), ``cells``, ``geometry`` (cell outlines dissolved).
+        """
+        import geopandas as gpd
+        import pandas as pd
+        import shapely
+        from rasterio.features import shapes
+        from scipy import ndimage
+
+        frames = []
+        for kind, mask, struct in (("urban_centre", self.level1 == 3, _ROOK),
+                                   ("urban_cluster", self.level1 >= 2, _QUEEN)):
+            lab, n = ndimage.label(mask, structure=struct)
+            if n == 0:
+                continue
+            idx = np.flatnonzero(lab)
+            li = lab.ravel()[idx]
+            pop = np.bincount(li, weights=self.population.ravel()[idx], minlength=n + 1)[1:]
+            cells = np.bincount(li, minlength=n + 1)[1:]
+            # rasterio traces 4-connected regions; dissolving by label joins diagonal-only pieces of a cluster
+            parts = [(shapely.geometry.shape(g), int(v))
+                     for g, v in shapes(lab.astype(np.int32), mask=mask, connectivity=4, transform=self.transform)]
+            gs = gpd.GeoDataFrame({"label": [v for _, v in parts]}, geometry=[g for g, _ in parts], crs=self.crs)
+            geom = gs.dissolve(by="label").geometry.reindex(np.arange(1, n + 1))
+            order = np.lexsort((np.arange(n), -pop))
+            frames.append(gpd.GeoDataFrame({
+                "kind": kind,
+                "id": np.arange(1, n + 1),
+                "population": pop[order],
+                "area_km2": cells[order] * self.cell_km2,
+                "cells": cells[order],
+            }, geometry=geom.to_numpy()[order], crs=self.crs))
+        if not frames:
+            return gpd.GeoDataFrame({"kind": [], "id": [], "population": [], "area_km2": [], "cells": []},
+                                    geometry=[], crs=self.crs)
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.crs)
+
     def to_geotiff(self, path, *, layers=("level1", "level2")):
         """Write the grid to a GeoTIFF, one band per layer (uint8 bands with nodata 0, float bands with NaN).
 

@@ -414,3 +414,15 @@ def test_census_2020_prefecture_rate_is_46_2_percent():
     assert round(total["rate_pct"], 1) == 46.2
     bazhou = r.set_index("code").loc["511902"]
     assert np.isclose(bazhou["rate"], 0.6444)
+
+
+def test_urban_areas_polygons():
+    pop = np.zeros((12, 12))
+    pop[3:9, 3:9] = 2_000            # centre: 36 km², 72,000 people
+    pop[0, 11] = pop[1, 10] = 3_000  # a diagonal urban cluster of 6,000 (queen), two cells
+    g = degurba(km_grid(pop))
+    ua = g.urban_areas()
+    assert list(ua["kind"]) == ["urban_centre", "urban_cluster", "urban_cluster"]
+    assert np.allclose(ua["population"], [72_000, 72_000, 6_000])
+    assert np.allclose(ua.geometry.area / 1e6, [36, 36, 2])
+    assert np.allclose(ua["area_km2"], ua.geometry.area / 1e6)
