@@ -322,8 +322,10 @@ def plan_designations(candidates, demand, k: int, *, objective: str = "covered_p
     def build(relax: bool):
         prob = pulp.LpProblem("designation", pulp.LpMaximize if maximise else pulp.LpMinimize)
         cat = pulp.LpContinuous if relax else pulp.LpBinary
-        x = [pulp.LpVariable(f"x_{j}", lowBound=1 if is_fixed[j] else 0, upBound=1, cat=cat) for j in range(n)]
+        x = [pulp.LpVariable(f"x_{j}", lowBound=0, upBound=1, cat=cat) for j in range(n)]
         prob += pulp.lpSum(x) == k, "k"
+        for j in np.flatnonzero(is_fixed):   # an explicit constraint: PuLP resets the bounds of binaries to 0-1
+            prob += x[j] == 1, f"fixed_{j}"
         for cc, members, q in groups:
             prob += pulp.lpSum(x[j] for j in members) <= q, f"quota_{cc}"
         for a, b in conflicts:
@@ -348,11 +350,16 @@ def plan_designations(candidates, demand, k: int, *, objective: str = "covered_p
         return prob, x
 
     def run(relax: bool):
-        prob, x = build(relax)
+        import warnings
+
         kw = {"msg": False}
         if time_limit_s is not None:
             kw["timeLimit"] = time_limit_s
-        prob.solve(pulp.PULP_CBC_CMD(**kw))
+        with warnings.catch_warnings():
+            # PuLP 3.x announces its 4.0 API (prob.add_variable, COIN_CMD); the 2.7-3.x API used here still works
+            warnings.filterwarnings("ignore", message=r".*PuLP 4\.0", category=DeprecationWarning)
+            prob, x = build(relax)
+            prob.solve(pulp.PULP_CBC_CMD(**kw))
         status = pulp.LpStatus[prob.status]
         if status == "Infeasible":
             raise InfeasiblePlanError(

@@ -1,0 +1,206 @@
+"""Tests of designation planning (maximal covering, p-median): known optima, greedy gaps, spopt agreement."""
+
+import geopandas as gpd
+import numpy as np
+import pulp
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, box
+
+from bazhong_geo._errors import (
+    DuplicateCodeError,
+    InfeasiblePlanError,
+    InvalidPlanError,
+    InvalidPopulationError,
+    MissingColumnError,
+)
+from bazhong_geo.designation import plan_designations as plan_via_designation
+from bazhong_geo.location import plan_designations
+
+X0, Y0 = 500_000.0, 3_530_000.0
+
+
+def _pts(xs_km, ys_km=None):
+    ys_km = ys_km if ys_km is not None else [0.0] * len(xs_km)
+    return [Point(X0 + x * 1000, Y0 + y * 1000) for x, y in zip(xs_km, ys_km)]
+
+
+@pytest.fixture
+def trap():
+    """Four demand blocks on a line (6k, 10k, 10k, 6k people at 0/10/20/30 km) and candidate towns midway.
+
+    Within 5 km: W (5 km) covers blocks 1+2 = 16k, M (15 km) covers 2+3 = 20k, E (25 km) covers 3+4 = 16k.
+    Greedy takes M first (20k) and then adds only 6k; the optimal pair W+E covers all 32k.
+    """
+    cands = gpd.GeoDataFrame({"code": ["W", "M", "E"], "county_code": ["511921", "511921", "511922"]},
+                             geometry=_pts([5, 15, 25]), crs=4545)
+    demand = gpd.GeoDataFrame({"code": ["b1", "b2", "b3", "b4"], "population": [6000, 10000, 10000, 6000]},
+                              geometry=_pts([0, 10, 20, 30]), crs=4545)
+    return cands, demand
+
+
+def test_exact_mclp_finds_the_optimal_pair(trap):
+    cands, demand = trap
+    res = plan_designations(cands, demand, 2, within_km=5)
+    assert res.chosen == ["E", "W"] and res.objective_value == 32000
+    assert (res.status, res.gap, res.gap_basis) == ("Optimal", 0.0, "proven")
+    assert res.covered_population == res.total_population == 32000
+    assert res.assignment.set_index("demand").loc["b2", "nearest"] == "W"
+    assert res.candidates.set_index("code").loc["W", "population_served"] == 16000
+
+
+def test_greedy_mclp_is_not_optimal_and_reports_its_gap(trap):
+    cands, demand = trap
+    res = plan_designations(cands, demand, 2, within_km=5, solver="greedy")
+    assert res.chosen == ["E", "M"] and res.objective_value == 26000       # tie W/E goes to the smaller code
+    assert res.status == "Greedy" and res.gap_basis == "lp_relaxation"
+    assert res.bound == pytest.approx(32000)                               # LP bound = covering everyone
+    assert res.gap == pytest.approx(6000 / 32000)
+    vs_exact = plan_designations(cands, demand, 2, within_km=5, solver="greedy", gap_against="exact")
+    assert (vs_exact.bound, vs_exact.gap_basis) == (32000, "exact")
+    assert vs_exact.gap == pytest.approx(0.1875)
+    # the designation module re-exports the planner
+    assert plan_via_designation(cands, demand, 2, within_km=5).chosen == ["E", "W"]
+
+
+def test_fixed_quota_and_spacing(trap):
+    cands, demand = trap
+    fixed = plan_designations(cands, demand, 2, within_km=5, fixed=["M"])
+    assert "M" in fixed.chosen and len(fixed.chosen) == 2 and fixed.objective_value == 26000   # W or E: a tie
+    assert fixed.new == [c for c in fixed.chosen if c != "M"]
+    # W and M are both in county 511921: at most one there -> {W,E} still feasible and optimal
+    q = plan_designations(cands, demand, 2, within_km=5, quotas_per_county=1)
+    assert q.chosen == ["E", "W"]
+    q2 = plan_designations(cands, demand, 2, within_km=5, quotas_per_county={"511922": 0})
+    assert q2.chosen == ["M", "W"]
+    with pytest.raises(InfeasiblePlanError, match="quota"):
+        plan_designations(cands, demand, 3, within_km=5, quotas_per_county=1)
+    with pytest.raises(InfeasiblePlanError, match="quota"):
+        plan_designations(cands, demand, 2, within_km=5, fixed=["M", "W"], quotas_per_county=1)
+    # spacing 12 km: W-M and M-E (10 km apart) conflict; W-E (20 km) do not
+    sp = plan_designations(cands, demand, 2, within_km=5, min_spacing_km=12, fixed=None)
+    assert sp.chosen == ["E", "W"]
+    with pytest.raises(InfeasiblePlanError):
+        plan_designations(cands, demand, 2, within_km=5, min_spacing_km=25)
+    # greedy with spacing: M first would block both others -> greedy fails loudly at the second pick
+    with pytest.raises(InfeasiblePlanError, match="greedy"):
+        plan_designations(cands, demand, 2, within_km=5, min_spacing_km=12, solver="greedy")
+    kept = plan_designations(cands, demand, 2, within_km=5, min_spacing_km=12, fixed=["W", "M"])
+    assert kept.chosen == ["M", "W"] and any("kept" in n for n in kept.notes)
+
+
+def test_p_median_known_answer():
+    # demand on a line: weights 1, 1, 10 at 0, 1, 2 km; candidates at the demand points
+    cands = gpd.GeoDataFrame({"code": ["a", "b", "c"]}, geometry=_pts([0, 1, 2]), crs=4545)
+    demand = gpd.GeoDataFrame({"population": [1, 1, 10]}, geometry=_pts([0, 1, 2]), crs=4545)
+    res = plan_designations(cands, demand, 1, objective="p_median")
+    assert res.chosen == ["c"] and res.objective_value == pytest.approx(1 * 2 + 1 * 1)
+    assert res.cost_unit == "km" and res.mean_cost == pytest.approx(3 / 12)
+    two = plan_designations(cands, demand, 2, objective="p_median")
+    assert two.chosen in (["a", "c"], ["b", "c"]) and two.objective_value == pytest.approx(1.0)
+    g = plan_designations(cands, demand, 1, objective="p_median", solver="greedy")
+    assert g.chosen == ["c"] and g.gap == pytest.approx(0.0, abs=1e-9)
+
+
+def test_polygon_demand_uses_a_point_on_surface():
+    cands = gpd.GeoDataFrame({"code": ["near", "far"]}, geometry=_pts([0, 50]), crs=4545)
+    blocks = gpd.GeoDataFrame({"population": [500, 800]},
+                              geometry=[box(X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000),
+                                        box(X0 + 49_000, Y0 - 500, X0 + 51_000, Y0 + 500)], crs=4545)
+    res = plan_designations(cands, blocks.to_crs(4326), 1, within_km=3)      # any CRS in, work CRS inside
+    assert res.chosen == ["far"] and res.objective_value == 800
+
+
+def _random_instance(seed, n_dem=40, n_cand=10):
+    rng = np.random.default_rng(seed)
+    dxy = rng.uniform(0, 60, size=(n_dem, 2))
+    cxy = rng.uniform(0, 60, size=(n_cand, 2))
+    w = rng.integers(100, 5000, size=n_dem).astype(float)
+    demand = gpd.GeoDataFrame({"population": w}, geometry=_pts(dxy[:, 0], dxy[:, 1]), crs=4545)
+    cands = gpd.GeoDataFrame({"code": [f"c{j:02d}" for j in range(n_cand)]}, geometry=_pts(cxy[:, 0], cxy[:, 1]),
+                             crs=4545)
+    cost = np.hypot(dxy[:, None, 0] - cxy[None, :, 0], dxy[:, None, 1] - cxy[None, :, 1])
+    return cands, demand, w, cost
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_agrees_with_spopt_mclp_and_pmedian(seed):
+    from spopt.locate import MCLP, PMedian
+
+    cands, demand, w, cost = _random_instance(seed)
+    solver = pulp.PULP_CBC_CMD(msg=False)
+    for k, radius in ((3, 12.0), (5, 8.0)):
+        ours = plan_designations(cands, demand, k, within_km=radius)
+        theirs = MCLP.from_cost_matrix(cost, w, service_radius=radius, p_facilities=k).solve(solver)
+        assert ours.objective_value == pytest.approx(theirs.problem.objective.value())
+        # with a predefined facility
+        pre = np.zeros(len(cands), int)
+        pre[0] = 1
+        ours_f = plan_designations(cands, demand, k, within_km=radius, fixed=["c00"])
+        theirs_f = MCLP.from_cost_matrix(cost, w, radius, k, predefined_facilities_arr=pre).solve(solver)
+        assert ours_f.objective_value == pytest.approx(theirs_f.problem.objective.value())
+        assert "c00" in ours_f.chosen
+    for k in (2, 4):
+        ours = plan_designations(cands, demand, k, objective="p_median")
+        theirs = PMedian.from_cost_matrix(cost, w, p_facilities=k).solve(solver)
+        assert ours.objective_value == pytest.approx(theirs.problem.objective.value(), rel=1e-6)
+        assert ours.mean_cost == pytest.approx(theirs.mean_dist, rel=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 4))
+def test_greedy_never_beats_exact_and_lp_bounds_both(seed, k):
+    cands, demand, _, _ = _random_instance(seed, n_dem=15, n_cand=6)
+    exact = plan_designations(cands, demand, k, within_km=10)
+    greedy = plan_designations(cands, demand, k, within_km=10, solver="greedy")
+    assert greedy.objective_value <= exact.objective_value + 1e-6
+    assert greedy.bound >= exact.objective_value - 1e-6           # the LP relaxation bounds the optimum
+    assert 0.0 <= greedy.gap <= 1.0
+    assert exact.covered_population <= exact.total_population
+    pm = plan_designations(cands, demand, k, objective="p_median")
+    pg = plan_designations(cands, demand, k, objective="p_median", solver="greedy")
+    assert pg.objective_value >= pm.objective_value - 1e-6
+
+
+def test_bad_inputs(trap):
+    cands, demand = trap
+    with pytest.raises(InvalidPlanError, match="larger than the number of candidates"):
+        plan_designations(cands, demand, 4, within_km=5)
+    with pytest.raises(InvalidPlanError, match="positive integer"):
+        plan_designations(cands, demand, 0, within_km=5)
+    with pytest.raises(InvalidPlanError, match="within_km or within_minutes"):
+        plan_designations(cands, demand, 2)
+    with pytest.raises(InvalidPlanError, match="road layer"):
+        plan_designations(cands, demand, 2, within_minutes=30)
+    with pytest.raises(InvalidPlanError, match="p_median"):
+        plan_designations(cands, demand, 2, objective="p_median", within_km=5)
+    with pytest.raises(InvalidPlanError, match="not among the candidates"):
+        plan_designations(cands, demand, 2, within_km=5, fixed=["X"])
+    with pytest.raises(InvalidPlanError, match="exceed k"):
+        plan_designations(cands, demand, 1, within_km=5, fixed=["W", "E"])
+    with pytest.raises(InvalidPlanError, match="unknown objective"):
+        plan_designations(cands, demand, 1, objective="max_cover", within_km=5)
+    with pytest.raises(InvalidPopulationError):
+        plan_designations(cands, demand.assign(population=[1, np.nan, 1, 1]), 1, within_km=5)
+    with pytest.raises(MissingColumnError, match="county_code"):
+        plan_designations(cands.drop(columns="county_code"), demand, 1, within_km=5, quotas_per_county=1)
+    with pytest.raises(DuplicateCodeError):
+        plan_designations(cands.assign(code=["W", "W", "E"]), demand, 1, within_km=5)
+    unlocated = cands.copy()
+    unlocated.loc[2, "geometry"] = None
+    with pytest.raises(InvalidPlanError, match="located candidates"):
+        plan_designations(unlocated, demand, 3, within_km=5)
+    res = plan_designations(unlocated, demand, 2, within_km=5)
+    assert res.chosen == ["M", "W"] and "E" in res.notes[0]
+
+
+def test_travel_time_cover_with_roads():
+    from shapely.geometry import LineString
+
+    line = LineString([(X0 + x, Y0) for x in range(0, 40_001, 500)])
+    roads = gpd.GeoDataFrame({"speed_kmh": [30.0]}, geometry=[line], crs=4545)
+    cands = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=_pts([0, 30]), crs=4545)
+    demand = gpd.GeoDataFrame({"population": [100, 100, 300]}, geometry=_pts([5, 10, 25]), crs=4545)
+    res = plan_designations(cands, demand, 1, within_minutes=12, roads=roads)   # 30 km/h: 2 min per km
+    assert res.cost_unit == "minutes" and res.chosen == ["b"] and res.objective_value == 300
