@@ -499,7 +499,10 @@ def _pick(rows: pd.DataFrame) -> pd.Series:
 def _fmt(v: float) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
-    return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 100 else f"{v:,.4g}"
+    v = float(v)
+    if abs(v) >= 1000 or (v.is_integer() and abs(v) >= 100):
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
 
 
 def _check_units(plan: pd.DataFrame, ind: pd.DataFrame) -> None:

@@ -240,35 +240,49 @@ def progress_markdown(table: pd.DataFrame, lang: str = "zh") -> str:
 
 def progress_html(table: pd.DataFrame, as_of: int, figures: dict | None = None, lang: str = "zh",
                   plan_name: str = "") -> str:
-    """A small self-contained HTML page (inline CSS, escaped text, relative figure links) of the progress table."""
+    """A small self-contained HTML page (inline CSS, escaped text, relative figure links) of the progress table.
+
+    The main columns are shown; county values, alternatives and the source sit in a ``<details>`` cell (no script).
+    """
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
     e = html.escape
-    cols = ["key", "scope_name", "description_zh", "description_en", "comparison", "target", "unit", "target_year",
-            "baseline_value", "baseline_year", "latest_value", "latest_year", "gap", "percent_of_way",
-            "required_annual_change", "observed_annual_change", "status", "definition", "status_note",
-            "county_values", "alternatives", "source"]
+
+    def num(v):
+        return e(_cell(v))
+
+    head = ["目标 target", "范围 scope", "目标值 target", "最新 latest", "基期 baseline", "进度 % of way",
+            "需年增 required/yr", "实年增 observed/yr", "状态 status", "口径 definition", "说明 note", "更多 more"]
     out = ["<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
            f"<title>{e(plan_name)} progress as of {as_of} · 目标进展</title>",
            "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif;margin:1.5em;font-size:13px}"
            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}"
-           "th{background:#f0f0f0}.s{color:#fff;font-weight:bold;white-space:nowrap}"
-           "td.n{text-align:right}img{max-width:640px;margin:6px}</style></head><body>",
+           "th{background:#f0f0f0;font-weight:600}.s{color:#fff;font-weight:bold;white-space:nowrap}"
+           "td.n{text-align:right;white-space:nowrap}.en{color:#666;font-size:11px}.note{max-width:26em;font-size:12px}"
+           "details{font-size:11px;max-width:30em}img{max-width:640px;margin:6px}</style></head><body>",
            f"<h1>{e(plan_name)}: 目标进展 / progress as of {as_of}</h1>",
            "<p>Status: achieved 已完成 · on_track 按期推进 · behind 滞后 · no_data 无数据. "
-           "Rules and definitions: data/settlements/README.md.</p>", "<table><thead><tr>"]
-    out += [f"<th>{e(c)}</th>" for c in cols] + ["</tr></thead><tbody>"]
+           "Rules and definitions: data/settlements/README.md. Full table: progress.csv.</p>",
+           "<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     for r in table.to_dict("records"):
-        out.append("<tr>")
-        for c in cols:
-            v = r[c]
-            if c == "status":
-                out.append(f'<td class="s" style="background:{STATUS_COLORS[v]}">{e(labels[v])} ({e(v)})</td>')
-            elif c == "latest_value" and _cell(v):
-                out.append(f'<td class="n">{e(r["latest_bound"] + _cell(v))}</td>')
-            else:
-                cls = ' class="n"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
-                out.append(f"<td{cls}>{e(_cell(v))}</td>")
-        out.append("</tr>")
+        latest = (f"{r['latest_bound']}{_cell(r['latest_value'])} ({_cell(r['latest_year'])}, {r['latest_kind']})"
+                  if _cell(r["latest_value"]) else "")
+        base = f"{_cell(r['baseline_value'])} ({_cell(r['baseline_year'])})" if _cell(r["baseline_value"]) else ""
+        pct = "" if math.isnan(r["percent_of_way"]) else f"{r['percent_of_way']:.1f}%"
+        more = "".join(f"<div><b>{e(k)}</b>: {e(str(r[k]))}</div>"
+                       for k in ("county_values", "alternatives", "source") if str(r[k]))
+        cells = [
+            f"<td>{e(r['description_zh'])}<div class=\"en\">{e(r['key'])} · {e(r['description_en'])}</div></td>",
+            f"<td style=\"white-space:nowrap\">{e(r['scope_name'])}</td>",
+            f"<td class=\"n\">{e(r['comparison'])} {num(r['target'])} {e(r['unit'])} ({r['target_year']})</td>",
+            f"<td class=\"n\">{e(latest)}</td>", f"<td class=\"n\">{e(base)}</td>", f"<td class=\"n\">{e(pct)}</td>",
+            f"<td class=\"n\">{num(r['required_annual_change'])}</td>",
+            f"<td class=\"n\">{num(r['observed_annual_change'])}</td>",
+            f"<td class=\"s\" style=\"background:{STATUS_COLORS[r['status']]}\">{e(labels[r['status']])} "
+            f"({e(r['status'])})</td>",
+            f"<td>{e(r['definition'])}</td>", f"<td class=\"note\">{e(r['status_note'])}</td>",
+            f"<td><details><summary>…</summary>{more}</details></td>" if more else "<td></td>",
+        ]
+        out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     if figures:
         out.append("<h2>轨迹 / trajectories</h2><div>")
