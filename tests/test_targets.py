@@ -19,7 +19,6 @@ from bazhong_geo._errors import (BazhongGeoError, DuplicateIndicatorError, Indic
                                  PlanFormatError, PlanYearError, PlanYearWarning)
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_CENSUS = REPO.parent / "shared" / "data" / "bazhong" / "census2020_counties.csv"
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +172,12 @@ def test_definition_is_a_named_choice(plan, indicators):
 # ----------------------------------------------------------------------------------------------- measure
 
 def _census():
-    return pd.read_csv(SHARED_CENSUS, dtype={"code": str}).assign(year=2020)
+    """The 2020 census county table (FACTS.md: resident population and urban share by unit)."""
+    return pd.DataFrame({
+        "code": ["511902", "511903", "511921", "511922", "511923", "511971"],
+        "name": ["巴州区", "恩阳区", "通江县", "南江县", "平昌县", "巴中经济开发区"],
+        "resident_population": [651_534, 345_728, 521_875, 467_609, 658_644, 67_504],
+        "urban_share": [0.6444, 0.3739, 0.3896, 0.3795, 0.3999, 0.8744], "year": 2020})
 
 
 def test_measure_from_census_agrees_with_reported_figures(plan, indicators):
