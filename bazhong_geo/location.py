@@ -259,7 +259,11 @@ def plan_designations(candidates, demand, k: int, *, objective: str = "covered_p
         if not dem_ok.all():
             raise InvalidPlanError(f"demand rows {np.flatnonzero(~dem_ok)[:10].tolist()} have no geometry; locate or "
                                    "drop them")
-        C, unit = cost_matrix(demand, candidates, roads=roads, speed_col=speed_col)
+        use_roads = roads is not None and within_km is None
+        if roads is not None and within_km is not None:
+            notes.append("roads given with a km standard: coverage uses straight-line km; give within_minutes to "
+                         "use road travel times")
+        C, unit = cost_matrix(demand, candidates, roads=roads if use_roads else None, speed_col=speed_col)
         if within_minutes is not None and unit != "minutes":  # pragma: no cover - guarded above
             raise InvalidPlanError("within_minutes needs road travel times")
     C = np.where(np.isnan(C), np.inf, C)
