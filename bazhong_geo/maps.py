@@ -334,7 +334,8 @@ window.bz = (function () {
   }
   function bind(f, layer, spec) {
     var p = f.properties || {};
-    if (p._l) { layer.bindTooltip(p._l, {permanent: true, direction: spec.labelDir || 'right', className: 'bz-label', offset: [p._r || 0, 0]}); }
+    if (p._l) { layer.bindTooltip(p._l, {permanent: true, direction: spec.labelDir || 'right',
+      className: spec.labelClass || 'bz-label', offset: spec.labelOffset || [p._r || 0, 0]}); }
     else if (p._t) { layer.bindTooltip(p._t, {sticky: true, className: 'bz-tip'}); }
     if (p._p) { layer.bindPopup(p._p, {maxWidth: 360}); }
   }
@@ -344,6 +345,8 @@ window.bz = (function () {
       pointToLayer: function (f, ll) {
         var st = spec.styles[f.properties._k] || spec.style || {}, r = f.properties._r || st.radius || 5;
         if (spec.points === 'circle') { return L.circleMarker(ll, Object.assign({}, st, {radius: r})); }
+        if (st.shape === 'none') { return L.marker(ll, {keyboard: false, interactive: false,
+          icon: L.divIcon({html: '', className: 'bz-sym', iconSize: [0, 0]})}); }
         var s = 2 * r;
         return L.marker(ll, {keyboard: false, riseOnHover: true, zIndexOffset: spec.z || 0,
           icon: L.divIcon({html: svg(st.shape, s, st.fillColor, st.color || '#333'), className: 'bz-sym',
@@ -389,7 +392,9 @@ _CSS = """
 .bz-status { display: inline-block; padding: 0 5px; border-radius: 3px; color: #fff; font-size: 11px; white-space: nowrap; }
 .bz-label { background: rgba(255,255,255,0.8); border: none; box-shadow: none; padding: 0 3px; font-size: 12px;
   font-weight: bold; color: #222; }
-.bz-label::before { display: none; }
+.bz-label::before, .bz-area-label::before { display: none; }
+.bz-area-label { background: none; border: none; box-shadow: none; padding: 0; font-size: 13px; color: #5d6d7e;
+  letter-spacing: 2px; text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
 table.bz-facts th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; }
 @media print { .leaflet-control-zoom { display: none; } }
 """
@@ -500,7 +505,7 @@ def base_map(bounds=None, *, basemap: str = "none", tianditu_key: str | None = N
     if lang not in ("zh", "en"):
         raise BazhongGeoError(f"lang {lang!r}: use 'zh' (中文) or 'en'")
     m = folium.Map(location=list(_DEFAULT_CENTER), zoom_start=zoom_start, tiles=None, zoom_control=False,
-                   prefer_canvas=prefer_canvas, control_scale=False)
+                   prefer_canvas=prefer_canvas, control_scale=False, zoom_snap=0.25, zoom_delta=0.5)
     st = _state(m)
     st["lang"] = lang
     st["basemap"] = basemap
@@ -581,7 +586,8 @@ def _name_col(gdf, lang: str) -> pd.Series:
 
 
 def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float = 30.0,
-                   color: str = "#34495e", fill: str | None = None, labels: bool = True, show: bool = True):
+                   color: str = "#34495e", fill: str | None = None, labels: bool = True, area_labels: bool = True,
+                   show: bool = True):
     """Add administrative boundaries (prefecture bold, counties thin) with names as tooltips.
 
     Parameters
@@ -598,6 +604,8 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
         Line colour; fill colour (none by default).
     labels : bool
         Hover tooltips with the unit name.
+    area_labels : bool
+        Permanent name labels inside the non-prefecture units (county names).
     show : bool
         Visible on opening.
 
@@ -649,6 +657,19 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
     fg = _feature_group(m, name or _t("boundaries", lang), show)
     _DataLayer, _, _ = _element_classes()
     _DataLayer({"data": data, "styles": styles}).add_to(fg)
+    if area_labels:
+        units = disp[(lv != "prefecture").to_numpy()]
+        if len(units):
+            import geopandas as gpd
+            import shapely
+
+            pts = gpd.GeoDataFrame(geometry=shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object)),
+                                   crs=4326)
+            pts = pts.set_geometry(shapely.transform(np.asarray(pts.geometry.values, dtype=object),
+                                                     lambda c: np.round(c, 5)))
+            lab = [{"_k": "n", "_l": _esc(nm)} for nm in _name_col(units, lang)]
+            _DataLayer({"data": _features(pts, lab), "styles": {"n": {"shape": "none"}}, "labelDir": "center",
+                        "labelClass": "bz-area-label", "labelOffset": [0, 20], "z": -100000}).add_to(fg)
     return fg
 
 
@@ -1574,7 +1595,8 @@ def progress_map(region, progress: pd.DataFrame, **kwargs):
     folium.Map
     """
     lang = kwargs.get("lang", "zh")
-    kwargs.setdefault("title", _t("title_progress", lang))
+    if kwargs.get("title") is None:
+        kwargs["title"] = _t("title_progress", lang)
     return settlement_map(region, progress=progress, **kwargs)
 
 
@@ -1586,7 +1608,8 @@ def catchment_map(region, catchments, **kwargs):
     folium.Map
     """
     lang = kwargs.get("lang", "zh")
-    kwargs.setdefault("title", _t("title_catchment", lang))
+    if kwargs.get("title") is None:
+        kwargs["title"] = _t("title_catchment", lang)
     return settlement_map(region, catchments=catchments, **kwargs)
 
 

@@ -287,7 +287,8 @@ def test_offline_map_opens_with_no_network_request_and_no_error(browser, tmp_pat
         assert statuses == ["achieved", "behind", "no_data", "on_track"]
         assert page.locator(".leaflet-control-scale").count() == 1
         assert page.locator(".bz-title").inner_text().startswith("巴中市城乡提升目标进展")
-        assert page.locator(".bz-sym").count() == 8 + 2  # located settlements + designation rings
+        assert page.locator(".bz-sym svg").count() == 8 + 2  # located settlements + designation rings
+        assert page.locator(".bz-area-label").count() == 5  # county names
         assert page.locator("path.leaflet-interactive").count() >= 6 + 3  # boundaries + catchments
     finally:
         context.close()
@@ -365,3 +366,24 @@ def test_export_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("BAZHONG_GEO_CHROMIUM", str(tmp_path / "no-such-chromium"))
     with pytest.raises(ChromiumNotFoundError, match="BAZHONG_GEO_CHROMIUM"):
         export_png(maps.base_map(), tmp_path / "x.png")
+
+
+def test_meeting_map_degrades_with_a_note_when_a_part_cannot_be_made():
+    notes: list[str] = []
+    m = maps.meeting_map(_region(), progress=_progress(), catchments="network", notes=notes)
+    assert any("catchments left out" in n and "road layer" in n for n in notes)
+    html_text = maps.to_html(m)
+    assert "bz-progress" in html_text and "服务范围" not in html_text
+
+
+def test_network_catchment_bands_share_the_centre_colour():
+    region = _region()
+    c = region["boundaries"].iloc[1:3].copy()
+    bands = gpd.GeoDataFrame({"code": ["a", "a"], "name": ["巴城", "巴城"], "minutes": [30.0, 60.0]},
+                             geometry=[c.geometry.iloc[0], shapely.union_all(c.geometry.values)], crs=4545)
+    m = maps.base_map()
+    maps.add_catchments(m, bands)
+    spec = re.search(r"bz\.layer\((\{.*?\})\)\.addTo", maps.to_html(m)).group(1)
+    feats = json.loads(spec)["data"]["features"]
+    assert [f["properties"]["_k"] for f in feats] == ["k0", "k0"]
+    assert "≤ 60 min" in feats[0]["properties"]["_t"]  # the larger band is drawn first
