@@ -1623,23 +1623,28 @@ def county_town_catchments(region, *, method: str = "voronoi", roads=None, minut
     -------
     geopandas.GeoDataFrame
     """
+    if method not in ("voronoi", "network"):
+        raise BazhongGeoError(f"catchment method {method!r}: use 'voronoi' or 'network'")
+    if method == "network" and roads is None:
+        raise BazhongGeoError("catchments='network' needs a road layer (CLI: --roads FILE)")
     from . import catchments as C
 
-    s = region.settlements
+    boundaries, s, _, _ = _region_parts(region)
+    if s is None or len(s) == 0:
+        raise EmptyInputError("the region has no settlements to build catchments from")
     tiers = _tier_of(s["tier"])
     centres = s[tiers.isin(["central_city", "county_town"]).to_numpy() & _located_mask(s)].copy()
     if len(centres) == 0:
         raise EmptyInputError("no located central city or county town to build catchments from")
     centres["tier"] = "county_town"
     centres["parent_code"] = None
-    within = region.prefecture if hasattr(region, "prefecture") else None
+    within = getattr(region, "prefecture", None)
+    if within is None and boundaries is not None and "level" in boundaries.columns:
+        pref = boundaries[boundaries["level"] == "prefecture"]
+        within = pref if len(pref) else boundaries.dissolve()
     if method == "voronoi":
         return C.voronoi(centres, "county_town", within=within, duplicates="merge")
-    if method == "network":
-        if roads is None:
-            raise BazhongGeoError("catchments='network' needs a road layer (CLI: --roads FILE)")
-        return C.network(centres, "county_town", roads, minutes=tuple(minutes), within=within)
-    raise BazhongGeoError(f"catchment method {method!r}: use 'voronoi' or 'network'")
+    return C.network(centres, "county_town", roads, minutes=tuple(minutes), within=within)
 
 
 def meeting_map(region, *, progress="auto", catchments="voronoi", roads=None, raster=None, basemap: str = "none",
