@@ -473,7 +473,9 @@ def nested(system, *, within=None, population=None):
     out = _finish(rows, [catch[c] for c in codes], report, population,
                   extra={"parent_code": [eff[c] for c in codes], "depth": [depth[c] for c in codes]})
     out["core_km2"] = _areas_km2(core_geoms)
-    out["core"] = core_geoms
+    import geopandas as gpd
+
+    out["core"] = gpd.GeoSeries(core_geoms, crs=WORK_EPSG)
     return out
 
 

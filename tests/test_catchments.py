@@ -1,0 +1,175 @@
+"""Catchments: symmetric known answers, partition / conservation / nesting properties, bad input."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rasterio.transform import from_origin
+
+from bazhong_geo import catchments as C
+from bazhong_geo._errors import DuplicateLocationError, EmptyInputError
+from bazhong_geo.settlements import SettlementSystem
+
+X0, Y0 = 500_000.0, 3_500_000.0
+SQUARE = shapely.box(X0, Y0, X0 + 4000, Y0 + 4000)
+
+
+def _system(xy, tiers=None, codes=None, parents=None, pop=None, county=None):
+    n = len(xy)
+    codes = codes or [f"s{i:03d}" for i in range(n)]
+    data = {"code": codes, "name": [f"名{i}" for i in range(n)], "tier": tiers or ["town"] * n,
+            "parent_code": parents or [None] * n, "population": pop or [1000.0] * n}
+    if county is not None:
+        data["county_code"] = county
+    geoms = [None if p is None else shapely.Point(p[0] + X0, p[1] + Y0) for p in xy]
+    return SettlementSystem(gpd.GeoDataFrame(data, geometry=geoms, crs=4545))
+
+
+def test_voronoi_square_quarters():
+    s = _system([(1000, 1000), (3000, 1000), (1000, 3000), (3000, 3000)])
+    v = C.voronoi(s, "town", within=SQUARE)
+    np.testing.assert_allclose(v.geometry.area, 4e6)
+    for g, (x, y) in zip(v.geometry, [(0, 0), (2000, 0), (0, 2000), (2000, 2000)]):
+        assert g.symmetric_difference(shapely.box(X0 + x, Y0 + y, X0 + x + 2000, Y0 + y + 2000)).area < 1e-6
+    assert list(v.columns[:3]) == ["code", "name", "tier"] and v.crs.to_epsg() == 4545
+    np.testing.assert_allclose(v.area_km2, 4.0, rtol=1e-3)  # equal-area km² near the central meridian
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(-500, 4500), st.integers(-500, 4500)), min_size=1, max_size=40, unique=True),
+       st.integers(0, 2**31 - 1))
+def test_voronoi_partitions_region_and_population(pts, seed):
+    region = shapely.Polygon([(X0, Y0), (X0 + 4000, Y0 + 500), (X0 + 3500, Y0 + 4000), (X0 + 200, Y0 + 3000)])
+    s = _system([(float(x), float(y)) for x, y in pts])
+    rng = np.random.default_rng(seed)
+    people = gpd.GeoDataFrame({"population": rng.integers(0, 500, 300).astype(float)},
+                              geometry=shapely.points(rng.uniform([X0, Y0], [X0 + 4000, Y0 + 4000], (300, 2))),
+                              crs=4545)
+    people = people[shapely.contains_xy(region, *shapely.get_coordinates(people.geometry.values).T)]
+    v = C.voronoi(s, "town", within=region, population=people)
+    assert len(v) == len(pts)
+    assert abs(v.geometry.area.sum() - region.area) <= 1e-9 * region.area  # planar partition, 1e-9
+    assert abs(shapely.union_all(v.geometry.values).area - region.area) <= 1e-9 * region.area  # no overlaps
+    assert v.area_km2.sum() == pytest.approx(C._areas_km2([region])[0], rel=1e-6)  # equal-area km²
+    assert v.population.sum() == pytest.approx(people.population.sum())  # conservation
+
+
+def test_voronoi_respect_counties():
+    counties = gpd.GeoDataFrame({"code": ["511902", "511921"]}, crs=4545,
+                                geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 4000),
+                                          shapely.box(X0 + 2000, Y0, X0 + 4000, Y0 + 4000)])
+    # s1 is in the east county but listed in the west one: its cell stays in the west county
+    s = _system([(500, 2000), (2100, 500), (3500, 3500)], county=["511902", "511902", "511921"])
+    v = C.voronoi(s, "town", within=SQUARE, respect_counties=True, counties=counties)
+    west, east = counties.geometry
+    assert v.geometry.iloc[0].union(v.geometry.iloc[1]).symmetric_difference(west).area < 1e-6
+    assert v.geometry.iloc[2].symmetric_difference(east).area < 1e-6
+    plain = C.voronoi(s, "town", within=SQUARE)
+    assert plain.geometry.iloc[1].intersection(east).area > 0  # without the option it crosses
+    # a county with no settlement is reported and left uncovered
+    s2 = _system([(500, 2000)], county=["511902"])
+    with pytest.warns(UserWarning, match="uncovered"):
+        v2 = C.voronoi(s2, "town", within=SQUARE, respect_counties=True, counties=counties)
+    assert v2.attrs["report"]["counties_without_settlements"] == ["511921"]
+
+
+def test_bad_input():
+    s = _system([(1000, 1000), (1000, 1000), (3000, 3000), None])
+    with pytest.raises(DuplicateLocationError, match="s000,s001"):
+        C.voronoi(s, "town", within=SQUARE)
+    with pytest.warns(UserWarning, match="no coordinates"):
+        v = C.voronoi(s, "town", within=SQUARE, duplicates="merge")
+    assert v.code.tolist() == ["s000", "s002"] and v.merged_codes.tolist() == ["s000;s001", ""]
+    assert v.attrs["report"]["unlocated"] == 1 and v.attrs["report"]["unlocated_codes"] == ["s003"]
+    assert v.geometry.area.sum() == pytest.approx(SQUARE.area)
+    with pytest.raises(EmptyInputError, match="featured_town"):
+        C.voronoi(s, "featured_town", within=SQUARE)
+    with pytest.raises(EmptyInputError, match="coordinates"):
+        C.radius(_system([None]), "town")
+
+
+def test_radius_defaults_and_override():
+    s = _system([(1000, 1000), (3000, 3000)], tiers=["town", "village"])
+    r = C.radius(s, "village")
+    assert r.radius_m.tolist() == [1000.0] and "GB 50180" in r.attrs["report"]["radius_source"]
+    assert r.geometry.area.iloc[0] == pytest.approx(np.pi * 1e6, rel=2e-3)
+    assert C.radius(s, "town", radii={"town": 250}).radius_m.tolist() == [250.0]
+    assert C.default_radii().tier.tolist()[:2] == ["central_city", "county_town"]
+
+
+def _tree_system(rng, n_towns, n_vill):
+    xy, tiers, codes, parents = [], [], [], []
+    pts = rng.choice(4000 * 4000, size=1 + n_towns + n_vill, replace=False)
+    pts = np.c_[pts % 4000, pts // 4000].astype(float)
+    k = 0
+    xy.append(tuple(pts[k])); tiers.append("county_town"); codes.append("c"); parents.append(None); k += 1
+    for t in range(n_towns):
+        xy.append(tuple(pts[k])); tiers.append("town"); codes.append(f"t{t}"); parents.append("c"); k += 1
+    for v in range(n_vill):
+        xy.append(tuple(pts[k])); tiers.append("village"); codes.append(f"v{v}")
+        parents.append(f"t{rng.integers(n_towns)}"); k += 1
+    return _system(xy, tiers=tiers, codes=codes, parents=parents)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 25), st.integers(0, 2**31 - 1))
+def test_nested_consistency(n_towns, n_vill, seed):
+    rng = np.random.default_rng(seed)
+    s = _tree_system(rng, n_towns, n_vill)
+    n = C.nested(s, within=SQUARE).set_index("code")
+    assert n.loc["c", "depth"] == 0 and n.geometry["c"].symmetric_difference(SQUARE).area < 1e-3
+    for code, row in n.iterrows():
+        kids = n[n.parent_code == code]
+        # catchment = core + children, disjoint
+        total = row.core.area + kids.geometry.area.sum()
+        assert total == pytest.approx(row.geometry.area, rel=1e-9, abs=1e-6)
+        for g in kids.geometry:
+            assert g.difference(row.geometry).area < 1e-6  # child inside parent
+    # each depth level (with the cores above it) partitions the region
+    for d in (1, 2):
+        level = n[n.depth == d].geometry.area.sum() + n[(n.depth < d)].core.area.sum()
+        assert level == pytest.approx(SQUARE.area, rel=1e-9)
+
+
+def test_nested_unlocated_parent_reattached():
+    s = _system([(2000, 2000), None, (1000, 1000), (3000, 3000)], tiers=["county_town", "town", "village", "village"],
+                codes=["c", "t", "v1", "v2"], parents=[None, "c", "t", "t"])
+    with pytest.warns(UserWarning):
+        n = C.nested(s, within=SQUARE)
+    assert n.attrs["report"]["reattached"] == ["v1", "v2"]
+    par = n.set_index("code").parent_code
+    assert par.isna()["c"] and par[["v1", "v2"]].tolist() == ["c", "c"]
+
+
+def test_population_raster_exact(tmp_path):
+    # 4 x 4 cells of 1 km, 10 people each; a catchment covering 1.5 x 1 cells gets 15 people
+    path = tmp_path / "pop.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float64", crs="EPSG:4545",
+                       transform=from_origin(X0, Y0 + 4000, 1000, 1000), nodata=-1) as dst:
+        dst.write(np.full((1, 4, 4), 10.0))
+    cat = gpd.GeoDataFrame({"code": ["a", "b"], "tier": ["town"] * 2}, crs=4545,
+                           geometry=[shapely.box(X0, Y0, X0 + 1500, Y0 + 1000), shapely.box(X0 + 1500, Y0, X0 + 4000, Y0 + 4000)])
+    out = C.population_served(cat, str(path))
+    assert out.population.tolist() == pytest.approx([15.0, 100.0])
+    g = C.gaps(cat, SQUARE, str(path))
+    assert g.population.iloc[0] == pytest.approx(160 - 115) and g.share.iloc[0] == pytest.approx(4.5 / 16, rel=1e-3)
+
+
+def test_population_points_on_shared_edge_counted_once():
+    s = _system([(1000, 2000), (3000, 2000)])
+    v = C.voronoi(s, "town", within=SQUARE)
+    people = gpd.GeoDataFrame({"population": [7.0, 5.0]}, crs=4545,
+                              geometry=[shapely.Point(X0 + 2000, Y0 + 1000), shapely.Point(X0 + 500, Y0 + 500)])
+    out = C.population_served(v, people)
+    assert out.population.sum() == 12.0
+
+
+def test_gaps_by_band():
+    cat = gpd.GeoDataFrame({"code": ["a", "a"], "tier": ["town"] * 2, "minutes": [15.0, 30.0]}, crs=4545,
+                           geometry=[shapely.box(X0, Y0, X0 + 1000, Y0 + 4000), shapely.box(X0, Y0, X0 + 2000, Y0 + 4000)])
+    g = C.gaps(cat, SQUARE)
+    assert g.minutes.tolist() == [15.0, 30.0]
+    assert g.share.round(3).tolist() == [0.75, 0.5]
