@@ -130,6 +130,8 @@ class Criterion:
     speed_col: str | None = None
     children: tuple["Criterion", ...] = ()
     note: str = ""
+    accept_kinds: tuple[str, ...] = ()
+    kind_column: str | None = None
 
     def leaves(self) -> list["Criterion"]:
         """Return the non-composite criteria below (or equal to) this one, depth first."""
@@ -351,6 +353,14 @@ def _parse_criterion(spec: Mapping, origin: str, seen: set[str], path: str) -> C
     if kind == "attribute":
         if not attribute or not isinstance(attribute, str):
             raise InvalidCriterionError(f"{where}: an attribute criterion needs `attribute` (a column name)")
+        kinds = spec.get("accept_kinds", [])
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if not isinstance(kinds, list) or not all(isinstance(x, str) and x for x in kinds):
+            raise InvalidCriterionError(f"{where}: accept_kinds must list the accepted kinds, e.g. ['town_area']")
+        if kinds:
+            extra["accept_kinds"] = tuple(kinds)
+            extra["kind_column"] = str(spec.get("kind_column") or (
+                "population_kind" if dim == "population" else f"{attribute}_kind"))
         col_unit = _attribute_unit(attribute)
         if col_unit is not None and UNITS[col_unit][0] != dim:
             raise UnitMismatchError(
@@ -641,9 +651,19 @@ def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame
             why = ("数值缺失", "value missing")
             col_unit = _attribute_unit(c.attribute) or c.unit
             vals = vals * UNITS[col_unit][1] / UNITS[c.unit][1]
+        why_zh, why_en, needs = _rep(n, why[0]), _rep(n, why[1]), _rep(n, c.attribute)
+        if c.accept_kinds and c.kind_column in cand.columns:
+            # a figure of another kind (e.g. the whole township instead of the town area) cannot decide
+            kinds = cand[c.kind_column].fillna("").astype(str).str.strip().to_numpy()
+            wrong = (kinds != "") & ~np.isin(kinds, c.accept_kinds) & np.isfinite(vals)
+            acc = "/".join(c.accept_kinds)
+            for i in np.flatnonzero(wrong):
+                why_zh[i] = f"现有数值 {_fmt_zh(vals[i], c.unit)} 的口径为“{kinds[i]}”，标准要求“{acc}”"
+                why_en[i] = f"the {_fmt_en(vals[i], c.unit)} on file is of kind '{kinds[i]}', the threshold needs '{acc}'"
+                needs[i] = f"{c.attribute} ({acc})"
+            vals = np.where(wrong, np.nan, vals)
         known = np.isfinite(vals)
-        return _Measure(vals, known, _compare(vals, c) & known, _rep(n, why[0]), _rep(n, why[1]),
-                        needs=_rep(n, c.attribute))
+        return _Measure(vals, known, _compare(vals, c) & known, why_zh, why_en, needs=needs)
     if c.kind == "designation":
         col = c.attribute or "designations"
         if col not in cand.columns:

@@ -379,3 +379,15 @@ def test_cli_check(tmp_path, capsys):
     assert "mega-town" in err and "key-town" in err
     assert main(["check", "--list-profiles"]) == 0
     assert "central-village" in capsys.readouterr().out
+
+
+def test_population_of_another_kind_does_not_decide():
+    df = pd.DataFrame({"code": ["a", "b", "c"], "name": ["A镇", "B镇", "C镇"], "population": [62_000, 62_000, 30_000],
+                       "population_kind": ["township_total", "town_area", None]})
+    res = dz.check(df, "mega-town")
+    assert [_row(res, x, "population")["outcome"] for x in "abc"] == ["no_data", "pass", "fail"]
+    assert "township_total" in _row(res, "a", "population")["reason_zh"]
+    assert res.missing_data.set_index("data_needed").loc["population (town_area/镇区)", "codes"] == "a"
+    with pytest.raises(InvalidCriterionError, match="accept_kinds"):
+        dz.load_profile({"name": "x", "criteria": [{"attribute": "population", "op": ">=", "value": 1,
+                                                    "unit": "people", "accept_kinds": [3]}]})
