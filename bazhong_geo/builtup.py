@@ -96,7 +96,7 @@ class ZoneCoverage:
     crs, transform, shape
         The raster grid the coverage belongs to.
     cell_area_kind : str
-        "geographic", "equal_area" or "conformal" (how true cell areas are computed).
+        "geographic", "equal_area" or "projected" (how true cell areas are computed).
     report : dict
         ``outside_codes``: zones not on the raster at all; ``repaired_codes``: invalid geometries repaired.
     """
@@ -181,7 +181,7 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
         gs = gs.segmentize(_densify_length(CRS.from_user_input(zones.crs), rcrs, transform)).to_crs(rcrs)
     cov = compute_coverage(gs.to_numpy(), transform, shape)
     area = CellArea(rcrs, transform, shape)
-    if area.kind == "conformal":
+    if area.kind == "projected":
         cov.split_runs(area.max_run)
     cell_wa = cov.cell_frac * area.at(cov.cell_row, cov.cell_col)
     mid = (cov.run_c0 + cov.run_c1 - 1) // 2
@@ -296,6 +296,10 @@ class _Accumulator:
 
     def __init__(self, zc: ZoneCoverage, nodata, fraction):
         self.zc, self.nodata, self.fraction = zc, nodata, fraction
+        t = zc.transform
+        # fraction="m2": value / (the producer's cell area) is the built-up share; that cell area is
+        # the plane area for projected grids (GHSL) and the true area for longitude/latitude grids
+        self.plane = None if zc.crs.is_geographic else abs(t.a * t.e - t.b * t.d)
         n = len(zc)
         self.bu = np.zeros(n)
         self.va = np.zeros(n)
@@ -329,10 +333,14 @@ class _Accumulator:
             r_va = st.valid.range_sum(r_p0, r_p1).astype(np.float64)
             c_va = st.valid.range_sum(c_pos, c_pos + 1).astype(np.float64)
             self.total_valid_cells += st.valid.total
-        if self.fraction == "m2":
-            # the cell value is already built-up m²: weight by coverage only
+        if self.fraction == "m2" and self.plane is None:
             self.bu += np.bincount(c_zone, c_bu * cov.cell_frac[cs_sl], minlength=n)
             self.bu += np.bincount(r_zone, r_bu * cov.run_w[rs_sl], minlength=n)
+        elif self.fraction == "m2":
+            # built-up m² per cell as the producer measured it on the plane cell: value / plane area is
+            # the built-up share, which counts by the cell's true area like fraction="share"
+            self.bu += np.bincount(c_zone, c_bu * c_wa, minlength=n) / self.plane
+            self.bu += np.bincount(r_zone, r_bu * r_wa, minlength=n) / self.plane
         else:
             self.bu += np.bincount(c_zone, c_bu * c_wa, minlength=n)
             self.bu += np.bincount(r_zone, r_bu * r_wa, minlength=n)
@@ -656,8 +664,8 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
 
 # ------------------------------------------------------------------------------------ extents
 
-def _read_builtup(ds, band, classes, fraction, min_fraction):
-    """Whole-raster built-up mask and built-up m² per cell factor (streamed read into one array)."""
+def _read_builtup(ds, band, classes, fraction, min_fraction, area):
+    """Whole-raster built-up mask and, for fraction rules, built-up share per cell (strip by strip)."""
     from rasterio.windows import Window
 
     nodata = ds.nodatavals[band - 1]
@@ -673,9 +681,11 @@ def _read_builtup(ds, band, classes, fraction, min_fraction):
             if valid is not None:
                 v[~valid] = 0
             v[np.isnan(v)] = 0
+            if fraction == "m2":
+                cell = area.row_area[r0:r1, None] if area.kind == "geographic" else _cell_plane_m2(ds)
+                v = (v / cell).astype(np.float32)
             amount[r0:r1] = v
-            share = v if fraction == "share" else v / _cell_plane_m2(ds)
-            m = share > min_fraction if min_fraction > 0 else share > 0
+            m = v > min_fraction if min_fraction > 0 else v > 0
         if valid is not None:
             m &= valid
         mask[r0:r1] = m
@@ -743,12 +753,12 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
     with _open(raster) as ds:
         name = getattr(ds, "name", str(raster))
         rcrs = _raster_crs(ds, raster_crs, name)
-        mask, amount = _read_builtup(ds, band, classes, fraction, min_fraction)
         transform, shape = ds.transform, (ds.height, ds.width)
+        area = CellArea(rcrs, transform, shape)
+        mask, amount = _read_builtup(ds, band, classes, fraction, min_fraction, area)
     structure = np.ones((3, 3), dtype=bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
     labels, n = ndimage.label(mask, structure=structure)
     del mask
-    area = CellArea(rcrs, transform, shape)
     foot = np.zeros(n + 1)
     built = np.zeros(n + 1)
     cells = np.zeros(n + 1, dtype=np.int64)
@@ -765,8 +775,7 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
         cells += np.bincount(lf, minlength=n + 1)
         if amount is not None:
             am = amount[r0:r0 + 1024].astype(np.float64)
-            w = am * a if fraction == "share" else am
-            built += np.bincount(lf, w.ravel(), minlength=n + 1)
+            built += np.bincount(lf, (am * a).ravel(), minlength=n + 1)
     if amount is None:
         built = foot.copy()
     keep = np.nonzero(built[1:] / 1e6 >= min_area_km2)[0] + 1
