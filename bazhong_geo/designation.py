@@ -768,6 +768,8 @@ def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame
             return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool),
                             _rep(n, "未提供区域背景（县城位置）"), _rep(n, "no context region given (county town locations)"),
                             needs=_rep(n, "context: county town locations"))
+        if "tier" not in ctx.columns:
+            raise MissingColumnError("context settlements have no 'tier' column; pass a Region or SettlementSystem")
         sel = ctx["tier"].astype(str).isin(c.tiers).to_numpy()
         rxy, rok = _xy(ctx_w)
         use = sel & rok
