@@ -517,7 +517,9 @@ def base_map(bounds=None, *, basemap: str = "none", tianditu_key: str | None = N
         if not tianditu_key:
             raise BazhongGeoError("basemap='tianditu' needs your Tianditu key: tianditu_key='...' "
                                   "(CLI: --tianditu-key); get one at https://console.tianditu.gov.cn")
-        key = _esc(tianditu_key)
+        if not re.fullmatch(r"[A-Za-z0-9]{8,64}", str(tianditu_key)):
+            raise BazhongGeoError("the Tianditu key must be the 32 letters/digits shown in your Tianditu console")
+        key = str(tianditu_key)
         for layer, name in (("vec", "天地图 矢量"), ("cva", "天地图 注记")):
             folium.TileLayer(
                 f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"

