@@ -234,7 +234,7 @@ def export_pdf(map_or_html, path, paper: str = "A4", landscape: bool = True, *, 
             if errors:
                 raise MapExportError(f"the map page raised script errors: {errors[:3]}")
             page.add_style_tag(content=f"@page {{ size: {w_mm}mm {h_mm}mm; margin: 0; }} "
-                                       "html, body { overflow: hidden; }")
+                                       "html, body { overflow: hidden; } .leaflet-control-zoom { display: none; }")
             page.emulate_media(media="screen")
             page.pdf(path=str(out), width=f"{w_mm}mm", height=f"{h_mm}mm", print_background=True,
                      margin={"top": "0", "right": "0", "bottom": "0", "left": "0"}, page_ranges="1",
