@@ -79,11 +79,30 @@ def browser():
         b.close()
 
 
+def _raster(path):
+    """A 8 km x 5 km GeoTIFF (EPSG:4545, 100 m cells) with a 2 km x 1 km block of ones."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.zeros((50, 80), dtype="float32")
+    data[10:20, 10:30] = 1.0
+    with rasterio.open(path, "w", driver="GTiff", width=80, height=50, count=1, dtype="float32", crs="EPSG:4545",
+                       transform=from_origin(X0, Y0 + 5_000, 100, 100)) as dst:
+        dst.write(data, 1)
+    return path
+
+
 @pytest.fixture(scope="module")
-def full_map_html():
+def full_map_html(tmp_path_factory):
     region = _region()
-    m = maps.progress_map(region, _progress(), catchments=_catchments(region),
-                          label_tiers=("central_city", "county_town", "featured_town"),
+    builtup = gpd.GeoDataFrame({"name": [HOSTILE]}, geometry=[box(X0 + 18_000, Y0 + 18_000, X0 + 24_000, Y0 + 22_000)],
+                               crs=4545)
+    candidates = gpd.GeoDataFrame({"code": ["c1", "c2"], "name": ["候选甲", QUOTES], "passed": [True, False],
+                                   "reasons": ["", HOSTILE]},
+                                  geometry=[Point(X0 + 30_000, Y0 + 30_000), Point(X0 + 70_000, Y0 + 30_000)], crs=4545)
+    raster = _raster(tmp_path_factory.mktemp("raster") / "builtup.tif")
+    m = maps.progress_map(region, _progress(), catchments=_catchments(region), builtup=builtup, candidates=candidates,
+                          raster=raster, label_tiers=("central_city", "county_town", "featured_town"),
                           subtitle="测试 <b>subtitle</b> `x`")
     return maps.to_html(m, offline=True)
 
@@ -250,15 +269,7 @@ def test_tiers_accept_chinese_labels():
 
 
 def test_raster_overlay_is_embedded_as_png(tmp_path):
-    import rasterio
-    from rasterio.transform import from_origin
-
-    data = np.zeros((50, 80), dtype="float32")
-    data[10:20, 10:30] = 1.0
-    path = tmp_path / "builtup.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=80, height=50, count=1, dtype="float32", crs="EPSG:4545",
-                       transform=from_origin(X0, Y0 + 5_000, 100, 100)) as dst:
-        dst.write(data, 1)
+    path = _raster(tmp_path / "builtup.tif")
     m = maps.base_map()
     overlay = maps.add_raster(m, path)
     html_text = maps.to_html(m)
@@ -280,7 +291,10 @@ def test_offline_map_opens_with_no_network_request_and_no_error(browser, tmp_pat
         # layers, legends, panels in the DOM
         layer_names = page.eval_on_selector_all(".leaflet-control-layers-overlays label span",
                                                 "els => els.map(e => e.textContent.trim())")
-        assert {"行政区划", "中心城区", "县城", "特色镇", "中心村", "一般镇", "村", "服务范围", "重点/特色镇"} <= set(layer_names)
+        assert {"行政区划", "中心城区", "县城", "特色镇", "中心村", "一般镇", "村", "服务范围", "重点/特色镇", "建成区",
+                "建成区栅格", "候选镇村"} <= set(layer_names)
+        assert page.locator("img.leaflet-image-layer[src^='data:image/png']").count() == 1
+        assert "符合" in page.inner_text("body") and "不符合" in page.inner_text("body")  # candidates legend
         assert page.locator(".bz-legend-tiers").count() == 1
         assert page.locator(".bz-legend-tiers svg").count() >= 6
         assert "1 个居民点无坐标" in page.inner_text(".bz-legend-tiers")
@@ -289,9 +303,9 @@ def test_offline_map_opens_with_no_network_request_and_no_error(browser, tmp_pat
         assert statuses == ["achieved", "behind", "no_data", "on_track"]
         assert page.locator(".leaflet-control-scale").count() == 1
         assert page.locator(".bz-title").inner_text().startswith("巴中市城乡提升目标进展")
-        assert page.locator(".bz-sym svg").count() == 8 + 2  # located settlements + designation rings
+        assert page.locator(".bz-sym svg").count() == 8 + 2 + 2  # settlements + designation rings + candidates
         assert page.locator(".bz-area-label").count() == 5  # county names
-        assert page.locator("path.leaflet-interactive").count() >= 6 + 3  # boundaries + catchments
+        assert page.locator("path.leaflet-interactive").count() >= 6 + 3 + 1  # boundaries + catchments + built-up
     finally:
         context.close()
 
@@ -325,9 +339,15 @@ def test_hostile_names_show_as_text_and_do_not_execute(browser, tmp_path, full_m
 def test_english_labels(browser, tmp_path):
     region = _region()
     region["boundaries"]["name_en"] = ["Bazhong", "Bazhou", "Enyang", "Tongjiang", "Nanjiang", "Pingchang"]
-    html_text = maps.to_html(maps.progress_map(region, _progress(), lang="en"))
+    counties = region["boundaries"].iloc[1:].assign(urban_share_pct=[64.44, 37.39, 38.96, 37.95, np.nan])
+    choropleth = {"gdf": counties, "column": "urban_share_pct", "scheme": "user_defined", "bins": [40, 50, 100],
+                  "unit": " %", "fmt_digits": 1, "legend_title": "urban share"}
+    html_text = maps.to_html(maps.progress_map(region, _progress(), lang="en", choropleth=choropleth))
     context, page, log = _open(browser, tmp_path, html_text)
     try:
+        legend = page.locator(".bz-legend", has_text="urban share").inner_text()
+        assert "37.4 – 40 %" in legend and "40 – 50 %" in legend and "50 – 100 %" in legend and "no data" in legend
+        assert "user-defined breaks" in legend
         text = page.inner_text("body")
         assert "Settlement tiers" in text and "central city" in text and "Progress towards targets" in text
         assert "urbanization rate" in text and "achieved" in text
