@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._errors import (EmptyInputError, GridMismatchError, InvalidBuiltupRuleError, MissingColumnError,
+from ._errors import (BazhongGeoError, EmptyInputError, GridMismatchError, InvalidBuiltupRuleError, MissingColumnError,
                       MissingCRSError)
 
 CENTRAL_CITY_CODE = "511900"
@@ -179,7 +179,14 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
     zone_km2 = _crs.area_km2(gs).to_numpy(dtype=np.float64)
     if not CRS.from_user_input(zones.crs).equals(rcrs):
         gs = gs.segmentize(_densify_length(CRS.from_user_input(zones.crs), rcrs, transform)).to_crs(rcrs)
-    cov = compute_coverage(gs.to_numpy(), transform, shape)
+    garr = gs.to_numpy()
+    finite = np.isfinite(shapely.bounds(garr)).all(axis=1) | shapely.is_empty(garr) | shapely.is_missing(garr)
+    if not finite.all():
+        raise BazhongGeoError(
+            f"{int((~finite).sum())} zone(s) cannot be projected to the raster CRS {rcrs.to_string()} (coordinates "
+            f"outside its domain, or longitude/latitude swapped): {', '.join(codes[~finite][:20])}; check the "
+            f"zones' CRS ({zones.crs})")
+    cov = compute_coverage(garr, transform, shape)
     area = CellArea(rcrs, transform, shape)
     if area.kind == "projected":
         cov.split_runs(area.max_run)
