@@ -1142,6 +1142,12 @@ def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> P
     m = maps.base_map(bounds=(boundaries if boundaries is not None else layer).to_crs(4326))
     if boundaries is not None:
         maps.add_boundaries(m, boundaries)
+    ctx = getattr(region, "settlements", None) if region is not None else None
+    if ctx is not None and "tier" in ctx.columns:
+        centres = ctx[ctx["tier"].isin(["central_city", "county_town"])]
+        centres = centres[~(centres.geometry.isna() | centres.geometry.is_empty)]
+        if len(centres):
+            maps.add_settlements(m, centres, tiers=["central_city", "county_town"], legend=False)
     decided = layer[layer["verdict"] != "incomplete"]
     if len(decided):
         maps.add_candidates(m, decided, pass_col="passed", reasons_col="reasons",
@@ -1150,15 +1156,13 @@ def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> P
     if len(incomplete):
         disp = maps.prepare_geometries(incomplete, tolerance_m=0)
         fg = folium.FeatureGroup(name=f"{p.label_zh}候选（数据不全）", show=True)
-        for i, (row, pt) in enumerate(zip(disp.itertuples(), disp.geometry)):
+        for row, pt in zip(disp.itertuples(), disp.geometry):
             text = (f"<b>{maps._esc(row.name)}</b> ({maps._esc(row.code)})<br>{maps._esc(row.reasons)}")
-            popup = folium.Popup(text, max_width=420)
-            inner = list(popup.html._children.values())    # folium gives the inner Html a random id and key
-            for j, el in enumerate(inner):
-                el._id = f"dz{i:04d}_{j}"
-            popup.html._children = type(popup.html._children)((el.get_name(), el) for el in inner)
-            folium.CircleMarker([pt.y, pt.x], radius=7, color="#616161", fill=True, fill_color=_COLOURS["incomplete"],
-                                fill_opacity=0.9, popup=popup, tooltip=maps._esc(row.name)).add_to(fg)
+            marker = folium.CircleMarker([pt.y, pt.x], radius=7, color="#616161", fill=True,
+                                         fill_color=_COLOURS["incomplete"], fill_opacity=0.9,
+                                         tooltip=maps._esc(row.name))
+            _popup_element(text).add_to(marker)   # folium.Popup needs jQuery, which the offline map leaves out
+            marker.add_to(fg)
         fg.add_to(m)
     maps.add_categorical_legend(m, f"{p.label_zh} {p.label_en}",
                                 [("符合 qualifies", "#27ae60", "circle"), ("不符合 does not qualify", "#c0392b", "cross"),
@@ -1166,6 +1170,24 @@ def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> P
     maps.add_title(m, f"{p.label_zh}候选评估", f"{p.label_en} check: {len(layer)} located candidates")
     maps.add_layer_control(m)
     return maps.save(m, path)
+
+
+def _popup_element(html_text: str):
+    """A ``bindPopup`` call on the parent layer, with the (already escaped) HTML as a JSON string."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    class _BindPopup(MacroElement):
+        _template = Template("{% macro script(this, kwargs) %}"
+                             "{{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {maxWidth: 420});"
+                             "{% endmacro %}")
+
+        def __init__(self, html):
+            super().__init__()
+            self._name = "BindPopup"
+            self.html = html
+
+    return _BindPopup(html_text)
 
 
 def plan_designations(*args, **kwargs):

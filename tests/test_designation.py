@@ -391,3 +391,28 @@ def test_population_of_another_kind_does_not_decide():
     with pytest.raises(InvalidCriterionError, match="accept_kinds"):
         dz.load_profile({"name": "x", "criteria": [{"attribute": "population", "op": ">=", "value": 1,
                                                     "unit": "people", "accept_kinds": [3]}]})
+
+
+def test_report_map_in_a_browser(tmp_path, towns, context):
+    """The offline map loads without script errors; an incomplete town's popup shows its reasons."""
+    from playwright.sync_api import sync_playwright
+
+    from bazhong_geo.export import CHROMIUM_ARGS, find_chromium
+
+    res = dz.check(towns, "mega-town", context=context)
+    path = dz.write_check_report(res, tmp_path)["map"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(path.as_uri())
+        page.wait_for_timeout(300)
+        page.locator("path.leaflet-interactive").first.click(force=True)      # the grey (incomplete) marker
+        page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+        popup = page.inner_text(".leaflet-popup-content")
+        legend = page.inner_text("body")
+        browser.close()
+    assert errors == []
+    assert "丙镇" in popup and "缺少镇区常住人口数据" in popup
+    assert "数据不全 incomplete" in legend and "符合 qualifies" in legend
