@@ -146,6 +146,8 @@ class RoadGraph:
     _csr: object = field(default=None, repr=False)
     _tree: object = field(default=None, repr=False)
     _labels: object = field(default=None, repr=False)
+    _inc: object = field(default=None, repr=False)
+    _long: object = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -191,16 +193,84 @@ class RoadGraph:
         d, i = self._tree.query(np.asarray(xy, dtype=float).reshape(-1, 2))
         return i.astype(np.int64), d
 
-    def csr_with_sources(self, nodes: np.ndarray, minutes: np.ndarray):
-        """The graph plus one virtual node per source (rows ``n .. n+k-1``), each with a one-way edge to its node."""
+    def _incidence(self):
+        if getattr(self, "_inc", None) is None:
+            ends = np.concatenate([self.u, self.v])
+            order = np.argsort(ends, kind="stable")
+            ptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=ptr[1:])
+            self._inc = (ptr, (order % self.n_edges).astype(np.int64))
+            L = self.length_m
+            h = float(np.quantile(L, 0.99)) if len(L) else 0.0
+            self._long = (h, np.flatnonzero(L > h))
+        return self._inc
+
+    def snap_edges(self, xy: np.ndarray):
+        """Nearest point on the network of each point.
+
+        Returns ``(edge, fraction, distance_m)``: the edge index, the position of the nearest point
+        along it from ``u`` (0..1) and the straight distance. Exact: candidate edges are those incident
+        to nodes within (distance to the nearest node + the 99th-percentile edge length), plus every
+        longer edge.
+        """
+        from itertools import chain
+
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        _, d0 = self.snap(xy)
+        ptr, inc = self._incidence()
+        h, long = self._long
+        r = d0 + h + 1e-6
+        balls = self._tree.query_ball_point(xy, r)
+        counts = np.array([len(b) for b in balls], dtype=np.int64)
+        nodes = np.fromiter(chain.from_iterable(balls), dtype=np.int64, count=int(counts.sum()))
+        src = np.repeat(np.arange(len(xy)), counts)
+        deg = ptr[nodes + 1] - ptr[nodes]
+        tot = int(deg.sum())
+        start = np.repeat(ptr[nodes], deg)
+        offs = np.arange(tot) - np.repeat(np.cumsum(deg) - deg, deg)
+        edges = inc[start + offs]
+        src = np.repeat(src, deg)
+        if len(long):
+            edges = np.concatenate([edges, np.tile(long, len(xy))])
+            src = np.concatenate([src, np.repeat(np.arange(len(xy)), len(long))])
+        a = self.xy[self.u[edges]]
+        ab = self.xy[self.v[edges]] - a
+        p = xy[src]
+        den = np.einsum("ij,ij->i", ab, ab)
+        t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.where(den > 0, den, 1.0), 0.0, 1.0)
+        d = np.hypot(*(p - a - t[:, None] * ab).T)
+        order = np.lexsort((edges, d, src))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = src[order][1:] != src[order][:-1]
+        best = order[first]
+        return edges[best], t[best], d[best]
+
+    def csr_with_sources(self, src: np.ndarray, nodes: np.ndarray, minutes: np.ndarray, k: int | None = None):
+        """The graph plus ``k`` virtual source nodes (rows ``n .. n+k-1``) with one-way edges ``src -> nodes``."""
         from scipy.sparse import csr_matrix
 
         base = self.csr()
-        n, k = self.n_nodes, len(nodes)
-        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.arange(1, k + 1)])
-        indices = np.concatenate([base.indices, np.asarray(nodes, dtype=base.indices.dtype)])
-        data = np.concatenate([base.data, np.asarray(minutes, dtype=float)])  # explicit zeros are edges in csgraph
+        n = self.n_nodes
+        src = np.asarray(src, dtype=np.int64)
+        k = int(src.max()) + 1 if k is None else k
+        order = np.argsort(src, kind="stable")
+        counts = np.bincount(src, minlength=k)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+        indices = np.concatenate([base.indices, np.asarray(nodes)[order].astype(base.indices.dtype)])
+        data = np.concatenate([base.data, np.asarray(minutes, dtype=float)[order]])  # explicit zeros are edges
         return csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+
+    def attach(self, xy: np.ndarray, walk_kmh: float):
+        """Snap points onto edges; return ``(src, node, minutes, edge, fraction, distance_m)`` where each point
+        reaches both ends of its edge: walk to the nearest point of the edge, then drive along it."""
+        e, f, d = self.snap_edges(xy)
+        walk = d / _m_per_min(walk_kmh)
+        m = self.minutes[e]
+        k = len(e)
+        src = np.concatenate([np.arange(k), np.arange(k)])
+        node = np.concatenate([self.u[e], self.v[e]])
+        mins = np.concatenate([walk + f * m, walk + (1.0 - f) * m])
+        return src, node, mins, e, f, d
 
 
 def build_graph(
@@ -349,22 +419,23 @@ def _graph(roads, graph, speed_col, class_col, speeds, segmentize_m=None):
     return build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=segmentize_m)
 
 
-def _snap_sources(g: RoadGraph, xy, walk_kmh, far_m, report):
-    node, dist = g.snap(xy)
-    walk = dist / _m_per_min(walk_kmh)
-    far = np.flatnonzero(dist > far_m)
+def _snap_sources(g: RoadGraph, xy, walk_kmh, far_m, report, what="source"):
+    """Attach points to the network (see :meth:`RoadGraph.attach`) and report far / off-component ones."""
+    att = g.attach(xy, walk_kmh)
+    e, d = att[3], att[5]
+    far = np.flatnonzero(d > far_m)
     labels = g.components()
     if len(far):
-        report["sources_far_from_road"] = far.tolist()
+        report[f"{what}s_far_from_road"] = far.tolist()
         warnings.warn(
-            f"{len(far)} source(s) lie more than {far_m:g} m from any road node; they reach it on foot "
-            f"(positions in report['sources_far_from_road'])",
+            f"{len(far)} {what}(s) lie more than {far_m:g} m from any road; they reach it on foot "
+            f"(positions in report['{what}s_far_from_road'])",
             stacklevel=3,
         )
-    off = np.flatnonzero(labels[node] != 0)
+    off = np.flatnonzero(labels[g.u[e]] != 0)
     if len(off):
-        report["sources_off_main_component"] = off.tolist()
-    return node, dist, walk
+        report[f"{what}s_off_main_component"] = off.tolist()
+    return att
 
 
 def nearest(
@@ -381,9 +452,9 @@ def nearest(
 ):
     """Minutes from the fastest source to every node of the road graph (multi-source Dijkstra).
 
-    Each source walks (at ``walk_kmh``, straight line) to its nearest road node, then drives. One call
-    of ``scipy.sparse.csgraph.dijkstra(min_only=True)`` with one virtual node per source carrying its
-    walking time.
+    Each source walks (at ``walk_kmh``, straight line) to the nearest point of the network, then drives
+    along that edge to either end. One call of ``scipy.sparse.csgraph.dijkstra(min_only=True)`` with
+    one virtual node per source whose two edges carry those times.
 
     Parameters
     ----------
@@ -420,11 +491,12 @@ def nearest(
     report: dict = {}
     g = _graph(roads, graph, speed_col, class_col, speeds)
     xy, pos = _source_points(sources, report)
-    node, _, walk = _snap_sources(g, xy, walk_kmh, far_m, report)
+    vs, node, walk = _snap_sources(g, xy, walk_kmh, far_m, report)[:3]
     n = g.n_nodes
-    csr = g.csr_with_sources(node, walk)
+    k = len(xy)
+    csr = g.csr_with_sources(vs, node, walk, k)
     dist, _, src = dijkstra(
-        csr, directed=True, indices=n + np.arange(len(node)), min_only=True, return_predecessors=True, limit=limit
+        csr, directed=True, indices=n + np.arange(k), min_only=True, return_predecessors=True, limit=limit
     )
     dist = dist[:n]
     src = src[:n]
@@ -458,10 +530,10 @@ def travel_times(
 ) -> np.ndarray:
     """Travel-time matrix in minutes, ``n_origins × n_destinations``.
 
-    Time = walk to the origin's nearest node + shortest road path + walk from the destination's nearest
-    node (or the straight walk when ``direct_walk`` and shorter). Rows/columns of points without a
-    geometry are NaN; pairs in different road components are ``inf`` (unless walkable directly).
-    Dijkstra runs from the smaller side's distinct nodes in batches (the graph is undirected).
+    Time = walk to the nearest point of the road network + shortest road path + walk from the road to
+    the destination (or the straight walk when ``direct_walk`` and shorter). Rows/columns of points
+    without a geometry are NaN; pairs in different road components are ``inf`` (unless walkable
+    directly). Dijkstra runs from the end nodes of the smaller side's edges, in batches (undirected graph).
 
     Examples
     --------
@@ -469,9 +541,9 @@ def travel_times(
     >>> roads = gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
     ...     geometry=[shapely.LineString([(0, 0), (3000, 0)])])
     >>> a = gpd.GeoSeries([shapely.Point(0, 75)], crs=4545)
-    >>> b = gpd.GeoSeries([shapely.Point(3000, 0), shapely.Point(0, 0)], crs=4545)
+    >>> b = gpd.GeoSeries([shapely.Point(3000, 0), shapely.Point(1500, -150)], crs=4545)
     >>> travel_times(roads, a, b).round(3).tolist()
-    [[4.0, 1.0]]
+    [[4.0, 4.5]]
     """
     from scipy.sparse.csgraph import dijkstra
 
@@ -479,18 +551,30 @@ def travel_times(
     g = _graph(roads, graph, speed_col, class_col, speeds)
     oxy, opos = _source_points(origins, report)
     dxy, dpos = _source_points(destinations, report)
-    onode, _, owalk = _snap_sources(g, oxy, walk_kmh, far_m, report)
-    dnode, _, dwalk = _snap_sources(g, dxy, walk_kmh, far_m, report)
-    flip = len(np.unique(dnode)) < len(np.unique(onode))
+    _, _, _, oe, of, od = _snap_sources(g, oxy, walk_kmh, far_m, report, "origin")
+    _, _, _, de, df, dd = _snap_sources(g, dxy, walk_kmh, far_m, report, "destination")
+    wpm = _m_per_min(walk_kmh)
+    flip = len(np.unique(de)) < len(np.unique(oe))
     if flip:
-        onode, dnode, owalk, dwalk = dnode, onode, dwalk, owalk
-    uo, inv = np.unique(onode, return_inverse=True)
+        oe, of, od, de, df, dd = de, df, dd, oe, of, od
+    ow, dw = od / wpm, dd / wpm
+    om, dm = g.minutes[oe], g.minutes[de]
+    ends = np.unique(np.concatenate([g.u[oe], g.v[oe]]))
+    cols = np.concatenate([g.u[de], g.v[de]])
     csr = g.csr()
-    net = np.empty((len(uo), len(dnode)))
-    for s in range(0, len(uo), batch):
-        d = dijkstra(csr, directed=False, indices=uo[s : s + batch])
-        net[s : s + batch] = d[:, dnode]
-    t = owalk[:, None] + net[inv] + dwalk[None, :]
+    D = np.empty((len(ends), len(cols)))
+    for s in range(0, len(ends), batch):
+        D[s : s + batch] = dijkstra(csr, directed=False, indices=ends[s : s + batch])[:, cols]
+    iu = np.searchsorted(ends, g.u[oe])
+    iv = np.searchsorted(ends, g.v[oe])
+    nd = len(de)
+    # origin -> each end of each destination edge, through either end of the origin edge
+    to_ends = np.minimum((ow + of * om)[:, None] + D[iu], (ow + (1.0 - of) * om)[:, None] + D[iv])
+    t = np.minimum(to_ends[:, :nd] + (df * dm)[None, :], to_ends[:, nd:] + ((1.0 - df) * dm)[None, :]) + dw[None, :]
+    same = oe[:, None] == de[None, :]
+    if same.any():
+        along = ow[:, None] + np.abs(of[:, None] - df[None, :]) * om[:, None] + dw[None, :]
+        t = np.where(same, np.minimum(t, along), t)
     if flip:
         t = t.T
     if direct_walk:
@@ -557,7 +641,7 @@ def time_grid(
 
     report: dict = {}
     xy, pos = _source_points(sources, report)
-    snode, _, swalk = _snap_sources(graph, xy, walk_kmh, far_m, report)
+    svs, snode, swalk = _snap_sources(graph, xy, walk_kmh, far_m, report)[:3]
     wpm = _m_per_min(walk_kmh)
     if bounds is None:
         reach = min(limit, 240.0) * wpm
@@ -601,7 +685,7 @@ def time_grid(
     gv += [cid, rn]
     gw += [cw, cw]
     # virtual source nodes -> snapped road node and -> own cell
-    k = len(snode)
+    k = len(xy)
     vs = n_road + n_cell + np.arange(k)
     scol = np.floor((xy[:, 0] - xmin) / cell_m).astype(np.int64)
     srow = np.floor((top - xy[:, 1]) / cell_m).astype(np.int64)
@@ -609,7 +693,7 @@ def time_grid(
     scx = xmin + (scol + 0.5) * cell_m
     scy = top - (srow + 0.5) * cell_m
     sw = np.hypot(xy[:, 0] - scx, xy[:, 1] - scy) / wpm
-    gu += [vs, vs[sin]]
+    gu += [vs[svs], vs[sin]]
     gv += [snode, n_road + srow[sin] * ncol + scol[sin]]
     gw += [swalk, sw[sin]]
     N = n_road + n_cell + k

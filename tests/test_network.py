@@ -40,13 +40,19 @@ def test_graph_known_answer(diamond):
 
 
 def test_travel_times_walk_offsets(diamond):
-    # origin 150 m south of A: 2 minutes on foot, then 1.414 min to C; destination 75 m north of C: +1 min
-    t = N.travel_times(diamond, _pts([(0, -150)]), _pts([(2000, 75)]))
+    # origin 150 m south of A: 2 minutes on foot, then 1.414 min to C; destination 75 m south of C: +1 min
+    t = N.travel_times(diamond, _pts([(0, -150)]), _pts([(2000, -75)]))
     assert t[0, 0] == pytest.approx(2 + np.sqrt(2) + 1, rel=1e-12)
     # a straight walk wins when shorter than the road trip
     t = N.travel_times(diamond, _pts([(0, -150)]), _pts([(0, -225)]))
     assert t[0, 0] == pytest.approx(1.0)
     assert N.travel_times(diamond, _pts([(0, -150)]), _pts([(0, -225)]), direct_walk=False)[0, 0] == pytest.approx(5.0)
+    # points beside an edge join it at their foot: 75 m north of the middle of A-B, to 150 m south of B
+    t = N.travel_times(diamond, _pts([(500, 75)]), _pts([(1000, -150)]))
+    assert t[0, 0] == pytest.approx(1 + 0.5 + 2)
+    # both on the same edge: drive along it, not via its ends
+    t = N.travel_times(diamond, _pts([(200, 75)]), _pts([(700, -75)]), direct_walk=False)
+    assert t[0, 0] == pytest.approx(1 + 0.5 + 1)
 
 
 def test_nearest_known_answer(diamond):
@@ -140,26 +146,36 @@ def _nx_graph(roads, seg=None):
     return G
 
 
+def _nx_attach(G, p, tag):
+    """Add node ``tag`` at point p joined to the ends of its nearest edge (brute force over all edges)."""
+    best = None
+    for a, b, data in G.edges(data=True):
+        if isinstance(a, str) or isinstance(b, str):
+            continue
+        seg = shapely.LineString([a, b])
+        d = seg.distance(shapely.Point(p))
+        if best is None or d < best[0]:
+            best = (d, a, b, seg.project(shapely.Point(p), normalized=True), data["weight"])
+    d, a, b, f, w = best
+    G.add_edge(tag, a, weight=d / WALK + f * w)
+    G.add_edge(tag, b, weight=d / WALK + (1 - f) * w) if not G.has_edge(tag, b) else None
+    return best
+
+
 def test_travel_times_match_networkx():
     roads = _grid_roads()
     rng = np.random.default_rng(3)
-    o = rng.uniform(0, 5500, (7, 2))
-    d = rng.uniform(0, 5500, (5, 2))
-    got = N.travel_times(roads, _pts(o), _pts(d), direct_walk=False)
-    G = _nx_graph(roads)
-    nodes = np.array(list(G.nodes))
-    key = [tuple(p) for p in nodes]
-
-    def snap(p):
-        k = np.argmin(np.hypot(*(nodes - (p + [X0, Y0])).T))
-        return key[k], np.hypot(*(nodes[k] - (p + [X0, Y0]))) / WALK
-
+    o = rng.uniform(0, 5500, (6, 2)) + [X0, Y0]
+    d = rng.uniform(0, 5500, (4, 2)) + [X0, Y0]
+    got = N.travel_times(roads, _pts(o - [X0, Y0]), _pts(d - [X0, Y0]), direct_walk=False)
     for i, p in enumerate(o):
-        so, wo = snap(p)
-        lengths = nx.single_source_dijkstra_path_length(G, so)
         for j, q in enumerate(d):
-            sd, wd = snap(q)
-            exp = wo + lengths.get(sd, np.inf) + wd
+            G = _nx_graph(roads)
+            bo = _nx_attach(G, p, "o")
+            bd = _nx_attach(G, q, "d")
+            exp = nx.dijkstra_path_length(G, "o", "d") if nx.has_path(G, "o", "d") else np.inf
+            if {bo[1], bo[2]} == {bd[1], bd[2]}:
+                exp = min(exp, bo[0] / WALK + abs(bo[3] - bd[3]) * bo[4] + bd[0] / WALK)
             assert got[i, j] == pytest.approx(exp, rel=1e-9)
 
 
