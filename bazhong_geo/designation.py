@@ -552,11 +552,10 @@ def _context_frame(context) -> "pd.DataFrame | None":
     """The settlement table of a Region / SettlementSystem / GeoDataFrame given as context."""
     if context is None:
         return None
-    for attr in ("system", ):
-        obj = getattr(context, attr, None)
-        if obj is not None and hasattr(obj, "settlements"):
-            return obj.settlements
-    if hasattr(context, "settlements") and not isinstance(context, pd.DataFrame):
+    system = getattr(context, "system", None)          # a Region
+    if system is not None and hasattr(system, "settlements"):
+        return system.settlements
+    if hasattr(context, "settlements") and not isinstance(context, pd.DataFrame):   # a SettlementSystem
         return context.settlements
     if isinstance(context, pd.DataFrame):
         return context
