@@ -545,6 +545,10 @@ def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int
     """Fit the map to a GeoDataFrame's extent or a (minx, miny, maxx, maxy) longitude/latitude box.
 
     ``padding_top_left`` / ``padding_bottom_right`` (pixels) keep the extent clear of panels.
+
+    Examples
+    --------
+    >>> m = fit_bounds(base_map(), (106.3, 31.3, 107.8, 32.8))
     """
     if hasattr(bounds, "total_bounds"):
         b = bounds
@@ -911,6 +915,10 @@ def add_tier_legend(m, *, tiers: Sequence[str] | None = None, n_unlocated: int =
     -------
     folium.Element
         The legend control.
+
+    Examples
+    --------
+    >>> legend = add_tier_legend(base_map(), tiers=["central_city", "county_town"], pop_max=600_000)
     """
     lang = _state(m)["lang"]
     tiers = list(tiers) if tiers is not None else list(TIER_STYLES)
@@ -1002,6 +1010,14 @@ def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float
     Returns
     -------
     folium.FeatureGroup
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> c = gpd.GeoDataFrame({"name": ["巴城", "通江"], "population": [9e5, 5e5]},
+    ...                      geometry=[box(106.5, 31.5, 107, 32), box(107, 31.5, 107.5, 32)], crs=4326)
+    >>> fg = add_catchments(base_map(), c)
     """
     st = _state(m)
     lang = st["lang"]
@@ -1064,6 +1080,13 @@ def add_builtup(m, builtup, *, name: str | None = None, tolerance_m: float = 10.
     Returns
     -------
     folium.FeatureGroup
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> b = gpd.GeoDataFrame({"name": ["巴城"]}, geometry=[box(106.70, 31.83, 106.80, 31.89)], crs=4326)
+    >>> fg = add_builtup(base_map(), b)
     """
     st = _state(m)
     lang = st["lang"]
@@ -1121,6 +1144,10 @@ def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str 
     Returns
     -------
     folium.raster_layers.ImageOverlay
+
+    Examples
+    --------
+    >>> overlay = add_raster(base_map(), "builtup_fraction.tif", vmin=0, vmax=1)   # doctest: +SKIP
     """
     import folium
     import rasterio
@@ -1177,6 +1204,14 @@ def add_designated(m, settlements, *, name: str | None = None, show: bool = True
     -------
     folium.FeatureGroup or None
         None when no located settlement holds a designation.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> s = gpd.GeoDataFrame({"name": ["长赤镇"], "designations": ["national_key_town"]},
+    ...                      geometry=[Point(106.9, 32.2)], crs=4326)
+    >>> fg = add_designated(base_map(), s)
     """
     st = _state(m)
     lang = st["lang"]
@@ -1213,6 +1248,14 @@ def add_candidates(m, candidates, *, pass_col: str | None = None, reasons_col: s
     Returns
     -------
     folium.FeatureGroup
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> c = gpd.GeoDataFrame({"name": ["甲镇", "乙镇"], "passed": [True, False], "reasons": ["", "人口不足"]},
+    ...                      geometry=[Point(106.9, 32.2), Point(107.1, 31.9)], crs=4326)
+    >>> fg = add_candidates(base_map(), c)
     """
     st = _state(m)
     lang = st["lang"]
@@ -1454,6 +1497,10 @@ def add_title(m, title: str, subtitle: str | None = None, *, position: str = "to
     Returns
     -------
     folium.Element
+
+    Examples
+    --------
+    >>> title = add_title(base_map(), "巴中市城乡体系", "2020")
     """
     sub = f"<p>{_esc(subtitle)}</p>" if subtitle else ""
     panel = _add_panel(m, f"<h2>{_esc(title)}</h2>{sub}", position, "bz-title")
@@ -1465,7 +1512,12 @@ def add_title(m, title: str, subtitle: str | None = None, *, position: str = "to
 
 
 def add_scale_bar(m, *, position: str = "bottomleft"):
-    """Add Leaflet's metric scale bar (``L.control.scale``)."""
+    """Add Leaflet's metric scale bar (``L.control.scale``).
+
+    Examples
+    --------
+    >>> bar = add_scale_bar(base_map(scale_bar=False))
+    """
     _, _, _Raw = _element_classes()
     if position not in ("topleft", "topright", "bottomleft", "bottomright"):
         raise BazhongGeoError(f"position {position!r} invalid")
@@ -1476,7 +1528,12 @@ def add_scale_bar(m, *, position: str = "bottomleft"):
 
 
 def add_layer_control(m, *, collapsed: bool = False, position: str = "topright"):
-    """Add the layer control (expanded by default: meetings print it)."""
+    """Add the layer control (expanded by default: meetings print it).
+
+    Examples
+    --------
+    >>> lc = add_layer_control(base_map())
+    """
     import folium
 
     lc = folium.LayerControl(collapsed=collapsed, position=position)
@@ -1595,6 +1652,11 @@ def progress_map(region, progress: pd.DataFrame, **kwargs):
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> from bazhong_geo import load_bazhong, targets              # doctest: +SKIP
+    >>> m = progress_map(load_bazhong(), targets.progress("plan_2020"))  # doctest: +SKIP
     """
     lang = kwargs.get("lang", "zh")
     if kwargs.get("title") is None:
@@ -1608,6 +1670,12 @@ def catchment_map(region, catchments, **kwargs):
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> from bazhong_geo import load_bazhong, catchments           # doctest: +SKIP
+    >>> region = load_bazhong()                                     # doctest: +SKIP
+    >>> m = catchment_map(region, catchments.voronoi(region.system, "county_town"))  # doctest: +SKIP
     """
     lang = kwargs.get("lang", "zh")
     if kwargs.get("title") is None:
@@ -1624,6 +1692,10 @@ def county_town_catchments(region, *, method: str = "voronoi", roads=None, minut
     Returns
     -------
     geopandas.GeoDataFrame
+
+    Examples
+    --------
+    >>> c = county_town_catchments(load_bazhong())       # doctest: +SKIP
     """
     if method not in ("voronoi", "network"):
         raise BazhongGeoError(f"catchment method {method!r}: use 'voronoi' or 'network'")
@@ -1679,6 +1751,13 @@ def meeting_map(region, *, progress="auto", catchments="voronoi", roads=None, ra
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> from bazhong_geo import load_bazhong
+    >>> notes = []
+    >>> m = meeting_map(load_bazhong(), notes=notes)     # doctest: +SKIP
+    >>> save(m, "bazhong_progress.html")                 # doctest: +SKIP
     """
     notes = notes if notes is not None else []
     prog = None
@@ -1727,6 +1806,11 @@ def leaflet_assets() -> dict[str, str]:
     -------
     dict
         ``{"js": ..., "css": ..., "version": "1.9.3", "path": ...}``
+
+    Examples
+    --------
+    >>> leaflet_assets()["version"]
+    '1.9.3'
     """
     spec = importlib.util.find_spec("leaflet")
     locations = list(spec.submodule_search_locations or []) if spec else []
@@ -1802,6 +1886,12 @@ def to_html(m, *, offline: bool = True) -> str:
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> text = to_html(base_map())
+    >>> "<script src=" in text
+    False
     """
     root = m.get_root()
     _deterministic_ids(m)
