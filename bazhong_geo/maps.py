@@ -376,6 +376,7 @@ _CSS = """
 .bz-sym { background: none; border: none; }
 .bz-sym svg, .bz-legend svg { display: block; }
 .leaflet-control-layers { font-size: 12px; }
+.leaflet-control-attribution { font-size: 10px; max-width: 55vw; line-height: 1.3; }
 .bz-panel { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.35); font-size: 12px; line-height: 1.35; color: #222; max-width: 440px; }
 .bz-progress { font-size: 11.5px; }
@@ -1549,11 +1550,23 @@ def _region_parts(region):
     return get("boundaries"), get("settlements"), get("provenance"), get("name")
 
 
-def _attribution(provenance) -> str | None:
+_MAP_LAYERS = ("county_boundaries", "county_seats", "geonames_points", "township_village_codes", "census_2020",
+               "central_city_population", "plan_targets")
+
+
+def _attribution(provenance, layers: Sequence[str] | None = _MAP_LAYERS) -> str | None:
+    """Short attribution line: the first clause of each drawn layer's attribution, de-duplicated."""
     if provenance is None or len(provenance) == 0 or "attribution" not in provenance.columns:
         return None
-    attrs = sorted({str(a) for a in provenance["attribution"].dropna() if str(a).strip()})
-    return "; ".join(attrs) if attrs else None
+    rows = provenance
+    if layers is not None and "layer" in provenance.columns and provenance["layer"].isin(layers).any():
+        rows = provenance[provenance["layer"].isin(layers)]
+    seen: list[str] = []
+    for a in rows["attribution"].dropna().astype(str):
+        first = a.split(";")[0].strip()
+        if first and first not in seen:
+            seen.append(first)
+    return " · ".join(seen) if seen else None
 
 
 def settlement_map(region, *, title: str | None = None, subtitle: str | None = None, basemap: str = "none",
