@@ -131,6 +131,7 @@ class Criterion:
     children: tuple["Criterion", ...] = ()
     note: str = ""
     accept_kinds: tuple[str, ...] = ()
+    upper_bound_kinds: tuple[str, ...] = ()
     kind_column: str | None = None
 
     def leaves(self) -> list["Criterion"]:
@@ -357,6 +358,16 @@ def _parse_criterion(spec: Mapping, origin: str, seen: set[str], path: str) -> C
         kinds = [kinds] if isinstance(kinds, str) else kinds
         if not isinstance(kinds, list) or not all(isinstance(x, str) and x for x in kinds):
             raise InvalidCriterionError(f"{where}: accept_kinds must list the accepted kinds, e.g. ['town_area']")
+        ub = spec.get("upper_bound_kinds", [])
+        ub = [ub] if isinstance(ub, str) else ub
+        if not isinstance(ub, list) or not all(isinstance(x, str) and x for x in ub):
+            raise InvalidCriterionError(f"{where}: upper_bound_kinds must list kinds, e.g. ['常住']")
+        if ub and not kinds:
+            raise InvalidCriterionError(f"{where}: upper_bound_kinds needs accept_kinds")
+        if ub and op not in (">=", ">"):
+            raise InvalidCriterionError(f"{where}: upper_bound_kinds only decide a minimum (op '>=' or '>')")
+        if ub:
+            extra["upper_bound_kinds"] = tuple(ub)
         if kinds:
             extra["accept_kinds"] = tuple(kinds)
             extra["kind_column"] = str(spec.get("kind_column") or (
@@ -607,8 +618,13 @@ def _nearest(src_xy: np.ndarray, src_ok: np.ndarray, dst_xy: np.ndarray, src_cod
 
 
 def _has_any(series: pd.Series, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(known, held, held_text) for a ';'-joined designations column."""
-    known = series.notna().to_numpy()
+    """(known, held, held_text) for a ';'-joined designations column.
+
+    An empty cell means "holds none" (the register's convention, "" or NaN once read from CSV); only a missing
+    column leaves designations unknown.
+    """
+    series = series.fillna("")
+    known = np.ones(len(series), bool)
     held_text = []
     held = np.zeros(len(series), bool)
     for i, v in enumerate(series.to_numpy()):
@@ -651,18 +667,24 @@ def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame
             col_unit = _attribute_unit(c.attribute) or c.unit
             vals = vals * UNITS[col_unit][1] / UNITS[c.unit][1]
         why_zh, why_en, needs = _rep(n, why[0]), _rep(n, why[1]), _rep(n, c.attribute)
+        ez, ee = _rep(n, ""), _rep(n, "")
         if c.accept_kinds and c.kind_column in cand.columns:
-            # a figure of another kind (e.g. the whole township instead of the town area) cannot decide
+            # a figure of another kind (e.g. household-registered, or the whole township instead of the town area)
+            # cannot decide -- except an upper bound (a whole-township resident count) that is already too small
             kinds = cand[c.kind_column].fillna("").astype(str).str.strip().to_numpy()
             wrong = (kinds != "") & ~np.isin(kinds, c.accept_kinds) & np.isfinite(vals)
+            bound_fail = wrong & np.isin(kinds, c.upper_bound_kinds) & ~_compare(vals, c)
             acc = "/".join(c.accept_kinds)
-            for i in np.flatnonzero(wrong):
+            for i in np.flatnonzero(wrong & ~bound_fail):
                 why_zh[i] = f"现有数值 {_fmt_zh(vals[i], c.unit)} 的口径为“{kinds[i]}”，标准要求“{acc}”"
                 why_en[i] = f"the {_fmt_en(vals[i], c.unit)} on file is of kind '{kinds[i]}', the threshold needs '{acc}'"
                 needs[i] = f"{c.attribute} ({acc})"
-            vals = np.where(wrong, np.nan, vals)
+            for i in np.flatnonzero(bound_fail):
+                ez[i] = f"（口径“{kinds[i]}”为上限，{acc}不会更多）"
+                ee[i] = f" (kind '{kinds[i]}', an upper bound: the {acc} figure cannot be larger)"
+            vals = np.where(wrong & ~bound_fail, np.nan, vals)
         known = np.isfinite(vals)
-        return _Measure(vals, known, _compare(vals, c) & known, why_zh, why_en, needs=needs)
+        return _Measure(vals, known, _compare(vals, c) & known, why_zh, why_en, ez, ee, needs=needs)
     if c.kind == "designation":
         col = c.attribute or "designations"
         if col not in cand.columns:

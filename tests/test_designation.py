@@ -249,7 +249,9 @@ def test_designation_criterion_and_featured_town(towns, context):
     t = _row(res, "2", "title_held")
     assert t["outcome"] == "pass" and t["measured"] == "national_key_town"
     assert _row(res, "1", "title_held")["outcome"] == "fail"          # "" = recorded as holding none
-    assert _row(res, "3", "title_held")["outcome"] == "no_data"       # None = not recorded
+    assert _row(res, "3", "title_held")["outcome"] == "fail"          # None = empty cell read from CSV: none held
+    no_col = dz.check(towns.drop(columns="designations"), "featured-town", context=context)
+    assert _row(no_col, "3", "title_held")["outcome"] == "no_data"   # no column at all: unknown
     # spacing from the designated featured town 30 km north of the origin (context row T9)
     sp = _row(res, "3", "spacing")                                     # 丙 is 40 km south: 70 km away
     assert sp["measured"] == pytest.approx(70.0) and sp["outcome"] == "pass"
@@ -382,12 +384,20 @@ def test_cli_check(tmp_path, capsys):
 
 
 def test_population_of_another_kind_does_not_decide():
-    df = pd.DataFrame({"code": ["a", "b", "c"], "name": ["A镇", "B镇", "C镇"], "population": [62_000, 62_000, 30_000],
-                       "population_kind": ["township_total", "town_area", None]})
+    df = pd.DataFrame({"code": list("abcde"), "name": ["A镇", "B镇", "C镇", "D镇", "E镇"],
+                       "population": [62_000, 62_000, 30_000, 34_651, 34_651],
+                       "population_kind": ["户籍", "town_area", None, "常住", "户籍"]})
     res = dz.check(df, "mega-town")
-    assert [_row(res, x, "population")["outcome"] for x in "abc"] == ["no_data", "pass", "fail"]
-    assert "township_total" in _row(res, "a", "population")["reason_zh"]
-    assert res.missing_data.set_index("data_needed").loc["population (town_area/镇区)", "codes"] == "a"
+    assert [_row(res, x, "population")["outcome"] for x in "abcde"] == ["no_data", "pass", "fail", "fail", "no_data"]
+    assert "户籍" in _row(res, "a", "population")["reason_zh"]
+    # a whole-township resident count below 5万 proves the town area is below it too
+    assert _row(res, "d", "population")["reason_zh"] == (
+        "镇区常住人口 3.47万（口径“常住”为上限，town_area/镇区不会更多），低于特大镇标准 5万")
+    assert res.missing_data.set_index("data_needed").loc["population (town_area/镇区)", "codes"] == "a;e"
+    with pytest.raises(InvalidCriterionError, match="upper_bound_kinds"):
+        dz.load_profile({"name": "x", "criteria": [{"attribute": "population", "op": "<=", "value": 1,
+                                                    "unit": "people", "accept_kinds": ["a"],
+                                                    "upper_bound_kinds": ["b"]}]})
     with pytest.raises(InvalidCriterionError, match="accept_kinds"):
         dz.load_profile({"name": "x", "criteria": [{"attribute": "population", "op": ">=", "value": 1,
                                                     "unit": "people", "accept_kinds": [3]}]})
