@@ -189,7 +189,7 @@ class RoadGraph:
         from scipy.spatial import cKDTree
 
         if self._tree is None:
-            self._tree = cKDTree(self.xy)
+            self._tree = cKDTree(self.xy, leafsize=32, balanced_tree=False, compact_nodes=False)
         d, i = self._tree.query(np.asarray(xy, dtype=float).reshape(-1, 2))
         return i.astype(np.int64), d
 
@@ -449,6 +449,7 @@ def nearest(
     limit: float = np.inf,
     far_m: float = DEFAULT_FAR_M,
     graph: RoadGraph | None = None,
+    geometry: bool = True,
 ):
     """Minutes from the fastest source to every node of the road graph (multi-source Dijkstra).
 
@@ -466,6 +467,9 @@ def nearest(
         Stop searching beyond this many minutes (nodes farther get ``inf``).
     far_m : float
         Sources farther than this from the network are reported (never dropped).
+    geometry : bool
+        ``False`` returns a DataFrame with ``x``, ``y`` columns instead of Point geometries (creating
+        a million shapely Points costs about as much as the shortest paths themselves).
 
     Returns
     -------
@@ -505,11 +509,13 @@ def nearest(
     if unreachable:
         report["unreachable_nodes"] = unreachable
     full = {**g.report, **report}
-    out = gpd.GeoDataFrame(
-        {"node": np.arange(n), "minutes": dist, "source": lab, "component": g.components()},
-        geometry=shapely.points(g.xy),
-        crs=WORK_EPSG,
-    )
+    cols = {"node": np.arange(n), "minutes": dist, "source": lab, "component": g.components()}
+    if geometry:
+        out = gpd.GeoDataFrame(cols, geometry=shapely.points(g.xy), crs=WORK_EPSG)
+    else:
+        import pandas as pd
+
+        out = pd.DataFrame({**cols, "x": g.xy[:, 0], "y": g.xy[:, 1]})
     out.attrs["report"] = full
     return out
 
