@@ -390,7 +390,7 @@ def _measure_register(reg: pd.DataFrame, year: int) -> list[dict]:
         des = towns["designations"].fillna("").astype(str).str.split(";").map(
             lambda ds: frozenset(d.strip() for d in ds if d.strip()))
         keys = sorted(set().union(*des)) if len(des) else []
-        featured = [k for k in keys if "featured" in k]
+        featured = [k for k in keys if "featured" in k or "culture_tourism" in k]   # 特色小镇 of any list
         groups = [("designated_towns", f"designation:{k}", des.map(lambda ds, k=k: k in ds),
                    f"towns of the register whose designations include {k!r}", "") for k in keys]
         groups.append(("key_towns", "national_key_town_list", des.map(lambda ds: "national_key_town" in ds),
@@ -413,14 +413,25 @@ def _measure_register(reg: pd.DataFrame, year: int) -> list[dict]:
         pop = pd.to_numeric(towns["population"], errors="coerce")
         pkind = towns["population_kind"].fillna("").astype(str) if "population_kind" in towns.columns else None
         n_missing = int(pop.isna().sum())
+        mix = ""
+        if pkind is not None or "population_year" in towns.columns:
+            kinds = pkind[pop.notna()].replace("", "unknown").value_counts().sort_index() if pkind is not None else None
+            yrs = (pd.to_numeric(towns["population_year"], errors="coerce")[pop.notna()]
+                   if "population_year" in towns.columns else pd.Series(dtype=float))
+            mix = "; populations of mixed kinds and years"
+            if kinds is not None and len(kinds):
+                mix += " (" + ", ".join(f"{k} {v}" for k, v in kinds.items())
+                if yrs.notna().any():
+                    mix += f"; years {int(yrs.min())}-{int(yrs.max())}, {int(yrs.isna().sum())} without year"
+                mix += ")"
         for definition, key in [("township_population_ge_50000", "mega_towns"),
                                 ("township_population_25000_35000", "key_towns")]:
             lo, hi = BANDS[definition]
             n = int(((pop >= lo) & (pop <= hi)).sum())
             rows.append(_measured_row(key, PREFECTURE, year, n, "count", definition,
                                       f"towns of the register with population in [{lo:,.0f}, {hi:,.0f}]",
-                                      note=f"{n_missing} of {len(pop)} towns have no population: the count is a "
-                                           "lower bound" if n_missing else "all towns have a population",
+                                      note=(f"{n_missing} of {len(pop)} towns have no population: the count is a "
+                                            "lower bound" if n_missing else "all towns have a population") + mix,
                                       n_missing=n_missing))
             if n_missing:
                 rows[-1]["bound"] = ">="

@@ -202,21 +202,24 @@ def test_measure_counts_register_by_designation_and_band():
         "county_code": ["511902", "511902", "511923", "511902", "511923", "511923"],
         "population": [60_000, 30_000, np.nan, 90_000, 25_000, 70_000],
         "designations": ["national_key_town;national_featured_town", "national_key_town;provincial_featured_town",
-                         "provincial_featured_town", "", "", ""],
+                         "provincial_featured_town", "", "provincial_culture_tourism_town", ""],
+        "population_kind": ["常住", "户籍", "", "", "unknown", ""], "population_year": [2020, 2019, None, None, None, None],
     })
     m = tg.measure(SimpleNamespace(census=None, settlements=reg), census_year=2020)
     v = m.set_index(["key", "scope", "definition"])
     assert v.loc[("key_towns", "511900", "national_key_town_list"), "value"] == 2
     assert v.loc[("key_towns", "511902", "national_key_town_list"), "value"] == 2
     ft = v.loc[("featured_towns", "511900", "featured_town_designations")]
-    assert ft["value"] == 3 and ft["bound"] == ">="              # distinct towns; register lists are partial
-    assert v.loc[("featured_towns", "511923", "featured_town_designations"), "value"] == 1
+    assert ft["value"] == 4 and ft["bound"] == ">="              # distinct towns; register lists are partial
+    assert v.loc[("featured_towns", "511923", "featured_town_designations"), "value"] == 2
     assert v.loc[("designated_towns", "511900", "designation:provincial_featured_town"), "value"] == 2
     tg._check_indicators(m, "measured")                           # one row per key/scope/year/definition/kind
     mega = v.loc[("mega_towns", "511900", "township_population_ge_50000")]
     assert mega["value"] == 1 and mega["n_missing"] == 1 and mega["bound"] == ">="     # subdistrict, village excluded
     band = v.loc[("key_towns", "511900", "township_population_25000_35000")]
     assert band["value"] == 2 and "1 of 4 towns have no population" in band["note"]
+    assert "(unknown 1, 常住 1, 户籍 1; years 2019-2020, 1 without year)" in band["note"]
+    assert band["year"] == 2020
 
 
 def test_measure_with_raster_needs_a_year():
