@@ -386,6 +386,7 @@ _CSS = """
 .bz-legend .row { display: flex; align-items: center; gap: 6px; margin: 1px 0; white-space: nowrap; }
 .bz-legend .sw { display: inline-block; width: 18px; height: 12px; border: 1px solid #777; }
 .bz-legend .note { color: #666; font-size: 11px; margin-top: 3px; white-space: normal; }
+.bz-legend-tiers { max-width: 210px; }
 .bz-progress table { border-collapse: collapse; }
 .bz-progress td, .bz-progress th { padding: 1px 5px; border-bottom: 1px solid #e5e5e5; text-align: left;
   vertical-align: top; }
@@ -1503,6 +1504,7 @@ def add_title(m, title: str, subtitle: str | None = None, *, position: str = "to
     --------
     >>> title = add_title(base_map(), "巴中市城乡体系", "2020")
     """
+    _state(m)["title"] = title
     sub = f"<p>{_esc(subtitle)}</p>" if subtitle else ""
     panel = _add_panel(m, f"<h2>{_esc(title)}</h2>{sub}", position, "bz-title")
     # keep the title above the zoom control: move the zoom element to the end of the children
@@ -1923,6 +1925,8 @@ def to_html(m, *, offline: bool = True) -> str:
     ready = f"<script>{_READY_JS % m.get_name()}</script>"
     runtime = f"<script>{_RUNTIME_JS}</script><style>{_CSS}</style>"
     head_extra = '<link rel="icon" href="data:,">'
+    if _state(m).get("title"):
+        head_extra += f"\n<title>{_esc(_state(m)['title'])}</title>"
     if offline:
         assets = leaflet_assets()
         text = re.sub(r'[ \t]*<script src="https?://[^"]*"></script>\n?', "", text)
