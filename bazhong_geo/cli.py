@@ -57,9 +57,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_summary(args: argparse.Namespace) -> int:
     region = _load_region(args)
-    table = region.system.summary()
-    print(f"{region.name}: settlement system by tier and county (人口 = population where known)\n")
-    print(table.to_string(index=False))
+    table = region.system.summary(region.county_names)
+    print(f"{region.name}: settlement system by tier and county (城镇体系)\n")
+    print(table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:,.0f}"))
+    print("\npopulation_known sums the populations that are known (with_population of them), of mixed kinds and "
+          "years (常住/户籍; see data/settlements/SOURCES.md): it is not a total.")
+    print("Sources: " + "; ".join(region.notes))
     return 0
 
 

@@ -444,7 +444,7 @@ class SettlementSystem:
 
         Columns: ``tier``, ``tier_zh``, ``county_code``, ``county_name``, ``settlements``,
         ``located`` (with a coordinate), ``with_population`` and ``population_known`` (the sum over
-        settlements whose population is known; not a total where some are unknown).
+        settlements whose population is known, NaN where none is; not a total where some are unknown).
         """
         s = self.settlements
         frame = pd.DataFrame({
@@ -461,6 +461,7 @@ class SettlementSystem:
         out["tier_rank"] = out["tier"].map(lambda t: Tier(t).rank)
         out["county_sort"] = out["county_code"].where(out["county_code"] != "all", "~")
         out = out.sort_values(["tier_rank", "county_sort"]).drop(columns=["tier_rank", "county_sort"])
+        out["population_known"] = out["population_known"].where(out["with_population"] > 0)
         out.insert(1, "tier_zh", out["tier"].map(lambda t: Tier(t).label_zh))
         names = county_names or {}
         out.insert(3, "county_name", out["county_code"].map(lambda c: names.get(c, "全市" if c == "all" else "")))
