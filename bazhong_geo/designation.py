@@ -709,7 +709,7 @@ def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame
             ref_desc = ("已命名镇位置", "locations of designated towns")
         if ctx_w is None and c.kind == "distance_to_tier":
             return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool),
-                            _rep(n, "未提供区域背景（县城位置）"), _rep(n, "no context region given (county town locations)"),
+                            _rep(n, "未提供区域背景即县城位置"), _rep(n, "no context region given (county town locations)"),
                             needs=_rep(n, "context: " + ref_desc[1]))
         ref = ctx_w if ctx_w is not None else cand_w
         ref_tab = ctx if ctx_w is not None else cand
@@ -787,7 +787,7 @@ def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame
                             _rep(n, "no road layer given"), needs=_rep(n, "road layer"))
         if ctx_w is None:
             return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool),
-                            _rep(n, "未提供区域背景（县城位置）"), _rep(n, "no context region given (county town locations)"),
+                            _rep(n, "未提供区域背景即县城位置"), _rep(n, "no context region given (county town locations)"),
                             needs=_rep(n, "context: county town locations"))
         if "tier" not in ctx.columns:
             raise MissingColumnError("context settlements have no 'tier' column; pass a Region or SettlementSystem")
