@@ -321,16 +321,13 @@ def build_graph(
     roads = to_work(roads, "roads", report)
     speed = road_speeds(roads, speed_col=speed_col, class_col=class_col, speeds=speeds)
     geoms = np.asarray(roads.geometry.values, dtype=object)
-    types = shapely.get_type_id(geoms)
-    bad = ~np.isin(types, (1, 5)) & ~shapely.is_missing(geoms)
+    types = shapely.get_type_id(geoms)  # -1 = missing
+    bad = ~np.isin(types, (-1, 1, 5))
     if bad.any():
         rows = np.flatnonzero(bad)
         raise EmptyInputError(
             f"roads: {bad.sum()} feature(s) are not (Multi)LineStrings (rows {rows[:10].tolist()}); keep only lines"
         )
-    n_missing = int((shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())
-    if n_missing:
-        report["empty_geometries"] = n_missing
     if (types == 5).any():
         parts, pidx = shapely.get_parts(geoms, return_index=True)
     else:
@@ -340,16 +337,22 @@ def build_graph(
     coords, cidx = shapely.get_coordinates(parts, return_index=True)
     if len(coords) < 2:
         raise EmptyInputError("roads: no line has two vertices")
+    n_empty = len(parts) - int(np.count_nonzero(np.bincount(cidx, minlength=len(parts))))
+    if n_empty:
+        report["empty_geometries"] = n_empty
     a = np.flatnonzero(cidx[1:] == cidx[:-1])
     b = a + 1
-    q = np.rint(coords * (1.0 / precision_m)).astype(np.int64)
+    q = coords * (1.0 / precision_m)
+    np.rint(q, out=q)
+    q = q.astype(np.int64)
     q -= q.min(axis=0)
     key = q[:, 0] * (q[:, 1].max() + 1) + q[:, 1]
     inv, n_nodes = _dense_ids(key)
     xy = np.empty((n_nodes, 2))
     xy[inv] = coords
     u, v = inv[a], inv[b]
-    length = np.hypot(coords[b, 0] - coords[a, 0], coords[b, 1] - coords[a, 1])
+    step = np.diff(coords, axis=0)[a]
+    length = np.hypot(step[:, 0], step[:, 1])
     sp = speed[pidx[cidx[a]]]
     minutes = length / (sp * (1000.0 / 60.0))
     loop = u == v
