@@ -8,6 +8,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 from bazhong_geo import designation as dz
@@ -426,3 +428,35 @@ def test_report_map_in_a_browser(tmp_path, towns, context):
     assert errors == []
     assert "丙镇" in popup and "缺少镇区常住人口数据" in popup
     assert "数据不全 incomplete" in legend and "符合 qualifies" in legend
+
+
+def test_settlement_system_as_context_and_candidates():
+    from bazhong_geo import SettlementSystem
+
+    gdf = gpd.GeoDataFrame(
+        {"code": ["511900", "511921", "511921101", "511921102"], "name": ["巴城", "通江县城", "远镇", "近镇"],
+         "tier": ["central_city", "county_town", "town", "town"], "parent_code": [None, "511900", "511921", "511921"],
+         "population": [608_152, np.nan, 55_000, 56_000], "population_kind": ["常住", "", "town_area", "town_area"]},
+        geometry=[_pt(-60), _pt(0), _pt(30), _pt(4)], crs=4545)
+    system = SettlementSystem(gdf)
+    res = dz.check(system.of_tier("town"), "mega-town", context=system)
+    assert [_verdict(res, c) for c in ("511921101", "511921102")] == ["qualifies", "does not qualify"]
+    assert _row(res, "511921102", "county_town_shadow")["reason_zh"].endswith("（通江县城），低于特大镇标准 15公里")
+    whole = dz.check(system, "mega-town", context=system)          # a system as candidates: all its rows
+    assert len(whole.verdicts) == 4 and _verdict(whole, "511921") == "does not qualify"   # 0 km from itself
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(0, 100_000)), min_size=1, max_size=12),
+       st.floats(1, 90_000))
+def test_missing_values_never_decide_and_more_never_hurts(values, threshold):
+    prof = {"name": "p", "criteria": [{"attribute": "population", "op": ">=", "value": threshold, "unit": "people"}]}
+    df = pd.DataFrame({"code": [str(i) for i in range(len(values))], "name": "x",
+                       "population": [np.nan if v is None else v for v in values]})
+    res = dz.check(df, prof).details.query("criterion == 'population'").set_index("code")
+    for i, v in enumerate(values):
+        expected = "no_data" if v is None else ("pass" if v >= threshold else "fail")
+        assert res.loc[str(i), "outcome"] == expected
+    bigger = dz.check(df.assign(population=df["population"] * 2), prof).verdicts.set_index("code")["verdict"]
+    before = dz.check(df, prof).verdicts.set_index("code")["verdict"]
+    assert not ((before == "qualifies") & (bigger != "qualifies")).any()
