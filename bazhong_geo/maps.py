@@ -134,6 +134,7 @@ _TXT = {
     "centre": ("中心", "centre"),
     "passed": ("符合", "passes"),
     "failed": ("不符合", "fails"),
+    "incomplete": ("数据不全", "data incomplete"),
     "reasons": ("原因", "reasons"),
     "no_data": ("无数据", "no data"),
     "title_settlement": ("巴中市城乡体系", "Bazhong settlement system"),
@@ -1237,15 +1238,21 @@ def add_designated(m, settlements, *, name: str | None = None, show: bool = True
     return fg
 
 
+_VERDICT_STATE = {"qualifies": "y", "does not qualify": "n", "incomplete": "u", "pass": "y", "fail": "n",
+                  "no_data": "u"}
+
+
 def add_candidates(m, candidates, *, pass_col: str | None = None, reasons_col: str | None = None,
                    name: str | None = None, show: bool = True, legend: bool = True):
-    """Add designation candidates: a green circle where the candidate passes, a red cross where it fails.
+    """Add designation candidates: green circle = passes, red cross = fails, grey square = data incomplete.
 
     Parameters
     ----------
     candidates : geopandas.GeoDataFrame
-        Points with a boolean column (``passed``/``pass``/``eligible``/``meets_criteria`` or ``pass_col``)
-        and optionally reasons (``reasons`` or ``reasons_col``: text or list of text).
+        Points with either a pass/fail column (``passed``/``pass``/``eligible``/``meets_criteria`` or
+        ``pass_col``: True, False, or empty = incomplete) or the ``verdict`` column of
+        :func:`bazhong_geo.designation.check` ("qualifies" / "does not qualify" / "incomplete"); optionally
+        reasons (``reasons``/``reasons_zh`` or ``reasons_col``: text or list of text).
 
     Returns
     -------
@@ -1261,33 +1268,49 @@ def add_candidates(m, candidates, *, pass_col: str | None = None, reasons_col: s
     """
     st = _state(m)
     lang = st["lang"]
-    pass_col = pass_col or next((c for c in ("passed", "pass", "eligible", "meets_criteria", "ok")
+    pass_col = pass_col or next((c for c in ("passed", "pass", "eligible", "meets_criteria", "ok", "verdict")
                                  if c in candidates.columns), None)
     if pass_col is None:
-        raise MissingColumnError("candidates need a boolean pass/fail column: passed, pass, eligible or "
-                                 "meets_criteria (or give pass_col=...)")
-    reasons_col = reasons_col or next((c for c in ("reasons", "reason", "failed_criteria") if c in candidates.columns), None)
+        raise MissingColumnError("candidates need a pass/fail column: passed, pass, eligible, meets_criteria or "
+                                 "verdict (or give pass_col=...)")
+    reasons_col = reasons_col or next((c for c in ("reasons", "reason", "failed_criteria",
+                                                   "reasons_en" if lang == "en" else "reasons_zh")
+                                       if c in candidates.columns), None)
     sel = candidates[_located_mask(candidates)]
     disp = prepare_geometries(sel, tolerance_m=0, coords=st["coords"])
     names = _name_col(disp, lang)
+    states = []
+    for v in disp[pass_col].tolist():
+        v = _clean(v)
+        if isinstance(v, str):
+            state = _VERDICT_STATE.get(v.strip().lower())
+            if state is None:
+                raise BazhongGeoError(f"candidate status {v!r} unknown; use True/False or "
+                                      "qualifies / does not qualify / incomplete")
+        else:
+            state = "u" if v is None else ("y" if bool(v) else "n")
+        states.append(state)
+    label = {"y": _t("passed", lang), "n": _t("failed", lang), "u": _t("incomplete", lang)}
     props = []
     for i, nm in enumerate(names):
-        ok = bool(disp[pass_col].iloc[i])
         reasons = disp[reasons_col].iloc[i] if reasons_col else None
         if isinstance(reasons, (list, tuple, np.ndarray)):
             reasons = "; ".join(map(str, reasons))
         rows = [(_t("code", lang), disp["code"].iloc[i] if "code" in disp.columns else None),
-                (_t("status", lang), _t("passed" if ok else "failed", lang)),
+                (_t("status", lang), label[states[i]]),
                 (_t("reasons", lang), _clean(reasons))]
-        props.append({"_k": "y" if ok else "n", "_r": 8, "_t": _esc(nm), "_p": f"<b>{_esc(nm)}</b>{_fact_table(rows)}"})
+        props.append({"_k": states[i], "_r": 8, "_t": _esc(nm), "_p": f"<b>{_esc(nm)}</b>{_fact_table(rows)}"})
     fg = _feature_group(m, name or _t("candidates", lang), show)
     _DataLayer, _, _ = _element_classes()
     _DataLayer({"data": _features(disp, props), "z": 100000,
                 "styles": {"y": {"shape": "circle", "fillColor": "#27ae60", "color": "#145a32"},
-                           "n": {"shape": "cross", "fillColor": "#c0392b", "color": "#c0392b"}}}).add_to(fg)
+                           "n": {"shape": "cross", "fillColor": "#c0392b", "color": "#c0392b"},
+                           "u": {"shape": "square", "fillColor": "#9e9e9e", "color": "#424242"}}}).add_to(fg)
     if legend:
-        add_categorical_legend(m, name or _t("candidates", lang),
-                               [(_t("passed", lang), "#27ae60", "circle"), (_t("failed", lang), "#c0392b", "cross")])
+        items = [(label["y"], "#27ae60", "circle"), (label["n"], "#c0392b", "cross")]
+        if "u" in states:
+            items.append((label["u"], "#9e9e9e", "square"))
+        add_categorical_legend(m, name or _t("candidates", lang), items)
     return fg
 
 

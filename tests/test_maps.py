@@ -453,3 +453,18 @@ def test_cli_map_writes_offline_html(tmp_path, capsys):
     assert code == 0 and out.exists() and f"wrote {out}" in printed
     text = out.read_text(encoding="utf-8")
     assert "<script src=" not in text and "Settlement tiers" in text
+
+
+def test_candidates_accept_designation_verdicts_with_an_incomplete_state():
+    c = gpd.GeoDataFrame({"code": ["a", "b", "c"], "name": ["甲", "乙", "丙"],
+                          "verdict": ["qualifies", "does not qualify", "incomplete"],
+                          "reasons_zh": ["", "人口不足", "缺少人口数据"]},
+                         geometry=[Point(X0, Y0), Point(X0 + 1e4, Y0), Point(X0 + 2e4, Y0)], crs=4545)
+    m = maps.base_map()
+    maps.add_candidates(m, c)
+    html_text = maps.to_html(m)
+    spec = json.loads(re.search(r"bz\.layer\((\{.*?\})\)\.addTo", html_text).group(1))
+    assert [f["properties"]["_k"] for f in spec["data"]["features"]] == ["y", "n", "u"]
+    assert "数据不全" in spec["data"]["features"][2]["properties"]["_p"] and "缺少人口数据" in html_text
+    with pytest.raises(BazhongGeoError, match="maybe"):
+        maps.add_candidates(maps.base_map(), c.assign(verdict=["maybe"] * 3))
