@@ -460,3 +460,23 @@ def test_missing_values_never_decide_and_more_never_hurts(values, threshold):
     bigger = dz.check(df.assign(population=df["population"] * 2), prof).verdicts.set_index("code")["verdict"]
     before = dz.check(df, prof).verdicts.set_index("code")["verdict"]
     assert not ((before == "qualifies") & (bigger != "qualifies")).any()
+
+
+def test_cli_check_with_the_embedded_region(tmp_path, capsys, monkeypatch):
+    """Default context = the embedded region: distances to the real county towns are measured."""
+    from bazhong_geo.cli import main
+
+    monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path / "cache"))
+    csv = tmp_path / "towns.csv"
+    pd.DataFrame({"code": ["511922103", "511923101"], "name": ["长赤镇", "示例镇"], "population": [31_000, 30_000],
+                  "population_kind": ["常住", "常住"], "lon": [106.62, 107.10], "lat": [32.17, 31.60]}).to_csv(
+        csv, index=False)
+    out = tmp_path / "rep"
+    assert main(["check", str(csv), "--profile", "key-town", "--out", str(out)]) == 0
+    details = pd.read_csv(out / "key-town_details.csv", dtype={"code": str}).set_index(["code", "criterion"])
+    shadow = details.loc[("511922103", "county_town_shadow")]
+    assert shadow["outcome"] == "pass" and 20 < float(shadow["measured"]) < 40      # ≈ 28 km from 南江县城
+    assert "南江县城" in shadow["reason_zh"]
+    assert details.loc[("511923101", "county_town_shadow"), "outcome"] == "fail"      # ≈ 3 km from 平昌县城
+    html = (out / "key-town_map.html").read_text(encoding="utf-8")
+    assert "\\u884c\\u653f\\u533a\\u5212" in html and "南江县城" in html     # boundaries layer, county towns
