@@ -136,8 +136,8 @@ class Coverage:
 
     def rows_slice(self, r0, r1):
         """Return (cell slice, run slice) of entries with r0 <= row < r1."""
-        cs = slice(*np.searchsorted(self.cell_row, [r0, r1]))
-        rs = slice(*np.searchsorted(self.run_row, [r0, r1]))
+        cs = slice(*np.searchsorted(self.cell_row, np.array([r0, r1], dtype=self.cell_row.dtype)))
+        rs = slice(*np.searchsorted(self.run_row, np.array([r0, r1], dtype=self.run_row.dtype)))
         return cs, rs
 
     def split_runs(self, max_len):
@@ -159,7 +159,7 @@ class Coverage:
                 + np.bincount(self.run_zone, (self.run_c1 - self.run_c0) * self.run_w, minlength=n_zones))
 
 
-def compute_coverage(geoms, transform, shape, *, batch_pieces=1_500_000, _timer=None) -> Coverage:
+def compute_coverage(geoms, transform, shape, *, batch_pieces=400_000, _timer=None) -> Coverage:
     """Exact coverage fractions of ``geoms`` (in the raster CRS) on the grid ``transform``/``shape``.
 
     Zones are processed in batches of about ``batch_pieces`` boundary pieces to bound memory.

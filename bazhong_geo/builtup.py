@@ -211,12 +211,25 @@ def _strips(ds, max_cells=_STRIP_CELLS):
     return [(r, min(r + rows, ds.height)) for r in range(0, ds.height, rows)]
 
 
+def _as_dtype_values(values, dtype):
+    """Values representable in an integer ``dtype``, cast to it (comparisons then stay in that dtype)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if dtype.kind not in "ui":
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    ok = (values == np.round(values)) & (values >= info.min) & (values <= info.max)
+    return values[ok].astype(dtype)
+
+
 def _valid_from(data, nodata):
     if nodata is None:
         return None
     if np.isnan(nodata):
         return ~np.isnan(data) if data.dtype.kind == "f" else None
-    valid = data != nodata
+    nd = _as_dtype_values([nodata], data.dtype)
+    if nd.size == 0:  # a nodata value the dtype cannot hold: every cell is valid
+        return None
+    valid = data != nd[0]
     if data.dtype.kind == "f":
         valid &= ~np.isnan(data)
     return valid
@@ -248,11 +261,18 @@ class _BitPrefix:
         low = (np.uint64(1) << rem) - np.uint64(1)
         return self.cum[q] + _popcount(self.words[q] & low).astype(np.int64)
 
+    def bit(self, pos):
+        """0/1 value of the cells at flat positions ``pos``."""
+        return ((self.words[pos >> 6] >> (pos & 63).astype(np.uint64)) & np.uint64(1)).astype(np.float64)
+
     def range_sum(self, start, stop):
         return self.prefix(stop) - self.prefix(start)
 
 
 def _class_mask(data, classes):
+    classes = _as_dtype_values(classes, data.dtype)
+    if len(classes) == 0:
+        return np.zeros(data.shape, dtype=bool)
     if len(classes) <= 8:
         out = data == classes[0]
         for c in classes[1:]:
@@ -278,7 +298,7 @@ class _StripSummary:
         self.vmin, self.vmax = np.inf, -np.inf
         if classes is not None:
             v = _class_mask(flat, classes)
-            if valid is not None:
+            if valid is not None and nodata is not None and np.isin(nodata, classes):
                 v &= valid
             self.bits = _BitPrefix(v)
             self.nbytes = self.bits.words.nbytes + self.bits.cum.nbytes
@@ -326,7 +346,7 @@ class _Accumulator:
         n = len(zc)
         if st.bits is not None:
             r_bu = st.bits.range_sum(r_p0, r_p1).astype(np.float64)
-            c_bu = st.bits.range_sum(c_pos, c_pos + 1).astype(np.float64)
+            c_bu = st.bits.bit(c_pos)
         else:
             r_bu = st.csum[r_p1] - st.csum[r_p0]
             c_bu = st.csum[c_pos + 1] - st.csum[c_pos]
@@ -338,7 +358,7 @@ class _Accumulator:
             self.total_valid_cells += h * w
         else:
             r_va = st.valid.range_sum(r_p0, r_p1).astype(np.float64)
-            c_va = st.valid.range_sum(c_pos, c_pos + 1).astype(np.float64)
+            c_va = st.valid.bit(c_pos)
             self.total_valid_cells += st.valid.total
         if self.fraction == "m2" and self.plane is None:
             self.bu += np.bincount(c_zone, c_bu * cov.cell_frac[cs_sl], minlength=n)
