@@ -42,6 +42,7 @@ __all__ = [
     "county_town_catchments",
     "to_html",
     "save",
+    "show",
     "leaflet_assets",
     "prepare_geometries",
 ]
@@ -1968,6 +1969,30 @@ def to_html(m, *, offline: bool = True) -> str:
     text = text.replace("<html>", '<html lang="zh-CN">' if _state(m)["lang"] == "zh" else '<html lang="en">', 1)
     idx = text.rfind("</html>")
     return text[:idx] + ready + "\n" + text[idx:]
+
+
+def show(m, *, height: int = 600):
+    """Display the map in Jupyter without the network: an iframe holding the offline HTML.
+
+    folium's own notebook display loads Leaflet and friends from CDNs; this one works on an intranet.
+
+    Returns
+    -------
+    IPython.display.HTML
+
+    Examples
+    --------
+    >>> show(base_map(), height=400)        # doctest: +SKIP
+    """
+    from IPython.display import HTML
+
+    import warnings
+
+    doc = html.escape(to_html(m, offline=True), quote=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "consider IFrame": an IFrame needs a URL, this needs none
+        return HTML(f'<iframe srcdoc="{doc}" style="width:100%;height:{int(height)}px;border:none" '
+                    'sandbox="allow-scripts allow-popups"></iframe>')
 
 
 def save(m, path, *, offline: bool = True) -> Path:
