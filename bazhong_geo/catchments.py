@@ -91,16 +91,42 @@ def _geometry(obj, what="within"):
     return geom
 
 
+def _objarray(geoms) -> np.ndarray:
+    """A 1-D object array of shapely geometries from a list, array, GeometryArray or GeoSeries."""
+    if hasattr(geoms, "values") and hasattr(geoms, "crs"):
+        geoms = geoms.values
+    if isinstance(geoms, list):
+        out = np.empty(len(geoms), dtype=object)
+        out[:] = geoms
+        return out
+    return np.asarray(geoms, dtype=object)
+
+
 def _areas_km2(geoms) -> np.ndarray:
-    """Equal-area areas in km² (:func:`bazhong_geo.crs.area_km2`) of geometries in EPSG:4545."""
-    import geopandas as gpd
+    """Equal-area areas in km² of geometries in EPSG:4545.
 
-    from .crs import area_km2
+    The method of :func:`bazhong_geo.crs.area_km2` (edges densified to 1 km, ellipsoidal Lambert
+    azimuthal equal-area centred on the data) done in one vectorised projection of all coordinates.
+    """
+    import shapely
+    from pyproj import Transformer
 
-    s = gpd.GeoSeries(list(geoms), crs=WORK_EPSG)
-    if len(s) == 0:
-        return np.zeros(0)
-    return area_km2(s).to_numpy()
+    from .crs import CGCS2000, equal_area_crs
+
+    g = _objarray(geoms)
+    out = np.zeros(len(g))
+    ok = ~(shapely.is_missing(g) | shapely.is_empty(g)) if len(g) else np.zeros(0, dtype=bool)
+    if not ok.any():
+        return out
+    xmin, ymin, xmax, ymax = shapely.total_bounds(g[ok])
+    lon, lat = Transformer.from_crs(WORK_EPSG, CGCS2000, always_xy=True).transform(
+        [xmin, xmax, xmin, xmax], [ymin, ymin, ymax, ymax])
+    tr = Transformer.from_crs(WORK_EPSG, equal_area_crs((min(lon) + max(lon)) / 2, (min(lat) + max(lat)) / 2),
+                              always_xy=True)
+    dense = shapely.segmentize(g[ok], 1000.0)
+    proj = shapely.transform(dense, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    out[ok] = shapely.area(proj) / 1e6
+    return out
 
 
 def _finish(rows, geoms, report, population=None, extra=None):
@@ -112,7 +138,7 @@ def _finish(rows, geoms, report, population=None, extra=None):
         del cols["name"]
     if extra:
         cols.update(extra)
-    out = gpd.GeoDataFrame(cols, geometry=list(geoms), crs=WORK_EPSG)
+    out = gpd.GeoDataFrame(cols, geometry=_objarray(geoms), crs=WORK_EPSG)
     out["area_km2"] = _areas_km2(out.geometry.values)
     if population is not None:
         out = population_served(out, population)
