@@ -1874,6 +1874,14 @@ def leaflet_assets() -> dict[str, str]:
     css = re.sub(r"url\((images/[^)]+)\)", _inline, css)
     css = re.sub(r"/\*# sourceMappingURL=\S+ \*/", "", css)
     m = re.search(r"Leaflet (\d+\.\d+\.\d+)", js)
+    icons = {}
+    for key, name in (("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
+                      ("shadowUrl", "marker-shadow.png")):
+        f = folder / "images" / name
+        if f.exists():
+            icons[key] = "data:image/png;base64," + base64.b64encode(f.read_bytes()).decode("ascii")
+    # folium's default markers then use the inlined images instead of resolving "images/..." next to the file
+    js += ("\nL.Icon.Default.imagePath = '';\nL.Icon.Default.mergeOptions(" + _js(icons) + ");\n") if icons else ""
     return {"js": js, "css": css, "version": m.group(1) if m else "unknown", "path": str(folder)}
 
 

@@ -468,3 +468,21 @@ def test_candidates_accept_designation_verdicts_with_an_incomplete_state():
     assert "数据不全" in spec["data"]["features"][2]["properties"]["_p"] and "缺少人口数据" in html_text
     with pytest.raises(BazhongGeoError, match="maybe"):
         maps.add_candidates(maps.base_map(), c.assign(verdict=["maybe"] * 3))
+
+
+def test_folium_default_marker_uses_inlined_images(browser, tmp_path):
+    import folium
+
+    m = maps.base_map()
+    folium.Marker([31.86, 106.75], tooltip="默认标记").add_to(m)
+    context, page, log = _open(browser, tmp_path, maps.to_html(m))
+    try:
+        page.wait_for_function("document.querySelector('img.leaflet-marker-icon') && "
+                               "document.querySelector('img.leaflet-marker-icon').complete")
+        src = page.get_attribute("img.leaflet-marker-icon", "src")
+        assert src.startswith("data:image/png;base64,")
+        assert page.evaluate("document.querySelector('img.leaflet-marker-icon').naturalWidth") == 25
+        assert [u for u in log["requests"] if not u.startswith(("file:", "data:"))] == []
+        assert log["errors"] == []
+    finally:
+        context.close()
