@@ -90,7 +90,8 @@ class ZoneCoverage:
     codes : numpy.ndarray of str
         Zone ids in input order.
     zone_km2 : numpy.ndarray
-        True area of each zone polygon (km², ellipsoidal, from :func:`bazhong_geo.crs.area_km2`).
+        True (ellipsoidal) area of each zone polygon, km²: Σ coverage × true cell area for zones lying
+        wholly on the raster grid, :func:`bazhong_geo.crs.area_km2` for the others.
     covered_km2 : numpy.ndarray
         Area of each zone that lies on the raster grid (km²).
     crs, transform, shape
@@ -176,7 +177,7 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
         warnings.warn(f"repaired {int(bad.sum())} invalid zone geometries with make_valid: "
                       f"{', '.join(report['repaired_codes'][:20])}", stacklevel=2)
     gs = zones.geometry.__class__(geoms, crs=zones.crs)
-    zone_km2 = _crs.area_km2(gs).to_numpy(dtype=np.float64)
+    gs0 = gs
     if not CRS.from_user_input(zones.crs).equals(rcrs):
         gs = gs.segmentize(_densify_length(CRS.from_user_input(zones.crs), rcrs, transform)).to_crs(rcrs)
     garr = gs.to_numpy()
@@ -197,6 +198,17 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
     covered = (np.bincount(cov.cell_zone, cell_wa, minlength=n)
                + np.bincount(cov.run_zone, run_wa * (cov.run_c1 - cov.run_c0), minlength=n)) / 1e6
     report["outside_codes"] = sorted(codes[covered <= 0].tolist())
+    # zone area: for zones wholly on the raster, Σ coverage × true cell area is the polygon's ellipsoidal
+    # area (edges straight in the raster CRS, as the raster sees them); others get crs.area_km2
+    minx, miny, maxx, maxy = shapely.bounds(garr).T
+    inv = ~transform
+    corners = [inv * (x, y) for x, y in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))]
+    on = np.ones(n, dtype=bool)
+    for c, r in corners:
+        on &= (c >= 0) & (c <= shape[1]) & (r >= 0) & (r <= shape[0])
+    zone_km2 = covered.copy()
+    if (~on).any():
+        zone_km2[~on] = _crs.area_km2(gs0[~on]).to_numpy(dtype=np.float64)
     return ZoneCoverage(codes=codes, zone_km2=zone_km2, covered_km2=covered, crs=rcrs, transform=transform,
                         shape=shape, cell_area_kind=area.kind, report=report, _cov=cov, _cell_wa=cell_wa,
                         _run_wa=run_wa)
@@ -510,6 +522,11 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
     >>> df[["code", "builtup_km2", "share"]]                               # doctest: +SKIP
     """
     classes = _check_rule(classes, fraction)
+    return _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress)[0]
+
+
+def _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress):
+    """area_by_zone returning (DataFrame, ZoneCoverage)."""
     with _open(raster) as ds:
         name = getattr(ds, "name", str(raster))
         rcrs = _raster_crs(ds, raster_crs, name)
@@ -524,7 +541,7 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
                 acc.add(st)
         finally:
             stream.close()
-        return _result(zc, acc, ds, band, classes, fraction, name)
+        return _result(zc, acc, ds, band, classes, fraction, name), zc
 
 
 def _result(zc, acc, ds, band, classes, fraction, name):
@@ -600,11 +617,17 @@ def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="c
     labels = list(range(len(rasters))) if labels is None else list(labels)
     if len(labels) != len(rasters):
         raise ValueError(f"{len(labels)} labels for {len(rasters)} rasters")
-    zc = zone_coverage(rasters[0], zones, id_col=id_col, raster_crs=raster_crs)
+    from concurrent.futures import ThreadPoolExecutor
+
+    classes = _check_rule(classes, fraction)
+    # the first layer computes the zone coverage (while its raster is being read); the others reuse it,
+    # two layers at a time (reading and decompressing release the GIL)
+    first, zc = _area_by_zone(rasters[0], zones, classes, fraction, id_col, None, raster_crs, band, progress)
+    with ThreadPoolExecutor(2) as pool:
+        rest = list(pool.map(lambda r: _area_by_zone(r, zones, classes, fraction, id_col, zc, raster_crs, band,
+                                                     progress)[0], rasters[1:]))
     out, reports = [], {}
-    for lab, r in zip(labels, rasters):
-        df = area_by_zone(r, zones, classes=classes, fraction=fraction, id_col=id_col, coverage=zc,
-                          raster_crs=raster_crs, band=band, progress=progress)
+    for lab, df in zip(labels, [first] + rest):
         reports[lab] = df.attrs.get("report")
         df.insert(0, "layer", lab)
         out.append(df)
