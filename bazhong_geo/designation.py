@@ -867,6 +867,9 @@ class CheckResult:
             lines.append(_md_table(self.missing_data[["data_needed", "criteria", "n_candidates", "names"]]))
         else:
             lines.append("None: every criterion could be decided for every candidate.")
+        lines += ["", "## Reasons (理由)", ""]
+        for r in pd.DataFrame(self.verdicts).itertuples(index=False):
+            lines.append(f"- **{r.name}** ({r.code}) — {r.verdict_zh} / {r.verdict}: {r.reasons_zh}")
         lines.append("")
         return "\n".join(lines)
 
@@ -987,7 +990,7 @@ def check(candidates, profile, *, context=None, demand=None, roads=None) -> Chec
                                       "parent": parent, "measured": [f"{p}/{m}" for p in n_pass],
                                       "threshold": _threshold_text_en(c), "unit": "criteria", "outcome": oc,
                                       "reason_zh": rz, "reason_en": re_, "source": c.source if c.id != "overall"
-                                      else (prof.path or "<dict>")}))
+                                      else (Path(prof.path).name if prof.path else "<dict>")}))
             return res
         meas = _measure(c, cand, cand_w, ctx_w, ctx, demand, roads)
         res = np.where(~meas.known, -1, np.where(meas.passed, 1, 0))
