@@ -372,6 +372,22 @@ window.bz = (function () {
 })();
 """
 
+#: The two jQuery calls folium's own templates make (``$(`<html>`)[0]`` in Popup, ``$(document).ready`` in
+#: keep_in_front), so a plain folium.Popup still works when jQuery is left out offline.
+_JQUERY_SHIM = r"""
+if (typeof window.$ === 'undefined') {
+  window.$ = window.jQuery = function (x) {
+    if (x === document) {
+      return {ready: function (fn) { if (document.readyState !== 'loading') { fn(); }
+                                     else { document.addEventListener('DOMContentLoaded', fn); } }};
+    }
+    var t = document.createElement('template');
+    t.innerHTML = String(x).trim();
+    return Array.prototype.slice.call(t.content.childNodes);
+  };
+}
+"""
+
 _CSS = """
 .leaflet-container { background: #f7f5f0; font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei",
   "PingFang SC", "Source Han Sans SC", "Helvetica Neue", Arial, sans-serif; }
@@ -1968,7 +1984,7 @@ def to_html(m, *, offline: bool = True) -> str:
             raise BazhongGeoError(f"offline HTML would still load {leftover[:3]}: a folium plugin with CDN assets "
                                   "was added; use the layer functions of bazhong_geo.maps instead")
         js = assets["js"].replace("</script", "<\\/script")
-        inline = f"<style>{assets['css']}</style>\n<script>{js}</script>\n"
+        inline = f"<style>{assets['css']}</style>\n<script>{js}</script>\n<script>{_JQUERY_SHIM}</script>\n"
         text = text.replace("<head>", "<head>\n" + head_extra + "\n" + inline + runtime, 1)
     else:
         text = text.replace("<head>", "<head>\n" + head_extra + "\n", 1)

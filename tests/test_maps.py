@@ -474,7 +474,7 @@ def test_folium_default_marker_uses_inlined_images(browser, tmp_path):
     import folium
 
     m = maps.base_map()
-    folium.Marker([31.86, 106.75], tooltip="默认标记").add_to(m)
+    folium.Marker([31.86, 106.75], tooltip="默认标记", popup=folium.Popup("<b>folium 弹窗</b>")).add_to(m)
     context, page, log = _open(browser, tmp_path, maps.to_html(m))
     try:
         page.wait_for_function("document.querySelector('img.leaflet-marker-icon') && "
@@ -482,6 +482,8 @@ def test_folium_default_marker_uses_inlined_images(browser, tmp_path):
         src = page.get_attribute("img.leaflet-marker-icon", "src")
         assert src.startswith("data:image/png;base64,")
         assert page.evaluate("document.querySelector('img.leaflet-marker-icon').naturalWidth") == 25
+        page.click("img.leaflet-marker-icon")  # folium.Popup builds its content with jQuery: the shim stands in
+        assert page.inner_text(".leaflet-popup-content") == "folium 弹窗"
         assert [u for u in log["requests"] if not u.startswith(("file:", "data:"))] == []
         assert log["errors"] == []
     finally:
