@@ -601,19 +601,28 @@ def _nearest(src_xy: np.ndarray, src_ok: np.ndarray, dst_xy: np.ndarray, src_cod
     """Distance (m) from every located source to the nearest destination (``inf`` if none), and its index.
 
     With ``exclude_self`` a destination with the source's own code is skipped (spacing from *other* towns).
+    A k-d tree keeps memory linear (village-scale inputs).
     """
+    from scipy.spatial import cKDTree
+
     n = len(src_xy)
     dist = np.full(n, np.nan)
     idx = np.full(n, -1)
     if len(dst_xy) == 0 or not src_ok.any():
         return dist, idx
-    d = np.hypot(src_xy[:, None, 0] - dst_xy[None, :, 0], src_xy[:, None, 1] - dst_xy[None, :, 1])
+    rows = np.flatnonzero(src_ok)
+    kk = min(2 if exclude_self else 1, len(dst_xy))
+    d, j = cKDTree(dst_xy).query(src_xy[rows], k=kk)
+    d, j = d.reshape(len(rows), kk), j.reshape(len(rows), kk)
     if exclude_self:
-        d[src_codes[:, None] == dst_codes[None, :]] = np.inf
-    j = np.argmin(d, axis=1)
-    best = d[np.arange(n), j]
-    dist[src_ok] = best[src_ok]
-    idx[src_ok & np.isfinite(best)] = j[src_ok & np.isfinite(best)]
+        is_self = dst_codes[j] == src_codes[rows][:, None]
+        d = np.where(is_self, np.inf, d)
+        pick = np.argmin(d, axis=1)             # the nearest that is not the source itself
+        d, j = d[np.arange(len(rows)), pick], j[np.arange(len(rows)), pick]
+    else:
+        d, j = d[:, 0], j[:, 0]
+    dist[rows] = d
+    idx[rows] = np.where(np.isfinite(d), j, -1)
     return dist, idx
 
 
@@ -623,19 +632,10 @@ def _has_any(series: pd.Series, keys: tuple[str, ...]) -> tuple[np.ndarray, np.n
     An empty cell means "holds none" (the register's convention, "" or NaN once read from CSV); only a missing
     column leaves designations unknown.
     """
-    series = series.fillna("")
-    known = np.ones(len(series), bool)
-    held_text = []
-    held = np.zeros(len(series), bool)
-    for i, v in enumerate(series.to_numpy()):
-        if not known[i]:
-            held_text.append("")
-            continue
-        parts = [p.strip() for p in str(v).split(";") if p.strip()]
-        hit = [p for p in parts if p in keys]
-        held[i] = bool(hit)
-        held_text.append(";".join(hit))
-    return known, held, held_text
+    keyset = set(keys)
+    hits = series.fillna("").astype(str).str.split(";").map(
+        lambda parts: ";".join(p.strip() for p in parts if p.strip() in keyset))
+    return np.ones(len(series), bool), (hits != "").to_numpy(), hits.tolist()
 
 
 @dataclass
@@ -756,10 +756,17 @@ def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame
             raise MissingColumnError("demand must be a GeoDataFrame with point or polygon geometry and a CRS")
         dxy, dok = _xy(dem)
         w = pd.to_numeric(dem["population"], errors="coerce").fillna(0).to_numpy(float) * dok
+        from scipy.spatial import cKDTree
+
         radius_m = c.radius * UNITS[c.radius_unit][1]
-        d = np.hypot(xy[:, None, 0] - dxy[None, :, 0], xy[:, None, 1] - dxy[None, :, 1])
-        within = np.nan_to_num(d, nan=np.inf) <= radius_m
-        vals = np.where(ok, within @ w, np.nan) / UNITS[c.unit][1]
+        vals = np.full(n, np.nan)
+        if ok.any() and dok.any():
+            tree = cKDTree(dxy[dok])
+            wd = w[dok]
+            vals[ok] = [wd[ix].sum() for ix in tree.query_ball_point(xy[ok], radius_m)]
+        elif ok.any():
+            vals[ok] = 0.0
+        vals = vals / UNITS[c.unit][1]
         r = f"{_trim(c.radius, 2)}{' km' if c.radius_unit == 'km' else ' m'}"
         return _Measure(vals, ok, ok & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
                         _rep(n, f"（半径{r}）"), _rep(n, f" (within {r})"), needs=_rep(n, "location"))
