@@ -1,4 +1,4 @@
-"""Meeting maps: folium maps of the settlement system, catchments, built-up area and progress, offline single-file HTML."""
+"""Meeting maps: folium maps of settlements, catchments, built-up area and progress as offline single-file HTML."""
 
 from __future__ import annotations
 
@@ -665,7 +665,8 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
     disp = gpd.GeoDataFrame(pd.concat(parts), crs=4326)
     lv = disp["level"].astype(str) if "level" in disp.columns else pd.Series(["unit"] * len(disp), index=disp.index)
     names = _name_col(disp, lang)
-    codes = disp["code"].astype("string").fillna("") if "code" in disp.columns else pd.Series([""] * len(disp), index=disp.index)
+    codes = (disp["code"].astype("string").fillna("") if "code" in disp.columns
+             else pd.Series([""] * len(disp), index=disp.index))
     props = []
     for nm, cd, l in zip(names, codes, lv):
         p = {"_k": "p" if l == "prefecture" else "c"}
@@ -710,7 +711,7 @@ def _tier_of(values: pd.Series) -> pd.Series:
     bad = []
     for v in values.tolist():
         raw = getattr(v, "value", v)
-        k = lookup.get(str(raw).strip()) if raw is not None and not (isinstance(raw, float) and math.isnan(raw)) else None
+        k = lookup.get(str(raw).strip()) if _clean(raw) is not None else None
         if k is None:
             bad.append(raw)
         out.append(k)
@@ -746,8 +747,9 @@ def _settlement_popup(row: dict, tier: str, lang: str, county_names: dict) -> st
     pop = row.get("population")
     pop_txt = _fmt_num(pop) if pop is not None and not pd.isna(pop) else _t("unknown", lang)
     extra = []
-    if row.get("population_year") is not None and not pd.isna(row.get("population_year")) and pop_txt != _t("unknown", lang):
-        extra.append(str(int(row["population_year"])) if isinstance(row["population_year"], (int, float, np.integer, np.floating)) else str(row["population_year"]))
+    year = _clean(row.get("population_year"))
+    if year is not None and pop_txt != _t("unknown", lang):
+        extra.append(str(int(year)) if isinstance(year, (int, float, np.integer, np.floating)) else str(year))
     if row.get("population_kind"):
         extra.append(str(row["population_kind"]))
     if extra:
@@ -842,7 +844,8 @@ def add_settlements(m, settlements, *, tiers: Sequence[str] | None = None, label
     s["_tier"] = tier[located].to_numpy()
     wanted = list(tiers) if tiers is not None else [t for t in TIER_STYLES if (s["_tier"] == t).any()]
     wanted = [_tier_of(pd.Series([t])).iloc[0] for t in wanted]
-    pop = pd.to_numeric(s["population"], errors="coerce") if "population" in s.columns else pd.Series(np.nan, index=s.index)
+    pop = (pd.to_numeric(s["population"], errors="coerce") if "population" in s.columns
+           else pd.Series(np.nan, index=s.index))
     pop_max = float(pop.max()) if pop.notna().any() else float("nan")
     radius = population_radius(pop.to_numpy(), pop_max=pop_max, r_min=r_min, r_max=r_max)
     default_r = s["_tier"].map(lambda t: TIER_STYLES[t]["radius"]).to_numpy(dtype=float)
@@ -1063,7 +1066,8 @@ def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float
         if c in disp.columns:
             codes = disp[c].astype("string").fillna("").tolist()
             break
-    minutes = pd.to_numeric(disp["minutes"], errors="coerce").to_numpy(dtype=float) if "minutes" in disp.columns else None
+    minutes = (pd.to_numeric(disp["minutes"], errors="coerce").to_numpy(dtype=float) if "minutes" in disp.columns
+               else None)
     palette: dict[str, str] = {}
     for lab in labels:  # one colour per centre (network bands of a centre share it)
         palette.setdefault(lab, _QUALITATIVE[len(palette) % len(_QUALITATIVE)])
@@ -1518,7 +1522,10 @@ def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, p
         unit, factor = _unit_label(_clean(r.unit) or "", lang)
         latest = _fmt_num(float(r.latest_value) * factor, 2) if _clean(r.latest_value) is not None else "—"
         year = _clean(r.latest_year)
-        year_txt = f" ({int(year)})" if isinstance(year, (int, float, np.integer, np.floating)) else (f" ({year})" if year else "")
+        if isinstance(year, (int, float, np.integer, np.floating)):
+            year_txt = f" ({int(year)})"
+        else:
+            year_txt = f" ({year})" if year else ""
         target = _fmt_num(float(r.target) * factor, 2) if _clean(r.target) is not None else "—"
         status = str(_clean(r.status) or "no_data")
         sc = STATUS_COLORS[status]
@@ -1874,8 +1881,8 @@ def leaflet_assets() -> dict[str, str]:
         if (folder / "leaflet.js").exists() and (folder / "leaflet.css").exists():
             break
     else:
-        raise BazhongGeoError("Leaflet's JS/CSS not found: install django-leaflet (pip install 'django-leaflet>=0.30'), "
-                              "which ships leaflet.js and leaflet.css")
+        raise BazhongGeoError("Leaflet's JS/CSS not found: install django-leaflet "
+                              "(pip install 'django-leaflet>=0.30'), which ships leaflet.js and leaflet.css")
     js = (folder / "leaflet.js").read_text(encoding="utf-8")
     js = re.sub(r"//# sourceMappingURL=\S+", "", js)
     css = (folder / "leaflet.css").read_text(encoding="utf-8")
