@@ -1,6 +1,5 @@
 """Tests of designation profiles and explained checks (hand-made candidate sets with known verdicts)."""
 
-import math
 import tomllib
 
 import geopandas as gpd
