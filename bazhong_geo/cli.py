@@ -130,7 +130,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 region = _load_region(argparse.Namespace(boundaries=None, settlements=None, coords="wgs84"))
             except (BazhongGeoError, OSError) as exc:
                 print(f"note: embedded region not available ({exc}); spatial criteria give 'no data'")
-        result = check(candidates, profile, context=region)
+        layers = {}
+        for key in ("demand", "roads"):
+            path = getattr(args, key)
+            if path:
+                import geopandas as gpd
+
+                layers[key] = gpd.read_file(path)
+        result = check(candidates, profile, context=region, **layers)
         paths = write_check_report(result, args.out, region=region)
     except BazhongGeoError as exc:
         print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
@@ -247,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coordinate system of a CSV/XLSX: wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:xxxx")
     p.add_argument("--no-context", action="store_true",
                    help="do not use the embedded region (county towns, designated towns) for spatial criteria")
+    p.add_argument("--demand", metavar="FILE",
+                   help="points/polygons with a population column, for catchment-population criteria")
+    p.add_argument("--roads", metavar="FILE", help="road lines, for road-access and travel-time criteria")
     p.add_argument("--list-profiles", action="store_true", help="list the shipped profiles and exit")
     p.set_defaults(func=_cmd_check)
 

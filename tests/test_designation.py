@@ -479,3 +479,22 @@ def test_cli_check_with_the_embedded_region(tmp_path, capsys, monkeypatch):
     assert details.loc[("511923101", "county_town_shadow"), "outcome"] == "fail"      # ≈ 3 km from 平昌县城
     html = (out / "key-town_map.html").read_text(encoding="utf-8")
     assert "\\u884c\\u653f\\u533a\\u5212" in html and "南江县城" in html     # boundaries layer, county towns
+
+
+def test_cli_check_with_roads_and_a_profile_file(tmp_path, capsys):
+    from bazhong_geo.cli import main
+
+    prof = _write(tmp_path, 'name = "road-town"\n[[criteria]]\nid = "road"\nkind = "road_distance"\nop = "<="\n'
+                            'value = 1\nunit = "km"\nsource = "assumption"\n', "road-town.toml")
+    towns = gpd.GeoDataFrame({"code": ["511922103", "511922105"], "name": ["近路镇", "远路镇"]},
+                             geometry=[_pt(0, 0.5), _pt(0, 3)], crs=4545).to_crs(4326)
+    csv = tmp_path / "towns.csv"
+    pd.DataFrame({"code": towns["code"], "name": towns["name"], "lon": towns.geometry.x,
+                  "lat": towns.geometry.y}).to_csv(csv, index=False)
+    roads = gpd.GeoDataFrame(geometry=[LineString([(X0 - 5000, Y0), (X0 + 5000, Y0)])], crs=4545)
+    roads.to_file(tmp_path / "roads.gpkg")
+    out = tmp_path / "rep"
+    assert main(["check", str(csv), "--profile", str(prof), "--roads", str(tmp_path / "roads.gpkg"),
+                 "--no-context", "--out", str(out)]) == 0
+    v = pd.read_csv(out / "road-town_verdicts.csv", dtype={"code": str}).set_index("code")["verdict"]
+    assert v.to_dict() == {"511922103": "qualifies", "511922105": "does not qualify"}
