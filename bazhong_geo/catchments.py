@@ -40,26 +40,30 @@ def _tier_rows(system, tier, report: dict):
     from .settlements import Tier
 
     gdf = _frame(system)
-    t = Tier.parse(tier)
-    rows = gdf[gdf["tier"] == t.value]
+    many = isinstance(tier, (list, tuple, set))
+    ts = [Tier.parse(x) for x in (sorted(tier, key=str) if isinstance(tier, set) else tier)] if many else [Tier.parse(tier)]
+    t = ts[0]
+    values = [x.value for x in ts]
+    rows = gdf[gdf["tier"].isin(values)]
     if len(rows) == 0:
         present = sorted(gdf["tier"].unique().tolist())
-        raise EmptyInputError(f"no settlements of tier {t.value!r} ({t.label_zh}); tiers present: {present}")
+        names = ", ".join(f"{x.value!r} ({x.label_zh})" for x in ts)
+        raise EmptyInputError(f"no settlements of tier {names}; tiers present: {present}")
     ok = _located_mask(rows)
-    report["tier"] = t.value
+    report["tier"] = ";".join(values)
     report["settlements"] = int(len(rows))
     report["unlocated"] = int((~ok).sum())
     if (~ok).any():
         report["unlocated_codes"] = rows.loc[~ok, "code"].tolist()
         warnings.warn(
-            f"{(~ok).sum()} of {len(rows)} {t.value} settlement(s) have no coordinates and are left out of the "
+            f"{(~ok).sum()} of {len(rows)} {report['tier']} settlement(s) have no coordinates and are left out of the "
             f"spatial catchments (codes in report['unlocated_codes'])",
             stacklevel=3,
         )
     rows = rows[ok]
     if len(rows) == 0:
         raise EmptyInputError(
-            f"none of the {report['settlements']} settlements of tier {t.value!r} has coordinates; "
+            f"none of the {report['settlements']} settlements of tier {report['tier']!r} has coordinates; "
             f"add points (lon/lat) to the register before computing catchments"
         )
     return rows.sort_values("code", kind="stable").reset_index(drop=True), t
@@ -250,24 +254,27 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
 
     report: dict = {}
     rows, t = _tier_rows(system, tier, report)
+    present = sorted(rows["tier"].unique().tolist())
     if radii is None or isinstance(radii, dict):
         table = default_radii()
         mapping = dict(zip(table["tier"].astype(str), table["radius_m"].astype(float)))
-        mapping.update({str(getattr(k, "value", k)): float(v) for k, v in (radii or {}).items()})
-        if t.value not in mapping:
-            raise MissingColumnError(f"no radius for tier {t.value!r}; pass radii={{'{t.value}': metres}}")
-        r = mapping[t.value]
-        report["radius_source"] = (
-            "argument" if radii and t.value in {str(getattr(k, "value", k)) for k in radii}
-            else str(table.set_index("tier").get("source", {}).get(t.value, ""))
-        )
+        sources = dict(zip(table["tier"].astype(str), table.get("source", table["tier"]).astype(str)))
+        given = {str(getattr(k, "value", k)): float(v) for k, v in (radii or {}).items()}
+        mapping.update(given)
+        sources.update({k: "argument" for k in given})
+        missing = [x for x in present if x not in mapping]
+        if missing:
+            raise MissingColumnError(f"no radius for tier(s) {missing}; pass radii={{'{missing[0]}': metres}}")
+        r = rows["tier"].map(mapping).to_numpy(dtype=float)
+        report["radius_source"] = "; ".join(f"{x}: {sources[x]}" for x in present) if len(present) > 1 \
+            else sources[present[0]]
     else:
-        r = float(radii)
+        r = np.full(len(rows), float(radii))
         report["radius_source"] = "argument"
-    if not np.isfinite(r) or r <= 0:
-        raise EmptyInputError(f"radius for tier {t.value!r} must be > 0 m, got {r}")
+    if not np.isfinite(r).all() or (r <= 0).any():
+        raise EmptyInputError(f"radii must be > 0 m, got {sorted(set(r.tolist()))}")
     geoms = shapely.buffer(np.asarray(rows.geometry.values, dtype=object), r, quad_segs=quad_segs)
-    return _finish(rows, geoms, report, population, extra={"radius_m": np.full(len(rows), r)})
+    return _finish(rows, geoms, report, population, extra={"radius_m": r})
 
 
 def voronoi(system, tier, *, within=None, respect_counties: bool = False, counties=None, duplicates: str = "error",
@@ -282,7 +289,8 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     Parameters
     ----------
     system : SettlementSystem or GeoDataFrame
-    tier : Tier or str
+    tier : Tier or str, or a list of them
+        Several tiers share one partition (e.g. ``["central_city", "county_town"]`` for the county seats).
     within : GeoDataFrame, GeoSeries, shapely geometry or Region, optional
         Default: the Bazhong prefecture (``load_bazhong().prefecture``).
     respect_counties : bool
