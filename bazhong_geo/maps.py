@@ -397,7 +397,8 @@ _CSS = """
 .leaflet-control-attribution { font-size: 10px; max-width: 55vw; line-height: 1.3; }
 .bz-panel { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.35); font-size: 12px; line-height: 1.35; color: #222; max-width: 440px; }
-.bz-progress { font-size: 11.5px; }
+.bz-progress { font-size: 11.5px; max-width: 520px; }
+.bz-progress td:first-child { min-width: 200px; }
 .bz-panel h4 { margin: 0 0 4px 0; font-size: 13px; }
 .bz-title h2 { margin: 0; font-size: 18px; }
 .bz-title p { margin: 2px 0 0 0; font-size: 12px; color: #555; }
@@ -1517,8 +1518,10 @@ def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, p
         if not _clean(desc):
             desc = r.key
         scope = _clean(r.scope_name)
-        if scope and str(r.scope) not in ("prefecture", "511900") and str(scope) not in str(desc):
-            desc = f"{scope} {desc}"
+        scope_label = _EN_NAMES.get(str(r.scope), scope) if lang == "en" else scope
+        if (scope and str(r.scope) not in ("prefecture", "511900") and str(scope) not in str(desc)
+                and str(scope_label) not in str(desc)):
+            desc = f"{scope_label} {desc}"
         unit, factor = _unit_label(_clean(r.unit) or "", lang)
         latest = _fmt_num(float(r.latest_value) * factor, 2) if _clean(r.latest_value) is not None else "—"
         year = _clean(r.latest_year)
@@ -1692,7 +1695,7 @@ def settlement_map(region, *, title: str | None = None, subtitle: str | None = N
     add_layer_control(m, position="topleft")
     if extent is not None and len(extent):
         fit_bounds(m, extent, padding_top_left=(190, 20),
-                   padding_bottom_right=(440 if progress is not None else 20, 20))
+                   padding_bottom_right=((540 if lang == "en" else 460) if progress is not None else 20, 20))
     attribution = _attribution(provenance)
     if attribution:
         _, _, _Raw = _element_classes()
