@@ -426,3 +426,93 @@ def test_urban_areas_polygons():
     assert np.allclose(ua["population"], [72_000, 72_000, 6_000])
     assert np.allclose(ua.geometry.area / 1e6, [36, 36, 2])
     assert np.allclose(ua["area_km2"], ua.geometry.area / 1e6)
+
+
+# ------------------------------------------------------------------------------------------- against a plain reference
+
+def _reference_degurba(pop):
+    """The rules written the slow, obvious way (global hole labelling, convolution loop, EDT), for 1 km² cells."""
+    from scipy import ndimage
+
+    rook, queen = ndimage.generate_binary_structure(2, 1), np.ones((3, 3), bool)
+
+    def groups(mask, struct, minimum):
+        lab, n = ndimage.label(mask, structure=struct)
+        out = np.zeros_like(mask)
+        for i in range(1, n + 1):
+            if pop[lab == i].sum() >= minimum:
+                out |= lab == i
+        return out, lab, n
+
+    d = pop
+    centre, _, _ = groups(d >= 1500, rook, 50_000)
+    bg, n = ndimage.label(np.pad(~centre, 1, constant_values=True), structure=rook)
+    for i in range(1, n + 1):
+        comp = bg == i
+        if not comp[0].any() and (comp.sum() < 15):
+            centre |= comp[1:-1, 1:-1]
+    kernel = np.ones((3, 3), int)
+    kernel[1, 1] = 0
+    while True:
+        add = ~centre & (ndimage.convolve(centre.astype(int), kernel, mode="constant") >= 5)
+        if not add.any():
+            break
+        centre |= add
+    uc, _, _ = groups((d >= 300) | centre, queen, 5_000)
+    uc |= centre
+    rest = uc & ~centre
+    dense, _, _ = groups(rest & (d >= 1500), rook, 5_000)
+    rest &= ~dense
+    semi, lab, n = groups(rest & (d >= 900), rook, 2_500)
+    dist = ndimage.distance_transform_edt(~(centre | dense)) if (centre | dense).any() else np.full(d.shape, np.inf)
+    for i in range(1, n + 1):
+        comp = (lab == i) & semi
+        if comp.any() and dist[comp].min() <= 2:
+            semi &= ~comp
+    rural = ~uc
+    rc, _, _ = groups(rural & (d >= 300), queen, 500)
+    l2 = np.where(rural, np.where(d >= 50, 12, 11), 21)
+    l2[rc] = 13
+    l2[semi] = 22
+    l2[dense] = 23
+    l2[centre] = 30
+    return l2
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays("int64", st.tuples(st.integers(8, 30), st.integers(8, 30)), elements=st.integers(0, 7)),
+       st.integers(0, 2**16))
+def test_matches_plain_reference_implementation(codes, seed):
+    levels = np.array([0, 30, 120, 400, 1_000, 1_700, 4_000, 9_000], dtype="float64")
+    rng = np.random.default_rng(seed)
+    pop = levels[codes] * rng.uniform(0.9, 1.1, size=codes.shape)
+    g = degurba(km_grid(pop))
+    assert np.array_equal(g.level2, _reference_degurba(pop))
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays("int64", st.tuples(st.integers(5, 30), st.integers(5, 30)), elements=st.integers(0, 7)))
+def test_cluster_invariants(codes):
+    from scipy import ndimage
+
+    pop = np.array([0, 30, 120, 400, 1_000, 1_700, 4_000, 9_000], dtype="float64")[codes]
+    g = degurba(km_grid(pop))
+    lab, n = ndimage.label(g.level1 == 3, structure=ndimage.generate_binary_structure(2, 1))
+    assert all(pop[lab == i].sum() >= 50_000 for i in range(1, n + 1))
+    lab, n = ndimage.label(g.level1 >= 2, structure=np.ones((3, 3)))
+    assert all(pop[lab == i].sum() >= 5_000 for i in range(1, n + 1))
+    assert np.isclose(g.summary()["population"].sum(), pop.sum())
+
+
+def test_matches_reference_on_seeded_mixtures():
+    levels = np.array([0, 30, 120, 400, 1_000, 1_700, 4_000, 9_000], dtype="float64")
+    rng = np.random.default_rng(5)
+    seen = set()
+    for _ in range(40):
+        h, w = rng.integers(8, 40, 2)
+        codes = rng.choice(8, size=(h, w), p=rng.dirichlet(np.ones(8)))
+        pop = levels[codes] * rng.uniform(0.9, 1.1, size=codes.shape)
+        g = degurba(km_grid(pop))
+        assert np.array_equal(g.level2, _reference_degurba(pop))
+        seen |= set(np.unique(g.level2).tolist())
+    assert {11, 12, 13, 21, 22, 23, 30} <= seen  # every class was exercised
