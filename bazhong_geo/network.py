@@ -281,6 +281,7 @@ def build_graph(
     speeds=None,
     precision_m: float = 0.01,
     segmentize_m: float | None = None,
+    planarize: bool = False,
 ) -> RoadGraph:
     """Build a :class:`RoadGraph` from road lines, vectorised.
 
@@ -299,6 +300,11 @@ def build_graph(
         Rounding grid for node identity, metres.
     segmentize_m : float, optional
         Add vertices so that no edge is longer than this (used for isochrone grids).
+    planarize : bool
+        Node the lines first (``shapely.union_all``) so that roads crossing without a shared vertex are
+        joined there — for layers digitised without topology. Every crossing becomes a junction
+        (bridges and tunnels too); each piece keeps the fastest speed of the lines it lies on.
+        Noted in ``report["planarized"]``.
 
     Returns
     -------
@@ -332,6 +338,9 @@ def build_graph(
         parts, pidx = shapely.get_parts(geoms, return_index=True)
     else:
         parts, pidx = geoms, np.arange(len(geoms))
+    if planarize:
+        parts, pidx, speed = _planarize(parts, speed[pidx], precision_m)
+        report["planarized"] = f"{len(pidx)} noded pieces"
     if segmentize_m:
         parts = shapely.segmentize(parts, segmentize_m)
     coords, cidx = shapely.get_coordinates(parts, return_index=True)
@@ -374,6 +383,26 @@ def build_graph(
         sel = np.sort(order[first])
         lo, hi, minutes, length = lo[sel], hi[sel], minutes[sel], length[sel]
     return RoadGraph(xy=xy, u=lo, v=hi, minutes=np.maximum(minutes, 1e-12), length_m=length, report=report)
+
+
+def _planarize(parts, part_speed, precision_m):
+    """Node lines at every crossing; each noded piece takes the fastest speed of the lines covering its middle."""
+    import shapely
+
+    parts = np.asarray(parts, dtype=object)
+    ok = ~(shapely.is_missing(parts) | shapely.is_empty(parts))
+    noded = shapely.get_parts(shapely.union_all(parts[ok]))
+    noded = noded[shapely.get_type_id(noded) == 1]
+    mid = shapely.line_interpolate_point(noded, 0.5, normalized=True)
+    tree = shapely.STRtree(parts[ok])
+    si, pi = tree.query(mid, predicate="dwithin", distance=max(precision_m, 1e-6) * 10)
+    sp = np.zeros(len(noded))
+    np.maximum.at(sp, si, part_speed[ok][pi])
+    if (sp == 0).any():  # not found (numerical): nearest line
+        miss = np.flatnonzero(sp == 0)
+        near = tree.nearest(mid[miss])
+        sp[miss] = part_speed[ok][near]
+    return noded, np.arange(len(noded)), sp
 
 
 def _dense_ids(key: np.ndarray):

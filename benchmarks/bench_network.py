@@ -1,7 +1,8 @@
 """Benchmark: nearest-settlement travel time on a ~1M-edge grid road network, bazhong_geo vs networkx; isochrones.
 
 Run: ``python benchmarks/bench_network.py [--n 708] [--sources 150] [--iso-n 317]``. Each stage runs in its own
-process so that its peak memory (ru_maxrss) is its own. Prints a Markdown table for BENCHMARKS.md.
+process so that its peak memory (ru_maxrss) is its own; times are the best of 3 runs (networkx: of 2), since the
+machine is shared. Prints a Markdown table for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPEAT = 3
+NX_REPEAT = 2
 sys.path.insert(0, os.path.dirname(HERE))
 
 
@@ -57,15 +60,18 @@ def stage(name: str, n: int, k: int) -> dict:
         from bazhong_geo import network as N
 
         N.nearest(roads.iloc[:100], src.iloc[:2])  # warm imports
-        t0 = time.perf_counter()
-        res = N.nearest(roads, src)
-        out["seconds"] = time.perf_counter() - t0
-        out["checksum"] = float(np.round(res.minutes[np.isfinite(res.minutes)].sum(), 3))
-        out["nodes"] = len(res)
-        del res
-        t0 = time.perf_counter()
-        N.nearest(roads, src, geometry=False)
-        out["seconds_xy"] = time.perf_counter() - t0
+        best, best_xy = np.inf, np.inf
+        for _ in range(REPEAT):  # best of REPEAT: the machine is shared
+            t0 = time.perf_counter()
+            res = N.nearest(roads, src)
+            best = min(best, time.perf_counter() - t0)
+            out["checksum"] = float(np.round(res.minutes[np.isfinite(res.minutes)].sum(), 3))
+            out["nodes"] = len(res)
+            del res
+            t0 = time.perf_counter()
+            N.nearest(roads, src, geometry=False)
+            best_xy = min(best_xy, time.perf_counter() - t0)
+        out["seconds"], out["seconds_xy"] = best, best_xy
         # the shortest-path step alone, and raw scipy on the same graph for reference
         from scipy.sparse.csgraph import dijkstra
 
@@ -73,17 +79,20 @@ def stage(name: str, n: int, k: int) -> dict:
         xy = np.column_stack([src.x, src.y])
         vs, node, mins = g.attach(xy, 4.5)[:3]
         csr = g.csr_with_sources(vs, node, mins, len(xy))
-        t0 = time.perf_counter()
-        dijkstra(csr, directed=True, indices=g.n_nodes + np.arange(len(xy)), min_only=True, return_predecessors=True)
-        out["sp_seconds"] = time.perf_counter() - t0
         plain = g.csr()
         nn, _ = g.snap(xy)
-        t0 = time.perf_counter()
-        dijkstra(plain, directed=True, indices=np.unique(nn), min_only=True)
-        out["raw_scipy_seconds"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        N.build_graph(roads)
-        out["build_seconds"] = time.perf_counter() - t0
+        sp, raw, build = [], [], []
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            dijkstra(csr, directed=True, indices=g.n_nodes + np.arange(len(xy)), min_only=True, return_predecessors=True)
+            sp.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            dijkstra(plain, directed=True, indices=np.unique(nn), min_only=True)
+            raw.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            N.build_graph(roads)
+            build.append(time.perf_counter() - t0)
+        out["sp_seconds"], out["raw_scipy_seconds"], out["build_seconds"] = min(sp), min(raw), min(build)
     elif name == "networkx":
         import networkx as nx
         import shapely
@@ -91,21 +100,24 @@ def stage(name: str, n: int, k: int) -> dict:
         coords = shapely.get_coordinates(roads.geometry.values).reshape(-1, 2, 2)
         # networkx gets its sources snapped for free (nearest grid node), not timed
         xy = np.column_stack([src.x, src.y])
-        t0 = time.perf_counter()
-        G = nx.Graph()
-        length = np.hypot(*(coords[:, 1] - coords[:, 0]).T)
-        w = length / (roads.speed_kmh.to_numpy() * 1000 / 60)
-        a = map(tuple, coords[:, 0].tolist())
-        b = map(tuple, coords[:, 1].tolist())
-        G.add_weighted_edges_from(zip(a, b, w.tolist()))
-        out["build_seconds"] = time.perf_counter() - t0
         snapped = [tuple((np.round((p - [400_000.0, 3_500_000.0]) / 100.0) * 100.0 + [400_000.0, 3_500_000.0]).tolist())
                    for p in xy]
-        t1 = time.perf_counter()
-        dist, paths = nx.multi_source_dijkstra(G, set(snapped))
-        out["sp_seconds"] = time.perf_counter() - t1
-        out["seconds"] = time.perf_counter() - t0
-        out["nodes"] = G.number_of_nodes()
+        runs = []
+        for _ in range(NX_REPEAT):
+            t0 = time.perf_counter()
+            G = nx.Graph()
+            length = np.hypot(*(coords[:, 1] - coords[:, 0]).T)
+            w = length / (roads.speed_kmh.to_numpy() * 1000 / 60)
+            a = map(tuple, coords[:, 0].tolist())
+            b = map(tuple, coords[:, 1].tolist())
+            G.add_weighted_edges_from(zip(a, b, w.tolist()))
+            tb = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            dist, paths = nx.multi_source_dijkstra(G, set(snapped))
+            runs.append((time.perf_counter() - t0, tb, time.perf_counter() - t1))
+            out["nodes"] = G.number_of_nodes()
+            del G, dist, paths
+        out["seconds"], out["build_seconds"], out["sp_seconds"] = min(runs)
     elif name == "isochrones":
         from bazhong_geo import catchments as C
         from bazhong_geo.settlements import SettlementSystem

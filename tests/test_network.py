@@ -232,3 +232,13 @@ def test_isochrones_reachable_by_independent_check():
         clear = best <= lim - 2.0
         assert clear.sum() > 50
         assert shapely.contains_xy(union, probe[clear, 0], probe[clear, 1]).mean() >= 0.95
+
+
+def test_planarize_joins_crossings():
+    # a plus sign drawn as two lines that cross without a shared vertex; the fast line wins where they overlap
+    roads = _roads([[(-1000, 0), (1000, 0)], [(0, -1000), (0, 1000)], [(-1000, 0), (0, 0)]], [60.0, 30.0, 120.0])
+    assert N.build_graph(roads).components().max() == 1  # two components without noding
+    g = N.build_graph(roads, planarize=True)
+    assert g.components().max() == 0 and "planarized" in g.report
+    t = N.travel_times(g, _pts([(-1000, 0)]), _pts([(0, 1000)]))
+    assert t[0, 0] == pytest.approx(0.5 + 2.0)  # 1 km at 120 km/h, then 1 km at 30 km/h
