@@ -277,6 +277,10 @@ def prepare_geometries(gdf, *, tolerance_m: float = 30.0, precision: int = 5, co
     factor = 10.0 ** precision
     g = np.asarray(out.geometry.values, dtype=object)
     rounded = shapely.transform(g, lambda c: np.rint(c * factor) / factor)
+    # a feature smaller than the rounding grid would collapse: it keeps its full-precision coordinates
+    broke = (~shapely.is_missing(g)) & (shapely.is_valid(g) & ~shapely.is_empty(g)) & (
+        shapely.is_empty(rounded) | ~shapely.is_valid(rounded))
+    rounded[broke] = g[broke]
     import geopandas as gpd
 
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))

@@ -185,11 +185,12 @@ def test_prepare_geometries_keeps_every_feature_and_trims_precision():
     lower = shapely.Polygon([(X0, Y0)] + edge + [(X0 + 10_000, Y0)])
     upper = shapely.Polygon(edge + [(X0 + 10_000, Y0 + 10_000), (X0, Y0 + 10_000)])
     tiny = box(X0 + 20_000, Y0, X0 + 20_005, Y0 + 5)
-    g = gpd.GeoDataFrame({"name": ["a", "b", "c"]}, geometry=[lower, upper, tiny], crs=4545)
+    sliver = shapely.Polygon([(X0 + 30_000, Y0), (X0 + 30_000.3, Y0), (X0 + 30_000.1, Y0 + 0.4)])  # < 1 m grid
+    g = gpd.GeoDataFrame({"name": ["a", "b", "c", "d"]}, geometry=[lower, upper, tiny, sliver], crs=4545)
     out = maps.prepare_geometries(g, tolerance_m=30)
-    assert len(out) == 3 and not out.geometry.is_empty.any() and out.geometry.is_valid.all()
+    assert len(out) == 4 and not out.geometry.is_empty.any() and out.geometry.is_valid.all()
     assert shapely.get_num_coordinates(out.geometry.values).sum() < shapely.get_num_coordinates(g.geometry.values).sum() / 50
-    coords = shapely.get_coordinates(out.geometry.values)
+    coords = shapely.get_coordinates(out.geometry.values[:3])
     assert np.allclose(coords, np.round(coords, 5), atol=1e-12)
     # the shared edge stays shared: no overlap, no gap (areas in the work CRS)
     back = out.to_crs(4545)
@@ -488,3 +489,31 @@ def test_folium_default_marker_uses_inlined_images(browser, tmp_path):
         assert log["errors"] == []
     finally:
         context.close()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text())
+def test_any_text_embeds_safely_and_round_trips(text):
+    embedded = maps._js({"name": text})
+    assert "<" not in embedded and ">" not in embedded and "&" not in embedded
+    assert "\u2028" not in embedded and "\u2029" not in embedded
+    assert json.loads(embedded)["name"] == text
+    escaped = maps._esc(text)
+    assert not set("<>\"'`") & set(escaped)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 50_000), st.floats(0, 50_000), st.floats(0.05, 20_000), st.floats(0.05, 20_000)),
+                min_size=1, max_size=8),
+       st.sampled_from([0.0, 30.0, 500.0]))
+def test_prepare_geometries_never_drops_or_invalidates(boxes, tolerance):
+    polys = [shapely.Polygon([(X0 + x, Y0 + y), (X0 + x + w, Y0 + y), (X0 + x + w / 2, Y0 + y + h)])
+             for x, y, w, h in boxes]
+    g = gpd.GeoDataFrame({"name": [str(i) for i in range(len(polys))]}, geometry=polys, crs=4545)
+    out = maps.prepare_geometries(g, tolerance_m=tolerance)
+    assert len(out) == len(g) and out["name"].tolist() == g["name"].tolist()
+    assert not out.geometry.is_empty.any() and out.geometry.is_valid.all()
