@@ -180,6 +180,7 @@ class _KmGrid:
     crs: Any
     cell_km2: float
     method: str
+    data_km2: np.ndarray = None  # km² of the cell covered by valid input cells (land or water)
 
 
 def _fine_cell_area_m2(transform, crs, shape):
@@ -287,7 +288,7 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
             cell_km2 = dx * dy / 1e6
             land *= cell_km2
             m = {k: np.where(land > 0, np.nan_to_num(v), np.nan) for k, v in means.items()}
-            return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is")
+            return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * cell_km2)
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
             return _block_sum(values, valid, land, means, transform, crs, int(round(fx)), int(round(fy)),
@@ -317,14 +318,15 @@ def _block_sum(values, valid, land, means, transform, crs, fx, fy, unit, cell_si
     fine_km2 = transform.a * -transform.e * unit * unit / 1e6
     pop = blocks(values)
     land_km2 = blocks(land) * fine_km2
-    valid_k = blocks(valid.astype("float64")) > 0
+    data_km2 = blocks(valid.astype("float64")) * fine_km2
+    valid_k = data_km2 > 0
     m = {}
     for k, v in means.items():
         num = blocks(np.nan_to_num(v) * land)
         m[k] = np.where(land_km2 > 0, num * fine_km2 / np.where(land_km2 > 0, land_km2, 1), np.nan)
     tr = Affine(transform.a * fx, 0, transform.c - pad_left * transform.a,
                 0, transform.e * fy, transform.f - pad_top * transform.e)
-    return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum")
+    return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum", data_km2)
 
 
 def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, target, Affine):
@@ -390,7 +392,8 @@ def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, ta
     land_km2 = (land_m2 / 1e6).reshape(shape)
     m = {k: np.where(land_m2 > 0, v / np.where(land_m2 > 0, land_m2, 1), np.nan).reshape(shape) for k, v in sums.items()}
     tr = Affine(s, 0, x0, 0, -s, y1)
-    return _KmGrid(pop.reshape(shape), land_km2, (data_m2 > 0).reshape(shape), m, tr, target, s * s / 1e6, "exact")
+    return _KmGrid(pop.reshape(shape), land_km2, (data_m2 > 0).reshape(shape), m, tr, target, s * s / 1e6, "exact",
+                   (data_m2 / 1e6).reshape(shape))
 
 
 # ============================================================================================== DEGURBA core
@@ -667,6 +670,7 @@ def degurba(
     centre_smoothing: bool = True,
     centre_majority: int = 5,
     builtup_centre_share: float = 0.5,
+    builtup_dense_share: float = 0.5,
     cluster_density: float = 300.0,
     cluster_population: float = 5_000.0,
     cluster_contiguity: int = 8,
@@ -681,7 +685,8 @@ def degurba(
     rural_cluster_population: float = 500.0,
     rural_cluster_contiguity: int = 8,
     low_density: float = 50.0,
-    water_land_share: float = 0.0,
+    water_land_share: float = 0.5,
+    water_population: float = 0.0,
     water_mask_share: float = 0.5,
     cell_size_m: float = 1000.0,
     target_crs: str = MOLLWEIDE,
@@ -708,7 +713,8 @@ def degurba(
     Level 2 (urban clusters and rural cells split further; codes of GHS-SMOD)
 
     * 30 urban centre (as level 1).
-    * 23 dense urban cluster: urban-cluster cells outside centres with ≥ 1,500/km², rook, ≥ 5,000 people.
+    * 23 dense urban cluster: urban-cluster cells outside centres with ≥ 1,500/km² (or ≥ 50 % built up,
+      ``builtup_dense_share``, where a built-up layer is given), rook, ≥ 5,000 people.
     * 22 semi-dense urban cluster: remaining urban-cluster cells with ≥ 900/km², rook, ≥ 2,500 people, and
       no cell within 2 km (``semidense_exclusion_km``; centre-to-centre cell distance, so touching or one cell
       apart counts as within) of an urban centre or dense urban cluster.
@@ -716,8 +722,9 @@ def degurba(
     * 13 rural cluster: rural cells with ≥ 300/km², queen, ≥ 500 people.
     * 12 low density rural: other rural cells with ≥ 50/km² (``low_density``).
     * 11 very low density rural: the rest.
-    * 10 water: rural cells (not in a rural cluster) whose land share is ``<= water_land_share`` (0 by default:
-      no permanent land) or whose water-mask share is ``>= water_mask_share``.
+    * 10 water: rural cells with no population (``<= water_population``), no built-up area (where a built-up
+      layer is given) and less than 50 % permanent land (``water_land_share``; GHSL's rule), or — with a water
+      mask — at least ``water_mask_share`` of the cell marked water.
 
     Level-2 urban classes subdivide level-1 urban clusters (so 30+23+22+21 = level 1 classes 3+2 and
     13+12+11+10 = level 1 class 1); a semi-dense group of ≥ 2,500 people that sits in a queen group of fewer
@@ -737,10 +744,11 @@ def degurba(
     nodata : float, optional
         Extra nodata value of the population input (the raster's own nodata is always honoured).
     centre_density, centre_population, centre_contiguity, centre_max_gap_km2, centre_smoothing, centre_majority,
-    builtup_centre_share, cluster_density, cluster_population, cluster_contiguity, dense_cluster_density,
+    builtup_centre_share, builtup_dense_share, cluster_density, cluster_population, cluster_contiguity,
+    dense_cluster_density,
     dense_cluster_population, dense_cluster_contiguity, semidense_density, semidense_population,
     semidense_contiguity, semidense_exclusion_km, rural_cluster_density, rural_cluster_population,
-    rural_cluster_contiguity, low_density, water_land_share, water_mask_share : thresholds
+    rural_cluster_contiguity, low_density, water_land_share, water_population, water_mask_share : thresholds
         As described above; contiguity is 4 (rook) or 8 (queen).
     cell_size_m : float
         Cell size of the method's grid, metres (1000).
@@ -836,9 +844,12 @@ def degurba(
     if not all_ok:
         level2[~ok] = 0
     other = None
-    water = land_km2 <= water_land_share * km.cell_km2 + 1e-12
+    water = land_km2 < water_land_share * km.data_km2 - 1e-12  # land share of the part of the cell with data
     if "water" in km.means:
         water |= np.nan_to_num(km.means["water"]) >= water_mask_share
+    water &= pop <= water_population
+    if "builtup" in km.means:
+        water &= ~(np.nan_to_num(km.means["builtup"]) > 0)
     rc_cand = valid_and(density >= rural_cluster_density)
     rc_cand.ravel()[uc_idx] = False
     rc, _, _ = _clusters(rc_cand, struct[rural_cluster_contiguity], pop, rural_cluster_population)
@@ -852,7 +863,10 @@ def degurba(
     level2.ravel()[rest_idx] = 21
     level2.ravel()[centre_idx] = 30
     dense_cand = np.zeros(density.shape, bool)
-    dense_cand.ravel()[rest_idx[flat_density[rest_idx] >= dense_cluster_density]] = True
+    dense_hit = flat_density[rest_idx] >= dense_cluster_density
+    if "builtup" in km.means and builtup_dense_share is not None:
+        dense_hit |= np.nan_to_num(km.means["builtup"]).ravel()[rest_idx] >= builtup_dense_share
+    dense_cand.ravel()[rest_idx[dense_hit]] = True
     dense, _, _ = _clusters(dense_cand, struct[dense_cluster_contiguity], pop, dense_cluster_population)
     dense_idx = rest_idx[dense.ravel()[rest_idx]]
     level2.ravel()[dense_idx] = 23
@@ -913,16 +927,18 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     Each unit's population in a class is the sum over grid cells of (cell population × the exact share of the
     cell's area inside the unit), the coverage fraction as exactextract defines it; units may be in any CRS.
 
-    Unit rules (*Applying the Degree of Urbanisation*, 2021, §2.3 and Annex; GHSL unit classes):
+    Unit rules (*Applying the Degree of Urbanisation*, 2021, ch. 3; level 2 as revised in July 2024 in the online
+    edition of the manual on Eurostat's Statistics Explained):
 
-    * level 1: **city** if ≥ 50 % of the population lives in urban centres; **town or semi-dense area** if < 50 %
-      in urban centres and < 50 % in rural grid cells; **rural area** if ≥ 50 % in rural grid cells.
-    * level 2: cities stay **city** (30); towns and semi-dense areas are a **dense town** (23), **semi-dense town**
-      (22) or **suburban or peri-urban area** (21) by the largest of their population shares in dense urban
-      clusters, semi-dense urban clusters and suburban cells; rural areas are a **village** (13), **dispersed rural
-      area** (12) or **mostly uninhabited area** (11) by the largest of their shares in rural clusters, low density
-      and very low density rural cells (ties go to the denser class). A unit with no population is a rural area /
-      mostly uninhabited area with shares NaN.
+    * level 1: **city** (3) if ≥ 50 % of the population lives in urban centres; **town or semi-dense area** (2) if
+      < 50 % in urban centres and < 50 % in rural grid cells; **rural area** (1) if ≥ 50 % in rural grid cells.
+    * level 2: cities stay **city** (30). A town or semi-dense area is a **dense town** (23) if ≥ 50 % lives in
+      urban centres + dense urban clusters, else a **suburban or peri-urban area** (21) if ≥ 50 % lives in
+      suburban/peri-urban + rural cells, else a **semi-dense town** (22). A rural area is a **village** (13) if
+      ≥ 50 % lives in urban centres + urban clusters + rural clusters, else **mostly uninhabited** (11) if ≥ 50 %
+      lives in very low density rural cells, else a **dispersed rural area** (12).
+    * a unit with no population is classified by the same rules applied to the *land area* shares of the classes
+      (as GHSL does); ``classified_by`` says which.
 
     Parameters
     ----------
@@ -942,7 +958,8 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         One row per unit in input order: ``id_col``, ``population``, ``grid_km2`` (area of the unit on the grid),
         ``share_urban_centre``, ``share_urban_cluster``, ``share_rural`` (level 1, summing to 1), the level-2 shares
         ``share_urban_centre_30`` … ``share_water_10``, ``class_l1`` / ``class_l1_code`` (3 city, 2 town or
-        semi-dense area, 1 rural area), ``class_l2`` / ``class_l2_code`` (30, 23, 22, 21, 13, 12, 11).
+        semi-dense area, 1 rural area), ``class_l2`` / ``class_l2_code`` (30, 23, 22, 21, 13, 12, 11),
+        ``classified_by`` ("population", "area" for units without people, "none" for units off the grid).
 
     Examples
     --------
@@ -1012,16 +1029,29 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     for code, col in _L2_SHARE_COLS.items():
         out[col] = s2[:, code]
 
+    # units without people: the same rules on land-area shares of the classes (water and off-grid excluded)
+    area = cov * grid.cell_km2 * (grid.level2.ravel()[cid] >= 11)
+    a2 = np.bincount(uid * 31 + l2, area, minlength=n * 31).reshape(n, 31)
+    a1 = np.bincount(uid * 4 + l1, area, minlength=n * 4).reshape(n, 4)
+    atot = a2.sum(axis=1)
     has_pop = total > 0
-    uc, rur = np.nan_to_num(s1[:, 3]), np.nan_to_num(s1[:, 1], nan=1.0)
-    l1_code = np.where(has_pop & (uc >= 0.5), 3, np.where(has_pop & (rur < 0.5), 2, 1))
-    town = np.array([23, 22, 21])[np.argmax(np.nan_to_num(s2[:, [23, 22, 21]]), axis=1)]
-    rural_codes = np.array([13, 12, 11])[np.argmax(np.nan_to_num(s2[:, [13, 12, 11]]), axis=1)]
-    l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(has_pop, rural_codes, 11)))
+    by_area = ~has_pop & (atot > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w1 = np.where(has_pop[:, None], s1, a1 / atot[:, None])
+        w2 = np.where(has_pop[:, None], s2, a2 / atot[:, None])
+    w1, w2 = np.nan_to_num(w1), np.nan_to_num(w2)
+    known = has_pop | by_area
+    l1_code = np.where(w1[:, 3] >= 0.5, 3, np.where(w1[:, 1] < 0.5, 2, 1))
+    l1_code = np.where(known, l1_code, 1)
+    town = np.where(w2[:, 30] + w2[:, 23] >= 0.5, 23, np.where(w2[:, 21] + w1[:, 1] >= 0.5, 21, 22))
+    urbanish = w2[:, 30] + w2[:, 23] + w2[:, 22] + w2[:, 21] + w2[:, 13]
+    rural = np.where(urbanish >= 0.5, 13, np.where(w2[:, 11] >= 0.5, 11, 12))
+    l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(known, rural, 11)))
     out["class_l1_code"] = l1_code
     out["class_l1"] = [UNIT_CLASSES_L1[c] for c in l1_code]
     out["class_l2_code"] = l2_code
     out["class_l2"] = [UNIT_CLASSES_L2[c] for c in l2_code]
+    out["classified_by"] = np.where(has_pop, "population", np.where(by_area, "area", "none"))
     return out
 
 

@@ -188,12 +188,16 @@ def test_rural_classes_and_water():
     pop[6, 1] = 10                # very low density
     land = np.ones_like(pop)
     land[0, 7] = 0.0              # no land -> water
+    land[0, 6] = 0.4              # < 50 % land, nobody -> water (GHSL rule)
+    land[0, 5] = 0.6              # >= 50 % land -> very low density rural
     water = np.zeros_like(pop, dtype=bool)
     water[7, 7] = True
     g = degurba(km_grid(pop), land_share=land, water_mask=water)
     assert g.level2[1, 1] == 13 and g.level2[2, 2] == 13
     assert g.level2[5, 5] == 12 and g.level2[6, 1] == 11
-    assert g.level2[0, 7] == 10 and g.level2[7, 7] == 10
+    assert g.level2[0, 7] == 10 and g.level2[7, 7] == 10 and g.level2[0, 6] == 10 and g.level2[0, 5] == 11
+    pop[0, 6] = 5                 # somebody lives there: not water
+    assert degurba(km_grid(pop), land_share=land).level2[0, 6] == 11
     assert set(np.unique(g.level1)) == {1}
     # rook-only rural clusters split the diagonal pair
     assert degurba(km_grid(pop), rural_cluster_contiguity=4).level2[1, 1] == 12
@@ -347,19 +351,31 @@ def test_classify_units_exact_shares_and_classes():
     assert np.allclose(shares, 1.0)
 
 
-def test_classify_units_towns_and_other_crs():
-    pop = np.zeros((10, 20))
-    pop[1, 1:7] = 1_000        # semi-dense cluster, 6,000
-    pop[5, 1:11] = 600         # suburban, 6,000
-    pop[8, 1:4] = 200          # 600 people in low density rural cells
-    g = degurba((pop, Affine(1000, 0, 500_000, 0, -1000, 3_500_000), "EPSG:32648"))
-    box = shapely.box(500_000, 3_490_000, 520_000, 3_500_000)
-    units = gpd.GeoDataFrame({"code": ["all"]}, geometry=[box], crs="EPSG:32648").to_crs(4545)
-    r = classify_units(g, None, units).iloc[0]
-    assert np.isclose(r["population"], 12_600, rtol=1e-3)
-    assert r["class_l1"] == "town_or_semi_dense_area"
-    assert r["class_l2"] == "semi_dense_town"  # 6,000 semi-dense = 6,000 suburban: tie -> denser class
-    assert np.isclose(r["share_semidense_cluster_22"], 6000 / 12600, rtol=1e-3)
+def test_classify_units_level2_rules_and_other_crs():
+    pop = np.zeros((10, 60))
+    pop[1, 1:7] = 1_000        # A: semi-dense cluster 6,000
+    pop[5, 1:10] = 600         #    + suburban 5,400                     -> semi-dense town
+    pop[5, 13:23] = 600        # B: suburban 6,000 + 300 rural          -> suburban or peri-urban area
+    pop[8, 13:16] = 100
+    pop[3, 25:29] = 1_600      # C: dense cluster 6,400 + 1,000 rural   -> dense town
+    pop[8, 25:35] = 100
+    #                            D: cols 36-47 empty                     -> mostly uninhabited (by area)
+    pop[2, 49] = pop[3, 50] = 300  # E: rural cluster 600 + 100 rural  -> village
+    pop[7, 49] = 100
+    t = Affine(1000, 0, 500_000, 0, -1000, 3_500_000)
+    g = degurba((pop, t, "EPSG:32648"))
+    assert g.level2[1, 1] == 22 and g.level2[5, 13] == 21 and g.level2[3, 25] == 23 and g.level2[2, 49] == 13
+    x = 500_000 + 12_000 * np.arange(6)
+    boxes = [shapely.box(x[i], 3_490_000, x[i + 1], 3_500_000) for i in range(5)]
+    units = gpd.GeoDataFrame({"code": list("ABCDE")}, geometry=boxes, crs="EPSG:32648").to_crs(4545)
+    r = classify_units(g, None, units).set_index("code")
+    assert np.allclose(r["population"], [11_400, 6_300, 7_400, 0, 700], rtol=1e-3, atol=1e-3)
+    assert list(r["class_l1"]) == ["town_or_semi_dense_area"] * 3 + ["rural_area"] * 2
+    assert list(r["class_l2"]) == ["semi_dense_town", "suburban_or_peri_urban_area", "dense_town",
+                                   "mostly_uninhabited_area", "village"]
+    assert list(r["classified_by"]) == ["population"] * 3 + ["area", "population"]
+    assert np.isclose(r.loc["A", "share_semidense_cluster_22"], 6000 / 11400, rtol=1e-3)
+    assert np.isnan(r.loc["D", "share_rural"])
 
 
 def test_classify_units_errors():
