@@ -728,7 +728,19 @@ def degurba(
 
     Level-2 urban classes subdivide level-1 urban clusters (so 30+23+22+21 = level 1 classes 3+2 and
     13+12+11+10 = level 1 class 1); a semi-dense group of ≥ 2,500 people that sits in a queen group of fewer
-    than 5,000 people stays rural at both levels.
+    than 5,000 people stays rural at both levels (our reading; implementations that classify level 2 on its own
+    may call it 22).
+
+    Sources for the wording: the GHSL/EEA description of the high-density cluster — "contiguous grid cells
+    (4-connectivity cluster) with a density of at least 1,500 inhabitants per km2 of permanent land, and has at
+    least 50,000 inhabitants in the cluster with smoothed boundaries (3-by-3 conditional majority filtering) and
+    <15 km2 holes filled"; Eurostat's glossary for urban clusters — cells "with a density of at least 300
+    inhabitants per km2 and a minimum population of 5 000", "contiguous cells (including the diagonals)"; the
+    level-2 and water rules as documented by flexurba (Van Migerode et al. 2024) from the GHSL Data Package 2023.
+    GHSL R2023A uses a built-up criterion below 50 % (flexurba's default is 0.2 of permanent land); the 50 % of
+    the 2021 manual is the default here — pass ``builtup_centre_share``/``builtup_dense_share`` to change it.
+    "Within 2 km" is measured between cell centres (a cell two cells away is within 2 km; one three cells away
+    is not).
 
     Parameters
     ----------
