@@ -344,6 +344,17 @@ window.bz = (function () {
       className: spec.labelClass || 'bz-label', offset: spec.labelOffset || [p._r || 0, 0]}); }
     else if (p._t) { layer.bindTooltip(p._t, {sticky: true, className: 'bz-tip'}); }
     if (p._p) { layer.bindPopup(p._p, {maxWidth: 360}); }
+    else if (p._v && spec.fields) { layer.bindPopup(function () { return facts(p._h, spec.fields, p._v); }, {maxWidth: 360}); }
+  }
+  function facts(head, fields, values) {
+    var d = document.createElement('div'), b = document.createElement('b'), t = document.createElement('table');
+    b.textContent = head; t.className = 'bz-facts'; d.appendChild(b); d.appendChild(t);
+    fields.forEach(function (f, i) {
+      var v = values[i]; if (v === null || v === undefined || v === '') { return; }
+      var tr = t.insertRow(), th = document.createElement('th'), td = document.createElement('td');
+      th.textContent = f; td.textContent = v; tr.appendChild(th); tr.appendChild(td);
+    });
+    return d;
   }
   function layer(spec) {
     return L.geoJSON(spec.data, {
@@ -420,7 +431,8 @@ _CSS = """
 .bz-label::before, .bz-area-label::before { display: none; }
 .bz-area-label { background: none; border: none; box-shadow: none; padding: 0; font-size: 13px; color: #5d6d7e;
   letter-spacing: 2px; text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
-table.bz-facts th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; }
+table.bz-facts th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; white-space: nowrap;
+  vertical-align: top; }
 @media print { .leaflet-control-zoom { display: none; } }
 """
 
@@ -743,35 +755,32 @@ def population_radius(population, *, pop_max: float, r_min: float = 3.0, r_max: 
     return np.where(np.isnan(p), np.nan, np.clip(r, r_min, r_max))
 
 
-def _settlement_popup(row: dict, tier: str, lang: str, county_names: dict) -> str:
-    nm = row.get("name")
-    if lang == "en" and row.get("name_en"):
-        title = f"{_esc(row.get('name_en'))} <small>{_esc(nm)}</small>"
-    else:
-        title = _esc(nm)
-    pop = row.get("population")
-    pop_txt = _fmt_num(pop) if pop is not None and not pd.isna(pop) else _t("unknown", lang)
+_SETTLEMENT_FIELDS = ("code", "tier", "county", "population", "designations", "coord_source")
+
+
+def _settlement_facts(row: dict, tier: str, lang: str, county_names: dict) -> tuple[str, list]:
+    """Popup title and values (in :data:`_SETTLEMENT_FIELDS` order) of one settlement, as plain text.
+
+    The browser writes them with ``textContent`` (never parsed as HTML), labels once per layer.
+    """
+    nm = _clean(row.get("name")) or ""
+    title = f"{row['name_en']} {nm}" if lang == "en" and _clean(row.get("name_en")) else str(nm)
+    pop = _clean(row.get("population"))
+    pop_txt = _fmt_num(pop) if pop is not None else _t("unknown", lang)
     extra = []
     year = _clean(row.get("population_year"))
-    if year is not None and pop_txt != _t("unknown", lang):
+    if year is not None and pop is not None:
         extra.append(str(int(year)) if isinstance(year, (int, float, np.integer, np.floating)) else str(year))
-    if row.get("population_kind"):
+    if _clean(row.get("population_kind")):
         extra.append(str(row["population_kind"]))
     if extra:
         pop_txt += f" ({', '.join(extra)})"
-    des = row.get("designations") or ""
+    des = _clean(row.get("designations")) or ""
     des_txt = "; ".join(_designation_label(d, lang) for d in str(des).split(";") if d.strip())
-    cc = row.get("county_code")
-    county = county_names.get(str(cc), cc) if cc is not None and not pd.isna(cc) else None
-    rows = [
-        (_t("code", lang), row.get("code")),
-        (_t("tier", lang), TIER_STYLES[tier][lang]),
-        (_t("county", lang), county),
-        (_t("population", lang), pop_txt),
-        (_t("designations", lang), des_txt or None),
-        (_t("coord_source", lang), row.get("coord_source")),
-    ]
-    return f"<b>{title}</b>{_fact_table(rows)}"
+    cc = _clean(row.get("county_code"))
+    county = county_names.get(str(cc), cc) if cc is not None else None
+    values = [row.get("code"), TIER_STYLES[tier][lang], county, pop_txt, des_txt or None, row.get("coord_source")]
+    return title, [None if _clean(v) is None or v == "" else str(v) for v in values]
 
 
 def _designation_label(key: str, lang: str) -> str:
@@ -876,7 +885,8 @@ def add_settlements(m, settlements, *, tiers: Sequence[str] | None = None, label
         props = []
         for i in sel:
             row = {k: _clean(v) for k, v in records[i].items()}
-            p = {"_k": t, "_r": float(disp["_r"].iloc[i]), "_p": _settlement_popup(row, t, lang, county_names)}
+            head, values = _settlement_facts(row, t, lang, county_names)
+            p = {"_k": t, "_r": float(disp["_r"].iloc[i]), "_h": head, "_v": values}
             label = _esc(names.iloc[i])
             if t in label_tiers:
                 p["_l"] = label
@@ -885,6 +895,7 @@ def add_settlements(m, settlements, *, tiers: Sequence[str] | None = None, label
             props.append(p)
         sty = TIER_STYLES[t]
         spec = {"data": _features(disp.iloc[sel], props), "z": (n_tiers - z) * 10000,
+                "fields": [_t("county" if f == "county" else f, lang) for f in _SETTLEMENT_FIELDS],
                 "styles": {t: {"shape": sty["shape"], "fillColor": sty["fill"], "color": "#222"}}}
         fg = _feature_group(m, f"{sty[lang]}" if lang == "en" else sty["zh"], show)
         _DataLayer(spec).add_to(fg)
