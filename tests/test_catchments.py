@@ -1,5 +1,7 @@
 """Catchments: symmetric known answers, partition / conservation / nesting properties, bad input."""
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -173,3 +175,31 @@ def test_gaps_by_band():
     g = C.gaps(cat, SQUARE)
     assert g.minutes.tolist() == [15.0, 30.0]
     assert g.share.round(3).tolist() == [0.75, 0.5]
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.lists(st.tuples(st.integers(200, 3800), st.integers(200, 3800)), min_size=1, max_size=5, unique=True))
+def test_network_bands_disjoint_and_population_conserved(pts):
+    roads = gpd.GeoDataFrame({"road_class": ["县道", "乡道", "村道"]}, crs=4545, geometry=[
+        shapely.LineString([(X0, Y0 + 2000), (X0 + 4000, Y0 + 2000)]),
+        shapely.LineString([(X0 + 2000, Y0), (X0 + 2000, Y0 + 2000)]),
+        shapely.LineString([(X0 + 2000, Y0 + 2000), (X0 + 2000, Y0 + 4000)])])
+    s = _system([(float(x), float(y)) for x, y in pts])
+    rng = np.random.default_rng(len(pts))
+    people = gpd.GeoDataFrame({"population": rng.integers(1, 100, 200).astype(float)}, crs=4545,
+                              geometry=shapely.points(rng.uniform([X0 + 1, Y0 + 1], [X0 + 3999, Y0 + 3999], (200, 2))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = C.network(s, "town", roads, minutes=(5, 10), class_col="road_class", speed_col=None, cell_m=100.0,
+                        within=SQUARE, population=people)
+    assert len(net) == 2 * len(pts) and set(net.minutes) == {5.0, 10.0}
+    g = C.gaps(net, SQUARE, people)
+    for m in (5.0, 10.0):
+        band = net[net.minutes == m]
+        union = shapely.union_all(band.geometry.values)
+        assert band.geometry.area.sum() == pytest.approx(union.area, rel=1e-9, abs=1e-3)  # disjoint
+        assert band.population.sum() + g[g.minutes == m].population.iloc[0] == pytest.approx(people.population.sum())
+    # bands are cumulative
+    for code in net.code.unique():
+        a, b = net[(net.code == code)].sort_values("minutes").geometry
+        assert a.difference(b).area < 1e-3
