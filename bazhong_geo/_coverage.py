@@ -140,29 +140,25 @@ class Coverage:
         rs = slice(*np.searchsorted(self.run_row, np.array([r0, r1], dtype=self.run_row.dtype)))
         return cs, rs
 
-    def split_runs(self, max_len):
-        """Cut runs longer than ``max_len`` cells (used where the cell area varies along a row)."""
-        length = self.run_c1 - self.run_c0
-        n = np.maximum(-(-length // max_len), 1)
-        if n.max(initial=1) <= 1:
-            return
-        rep = np.repeat(np.arange(len(length)), n)
-        j = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)
-        c0 = self.run_c0[rep] + j * max_len
-        c1 = np.minimum(c0 + max_len, self.run_c1[rep])
-        self.run_row, self.run_zone, self.run_w = self.run_row[rep], self.run_zone[rep], self.run_w[rep]
-        self.run_c0, self.run_c1 = c0, c1
 
-    def coverage_sum(self, n_zones):
-        """Total covered cells per zone (Σ fraction), for checks."""
-        return (np.bincount(self.cell_zone, self.cell_frac, minlength=n_zones)
-                + np.bincount(self.run_zone, (self.run_c1 - self.run_c0) * self.run_w, minlength=n_zones))
+def split_runs(row, c0, c1, zone, w, max_len):
+    """Cut runs longer than ``max_len`` cells into pieces (where the cell area varies along a row)."""
+    length = c1 - c0
+    n = np.maximum(-(-length // max_len), 1)
+    if n.max(initial=1) <= 1:
+        return row, c0, c1, zone, w
+    rep = np.repeat(np.arange(len(length)), n)
+    j = np.arange(len(rep), dtype=c0.dtype) - np.repeat((np.cumsum(n) - n).astype(c0.dtype), n)
+    p0 = c0[rep] + j * max_len
+    p1 = np.minimum(p0 + max_len, c1[rep])
+    return row[rep], p0, p1, zone[rep], w[rep]
 
 
-def compute_coverage(geoms, transform, shape, *, batch_pieces=400_000, _timer=None) -> Coverage:
+def compute_coverage(geoms, transform, shape, *, batch_pieces=200_000, threads=2, _timer=None) -> Coverage:
     """Exact coverage fractions of ``geoms`` (in the raster CRS) on the grid ``transform``/``shape``.
 
-    Zones are processed in batches of about ``batch_pieces`` boundary pieces to bound memory.
+    Zones are processed in batches of about ``batch_pieces`` boundary pieces (bounded memory, cache
+    friendly), ``threads`` batches at a time.
     """
     tick = _timer or (lambda label: None)
     x0, y0, x1, y1, zone = ring_segments(geoms, ~transform)
@@ -173,15 +169,42 @@ def compute_coverage(geoms, transform, shape, *, batch_pieces=400_000, _timer=No
     seg_batch = batch_of_zone[zone]
     bounds = np.searchsorted(seg_batch, np.unique(seg_batch))  # segments are grouped by zone, in order
     bounds = np.r_[bounds, len(zone)]
-    parts = []
-    for b0, b1 in zip(bounds[:-1], bounds[1:]):
-        sl = slice(b0, b1)
-        parts.append(_coverage_batch(x0[sl], y0[sl], x1[sl], y1[sl], zone[sl], transform, shape, tick))
+    def run(b):
+        sl = slice(bounds[b], bounds[b + 1])
+        return _coverage_batch(x0[sl], y0[sl], x1[sl], y1[sl], zone[sl], transform, shape, tick)
+
+    nb = len(bounds) - 1
+    if est.sum() > 6e6:  # large rasters: one batch at a time keeps the peak memory low
+        threads = 1
+    if nb > 1 and threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(threads, nb)) as pool:  # numpy releases the GIL in the heavy loops
+            parts = list(pool.map(run, range(nb)))
+    else:
+        parts = [run(b) for b in range(nb)]
     if len(parts) == 1:
         return parts[0]
-    cat = [np.concatenate([getattr(p, f) for p in parts]) for f in
-           ("cell_row", "cell_col", "cell_zone", "cell_frac", "run_row", "run_c0", "run_c1", "run_zone", "run_w")]
-    return Coverage(*cat)  # stable sort by row merges the already sorted batches
+    return _merge(parts)
+
+
+def _merge(parts):
+    """Merge batch coverages (each sorted by row) into one sorted by row, one field at a time (low peak memory)."""
+    out = {}
+    for prefix, fields in (("cell", ("cell_row", "cell_col", "cell_zone", "cell_frac")),
+                           ("run", ("run_row", "run_c0", "run_c1", "run_zone", "run_w"))):
+        rows = np.concatenate([getattr(p, fields[0]) for p in parts])
+        order = np.argsort(rows, kind="stable")  # timsort merges the sorted batches
+        out[fields[0]] = rows[order]
+        del rows
+        for f in fields[1:]:
+            col = np.concatenate([getattr(p, f) for p in parts])
+            for p in parts:
+                setattr(p, f, None)
+            out[f] = col[order]
+            del col
+        del order
+    return Coverage(**out, presorted=True)
 
 
 def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
@@ -385,11 +408,18 @@ class CellArea:
             gmax = float(g.max())
             self.max_run = int(max(16, min(width, 2e-5 / gmax))) if gmax > 0 else max(width, 1)
 
-    def at(self, rows, cols):
-        """m² of the cells at integer (rows, cols)."""
-        rows = np.asarray(rows, dtype=np.int64)
+    def at(self, rows, cols, chunk=1_000_000):
+        """m² of the cells at integer (rows, cols) (computed in chunks to bound temporary memory)."""
         if self.row_area is not None:
             return self.row_area[rows]
-        cols = np.asarray(cols, dtype=np.int64)
-        w = self._cw[cols]
-        return self._rowgrid[rows, self._cj[cols]] * (1.0 - w) + self._rowgrid[rows, self._cj1[cols]] * w
+        shape = np.shape(rows)
+        rows, cols = np.ravel(rows), np.ravel(cols)
+        out = np.empty(len(rows))
+        g = self._rowgrid.ravel()
+        ncs = self._rowgrid.shape[1]
+        for i in range(0, len(rows), chunk):
+            r = np.asarray(rows[i:i + chunk], dtype=np.int64) * ncs
+            c = cols[i:i + chunk]
+            w = self._cw[c]
+            out[i:i + chunk] = g[r + self._cj[c]] * (1.0 - w) + g[r + self._cj1[c]] * w
+        return out.reshape(shape)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._coverage import split_runs
 from ._errors import (BazhongGeoError, EmptyInputError, GridMismatchError, InvalidBuiltupRuleError, MissingColumnError,
                       MissingCRSError)
 
@@ -112,7 +113,7 @@ class ZoneCoverage:
     report: dict = field(default_factory=dict)
     _cov: object = field(default=None, repr=False)
     _cell_wa: np.ndarray = field(default=None, repr=False)
-    _run_wa: np.ndarray = field(default=None, repr=False)
+    _area: object = field(default=None, repr=False)
 
     def __len__(self):
         return len(self.codes)
@@ -189,14 +190,19 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
             f"zones' CRS ({zones.crs})")
     cov = compute_coverage(garr, transform, shape)
     area = CellArea(rcrs, transform, shape)
-    if area.kind == "projected":
-        cov.split_runs(area.max_run)
-    cell_wa = cov.cell_frac * area.at(cov.cell_row, cov.cell_col)
-    mid = (cov.run_c0 + cov.run_c1 - 1) // 2
-    run_wa = cov.run_w * area.at(cov.run_row, mid)  # m² of one cell of the run, times its weight
+    cell_wa = area.at(cov.cell_row, cov.cell_col)
+    cell_wa *= cov.cell_frac  # m² of the cell inside the zone
+    cov.cell_frac = None  # = cell_wa / cell area, recomputed where needed
     n = len(codes)
-    covered = (np.bincount(cov.cell_zone, cell_wa, minlength=n)
-               + np.bincount(cov.run_zone, run_wa * (cov.run_c1 - cov.run_c0), minlength=n)) / 1e6
+    covered = np.bincount(cov.cell_zone, cell_wa, minlength=n)
+    # runs: the mean cell area of a run is the area at its middle (the area is linear along a row to
+    # < 3e-7); the aggregation cuts long runs where the area varies (see _Accumulator.add)
+    for i in range(0, len(cov.run_row), 1_000_000):
+        sl = slice(i, i + 1_000_000)
+        c0, c1 = cov.run_c0[sl], cov.run_c1[sl]
+        a = 0.5 * (area.at(cov.run_row[sl], (c0 + c1 - 1) // 2) + area.at(cov.run_row[sl], (c0 + c1) // 2))
+        covered += np.bincount(cov.run_zone[sl], a * cov.run_w[sl] * (c1 - c0), minlength=n)
+    covered /= 1e6
     report["outside_codes"] = sorted(codes[covered <= 0].tolist())
     # zone area: for zones wholly on the raster, Σ coverage × true cell area is the polygon's ellipsoidal
     # area (edges straight in the raster CRS, as the raster sees them); others get crs.area_km2
@@ -211,7 +217,7 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
         zone_km2[~on] = _crs.area_km2(gs0[~on]).to_numpy(dtype=np.float64)
     return ZoneCoverage(codes=codes, zone_km2=zone_km2, covered_km2=covered, crs=rcrs, transform=transform,
                         shape=shape, cell_area_kind=area.kind, report=report, _cov=cov, _cell_wa=cell_wa,
-                        _run_wa=run_wa)
+                        _area=area)
 
 
 # ------------------------------------------------------------------------------------ streaming
@@ -352,9 +358,17 @@ class _Accumulator:
         cs_sl, rs_sl = cov.rows_slice(r0, r0 + h)
         c_pos = (cov.cell_row[cs_sl] - r0).astype(np.int64) * w + cov.cell_col[cs_sl]
         c_zone, c_wa = cov.cell_zone[cs_sl], zc._cell_wa[cs_sl]
-        base = (cov.run_row[rs_sl] - r0).astype(np.int64) * w
-        r_p0, r_p1 = base + cov.run_c0[rs_sl], base + cov.run_c1[rs_sl]
-        r_zone, r_wa = cov.run_zone[rs_sl], zc._run_wa[rs_sl]
+        area = zc._area
+        r_row, r_c0, r_c1, r_zone, r_w = (cov.run_row[rs_sl], cov.run_c0[rs_sl], cov.run_c1[rs_sl],
+                                          cov.run_zone[rs_sl], cov.run_w[rs_sl])
+        if area.row_area is not None:
+            r_wa = r_w * area.row_area[r_row]
+        else:
+            # the cell area varies along rows: one area per piece of at most max_run cells (< 1e-5)
+            r_row, r_c0, r_c1, r_zone, r_w = split_runs(r_row, r_c0, r_c1, r_zone, r_w, area.max_run)
+            r_wa = r_w * area.at(r_row, (r_c0 + r_c1 - 1) // 2)
+        base = (r_row - r0).astype(np.int64) * w
+        r_p0, r_p1 = base + r_c0, base + r_c1
         n = len(zc)
         if st.bits is not None:
             r_bu = st.bits.range_sum(r_p0, r_p1).astype(np.float64)
@@ -373,8 +387,9 @@ class _Accumulator:
             c_va = st.valid.bit(c_pos)
             self.total_valid_cells += st.valid.total
         if self.fraction == "m2" and self.plane is None:
-            self.bu += np.bincount(c_zone, c_bu * cov.cell_frac[cs_sl], minlength=n)
-            self.bu += np.bincount(r_zone, r_bu * cov.run_w[rs_sl], minlength=n)
+            # longitude/latitude: the producer's cell is the true cell; weight the m² by coverage only
+            self.bu += np.bincount(c_zone, c_bu * c_wa / area.row_area[cov.cell_row[cs_sl]], minlength=n)
+            self.bu += np.bincount(r_zone, r_bu * r_w, minlength=n)
         elif self.fraction == "m2":
             # built-up m² per cell as the producer measured it on the plane cell: value / plane area is
             # the built-up share, which counts by the cell's true area like fraction="share"
@@ -387,7 +402,7 @@ class _Accumulator:
         self.va += np.bincount(r_zone, r_va * r_wa, minlength=n)
 
 
-_PREFETCH_BYTES = 256 * 2**20  # strip summaries held ahead of the aggregation
+_PREFETCH_BYTES = 96 * 2**20  # strip summaries held ahead of the aggregation
 
 
 def _summaries(ds, classes, band, progress=False):
