@@ -569,6 +569,10 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     grid = time_grid(g, rows.geometry, cell_m=cell_m, limit=bands[-1], walk_kmh=walk_kmh, bounds=bounds, far_m=far_m)
     g.components()
     rep = {**report, **g.report, **grid.report}
+    if rep.get("components", 1) > 1:
+        warnings.warn(
+            f"the road layer has {rep['components']} disconnected parts ({rep['nodes_outside_largest_component']} "
+            f"nodes outside the largest); travel between them is on foot (see report)", stacklevel=2)
     codes = rows["code"].to_numpy()
     for key in ("sources_far_from_road", "sources_off_main_component"):
         if key in rep:
@@ -624,7 +628,8 @@ def population_served(catchments, population, *, column: str = "population"):
 
         with rasterio.open(population) as src:
             rcrs = src.crs
-            total = float(np.nansum(np.where(src.read(1, masked=True).mask, 0, src.read(1))))
+            band = src.read(1, masked=True)
+            total = float(np.nansum(band.filled(0.0)))
         polys = gpd.GeoDataFrame({"_i": np.arange(len(out))}, geometry=list(geoms), crs=out.crs)
         polys = polys[~polys.geometry.is_empty]
         vals = np.zeros(len(out))
