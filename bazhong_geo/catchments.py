@@ -192,7 +192,10 @@ def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
     pad = max(xmax - xmin, ymax - ymin, 1.0)
     env = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
     pts = shapely.points(xy)
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=env, ordered=True))
+    try:
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=env, ordered=True))
+    except Exception:  # GEOS < 3.12 has no ordered output: match cells to points below
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=env))
     if len(cells) != len(xy) or not shapely.intersects(cells, pts).all():
         # fall back: match cells to points
         tree = shapely.STRtree(cells)
