@@ -968,6 +968,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     -------
     pandas.DataFrame
         One row per unit in input order: ``id_col``, ``population``, ``grid_km2`` (area of the unit on the grid),
+        ``on_grid_share`` (share of the unit's area the grid covers: < 1 for units reaching beyond the grid),
         ``share_urban_centre``, ``share_urban_cluster``, ``share_rural`` (level 1, summing to 1), the level-2 shares
         ``share_urban_centre_30`` … ``share_water_10``, ``class_l1`` / ``class_l1_code`` (3 city, 2 town or
         semi-dense area, 1 rural area), ``class_l2`` / ``class_l2_code`` (30, 23, 22, 21, 13, 12, 11),
@@ -1034,7 +1035,11 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         s1 = by1 / denom
         s2 = by2 / denom
 
-    out = pd.DataFrame({id_col: units[id_col].to_numpy(), "population": total, "grid_km2": grid_km2})
+    unit_km2 = u.geometry.area.to_numpy() / 1e6  # in the grid's projected CRS, like grid_km2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        on_grid = np.clip(grid_km2 / unit_km2, 0.0, 1.0)
+    out = pd.DataFrame({id_col: units[id_col].to_numpy(), "population": total, "grid_km2": grid_km2,
+                        "on_grid_share": on_grid})
     out["share_urban_centre"] = s1[:, 3]
     out["share_urban_cluster"] = s1[:, 2]
     out["share_rural"] = s1[:, 1]
@@ -1053,11 +1058,12 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         w2 = np.where(has_pop[:, None], s2, a2 / atot[:, None])
     w1, w2 = np.nan_to_num(w1), np.nan_to_num(w2)
     known = has_pop | by_area
-    l1_code = np.where(w1[:, 3] >= 0.5, 3, np.where(w1[:, 1] < 0.5, 2, 1))
+    half = 0.5 - 1e-9  # shares that are 50 % by construction must not fall below it by float rounding
+    l1_code = np.where(w1[:, 3] >= half, 3, np.where(w1[:, 1] < half, 2, 1))
     l1_code = np.where(known, l1_code, 1)
-    town = np.where(w2[:, 30] + w2[:, 23] >= 0.5, 23, np.where(w2[:, 21] + w1[:, 1] >= 0.5, 21, 22))
+    town = np.where(w2[:, 30] + w2[:, 23] >= half, 23, np.where(w2[:, 21] + w1[:, 1] >= half, 21, 22))
     urbanish = w2[:, 30] + w2[:, 23] + w2[:, 22] + w2[:, 21] + w2[:, 13]
-    rural = np.where(urbanish >= 0.5, 13, np.where(w2[:, 11] >= 0.5, 11, 12))
+    rural = np.where(urbanish >= half, 13, np.where(w2[:, 11] >= half, 11, 12))
     l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(known, rural, 11)))
     out["class_l1_code"] = l1_code
     out["class_l1"] = [UNIT_CLASSES_L1[c] for c in l1_code]

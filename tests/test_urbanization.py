@@ -345,6 +345,7 @@ def test_classify_units_exact_shares_and_classes():
     assert np.isclose(r.loc["e", "population"], 10_000)
     assert np.isclose(r.loc["h", "population"], 2_000 * 6 * 2.5)  # cols 1, 2 and half of col 3
     assert np.isclose(r.loc["h", "grid_km2"], 35.0)
+    assert np.allclose(r["on_grid_share"], 1.0)
     assert r.loc["w", "class_l1"] == "city" and r.loc["w", "class_l2_code"] == 30
     assert r.loc["e", "class_l1"] == "rural_area" and r.loc["e", "class_l2"] == "dispersed_rural_area"
     shares = r[["share_urban_centre", "share_urban_cluster", "share_rural"]].sum(axis=1)
@@ -376,6 +377,17 @@ def test_classify_units_level2_rules_and_other_crs():
     assert list(r["classified_by"]) == ["population"] * 3 + ["area", "population"]
     assert np.isclose(r.loc["A", "share_semidense_cluster_22"], 6000 / 11400, rtol=1e-3)
     assert np.isnan(r.loc["D", "share_rural"])
+
+
+def test_classify_units_reports_units_beyond_the_grid():
+    g = _two_unit_grid()
+    units = gpd.GeoDataFrame({"code": ["half_off", "off"]},
+                             geometry=[shapely.box(15_000, 0, 25_000, 10_000), shapely.box(50_000, 0, 60_000, 1_000)],
+                             crs=MOLL)
+    r = classify_units(g, None, units).set_index("code")
+    assert np.isclose(r.loc["half_off", "on_grid_share"], 0.5)
+    assert np.isclose(r.loc["half_off", "population"], 5_000)
+    assert r.loc["off", "on_grid_share"] == 0 and r.loc["off", "classified_by"] == "none"
 
 
 def test_classify_units_errors():
