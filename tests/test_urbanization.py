@@ -544,3 +544,13 @@ def test_matches_reference_on_seeded_mixtures():
         assert np.array_equal(g.level2, _reference_degurba(pop))
         seen |= set(np.unique(g.level2).tolist())
     assert {11, 12, 13, 21, 22, 23, 30} <= seen  # every class was exercised
+
+
+def test_real_village_codes_parse_and_count():
+    # 123 distinct village-level units of Bazhong with their NBS urban-rural code (partial list in shared/)
+    villages = pd.read_csv(CENSUS.parent / "village_urban_rural_partial.csv", dtype=str)
+    villages = villages.drop_duplicates("nbs_code_12").assign(population=1.0)  # count units, not people
+    r = urbanization_rate(villages, code_col="class_code", by="county").set_index("county")
+    assert r["n_units"].sum() == 123
+    assert r["urban_population"].to_dict() == {"南江县": 5, "巴州区": 13, "平昌县": 3, "恩阳区": 4, "通江县": 0}
+    assert np.isclose(r.loc["巴州区", "rate"], 13 / 38)
