@@ -369,6 +369,9 @@ def test_png_export_has_the_size_and_is_not_blank(browser, tmp_path):
     # the central city's red star is drawn
     red = (img[..., 0] > 170) & (img[..., 1] < 90) & (img[..., 2] < 80)
     assert red.sum() > 50
+    sharp = export_png(maps.save(m, tmp_path / "map.html"), tmp_path / "map2x.png", size=(400, 300), scale=2,
+                       browser=browser)
+    assert Image.open(sharp).size == (800, 600)
 
 
 @pytest.mark.parametrize("paper,landscape,points", [("A4", True, (842, 595)), ("A3", False, (842, 1191))])
@@ -389,6 +392,12 @@ def test_export_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("BAZHONG_GEO_CHROMIUM", str(tmp_path / "no-such-chromium"))
     with pytest.raises(ChromiumNotFoundError, match="BAZHONG_GEO_CHROMIUM"):
         export_png(maps.base_map(), tmp_path / "x.png")
+    monkeypatch.delenv("BAZHONG_GEO_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ChromiumNotFoundError, match="apt-get install chromium"):
+        find_chromium()
+    with pytest.raises(MapExportError, match="no such HTML file"):
+        export_png(tmp_path / "missing.html", tmp_path / "x.png")
 
 
 def test_meeting_map_degrades_with_a_note_when_a_part_cannot_be_made():
