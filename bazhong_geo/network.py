@@ -346,7 +346,10 @@ def build_graph(
     coords, cidx = shapely.get_coordinates(parts, return_index=True)
     if len(coords) < 2:
         raise EmptyInputError("roads: no line has two vertices")
+    # parts without coordinates (empty or missing), plus missing rows that get_parts already dropped
     n_empty = len(parts) - int(np.count_nonzero(np.bincount(cidx, minlength=len(parts))))
+    if (types == 5).any():
+        n_empty += int((types == -1).sum())
     if n_empty:
         report["empty_geometries"] = n_empty
     a = np.flatnonzero(cidx[1:] == cidx[:-1])
@@ -655,7 +658,8 @@ def time_grid(
     """Travel time to the fastest source for every cell of a grid, road plus off-network walking.
 
     One multi-source Dijkstra over a combined graph: the road graph, an 8-connected grid of cell
-    centres walked at ``walk_kmh``, and connectors between each road node and the centre of its cell.
+    centres walked at ``walk_kmh``, and connectors between each road node and the centres of the four
+    cells around it. Every path is a real road + walking path, so cell times are upper bounds.
     Build the road graph with ``segmentize_m <= cell_m`` so every cell a road crosses is connected.
 
     Parameters
@@ -710,18 +714,21 @@ def time_grid(
         gu += [a, b]
         gv += [b, a]
         gw += [np.full(a.size, w), np.full(a.size, w)]
-    # road node <-> centre of its cell
-    col = np.floor((graph.xy[:, 0] - xmin) / cell_m).astype(np.int64)
-    row = np.floor((top - graph.xy[:, 1]) / cell_m).astype(np.int64)
-    inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
-    rn = np.flatnonzero(inside)
-    cid = n_road + row[inside] * ncol + col[inside]
-    cx = xmin + (col[inside] + 0.5) * cell_m
-    cy = top - (row[inside] + 0.5) * cell_m
-    cw = np.hypot(graph.xy[rn, 0] - cx, graph.xy[rn, 1] - cy) / wpm
-    gu += [rn, cid]
-    gv += [cid, rn]
-    gw += [cw, cw]
+    # road node <-> the centres of the 2 x 2 cells around it (all within one cell diagonal)
+    c0 = np.floor((graph.xy[:, 0] - xmin) / cell_m - 0.5).astype(np.int64)
+    r0 = np.floor((top - graph.xy[:, 1]) / cell_m - 0.5).astype(np.int64)
+    for dr in (0, 1):
+        for dc in (0, 1):
+            col, row = c0 + dc, r0 + dr
+            inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
+            rn = np.flatnonzero(inside)
+            cid = n_road + row[inside] * ncol + col[inside]
+            cx = xmin + (col[inside] + 0.5) * cell_m
+            cy = top - (row[inside] + 0.5) * cell_m
+            cw = np.hypot(graph.xy[rn, 0] - cx, graph.xy[rn, 1] - cy) / wpm
+            gu += [rn, cid]
+            gv += [cid, rn]
+            gw += [cw, cw]
     # virtual source nodes -> snapped road node and -> own cell
     k = len(xy)
     vs = n_road + n_cell + np.arange(k)

@@ -242,3 +242,32 @@ def test_planarize_joins_crossings():
     assert g.components().max() == 0 and "planarized" in g.report
     t = N.travel_times(g, _pts([(-1000, 0)]), _pts([(0, 1000)]))
     assert t[0, 0] == pytest.approx(0.5 + 2.0)  # 1 km at 120 km/h, then 1 km at 30 km/h
+
+
+def test_multilines_missing_geometries_and_speed_fallback():
+    roads = gpd.GeoDataFrame(
+        {"speed_kmh": [np.nan, 60.0, 30.0], "highway": ["trunk", None, None]}, crs=4545,
+        geometry=[shapely.MultiLineString([[(X0, Y0), (X0 + 1000, Y0)], [(X0 + 1000, Y0), (X0 + 2000, Y0)]]),
+                  None, shapely.LineString([(X0 + 2000, Y0), (X0 + 2000, Y0 + 500)])])
+    g = N.build_graph(roads, class_col="highway")  # trunk -> default table; rows with a speed keep it
+    assert g.report["empty_geometries"] == 1 and g.n_edges == 3
+    trunk = N.default_speeds().set_index("road_class").speed_kmh["trunk"]
+    np.testing.assert_allclose(sorted(g.minutes), sorted([1000 / (trunk * 1000 / 60)] * 2 + [1.0]))
+    with pytest.raises(InvalidSpeedError, match="empty class"):
+        N.build_graph(roads.assign(speed_kmh=np.nan), class_col="highway")
+
+
+def test_time_grid_cells_upper_bound_and_labels():
+    roads = _roads([[(0, 0), (3000, 0)]], [60.0])
+    g = N.build_graph(roads, segmentize_m=100)
+    grid = N.time_grid(g, _pts([(0, 0), (3000, 0)]), cell_m=100, limit=10, bounds=(X0, Y0 - 500, X0 + 3000, Y0 + 500))
+    assert grid.minutes.shape == (10, 30)
+    # cell centres along the road: an upper bound of the exact time (drive to the foot, walk 50 m),
+    # within half a cell diagonal on foot
+    x = np.arange(30) * 100 + 50.0
+    exact = np.minimum(x / 1000 + 50 / WALK, (3000 - x) / 1000 + 50 / WALK)
+    for row in (4, 5):
+        assert (grid.minutes[row] >= exact - 1e-9).all()
+        assert (grid.minutes[row] <= exact + grid.slack).all()
+    assert (grid.source[:, :14] == 0).all() and (grid.source[:, 16:] == 1).all()
+    assert grid.slack == pytest.approx(100 * np.sqrt(2) / 2 / WALK)
