@@ -1203,7 +1203,15 @@ def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str 
             raise MissingCRSError(f"raster {path} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4545)")
         if band < 1 or band > src.count:
             raise BazhongGeoError(f"raster {path} has {src.count} band(s); band={band} does not exist")
-        data = src.read(band, masked=True).astype("float64")
+        # a raster much larger than the image is read decimated (cell averages), not whole
+        f = max(src.width, src.height) / (2 * max_size)
+        if f > 1:
+            shape = (max(1, int(src.height / f)), max(1, int(src.width / f)))
+            data = src.read(band, masked=True, out_shape=shape, resampling=Resampling.average).astype("float64")
+            src_transform = src.transform * src.transform.scale(src.width / shape[1], src.height / shape[0])
+        else:
+            data = src.read(band, masked=True).astype("float64")
+            src_transform = src.transform
         dst_crs = "EPSG:3857"
         transform, width, height = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
         scale = max(width, height) / max_size
@@ -1212,7 +1220,7 @@ def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str 
             transform, width, height = calculate_default_transform(src.crs, dst_crs, src.width, src.height,
                                                                    *src.bounds, dst_width=width, dst_height=height)
         out = np.full((height, width), np.nan)
-        reproject(data.filled(np.nan), out, src_transform=src.transform, src_crs=src.crs, dst_transform=transform,
+        reproject(data.filled(np.nan), out, src_transform=src_transform, src_crs=src.crs, dst_transform=transform,
                   dst_crs=dst_crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
     west, north = transform.c, transform.f  # north-up grid from calculate_default_transform
     east, south = west + transform.a * width, north + transform.e * height
