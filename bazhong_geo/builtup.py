@@ -123,7 +123,8 @@ class ZoneCoverage:
         if (ds.height, ds.width) != tuple(self.shape) or not ds.transform.almost_equals(self.transform) \
                 or not crs.equals(self.crs):
             raise GridMismatchError(
-                f"raster {name} is on another grid (shape {(ds.height, ds.width)}, transform {tuple(ds.transform)[:6]}, "
+                f"raster {name} is on another grid (shape {(ds.height, ds.width)}, "
+                f"transform {tuple(ds.transform)[:6]}, "
                 f"crs {crs.to_string()}) than the zone coverage (shape {tuple(self.shape)}, transform "
                 f"{tuple(self.transform)[:6]}, crs {self.crs.to_string()}); build a coverage for that grid with "
                 f"zone_coverage(raster, zones)")
@@ -194,7 +195,7 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
     cell_wa *= cov.cell_frac  # m² of the cell inside the zone
     cov.cell_frac = None  # = cell_wa / cell area, recomputed where needed
     n = len(codes)
-    covered = np.bincount(cov.cell_zone, cell_wa, minlength=n)
+    covered = np.bincount(cov.cell_zone, cell_wa, minlength=n).astype(np.float64)
     # runs: the mean cell area of a run is the area at its middle (the area is linear along a row to
     # < 3e-7); the aggregation cuts long runs where the area varies (see _Accumulator.add)
     for i in range(0, len(cov.run_row), 1_000_000):
@@ -505,7 +506,8 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
     id_col : str
         Zone id column, returned as ``code``.
     coverage : ZoneCoverage, optional
-        Precomputed :func:`zone_coverage` for this raster's grid (reused across years).
+        Precomputed :func:`zone_coverage` for this raster's grid (reused across years); ``zones`` is then
+        not used and may be None.
     raster_crs : optional
         CRS to assume when the raster has none (otherwise a raster without CRS is an error).
     band : int
@@ -579,23 +581,23 @@ def _result(zc, acc, ds, band, classes, fraction, name):
     report["nodata_everywhere"] = acc.total_valid_cells == 0
     if report["outside_codes"]:
         warnings.warn(f"{len(outside)} zone(s) lie outside the raster {name}: builtup_km2 0, valid_share 0: "
-                      f"{', '.join(report['outside_codes'][:20])}", stacklevel=3)
+                      f"{', '.join(report['outside_codes'][:20])}", stacklevel=4)
     if report["nodata_everywhere"]:
         warnings.warn(f"the raster {name} is nodata everywhere (nodata={acc.nodata}); every zone has valid_share 0",
-                      stacklevel=3)
+                      stacklevel=4)
     elif report["no_valid_codes"]:
         warnings.warn(f"{len(report['no_valid_codes'])} zone(s) fall only on nodata cells of {name}: "
-                      f"{', '.join(report['no_valid_codes'][:20])}", stacklevel=3)
+                      f"{', '.join(report['no_valid_codes'][:20])}", stacklevel=4)
     if classes is not None and not report["nodata_everywhere"] and acc.bu.sum() == 0:
         found, more = _values_found(ds, band)
         in_zones = " in the zones" if any(v > 0 for v in acc.va) else ""
         report["classes_found"] = found
         warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell{in_zones} of {name}; classes "
-                      f"found in the raster: {found}{' ...' if more else ''}", stacklevel=3)
+                      f"found in the raster: {found}{' ...' if more else ''}", stacklevel=4)
     if fraction == "share" and np.isfinite(acc.max_value) and (acc.max_value > 1.0 + 1e-6 or acc.min_value < 0):
         report["share_out_of_range"] = [acc.min_value, acc.max_value]
         warnings.warn(f"fraction='share' expects cell values 0-1 but {name} has values in "
-                      f"[{acc.min_value:g}, {acc.max_value:g}]; is it fraction='m2' or a percentage?", stacklevel=3)
+                      f"[{acc.min_value:g}, {acc.max_value:g}]; is it fraction='m2' or a percentage?", stacklevel=4)
     df.attrs["report"] = report
     return df
 

@@ -398,5 +398,27 @@ def test_central_city_builtup(town_raster):
     assert sorted(sel.settlement_code) == ["511900", "511902001"]
     assert km2 == pytest.approx(sel.builtup_km2.sum())
     s.loc[1, "kind"] = "town"  # an ordinary town's patch is not the central city
-    assert builtup.central_city_builtup_km2(region, path, rule={"classes": [1], "min_area_km2": 0.0015, "max_distance_m": 300}) \
-        == pytest.approx(sel.builtup_km2.iloc[0])
+    rule = {"classes": [1], "min_area_km2": 0.0015, "max_distance_m": 300}
+    assert builtup.central_city_builtup_km2(region, path, rule=rule) == pytest.approx(sel.builtup_km2.iloc[0])
+
+
+def test_central_city_builtup_on_the_real_region(tmp_path):
+    import bazhong_geo as bg
+
+    region = bg.load_bazhong()
+    city = region.settlements.set_index("code").geometry["511900"]  # 巴城, EPSG:4545
+    x0, y0 = np.floor(city.x / 10) * 10 - 3000, np.floor(city.y / 10) * 10 + 3000
+    data = np.zeros((600, 600), dtype=np.uint8)
+    data[250:350, 250:350] = 1  # 1 km² (plane) around 巴城's point
+    data[5:25, 5:25] = 1        # a hamlet 4 km away: joined to nothing, not the central city
+    tr = from_origin(x0, y0, 10, 10)
+    path = write(tmp_path / "bazhong.tif", data, tr, "EPSG:4545")
+    km2, sel = builtup.central_city_builtup_km2(region, path, classes=[1], details=True)
+    expected = CellArea("EPSG:4545", tr, data.shape).at(np.full(10_000, 300), np.full(10_000, 300)).sum() / 1e6
+    assert km2 == pytest.approx(expected, rel=1e-5)
+    assert list(sel.settlement_code) == ["511900"] and list(sel["join"]) == ["contains"]
+    # zones=None is fine when a coverage is given
+    cov = builtup.zone_coverage(path, region.counties)
+    with pytest.warns(UserWarning, match="4 zone.s. lie outside"):
+        df = builtup.area_by_zone(path, None, classes=[1], coverage=cov, progress=True)
+    assert df.loc[df.code == "511902", "builtup_km2"].item() == pytest.approx(km2 + 0.04, rel=1e-3)
