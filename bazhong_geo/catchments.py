@@ -518,7 +518,7 @@ def nested(system, *, within=None, population=None):
 
 def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "speed_kmh", class_col=None, speeds=None,
             walk_kmh: float = 4.5, population=None, cell_m: float = 100.0, within=None, far_m: float = 1000.0,
-            planarize: bool = False):
+            planarize: bool = False, oneway_col=None):
     """Road-network catchments: the land each settlement of ``tier`` reaches first within each time limit.
 
     Travel = walk (``walk_kmh``, straight line) from the settlement to the road, drive at the road's speed,
@@ -544,6 +544,9 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
         covers the roads and settlements plus the walking reach.
     planarize : bool
         Join roads where they cross without a shared vertex (see :func:`bazhong_geo.network.build_graph`).
+    oneway_col : str, optional
+        OSM-style one-way column (see :func:`bazhong_geo.network.build_graph`); travel is from the
+        settlement outwards.
 
     Returns
     -------
@@ -563,7 +566,7 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     if not bands or bands[0] <= 0:
         raise ValueError(f"minutes must be positive numbers, got {minutes!r}")
     g = build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=cell_m,
-                    planarize=planarize)
+                    planarize=planarize, oneway_col=oneway_col)
     region = None
     bounds = None
     if within is not None:

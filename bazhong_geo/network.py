@@ -127,11 +127,14 @@ class RoadGraph:
     xy : ndarray (n, 2)
         Node coordinates in EPSG:4545 (metres).
     u, v : ndarray (m,)
-        Edge end nodes (``u < v``; parallel edges reduced to the fastest).
+        Edge end nodes (``u < v`` for two-way edges, travel direction ``u -> v`` for one-way ones;
+        parallel edges reduced to the fastest).
     minutes : ndarray (m,)
         Travel time of each edge in minutes.
     length_m : ndarray (m,)
         Length of each edge in metres.
+    oneway : ndarray of bool (m,), optional
+        One-way edges (``None``: all two-way).
     report : dict
         What was repaired or is worth knowing: ``self_loops`` dropped, ``parallel_edges`` merged,
         ``components`` (count), ``largest_component_share``, ``reprojected``.
@@ -143,6 +146,7 @@ class RoadGraph:
     minutes: np.ndarray
     length_m: np.ndarray
     report: dict = field(default_factory=dict)
+    oneway: np.ndarray | None = None
     _csr: object = field(default=None, repr=False)
     _tree: object = field(default=None, repr=False)
     _labels: object = field(default=None, repr=False)
@@ -163,14 +167,19 @@ class RoadGraph:
             from scipy.sparse import csr_matrix
 
             n = self.n_nodes
-            rows = np.concatenate([self.u, self.v])
-            cols = np.concatenate([self.v, self.u])
-            data = np.concatenate([self.minutes, self.minutes])
+            two = slice(None) if self.oneway is None else ~self.oneway
+            rows = np.concatenate([self.u, self.v[two]])
+            cols = np.concatenate([self.v, self.u[two]])
+            data = np.concatenate([self.minutes, self.minutes[two]])
             self._csr = csr_matrix((data, (rows, cols)), shape=(n, n))
         return self._csr
 
+    @property
+    def has_oneway(self) -> bool:
+        return self.oneway is not None and bool(self.oneway.any())
+
     def components(self) -> np.ndarray:
-        """Connected-component label of every node (0 = the largest component)."""
+        """(Weakly) connected-component label of every node (0 = the largest component)."""
         if self._labels is None:
             from scipy.sparse.csgraph import connected_components
 
@@ -270,6 +279,9 @@ class RoadGraph:
         src = np.concatenate([np.arange(k), np.arange(k)])
         node = np.concatenate([self.u[e], self.v[e]])
         mins = np.concatenate([walk + f * m, walk + (1.0 - f) * m])
+        if self.has_oneway:  # on a one-way edge only its far end can be driven to
+            keep = np.concatenate([~self.oneway[e], np.ones(k, dtype=bool)])
+            src, node, mins = src[keep], node[keep], mins[keep]
         return src, node, mins, e, f, d
 
 
@@ -282,6 +294,7 @@ def build_graph(
     precision_m: float = 0.01,
     segmentize_m: float | None = None,
     planarize: bool = False,
+    oneway_col: str | None = None,
 ) -> RoadGraph:
     """Build a :class:`RoadGraph` from road lines, vectorised.
 
@@ -305,6 +318,9 @@ def build_graph(
         joined there — for layers digitised without topology. Every crossing becomes a junction
         (bridges and tunnels too); each piece keeps the fastest speed of the lines it lies on.
         Noted in ``report["planarized"]``.
+    oneway_col : str, optional
+        Column marking one-way roads as in OSM: ``yes``/``true``/``1`` = in the drawing direction,
+        ``-1``/``reverse`` = against it; anything else = two-way.
 
     Returns
     -------
@@ -334,6 +350,16 @@ def build_graph(
         raise EmptyInputError(
             f"roads: {bad.sum()} feature(s) are not (Multi)LineStrings (rows {rows[:10].tolist()}); keep only lines"
         )
+    direction = np.zeros(len(roads), dtype=np.int8)
+    if oneway_col is not None:
+        if oneway_col not in roads.columns:
+            raise MissingColumnError(f"roads: no column {oneway_col!r} (oneway_col)")
+        val = roads[oneway_col].astype("string").str.strip().str.lower()
+        direction[val.isin(["yes", "true", "1"]).fillna(False).to_numpy(dtype=bool)] = 1
+        direction[val.isin(["-1", "reverse"]).fillna(False).to_numpy(dtype=bool)] = -1
+        if planarize and direction.any():
+            raise EmptyInputError("roads: planarize cannot keep one-way directions; node the layer beforehand")
+        report["oneway_features"] = int((direction != 0).sum())
     if (types == 5).any():
         parts, pidx = shapely.get_parts(geoms, return_index=True)
     else:
@@ -365,15 +391,26 @@ def build_graph(
     u, v = inv[a], inv[b]
     step = np.diff(coords, axis=0)[a]
     length = np.hypot(step[:, 0], step[:, 1])
-    sp = speed[pidx[cidx[a]]]
+    feat = pidx[cidx[a]]
+    sp = speed[feat]
     minutes = length / (sp * (1000.0 / 60.0))
+    dirn = direction[feat] if oneway_col is not None else None
     loop = u == v
     if loop.any():
         report["self_loops_dropped"] = int(loop.sum())
         keep = ~loop
         u, v, minutes, length = u[keep], v[keep], minutes[keep], length[keep]
-    lo, hi = np.minimum(u, v), np.maximum(u, v)
-    pair = lo * n_nodes + hi
+        dirn = dirn[keep] if dirn is not None else None
+    if dirn is not None and dirn.any():
+        rev = dirn < 0
+        u, v = np.where(rev, v, u), np.where(rev, u, v)
+        ow = dirn != 0
+        lo, hi = np.where(ow, u, np.minimum(u, v)), np.where(ow, v, np.maximum(u, v))
+        pair = (lo * n_nodes + hi) * 2 + ow
+    else:
+        ow = None
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        pair = lo * n_nodes + hi
     order = np.argsort(pair, kind="stable")  # radix sort for integers
     ps = pair[order]
     dup = ps[1:] == ps[:-1]
@@ -385,7 +422,9 @@ def build_graph(
         report["parallel_edges_merged"] = int((~first).sum())
         sel = np.sort(order[first])
         lo, hi, minutes, length = lo[sel], hi[sel], minutes[sel], length[sel]
-    return RoadGraph(xy=xy, u=lo, v=hi, minutes=np.maximum(minutes, 1e-12), length_m=length, report=report)
+        ow = ow[sel] if ow is not None else None
+    return RoadGraph(xy=xy, u=lo, v=hi, minutes=np.maximum(minutes, 1e-12), length_m=length, report=report,
+                     oneway=ow)
 
 
 def _planarize(parts, part_speed, precision_m):
@@ -595,7 +634,7 @@ def travel_times(
     _, _, _, oe, of, od = _snap_sources(g, oxy, walk_kmh, far_m, report, "origin")
     _, _, _, de, df, dd = _snap_sources(g, dxy, walk_kmh, far_m, report, "destination")
     wpm = _m_per_min(walk_kmh)
-    flip = len(np.unique(de)) < len(np.unique(oe))
+    flip = len(np.unique(de)) < len(np.unique(oe)) and not g.has_oneway
     if flip:
         oe, of, od, de, df, dd = de, df, dd, oe, of, od
     ow, dw = od / wpm, dd / wpm
@@ -605,17 +644,23 @@ def travel_times(
     csr = g.csr()
     D = np.empty((len(ends), len(cols)))
     for s in range(0, len(ends), batch):
-        D[s : s + batch] = dijkstra(csr, directed=False, indices=ends[s : s + batch])[:, cols]
+        D[s : s + batch] = dijkstra(csr, directed=True, indices=ends[s : s + batch])[:, cols]
     iu = np.searchsorted(ends, g.u[oe])
     iv = np.searchsorted(ends, g.v[oe])
     nd = len(de)
     # origin -> each end of each destination edge, through either end of the origin edge
-    to_ends = np.minimum((ow + of * om)[:, None] + D[iu], (ow + (1.0 - of) * om)[:, None] + D[iv])
-    t = np.minimum(to_ends[:, :nd] + (df * dm)[None, :], to_ends[:, nd:] + ((1.0 - df) * dm)[None, :]) + dw[None, :]
+    one_o = g.oneway[oe] if g.has_oneway else np.zeros(len(oe), dtype=bool)
+    one_d = g.oneway[de] if g.has_oneway else np.zeros(len(de), dtype=bool)
+    via_u = np.where(one_o, np.inf, ow + of * om)  # a one-way edge is left by its far end only
+    to_ends = np.minimum(via_u[:, None] + D[iu], (ow + (1.0 - of) * om)[:, None] + D[iv])
+    from_v = np.where(one_d, np.inf, (1.0 - df) * dm)  # and entered by its near end only
+    t = np.minimum(to_ends[:, :nd] + (df * dm)[None, :], to_ends[:, nd:] + from_v[None, :]) + dw[None, :]
     same = oe[:, None] == de[None, :]
     if same.any():
-        along = ow[:, None] + np.abs(of[:, None] - df[None, :]) * om[:, None] + dw[None, :]
-        t = np.where(same, np.minimum(t, along), t)
+        gap = df[None, :] - of[:, None]
+        ok = same & (~one_o[:, None] | (gap >= 0))
+        along = ow[:, None] + np.abs(gap) * om[:, None] + dw[None, :]
+        t = np.where(ok, np.minimum(t, along), t)
     if flip:
         t = t.T
     if direct_walk:
@@ -706,9 +751,10 @@ def time_grid(
         (ids[:-1, :-1], ids[1:, 1:], diag),
         (ids[:-1, 1:], ids[1:, :-1], diag),
     ]
-    gu = [graph.u, graph.v]
-    gv = [graph.v, graph.u]
-    gw = [graph.minutes, graph.minutes]
+    two = slice(None) if graph.oneway is None else ~graph.oneway
+    gu = [graph.u, graph.v[two]]
+    gv = [graph.v, graph.u[two]]
+    gw = [graph.minutes, graph.minutes[two]]
     for a, b, w in pairs:
         a, b = a.ravel(), b.ravel()
         gu += [a, b]

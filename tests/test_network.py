@@ -271,3 +271,22 @@ def test_time_grid_cells_upper_bound_and_labels():
         assert (grid.minutes[row] <= exact + grid.slack).all()
     assert (grid.source[:, :14] == 0).all() and (grid.source[:, 16:] == 1).all()
     assert grid.slack == pytest.approx(100 * np.sqrt(2) / 2 / WALK)
+
+
+def test_oneway_roads():
+    # A -> B one-way (1 min); B - C - A two-way (1 + 1.414 min)
+    roads = _roads([[A, B], [B, D], [D, A]], [60.0, 60.0, 60.0], oneway=["yes", None, "no"])
+    g = N.build_graph(roads, oneway_col="oneway")
+    assert g.report["oneway_features"] == 1 and g.oneway.sum() == 1
+    t = N.travel_times(g, _pts([A, B]), _pts([B, A]), direct_walk=False)
+    assert t[0, 0] == pytest.approx(1.0) and t[1, 1] == pytest.approx(1 + np.sqrt(2))
+    # reverse direction flag
+    rev = N.build_graph(roads.assign(oneway=["-1", None, None]), oneway_col="oneway")
+    assert N.travel_times(rev, _pts([A]), _pts([B]), direct_walk=False)[0, 0] == pytest.approx(1 + np.sqrt(2))
+    # both on the one-way edge: forward along it, backward around the loop
+    t = N.travel_times(g, _pts([(200, 0), (700, 0)]), _pts([(700, 0), (200, 0)]), direct_walk=False)
+    assert t[0, 0] == pytest.approx(0.5) and t[1, 1] == pytest.approx(0.3 + 1 + np.sqrt(2) + 0.2)
+    # nearest: B is reached from A in 1 min, A from B only around the loop
+    out = N.nearest(g, _pts([B]))
+    got = dict(zip(map(tuple, shapely.get_coordinates(out.geometry.values) - [X0, Y0]), out.minutes))
+    assert got[A] == pytest.approx(1 + np.sqrt(2))
