@@ -154,7 +154,7 @@ def split_runs(row, c0, c1, zone, w, max_len):
     return row[rep], p0, p1, zone[rep], w[rep]
 
 
-def compute_coverage(geoms, transform, shape, *, batch_pieces=200_000, threads=2, _timer=None) -> Coverage:
+def compute_coverage(geoms, transform, shape, *, batch_pieces=200_000, threads=1, _timer=None) -> Coverage:
     """Exact coverage fractions of ``geoms`` (in the raster CRS) on the grid ``transform``/``shape``.
 
     Zones are processed in batches of about ``batch_pieces`` boundary pieces (bounded memory, cache

@@ -189,6 +189,16 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
             f"{int((~finite).sum())} zone(s) cannot be projected to the raster CRS {rcrs.to_string()} (coordinates "
             f"outside its domain, or longitude/latitude swapped): {', '.join(codes[~finite][:20])}; check the "
             f"zones' CRS ({zones.crs})")
+    gbounds = shapely.bounds(garr)  # of the whole zones, before any clipping
+    if transform.b == 0 and transform.d == 0:
+        # only the part of each zone near the grid matters: clip to the grid's bounds plus 2 cells (the
+        # clip edges lie off the grid, so no covered cell changes) to bound the work for large zones
+        xa, xb = sorted((transform.c - 2 * transform.a, transform.c + (shape[1] + 2) * transform.a))
+        ya, yb = sorted((transform.f - 2 * transform.e, transform.f + (shape[0] + 2) * transform.e))
+        big = (gbounds[:, 0] < xa) | (gbounds[:, 2] > xb) | (gbounds[:, 1] < ya) | (gbounds[:, 3] > yb)
+        if big.any():
+            garr = garr.copy()
+            garr[big] = shapely.clip_by_rect(garr[big], xa, ya, xb, yb)
     cov = compute_coverage(garr, transform, shape)
     area = CellArea(rcrs, transform, shape)
     cell_wa = area.at(cov.cell_row, cov.cell_col)
@@ -201,13 +211,13 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
     for i in range(0, len(cov.run_row), 1_000_000):
         sl = slice(i, i + 1_000_000)
         c0, c1 = cov.run_c0[sl], cov.run_c1[sl]
-        a = 0.5 * (area.at(cov.run_row[sl], (c0 + c1 - 1) // 2) + area.at(cov.run_row[sl], (c0 + c1) // 2))
+        a = area.at(cov.run_row[sl], (c0 + c1 - 1) // 2)  # half a cell off the middle at most: < 1e-7
         covered += np.bincount(cov.run_zone[sl], a * cov.run_w[sl] * (c1 - c0), minlength=n)
     covered /= 1e6
     report["outside_codes"] = sorted(codes[covered <= 0].tolist())
     # zone area: for zones wholly on the raster, Σ coverage × true cell area is the polygon's ellipsoidal
     # area (edges straight in the raster CRS, as the raster sees them); others get crs.area_km2
-    minx, miny, maxx, maxy = shapely.bounds(garr).T
+    minx, miny, maxx, maxy = gbounds.T
     inv = ~transform
     corners = [inv * (x, y) for x, y in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))]
     on = np.ones(n, dtype=bool)
