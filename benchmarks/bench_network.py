@@ -118,12 +118,14 @@ def stage(name: str, n: int, k: int) -> dict:
             out["nodes"] = G.number_of_nodes()
             del G, dist, paths
         out["seconds"], out["build_seconds"], out["sp_seconds"] = min(runs)
-    elif name == "isochrones":
+    elif name in ("isochrones", "prefecture"):
+        import geopandas as gpd
+        import shapely
+
         from bazhong_geo import catchments as C
         from bazhong_geo.settlements import SettlementSystem
-        import geopandas as gpd
 
-        step = 200.0
+        step = 200.0 if name == "isochrones" else 450.0  # prefecture: ~142 km square, clipped to it
         roads = grid_roads(n, step=step)
         src = sources(n, k, step=step)
         towns = SettlementSystem(gpd.GeoDataFrame(
@@ -131,7 +133,9 @@ def stage(name: str, n: int, k: int) -> dict:
              "parent_code": None, "population": 1.0}, geometry=src.values, crs=4545))
         out["edges"] = len(roads)
         t0 = time.perf_counter()
-        cat = C.network(towns, "town", roads, minutes=(15, 30, 60), cell_m=100.0)
+        within = None if name == "isochrones" else shapely.box(*roads.total_bounds)
+        out["area_km2"] = float(shapely.area(shapely.box(*roads.total_bounds)) / 1e6)
+        cat = C.network(towns, "town", roads, minutes=(15, 30, 60), cell_m=100.0, within=within)
         out["seconds"] = time.perf_counter() - t0
         out["polygons"] = int((~cat.geometry.is_empty).sum())
         out["area_km2_60"] = float(cat[cat.minutes == 60].area_km2.sum())
@@ -152,12 +156,12 @@ def main(argv=None):
         print(json.dumps(stage(a.stage, a.stage_n, a.sources)))
         return
     res = {}
-    for name, n in (("ours", a.n), ("networkx", a.n), ("isochrones", a.iso_n)):
+    for name, n in (("ours", a.n), ("networkx", a.n), ("isochrones", a.iso_n), ("prefecture", a.iso_n)):
         p = subprocess.run([sys.executable, __file__, "--stage", name, "--stage-n", str(n), "--sources", str(a.sources)],
                            capture_output=True, text=True, check=True)
         res[name] = json.loads(p.stdout.strip().splitlines()[-1])
         print(name, res[name], file=sys.stderr)
-    o, x, iso = res["ours"], res["networkx"], res["isochrones"]
+    o, x, iso, pre = res["ours"], res["networkx"], res["isochrones"], res["prefecture"]
     print(f"| nearest source for every node, {o['edges']:,} edges, {o['nodes']:,} nodes, {o['sources']} sources, "
           f"end to end from lines | bazhong_geo {o['seconds']:.2f} s (graph build {o['build_seconds']:.2f} s) | "
           f"networkx {x['seconds']:.2f} s (build {x['build_seconds']:.2f} s + multi_source_dijkstra {x['sp_seconds']:.2f} s) "
@@ -169,6 +173,8 @@ def main(argv=None):
     print(f"| network catchments (isochrones) {o['sources']} towns × 3 bands (15/30/60 min), {iso['edges']:,} edges, "
           f"100 m cells | {iso['seconds']:.1f} s | goal < 30 s | {iso['polygons']} non-empty polygons | "
           f"peak {iso['peak_mb']:.0f} MB |")
+    print(f"| same at prefecture scale: {pre['edges']:,} edges 450 m apart over {pre['area_km2']:,.0f} km², 100 m cells, "
+          f"clipped | {pre['seconds']:.1f} s | | | peak {pre['peak_mb']:.0f} MB |")
 
 
 if __name__ == "__main__":
