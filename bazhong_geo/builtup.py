@@ -14,7 +14,7 @@ from ._errors import (BazhongGeoError, EmptyInputError, GridMismatchError, Inval
 
 CENTRAL_CITY_CODE = "511900"
 CENTRAL_CITY_COUNTIES = ("511902", "511903")  # 巴州区, 恩阳区
-_STRIP_CELLS = 8_000_000  # cells per streamed strip (≈ 32 MB of running sums)
+_STRIP_CELLS = 8_000_000  # cells per streamed strip (rounded to whole rows of tiles)
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -214,18 +214,27 @@ def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCover
         a = area.at(cov.run_row[sl], (c0 + c1 - 1) // 2)  # half a cell off the middle at most: < 1e-7
         covered += np.bincount(cov.run_zone[sl], a * cov.run_w[sl] * (c1 - c0), minlength=n)
     covered /= 1e6
-    report["outside_codes"] = sorted(codes[covered <= 0].tolist())
+    blank0 = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    report["outside_codes"] = sorted(codes[(covered <= 0) & ~blank0].tolist())
     # zone area: for zones wholly on the raster, Σ coverage × true cell area is the polygon's ellipsoidal
     # area (edges straight in the raster CRS, as the raster sees them); others get crs.area_km2
     minx, miny, maxx, maxy = gbounds.T
     inv = ~transform
-    corners = [inv * (x, y) for x, y in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))]
+    corners = [(inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f)
+               for x, y in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))]
     on = np.ones(n, dtype=bool)
     for c, r in corners:
         on &= (c >= 0) & (c <= shape[1]) & (r >= 0) & (r <= shape[0])
+    blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    report["empty_codes"] = sorted(codes[blank].tolist())
+    if blank.any():
+        warnings.warn(f"{int(blank.sum())} zone(s) have no geometry (builtup_km2 and zone_km2 0): "
+                      f"{', '.join(report['empty_codes'][:20])}", stacklevel=2)
     zone_km2 = covered.copy()
-    if (~on).any():
-        zone_km2[~on] = _crs.area_km2(gs0[~on]).to_numpy(dtype=np.float64)
+    off = ~on & ~blank
+    if off.any():
+        zone_km2[off] = _crs.area_km2(gs0[off]).to_numpy(dtype=np.float64)
+    zone_km2[blank] = 0.0
     return ZoneCoverage(codes=codes, zone_km2=zone_km2, covered_km2=covered, crs=rcrs, transform=transform,
                         shape=shape, cell_area_kind=area.kind, report=report, _cov=cov, _cell_wa=cell_wa,
                         _area=area)
@@ -585,12 +594,14 @@ def _result(zc, acc, ds, band, classes, fraction, name):
     df = pd.DataFrame({"code": zc.codes, "builtup_km2": builtup, "zone_km2": zone_km2, "share": share,
                        "valid_share": vshare})
     report = {"raster": name, "outside_codes": list(zc.report.get("outside_codes", [])),
-              "repaired_codes": list(zc.report.get("repaired_codes", []))}
-    outside = set(report["outside_codes"])
+              "repaired_codes": list(zc.report.get("repaired_codes", [])),
+              "empty_codes": list(zc.report.get("empty_codes", []))}
+    outside = set(report["outside_codes"]) | set(report["empty_codes"])
     report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2) if v <= 0 and c not in outside)
     report["nodata_everywhere"] = acc.total_valid_cells == 0
     if report["outside_codes"]:
-        warnings.warn(f"{len(outside)} zone(s) lie outside the raster {name}: builtup_km2 0, valid_share 0: "
+        warnings.warn(f"{len(report['outside_codes'])} zone(s) lie outside the raster {name}: builtup_km2 0, "
+                      f"valid_share 0: "
                       f"{', '.join(report['outside_codes'][:20])}", stacklevel=4)
     if report["nodata_everywhere"]:
         warnings.warn(f"the raster {name} is nodata everywhere (nodata={acc.nodata}); every zone has valid_share 0",

@@ -195,7 +195,9 @@ def compare_with_exactextract(size, n):
     with rasterio.open(raster_path(size, 0)) as ds:
         area = CellArea(ds.crs, ds.transform, ds.shape)
         c = z.geometry.representative_point()
-        col, row = (~ds.transform) * (c.x.to_numpy(), c.y.to_numpy())
+        inv = ~ds.transform
+        x, y = c.x.to_numpy(), c.y.to_numpy()
+        col, row = inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f
     cell_m2 = area.at(row.astype(int), col.astype(int))
     m = o.merge(e, on="code")
     ratio = m["builtup_km2"].to_numpy() * 1e6 / (m["sum"].to_numpy() * cell_m2)

@@ -149,7 +149,7 @@ def test_cell_area_interpolation_is_exact_enough():
     ca = CellArea("EPSG:4545", tr, (5000, 5000))
     rng = np.random.default_rng(0)
     r, c = rng.integers(0, 5000, 50), rng.integers(0, 5000, 50)
-    x, y = tr * (c + 0.5, r + 0.5)
+    x, y = tr.c + tr.a * (c + 0.5), tr.f + tr.e * (r + 0.5)
     lon, lat = Transformer.from_crs("EPSG:4545", "EPSG:4490", always_xy=True).transform(x, y)
     exact = 900.0 / Proj("EPSG:4545").get_factors(lon, lat).areal_scale
     np.testing.assert_allclose(ca.at(r, c), exact, rtol=5e-8)
@@ -422,3 +422,16 @@ def test_central_city_builtup_on_the_real_region(tmp_path):
     with pytest.warns(UserWarning, match="4 zone.s. lie outside"):
         df = builtup.area_by_zone(path, None, classes=[1], coverage=cov, progress=True)
     assert df.loc[df.code == "511902", "builtup_km2"].item() == pytest.approx(km2 + 0.04, rel=1e-3)
+
+
+def test_missing_and_invalid_zone_geometries_are_reported(tmp_path):
+    path = write(tmp_path / "o.tif", np.ones((10, 10), dtype=np.uint8), from_origin(0, 100, 10, 10), EQUAL_AREA)
+    bowtie = Polygon([(0, 0), (50, 50), (50, 0), (0, 50)])  # self-intersecting: repaired into two triangles
+    z = zones([box(0, 0, 50, 50), None, Polygon(), bowtie], EQUAL_AREA, ["a", "none", "empty", "bowtie"])
+    with pytest.warns(UserWarning) as rec:
+        df = builtup.area_by_zone(path, z, classes=[1])
+    msgs = " ".join(str(w.message) for w in rec)
+    assert "make_valid: bowtie" in msgs and "no geometry" in msgs
+    np.testing.assert_allclose(df.builtup_km2, [25e-4, 0, 0, 12.5e-4], rtol=1e-9)
+    assert df.attrs["report"]["empty_codes"] == ["empty", "none"]
+    assert df.attrs["report"]["repaired_codes"] == ["bowtie"]
