@@ -201,6 +201,15 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
     -------
     GeoDataFrame
         ``demand`` plus column ``name`` (default = ``method``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> villages = gpd.GeoDataFrame({"population": [100.0, 300.0]}, crs=4545,
+    ...     geometry=[shapely.Point(500000, 3500000), shapely.Point(520000, 3500000)])
+    >>> clinics = gpd.GeoDataFrame({"capacity": [4.0]}, crs=4545, geometry=[shapely.Point(505000, 3500000)])
+    >>> accessibility(villages, clinics, max_cost=10)["2sfca"].tolist()   # straight-line km
+    [0.04, 0.0]
     """
     import shapely
 

@@ -555,6 +555,21 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
         EPSG:4545, sorted by minutes then code; every settlement has a row per band (empty geometry
         when it is nobody's fastest). ``attrs["report"]``: road components, settlements far from roads
         or off the main component, unlocated settlements, reprojections.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> x0, y0 = 500000, 3500000
+    >>> roads = gpd.GeoDataFrame({"road_class": ["县道"]}, crs=4545,
+    ...     geometry=[shapely.LineString([(x0, y0), (x0 + 20000, y0)])])
+    >>> towns = gpd.GeoDataFrame({"code": ["a", "b"], "name": ["甲", "乙"], "tier": ["town"] * 2,
+    ...     "parent_code": [None] * 2, "population": [1.0] * 2}, crs=4545,
+    ...     geometry=[shapely.Point(x0, y0), shapely.Point(x0 + 20000, y0)])
+    >>> c = network(towns, "town", roads, minutes=(15,), class_col="road_class", speed_col=None, cell_m=200)
+    >>> c[["code", "minutes"]].values.tolist()
+    [['a', 15.0], ['b', 15.0]]
+    >>> bool(c.area_km2.iloc[0] > 5)   # 10 km of road each way at 40 km/h, plus walking either side
+    True
     """
     import shapely
 
@@ -618,6 +633,17 @@ def population_served(catchments, population, *, column: str = "population"):
     GeoDataFrame
         A copy of ``catchments`` with ``population`` (float). ``attrs["report"]["population_total"]``
         and ``population_outside`` (not in any catchment; for overlapping catchments see :func:`gaps`).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> cat = gpd.GeoDataFrame({"code": ["a", "b"]}, crs=4545,
+    ...     geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)])
+    >>> pts = gpd.GeoDataFrame({"population": [5.0, 7.0, 9.0]}, crs=4545,
+    ...     geometry=[shapely.Point(5, 5), shapely.Point(10, 5), shapely.Point(50, 5)])
+    >>> out = population_served(cat, pts)
+    >>> out.population.tolist(), out.attrs["report"]["population_outside"]
+    ([12.0, 0.0], 9.0)
     """
     import geopandas as gpd
     import pandas as pd
