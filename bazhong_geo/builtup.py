@@ -705,6 +705,7 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     --------
     >>> area_by_zone_vector(parcels, towns, classes=["201", "202"], class_col="DLBM")   # doctest: +SKIP
     """
+    import geopandas as gpd
     import pandas as pd
     import shapely
 
@@ -734,12 +735,21 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
         found = sorted(set(cls.tolist()))
         warnings.warn(f"the built-up rule classes={sorted(wanted)} matches no parcel; classes found in "
                       f"{class_col!r}: {found[:30]}", stacklevel=2)
-    bu_union = shapely.union_all(lu[is_bu]) if is_bu.any() else shapely.Polygon()
-    all_union = shapely.union_all(lu) if len(lu) else shapely.Polygon()
     zone_km2 = shapely.area(zg) / 1e6
-    # exact overlay, vectorised over zones
-    bu_km2 = shapely.area(shapely.intersection(zg, bu_union)) / 1e6
-    cov_km2 = shapely.area(shapely.intersection(zg, all_union)) / 1e6
+    # overlay: parcel pieces inside each zone (pairs from a spatial index), dissolved per zone so that
+    # overlapping parcels count once
+    zi, pi = shapely.STRtree(lu).query(zg, predicate="intersects")
+    pieces = shapely.intersection(zg[zi], lu[pi])
+
+    def dissolved_km2(mask):
+        out = np.zeros(len(zg))
+        if mask.any():
+            g = gpd.GeoDataFrame({"z": zi[mask]}, geometry=pieces[mask], crs=laea).dissolve("z")
+            out[g.index.to_numpy()] = shapely.area(g.geometry.to_numpy()) / 1e6
+        return out
+
+    bu_km2 = dissolved_km2(is_bu[pi])
+    cov_km2 = dissolved_km2(np.ones(len(pi), dtype=bool))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(zone_km2 > 0, bu_km2 / zone_km2, 0.0)
         vshare = np.clip(np.where(zone_km2 > 0, cov_km2 / zone_km2, 0.0), 0.0, 1.0)

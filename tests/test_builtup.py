@@ -435,3 +435,18 @@ def test_missing_and_invalid_zone_geometries_are_reported(tmp_path):
     np.testing.assert_allclose(df.builtup_km2, [25e-4, 0, 0, 12.5e-4], rtol=1e-9)
     assert df.attrs["report"]["empty_codes"] == ["empty", "none"]
     assert df.attrs["report"]["repaired_codes"] == ["bowtie"]
+
+
+def test_vector_overlay_other_crs_and_no_match():
+    x, y = 600_000.0, 3_530_000.0
+    landuse = gpd.GeoDataFrame({"class_code": ["201", "0101"]},
+                               geometry=[box(x, y, x + 1000, y + 1000), box(x + 1000, y, x + 2000, y + 1000)],
+                               crs="EPSG:4545")
+    z = zones([box(x + 500, y, x + 1500, y + 1000)], "EPSG:4545", ["a"])
+    ref = builtup.area_by_zone_vector(landuse, z, classes=["201"])
+    other = builtup.area_by_zone_vector(landuse.to_crs("EPSG:4490"), z, classes=[201])  # ints match strings
+    np.testing.assert_allclose(other.builtup_km2, ref.builtup_km2, rtol=1e-4)
+    assert ref.share[0] == pytest.approx(0.5, rel=1e-6) and ref.valid_share[0] == pytest.approx(1.0, rel=1e-6)
+    with pytest.warns(UserWarning, match=r"classes found in 'class_code': \['0101', '201'\]"):
+        none = builtup.area_by_zone_vector(landuse, z, classes=["202"])
+    assert none.builtup_km2[0] == 0.0
