@@ -203,3 +203,12 @@ def test_network_bands_disjoint_and_population_conserved(pts):
     for code in net.code.unique():
         a, b = net[(net.code == code)].sort_values("minutes").geometry
         assert a.difference(b).area < 1e-3
+
+
+def test_several_tiers_share_one_partition():
+    s = _system([(1000, 2000), (3000, 2000)], tiers=["central_city", "county_town"])
+    v = C.voronoi(s, ["central_city", "county_town"], within=SQUARE)
+    assert v.tier.tolist() == ["central_city", "county_town"]
+    assert v.geometry.area.tolist() == pytest.approx([8e6, 8e6])
+    r = C.radius(s, ["central_city", "county_town"], radii={"central_city": 300, "county_town": 200})
+    assert r.radius_m.tolist() == [300.0, 200.0]
