@@ -11,31 +11,30 @@ Green's theorem: for the strip S of one raster row,
 so the coverage of cell column c of that row is Σ over boundary pieces of ∫ (clamp(x, c, c+1) - c) dy.
 After splitting every polygon edge at each integer column and row (each piece then lies in one cell),
 a piece in column k contributes 0 to cells left of it, its whole Δy to cells right of it and
-Δy·(mean x - k) to its own cell. Sorting pieces by (zone, row, column) and taking a running sum along
+Δy·(mean x - k) to its own cell. Sorting pieces by (row, zone, column) and taking a running sum along
 each row gives the exact fraction of every cell touched by the boundary, and the constant coverage
 (1 inside, 0 outside) of the run of untouched cells between two touched ones. This is the
 "signed-area accumulation" used by font rasterisers, done for all zones at once with numpy.
 
 The result is stored sparsely: *cells* (row, col, zone, fraction) for the boundary cells and
 *runs* (row, col0, col1, zone, weight) for the interiors, both sorted by row so that a raster can
-be streamed block by block and aggregated with running sums and ``np.bincount``.
+be streamed block by block and aggregated with prefix counts and ``np.bincount`` (see builtup).
 
 Cell areas
 ----------
 True (ellipsoidal) area of each cell in m²: closed form for geographic rasters (area of an
-ellipsoidal quadrangle between two parallels), the plane area for equal-area projections
-(areal scale factor 1 within 1e-8, e.g. Mollweide, LAEA, Albers, EASE) and the plane area divided by
-PROJ's areal scale factor for other projections (UTM, Gauss–Krüger), interpolated bilinearly from a
-coarse grid of exact factors (error < 1e-8 relative for grids the size of a prefecture).
+ellipsoidal quadrangle between two parallels); for projected rasters the plane area times the
+ellipsoidal area per plane m², from the Jacobian of the inverse projection on a grid of points about
+2 km apart, interpolated bilinearly (error < 3e-8). Where that factor is 1 within 1e-8 (LAEA, Albers,
+EASE on the ellipsoid) the plane area is used as is. PROJ's Mollweide is spherical (R = a), so a GHSL
+Mollweide cell's true area differs from its plane area (by 0.3 % at Bazhong's latitude).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Runs in non-equal-area projections are cut into pieces at most this many cells long so that one area
-# per piece (taken at its middle) stays within ~1e-6 of the per-cell areas (see CellArea.max_run).
-_FLOAT_EPS = 1e-9
+_FLOAT_EPS = 1e-9  # accumulated coverage below this between boundary cells is round-off, not a run
 
 
 # ------------------------------------------------------------------------------------ segment splitting
