@@ -549,6 +549,14 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
         ``outside_codes``, ``no_valid_codes``, ``repaired_codes`` and ``classes_found`` (when the rule
         matched nothing); each non-empty item is also warned about.
 
+    Notes
+    -----
+    Nodata: cells equal to the band's nodata value (and NaN in float rasters) are not valid; a separate
+    mask band is not read. With ``fraction="m2"`` the value is read as built-up m² of the producer's cell
+    (the plane cell for projected grids such as GHSL's Mollweide), i.e. as the share value / cell area,
+    and counted by the cell's true area like ``"share"``. The raster is read in strips of whole tile rows
+    by a background thread (≤ 96 MB ahead, 64 MB GDAL cache) while the zone coverage is computed.
+
     Raises
     ------
     MissingCRSError
