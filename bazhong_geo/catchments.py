@@ -107,30 +107,19 @@ def _objarray(geoms) -> np.ndarray:
 
 
 def _areas_km2(geoms) -> np.ndarray:
-    """Equal-area areas in km² of geometries in EPSG:4545.
+    """Equal-area areas in km² of geometries in EPSG:4545 (0 for missing or empty ones).
 
-    The method of :func:`bazhong_geo.crs.area_km2` (edges densified to 1 km, ellipsoidal Lambert
-    azimuthal equal-area centred on the data) done in one vectorised projection of all coordinates.
+    Delegates to :func:`bazhong_geo.crs.area_km2` (edges densified to 1 km, ellipsoidal Lambert
+    azimuthal equal-area centred on the data).
     """
-    import shapely
-    from pyproj import Transformer
+    import geopandas as gpd
 
-    from .crs import CGCS2000, equal_area_crs
+    from .crs import area_km2
 
     g = _objarray(geoms)
-    out = np.zeros(len(g))
-    ok = ~(shapely.is_missing(g) | shapely.is_empty(g)) if len(g) else np.zeros(0, dtype=bool)
-    if not ok.any():
-        return out
-    xmin, ymin, xmax, ymax = shapely.total_bounds(g[ok])
-    lon, lat = Transformer.from_crs(WORK_EPSG, CGCS2000, always_xy=True).transform(
-        [xmin, xmax, xmin, xmax], [ymin, ymin, ymax, ymax])
-    tr = Transformer.from_crs(WORK_EPSG, equal_area_crs((min(lon) + max(lon)) / 2, (min(lat) + max(lat)) / 2),
-                              always_xy=True)
-    dense = shapely.segmentize(g[ok], 1000.0)
-    proj = shapely.transform(dense, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
-    out[ok] = shapely.area(proj) / 1e6
-    return out
+    if len(g) == 0:
+        return np.zeros(0)
+    return area_km2(gpd.GeoSeries(g, crs=WORK_EPSG)).fillna(0.0).to_numpy()
 
 
 def _finish(rows, geoms, report, population=None, extra=None):
