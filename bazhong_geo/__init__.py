@@ -24,9 +24,26 @@ _EXPORTS = {
     "WORK_CRS": "crs",
     "to_work_crs": "crs",
     "area_km2": "crs",
+    "load_plan": "targets",
+    "load_indicators": "targets",
+    "measure": "targets",
+    "progress": "targets",
+    "settlement_map": "maps",
+    "progress_map": "maps",
+    "catchment_map": "maps",
+    "meeting_map": "maps",
+    "save": "maps",
+    "export_png": "export",
+    "export_pdf": "export",
+    "check": "designation",
+    "plan_designations": "location",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+# analysis modules, importable as attributes: bazhong_geo.builtup.area_by_zone(...), bazhong_geo.catchments.voronoi(...)
+_MODULES = ("crs", "io", "datasets", "settlements", "builtup", "urbanization", "catchments", "network",
+            "accessibility", "targets", "trajectory", "designation", "location", "maps", "export")
+
+__all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]
 
 
 def __getattr__(name):
@@ -35,6 +52,10 @@ def __getattr__(name):
         value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _MODULES:
+        module = import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
     raise AttributeError(f"module 'bazhong_geo' has no attribute {name!r}")
 
 
