@@ -220,7 +220,7 @@ def _metres(crs) -> float | None:
 
 
 def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, means=None, cell_size_m=1000.0,
-                         target_crs=MOLLWEIDE):
+                         target_crs=MOLLWEIDE, progress=False):
     """Aggregate a population grid exactly onto a grid of ``cell_size_m`` cells (population conserved).
 
     Three cases, chosen from the input grid:
@@ -248,6 +248,8 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         Target cell size in metres (1000 for the Degree of Urbanisation).
     target_crs : str
         Equal-area CRS of the target grid in the exact case.
+    progress : bool
+        Show exactextract's progress bar in the exact case (large inputs take tens of seconds).
 
     Returns
     -------
@@ -294,7 +296,7 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
             return _block_sum(values, valid, land, means, transform, crs, int(round(fx)), int(round(fy)),
                               unit, cell_size_m)
     return _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
-                            Affine)
+                            Affine, progress)
 
 
 def _block_sum(values, valid, land, means, transform, crs, fx, fy, unit, cell_size_m):
@@ -329,7 +331,7 @@ def _block_sum(values, valid, land, means, transform, crs, fx, fy, unit, cell_si
     return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum", data_km2)
 
 
-def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, target, Affine):
+def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, target, Affine, progress=False):
     import geopandas as gpd
     import shapely
     from exactextract import exact_extract
@@ -371,7 +373,7 @@ def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, ta
         polys = shapely.polygons(ring[tids])
         gdf = gpd.GeoDataFrame(geometry=polys, crs=crs)
         rast = NumPyRasterSource(np.zeros((h, w), dtype="uint8"), left, bottom, right, top, srs_wkt=crs.to_wkt())
-        df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas")
+        df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas", progress=bool(progress))
         lens = df["cell_id"].map(len).to_numpy()
         tid = np.repeat(tids, lens)
         cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64) if lens.sum() else np.zeros(0, np.int64)
@@ -690,6 +692,7 @@ def degurba(
     water_mask_share: float = 0.5,
     cell_size_m: float = 1000.0,
     target_crs: str = MOLLWEIDE,
+    progress: bool = False,
 ) -> DegurbaGrid:
     """Classify a population grid by the Degree of Urbanisation, levels 1 and 2.
 
@@ -766,6 +769,8 @@ def degurba(
         Cell size of the method's grid, metres (1000).
     target_crs : str
         Equal-area CRS for exact aggregation of non-nested inputs (Mollweide, as GHSL).
+    progress : bool
+        Show a progress bar while aggregating exactly (off by default).
 
     Returns
     -------
@@ -785,7 +790,7 @@ def degurba(
     (36, 30, 11)
     """
     params = {k: v for k, v in locals().items()
-              if k not in ("population", "builtup", "land_share", "water_mask", "nodata", "target_crs")}
+              if k not in ("population", "builtup", "land_share", "water_mask", "nodata", "target_crs", "progress")}
     _check_thresholds(params)
 
     values, valid, transform, crs, label = _read_raster(population, "population", nodata=nodata)
@@ -818,7 +823,7 @@ def degurba(
         means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
 
     km = aggregate_to_km_grid(values, valid, transform, crs, land_share=land, means=means,
-                              cell_size_m=cell_size_m, target_crs=target_crs)
+                              cell_size_m=cell_size_m, target_crs=target_crs, progress=progress)
     pop, land_km2, ok = km.population, km.land_km2, km.valid
     all_ok = bool(ok.all())
     with np.errstate(divide="ignore", invalid="ignore"):
