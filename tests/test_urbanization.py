@@ -554,3 +554,34 @@ def test_real_village_codes_parse_and_count():
     assert r["n_units"].sum() == 123
     assert r["urban_population"].to_dict() == {"南江县": 5, "巴州区": 13, "平昌县": 3, "恩阳区": 4, "通江县": 0}
     assert np.isclose(r.loc["巴州区", "rate"], 13 / 38)
+
+
+def test_builtup_rule_for_dense_clusters_and_water():
+    pop = np.zeros((8, 12))
+    pop[3, 1:5] = 1_300   # 5,200 people at 1,300/km²: semi-dense, not dense by density
+    built = np.zeros_like(pop)
+    built[3, 1:5] = 0.55
+    built[7, 11] = 0.2    # an empty cell with built-up area is not water
+    land = np.ones_like(pop)
+    land[7, 10:12] = 0.0
+    assert set(degurba(km_grid(pop)).level2[3, 1:5]) == {22}
+    g = degurba(km_grid(pop), builtup=built, land_share=land)
+    assert set(g.level2[3, 1:5]) == {23}
+    assert g.level2[7, 10] == 10 and g.level2[7, 11] == 11
+
+
+def test_classify_units_with_a_population_raster_and_float_geotiff(tmp_path):
+    rng = np.random.default_rng(2)
+    fine = rng.uniform(0, 40, size=(40, 60))   # 100 m cells, UTM 48N
+    fine[10:30, 10:40] = 30                    # 3,000 people per km² in the middle
+    src = (fine, Affine(100, 0, 500_000, 0, -100, 3_504_000), "EPSG:32648")
+    g = degurba(src)
+    units = gpd.GeoDataFrame({"code": ["all"]}, geometry=[shapely.box(500_000, 3_500_000, 506_000, 3_504_000)],
+                             crs="EPSG:32648")
+    a = classify_units(g, None, units)
+    b = classify_units(g, src, units)
+    assert np.isclose(a.loc[0, "population"], fine.sum()) and np.isclose(b.loc[0, "population"], fine.sum())
+    out = g.to_geotiff(tmp_path / "density.tif", layers=("density", "population"))
+    with rasterio.open(out) as ds:
+        assert ds.dtypes == ("float64", "float64")
+        assert np.isclose(np.nansum(ds.read(2)), fine.sum())
