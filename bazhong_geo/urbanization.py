@@ -219,7 +219,8 @@ def _metres(crs) -> float | None:
         return None
 
 
-def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, means=None, cell_size_m=1000.0,
+def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, means=None, data_means=None,
+                         cell_size_m=1000.0,
                          target_crs=MOLLWEIDE, progress=False):
     """Aggregate a population grid exactly onto a grid of ``cell_size_m`` cells (population conserved).
 
@@ -243,7 +244,9 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
     land_share : ndarray, optional
         Share 0–1 of permanent land per source cell (default 1).
     means : dict of name -> ndarray, optional
-        Shares 0–1 (built-up, water) averaged over the land-with-data area of each target cell.
+        Shares 0–1 (e.g. built-up per land) averaged over the land-with-data area of each target cell.
+    data_means : dict of name -> ndarray, optional
+        Shares 0–1 (e.g. water) averaged over the area with data of each target cell, land or not.
     cell_size_m : float
         Target cell size in metres (1000 for the Degree of Urbanisation).
     target_crs : str
@@ -280,7 +283,7 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         land = np.clip(np.where(np.isfinite(land_share), land_share, 0.0), 0.0, 1.0)
         if not all_valid:
             land *= valid
-    means = dict(means or {})
+    specs = [(k, v, False) for k, v in (means or {}).items()] + [(k, v, True) for k, v in (data_means or {}).items()]
     unit = _metres(crs)
     tol = 1e-6 * cell_size_m
 
@@ -289,17 +292,17 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         if abs(dx - cell_size_m) < tol and abs(dy - cell_size_m) < tol:
             cell_km2 = dx * dy / 1e6
             land *= cell_km2
-            m = {k: np.where(land > 0, np.nan_to_num(v), np.nan) for k, v in means.items()}
+            m = {k: np.where((valid if by_data else land > 0), np.nan_to_num(v), np.nan) for k, v, by_data in specs}
             return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * cell_km2)
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
-            return _block_sum(values, valid, land, means, transform, crs, int(round(fx)), int(round(fy)),
+            return _block_sum(values, valid, land, specs, transform, crs, int(round(fx)), int(round(fy)),
                               unit, cell_size_m)
-    return _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
+    return _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
                             Affine, progress)
 
 
-def _block_sum(values, valid, land, means, transform, crs, fx, fy, unit, cell_size_m):
+def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_size_m):
     from affine import Affine
 
     h, w = values.shape
@@ -323,15 +326,16 @@ def _block_sum(values, valid, land, means, transform, crs, fx, fy, unit, cell_si
     data_km2 = blocks(valid.astype("float64")) * fine_km2
     valid_k = data_km2 > 0
     m = {}
-    for k, v in means.items():
-        num = blocks(np.nan_to_num(v) * land)
-        m[k] = np.where(land_km2 > 0, num * fine_km2 / np.where(land_km2 > 0, land_km2, 1), np.nan)
+    for k, v, by_data in specs:
+        den = data_km2 if by_data else land_km2
+        num = blocks(np.nan_to_num(v) * (valid if by_data else land)) * fine_km2
+        m[k] = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
     tr = Affine(transform.a * fx, 0, transform.c - pad_left * transform.a,
                 0, transform.e * fy, transform.f - pad_top * transform.e)
     return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum", data_km2)
 
 
-def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, target, Affine, progress=False):
+def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, target, Affine, progress=False):
     import geopandas as gpd
     import shapely
     from exactextract import exact_extract
@@ -368,7 +372,7 @@ def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, ta
     pop = np.zeros(nrow * ncol)
     land_m2 = np.zeros(nrow * ncol)
     data_m2 = np.zeros(nrow * ncol)
-    sums = {k: np.zeros(nrow * ncol) for k in means}
+    sums = {k: np.zeros(nrow * ncol) for k, _, _ in specs}
     if tids.size:
         polys = shapely.polygons(ring[tids])
         gdf = gpd.GeoDataFrame(geometry=polys, crs=crs)
@@ -387,12 +391,16 @@ def _exact_aggregate(values, valid, land, means, transform, crs, cell_size_m, ta
         pop = np.bincount(tid, cov * values.ravel()[cid], minlength=n)
         wl = cov * area * land.ravel()[cid]
         land_m2 = np.bincount(tid, wl, minlength=n)
-        data_m2 = np.bincount(tid, cov * area * valid.ravel()[cid], minlength=n)
-        for k, v in means.items():
-            sums[k] = np.bincount(tid, wl * np.nan_to_num(v).ravel()[cid], minlength=n)
+        wd = cov * area * valid.ravel()[cid]
+        data_m2 = np.bincount(tid, wd, minlength=n)
+        for k, v, by_data in specs:
+            sums[k] = np.bincount(tid, (wd if by_data else wl) * np.nan_to_num(v).ravel()[cid], minlength=n)
     shape = (nrow, ncol)
     land_km2 = (land_m2 / 1e6).reshape(shape)
-    m = {k: np.where(land_m2 > 0, v / np.where(land_m2 > 0, land_m2, 1), np.nan).reshape(shape) for k, v in sums.items()}
+    m = {}
+    for k, _, by_data in specs:
+        den = data_m2 if by_data else land_m2
+        m[k] = np.where(den > 0, sums[k] / np.where(den > 0, den, 1), np.nan).reshape(shape)
     tr = Affine(s, 0, x0, 0, -s, y1)
     return _KmGrid(pop.reshape(shape), land_km2, (data_m2 > 0).reshape(shape), m, tr, target, s * s / 1e6, "exact",
                    (data_m2 / 1e6).reshape(shape))
@@ -751,7 +759,8 @@ def degurba(
         People per cell, in any CRS. Finer grids (e.g. 100 m WorldPop, 3″ EPSG:4326) are aggregated exactly to
         1 km cells first (see :func:`aggregate_to_km_grid`): population is conserved.
     builtup : array or raster-like, optional
-        Built-up share 0–1 per input cell on the population's grid; enables the ≥ 50 % built-up rule.
+        Built-up share 0–1 of each input cell's area, on the population's grid; enables the ≥ 50 % built-up rule,
+        which (as in GHSL) compares built-up area with the cell's permanent land.
     land_share : array or raster-like, optional
         Share 0–1 of permanent land per input cell (default: all land). Densities are per km² of land.
     water_mask : array or raster-like, optional
@@ -812,17 +821,17 @@ def degurba(
                 f"land_share: {int(bad.sum())} cell(s) outside 0..1 (min {np.nanmin(land)}, max {np.nanmax(land)}); "
                 "pass shares, not percentages"
             )
-    means = {}
+    means, data_means = {}, {}
     b = _read_aligned(builtup, "builtup", shape, transform, crs)
     if b is not None:
         if np.nanmax(b, initial=0) > 1 + _EPS:
             raise InvalidThresholdError("builtup: values above 1; pass the built-up share 0-1 per cell")
-        means["builtup"] = b
+        data_means["builtup"] = np.nan_to_num(b)  # share of the input cell's area
     wm = _read_aligned(water_mask, "water_mask", shape, transform, crs)
     if wm is not None:
-        means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
+        data_means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
 
-    km = aggregate_to_km_grid(values, valid, transform, crs, land_share=land, means=means,
+    km = aggregate_to_km_grid(values, valid, transform, crs, land_share=land, means=means, data_means=data_means,
                               cell_size_m=cell_size_m, target_crs=target_crs, progress=progress)
     pop, land_km2, ok = km.population, km.land_km2, km.valid
     all_ok = bool(ok.all())
@@ -832,14 +841,19 @@ def degurba(
     if no_land.any():  # no land (or no data): people there count per km² of cell, empty cells are 0
         density[no_land] = np.where(ok[no_land], pop[no_land] / km.cell_km2, 0.0)
     struct = {4: _ROOK, 8: _QUEEN}
+    built_per_land = built_km2 = None
+    if "builtup" in km.means:  # GHSL compares built-up area per km² of permanent land
+        built_km2 = np.nan_to_num(km.means["builtup"]) * km.data_km2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            built_per_land = np.where(land_km2 > 0, np.minimum(built_km2 / land_km2, 1.0), 0.0)
 
     def valid_and(m):
         return m if all_ok else m & ok
 
     # ---- level 1: urban centres
     cand = valid_and(density >= centre_density)
-    if "builtup" in km.means and builtup_centre_share is not None:
-        cand |= valid_and(np.nan_to_num(km.means["builtup"]) >= builtup_centre_share)
+    if built_per_land is not None and builtup_centre_share is not None:
+        cand |= valid_and(built_per_land >= builtup_centre_share)
     centre, _, _ = _clusters(cand, struct[centre_contiguity], pop, centre_population)
     if centre.any() and centre_max_gap_km2 > 0:
         centre = _fill_gaps(centre, ok, km.cell_km2, centre_max_gap_km2)
@@ -865,8 +879,8 @@ def degurba(
     if "water" in km.means:
         water |= np.nan_to_num(km.means["water"]) >= water_mask_share
     water &= pop <= water_population
-    if "builtup" in km.means:
-        water &= ~(np.nan_to_num(km.means["builtup"]) > 0)
+    if built_km2 is not None:
+        water &= ~(built_km2 > 0)
     rc_cand = valid_and(density >= rural_cluster_density)
     rc_cand.ravel()[uc_idx] = False
     rc, _, _ = _clusters(rc_cand, struct[rural_cluster_contiguity], pop, rural_cluster_population)
@@ -881,8 +895,8 @@ def degurba(
     level2.ravel()[centre_idx] = 30
     dense_cand = np.zeros(density.shape, bool)
     dense_hit = flat_density[rest_idx] >= dense_cluster_density
-    if "builtup" in km.means and builtup_dense_share is not None:
-        dense_hit |= np.nan_to_num(km.means["builtup"]).ravel()[rest_idx] >= builtup_dense_share
+    if built_per_land is not None and builtup_dense_share is not None:
+        dense_hit |= built_per_land.ravel()[rest_idx] >= builtup_dense_share
     dense_cand.ravel()[rest_idx[dense_hit]] = True
     dense, _, _ = _clusters(dense_cand, struct[dense_cluster_contiguity], pop, dense_cluster_population)
     dense_idx = rest_idx[dense.ravel()[rest_idx]]

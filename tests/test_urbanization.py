@@ -585,3 +585,16 @@ def test_classify_units_with_a_population_raster_and_float_geotiff(tmp_path):
     with rasterio.open(out) as ds:
         assert ds.dtypes == ("float64", "float64")
         assert np.isclose(np.nansum(ds.read(2)), fine.sum())
+
+
+def test_builtup_share_is_per_km2_of_land():
+    pop = np.zeros((12, 12))
+    pop[2:10, 2:10] = 1_000   # 64,000 people; 1,000 per km² of cell but 2,000 per km² of land...
+    land = np.ones_like(pop)
+    built = np.zeros_like(pop)
+    built[2:10, 2:10] = 0.3   # 30 % of the cell built up = 60 % of its land
+    land[2:10, 2:10] = 0.5
+    g = degurba(km_grid(pop), land_share=land, builtup=built, centre_density=5_000)  # only built-up can qualify
+    assert (g.level1 == 3).sum() == 64
+    g2 = degurba(km_grid(pop), land_share=land, builtup=built, centre_density=5_000, builtup_centre_share=0.61)
+    assert (g2.level1 == 3).sum() == 0
