@@ -37,6 +37,9 @@ _EXPORTS = {
     "export_pdf": "export",
     "check": "designation",
     "plan_designations": "location",
+    "degurba": "urbanization",
+    "urbanization_rate": "urbanization",
+    "area_by_zone": "builtup",
 }
 
 # analysis modules, importable as attributes: bazhong_geo.builtup.area_by_zone(...), bazhong_geo.catchments.voronoi(...)
