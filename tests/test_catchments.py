@@ -80,7 +80,8 @@ def test_voronoi_respect_counties():
 
 def test_bad_input():
     s = _system([(1000, 1000), (1000, 1000), (3000, 3000), None])
-    with pytest.raises(DuplicateLocationError, match="s000,s001"):
+    with pytest.raises(DuplicateLocationError, match="s000,s001"), \
+            pytest.warns(UserWarning, match="1 of 4 town settlement\\(s\\) have no coordinates"):
         C.voronoi(s, "town", within=SQUARE)
     with pytest.warns(UserWarning, match="no coordinates"):
         v = C.voronoi(s, "town", within=SQUARE, duplicates="merge")
@@ -89,7 +90,8 @@ def test_bad_input():
     assert v.geometry.area.sum() == pytest.approx(SQUARE.area)
     with pytest.raises(EmptyInputError, match="featured_town"):
         C.voronoi(s, "featured_town", within=SQUARE)
-    with pytest.raises(EmptyInputError, match="coordinates"):
+    with pytest.raises(EmptyInputError, match="none of the 1 settlements .* has coordinates"), \
+            pytest.warns(UserWarning, match="no coordinates"):
         C.radius(_system([None]), "town")
 
 
