@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from bazhong_geo._errors import (
-    BazhongGeoError,
+    EmptyInputError,
     GridMismatchError,
     InvalidPopulationError,
     InvalidThresholdError,
@@ -24,6 +24,7 @@ from bazhong_geo._errors import (
     MissingCRSError,
     MissingPopulationError,
     UnknownUrbanRuralCodeError,
+    UnsupportedGridError,
 )
 from bazhong_geo.urbanization import (
     aggregate_to_km_grid,
@@ -305,23 +306,23 @@ def test_block_aggregation_conserves_population(fine, size, ox):
 
 def test_bad_inputs_raise_typed_errors(tmp_path):
     pop = np.ones((5, 5))
-    with pytest.raises(MissingCRSError):
+    with pytest.raises(MissingCRSError, match="no CRS given; pass \\(array, transform, crs\\)"):
         degurba((pop, Affine(1000, 0, 0, 0, -1000, 5000), None))
     neg = pop.copy()
     neg[1, 1] = -3
     with pytest.raises(InvalidPopulationError, match="row 1, col 1"):
         degurba(km_grid(neg))
-    with pytest.raises(GridMismatchError):
+    with pytest.raises(GridMismatchError, match=r"land_share: array shape \(4, 5\) differs .* \(5, 5\)"):
         degurba(km_grid(pop), land_share=np.ones((4, 5)))
-    with pytest.raises(InvalidThresholdError):
+    with pytest.raises(InvalidThresholdError, match=r"centre_contiguity=6: .*4 \(rook\) or 8 \(queen\)"):
         degurba(km_grid(pop), centre_contiguity=6)
-    with pytest.raises(InvalidThresholdError):
+    with pytest.raises(InvalidThresholdError, match="cluster_density=-1: must be a finite number >= 0"):
         degurba(km_grid(pop), cluster_density=-1)
-    with pytest.raises(InvalidThresholdError):
+    with pytest.raises(InvalidThresholdError, match="25 cell.* outside 0..1 .*not percentages"):
         degurba(km_grid(pop), land_share=np.full((5, 5), 50.0))
-    with pytest.raises(BazhongGeoError):
+    with pytest.raises(EmptyInputError, match="no cell with data"):
         degurba(km_grid(np.full((5, 5), np.nan)))
-    with pytest.raises(BazhongGeoError):
+    with pytest.raises(UnsupportedGridError, match="rotated or not north-up; warp it"):
         degurba((pop, Affine(1000, 10, 0, 0, -1000, 5000), MOLL))  # rotated
 
 
@@ -393,11 +394,11 @@ def test_classify_units_reports_units_beyond_the_grid():
 def test_classify_units_errors():
     g = _two_unit_grid()
     units = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=MOLL)
-    with pytest.raises(MissingColumnError):
+    with pytest.raises(MissingColumnError, match="column 'code' not in the units"):
         classify_units(g, None, units)
-    with pytest.raises(MissingCRSError):
+    with pytest.raises(MissingCRSError, match="the units have no CRS; set it"):
         classify_units(g, None, gpd.GeoDataFrame({"code": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)]))
-    with pytest.raises(GridMismatchError):
+    with pytest.raises(GridMismatchError, match=r"population shape \(3, 3\) differs from grid \(10, 20\)"):
         classify_units(g, np.ones((3, 3)), units.rename(columns={"name": "code"}))
 
 
