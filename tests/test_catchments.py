@@ -55,7 +55,7 @@ def test_voronoi_partitions_region_and_population(pts, seed):
     assert len(v) == len(pts)
     assert abs(v.geometry.area.sum() - region.area) <= 1e-9 * region.area  # planar partition, 1e-9
     assert abs(shapely.union_all(v.geometry.values).area - region.area) <= 1e-9 * region.area  # no overlaps
-    assert v.area_km2.sum() == pytest.approx(C._areas_km2([region])[0], rel=1e-6)  # equal-area km²
+    assert v.area_km2.sum() == pytest.approx(C._areas_km2([region])[0], rel=1e-9)  # ellipsoidal km², additive
     assert v.population.sum() == pytest.approx(people.population.sum())  # conservation
 
 
@@ -141,9 +141,10 @@ def test_nested_consistency(n_towns, n_vill, seed):
 def test_nested_unlocated_parent_reattached():
     s = _system([(2000, 2000), None, (1000, 1000), (3000, 3000)], tiers=["county_town", "town", "village", "village"],
                 codes=["c", "t", "v1", "v2"], parents=[None, "c", "t", "t"])
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="1 settlement.* without coordinates are left out of nested catchments"):
         n = C.nested(s, within=SQUARE)
     assert n.attrs["report"]["reattached"] == ["v1", "v2"]
+    assert n.attrs["report"]["unlocated_codes"] == ["t"]
     par = n.set_index("code").parent_code
     assert par.isna()["c"] and par[["v1", "v2"]].tolist() == ["c", "c"]
 
@@ -214,3 +215,48 @@ def test_several_tiers_share_one_partition():
     assert v.geometry.area.tolist() == pytest.approx([8e6, 8e6])
     r = C.radius(s, ["central_city", "county_town"], radii={"central_city": 300, "county_town": 200})
     assert r.radius_m.tolist() == [300.0, 200.0]
+
+
+def test_network_reports_far_settlements_and_disconnected_roads():
+    roads = gpd.GeoDataFrame({"speed_kmh": [60.0, 40.0]}, crs=4545, geometry=[
+        shapely.LineString([(X0, Y0), (X0 + 4000, Y0)]),
+        shapely.LineString([(X0 + 9000, Y0), (X0 + 9500, Y0)])])  # a piece joined to nothing
+    s = _system([(0, 0), (2000, 3000), (9200, 100)], codes=["on", "far", "island"])
+    with pytest.warns(UserWarning, match="1 source.* more than 1000 m from any road") as rec:
+        net = C.network(s, "town", roads, minutes=(10, 40), cell_m=100.0)
+    assert any("2 disconnected parts" in str(w.message) for w in rec)
+    rep = net.attrs["report"]
+    assert rep["sources_far_from_road"] == ["far"] and rep["sources_off_main_component"] == ["island"]
+    assert rep["components"] == 2 and rep["settlements"] == 3
+    # reported, not dropped: every settlement keeps a row per band, the far one reaches land on foot
+    assert sorted(net.code) == ["far", "far", "island", "island", "on", "on"]
+    far = net[net.code == "far"].set_index("minutes").area_km2
+    walk_km = 4.5 / 60  # km per minute on foot
+    assert 0 < far[10.0] < np.pi * (10 * walk_km) ** 2  # a walking disc at most
+    assert far[40.0] > far[10.0]
+
+
+def test_population_polygons_areal_weighting_and_outside():
+    cat = gpd.GeoDataFrame({"code": ["a", "b"], "tier": ["town"] * 2}, crs=4545,
+                           geometry=[shapely.box(X0, Y0, X0 + 2000, Y0 + 4000), shapely.box(X0 + 2000, Y0, X0 + 4000, Y0 + 4000)])
+    # a township of 900 people, 4.5 km wide: 1 km in a, 2 km in b, 1.5 km beyond the region
+    pop = gpd.GeoDataFrame({"population": [900.0, 60.0]}, crs=4545,
+                           geometry=[shapely.box(X0 + 1000, Y0, X0 + 4000 + 1500, Y0 + 1000),
+                                     shapely.box(X0 + 100, Y0 + 100, X0 + 200, Y0 + 200)])
+    out = C.population_served(cat, pop)
+    assert out.population.tolist() == pytest.approx([200.0 + 60.0, 400.0], rel=1e-12)
+    rep = out.attrs["report"]
+    assert rep["population_total"] == 960.0
+    assert rep["population_outside"] == pytest.approx(300.0, rel=1e-12)
+    assert out.population.sum() + rep["population_outside"] == pytest.approx(rep["population_total"])
+
+
+def test_population_register_with_unlocated_rows_reported():
+    cells = C.voronoi(_system([(1000, 2000), (3000, 2000)]), "town", within=SQUARE)
+    register = _system([(500, 500), None, (3500, 3500)], codes=["v1", "v2", "v3"], pop=[10.0, 20.0, 40.0])
+    with pytest.warns(UserWarning, match=r"1 population row\(s\) without coordinates .*\['v2'\]"):
+        out = C.population_served(cells, register)  # a SettlementSystem (register) is accepted as points
+    assert out.population.tolist() == [10.0, 40.0]
+    rep = out.attrs["report"]
+    assert rep["population_unlocated"] == 20.0 and rep["population_unlocated_rows"] == ["v2"]
+    assert rep["population_total"] == 70.0 and rep["population_outside"] == 0.0

