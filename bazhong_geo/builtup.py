@@ -691,7 +691,7 @@ def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="c
 # ------------------------------------------------------------------------------------ public: vectors
 
 def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_col="code"):
-    """Built-up km² per zone from land-use polygons, by exact overlay in an equal-area CRS.
+    """Built-up km² per zone from land-use polygons, by exact overlay (true ellipsoidal km²).
 
     Parameters
     ----------
@@ -711,8 +711,8 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     -------
     pandas.DataFrame
         ``code``, ``builtup_km2``, ``zone_km2``, ``share``, ``valid_share`` (share of the zone covered by
-        land-use parcels of any class), one row per zone in input order. Areas are ellipsoidal (LAEA
-        centred on the zones, :func:`bazhong_geo.crs.area_km2`). Overlapping built-up parcels are
+        land-use parcels of any class), one row per zone in input order. Areas are ellipsoidal
+        (:func:`bazhong_geo.crs.area_km2`). Overlapping built-up parcels are
         dissolved first so nothing is counted twice.
 
     Examples
@@ -723,7 +723,7 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     import pandas as pd
     import shapely
 
-    from .crs import CGCS2000, equal_area_crs
+    from .crs import WORK_CRS, area_km2
 
     zones = _zones_frame(zones, id_col)
     if class_col not in landuse.columns:
@@ -732,13 +732,14 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     if landuse.crs is None:
         raise MissingCRSError("landuse has no CRS; set it with landuse.set_crs(...)")
     codes = zones[id_col].astype(str).to_numpy()
-    geo = zones.geometry.to_crs(CGCS2000)
-    minx, miny, maxx, maxy = geo.total_bounds
-    laea = equal_area_crs((minx + maxx) / 2.0, (miny + maxy) / 2.0)
 
-    def project(g):
-        seg = 0.001 if g.crs.is_geographic else 100.0
-        return g.segmentize(seg).to_crs(laea)
+    def project(g):  # overlay in the work CRS; areas are ellipsoidal (crs.area_km2)
+        if g.crs.equals(WORK_CRS):
+            return g
+        return g.segmentize(0.001 if g.crs.is_geographic else 100.0).to_crs(WORK_CRS)
+
+    def km2(geoms):
+        return area_km2(gpd.GeoSeries(geoms, crs=WORK_CRS)).fillna(0.0).to_numpy()
 
     zg = project(zones.geometry).make_valid().to_numpy()
     lu = project(landuse.geometry.make_valid()).to_numpy()
@@ -749,7 +750,7 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
         found = sorted(set(cls.tolist()))
         warnings.warn(f"the built-up rule classes={sorted(wanted)} matches no parcel; classes found in "
                       f"{class_col!r}: {found[:30]}", stacklevel=2)
-    zone_km2 = shapely.area(zg) / 1e6
+    zone_km2 = km2(zg)
     # overlay: parcel pieces inside each zone (pairs from a spatial index), dissolved per zone so that
     # overlapping parcels count once
     zi, pi = shapely.STRtree(lu).query(zg, predicate="intersects")
@@ -758,8 +759,8 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     def dissolved_km2(mask):
         out = np.zeros(len(zg))
         if mask.any():
-            g = gpd.GeoDataFrame({"z": zi[mask]}, geometry=pieces[mask], crs=laea).dissolve("z")
-            out[g.index.to_numpy()] = shapely.area(g.geometry.to_numpy()) / 1e6
+            g = gpd.GeoDataFrame({"z": zi[mask]}, geometry=pieces[mask], crs=WORK_CRS).dissolve("z")
+            out[g.index.to_numpy()] = km2(g.geometry.to_numpy())
         return out
 
     bu_km2 = dissolved_km2(is_bu[pi])

@@ -109,8 +109,7 @@ def _objarray(geoms) -> np.ndarray:
 def _areas_km2(geoms) -> np.ndarray:
     """Equal-area areas in km² of geometries in EPSG:4545 (0 for missing or empty ones).
 
-    Delegates to :func:`bazhong_geo.crs.area_km2` (edges densified to 1 km, ellipsoidal Lambert
-    azimuthal equal-area centred on the data).
+    Delegates to :func:`bazhong_geo.crs.area_km2` (true ellipsoidal areas, additive over partitions).
     """
     import geopandas as gpd
 
@@ -611,17 +610,21 @@ def population_served(catchments, population, *, column: str = "population"):
     Parameters
     ----------
     catchments : GeoDataFrame of polygons
-    population : str/Path of a raster, or GeoDataFrame
+    population : str/Path of a raster, GeoDataFrame or SettlementSystem
         *Raster* (people per cell): summed with exact coverage fractions (exactextract), in the
-        raster's CRS. *Points* with ``column``: each point counts in every catchment containing it;
-        a point on a shared edge counts once (in the first catchment). *Polygons* with ``column``:
-        areal weighting (population spread evenly over each polygon).
+        raster's CRS. *Points* with ``column`` (a GeoDataFrame, or a register as a
+        SettlementSystem): each point counts in every catchment containing it; a point on a shared
+        edge counts once (in the first catchment). *Polygons* with ``column``: areal weighting
+        (population spread evenly over each polygon). Rows without coordinates are in no
+        catchment: warned about and counted in the report, never dropped silently.
 
     Returns
     -------
     GeoDataFrame
-        A copy of ``catchments`` with ``population`` (float). ``attrs["report"]["population_total"]``
-        and ``population_outside`` (not in any catchment; for overlapping catchments see :func:`gaps`).
+        A copy of ``catchments`` with ``population`` (float). ``attrs["report"]["population_total"]``,
+        ``population_outside`` (points/polygons: located people in no catchment; for overlapping
+        catchments see :func:`gaps`) and, when some rows have no coordinates,
+        ``population_unlocated`` and ``population_unlocated_rows`` (codes, else positions).
 
     Examples
     --------
@@ -661,7 +664,9 @@ def population_served(catchments, population, *, column: str = "population"):
             vals[res["_i"].to_numpy()] = res["sum"].to_numpy(dtype=float)
         out[column] = vals
         rep["population_total"] = total
-    elif hasattr(population, "geometry"):
+    elif hasattr(population, "geometry") or hasattr(population, "settlements"):
+        if hasattr(population, "settlements") and not hasattr(population, "geometry"):
+            population = population.settlements  # a SettlementSystem: the register's points
         if column not in population.columns:
             raise MissingColumnError(f"population layer: no column {column!r}")
         pop = to_work_crs(population, source="population")
@@ -673,6 +678,18 @@ def population_served(catchments, population, *, column: str = "population"):
                 f"(rows {np.flatnonzero(bad)[:10].tolist()}); fill them or drop them explicitly"
             )
         pg = np.asarray(pop.geometry.values, dtype=object)
+        rep["population_total"] = float(vals.sum())
+        located = _located_mask(pop)
+        if not located.all():
+            # rows of a register without coordinates: left out of every catchment, counted in the report
+            ids = (pop["code"] if "code" in pop.columns else pd.Series(np.arange(len(pop)))).to_numpy()[~located]
+            rep["population_unlocated"] = float(vals[~located].sum())
+            rep["population_unlocated_rows"] = ids.tolist()
+            warnings.warn(
+                f"{(~located).sum()} population row(s) without coordinates ({rep['population_unlocated']:g} people) "
+                f"are in no catchment: {ids[:10].tolist()}{' ...' if len(ids) > 10 else ''} "
+                f"(report['population_unlocated_rows'])", stacklevel=2)
+            pg, vals = pg[located], vals[located]
         types = shapely.get_type_id(pg)
         tree = shapely.STRtree(geoms)
         acc = np.zeros(len(out))
@@ -693,18 +710,26 @@ def population_served(catchments, population, *, column: str = "population"):
                 inside = np.zeros(len(pg), dtype=bool)
             rep["population_outside"] = float(vals[~inside].sum())
         elif np.isin(types, (3, 6)).all():
+            parea = shapely.area(pg)
+            if (parea <= 0).any():
+                raise InvalidPopulationError(
+                    f"population layer: {(parea <= 0).sum()} polygon(s) with zero area (rows "
+                    f"{np.flatnonzero(parea <= 0)[:10].tolist()}); use points for them")
             pi, ci = tree.query(pg, predicate="intersects")
             if len(pi):
                 inter = shapely.area(shapely.intersection(geoms[ci], pg[pi]))
-                share = inter / shapely.area(pg[pi])
-                np.add.at(acc, ci, vals[pi] * share)
+                np.add.at(acc, ci, vals[pi] * inter / parea[pi])
+            # people outside every catchment: each polygon's share beyond the union of the catchments
+            cover = shapely.union_all(geoms)
+            covered = shapely.area(shapely.intersection(pg, cover)) if not cover.is_empty else np.zeros(len(pg))
+            rep["population_outside"] = float((vals * np.clip(1.0 - covered / parea, 0.0, 1.0)).sum())
         else:
             raise UnsupportedFormatError("population layer: use points or polygons (not a mix, not lines)")
         out[column] = acc
-        rep["population_total"] = float(vals.sum())
     else:
         raise UnsupportedFormatError(
-            "population must be a raster path or a GeoDataFrame of points/polygons with a population column"
+            "population must be a raster path, a GeoDataFrame of points/polygons with a population column, "
+            "or a SettlementSystem (register)"
         )
     out.attrs["report"] = rep
     return out

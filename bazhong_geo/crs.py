@@ -1,8 +1,9 @@
 """CRS policy for Bazhong: the work CRS, areas in km², and GCJ-02 / BD-09 <-> WGS-84 conversions.
 
-The work CRS is CGCS2000 3-degree Gauss–Krüger with central meridian 108°E (EPSG:4545). Areas are
-computed in an ellipsoidal Lambert azimuthal equal-area projection centred on the data, so they are
-right whatever the input CRS.
+The work CRS is CGCS2000 3-degree Gauss–Krüger with central meridian 108°E (EPSG:4545). Areas are the
+true ellipsoidal areas of the polygons as drawn in their own CRS (straight edges), computed by
+integrating the CRS's area density edge by edge, so they are right whatever the input CRS and add up
+exactly over partitions.
 
 Chinese web maps use two obfuscated systems: GCJ-02 (Amap/Gaode, Tencent, Google China) and BD-09
 (Baidu, a further shift of GCJ-02). The forward formulas are the public ones; the inverses here are
