@@ -413,6 +413,7 @@ class _AreaDensity:
 
     DEGREES = (2, 4, 6, 8)
     TOLERANCE = 1e-10
+    CHUNK = 65_536
 
     def __init__(self, centre, half, coef):
         self.centre, self.half = centre, half
@@ -490,14 +491,17 @@ class _AreaDensity:
         same = vertex_ring[1:] == vertex_ring[:-1]
         start, delta = uv[:-1][same], (uv[1:] - uv[:-1])[same]
         edge_owner = ring_owner[vertex_ring[:-1][same]]
-        u = start[:, :1] + delta[:, :1] * t                     # (edges, nodes)
-        v = start[:, 1:] + delta[:, 1:] * t
-        u_pow = np.cumprod(np.repeat(u[..., None], degree + 1, axis=-1), axis=-1)          # u^1 .. u^(d+1)
-        v_pow = np.concatenate([np.ones_like(v)[..., None],
-                                np.cumprod(np.repeat(v[..., None], degree, axis=-1), axis=-1)], axis=-1)
         weights = self.coef / np.arange(1, degree + 2)[:, None]  # c_ij / (i + 1)
-        integrand = np.einsum("enk,kl,enl->en", u_pow, weights, v_pow, optimize=True)
-        per_edge = (integrand @ w) * delta[:, 1]
+        per_edge = np.empty(len(start))
+        for lo in range(0, len(start), self.CHUNK):  # bounded memory on millions of edges
+            s0, d0 = start[lo:lo + self.CHUNK], delta[lo:lo + self.CHUNK]
+            u = s0[:, :1] + d0[:, :1] * t                     # (edges, nodes)
+            v = s0[:, 1:] + d0[:, 1:] * t
+            u_pow = np.cumprod(np.repeat(u[..., None], degree + 1, axis=-1), axis=-1)          # u^1 .. u^(d+1)
+            v_pow = np.concatenate([np.ones_like(v)[..., None],
+                                    np.cumprod(np.repeat(v[..., None], degree, axis=-1), axis=-1)], axis=-1)
+            integrand = np.einsum("enk,kl,enl->en", u_pow, weights, v_pow, optimize=True)
+            per_edge[lo:lo + self.CHUNK] = (integrand @ w) * d0[:, 1]
         result = np.zeros(len(polygons))
         np.add.at(result, edge_owner, per_edge)
         return result * self.half[0] * self.half[1]
