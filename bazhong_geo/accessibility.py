@@ -200,7 +200,10 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
     Returns
     -------
     GeoDataFrame
-        ``demand`` plus column ``name`` (default = ``method``).
+        ``demand`` plus column ``name`` (default = ``method``). When costs come from the geometries,
+        demand rows without coordinates get NaN and supply rows without coordinates serve nobody;
+        both are warned about and listed in ``attrs["report"]`` (``demand_unlocated``,
+        ``supply_unlocated``: row positions).
 
     Examples
     --------
@@ -211,22 +214,43 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
     >>> accessibility(villages, clinics, max_cost=10)["2sfca"].tolist()   # straight-line km
     [0.04, 0.0]
     """
+    import warnings
+
     import shapely
 
+    if method not in ("2sfca", "e2sfca", "gravity", "gravity_adjusted"):
+        raise BazhongGeoError(f"unknown method {method!r}; use 2sfca, e2sfca, gravity or gravity_adjusted")
     for df, col, what in ((demand, demand_col, "demand"), (supply, supply_col, "supply")):
         if method != "gravity" or what == "supply":
             if col not in df.columns:
                 raise MissingColumnError(f"{what}: no column {col!r}")
+    # costs from the geometries: locations without coordinates are unreachable (NaN), get no value, reported
+    report: dict = {}
+    unlocated = {"demand": np.zeros(0, dtype=np.int64)}
+    for df, what in ((demand, "demand"), (supply, "supply")) if cost is None else ():
+        g = np.asarray(df.geometry.values, dtype=object)
+        rows = np.flatnonzero(shapely.is_missing(g) | shapely.is_empty(g))
+        unlocated[what] = rows
+        if len(rows):
+            report[f"{what}_unlocated"] = rows.tolist()
+            warnings.warn(f"{what}: {len(rows)} location(s) without coordinates (rows {rows[:10].tolist()}"
+                          f"{' ...' if len(rows) > 10 else ''}) are left out (report['{what}_unlocated'])",
+                          stacklevel=2)
     if cost is None:
         if roads is not None:
             from .network import travel_times
 
-            cost = travel_times(roads, demand, supply, **network_kw)
+            with warnings.catch_warnings():  # unlocated rows are reported above, once
+                warnings.filterwarnings("ignore", message=r".*without coordinates were left out")
+                cost = travel_times(roads, demand, supply, **network_kw)
         else:
             from .crs import to_work_crs
 
-            a = shapely.get_coordinates(to_work_crs(demand).geometry.values)
-            b = shapely.get_coordinates(to_work_crs(supply).geometry.values)
+            def xy(df):
+                c = shapely.centroid(np.asarray(to_work_crs(df).geometry.values, dtype=object))
+                return np.column_stack([shapely.get_x(c), shapely.get_y(c)])  # NaN where missing
+
+            a, b = xy(demand), xy(supply)
             cost = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1]) / 1000.0
     s = supply[supply_col].to_numpy(dtype=float)
     if method == "2sfca":
@@ -238,8 +262,9 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
             raise BazhongGeoError("gravity needs a decay weight, e.g. weight=accessibility.power(30, -1, 1)")
         p = demand[demand_col].to_numpy(dtype=float) if method == "gravity_adjusted" else None
         val = gravity(cost, s, p, weight=weight, max_cost=max_cost, demand_adjusted=method == "gravity_adjusted")
-    else:
-        raise BazhongGeoError(f"unknown method {method!r}; use 2sfca, e2sfca, gravity or gravity_adjusted")
+    val = np.asarray(val, dtype=float).copy()
+    val[unlocated["demand"]] = np.nan
     out = demand.copy()
     out[name or method] = val
+    out.attrs["report"] = report
     return out

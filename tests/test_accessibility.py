@@ -92,3 +92,24 @@ def test_accessibility_wrapper_on_roads():
     assert out["2sfca"].tolist() == pytest.approx([0.04, 0.0])
     with pytest.raises(ValueError):
         A.accessibility(demand, supply, roads=roads, method="magic")
+
+
+def test_accessibility_unlocated_rows_reported_not_misaligned():
+    X0, Y0 = 500_000.0, 3_500_000.0
+    demand = gpd.GeoDataFrame({"population": [100.0, 50.0, 300.0]}, crs=4545,
+                              geometry=[shapely.Point(X0, Y0), None, shapely.Point(X0 + 20000, Y0)])
+    supply = gpd.GeoDataFrame({"capacity": [4.0, 9.0]}, crs=4545, geometry=[shapely.Point(X0 + 5000, Y0), None])
+    with pytest.warns(UserWarning, match=r"demand: 1 location\(s\) without coordinates \(rows \[1\]\)"), \
+            pytest.warns(UserWarning, match=r"supply: 1 location\(s\) without coordinates \(rows \[1\]\)"):
+        out = A.accessibility(demand, supply, max_cost=10)  # straight-line km
+    # the unlocated village gets no value (not 0, not another village's), and takes no share of the supply
+    assert out["2sfca"].tolist()[0] == pytest.approx(0.04) and np.isnan(out["2sfca"].iloc[1])
+    assert out["2sfca"].iloc[2] == 0.0
+    assert out.attrs["report"] == {"demand_unlocated": [1], "supply_unlocated": [1]}
+
+
+def test_accessibility_unknown_method_fails_before_any_routing():
+    demand = gpd.GeoDataFrame({"population": [1.0]}, crs=4545, geometry=[shapely.Point(0, 0)])
+    with pytest.raises(ValueError, match="unknown method 'magic'; use 2sfca, e2sfca, gravity or gravity_adjusted"):
+        A.accessibility(demand, demand.rename(columns={"population": "capacity"}), roads="not a road layer",
+                        method="magic")
