@@ -60,7 +60,7 @@ def launch_browser(playwright):
 def _html_text(map_or_html) -> str:
     """HTML text of a folium map (offline), an HTML file path, or an HTML string."""
     if hasattr(map_or_html, "get_root"):
-        from .maps import to_html
+        from ._offline import to_html
 
         return to_html(map_or_html, offline=True)
     if isinstance(map_or_html, (str, os.PathLike)):

@@ -1,21 +1,31 @@
-"""Meeting maps: folium maps of settlements, catchments, built-up area and progress as offline single-file HTML."""
+"""Meeting maps: folium maps of settlements, catchments, built-up area and progress, built from layer functions.
+
+Writing a map as one offline HTML file is :func:`save` / :func:`to_html` (from :mod:`bazhong_geo._offline`);
+PNG/PDF are :func:`bazhong_geo.export.export_png` / :func:`~bazhong_geo.export.export_pdf`.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
-import importlib.util
 import io as _io
-import json
 import math
 import re
+import warnings
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import _elements
+from ._elements import check_position as _check_position
+from ._elements import state as _state
 from ._errors import BazhongGeoError, EmptyInputError, MissingColumnError, MissingCRSError
+from ._html import check_color as _check_color
+from ._html import escape as _esc
+from ._html import popup_html as _popup_html
+from ._html import script_json as _js
+from ._offline import leaflet_assets, save, show, to_html
 
 __all__ = [
     "TIER_STYLES",
@@ -40,6 +50,9 @@ __all__ = [
     "catchment_map",
     "meeting_map",
     "county_town_catchments",
+    "fit_bounds",
+    "classify",
+    "population_radius",
     "to_html",
     "save",
     "show",
@@ -83,7 +96,6 @@ _QUALITATIVE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462"
                 "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f", "#fbb4ae", "#b3cde3", "#decbe4", "#fed9a6"]
 
 _NO_DATA_COLOR = "#d5d8dc"
-_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 #: English names of the Bazhong divisions (used with ``lang="en"`` when the data has no ``name_en``).
 _EN_NAMES = {
@@ -151,35 +163,23 @@ def _t(key: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-# ----------------------------------------------------------------------------------------------- escaping
+# ----------------------------------------------------------------------------------------------- text
 
-def _esc(value: Any) -> str:
-    """Return ``value`` as HTML-escaped text (quotes and backticks included); ``None``/NaN -> ''."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return html.escape(str(value), quote=True).replace("`", "&#96;")
-
-
-def _js(obj: Any) -> str:
-    """Serialise ``obj`` as JSON that is safe inside a ``<script>`` element.
-
-    ``<``, ``>``, ``&`` and the line separators U+2028/U+2029 are written as ``\\uXXXX`` escapes, so no
-    string can close the script element or break the JavaScript parser.
-    """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _check_color(color: str) -> str:
-    if not isinstance(color, str) or not _COLOR_RE.match(color):
-        raise BazhongGeoError(f"colour {color!r} is not a hex colour (#rrggbb) or a CSS colour name; "
-                              "give e.g. '#c0392b'")
-    return color
+def _clean(v):
+    """``v``, or None when it is missing (None, NaN, pd.NA, NaT)."""
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):  # list-likes are values
+        pass
+    return v
 
 
 def _fmt_num(value: Any, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+    """Thousands-separated number (integers without decimals); '' when missing."""
+    if _clean(value) is None:
         return ""
     try:
         v = float(value)
@@ -190,21 +190,17 @@ def _fmt_num(value: Any, digits: int = 0) -> str:
     return f"{v:,.{digits or 2}f}".rstrip("0").rstrip(".")
 
 
-def _fact_table(rows: Iterable[tuple[str, Any]]) -> str:
-    """HTML table of (label, value) pairs; every label and value escaped; empty values left out."""
-    cells = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows if v not in (None, ""))
-    return f'<table class="bz-facts">{cells}</table>'
+def _fmt_year(year: Any) -> str:
+    """A year as text: 2020.0 -> '2020'."""
+    return str(int(year)) if isinstance(year, (int, float, np.integer, np.floating)) else str(year)
+
+
+def _column(gdf, name: str, default: Any) -> pd.Series:
+    """Column ``name`` of ``gdf``, or ``default`` on every row when the column is absent."""
+    return gdf[name] if name in gdf.columns else pd.Series([default] * len(gdf), index=gdf.index)
 
 
 # ----------------------------------------------------------------------------------------------- geometry
-
-def _state(m) -> dict:
-    st = getattr(m, "_bazhong", None)
-    if st is None:
-        st = {"coords": "wgs84", "lang": "zh", "legends": [], "tiles": []}
-        m._bazhong = st
-    return st
-
 
 def prepare_geometries(gdf, *, tolerance_m: float = 30.0, precision: int = 5, coords: str = "wgs84"):
     """Return a display copy of ``gdf``: simplified, in longitude/latitude, coordinates rounded.
@@ -317,184 +313,13 @@ def _located_mask(gdf) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- folium elements
 
-_RUNTIME_JS = r"""
-window.bz = (function () {
-  var SHAPES = {
-    star: function (s) { var c = s / 2, R = s / 2 - 1, r = R * 0.45, p = [];
-      for (var i = 0; i < 10; i++) { var a = Math.PI / 5 * i - Math.PI / 2, q = i % 2 ? r : R;
-        p.push((c + q * Math.cos(a)).toFixed(1) + ',' + (c + q * Math.sin(a)).toFixed(1)); }
-      return '<polygon points="' + p.join(' ') + '"/>'; },
-    square: function (s) { return '<rect x="1" y="1" width="' + (s - 2) + '" height="' + (s - 2) + '"/>'; },
-    diamond: function (s) { var c = s / 2; return '<polygon points="' + c + ',1 ' + (s - 1) + ',' + c + ' ' + c + ',' + (s - 1) + ' 1,' + c + '"/>'; },
-    triangle: function (s) { return '<polygon points="' + s / 2 + ',1 ' + (s - 1) + ',' + (s - 1) + ' 1,' + (s - 1) + '"/>'; },
-    circle: function (s) { return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 1) + '"/>'; },
-    cross: function (s) { return '<path d="M2,2L' + (s - 2) + ',' + (s - 2) + 'M' + (s - 2) + ',2L2,' + (s - 2) + '" stroke-width="3"/>'; },
-    ring: function (s) { return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 2) + '" fill="none" stroke-width="3"/>'; }
-  };
-  function svg(shape, s, fill, stroke) {
-    s = Math.max(4, Math.round(s));
-    var f = (shape === 'cross' || shape === 'ring') ? 'none' : fill;
-    var k = (shape === 'cross' || shape === 'ring') ? fill : stroke;
-    return '<svg xmlns="http://www.w3.org/2000/svg" width="' + s + '" height="' + s + '" viewBox="0 0 ' + s + ' ' + s +
-      '" fill="' + f + '" stroke="' + k + '" stroke-width="1.2">' + (SHAPES[shape] || SHAPES.circle)(s) + '</svg>';
-  }
-  function bind(f, layer, spec) {
-    var p = f.properties || {};
-    if (p._l) { layer.bindTooltip(p._l, {permanent: true, direction: spec.labelDir || 'right',
-      className: spec.labelClass || 'bz-label', offset: spec.labelOffset || [p._r || 0, 0]}); }
-    else if (p._t) { layer.bindTooltip(p._t, {sticky: true, className: 'bz-tip'}); }
-    if (p._p) { layer.bindPopup(p._p, {maxWidth: 360}); }
-    else if (p._v && spec.fields) { layer.bindPopup(function () { return facts(p._h, spec.fields, p._v); }, {maxWidth: 360}); }
-  }
-  function facts(head, fields, values) {
-    var d = document.createElement('div'), b = document.createElement('b'), t = document.createElement('table');
-    b.textContent = head; t.className = 'bz-facts'; d.appendChild(b); d.appendChild(t);
-    fields.forEach(function (f, i) {
-      var v = values[i]; if (v === null || v === undefined || v === '') { return; }
-      var tr = t.insertRow(), th = document.createElement('th'), td = document.createElement('td');
-      th.textContent = f; td.textContent = v; tr.appendChild(th); tr.appendChild(td);
-    });
-    return d;
-  }
-  function layer(spec) {
-    return L.geoJSON(spec.data, {
-      style: function (f) { return spec.styles[f.properties._k] || spec.style || {}; },
-      pointToLayer: function (f, ll) {
-        var st = spec.styles[f.properties._k] || spec.style || {}, r = f.properties._r || st.radius || 5;
-        if (spec.points === 'circle') { return L.circleMarker(ll, Object.assign({}, st, {radius: r})); }
-        if (st.shape === 'none') { return L.marker(ll, {keyboard: false, interactive: false,
-          icon: L.divIcon({html: '', className: 'bz-sym', iconSize: [0, 0]})}); }
-        var s = 2 * r;
-        return L.marker(ll, {keyboard: false, riseOnHover: true, zIndexOffset: spec.z || 0,
-          icon: L.divIcon({html: svg(st.shape, s, st.fillColor, st.color || '#333'), className: 'bz-sym',
-                           iconSize: [s, s], iconAnchor: [s / 2, s / 2]})});
-      },
-      onEachFeature: function (f, l) { bind(f, l, spec); }
-    });
-  }
-  function panel(map, position, content, cls) {
-    var c = L.control({position: position});
-    c.onAdd = function () {
-      var d = L.DomUtil.create('div', 'bz-panel ' + cls);
-      d.innerHTML = content;
-      L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
-      return d;
-    };
-    c.addTo(map);
-    return c;
-  }
-  return {svg: svg, layer: layer, panel: panel};
-})();
-"""
-
-#: The two jQuery calls folium's own templates make (``$(`<html>`)[0]`` in Popup, ``$(document).ready`` in
-#: keep_in_front), so a plain folium.Popup still works when jQuery is left out offline.
-_JQUERY_SHIM = r"""
-if (typeof window.$ === 'undefined') {
-  window.$ = window.jQuery = function (x) {
-    if (x === document) {
-      return {ready: function (fn) { if (document.readyState !== 'loading') { fn(); }
-                                     else { document.addEventListener('DOMContentLoaded', fn); } }};
-    }
-    var t = document.createElement('template');
-    t.innerHTML = String(x).trim();
-    return Array.prototype.slice.call(t.content.childNodes);
-  };
-}
-"""
-
-_CSS = """
-.leaflet-container { background: #f7f5f0; font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei",
-  "PingFang SC", "Source Han Sans SC", "Helvetica Neue", Arial, sans-serif; }
-.bz-sym { background: none; border: none; }
-.bz-sym svg, .bz-legend svg { display: block; }
-.leaflet-control-layers { font-size: 12px; }
-.leaflet-control-attribution { font-size: 10px; max-width: 55vw; line-height: 1.3; }
-.bz-panel { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font-size: 12px; line-height: 1.35; color: #222; max-width: 440px; }
-.bz-progress { font-size: 11.5px; max-width: 520px; }
-.bz-progress td:first-child { min-width: 200px; }
-.bz-panel h4 { margin: 0 0 4px 0; font-size: 13px; }
-.bz-title h2 { margin: 0; font-size: 18px; }
-.bz-title p { margin: 2px 0 0 0; font-size: 12px; color: #555; }
-.bz-legend .row { display: flex; align-items: center; gap: 6px; margin: 1px 0; white-space: nowrap; }
-.bz-legend .sw { display: inline-block; width: 18px; height: 12px; border: 1px solid #777; }
-.bz-legend .note { color: #666; font-size: 11px; margin-top: 3px; white-space: normal; }
-.bz-legend-tiers { max-width: 210px; }
-.bz-progress table { border-collapse: collapse; }
-.bz-progress td, .bz-progress th { padding: 1px 5px; border-bottom: 1px solid #e5e5e5; text-align: left;
-  vertical-align: top; }
-.bz-progress td.num { text-align: right; white-space: nowrap; }
-.bz-status { display: inline-block; padding: 0 5px; border-radius: 3px; color: #fff; font-size: 11px; white-space: nowrap; }
-.bz-label { background: rgba(255,255,255,0.8); border: none; box-shadow: none; padding: 0 3px; font-size: 12px;
-  font-weight: bold; color: #222; }
-.bz-label::before, .bz-area-label::before { display: none; }
-.bz-area-label { background: none; border: none; box-shadow: none; padding: 0; font-size: 13px; color: #5d6d7e;
-  letter-spacing: 2px; text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
-table.bz-facts th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; white-space: nowrap;
-  vertical-align: top; }
-@media print { .leaflet-control-zoom { display: none; } }
-"""
-
-
-def _element_classes():
-    """Build the folium element classes on first use (keeps ``import bazhong_geo.maps`` light)."""
-    global _DataLayer, _Panel, _Raw
-    if "_DataLayer" in globals():
-        return _DataLayer, _Panel, _Raw
-    from branca.element import MacroElement
-    from jinja2 import Template
-
-    class _DataLayer(MacroElement):
-        """A GeoJSON layer drawn by the ``bz`` runtime; data embedded as safe JSON."""
-
-        _template = Template(
-            "{% macro script(this, kwargs) %}"
-            "var {{ this.get_name() }} = bz.layer({{ this.spec }}).addTo({{ this._parent.get_name() }});\n"
-            "{% endmacro %}")
-
-        def __init__(self, spec: dict):
-            super().__init__()
-            self._name = "BzData"
-            self.spec = _js(spec)
-
-    class _Panel(MacroElement):
-        """A Leaflet control holding escaped HTML (legend, title, progress panel)."""
-
-        _template = Template(
-            "{% macro script(this, kwargs) %}"
-            "bz.panel({{ this._parent.get_name() }}, {{ this.position }}, {{ this.content }}, {{ this.cls }});\n"
-            "{% endmacro %}")
-
-        def __init__(self, content_html: str, position: str, cls: str):
-            super().__init__()
-            self._name = "BzPanel"
-            if position not in ("topleft", "topright", "bottomleft", "bottomright"):
-                raise BazhongGeoError(f"position {position!r}: use topleft, topright, bottomleft or bottomright")
-            self.position = _js(position)
-            self.content = _js(content_html)
-            self.cls = _js(cls)
-
-    class _Raw(MacroElement):
-        """A fixed piece of script (controls such as the scale bar)."""
-
-        _template = Template(
-            "{% macro script(this, kwargs) %}{{ this.code.replace('__MAP__', this._parent.get_name()) }}\n"
-            "{% endmacro %}")
-
-        def __init__(self, code: str):
-            super().__init__()
-            self._name = "BzRaw"
-            self.code = code
-
-    return _DataLayer, _Panel, _Raw
-
-
-def _feature_group(m, name: str, show: bool = True):
+def _add_layer(m, name: str, show: bool, spec: dict):
+    """Add a layer-control entry (``folium.FeatureGroup``) holding one ``bz`` data layer; return the group."""
     import folium
 
     fg = folium.FeatureGroup(name=_esc(name), overlay=True, control=True, show=show)
     fg.add_to(m)
+    _elements.DataLayer(spec).add_to(fg)
     return fg
 
 
@@ -568,8 +393,7 @@ def base_map(bounds=None, *, basemap: str = "none", tianditu_key: str | None = N
         folium.TileLayer("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
                          "&x={x}&y={y}&z={z}", name="高德 Amap (GCJ-02)", attr="&copy; 高德地图 AutoNavi",
                          subdomains="1234", max_zoom=18).add_to(m)
-    _, _, _Raw = _element_classes()
-    _Raw("L.control.zoom({position: 'topleft'}).addTo(__MAP__);").add_to(m)
+    _elements.Raw("L.control.zoom({position: 'topleft'}).addTo(__MAP__);").add_to(m)
     if scale_bar:
         add_scale_bar(m)
     if bounds is not None:
@@ -597,11 +421,7 @@ def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int
         minx, miny, maxx, maxy = b.to_crs(4326).total_bounds
     else:
         minx, miny, maxx, maxy = bounds
-    if _state(m)["coords"] == "gcj02":
-        from .crs import wgs84_to_gcj02
-
-        (minx, maxx), (miny, maxy) = wgs84_to_gcj02(np.array([minx, maxx]), np.array([miny, maxy]))
-    kw = {}
+    minx, miny, maxx, maxy = _basemap_box(m, minx, miny, maxx, maxy)
     if padding_top_left or padding_bottom_right:
         kw = {"padding_top_left": padding_top_left or (padding, padding),
               "padding_bottom_right": padding_bottom_right or (padding, padding)}
@@ -614,10 +434,20 @@ def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int
     return m
 
 
+def _basemap_box(m, minx: float, miny: float, maxx: float, maxy: float) -> tuple[float, float, float, float]:
+    """A WGS-84 longitude/latitude box in the map's coordinates (shifted to GCJ-02 for Amap tiles)."""
+    if _state(m)["coords"] != "gcj02":
+        return minx, miny, maxx, maxy
+    from .crs import wgs84_to_gcj02
+
+    (x0, x1), (y0, y1) = wgs84_to_gcj02(np.array([minx, maxx]), np.array([miny, maxy]))
+    return float(x0), float(y0), float(x1), float(y1)
+
+
 # ----------------------------------------------------------------------------------------------- layers
 
 def _name_col(gdf, lang: str) -> pd.Series:
-    names = gdf["name"].astype("string") if "name" in gdf.columns else pd.Series([""] * len(gdf), index=gdf.index)
+    names = _column(gdf, "name", "").astype("string")
     if lang == "en":
         if "name_en" in gdf.columns:
             en = gdf["name_en"].astype("string")
@@ -671,8 +501,7 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
         _check_color(fill)
     if len(boundaries) == 0:
         raise EmptyInputError("boundaries layer has no rows")
-    levels = boundaries["level"].astype(str) if "level" in boundaries.columns else pd.Series(
-        ["unit"] * len(boundaries), index=boundaries.index)
+    levels = _column(boundaries, "level", "unit").astype(str)
     parts = []
     for level in sorted(levels.unique(), key=lambda v: (v != "prefecture", v)):
         sub = boundaries[levels == level]
@@ -680,10 +509,9 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
     import geopandas as gpd
 
     disp = gpd.GeoDataFrame(pd.concat(parts), crs=4326)
-    lv = disp["level"].astype(str) if "level" in disp.columns else pd.Series(["unit"] * len(disp), index=disp.index)
+    lv = _column(disp, "level", "unit").astype(str)
     names = _name_col(disp, lang)
-    codes = (disp["code"].astype("string").fillna("") if "code" in disp.columns
-             else pd.Series([""] * len(disp), index=disp.index))
+    codes = _column(disp, "code", "").astype("string").fillna("")
     props = []
     for nm, cd, l in zip(names, codes, lv):
         p = {"_k": "p" if l == "prefecture" else "c"}
@@ -698,9 +526,7 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
         "c": {"color": color, "weight": 1.3, "dashArray": "5 4", "opacity": 0.9,
               "fill": fill is not None, "fillColor": fill or color, "fillOpacity": 0.15 if fill else 0},
     }
-    fg = _feature_group(m, name or _t("boundaries", lang), show)
-    _DataLayer, _, _ = _element_classes()
-    _DataLayer({"data": data, "styles": styles}).add_to(fg)
+    fg = _add_layer(m, name or _t("boundaries", lang), show, {"data": data, "styles": styles})
     if area_labels:
         units = disp[(lv != "prefecture").to_numpy()]
         if len(units):
@@ -712,18 +538,14 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
             pts = pts.set_geometry(shapely.transform(np.asarray(pts.geometry.values, dtype=object),
                                                      lambda c: np.round(c, 5)))
             lab = [{"_k": "n", "_l": _esc(nm)} for nm in _name_col(units, lang)]
-            _DataLayer({"data": _features(pts, lab), "styles": {"n": {"shape": "none"}}, "labelDir": "center",
+            _elements.DataLayer({"data": _features(pts, lab), "styles": {"n": {"shape": "none"}}, "labelDir": "center",
                         "labelClass": "bz-area-label", "labelOffset": [0, 20], "z": -100000}).add_to(fg)
     return fg
 
 
 def _tier_of(values: pd.Series) -> pd.Series:
     """Normalise tier values (Tier, its value or its Chinese/English label) to Tier values."""
-    lookup = {}
-    for key, s in TIER_STYLES.items():
-        lookup[key] = key
-        lookup[s["zh"]] = key
-        lookup[s["en"]] = key
+    lookup = {label: key for key, sty in TIER_STYLES.items() for label in (key, sty["zh"], sty["en"])}
     out = []
     bad = []
     for v in values.tolist():
@@ -770,7 +592,7 @@ def _settlement_facts(row: dict, tier: str, lang: str, county_names: dict) -> tu
     extra = []
     year = _clean(row.get("population_year"))
     if year is not None and pop is not None:
-        extra.append(str(int(year)) if isinstance(year, (int, float, np.integer, np.floating)) else str(year))
+        extra.append(_fmt_year(year))
     if _clean(row.get("population_kind")):
         extra.append(str(row["population_kind"]))
     if extra:
@@ -789,19 +611,6 @@ def _designation_label(key: str, lang: str) -> str:
     if zh_en is None:
         return key.replace("_", " ")
     return zh_en[1] if lang == "en" else zh_en[0]
-
-
-def _clean(v):
-    if v is None:
-        return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return v
 
 
 def add_settlements(m, settlements, *, tiers: Sequence[str] | None = None, label_tiers: Sequence[str] = (
@@ -868,7 +677,6 @@ def add_settlements(m, settlements, *, tiers: Sequence[str] | None = None, label
     names = _name_col(disp, lang)
     county_names = county_names or {}
     groups = {}
-    _DataLayer, _, _ = _element_classes()
     cols = [c for c in ("code", "name", "name_en", "population", "population_year", "population_kind",
                         "designations", "county_code", "coord_source") if c in disp.columns]
     records = disp[cols].to_dict("records")
@@ -895,16 +703,9 @@ def add_settlements(m, settlements, *, tiers: Sequence[str] | None = None, label
             props.append(p)
         sty = TIER_STYLES[t]
         spec = {"data": _features(disp.iloc[sel], props), "z": (n_tiers - z) * 10000,
-                "fields": [_t("county" if f == "county" else f, lang) for f in _SETTLEMENT_FIELDS],
+                "fields": [_t(f, lang) for f in _SETTLEMENT_FIELDS],
                 "styles": {t: {"shape": sty["shape"], "fillColor": sty["fill"], "color": "#222"}}}
-        fg = _feature_group(m, f"{sty[lang]}" if lang == "en" else sty["zh"], show)
-        _DataLayer(spec).add_to(fg)
-        groups[t] = fg
-    st.setdefault("tiers_drawn", [])
-    st["tiers_drawn"] = [t for t in TIER_STYLES if t in groups or t in st["tiers_drawn"]]
-    st["unlocated"] = st.get("unlocated", 0) + n_unlocated
-    st["pop_max"] = pop_max
-    st["radius"] = (r_min, r_max)
+        groups[t] = _add_layer(m, sty[lang], show, spec)
     if legend:
         add_tier_legend(m, tiers=[t for t in TIER_STYLES if t in groups], n_unlocated=n_unlocated,
                         pop_max=pop_max, r_min=r_min, r_max=r_max)
@@ -984,8 +785,7 @@ def add_tier_legend(m, *, tiers: Sequence[str] | None = None, n_unlocated: int =
 
 
 def _add_panel(m, content_html: str, position: str, cls: str):
-    _, _Panel, _ = _element_classes()
-    panel = _Panel(content_html, position, cls)
+    panel = _elements.Panel(content_html, position, cls)
     panel.add_to(m)
     return panel
 
@@ -1022,6 +822,15 @@ def add_categorical_legend(m, title: str, items: Sequence[tuple], *, position: s
         rows.append(f'<div class="row">{sym}<span>{_esc(label)}</span></div>')
     extra = f'<div class="note">{_esc(note)}</div>' if note else ""
     return _add_panel(m, f"<h4>{_esc(title)}</h4>{''.join(rows)}{extra}", position, "bz-legend")
+
+
+def _areas_km2(gdf, column: str) -> np.ndarray:
+    """Areas in km²: the layer's ``column`` when it has one, else computed (:func:`bazhong_geo.crs.area_km2`)."""
+    if column in gdf.columns:
+        return pd.to_numeric(gdf[column], errors="coerce").to_numpy(dtype=float)
+    from .crs import area_km2
+
+    return np.asarray(area_km2(gdf), dtype=float)
 
 
 def _catchment_label_cols(gdf):
@@ -1066,16 +875,11 @@ def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float
     label_col = label_col or _catchment_label_cols(disp)
     if population_col is None:
         population_col = next((c for c in ("population_served", "population") if c in disp.columns), None)
-    from .crs import area_km2 as _area
-
-    if "area_km2" in catchments.columns:
-        areas = pd.to_numeric(catchments["area_km2"], errors="coerce").to_numpy(dtype=float)
-    else:
-        try:
-            areas = np.asarray(_area(catchments), dtype=float)
-        except Exception:  # area is decoration: a failure must not stop the map
-            areas = np.full(len(catchments), np.nan)
-    props, styles, items = [], {}, []
+    try:
+        areas = _areas_km2(catchments, "area_km2")
+    except Exception:  # area is decoration: a failure must not stop the map
+        areas = np.full(len(catchments), np.nan)
+    props, styles = [], {}
     labels = disp[label_col].astype("string").fillna("").tolist() if label_col else [str(i) for i in range(len(disp))]
     codes = None
     for c in ("center_code", "centre_code", "code"):
@@ -1099,15 +903,13 @@ def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float
             rows.append(("min", band.strip(" ≤")))
         if population_col:
             rows.append((_t("served", lang), _fmt_num(disp[population_col].iloc[i])))
-        props.append({"_k": key, "_t": _esc(lab + band), "_p": f"<b>{_esc(lab + band)}</b>{_fact_table(rows)}"})
+        props.append({"_k": key, "_t": _esc(lab + band), "_p": _popup_html(lab + band, rows)})
     items = list(palette.items())
     if minutes is not None:  # larger bands first, so the nearer ones are drawn on top
         order = np.argsort(-np.nan_to_num(minutes, nan=0.0), kind="stable")
         disp = disp.iloc[order]
         props = [props[i] for i in order]
-    fg = _feature_group(m, name or _t("catchments", lang), show)
-    _DataLayer, _, _ = _element_classes()
-    _DataLayer({"data": _features(disp, props), "styles": styles}).add_to(fg)
+    fg = _add_layer(m, name or _t("catchments", lang), show, {"data": _features(disp, props), "styles": styles})
     if legend:
         add_categorical_legend(m, name or _t("catchments", lang), items)
     return fg
@@ -1134,22 +936,15 @@ def add_builtup(m, builtup, *, name: str | None = None, tolerance_m: float = 10.
     if len(builtup) == 0:
         raise EmptyInputError("built-up layer has no rows")
     disp = prepare_geometries(builtup, tolerance_m=tolerance_m, coords=st["coords"])
-    if "builtup_km2" in builtup.columns:
-        areas = pd.to_numeric(builtup["builtup_km2"], errors="coerce").to_numpy()
-    else:
-        from .crs import area_km2 as _area
-
-        areas = np.asarray(_area(builtup), dtype=float)
-    names = _name_col(disp, lang) if "name" in disp.columns else pd.Series([""] * len(disp))
+    areas = _areas_km2(builtup, "builtup_km2")
+    names = _name_col(disp, lang)
     props = []
     for nm, a in zip(names, areas):
         txt = f"{_t('builtup', lang)} {_fmt_num(a, 2)} km²"
         props.append({"_k": "b", "_t": (_esc(nm) + " · " if nm else "") + _esc(txt)})
-    fg = _feature_group(m, name or _t("builtup", lang), show)
-    _DataLayer, _, _ = _element_classes()
-    _DataLayer({"data": _features(disp, props),
-                "styles": {"b": {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.45}}}).add_to(fg)
-    return fg
+    return _add_layer(m, name or _t("builtup", lang), show, {
+        "data": _features(disp, props),
+        "styles": {"b": {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.45}}})
 
 
 def _png_data_uri(rgba: np.ndarray) -> str:
@@ -1224,12 +1019,7 @@ def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str 
                   dst_crs=dst_crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
     west, north = transform.c, transform.f  # north-up grid from calculate_default_transform
     east, south = west + transform.a * width, north + transform.e * height
-    w, s, e, n = transform_bounds("EPSG:3857", "EPSG:4326", west, south, east, north)
-    if st["coords"] == "gcj02":
-        from .crs import wgs84_to_gcj02
-
-        (w2, e2), (s2, n2) = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
-        w, e, s, n = float(w2), float(e2), float(s2), float(n2)
+    w, s, e, n = _basemap_box(m, *transform_bounds("EPSG:3857", "EPSG:4326", west, south, east, north))
     finite = np.isfinite(out)
     lo = float(np.nanmin(out)) if vmin is None and finite.any() else (vmin or 0.0)
     hi = float(np.nanmax(out)) if vmax is None and finite.any() else (vmax if vmax is not None else 1.0)
@@ -1276,11 +1066,9 @@ def add_designated(m, settlements, *, name: str | None = None, show: bool = True
     for nm, d in zip(names, disp["designations"].fillna("").astype(str)):
         labels = "; ".join(_designation_label(x, lang) for x in d.split(";") if x.strip())
         props.append({"_k": "d", "_r": 11, "_t": f"{_esc(nm)}: {_esc(labels)}"})
-    fg = _feature_group(m, name or _t("designated", lang), show)
-    _DataLayer, _, _ = _element_classes()
-    _DataLayer({"data": _features(disp, props), "z": -50000,
-                "styles": {"d": {"shape": "ring", "fillColor": color, "color": color}}}).add_to(fg)
-    return fg
+    return _add_layer(m, name or _t("designated", lang), show, {
+        "data": _features(disp, props), "z": -50000,
+        "styles": {"d": {"shape": "ring", "fillColor": color, "color": color}}})
 
 
 _VERDICT_STATE = {"qualifies": "y", "does not qualify": "n", "incomplete": "u", "pass": "y", "fail": "n",
@@ -1344,13 +1132,12 @@ def add_candidates(m, candidates, *, pass_col: str | None = None, reasons_col: s
         rows = [(_t("code", lang), disp["code"].iloc[i] if "code" in disp.columns else None),
                 (_t("status", lang), label[states[i]]),
                 (_t("reasons", lang), _clean(reasons))]
-        props.append({"_k": states[i], "_r": 8, "_t": _esc(nm), "_p": f"<b>{_esc(nm)}</b>{_fact_table(rows)}"})
-    fg = _feature_group(m, name or _t("candidates", lang), show)
-    _DataLayer, _, _ = _element_classes()
-    _DataLayer({"data": _features(disp, props), "z": 100000,
-                "styles": {"y": {"shape": "circle", "fillColor": "#27ae60", "color": "#145a32"},
-                           "n": {"shape": "cross", "fillColor": "#c0392b", "color": "#c0392b"},
-                           "u": {"shape": "square", "fillColor": "#9e9e9e", "color": "#424242"}}}).add_to(fg)
+        props.append({"_k": states[i], "_r": 8, "_t": _esc(nm), "_p": _popup_html(nm, rows)})
+    fg = _add_layer(m, name or _t("candidates", lang), show, {
+        "data": _features(disp, props), "z": 100000,
+        "styles": {"y": {"shape": "circle", "fillColor": "#27ae60", "color": "#145a32"},
+                   "n": {"shape": "cross", "fillColor": "#c0392b", "color": "#c0392b"},
+                   "u": {"shape": "square", "fillColor": "#9e9e9e", "color": "#424242"}}})
     if legend:
         items = [(label["y"], "#27ae60", "circle"), (label["n"], "#c0392b", "cross")]
         if "u" in states:
@@ -1359,8 +1146,12 @@ def add_candidates(m, candidates, *, pass_col: str | None = None, reasons_col: s
     return fg
 
 
-_SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "FisherJenks", "fisher_jenks": "FisherJenks",
-            "equal_interval": "EqualInterval", "user_defined": "UserDefined"}
+#: scheme -> (mapclassify class, zh legend note, en legend note)
+_SCHEMES = {"quantiles": ("Quantiles", "分位数", "quantiles"),
+            "natural_breaks": ("FisherJenks", "自然断点", "natural breaks"),
+            "fisher_jenks": ("FisherJenks", "自然断点", "natural breaks"),
+            "equal_interval": ("EqualInterval", "等间距", "equal interval"),
+            "user_defined": ("UserDefined", "自定义分级", "user-defined breaks")}
 
 
 def classify(values, scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None):
@@ -1383,15 +1174,13 @@ def classify(values, scheme: str = "quantiles", k: int = 5, bins: Sequence[float
     ok = np.isfinite(y)
     if not ok.any():
         raise EmptyInputError("no numeric values to classify")
-    cls = getattr(mapclassify, _SCHEMES[scheme])
+    cls = getattr(mapclassify, _SCHEMES[scheme][0])
     if scheme == "user_defined":
         if not bins:
             raise BazhongGeoError("scheme='user_defined' needs bins=[upper bound of each class, ...]")
         c = cls(y[ok], bins=sorted(float(b) for b in bins))
     else:
         kk = int(min(k, len(np.unique(y[ok]))))
-        import warnings
-
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Numba not installed")
             c = cls(y[ok], k=max(kk, 1))
@@ -1455,9 +1244,7 @@ def add_choropleth(m, gdf, column: str, *, scheme: str = "quantiles", k: int = 5
         props.append({"_k": f"c{c}" if c >= 0 else "na", "_t": f"{_esc(nm)}: {_esc(vtxt)}"})
     styles = {f"c{i}": {"color": "#555", "weight": 1, "fillColor": colors[i], "fillOpacity": 0.7} for i in range(n)}
     styles["na"] = {"color": "#555", "weight": 1, "fillColor": _NO_DATA_COLOR, "fillOpacity": 0.7}
-    fg = _feature_group(m, name or (legend_title or column), show)
-    _DataLayer, _, _ = _element_classes()
-    _DataLayer({"data": _features(disp, props), "styles": styles}).add_to(fg)
+    fg = _add_layer(m, name or (legend_title or column), show, {"data": _features(disp, props), "styles": styles})
     finite = vals[np.isfinite(vals)]
     lows = [float(finite.min())] + upper[:-1]
     items = []
@@ -1467,11 +1254,9 @@ def add_choropleth(m, gdf, column: str, *, scheme: str = "quantiles", k: int = 5
         items.append((f"{lo_txt} – {hi_txt}{unit}", colors[i]))
     if (idx < 0).any():
         items.append((_t("no_data", lang), _NO_DATA_COLOR))
-    scheme_name = {"quantiles": ("分位数", "quantiles"), "natural_breaks": ("自然断点", "natural breaks"),
-                   "fisher_jenks": ("自然断点", "natural breaks"), "equal_interval": ("等间距", "equal interval"),
-                   "user_defined": ("自定义分级", "user-defined breaks")}[scheme]
+    _, note_zh, note_en = _SCHEMES[scheme]
     add_categorical_legend(m, legend_title or column, items, position=position,
-                           note=scheme_name[1] if lang == "en" else scheme_name[0])
+                           note=note_en if lang == "en" else note_zh)
     return fg
 
 
@@ -1548,10 +1333,7 @@ def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, p
         unit, factor = _unit_label(_clean(r.unit) or "", lang)
         latest = _fmt_num(float(r.latest_value) * factor, 2) if _clean(r.latest_value) is not None else "—"
         year = _clean(r.latest_year)
-        if isinstance(year, (int, float, np.integer, np.floating)):
-            year_txt = f" ({int(year)})"
-        else:
-            year_txt = f" ({year})" if year else ""
+        year_txt = f" ({_fmt_year(year)})" if year is not None and year != "" else ""
         target = _fmt_num(float(r.target) * factor, 2) if _clean(r.target) is not None else "—"
         status = str(_clean(r.status) or "no_data")
         sc = STATUS_COLORS[status]
@@ -1594,10 +1376,7 @@ def add_scale_bar(m, *, position: str = "bottomleft"):
     --------
     >>> bar = add_scale_bar(base_map(scale_bar=False))
     """
-    _, _, _Raw = _element_classes()
-    if position not in ("topleft", "topright", "bottomleft", "bottomright"):
-        raise BazhongGeoError(f"position {position!r} invalid")
-    el = _Raw(f"L.control.scale({{position: {_js(position)}, metric: true, imperial: false, maxWidth: 160}})"
+    el = _elements.Raw(f"L.control.scale({{position: {_js(_check_position(position))}, metric: true, imperial: false, maxWidth: 160}})"
               ".addTo(__MAP__);")
     el.add_to(m)
     return el
@@ -1620,9 +1399,16 @@ def add_layer_control(m, *, collapsed: bool = False, position: str = "topright")
 # ----------------------------------------------------------------------------------------------- composed maps
 
 def _region_parts(region):
-    """Return (boundaries, settlements, provenance, name) from a Region or a dict-like."""
+    """Return (boundaries, settlements, provenance) from a Region or a dict-like."""
     get = (lambda k: region.get(k)) if isinstance(region, dict) else (lambda k: getattr(region, k, None))
-    return get("boundaries"), get("settlements"), get("provenance"), get("name")
+    return get("boundaries"), get("settlements"), get("provenance")
+
+
+def _titled(kwargs: dict, key: str) -> dict:
+    """``kwargs`` with the default title ``key`` (in ``kwargs["lang"]``) when none is given."""
+    if kwargs.get("title") is None:
+        kwargs["title"] = _t(key, kwargs.get("lang", "zh"))
+    return kwargs
 
 
 _MAP_LAYERS = ("county_boundaries", "county_seats", "geonames_points", "township_village_codes", "census_2020",
@@ -1689,7 +1475,7 @@ def settlement_map(region, *, title: str | None = None, subtitle: str | None = N
     >>> m = settlement_map(load_bazhong())        # doctest: +SKIP
     >>> save(m, "bazhong.html")                   # doctest: +SKIP
     """
-    boundaries, settlements, provenance, _ = _region_parts(region)
+    boundaries, settlements, provenance = _region_parts(region)
     extent = boundaries if boundaries is not None and len(boundaries) else settlements
     m = base_map(None, basemap=basemap, tianditu_key=tianditu_key, lang=lang)
     add_title(m, title or _t("title_settlement", lang), subtitle)
@@ -1721,8 +1507,7 @@ def settlement_map(region, *, title: str | None = None, subtitle: str | None = N
                    padding_bottom_right=((540 if lang == "en" else 460) if progress is not None else 20, 20))
     attribution = _attribution(provenance)
     if attribution:
-        _, _, _Raw = _element_classes()
-        _Raw(f"__MAP__.attributionControl.addAttribution({_js(_esc(attribution))});").add_to(m)
+        _elements.Raw(f"__MAP__.attributionControl.addAttribution({_js(_esc(attribution))});").add_to(m)
     return m
 
 
@@ -1746,10 +1531,7 @@ def progress_map(region, progress: pd.DataFrame, **kwargs):
     >>> from bazhong_geo import load_bazhong, targets              # doctest: +SKIP
     >>> m = progress_map(load_bazhong(), targets.progress("plan_2020"))  # doctest: +SKIP
     """
-    lang = kwargs.get("lang", "zh")
-    if kwargs.get("title") is None:
-        kwargs["title"] = _t("title_progress", lang)
-    return settlement_map(region, progress=progress, **kwargs)
+    return settlement_map(region, progress=progress, **_titled(kwargs, "title_progress"))
 
 
 def catchment_map(region, catchments, **kwargs):
@@ -1765,10 +1547,7 @@ def catchment_map(region, catchments, **kwargs):
     >>> region = load_bazhong()                                     # doctest: +SKIP
     >>> m = catchment_map(region, catchments.voronoi(region.system, "county_town"))  # doctest: +SKIP
     """
-    lang = kwargs.get("lang", "zh")
-    if kwargs.get("title") is None:
-        kwargs["title"] = _t("title_catchment", lang)
-    return settlement_map(region, catchments=catchments, **kwargs)
+    return settlement_map(region, catchments=catchments, **_titled(kwargs, "title_catchment"))
 
 
 def county_town_catchments(region, *, method: str = "voronoi", roads=None, minutes: Sequence[float] = (30, 60)):
@@ -1791,7 +1570,7 @@ def county_town_catchments(region, *, method: str = "voronoi", roads=None, minut
         raise BazhongGeoError("catchments='network' needs a road layer (CLI: --roads FILE)")
     from . import catchments as C
 
-    boundaries, s, _, _ = _region_parts(region)
+    boundaries, s, _ = _region_parts(region)
     if s is None or len(s) == 0:
         raise EmptyInputError("the region has no settlements to build catchments from")
     tiers = _tier_of(s["tier"])
@@ -1853,8 +1632,6 @@ def meeting_map(region, *, progress="auto", catchments="voronoi", roads=None, ra
         prog = progress
     elif progress == "auto":
         try:
-            import warnings
-
             from . import targets
 
             with warnings.catch_warnings():
@@ -1881,191 +1658,6 @@ def meeting_map(region, *, progress="auto", catchments="voronoi", roads=None, ra
                             lang=lang, title=title, subtitle=subtitle)
     return settlement_map(region, catchments=catch, raster=raster, basemap=basemap, tianditu_key=tianditu_key,
                           lang=lang, title=title)
-
-
-# ----------------------------------------------------------------------------------------------- output
-
-def leaflet_assets() -> dict[str, str]:
-    """Return Leaflet's JS and CSS from the installed ``django-leaflet`` package (images as data URIs).
-
-    The package is located with ``importlib.util.find_spec`` and never imported (it needs Django settings).
-
-    Returns
-    -------
-    dict
-        ``{"js": ..., "css": ..., "version": "1.9.3", "path": ...}``
-
-    Examples
-    --------
-    >>> leaflet_assets()["version"]
-    '1.9.3'
-    """
-    spec = importlib.util.find_spec("leaflet")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for loc in locations:
-        folder = Path(loc) / "static" / "leaflet"
-        if (folder / "leaflet.js").exists() and (folder / "leaflet.css").exists():
-            break
-    else:
-        raise BazhongGeoError("Leaflet's JS/CSS not found: install django-leaflet "
-                              "(pip install 'django-leaflet>=0.30'), which ships leaflet.js and leaflet.css")
-    js = (folder / "leaflet.js").read_text(encoding="utf-8")
-    js = re.sub(r"//# sourceMappingURL=\S+", "", js)
-    css = (folder / "leaflet.css").read_text(encoding="utf-8")
-
-    def _inline(match):
-        name = match.group(1)
-        f = folder / name
-        if not f.exists():
-            return "none"
-        return "url(data:image/png;base64," + base64.b64encode(f.read_bytes()).decode("ascii") + ")"
-
-    css = re.sub(r"url\((images/[^)]+)\)", _inline, css)
-    css = re.sub(r"/\*# sourceMappingURL=\S+ \*/", "", css)
-    m = re.search(r"Leaflet (\d+\.\d+\.\d+)", js)
-    icons = {}
-    for key, name in (("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
-                      ("shadowUrl", "marker-shadow.png")):
-        f = folder / "images" / name
-        if f.exists():
-            icons[key] = "data:image/png;base64," + base64.b64encode(f.read_bytes()).decode("ascii")
-    # folium's default markers then use the inlined images instead of resolving "images/..." next to the file
-    js += ("\nL.Icon.Default.imagePath = '';\nL.Icon.Default.mergeOptions(" + _js(icons) + ");\n") if icons else ""
-    return {"js": js, "css": css, "version": m.group(1) if m else "unknown", "path": str(folder)}
-
-
-_READY_JS = """
-(function () {
-  var map = %s, tiles = [], pending = 0;
-  map.eachLayer(function (l) { if (l instanceof L.TileLayer) { tiles.push(l); } });
-  function done() { requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); }); }
-  tiles.forEach(function (l) { if (l._loading) { pending++; l.once('load', function () { if (--pending === 0) { done(); } }); } });
-  if (pending === 0) { done(); } else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
-})();
-"""
-
-
-def _deterministic_ids(m) -> None:
-    """Give the map's elements counter-based ids so the same map renders to the same bytes.
-
-    Ids are given once (an element keeps its id across renders, so rendering twice adds nothing).
-    """
-    st = _state(m)
-    counter = st.get("id_counter", 0)
-
-    def walk(el):
-        nonlocal counter
-        if not getattr(el, "_bz_id", False) and type(el).__name__ != "ElementAddToElement":
-            el._id = f"{counter:04d}"
-            el._bz_id = True
-            counter += 1
-        for child in list(getattr(el, "_children", {}).values()):
-            walk(child)
-
-    walk(m)
-    st["id_counter"] = counter
-
-
-def to_html(m, *, offline: bool = True) -> str:
-    """Return the map as one HTML document.
-
-    With ``offline=True`` Leaflet's JS and CSS are inlined from the installed django-leaflet package,
-    every other CDN asset of folium (jQuery, Bootstrap, Font Awesome, awesome-markers) is removed, and
-    the page makes no network request unless a basemap was chosen. A ``window.__bazhong_ready`` flag is
-    set once the map has rendered (and tiles, if any, have loaded) for the exporters.
-
-    Parameters
-    ----------
-    m : folium.Map
-    offline : bool, default True
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> text = to_html(base_map())
-    >>> "<script src=" in text
-    False
-    """
-    root = m.get_root()
-    _deterministic_ids(m)
-    # rendering adds to the figure's header/html/script; start each render from the pre-render state
-    st = _state(m)
-    parts = ("header", "html", "script")
-    if "figure_keys" not in st:
-        st["figure_keys"] = {part: list(getattr(root, part)._children) for part in parts}
-    else:
-        for part in parts:
-            children = getattr(root, part)._children
-            for key in list(children):
-                if key not in st["figure_keys"][part]:
-                    del children[key]
-    text = root.render()
-    ready = f"<script>{_READY_JS % m.get_name()}</script>"
-    runtime = f"<script>{_RUNTIME_JS}</script><style>{_CSS}</style>"
-    head_extra = '<link rel="icon" href="data:,">'
-    if _state(m).get("title"):
-        head_extra += f"\n<title>{_esc(_state(m)['title'])}</title>"
-    if offline:
-        assets = leaflet_assets()
-        text = re.sub(r'[ \t]*<script src="https?://[^"]*"></script>\n?', "", text)
-        text = re.sub(r'[ \t]*<link rel="stylesheet" href="https?://[^"]*"\s*/?>\n?', "", text)
-        leftover = re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(?:https?:)?//[^"]*"', text)
-        if leftover:
-            raise BazhongGeoError(f"offline HTML would still load {leftover[:3]}: a folium plugin with CDN assets "
-                                  "was added; use the layer functions of bazhong_geo.maps instead")
-        js = assets["js"].replace("</script", "<\\/script")
-        inline = f"<style>{assets['css']}</style>\n<script>{js}</script>\n<script>{_JQUERY_SHIM}</script>\n"
-        text = text.replace("<head>", "<head>\n" + head_extra + "\n" + inline + runtime, 1)
-    else:
-        text = text.replace("<head>", "<head>\n" + head_extra + "\n", 1)
-        # the runtime must follow Leaflet's script tag
-        text = re.sub(r'(<script src="[^"]*leaflet\.js"></script>)', lambda mm: mm.group(1) + runtime, text, count=1)
-    text = text.replace("<html>", '<html lang="zh-CN">' if _state(m)["lang"] == "zh" else '<html lang="en">', 1)
-    idx = text.rfind("</html>")
-    return text[:idx] + ready + "\n" + text[idx:]
-
-
-def show(m, *, height: int = 600):
-    """Display the map in Jupyter without the network: an iframe holding the offline HTML.
-
-    folium's own notebook display loads Leaflet and friends from CDNs; this one works on an intranet.
-
-    Returns
-    -------
-    IPython.display.HTML
-
-    Examples
-    --------
-    >>> show(base_map(), height=400)        # doctest: +SKIP
-    """
-    from IPython.display import HTML
-
-    import warnings
-
-    doc = html.escape(to_html(m, offline=True), quote=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "consider IFrame": an IFrame needs a URL, this needs none
-        return HTML(f'<iframe srcdoc="{doc}" style="width:100%;height:{int(height)}px;border:none" '
-                    'sandbox="allow-scripts allow-popups"></iframe>')
-
-
-def save(m, path, *, offline: bool = True) -> Path:
-    """Write the map to one self-contained HTML file (see :func:`to_html`) and return its path.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = save(base_map(), os.path.join(tempfile.mkdtemp(), "m.html"))
-    >>> p.stat().st_size > 100_000   # Leaflet inlined
-    True
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_html(m, offline=offline), encoding="utf-8")
-    return path
 
 
 def __getattr__(name):
