@@ -74,10 +74,12 @@ ATTRIBUTES: dict[str, tuple[str, str, str, str]] = {
     "designations": ("designation", "designation", "已获称号", "designations held"),
 }
 
-# column-name suffix -> unit of the column (GUIDE: units in column names)
-_SUFFIX_UNITS = (("_100m_yuan", "100m_yuan"), ("_10k_yuan", "10k_yuan"), ("_yuan", "yuan"), ("_km2", "km2"),
-                 ("_ha", "ha"), ("_m2", "m2"), ("_km", "km"), ("_m", "m"), ("_minutes", "minutes"),
-                 ("_hours", "hours"), ("_share", "share"), ("_pct", "percent"), ("_people", "people"),
+# column-name suffix -> unit of the column (GUIDE: units in column names); a longer suffix is tried before the
+# shorter one it ends with (``_10k_people`` before ``_people``, ``_billion_yuan`` before ``_yuan``)
+_SUFFIX_UNITS = (("_billion_yuan", "billion_yuan"), ("_100m_yuan", "100m_yuan"), ("_10k_yuan", "10k_yuan"),
+                 ("_yuan", "yuan"), ("_km2", "km2"), ("_ha", "ha"), ("_m2", "m2"), ("_km", "km"), ("_m", "m"),
+                 ("_minutes", "minutes"), ("_hours", "hours"), ("_share", "share"), ("_percent", "percent"),
+                 ("_pct", "percent"), ("_10k_people", "10k_people"), ("_people", "people"),
                  ("population", "people"), ("_count", "count"))
 
 # the spatial kinds measure in a fixed dimension; base unit of the measurement

@@ -181,6 +181,33 @@ source = "assumption"
     assert _row(res, "2", "size")["outcome"] == "fail"
 
 
+@pytest.mark.parametrize("column,value,unit,threshold,measured", [
+    ("town_10k_people", 5.2, "10k_people", 5, 5.2),              # 5.2万 against 5万: not 5.2 people
+    ("town_10k_people", 5.2, "people", 50_000, 52_000),
+    ("gdp_billion_yuan", 3.0, "100m_yuan", 20, 30.0),            # 3 bn yuan = 30 亿元
+    ("urban_percent", 64.44, "share", 0.5, 0.6444),
+    ("pop_people", 31_000, "10k_people", 3, 3.1),
+])
+def test_column_unit_read_from_the_longest_suffix(column, value, unit, threshold, measured):
+    df = pd.DataFrame({"code": ["a"], "name": ["A镇"], column: [value]})
+    res = dz.check(df, {"name": "x", "criteria": [{"attribute": column, "op": ">=", "value": threshold,
+                                                   "unit": unit}]})
+    r = _row(res, "a", column)
+    assert r["measured"] == pytest.approx(measured) and r["outcome"] == "pass"
+
+
+def test_candidates_without_the_attribute_column_are_no_data_with_a_summary(towns):
+    res = dz.check(towns, "baizhen-pilot")          # needs town_centre_population, which the table lacks
+    d = res.details[res.details["criterion"] == "town_centre_population"]
+    assert set(d["outcome"]) == {"no_data"} and d["measured"].isna().all()
+    assert d["reason_en"].str.contains("candidates have no 'town_centre_population' column").all()
+    assert d["reason_zh"].str.contains("候选表无“town_centre_population”列").all()
+    assert set(res.verdicts["verdict"]) == {"incomplete"}
+    md = res.missing_data.set_index("data_needed").loc["town_centre_population"]
+    assert (md["n_candidates"], md["codes"], md["data_needed_zh"]) == (4, "1;2;3;4", "镇中心区常住人口")
+    assert "town_centre_population" in res.to_markdown()
+
+
 # ------------------------------------------------------------------------------------------- checks
 
 def test_mega_town_verdicts_and_reasons(towns, context):
@@ -374,9 +401,16 @@ def test_cli_check(tmp_path, capsys):
                   "lon": [107.0, 107.3], "lat": [31.9, 32.0]}).to_csv(csv, index=False)
     out = tmp_path / "rep"
     assert main(["check", str(csv), "--profile", "key-town", "--out", str(out), "--no-context"]) == 0
-    assert (out / "key-town_verdicts.csv").is_file() and (out / "key-town_summary.md").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["key-town_check.xlsx", "key-town_details.csv", "key-town_map.html",
+                                                     "key-town_summary.md", "key-town_verdicts.csv"]
+    assert openpyxl.load_workbook(out / "key-town_check.xlsx").sheetnames == ["verdicts", "details", "missing_data",
+                                                                              "criteria"]
+    assert "乙镇" in (out / "key-town_map.html").read_text(encoding="utf-8")
+    v = pd.read_csv(out / "key-town_verdicts.csv", dtype={"code": str}).set_index("code")
+    assert v["verdict"].to_dict() == {"1": "incomplete", "2": "does not qualify"}     # no context: distance unknown
+    assert "常住人口 1.2万，低于重点镇标准区间下限 2.5万" in v.loc["2", "reasons_zh"]
     text = capsys.readouterr().out
-    assert "甲镇" in text
+    assert "甲镇" in text and "data to collect" in text and "context: county town / central city locations" in text
     assert main(["check", str(csv), "--profile", "nope"]) == 2
     err = capsys.readouterr().err
     assert "mega-town" in err and "key-town" in err
