@@ -542,8 +542,9 @@ def progress(plan, indicators=None, as_of: int = 2020) -> pd.DataFrame:
       before the target year, a single figure gives no trend.
     * ``achieved`` — the latest figure <= ``as_of`` meets the comparison (a bound meets it when every value it
       allows does). The note says when it was met after the target year.
-    * ``on_track`` — ``as_of`` < target year and the observed annual change (baseline -> latest) is at least the
-      required annual change (latest -> target by the target year) in the target's direction.
+    * ``on_track`` — ``as_of`` < target year and the observed annual change (baseline -> latest; when the latest
+      figure is the baseline itself, the figure before it -> latest) is at least the required annual change
+      (latest -> target by the target year) in the target's direction.
     * ``behind`` — otherwise: the trend is too slow before the target year, or the target-year figure misses it.
 
     Several rows in the latest year: reported before measured before estimated. The baseline is the figure at
@@ -664,6 +665,14 @@ def _assess(t: dict, cand: pd.DataFrame, scope: str, as_of: int) -> dict:
                 row["percent_of_way"] = (float(latest["value"]) - bv) / (target - bv) * 100
             if ly > byr:
                 row["observed_annual_change"] = (float(latest["value"]) - bv) / (ly - byr)
+            else:
+                # the latest figure is the baseline figure itself (no figure after the baseline year yet): the
+                # trend runs from the exact figure before it, if any -- two figures are not "a single figure"
+                prior = used[(used["year"] < ly) & (used["bound"] == "")]
+                if not prior.empty:
+                    p = _pick(prior[prior["year"] == prior["year"].max()])
+                    row["observed_annual_change"] = (float(latest["value"]) - float(p["value"])) / (ly - int(p["year"]))
+                    notes.append(f"no figure after the baseline: observed trend from {int(p['year'])} to {ly}")
         met = satisfies(latest["value"], comp, target, latest["bound"])
         if ly < ty and met is not True:
             row["required_annual_change"] = (target - float(latest["value"])) / (ty - ly)

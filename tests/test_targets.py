@@ -267,6 +267,28 @@ def test_on_track_edge_equal_rates():
     assert r["status"] == "behind"
 
 
+def test_trend_when_the_latest_figure_is_the_baseline():
+    # baseline year 2015; figures 2012: 50 and 2014: 70, nothing later. The baseline is 2014 (= the latest): the
+    # trend runs 2012 -> 2014 (+10/yr) against the required (100 - 70) / (2020 - 2014) = +5/yr. Two figures are
+    # not "a single figure".
+    r = _status(_plan(baseline_year=2015), _ind((2012, 50), (2014, 70)), 2016)
+    assert r["status"] == "on_track" and "single figure" not in r["status_note"]
+    assert r["observed_annual_change"] == pytest.approx(10) and r["required_annual_change"] == pytest.approx(5)
+    assert "observed trend from 2012 to 2014" in r["status_note"]
+    assert (r["baseline_year"], r["baseline_value"], r["percent_of_way"]) == (2014, 70, 0)
+    assert _status(_plan(baseline_year=2015), _ind((2012, 68), (2014, 70)), 2016)["status"] == "behind"
+    # a bound before the latest gives no trend
+    r = _status(_plan(baseline_year=2015), _ind((2012, 50, "reported", ">="), (2014, 70)), 2016)
+    assert r["status"] == "no_data" and "single figure" in r["status_note"]
+
+
+def test_achieved_by_a_figure_before_the_target_year():
+    r = _status(_plan(), _ind((2015, 50), (2019, 100)), 2020)          # met in 2019, no 2020 figure: achieved
+    assert r["status"] == "achieved" and r["latest_year"] == 2019 and math.isnan(r["required_annual_change"])
+    r = _status(_plan(), _ind((2015, 50), (2019, 100)), 2019)          # before the target year, too
+    assert r["status"] == "achieved"
+
+
 def test_on_track_for_a_falling_target():
     plan = _plan("<=", target=10)
     assert _status(plan, _ind((2015, 40), (2018, 22)), 2018)["status"] == "on_track"   # -6/yr vs -6/yr
