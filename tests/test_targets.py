@@ -75,6 +75,63 @@ def test_indicators_hold_the_facts_and_absent_stays_absent(indicators):
     assert (indicators["source"] != "").all()
 
 
+# Every row of indicators.csv, as FACTS.md states it (shared/data/bazhong/FACTS.md), converted to the target's unit:
+# 亿元 / 10 -> bn_yuan, shares x 100 -> percent, millions x 1e6 -> persons. (key, scope, year, definition, kind) ->
+# (value, bound, a word the source must name). Nothing else may be in the table: "not found" stays absent.
+_BULLETIN, _CENSUS20, _CENSUS10, _GDP = "statistical bulletins", "2020 census", "2010 census", "GDP section"
+FACTS_ROWS = {
+    **{("urbanization_rate", "511900", y, "resident_urban_share", "reported"): (v, "", _BULLETIN)
+       for y, v in [(2010, 33.34), (2020, 46.16), (2021, 46.92), (2022, 47.34), (2023, 48.52), (2024, 48.91)]},
+    **{("urbanization_rate", c, 2020, "resident_urban_share", "reported"): (v, "", _CENSUS20)
+       for c, v in [("511902", 64.44), ("511903", 37.39), ("511921", 38.96), ("511922", 37.95), ("511923", 39.99),
+                    ("511971", 87.44)]},
+    **{("resident_population", c, 2020, "census_resident", "reported"): (v, "", _CENSUS20)
+       for c, v in [("511900", 2_712_894), ("511902", 651_534), ("511903", 345_728), ("511921", 521_875),
+                    ("511922", 467_609), ("511923", 658_644), ("511971", 67_504)]},
+    **{("resident_population", c, 2010, "census_resident", "reported"): (v, "", _CENSUS10)
+       for c, v in [("511900", 3_283_148), ("511902", 1_126_167), ("511921", 687_369), ("511922", 606_992),
+                    ("511923", 862_620)]},
+    **{("resident_population", "511900", y, "year_end_resident", "reported"): (v, "", _BULLETIN)
+       for y, v in [(2021, 2_676_000), (2022, 2_658_000), (2023, 2_629_000), (2024, 2_613_000)]},
+    **{("household_registered_population", "511900", y, "household_registered", "reported"): (v, "", _BULLETIN)
+       for y, v in [(2021, 3_615_800), (2024, 3_543_000)]},
+    **{("urban_population", "511900", y, "year_end_urban_resident", "reported"): (v, "", _BULLETIN)
+       for y, v in [(2021, 1_255_700), (2022, 1_258_300), (2023, 1_275_600), (2024, 1_278_000)]},
+    ("central_city_population", "511900", 2010, "urban_settlement", "reported"): (477_235, "", "citypopulation.de"),
+    ("central_city_population", "511900", 2020, "urban_settlement", "reported"): (608_152, "", "citypopulation.de"),
+    ("central_city_population", "511900", 2020, "urban_districts_residents", "estimated"): (1_064_766, "", _CENSUS20),
+    **{("gdp", c, y, "gdp_current_prices", "reported"): (v, "", _GDP)
+       for c, y, v in [("511900", 2017, 60.144), ("511900", 2019, 75.429), ("511900", 2020, 76.699),
+                       ("511900", 2021, 74.251), ("511900", 2023, 78.028), ("511923", 2015, 12.129),
+                       ("511923", 2019, 18.68), ("511923", 2024, 20.12), ("511921", 2020, 13.404),
+                       ("511921", 2021, 12.822), ("511922", 2024, 15.608)]},
+    ("gdp", "511902", 2020, "gdp_current_prices", "reported"): (20, ">", "十四五"),
+    **{("key_towns", c, 2014, "national_key_town_list", "reported"): (v, "", "全国重点镇")
+       for c, v in [("511900", 9), ("511902", 2), ("511903", 1), ("511921", 2), ("511922", 2), ("511923", 2)]},
+    **{("featured_towns", c, 2020, "featured_town_designations", "reported"): (v, ">=", "featured")
+       for c, v in [("511900", 4), ("511903", 1), ("511921", 1), ("511923", 2)]},
+    ("national_edz", "511971", 2020, "national_status", "estimated"): (0, "", "China Daily 2021-03-23"),
+    ("national_edz", "511971", 2021, "national_status", "reported"): (0, "", "China Daily 2021-03-23"),
+}
+
+
+def test_every_indicator_row_is_a_fact_and_nothing_else(indicators):
+    got = {(r.key, r.scope, r.year, r.definition, r.kind): r for r in indicators.itertuples(index=False)}
+    assert sorted(set(got) - set(FACTS_ROWS)) == []           # nothing invented
+    assert sorted(set(FACTS_ROWS) - set(got)) == []           # nothing stated left out
+    for ident, (value, bound, source_word) in FACTS_ROWS.items():
+        r = got[ident]
+        assert (r.value, r.bound) == (pytest.approx(value, abs=1e-9), bound), ident
+        assert source_word in r.source, (ident, r.source)
+    units = {"urbanization_rate": "percent", "gdp": "bn_yuan", "key_towns": "count", "featured_towns": "count",
+             "national_edz": "flag"}
+    assert all(r.unit == units.get(r.key, "persons") for r in got.values())
+    # the notes keep the stated figure where a unit was converted
+    for ident in [k for k in FACTS_ROWS if k[0] == "gdp"]:
+        assert "亿元" in got[ident].note, ident
+    assert "0.6444" in got[("urbanization_rate", "511902", 2020, "resident_urban_share", "reported")].note
+
+
 EXPECTED_2020 = {
     # (key, scope): (status, latest_value, latest_year, baseline_value, baseline_year)
     ("urbanization_rate", "511900"): ("achieved", 46.16, 2020, 33.34, 2010),
