@@ -481,9 +481,12 @@ def test_cjk_font_covers_the_labels_and_renders_real_glyphs(plan):
 
     family, path = find_cjk_font()
     assert family is not None, "fonts-noto-cjk is installed here and in CI"
-    fonts = TTCollection(path, lazy=True).fonts if path.lower().endswith(".ttc") else [TTFont(path, lazy=True)]
-    face = next(f for f in fonts if f["name"].getDebugName(1) == family)
-    cmap = face.getBestCmap()
+    if path.lower().endswith(".ttc"):
+        with TTCollection(path, lazy=True) as coll:
+            cmap = next(f for f in coll.fonts if f["name"].getDebugName(1) == family).getBestCmap()
+    else:
+        with TTFont(path, lazy=True) as face:
+            cmap = face.getBestCmap()
     text = "巴中市城镇化率目标进展已完成滞后无数据" + "".join(plan["description_zh"])
     missing = sorted({ch for ch in text if ord(ch) not in cmap and not ch.isascii()})
     assert missing == []
@@ -519,6 +522,22 @@ def test_trajectory_figure_png_and_svg(tmp_path, plan, indicators):
     assert again.read_bytes() == png.read_bytes()        # deterministic bytes
     line = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "公布值"][0]
     assert list(line.get_xdata()) == [2010, 2020, 2021, 2022, 2023, 2024]
+
+
+def test_no_cjk_font_installed_warns_and_falls_back(monkeypatch, plan, indicators):
+    from bazhong_geo import trajectory
+    from bazhong_geo._errors import CJKFontWarning
+
+    monkeypatch.setattr(trajectory, "CJK_FAMILIES", ("No Such CJK Font",))
+    with pytest.warns(CJKFontWarning, match="fonts-noto-cjk"):
+        assert trajectory.find_cjk_font() == (None, None)
+    with pytest.warns(CJKFontWarning):
+        fig = trajectory.trajectory_figure(plan, indicators, "urbanization_rate", lang="zh")
+    assert fig.axes[0].get_title() == "Bazhong · Urbanization rate of the resident population reaches 45%"
+    assert fig.axes[0].get_xlabel() == "year"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                    # English labels: asked for, so no warning
+        trajectory.trajectory_figure(plan, indicators, "urbanization_rate", lang="en")
 
 
 def test_trajectory_without_cjk_font_falls_back_to_latin(plan, indicators):
