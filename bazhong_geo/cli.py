@@ -68,23 +68,35 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     """Progress against the plan's targets: progress.csv/.md/.html and trajectory figures in --out."""
-    from ._errors import BazhongGeoError
+    import warnings
+
+    from ._errors import BazhongGeoError, CJKFontWarning, PlanYearWarning
     from .targets import write_report
 
+    ours = (PlanYearWarning, CJKFontWarning)
     region = _load_region(args) if args.measure else None
     try:
-        out = write_report(args.out, as_of=args.as_of, plan=args.plan, indicators=args.indicators, region=region,
-                           lang=args.lang, figure_formats=tuple(args.formats.split(",")))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = write_report(args.out, as_of=args.as_of, plan=args.plan, indicators=args.indicators,
+                               region=region, lang=args.lang, figure_formats=tuple(args.formats.split(",")))
     except BazhongGeoError as exc:
         print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 2
+    for w in caught:      # ours as notes (e.g. as_of after a target year); anything else as a warning
+        if issubclass(w.category, ours):
+            print(f"note: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     table = out["table"]
     print(f"progress as of {args.as_of} ({len(table)} rows): "
           + ", ".join(f"{s} {n}" for s, n in table["status"].value_counts().sort_index().items()))
     for r in table.itertuples(index=False):
         latest = "" if r.latest_value != r.latest_value else f"{r.latest_bound}{r.latest_value:g} ({r.latest_year})"
         print(f"  {r.key:<27} {r.scope_name:<8} {r.comparison} {r.target:g} {r.unit:<8} latest {latest or '-':<18} "
-              f"{r.status}")
+              f"{r.status:<9} [{r.definition}]")
+        if r.alternatives:                      # two figures (definitions, kinds, sources): both, and which is used
+            print(f"      {r.alternatives}")
     print(f"wrote {out['csv']}, {out['md']}, {out['html']} and {len(out['figures'])} figure(s)")
     return 0
 

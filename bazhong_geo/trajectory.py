@@ -223,9 +223,15 @@ def _cell(v) -> str:
 
 
 def progress_markdown(table: pd.DataFrame, lang: str = "zh") -> str:
-    """A Markdown table of :func:`bazhong_geo.targets.progress` (the main columns, bounds shown)."""
+    """A Markdown table of :func:`bazhong_geo.targets.progress`.
+
+    The main columns with bounds shown, the required vs. observed annual change, the definition used, and the
+    other figures (other definitions, kinds or sources: ``alternatives``, which names the one used first) and the
+    counties' figures, so that where two figures disagree both are in the report.
+    """
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
-    head = ["key", "scope", "target", "latest", "baseline", "% of way", "status", "definition", "note"]
+    head = ["key", "scope", "target", "latest", "baseline", "% of way", "required/yr", "observed/yr", "status",
+            "definition", "note", "other figures (used first)", "counties"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table.to_dict("records"):
         latest = (f"{r['latest_bound']}{_cell(r['latest_value'])} ({_cell(r['latest_year'])})"
@@ -233,7 +239,9 @@ def progress_markdown(table: pd.DataFrame, lang: str = "zh") -> str:
         base = f"{_cell(r['baseline_value'])} ({_cell(r['baseline_year'])})" if _cell(r["baseline_value"]) else ""
         pct = f"{r['percent_of_way']:.1f}" if not math.isnan(r["percent_of_way"]) else ""
         cells = [r["key"], r["scope_name"], f"{r['comparison']} {_cell(r['target'])} {r['unit']} ({r['target_year']})",
-                 latest, base, pct, f"{labels[r['status']]} ({r['status']})", r["definition"], r["status_note"]]
+                 latest, base, pct, _cell(r["required_annual_change"]), _cell(r["observed_annual_change"]),
+                 f"{labels[r['status']]} ({r['status']})", r["definition"], r["status_note"],
+                 _cell(r.get("alternatives", "")), _cell(r.get("county_values", ""))]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -2,6 +2,7 @@
 
 import math
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -569,8 +570,18 @@ def test_write_report_escapes_and_writes_everything(tmp_path, plan, indicators):
     assert 'src="http' not in html and "<link" not in html and "<script" not in html
     csv = pd.read_csv(out["csv"], dtype={"scope": str})
     assert list(csv["status"][:2]) == ["achieved", "achieved"] and len(csv) == 8
-    assert "| urbanization_rate | 巴中市 | >= 45 percent (2020) | 46.16 (2020) |" in out["md"].read_text(encoding="utf-8")
+    md = out["md"].read_text(encoding="utf-8")
+    assert "| urbanization_rate | 巴中市 | >= 45 percent (2020) | 46.16 (2020) |" in md
     assert len(out["figures"]) == 2 and all(p.stat().st_size > 5000 for p in out["figures"])
+    # two figures for one target: the Markdown shows both and says which is used (not only the CSV/HTML)
+    cc = next(line for line in md.splitlines() if line.startswith("| central_city_population |"))
+    assert "used: urban_settlement [reported] 2020 \\| others: urban_districts_residents [estimated] 2020: " \
+           "1,064,766" in cc
+    assert "| urban_settlement |" in cc and "| 13,092 |" in cc           # observed/yr (608,152 - 477,235) / 10
+    head = next(line for line in md.splitlines() if line.startswith("| key |"))
+    cells = re.split(r"(?<!\\)\|", cc)
+    assert len(cells) == len(head.split("|")) == 15                       # the escaped '|' does not split cells
+    assert "巴州区 2020: 64.44" in next(line for line in md.splitlines() if line.startswith("| urbanization_rate |"))
 
 
 def test_report_cli_writes_its_files(tmp_path):
@@ -579,6 +590,10 @@ def test_report_cli_writes_its_files(tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "achieved 4, behind 6, no_data 6" in res.stdout
+    line = next(ln for ln in res.stdout.splitlines() if ln.lstrip().startswith("central_city_population"))
+    assert line.rstrip().endswith("behind    [urban_settlement]")          # the definition is in every output
+    assert "used: urban_settlement [reported] 2020 | others: urban_districts_residents [estimated] 2020: 1,064,766" \
+        in res.stdout
     for name in ("progress.csv", "progress.md", "progress.html"):
         assert (tmp_path / "rep" / name).stat().st_size > 1000
     assert len(list((tmp_path / "rep" / "trajectories").glob("*.png"))) == 10
@@ -586,3 +601,11 @@ def test_report_cli_writes_its_files(tmp_path):
     res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "report", "--out", "rep2", "--plan", str(bad)],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "PlanFormatError" in res.stderr and "line 2" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "report", "--out", "rep3", "--as-of", "2016"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "PlanYearError" in res.stderr and "baseline year 2017" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "report", "--out", "rep4", "--as-of", "2024"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "note: as_of 2024 is after the target year" in res.stdout
+    assert "PlanYearWarning" not in res.stderr                            # a note, not a traceback-like warning
+    assert "achieved 5, behind 6, no_data 5" in res.stdout                # 平昌 GDP met late, in 2024
