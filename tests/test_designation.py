@@ -249,9 +249,11 @@ def test_key_town_band(context):
                          geometry=[_pt(50)] * 4, crs=4545)
     res = dz.check(c, "key-town", context=context)
     assert [_verdict(res, x) for x in "abcd"] == ["qualifies", "does not qualify", "does not qualify", "qualifies"]
-    assert _row(res, "b", "population_band")["reason_zh"] == "镇区常住人口 2.4万，低于重点镇标准区间下限 2.5万"
+    assert _row(res, "b", "population_band")["reason_zh"] == "常住人口 2.4万，低于重点镇标准区间下限 2.5万"
     assert _row(res, "c", "population_band")["reason_en"] == (
-        "Town-area resident population 40,000 is above the key town band's upper bound of 35,000")
+        "Resident population 40,000 is above the key town band's upper bound of 35,000")
+    # whole-township resident figures are accepted, so the reason does not call them town-area figures
+    assert not res.details["reason_zh"].str.contains("镇区").any()
     assert _row(res, "a", "population_band")["threshold"] == "25000–35000"
 
 
