@@ -164,6 +164,16 @@ def _dedupe_locations(xy: np.ndarray, codes: np.ndarray, duplicates: str, report
     return keep, members
 
 
+def _merge_duplicates(rows, duplicates: str, report: dict):
+    """Rows with one settlement per location (see :func:`_dedupe_locations`) and each kept row's ``merged_codes``."""
+    import shapely
+
+    xy = shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object))
+    keep, members = _dedupe_locations(xy, rows["code"].to_numpy(), duplicates, report)
+    merged = [";".join(members[k]) if members and k in members else "" for k in keep]
+    return rows.iloc[keep].reset_index(drop=True), merged
+
+
 def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
     """Voronoi cells of distinct points ``xy`` clipped to ``region``, in input order (vectorised).
 
@@ -316,12 +326,8 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     report: dict = {}
     rows, t = _tier_rows(system, tier, report)
     region = _geometry(within, "within")
+    rows, merged = _merge_duplicates(rows, duplicates, report)
     xy = shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object))
-    codes = rows["code"].to_numpy()
-    keep, members = _dedupe_locations(xy, codes, duplicates, report)
-    rows = rows.iloc[keep].reset_index(drop=True)
-    xy = xy[keep]
-    merged = [";".join(members[k]) if members and k in members else "" for k in keep]
     if not respect_counties:
         geoms = voronoi_cells(xy, region)
         county = rows["county_code"].to_numpy() if "county_code" in rows else np.full(len(rows), None)
@@ -506,7 +512,7 @@ def nested(system, *, within=None, population=None):
 
 def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "speed_kmh", class_col=None, speeds=None,
             walk_kmh: float = 4.5, population=None, cell_m: float = 100.0, within=None, far_m: float = 1000.0,
-            planarize: bool = False, oneway_col=None):
+            planarize: bool = False, oneway_col=None, duplicates: str = "error"):
     """Road-network catchments: the land each settlement of ``tier`` reaches first within each time limit.
 
     Travel = walk (``walk_kmh``, straight line) from the settlement to the road, drive at the road's speed,
@@ -535,11 +541,15 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     oneway_col : str, optional
         OSM-style one-way column (see :func:`bazhong_geo.network.build_graph`); travel is from the
         settlement outwards.
+    duplicates : {"error", "merge"}
+        Several settlements at one location, as in :func:`voronoi`: raise
+        :class:`DuplicateLocationError` (default), or give the location one catchment under its first
+        code (the others listed in ``merged_codes`` and ``report["merged_locations"]``).
 
     Returns
     -------
     GeoDataFrame
-        ``code``, ``name``, ``tier``, ``minutes``, ``area_km2`` (, ``population``), MultiPolygons,
+        ``code``, ``name``, ``tier``, ``minutes``, ``merged_codes``, ``area_km2`` (, ``population``), MultiPolygons,
         EPSG:4545, sorted by minutes then code; every settlement has a row per band (empty geometry
         when it is nobody's fastest). ``attrs["report"]``: road components, settlements far from roads
         or off the main component, unlocated settlements, reprojections.
@@ -563,11 +573,14 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
 
     from .network import build_graph, isochrones, time_grid
 
+    if duplicates not in ("error", "merge"):
+        raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
     rows, t = _tier_rows(system, tier, report)
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0:
         raise ValueError(f"minutes must be positive numbers, got {minutes!r}")
+    rows, merged = _merge_duplicates(rows, duplicates, report)
     g = build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=cell_m,
                     planarize=planarize, oneway_col=oneway_col)
     region = None
@@ -599,7 +612,8 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
         nz = np.flatnonzero(~shapely.is_empty(geoms))
         geoms[nz] = shapely.intersection(geoms[nz], region)
     sel = rows.iloc[src].reset_index(drop=True)
-    return _finish(sel, geoms, rep, population, extra={"minutes": np.asarray(mins)})
+    return _finish(sel, geoms, rep, population,
+                   extra={"minutes": np.asarray(mins), "merged_codes": [merged[i] for i in src]})
 
 
 # ----------------------------------------------------------------------------------------------- population

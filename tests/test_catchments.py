@@ -260,3 +260,16 @@ def test_population_register_with_unlocated_rows_reported():
     rep = out.attrs["report"]
     assert rep["population_unlocated"] == 20.0 and rep["population_unlocated_rows"] == ["v2"]
     assert rep["population_total"] == 70.0 and rep["population_outside"] == 0.0
+
+
+def test_network_duplicate_locations_error_or_merge():
+    roads = gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
+                             geometry=[shapely.LineString([(X0, Y0 + 2000), (X0 + 4000, Y0 + 2000)])])
+    s = _system([(0, 2000), (0, 2000), (4000, 2000)], codes=["a", "b", "c"])
+    # without the check "a" silently got an empty catchment (its twin "b" won the tie)
+    with pytest.raises(DuplicateLocationError, match="a,b"):
+        C.network(s, "town", roads, minutes=(10,), cell_m=100.0)
+    net = C.network(s, "town", roads, minutes=(10,), cell_m=100.0, duplicates="merge")
+    assert net.code.tolist() == ["a", "c"] and net.merged_codes.tolist() == ["a;b", ""]
+    assert net.attrs["report"]["merged_locations"] == {"a": ["a", "b"]}
+    assert (net.area_km2 > 1.0).all()
