@@ -76,6 +76,14 @@ def test_every_shipped_profile_loads_with_sources_and_units():
             assert "source" in spec and "unit" in spec, (name, spec)
 
 
+def test_profile_api_lives_in_profiles_and_is_reexported():
+    from bazhong_geo import profiles
+
+    for name in ("Criterion", "Profile", "available_profiles", "load_profile", "profiles_dir", "UNITS", "OPS"):
+        assert getattr(dz, name) is getattr(profiles, name), name
+    assert profiles.available_profiles() == SHIPPED
+
+
 def test_shipped_thresholds_match_the_facts():
     assert dz.load_profile("mega-town").criteria[0].value == 50_000
     assert dz.load_profile("key-town").criteria[0].value == (25_000, 35_000)
