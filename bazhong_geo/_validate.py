@@ -319,3 +319,26 @@ def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
+
+
+# ----------------------------------------------------------------------------------------------- geometries
+
+def located(geoms) -> np.ndarray:
+    """Boolean mask of the geometries that exist and are not empty (a GeoSeries/GeoDataFrame, array or list).
+
+    >>> import shapely
+    >>> located([shapely.Point(0, 0), None, shapely.Point()]).tolist()
+    [True, False, False]
+    """
+    import shapely
+
+    if hasattr(geoms, "geometry"):
+        geoms = geoms.geometry
+    if hasattr(geoms, "values") and hasattr(geoms, "crs"):
+        geoms = geoms.values
+    if isinstance(geoms, list):
+        arr = np.empty(len(geoms), dtype=object)
+        arr[:] = geoms
+        geoms = arr
+    g = np.asarray(geoms, dtype=object)
+    return ~(shapely.is_missing(g) | shapely.is_empty(g))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._errors import BazhongGeoError, InvalidPopulationError, MissingColumnError
+from ._validate import located
 
 
 # ----------------------------------------------------------------------------------------------- decay functions
@@ -228,8 +229,7 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
     report: dict = {}
     unlocated = {"demand": np.zeros(0, dtype=np.int64)}
     for df, what in ((demand, "demand"), (supply, "supply")) if cost is None else ():
-        g = np.asarray(df.geometry.values, dtype=object)
-        rows = np.flatnonzero(shapely.is_missing(g) | shapely.is_empty(g))
+        rows = np.flatnonzero(~located(df))
         unlocated[what] = rows
         if len(rows):
             report[f"{what}_unlocated"] = rows.tolist()

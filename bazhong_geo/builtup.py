@@ -11,6 +11,7 @@ import numpy as np
 from ._coverage import split_runs
 from ._errors import (BazhongGeoError, EmptyInputError, GridMismatchError, InvalidBuiltupRuleError, MissingColumnError,
                       MissingCRSError)
+from ._validate import located
 
 CENTRAL_CITY_CODE = "511900"
 CENTRAL_CITY_COUNTIES = ("511902", "511903")  # 巴州区, 恩阳区
@@ -926,7 +927,6 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
 def _settlement_points(settlements):
     """Located settlement points in the work CRS with code, name, tier rank and population."""
     import pandas as pd
-    import shapely
 
     from .crs import to_work_crs
 
@@ -936,9 +936,7 @@ def _settlement_points(settlements):
         if col not in settlements.columns:
             raise MissingColumnError(f"settlements has no {col!r} column (columns: {list(settlements.columns)})")
     s = to_work_crs(settlements)
-    g = s.geometry.to_numpy()
-    ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
-    s = s[ok].copy()
+    s = s[located(s)].copy()
     s["code"] = s["code"].astype(str)
     if "tier" in s.columns:
         from .settlements import Tier

@@ -13,6 +13,7 @@ from ._errors import (
     MissingColumnError,
     UnsupportedFormatError,
 )
+from ._validate import located as _located
 
 WORK_EPSG = 4545
 
@@ -26,13 +27,6 @@ def _frame(system):
     from .settlements import SettlementSystem
 
     return SettlementSystem(system).settlements
-
-
-def _located_mask(gdf) -> np.ndarray:
-    import shapely
-
-    g = np.asarray(gdf.geometry.values, dtype=object)
-    return ~(shapely.is_missing(g) | shapely.is_empty(g))
 
 
 def _tier_rows(system, tier, report: dict):
@@ -49,7 +43,7 @@ def _tier_rows(system, tier, report: dict):
         present = sorted(gdf["tier"].unique().tolist())
         names = ", ".join(f"{x.value!r} ({x.label_zh})" for x in ts)
         raise EmptyInputError(f"no settlements of tier {names}; tiers present: {present}")
-    ok = _located_mask(rows)
+    ok = _located(rows)
     report["tier"] = ";".join(values)
     report["settlements"] = int(len(rows))
     report["unlocated"] = int((~ok).sum())
@@ -420,7 +414,7 @@ def nested(system, *, within=None, population=None):
 
     gdf = _frame(system)
     report: dict = {"settlements": int(len(gdf))}
-    ok = _located_mask(gdf)
+    ok = _located(gdf)
     report["unlocated"] = int((~ok).sum())
     if (~ok).any():
         report["unlocated_codes"] = gdf.loc[~ok, "code"].tolist()
@@ -693,7 +687,7 @@ def population_served(catchments, population, *, column: str = "population"):
             )
         pg = np.asarray(pop.geometry.values, dtype=object)
         rep["population_total"] = float(vals.sum())
-        located = _located_mask(pop)
+        located = _located(pop)
         if not located.all():
             # rows of a register without coordinates: left out of every catchment, counted in the report
             ids = (pop["code"] if "code" in pop.columns else pd.Series(np.arange(len(pop)))).to_numpy()[~located]

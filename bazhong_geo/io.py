@@ -31,6 +31,7 @@ from ._validate import (
     detect_text_encoding,
     find_column,
     format_rows,
+    located as _located,
     normalise_codes,
     to_number,
 )
@@ -913,7 +914,7 @@ def _check_region(gdf, row_ids, report, region, kind: str = "settlements") -> No
     import shapely
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    located = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    located = _located(geoms)
     if not located.any():
         return
     if region is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import EmptyInputError, InvalidSpeedError, MissingColumnError, MissingCRSError
+from ._validate import located
 
 WORK_EPSG = 4545
 """EPSG code of the work CRS (CGCS2000 3-degree Gauss-Krüger, central meridian 108°E)."""
@@ -432,7 +433,7 @@ def _planarize(parts, part_speed, precision_m):
     import shapely
 
     parts = np.asarray(parts, dtype=object)
-    ok = ~(shapely.is_missing(parts) | shapely.is_empty(parts))
+    ok = located(parts)
     noded = shapely.get_parts(shapely.union_all(parts[ok]))
     noded = noded[shapely.get_type_id(noded) == 1]
     mid = shapely.line_interpolate_point(noded, 0.5, normalized=True)
@@ -469,7 +470,7 @@ def _source_points(sources, report: dict):
         geoms = np.asarray(sources.geometry.values, dtype=object)
     else:
         geoms = np.asarray(sources, dtype=object)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok = located(geoms)
     if ok.any():
         types = shapely.get_type_id(geoms[ok])
         if (types != 0).any():
