@@ -403,7 +403,9 @@ def test_points_outside_region_warned_and_kept(tmp_path):
     g, report = read_settlements(_write(tmp_path, df), return_report=True)
     out = [i for i in report.issues if i.code == "outside_region"]
     assert out and out[0].severity == "warning" and out[0].rows == (5,) and "某村" in out[0].message
-    assert len(g) == 5 and g.geometry.iloc[3] is not None
+    assert len(g) == 5
+    kept = g.geometry.to_crs(4326).iloc[3]  # kept where it was given, not moved or emptied
+    assert (kept.x, kept.y) == (pytest.approx(104.06, abs=1e-9), pytest.approx(30.67, abs=1e-9))
     # against given boundaries: only the square around Tongjiang counts
     region = _boundaries(geoms=(SQ_B,), codes=("511921",), names=("通江县",))
     g, report = read_settlements(_write(tmp_path, _register()), region=region, return_report=True)
