@@ -301,7 +301,8 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     -------
     GeoDataFrame
         ``code``, ``name``, ``tier``, ``county_code``, ``merged_codes``, ``area_km2`` (, ``population``);
-        ``attrs["report"]`` counts unlocated settlements, merged locations and uncovered counties.
+        ``attrs["report"]`` counts unlocated settlements, merged locations and uncovered counties, and
+        lists settlements lying outside ``within`` (``outside_within``; kept, their cell possibly empty).
 
     Examples
     --------
@@ -322,6 +323,9 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     region = _geometry(within, "within")
     rows, merged = _merge_duplicates(rows, duplicates, report)
     xy = shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object))
+    outside = ~shapely.intersects_xy(region, xy[:, 0], xy[:, 1])
+    if outside.any():  # kept: a cell may still reach into the region
+        report["outside_within"] = rows.loc[outside, "code"].tolist()
     if not respect_counties:
         geoms = voronoi_cells(xy, region)
         county = rows["county_code"].to_numpy() if "county_code" in rows else np.full(len(rows), None)

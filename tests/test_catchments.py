@@ -273,3 +273,13 @@ def test_network_duplicate_locations_error_or_merge():
     assert net.code.tolist() == ["a", "c"] and net.merged_codes.tolist() == ["a;b", ""]
     assert net.attrs["report"]["merged_locations"] == {"a": ["a", "b"]}
     assert (net.area_km2 > 1.0).all()
+
+
+def test_voronoi_settlement_outside_the_region_kept_and_reported():
+    s = _system([(1000, 2000), (3000, 2000), (12_000, 2000)])  # s002 lies 8 km east of the square
+    v = C.voronoi(s, "town", within=SQUARE)
+    assert v.code.tolist() == ["s000", "s001", "s002"]  # kept, with the land it is nearest to (none here)
+    assert v.geometry.iloc[2].is_empty and v.area_km2.iloc[2] == 0.0
+    assert v.attrs["report"]["outside_within"] == ["s002"]
+    assert v.geometry.area.sum() == pytest.approx(SQUARE.area, rel=1e-12)
+    assert "outside_within" not in C.voronoi(s, "town", within=SQUARE.buffer(20_000)).attrs["report"]
