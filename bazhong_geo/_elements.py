@@ -80,7 +80,13 @@ window.bz = (function () {
     c.addTo(map);
     return c;
   }
-  return {svg: svg, layer: layer, panel: panel};
+  function fit(map, bounds, topLeft, bottomRight) {
+    var size = map.getSize(), k = Math.max(0, Math.min(1,
+      (size.x - 40) / Math.max(1, topLeft[0] + bottomRight[0]), (size.y - 40) / Math.max(1, topLeft[1] + bottomRight[1])));
+    map.fitBounds(bounds, {paddingTopLeft: [topLeft[0] * k, topLeft[1] * k],
+                           paddingBottomRight: [bottomRight[0] * k, bottomRight[1] * k]});
+  }
+  return {svg: svg, layer: layer, panel: panel, fit: fit};
 })();
 """
 

@@ -13,7 +13,7 @@ from ._elements import CSS, RUNTIME_JS, state
 from ._errors import BazhongGeoError
 from ._html import escape, script_json
 
-__all__ = ["leaflet_assets", "to_html", "save", "show", "deterministic_ids"]
+__all__ = ["leaflet_assets", "to_html", "save", "show", "deterministic_ids", "layer_control_last"]
 
 #: The two jQuery calls folium's own templates make (``$(`<html>`)[0]`` in Popup, ``$(document).ready`` in
 #: keep_in_front), so a plain folium.Popup still works when jQuery is left out offline.
@@ -130,6 +130,23 @@ def deterministic_ids(m) -> None:
     st["id_counter"] = counter
 
 
+def layer_control_last(m) -> None:
+    """Move the layer control after any layer added to the map after it.
+
+    folium's ``LayerControl`` names the layers it lists in its script; a layer declared later in the
+    page (added after the control, e.g. to a finished ``settlement_map``) would be listed as
+    ``undefined`` and break the control. A control already after every layer stays where it is.
+    """
+    from folium.map import Layer, LayerControl
+
+    keys = list(m._children)
+    controls = [k for k in keys if isinstance(m._children[k], LayerControl)]
+    for key in controls:
+        after = keys[keys.index(key) + 1:]
+        if any(isinstance(m._children[k], Layer) for k in after):
+            m._children.move_to_end(key)
+
+
 def to_html(m, *, offline: bool = True) -> str:
     """Return the map as one HTML document.
 
@@ -155,6 +172,7 @@ def to_html(m, *, offline: bool = True) -> str:
     False
     """
     root = m.get_root()
+    layer_control_last(m)
     deterministic_ids(m)
     # rendering adds to the figure's header/html/script; start each render from the pre-render state
     st = state(m)

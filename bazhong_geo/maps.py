@@ -405,7 +405,8 @@ def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int
                padding_bottom_right: tuple[int, int] | None = None):
     """Fit the map to a GeoDataFrame's extent or a (minx, miny, maxx, maxy) longitude/latitude box.
 
-    ``padding_top_left`` / ``padding_bottom_right`` (pixels) keep the extent clear of panels.
+    ``padding_top_left`` / ``padding_bottom_right`` (pixels) keep the extent clear of panels; in a
+    window too small for them they shrink in proportion.
 
     Examples
     --------
@@ -422,15 +423,16 @@ def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int
     else:
         minx, miny, maxx, maxy = bounds
     minx, miny, maxx, maxy = _basemap_box(m, minx, miny, maxx, maxy)
-    if padding_top_left or padding_bottom_right:
-        kw = {"padding_top_left": padding_top_left or (padding, padding),
-              "padding_bottom_right": padding_bottom_right or (padding, padding)}
-    else:
-        kw = {"padding": (padding, padding)}
+    box = [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+    top_left = list(padding_top_left or (padding, padding))
+    bottom_right = list(padding_bottom_right or (padding, padding))
     for key, child in list(m._children.items()):  # one fit per map: the last call wins
-        if type(child).__name__ == "FitBounds":
+        if getattr(child, "_bz_fit", False) or type(child).__name__ == "FitBounds":
             del m._children[key]
-    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]], **kw)
+    # bz.fit shrinks the paddings on a window too small for them (Leaflet would fail on NaN)
+    fit = _elements.Raw(f"bz.fit(__MAP__, {_js(box)}, {_js(top_left)}, {_js(bottom_right)});")
+    fit._bz_fit = True
+    fit.add_to(m)
     return m
 
 
@@ -1594,7 +1596,8 @@ def meeting_map(region, *, progress="auto", catchments="voronoi", roads=None, ra
     """The meeting map: settlements, boundaries, county-town catchments and the progress panel.
 
     Optional parts degrade gracefully: when the targets or catchments module is missing or fails on
-    the data, the map is made without that part and the reason is appended to ``notes``.
+    the data, the map is made without that part and the reason is appended to ``notes``; warnings
+    about the progress table (e.g. ``as_of`` after a target year) are appended there too.
 
     Parameters
     ----------
@@ -1634,9 +1637,14 @@ def meeting_map(region, *, progress="auto", catchments="voronoi", roads=None, ra
         try:
             from . import targets
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
                 prog = targets.progress("plan_2020", **({"as_of": as_of} if as_of is not None else {}))
+            for w in caught:  # ours (e.g. as_of after a target year) go with the map's notes
+                if issubclass(w.category, UserWarning):
+                    notes.append(f"progress panel: {w.message}")
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         except ImportError as exc:
             notes.append(f"progress panel left out: targets module not available ({exc})")
         except Exception as exc:  # the map is still useful without the panel
