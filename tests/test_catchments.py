@@ -104,6 +104,19 @@ def test_radius_defaults_and_override():
     assert C.default_radii().tier.tolist()[:2] == ["central_city", "county_town"]
 
 
+def test_every_default_radius_and_speed_cites_a_source_or_is_an_assumption():
+    from bazhong_geo.network import default_speeds
+    from bazhong_geo.settlements import allowed_tier_names
+
+    radii = C.default_radii()
+    assert sorted(radii.tier) == sorted(allowed_tier_names())  # every tier has a default
+    assert (radii.radius_m > 0).all()
+    for table in (radii, default_speeds()):
+        src = table["source"].fillna("").str.strip()
+        cited = src.str.contains(r"GB \d|JTG|FACTS|assumption", regex=True)
+        assert cited.all(), table[~cited]
+
+
 def _tree_system(rng, n_towns, n_vill):
     xy, tiers, codes, parents = [], [], [], []
     pts = rng.choice(4000 * 4000, size=1 + n_towns + n_vill, replace=False)
@@ -123,7 +136,16 @@ def _tree_system(rng, n_towns, n_vill):
 def test_nested_consistency(n_towns, n_vill, seed):
     rng = np.random.default_rng(seed)
     s = _tree_system(rng, n_towns, n_vill)
-    n = C.nested(s, within=SQUARE).set_index("code")
+    people = gpd.GeoDataFrame({"population": rng.integers(1, 100, 150).astype(float)}, crs=4545,
+                              geometry=shapely.points(rng.uniform([X0, Y0], [X0 + 4000, Y0 + 4000], (150, 2))))
+    n = C.nested(s, within=SQUARE, population=people).set_index("code")
+    # population is conserved down the tree: the root holds everyone, a parent = its core + its children
+    assert n.loc["c", "population"] == pytest.approx(people.population.sum())
+    for code in n.index:
+        kids = n[n.parent_code == code]
+        if len(kids):
+            pieces = gpd.GeoDataFrame(geometry=[n.loc[code, "core"], *kids.geometry], crs=4545)
+            assert C.population_served(pieces, people).population.sum() == pytest.approx(n.loc[code, "population"])
     assert n.loc["c", "depth"] == 0 and n.geometry["c"].symmetric_difference(SQUARE).area < 1e-3
     for code, row in n.iterrows():
         kids = n[n.parent_code == code]
