@@ -148,14 +148,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
             if path:
                 import geopandas as gpd
 
-                try:
-                    layers[key] = gpd.read_file(path)
-                except (OSError, RuntimeError) as exc:      # pyogrio's DataSourceError is a RuntimeError
-                    print(f"ERROR: --{key} {path}: cannot be read as a vector layer ({exc})", file=sys.stderr)
-                    return 2
+                layers[key] = gpd.read_file(path)
         result = check(candidates, profile, context=region, **layers)
         paths = write_check_report(result, args.out, region=region)
-    except (BazhongGeoError, OSError) as exc:      # bad input, or a file that is missing / cannot be written
+    except BazhongGeoError as exc:
         print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 2
     counts = result.counts()
