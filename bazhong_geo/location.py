@@ -39,7 +39,9 @@ class PlanResult:
     objective_value : float
         Covered population (people), or the sum of population x cost (people·km or people·minutes).
     status : str
-        Solver status: ``Optimal`` (CBC), ``Greedy``, or CBC's status when not proven optimal.
+        ``Optimal`` (CBC, proven), ``Greedy`` (solver="greedy"), ``Feasible`` (CBC stopped by ``time_limit_s``
+        with its best solution) or ``Greedy fallback`` (CBC stopped without a solution, or with a worse one than
+        greedy's); ``notes`` say which.
     gap : float
         Relative optimality gap: 0 when proven optimal; for greedy, against ``bound``.
     bound : float
@@ -168,7 +170,8 @@ def plan_designations(candidates, demand, k: int, *, objective: str = "covered_p
     costs : numpy.ndarray, optional
         A precomputed demand x candidate cost matrix (km or minutes, ``inf`` = unreachable) instead of geometry.
     time_limit_s : float, optional
-        CBC time limit; a solution that is not proven optimal reports its gap against the LP relaxation.
+        CBC time limit; a solution that is not proven optimal (the incumbent, or the greedy fallback when better or
+        when CBC found none) reports its gap against the LP relaxation, which is always solved to the end.
 
     Returns
     -------
@@ -353,12 +356,13 @@ def plan_designations(candidates, demand, k: int, *, objective: str = "covered_p
             prob += pulp.lpSum(terms)
         return prob, x
 
-    def run(relax: bool):
+    def run(relax: bool, limit: float | None = time_limit_s):
+        """Solve; return (status, proven optimal, an integer solution found, objective, x values)."""
         import warnings
 
         kw = {"msg": False}
-        if time_limit_s is not None:
-            kw["timeLimit"] = time_limit_s
+        if limit is not None:
+            kw["timeLimit"] = limit
         with warnings.catch_warnings():
             # PuLP 3.x announces its 4.0 API (prob.add_variable, COIN_CMD); the 2.7-3.x API used here still works
             warnings.filterwarnings("ignore", message=r".*PuLP 4\.0", category=DeprecationWarning)
@@ -369,25 +373,69 @@ def plan_designations(candidates, demand, k: int, *, objective: str = "covered_p
             raise InfeasiblePlanError(
                 f"no feasible choice of k={k} designations: the per-county quotas ({len(groups)} counties) and/or "
                 f"minimum spacing ({len(conflicts)} conflicting pairs) are too tight; lower k or relax them")
+        # CBC stopped by the time limit with an incumbent reports "Optimal" to PuLP; only sol_status tells
+        proven = prob.sol_status == pulp.LpSolutionOptimal
+        found = proven or prob.sol_status == pulp.LpSolutionIntegerFeasible
         val = pulp.value(prob.objective)
-        return status, (0.0 if val is None else float(val)), np.array([v.value() or 0.0 for v in x])
+        return status, proven, found, (0.0 if val is None else float(val)), np.array([v.value() or 0.0 for v in x])
+
+    def lp_bound() -> float:
+        """The LP relaxation's optimum, solved to the end: an LP stopped by a time limit bounds nothing."""
+        _, proven, _, val, _ = run(relax=True, limit=None)
+        return val if proven else float("nan")
+
+    def valid(mask: np.ndarray) -> bool:
+        """A choice of exactly k towns with the fixed ones, within the quotas, no spacing conflict."""
+        return (int(mask.sum()) == k and bool(mask[is_fixed].all())
+                and all(int(mask[members].sum()) <= q for _, members, q in groups)
+                and not any(mask[a] and mask[b] for a, b in conflicts))
+
+    def value_of(mask: np.ndarray) -> float:
+        if maximise:
+            return float(w[A[:, mask].any(axis=1)].sum())
+        best_c = C[:, mask].min(axis=1)
+        return float(np.where(w > 0, w * best_c, 0.0).sum())
 
     if solver == "exact":
-        status, val, xs = run(relax=False)
+        status, proven, found, val, xs = run(relax=False)
         chosen_mask = xs > 0.5
-        if status == "Optimal":
+        if proven:
             bound, gap_basis = val, "proven"
         else:
-            _, bound, _ = run(relax=True)
-            gap_basis = "lp_relaxation"
+            # stopped by the time limit: the solver's incumbent (when it is a valid choice) or the greedy fallback,
+            # whichever is better; the gap is measured against the LP relaxation
+            integral = bool(np.all(np.abs(xs - np.round(xs)) < 1e-6))   # values of an integral relaxation
+            incumbent = chosen_mask if ((found or integral) and valid(chosen_mask)) else None
+            try:
+                fallback = _greedy(A, C, w, k, is_fixed, groups, conflicts, maximise, codes)
+            except InfeasiblePlanError:
+                fallback = None
+            if fallback is not None and (incumbent is None or (
+                    value_of(fallback) > value_of(incumbent) if maximise
+                    else value_of(fallback) < value_of(incumbent))):
+                chosen_mask, status = fallback, "Greedy fallback"
+                notes.append(f"CBC stopped at the time limit ({time_limit_s} s) "
+                             + ("without an integer solution" if incumbent is None else "with a worse solution")
+                             + ": the greedy solution is used; raise time_limit_s for a proven optimum")
+            elif incumbent is not None:
+                chosen_mask, status = incumbent, "Feasible"
+                notes.append(f"CBC stopped at the time limit ({time_limit_s} s): best solution found, not proven "
+                             "optimal; raise time_limit_s for a proven optimum")
+            else:
+                raise InfeasiblePlanError(f"no feasible choice of k={k} designations found within the time limit "
+                                          f"({time_limit_s} s), and greedy found none; raise time_limit_s")
+            bound, gap_basis = lp_bound(), "lp_relaxation"
     else:
         chosen_mask = _greedy(A, C, w, k, is_fixed, groups, conflicts, maximise, codes)
-        status = "Greedy"
+        status, gap_basis = "Greedy", gap_against
         if gap_against == "exact":
-            _, bound, _ = run(relax=False)
+            _, exact_proven, _, bound, _ = run(relax=False)
+            if not exact_proven:
+                bound, gap_basis = lp_bound(), "lp_relaxation"
+                notes.append(f"the exact optimum was not proven within the time limit ({time_limit_s} s): greedy's "
+                             "gap is measured against the LP relaxation")
         else:
-            _, bound, _ = run(relax=True)
-        gap_basis = gap_against
+            bound = lp_bound()
 
     # evaluate the chosen set directly (independent of the solver's internal variables)
     sel = np.flatnonzero(chosen_mask)
@@ -404,13 +452,16 @@ def plan_designations(candidates, demand, k: int, *, objective: str = "covered_p
         value = float((w[reach] * best_cost[reach]).sum())
     total = float(pop.sum())
     mean_cost = float((pop[reach] * best_cost[reach]).sum() / pop[reach].sum()) if pop[reach].sum() > 0 else np.nan
-    if solver == "exact" and status == "Optimal":
+    if gap_basis == "proven":
         bound = value
-    if maximise:
-        gap = (bound - value) / bound if bound > 0 else 0.0
+    if not np.isfinite(bound):
+        gap = float("nan")                      # no valid bound: the gap is unknown, not 0
     else:
-        gap = (value - bound) / value if value > 0 else 0.0
-    gap = max(0.0, float(gap)) if abs(gap) > 1e-9 else 0.0
+        if maximise:
+            gap = (bound - value) / bound if bound > 0 else 0.0
+        else:
+            gap = (value - bound) / value if value > 0 else 0.0
+        gap = max(0.0, float(gap)) if abs(gap) > 1e-9 else 0.0
 
     dem_code = demand["code"].astype(str).to_numpy() if "code" in demand.columns else np.arange(len(demand)).astype(str)
     assignment = pd.DataFrame({"demand": dem_code, "population": pop, "nearest": nearest,

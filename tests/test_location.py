@@ -204,3 +204,48 @@ def test_travel_time_cover_with_roads():
     demand = gpd.GeoDataFrame({"population": [100, 100, 300]}, geometry=_pts([5, 10, 25]), crs=4545)
     res = plan_designations(cands, demand, 1, within_minutes=12, roads=roads)   # 30 km/h: 2 min per km
     assert res.cost_unit == "minutes" and res.chosen == ["b"] and res.objective_value == 300
+
+
+def _stopped_on_time(monkeypatch, x_values):
+    """Make CBC behave as when it stops at the time limit on the integer programme.
+
+    ``x_values`` = the incumbent's x_j (W, M, E), CBC's "Stopped on time - objective value" (PuLP: status Optimal,
+    sol_status integer-feasible); None = stopped before any integer solution (status Not Solved). The LP relaxation
+    (continuous variables) is solved for real.
+    """
+    real = pulp.LpProblem.solve
+
+    def fake(self, solver=None, **kw):
+        if not any(v.cat == pulp.LpBinary or v.cat == pulp.LpInteger for v in self.variables()):
+            return real(self, solver, **kw)
+        for v in self.variables():
+            v.varValue = x_values[int(v.name[2:])] if (x_values and v.name.startswith("x_")) else None
+        if x_values is None:
+            self.status, self.sol_status = pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+        else:
+            self.status, self.sol_status = pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible
+        return self.status
+
+    monkeypatch.setattr(pulp.LpProblem, "solve", fake)
+
+
+def test_time_limit_incumbent_is_not_reported_as_proven(trap, monkeypatch):
+    cands, demand = trap
+    _stopped_on_time(monkeypatch, [0, 1, 1])                  # incumbent M+E covers 26,000 of the optimal 32,000
+    res = plan_designations(cands, demand, 2, within_km=5, time_limit_s=1)
+    assert res.chosen == ["E", "M"] and res.objective_value == 26000
+    assert res.status != "Optimal" and res.gap_basis == "lp_relaxation"
+    assert res.bound == pytest.approx(32000) and res.gap == pytest.approx(0.1875)
+    assert any("time limit" in n for n in res.notes)
+
+
+def test_time_limit_without_a_solution_falls_back_to_greedy(trap, monkeypatch):
+    cands, demand = trap
+    _stopped_on_time(monkeypatch, None)
+    res = plan_designations(cands, demand, 2, within_km=5, time_limit_s=1)
+    assert res.chosen == ["E", "M"] and res.status == "Greedy fallback"        # a valid choice of k, not x > 0.5
+    assert res.gap_basis == "lp_relaxation" and res.gap == pytest.approx(0.1875)
+    assert any("greedy" in n for n in res.notes)
+    # greedy's gap against 'exact' when the exact run is itself stopped: measured against the LP bound, said so
+    g = plan_designations(cands, demand, 2, within_km=5, solver="greedy", gap_against="exact", time_limit_s=1)
+    assert g.gap_basis == "lp_relaxation" and any("not proven" in n for n in g.notes)
