@@ -17,7 +17,7 @@ from shapely.geometry import Point, Polygon, box
 
 from bazhong_geo import builtup
 from bazhong_geo._coverage import CellArea, compute_coverage
-from bazhong_geo._errors import GridMismatchError, InvalidBuiltupRuleError, MissingCRSError
+from bazhong_geo._errors import GridMismatchError, InvalidBuiltupRuleError, MissingColumnError, MissingCRSError
 
 EQUAL_AREA = "EPSG:6933"  # EASE-Grid 2.0 (cylindrical equal-area): the plane area is the true area
 
@@ -453,3 +453,17 @@ def test_vector_overlay_other_crs_and_no_match():
     with pytest.warns(UserWarning, match=r"classes found in 'class_code': \['0101', '201'\]"):
         none = builtup.area_by_zone_vector(landuse, z, classes=["202"])
     assert none.builtup_km2[0] == 0.0
+
+
+def test_open_dataset_and_id_col(tmp_path):
+    x0, y0 = 1_000_000.0, 3_000_000.0
+    path = write(tmp_path / "d.tif", np.ones((4, 4), dtype=np.uint8), from_origin(x0, y0, 10, 10), EQUAL_AREA)
+    z = gpd.GeoDataFrame({"adcode": ["511902"]}, geometry=[box(x0 + 5, y0 - 10, x0 + 25, y0)], crs=EQUAL_AREA)
+    with rasterio.open(path) as ds:
+        df = builtup.area_by_zone(ds, z, classes=[1], id_col="adcode")
+        assert not ds.closed  # the caller's dataset stays open
+    # the zone id comes out as ``code`` whatever its column was called
+    assert list(df.columns) == ["code", "builtup_km2", "zone_km2", "share", "valid_share"]
+    assert df.code.tolist() == ["511902"] and df.builtup_km2[0] == pytest.approx(200e-6, rel=1e-9)
+    with pytest.raises(MissingColumnError, match=r"zones has no 'code' column .*'adcode'.*pass id_col="):
+        builtup.area_by_zone(path, z, classes=[1])
