@@ -148,10 +148,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
             if path:
                 import geopandas as gpd
 
-                layers[key] = gpd.read_file(path)
+                try:
+                    layers[key] = gpd.read_file(path)
+                except (OSError, RuntimeError) as exc:      # pyogrio's DataSourceError is a RuntimeError
+                    print(f"ERROR: --{key} {path}: cannot be read as a vector layer ({exc})", file=sys.stderr)
+                    return 2
         result = check(candidates, profile, context=region, **layers)
         paths = write_check_report(result, args.out, region=region)
-    except BazhongGeoError as exc:
+    except (BazhongGeoError, OSError) as exc:      # bad input, or a file that is missing / cannot be written
         print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 2
     counts = result.counts()

@@ -424,6 +424,11 @@ def test_cli_check(tmp_path, capsys):
     assert main(["check", str(csv), "--profile", "nope"]) == 2
     err = capsys.readouterr().err
     assert "mega-town" in err and "key-town" in err
+    assert main(["check", str(tmp_path / "missing.csv"), "--no-context"]) == 2       # an error, not a traceback
+    assert "missing.csv: no such file" in capsys.readouterr().err
+    assert main(["check", str(csv), "--no-context", "--demand", str(tmp_path / "nope.gpkg"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "ERROR: --demand" in err and "nope.gpkg" in err
     assert main(["check", "--list-profiles"]) == 0
     assert "central-village" in capsys.readouterr().out
 
