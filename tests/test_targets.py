@@ -280,6 +280,24 @@ def test_measure_counts_register_by_designation_and_band():
     assert band["year"] == 2020
 
 
+def test_measure_counts_mega_towns_by_town_area_population(plan):
+    reg = pd.DataFrame({"code": list("abcd"), "tier": ["town"] * 4, "kind": ["town"] * 4, "county_code": ["511902"] * 4,
+                        "population": [60_000, 52_000, 48_000, np.nan],
+                        "population_kind": ["town_area", "常住", "镇区", "town_area"], "population_year": [2020] * 4})
+    m = tg.measure(SimpleNamespace(census=None, settlements=reg))
+    v = m.set_index(["key", "scope", "definition"])
+    ta = v.loc[("mega_towns", "511900", "town_area_population_ge_50000")]
+    # only a's town-area figure counts; b's 52,000 is a whole-township figure, d has none: "at least 1"
+    assert (ta["value"], ta["bound"], ta["n_missing"]) == (1, ">=", 2)
+    assert "2 towns have no town-area population" in ta["note"]
+    r = tg.progress(plan[plan["key"] == "mega_towns"], m[tg.INDICATOR_COLUMNS], as_of=2020).iloc[0]
+    assert (r["status"], r["latest_bound"], r["latest_kind"]) == ("no_data", ">=", "measured")   # >= 1 vs >= 3
+    complete = reg.assign(population=[60_000, 52_000, 48_000, 51_000], population_kind="town_area")
+    m2 = tg.measure(SimpleNamespace(census=None, settlements=complete))
+    r = tg.progress(plan[plan["key"] == "mega_towns"], m2[tg.INDICATOR_COLUMNS], as_of=2020).iloc[0]
+    assert (r["status"], r["latest_value"], r["latest_bound"]) == ("achieved", 3, "")     # every town known
+
+
 def test_measure_with_raster_needs_a_year():
     with pytest.raises(IndicatorFormatError, match="raster_year"):
         tg.measure(SimpleNamespace(census=None, settlements=None), raster="x.tif")
