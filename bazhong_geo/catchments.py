@@ -11,6 +11,7 @@ from ._errors import (
     EmptyInputError,
     InvalidPopulationError,
     MissingColumnError,
+    MissingCRSError,
     UnsupportedFormatError,
 )
 from ._validate import located as _located
@@ -616,7 +617,7 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
 
 # ----------------------------------------------------------------------------------------------- population
 
-def population_served(catchments, population, *, column: str = "population"):
+def population_served(catchments, population, *, column: str = "population", raster_crs=None):
     """Population inside each catchment.
 
     Parameters
@@ -629,6 +630,8 @@ def population_served(catchments, population, *, column: str = "population"):
         edge counts once (in the first catchment). *Polygons* with ``column``: areal weighting
         (population spread evenly over each polygon). Rows without coordinates are in no
         catchment: warned about and counted in the report, never dropped silently.
+    raster_crs : optional
+        CRS of a population raster that has none (otherwise such a raster is an error).
 
     Returns
     -------
@@ -666,11 +669,18 @@ def population_served(catchments, population, *, column: str = "population"):
             rcrs = src.crs
             band = src.read(1, masked=True)
             total = float(np.nansum(band.filled(0.0)))
+        if rcrs is None:
+            if raster_crs is None:
+                raise MissingCRSError(
+                    f"population raster {population}: no CRS; pass raster_crs=... (e.g. 'EPSG:4545') or set it "
+                    f"in the file (gdal_edit.py -a_srs EPSG:xxxx)")
         polys = gpd.GeoDataFrame({"_i": np.arange(len(out))}, geometry=list(geoms), crs=out.crs)
         polys = polys[~polys.geometry.is_empty]
         vals = np.zeros(len(out))
         if len(polys):
-            if rcrs is not None and not polys.crs.equals(rcrs):
+            if rcrs is None:
+                polys = polys.to_crs(raster_crs)
+            elif not polys.crs.equals(rcrs):
                 polys = polys.to_crs(rcrs)
             res = exact_extract(str(population), polys, "sum", include_cols=["_i"], output="pandas")
             vals[res["_i"].to_numpy()] = res["sum"].to_numpy(dtype=float)

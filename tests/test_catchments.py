@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
 from bazhong_geo import catchments as C
-from bazhong_geo._errors import DuplicateLocationError, EmptyInputError
+from bazhong_geo._errors import DuplicateLocationError, EmptyInputError, MissingCRSError
 from bazhong_geo.settlements import SettlementSystem
 
 X0, Y0 = 500_000.0, 3_500_000.0
@@ -305,3 +305,14 @@ def test_voronoi_settlement_outside_the_region_kept_and_reported():
     assert v.attrs["report"]["outside_within"] == ["s002"]
     assert v.geometry.area.sum() == pytest.approx(SQUARE.area, rel=1e-12)
     assert "outside_within" not in C.voronoi(s, "town", within=SQUARE.buffer(20_000)).attrs["report"]
+
+
+def test_population_raster_without_crs_is_an_error(tmp_path):
+    path = tmp_path / "nocrs.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float64",
+                       transform=from_origin(X0, Y0 + 4000, 1000, 1000)) as dst:
+        dst.write(np.full((1, 4, 4), 10.0))
+    cat = gpd.GeoDataFrame({"code": ["a"], "tier": ["town"]}, crs=4545, geometry=[shapely.box(X0, Y0, X0 + 1500, Y0 + 1000)])
+    with pytest.raises(MissingCRSError, match=r"nocrs\.tif.*no CRS"):
+        C.population_served(cat, str(path))  # not silently read as if it were in the catchments' CRS
+    assert C.population_served(cat, str(path), raster_crs="EPSG:4545").population.tolist() == pytest.approx([15.0])
