@@ -161,7 +161,9 @@ def test_offline_html_inlines_leaflet_and_loads_nothing(full_map_html):
 
 def test_online_html_keeps_folium_links():
     html_text = maps.to_html(maps.base_map(), offline=False)
-    assert re.search(r'<script src="https://[^"]*leaflet\.js"', html_text)
+    leaflet = re.search(r'<script src="https://[^"]*leaflet\.js"></script>', html_text)
+    assert leaflet and html_text.index("window.bz = ") == leaflet.end() + len("<script>\n")  # runtime right after
+    assert "Leaflet 1.9.3" not in html_text  # nothing inlined online
 
 
 def test_same_map_same_bytes_and_rendering_twice_is_idempotent():
@@ -353,6 +355,21 @@ def test_raster_overlay_is_embedded_as_png(tmp_path):
     (s, w), (n, e) = overlay.bounds
     corners = gpd.GeoSeries([Point(w, s), Point(e, n)], crs=4326).to_crs(4545)
     assert corners.iloc[0].x == pytest.approx(X0, abs=300) and corners.iloc[1].y == pytest.approx(Y0 + 5_000, abs=300)
+    # the image shows the block of ones (columns 10-30 of 80, rows 10-20 of 50) and nothing else
+    import base64
+    import io
+
+    from PIL import Image
+
+    png = re.search(r'L\.imageOverlay\(\s*"data:image/png;base64,([A-Za-z0-9+/=]+)"', html_text).group(1)
+    alpha = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGBA"))[..., 3]
+    rows, cols = np.nonzero(alpha > 127)
+    height, width = alpha.shape
+    assert cols.min() / width == pytest.approx(10 / 80, abs=0.03) and (cols.max() + 1) / width == pytest.approx(
+        30 / 80, abs=0.03)
+    assert rows.min() / height == pytest.approx(10 / 50, abs=0.04) and (rows.max() + 1) / height == pytest.approx(
+        20 / 50, abs=0.04)
+    assert alpha.max() == round(255 * 0.8) and (alpha > 0).sum() < 1.3 * len(rows)  # opacity 0.8, edges only blurred
 
 
 # ----------------------------------------------------------------------------------------------- in Chromium
