@@ -709,11 +709,29 @@ def write_check_report(result: CheckResult, out_dir, *, region=None) -> dict[str
         result.details.to_excel(xw, sheet_name="details", index=False)
         result.missing_data.to_excel(xw, sheet_name="missing_data", index=False)
         result.profile.table().to_excel(xw, sheet_name="criteria", index=False)
+    _fix_zip_times(paths["excel"])
     paths["summary_md"].write_text(result.to_markdown(), encoding="utf-8")
     map_path = _write_map(result, out / f"{stem}_map.html", region)
     if map_path is not None:
         paths["map"] = map_path
     return paths
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Rewrite an .xlsx with fixed times (zip members, created/modified), so the same table gives the same bytes."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        members = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w") as zout:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2000-01-01T00:00:00Z\g<3>",
+                              data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            zout.writestr(fixed, data)
 
 
 _COLOURS = {"qualifies": "#1a9641", "does not qualify": "#d7191c", "incomplete": "#9e9e9e"}

@@ -399,7 +399,7 @@ def test_write_check_report(tmp_path, towns, context, capsys):
     assert "甲镇" in html and "镇区常住人口 2.8万，低于特大镇标准 5万" in html    # reasons in popups
     # same input, same bytes
     again = dz.write_check_report(res, tmp_path / "out2")
-    for key in ("verdicts_csv", "details_csv", "summary_md", "map"):
+    for key in ("verdicts_csv", "details_csv", "excel", "summary_md", "map"):
         assert again[key].read_bytes() == paths[key].read_bytes(), key
 
 
