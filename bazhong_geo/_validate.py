@@ -342,3 +342,48 @@ def located(geoms) -> np.ndarray:
         geoms = arr
     g = np.asarray(geoms, dtype=object)
     return ~(shapely.is_missing(g) | shapely.is_empty(g))
+
+
+def region_geometry(obj, what: str = "region"):
+    """An area of interest as one valid shapely (Multi)Polygon in the work CRS (EPSG:4545).
+
+    ``obj`` is a shapely geometry (taken as EPSG:4545), a GeoDataFrame/GeoSeries in any CRS (its
+    features are unioned), a :class:`~bazhong_geo.datasets.Region` (its prefecture), or ``None`` for
+    the embedded Bazhong prefecture. Invalid geometries are repaired (``make_valid``).
+
+    Raises
+    ------
+    MissingCRSError
+        A layer without CRS.
+    EmptyInputError
+        The area is empty.
+    TypeError
+        Anything else.
+    """
+    import shapely
+
+    from ._errors import EmptyInputError, MissingCRSError
+
+    if obj is None:
+        from .datasets import load_bazhong
+
+        obj = load_bazhong().prefecture
+    if hasattr(obj, "prefecture") and not hasattr(obj, "geometry"):
+        obj = obj.prefecture
+    if isinstance(obj, shapely.Geometry):
+        geom = obj
+    elif hasattr(obj, "geometry") and hasattr(obj, "crs"):
+        if obj.crs is None:
+            raise MissingCRSError(f"{what}: the layer has no CRS; set it first, e.g. .set_crs('EPSG:4545')")
+        from .crs import to_work_crs
+
+        series = obj.geometry if hasattr(obj, "columns") else obj
+        geom = shapely.union_all(np.asarray(to_work_crs(series.to_frame("geometry")).geometry.values, dtype=object))
+    else:
+        raise TypeError(f"{what} must be a GeoDataFrame/GeoSeries, a shapely geometry (EPSG:4545) or a Region, "
+                        f"not {type(obj).__name__}")
+    if geom is None or geom.is_empty:
+        raise EmptyInputError(f"{what}: the area is empty")
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    return geom

@@ -15,6 +15,7 @@ from ._errors import (
     UnsupportedFormatError,
 )
 from ._validate import located as _located
+from ._validate import region_geometry
 
 WORK_EPSG = 4545
 
@@ -65,29 +66,8 @@ def _tier_rows(system, tier, report: dict):
 
 
 def _geometry(obj, what="within"):
-    """A single (Multi)Polygon in EPSG:4545 from a geometry, GeoSeries/GeoDataFrame or Region."""
-    import shapely
-
-    from .crs import to_work_crs
-
-    if obj is None:
-        from .datasets import load_bazhong
-
-        obj = load_bazhong().prefecture
-    if hasattr(obj, "prefecture") and not hasattr(obj, "geometry"):
-        obj = obj.prefecture
-    if isinstance(obj, shapely.Geometry):
-        geom = obj
-    else:
-        if hasattr(obj, "to_frame") and not hasattr(obj, "columns"):
-            obj = obj.to_frame("geometry")
-        obj = to_work_crs(obj, source=what)
-        geom = shapely.union_all(np.asarray(obj.geometry.values, dtype=object))
-    if geom is None or geom.is_empty:
-        raise EmptyInputError(f"{what}: the area is empty")
-    if not geom.is_valid:
-        geom = shapely.make_valid(geom)
-    return geom
+    """A single (Multi)Polygon in EPSG:4545 from a geometry, GeoSeries/GeoDataFrame or Region (default: the prefecture)."""
+    return region_geometry(obj, what)
 
 
 def _objarray(geoms) -> np.ndarray:

@@ -33,6 +33,7 @@ from ._validate import (
     format_rows,
     located as _located,
     normalise_codes,
+    region_geometry,
     to_number,
 )
 
@@ -940,23 +941,9 @@ def _check_region(gdf, row_ids, report, region, kind: str = "settlements") -> No
 
 def _region_geometry(region):
     """The region as one shapely geometry in the work CRS (a small tolerance for points on the edge)."""
-    import geopandas as gpd
-    from shapely.geometry.base import BaseGeometry
-
-    from .crs import WORK_CRS
-
     if isinstance(region, (str, Path)):
         region = read_boundaries(region)
-    if isinstance(region, BaseGeometry):
-        geom = region  # assumed in the work CRS
-    elif isinstance(region, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        if region.crs is None:
-            raise MissingCRSError("region= has no CRS; set it (region.set_crs('EPSG:4545'))")
-        geom = region.to_crs(WORK_CRS).geometry.union_all() if isinstance(region, gpd.GeoDataFrame) \
-            else region.to_crs(WORK_CRS).union_all()
-    else:
-        raise TypeError("region must be a GeoDataFrame/GeoSeries, a shapely geometry (EPSG:4545), a path, None or False")
-    return geom.buffer(1.0)
+    return region_geometry(region, "region=").buffer(1.0)
 
 
 # =============================================================================================== finish

@@ -316,3 +316,17 @@ def test_population_raster_without_crs_is_an_error(tmp_path):
     with pytest.raises(MissingCRSError, match=r"nocrs\.tif.*no CRS"):
         C.population_served(cat, str(path))  # not silently read as if it were in the catchments' CRS
     assert C.population_served(cat, str(path), raster_crs="EPSG:4545").population.tolist() == pytest.approx([15.0])
+
+
+def test_within_bad_input_and_other_crs():
+    s = _system([(1000, 2000), (3000, 2000)])
+    with pytest.raises(MissingCRSError, match="within: the layer has no CRS; set it"):
+        C.voronoi(s, "town", within=gpd.GeoDataFrame(geometry=[SQUARE]))
+    with pytest.raises(EmptyInputError, match="within: the area is empty"):
+        C.voronoi(s, "town", within=shapely.Polygon())
+    with pytest.raises(TypeError, match="within must be a GeoDataFrame"):
+        C.voronoi(s, "town", within=42)
+    # a region in lon/lat is brought into the work CRS: same partition
+    wgs = gpd.GeoSeries([SQUARE], crs=4545).to_crs(4326)
+    v = C.voronoi(s, "town", within=wgs)
+    assert v.geometry.area.sum() == pytest.approx(SQUARE.area, rel=1e-6)
