@@ -949,6 +949,17 @@ def add_builtup(m, builtup, *, name: str | None = None, tolerance_m: float = 10.
         "styles": {"b": {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.45}}})
 
 
+def _rgb(color: str) -> tuple[int, int, int]:
+    """(r, g, b) of a hex colour (#rgb, #rrggbb, #rrggbbaa) or a CSS colour name."""
+    from PIL import ImageColor
+
+    try:
+        return tuple(ImageColor.getrgb(_check_color(color))[:3])
+    except ValueError:
+        raise BazhongGeoError(f"colour {color!r} is not a hex colour or a CSS colour name; give e.g. '#c0392b'") \
+            from None
+
+
 def _png_data_uri(rgba: np.ndarray) -> str:
     from PIL import Image
 
@@ -972,7 +983,7 @@ def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str 
     band : int
         Band to show.
     color : str
-        Hex colour of the highest values.
+        Colour of the highest values (hex or CSS name).
     vmin, vmax : float, optional
         Value range (default: the band's min and max).
     max_size : int
@@ -1026,7 +1037,7 @@ def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str 
     lo = float(np.nanmin(out)) if vmin is None and finite.any() else (vmin or 0.0)
     hi = float(np.nanmax(out)) if vmax is None and finite.any() else (vmax if vmax is not None else 1.0)
     frac = np.clip((np.nan_to_num(out, nan=lo) - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
-    rgb = tuple(int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)) if len(color) == 7 else (192, 57, 43)
+    rgb = _rgb(color)
     rgba = np.zeros((height, width, 4), dtype=np.uint8)
     rgba[..., 0], rgba[..., 1], rgba[..., 2] = rgb
     rgba[..., 3] = np.where(finite, np.round(frac * 255 * opacity), 0).astype(np.uint8)

@@ -370,6 +370,15 @@ def test_raster_overlay_is_embedded_as_png(tmp_path):
     assert rows.min() / height == pytest.approx(10 / 50, abs=0.04) and (rows.max() + 1) / height == pytest.approx(
         20 / 50, abs=0.04)
     assert alpha.max() == round(255 * 0.8) and (alpha > 0).sum() < 1.3 * len(rows)  # opacity 0.8, edges only blurred
+    # the colour asked for, whatever its spelling (it used to fall back to red silently unless #rrggbb)
+    for spelling, rgb in (("#c0392b", (192, 57, 43)), ("navy", (0, 0, 128)), ("#0f0", (0, 255, 0))):
+        m = maps.base_map()
+        maps.add_raster(m, path, color=spelling)
+        png = re.search(r'L\.imageOverlay\(\s*"data:image/png;base64,([A-Za-z0-9+/=]+)"', maps.to_html(m)).group(1)
+        image = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGBA"))
+        assert tuple(image[image[..., 3] > 127][0, :3]) == rgb
+    with pytest.raises(BazhongGeoError, match="colour"):
+        maps.add_raster(maps.base_map(), path, color="reddish")
 
 
 # ----------------------------------------------------------------------------------------------- in Chromium
