@@ -1345,6 +1345,9 @@ def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, p
             desc = f"{scope_label} {desc}"
         unit, factor = _unit_label(_clean(r.unit) or "", lang)
         latest = _fmt_num(float(r.latest_value) * factor, 2) if _clean(r.latest_value) is not None else "—"
+        bound = _clean(getattr(r, "latest_bound", None))
+        if latest != "—" and bound in _BOUND_SIGNS:  # a figure stated as a bound ("passed 200 亿") shows as one
+            latest = f"{_BOUND_SIGNS[bound]} {latest}"
         year = _clean(r.latest_year)
         year_txt = f" ({_fmt_year(year)})" if year is not None and year != "" else ""
         target = _fmt_num(float(r.target) * factor, 2) if _clean(r.target) is not None else "—"
@@ -1359,6 +1362,9 @@ def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, p
     content = (f"<h4>{_esc(title or _t('progress', lang))}</h4><div>{summary}</div>"
                f"<table>{head}{''.join(body)}</table>{extra}")
     return _add_panel(m, content, position, "bz-progress bz-legend")
+
+
+_BOUND_SIGNS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
 
 
 def add_title(m, title: str, subtitle: str | None = None, *, position: str = "topleft"):

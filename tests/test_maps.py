@@ -772,3 +772,28 @@ def test_prepare_geometries_never_drops_or_invalidates(boxes, tolerance):
     out = maps.prepare_geometries(g, tolerance_m=tolerance)
     assert len(out) == len(g) and out["name"].tolist() == g["name"].tolist()
     assert not out.geometry.is_empty.any() and out.geometry.is_valid.all()
+
+
+def test_progress_panel_shows_bounds_as_bounds():
+    """A figure stated as a bound ("passed 200 亿元", "at least 4 featured towns") is shown with its sign."""
+    import folium
+
+    prog = _progress().iloc[:2].copy()
+    prog["latest_value"] = [20.0, 4.0]
+    prog["latest_bound"] = [">", ">="]
+    m = maps.base_map()
+    maps.add_progress_panel(m, prog)
+    def _panel_text(mp):  # the panel's HTML travels as a JSON string with <, > and & escaped
+        html = mp.get_root().render()
+        for code, char in (("\\u0026", "&"), ("\\u003e", ">"), ("\\u003c", "<")):
+            html = html.replace(code, char)
+        return html
+
+    html = _panel_text(m)
+    assert "&gt; 20" in html and "≥ 4" in html
+    prog["latest_bound"] = ["", None]
+    m2 = maps.base_map()
+    maps.add_progress_panel(m2, prog)
+    html2 = _panel_text(m2)
+    assert "&gt; 20" not in html2 and "≥ 4" not in html2
+    assert isinstance(m2, folium.Map)
