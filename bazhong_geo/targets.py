@@ -142,7 +142,7 @@ def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
     ------
     PlanFormatError
         A missing column, a blank required field, an unknown comparison, a non-numeric target, a target year
-        before the baseline year or a duplicate key; the message names the line of the file.
+        before the baseline year, a scope that is not an NBS code or a duplicate key; the message names the line.
 
     Examples
     --------
@@ -180,6 +180,9 @@ def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
         if row["target_year"] <= row["baseline_year"]:
             raise PlanFormatError(f"{where}: target_year {row['target_year']} is not after baseline_year "
                                   f"{row['baseline_year']}")
+        if not (row["scope"].isdigit() and len(row["scope"]) in (6, 9, 12)):
+            raise PlanFormatError(f"{where}: scope {row['scope']!r} is not an NBS code; use 511900 for the prefecture "
+                                  "or a county code (511902 巴州区 ... 511971 经开区)")
         row["indicator"] = row["indicator"] or row["key"]
         out.append(row)
     plan = pd.DataFrame(out)[PLAN_COLUMNS + [c for c in df.columns if c not in PLAN_COLUMNS]]

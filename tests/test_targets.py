@@ -442,6 +442,10 @@ def test_plan_errors_name_the_line(tmp_path):
         tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,>=,3,2017,2017,511900,d,s\n"))
     with pytest.raises(PlanFormatError, match="not a number"):
         tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,>=,three,2020,2017,511900,d,s\n"))
+    with pytest.raises(PlanFormatError, match=r"line 2 \(key 'a'\): scope '51190' is not an NBS code"):
+        tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,>=,3,2020,2017,51190,d,s\n"))   # a typo
+    with pytest.raises(PlanFormatError, match="scope 'prefecture' is not an NBS code"):
+        tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,>=,3,2020,2017,prefecture,d,s\n"))
     with pytest.raises(PlanFormatError, match=r"repeated on lines \[2, 3\]"):
         tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + ok + ok))
     p = tg.load_plan(_write(tmp_path / "p.csv", PLAN_HEAD + "a,甲,A,count,≥,3,2020,2017,511900,d,s\n"))
