@@ -54,6 +54,34 @@ def test_plan_has_the_ten_targets_of_2018(plan):
     assert (plan["target_year"] == 2020).all() and (plan["source"] != "").all()
 
 
+# FACTS.md, "The 2018 plan": key -> (comparison, target, unit, scope); every target is due in 2020
+FACTS_TARGETS = {
+    "urbanization_rate": (">=", 45, "percent", "511900"),
+    "central_city_population": (">=", 800_000, "persons", "511900"),
+    "central_city_builtup_area": (">=", 80, "km2", "511900"),
+    "mega_towns": (">=", 3, "count", "511900"),
+    "key_towns": (">=", 12, "count", "511900"),
+    "featured_towns": (">=", 40, "count", "511900"),
+    "four_good_villages": (">=", 1200, "count", "511900"),          # "at least"
+    "gdp_bazhou": (">", 20, "bn_yuan", "511902"),                   # "exceed" 200 亿元
+    "gdp_pingchang": (">", 20, "bn_yuan", "511923"),
+    "national_edz": ("=", 1, "flag", "511971"),
+}
+
+
+def test_every_plan_target_is_the_fact(plan):
+    got = {r.key: (r.comparison, r.target, r.unit, r.scope) for r in plan.itertuples(index=False)}
+    assert got == FACTS_TARGETS
+    assert set(plan["target_year"]) == {2020} and set(plan["baseline_year"]) == {2017}
+    assert plan["source"].str.contains("全市城乡提升和县域经济发展大会, 2018-08-29").all()
+    zh = plan.set_index("key")["description_zh"]
+    for key, word in [("urbanization_rate", "45%"), ("central_city_population", "80万"),
+                      ("central_city_builtup_area", "80平方公里"), ("mega_towns", "5万人以上"),
+                      ("key_towns", "3万人左右"), ("featured_towns", "40个"), ("four_good_villages", "1200个以上"),
+                      ("gdp_bazhou", "巴州区"), ("gdp_pingchang", "平昌县"), ("national_edz", "国家级")]:
+        assert word in zh[key], key
+
+
 def test_indicators_hold_the_facts_and_absent_stays_absent(indicators):
     ind = indicators.set_index(["key", "scope", "year", "definition", "kind"])["value"]
     assert ind[("urbanization_rate", "511900", 2010, "resident_urban_share", "reported")] == 33.34
@@ -631,3 +659,18 @@ def test_report_cli_writes_its_files(tmp_path):
     assert res.returncode == 0 and "note: as_of 2024 is after the target year" in res.stdout
     assert "PlanYearWarning" not in res.stderr                            # a note, not a traceback-like warning
     assert "achieved 5, behind 6, no_data 5" in res.stdout                # 平昌 GDP met late, in 2024
+
+
+def test_report_cli_with_measured_figures(tmp_path, capsys, monkeypatch):
+    """--measure adds figures computed from the embedded census and register, shown beside the reported ones."""
+    from bazhong_geo.cli import main
+
+    monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path / "cache"))
+    assert main(["report", "--measure", "--out", str(tmp_path / "rep"), "--lang", "en", "--formats", "png,svg"]) == 0
+    out = capsys.readouterr().out
+    assert "achieved 4, behind 6, no_data 6" in out                  # reported figures still decide
+    assert "urban_settlement [measured] 2020: 608,142 persons" in out
+    table = pd.read_csv(tmp_path / "rep" / "progress.csv", dtype={"scope": str}).set_index(["key", "scope"])
+    assert table.loc[("central_city_population", "511900"), "latest_kind"] == "reported"
+    assert "[measured]" in table.loc[("urbanization_rate", "511900"), "alternatives"]
+    assert len(list((tmp_path / "rep" / "trajectories").glob("*.svg"))) == 10
