@@ -34,11 +34,12 @@ def to_work(gdf, what: str = "layer", report: dict | None = None):
         raise MissingCRSError(
             f"the {what} has no CRS; set it first, e.g. gdf.set_crs(4326) for lon/lat or gdf.set_crs(4545)"
         )
-    if gdf.crs.to_epsg() != WORK_EPSG:
-        if report is not None:
-            report.setdefault("reprojected", []).append(f"{what}: {gdf.crs.to_string()} -> EPSG:{WORK_EPSG}")
-        gdf = gdf.to_crs(WORK_EPSG)
-    return gdf
+    from .crs import to_work_crs
+
+    out = to_work_crs(gdf, source=what)
+    if out is not gdf and report is not None:
+        report.setdefault("reprojected", []).append(f"{what}: {gdf.crs.to_string()} -> EPSG:{WORK_EPSG}")
+    return out
 
 
 def default_speeds():

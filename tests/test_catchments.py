@@ -88,8 +88,11 @@ def test_bad_input():
     assert v.code.tolist() == ["s000", "s002"] and v.merged_codes.tolist() == ["s000;s001", ""]
     assert v.attrs["report"]["unlocated"] == 1 and v.attrs["report"]["unlocated_codes"] == ["s003"]
     assert v.geometry.area.sum() == pytest.approx(SQUARE.area)
-    with pytest.raises(EmptyInputError, match="featured_town"):
+    with pytest.raises(EmptyInputError, match=r"no settlements of tier 'featured_town' .*tiers present: \['town'\]"):
         C.voronoi(s, "featured_town", within=SQUARE)
+    with pytest.raises(EmptyInputError, match="no settlements of tier 'county_town'"):
+        C.network(s, "county_town", gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
+                                                     geometry=[shapely.LineString([(X0, Y0), (X0 + 10, Y0)])]))
     with pytest.raises(EmptyInputError, match="none of the 1 settlements .* has coordinates"), \
             pytest.warns(UserWarning, match="no coordinates"):
         C.radius(_system([None]), "town")

@@ -94,11 +94,11 @@ def test_bad_speeds_and_crs(diamond):
     with pytest.raises(InvalidSpeedError, match="rows \\[1\\]"):
         N.build_graph(bad)
     bad.loc[1, "speed_kmh"] = -5
-    with pytest.raises(InvalidSpeedError):
+    with pytest.raises(InvalidSpeedError, match=r"rows \[1\], values \[-5.0\]\); speeds must be > 0 km/h"):
         N.build_graph(bad)
-    with pytest.raises(MissingColumnError):
+    with pytest.raises(MissingColumnError, match="no speed column 'speed_kmh'.*class_col="):
         N.build_graph(diamond.drop(columns="speed_kmh"))
-    with pytest.raises(MissingCRSError):
+    with pytest.raises(MissingCRSError, match=r"roads has no CRS; set it first, e.g. gdf.set_crs\(4326\)"):
         N.build_graph(diamond.set_crs(None, allow_override=True))
 
 
@@ -109,7 +109,7 @@ def test_class_speeds_and_overrides():
     roads["highway"] = ["primary", "moon_road"]
     with pytest.raises(InvalidSpeedError, match="moon_road"):
         N.road_speeds(roads, class_col="highway")
-    with pytest.raises(InvalidSpeedError):
+    with pytest.raises(InvalidSpeedError, match=r"rows \[1\], values \[0.0\]"):
         N.road_speeds(roads, class_col="highway", speeds={"moon_road": 0})
 
 
