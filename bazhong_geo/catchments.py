@@ -699,7 +699,7 @@ def population_served(catchments, population, *, column: str = "population", ras
             pi, ci = tree.query(pg, predicate="intersects")
             if len(pi):
                 interior = shapely.contains_properly(geoms[ci], pg[pi])
-                df = pd.DataFrame({"p": pi, "c": ci, "interior": interior})
+                df = pd.DataFrame({"p": pi, "c": ci, "interior": interior}).sort_values(["p", "c"], kind="stable")
                 has_int = df.groupby("p")["interior"].transform("any")
                 df = df[df["interior"] | ~has_int]
                 # boundary-only points: count once, in the first catchment

@@ -194,7 +194,14 @@ def test_population_points_on_shared_edge_counted_once():
     people = gpd.GeoDataFrame({"population": [7.0, 5.0]}, crs=4545,
                               geometry=[shapely.Point(X0 + 2000, Y0 + 1000), shapely.Point(X0 + 500, Y0 + 500)])
     out = C.population_served(v, people)
-    assert out.population.sum() == 12.0
+    assert out.population.tolist() == [12.0, 0.0]  # the edge point goes to the first catchment
+    # a point where four catchments meet goes to the first of them in row order, whatever the order
+    cells = gpd.GeoDataFrame({"code": list("abcd")}, crs=4545, geometry=[
+        shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 1, 1, 2), shapely.box(1, 1, 2, 2)])
+    corner = gpd.GeoDataFrame({"population": [1.0]}, crs=4545, geometry=[shapely.Point(1, 1)])
+    for perm in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
+        got = C.population_served(cells.iloc[perm].reset_index(drop=True), corner).population.tolist()
+        assert got == [1.0, 0.0, 0.0, 0.0], perm
 
 
 def test_gaps_by_band():
