@@ -27,7 +27,9 @@ def test_boundaries_prefecture_and_five_counties_in_work_crs(region):
     assert region.counties["name"].tolist() == ["巴州区", "恩阳区", "通江县", "南江县", "平昌县"]
     areas = bg.area_km2(b).to_numpy()
     assert areas[0] == pytest.approx(12_301, rel=0.01)  # FACTS.md: prefecture ≈ 12,301 km²
-    assert areas[1:].sum() == pytest.approx(areas[0], rel=0.005)  # counties tile the prefecture
+    assert areas[1:].sum() == pytest.approx(areas[0], rel=1e-9)  # counties tile the prefecture (areas add up)
+    counties = b.geometry.iloc[1:]
+    assert counties.area.sum() - counties.union_all().area < 1.0  # no overlaps between counties (m²)
     stated = [1403.65, 1155.17, 4116.58, 3389.51, 2228.70]  # FACTS.md land areas
     for got, want in zip(areas[1:], stated):
         assert got == pytest.approx(want, rel=0.02)
