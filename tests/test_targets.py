@@ -599,7 +599,7 @@ def test_trajectory_without_cjk_font_falls_back_to_latin(plan, indicators):
         fig = trajectory_figure(plan, indicators, "gdp_bazhou", lang="zh", cjk=False)
         fig.canvas.draw()
     title = fig.axes[0].get_title()
-    assert title == "Bazhou · GDP of Bazhou exceeds 20 bn yuan"
+    assert title == "Bazhou · GDP of Bazhou District exceeds 20 bn yuan"
     assert not any("\u2e80" <= ch <= "\u9fff" for ch in title)
     with pytest.raises(PlanFormatError, match="no target with key"):
         trajectory_figure(plan, indicators, "nope")
