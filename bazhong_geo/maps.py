@@ -1353,8 +1353,12 @@ def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, p
         target = _fmt_num(float(r.target) * factor, 2) if _clean(r.target) is not None else "—"
         status = str(_clean(r.status) or "no_data")
         sc = STATUS_COLORS[status]
+        definition = _clean(getattr(r, "definition", None))
+        def_html = (f'<div class="bz-def" style="color:#777;font-size:10px">'
+                    f'{_esc(("definition: " if lang == "en" else "口径：") + str(definition))}</div>'
+                    if definition else "")
         body.append(
-            f'<tr data-key="{_esc(r.key)}" data-status="{_esc(status)}"><td>{_esc(desc)}</td>'
+            f'<tr data-key="{_esc(r.key)}" data-status="{_esc(status)}"><td>{_esc(desc)}{def_html}</td>'
             f'<td class="num">{_esc(latest)} {_esc(unit) if latest != "—" else ""}{_esc(year_txt)}</td>'
             f'<td class="num">{_esc(target)} {_esc(unit)}</td>'
             f'<td><span class="bz-status" style="background:{sc["color"]}">{_esc(sc[lang])}</span></td></tr>')

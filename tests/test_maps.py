@@ -797,3 +797,16 @@ def test_progress_panel_shows_bounds_as_bounds():
     html2 = _panel_text(m2)
     assert "&gt; 20" not in html2 and "≥ 4" not in html2
     assert isinstance(m2, folium.Map)
+
+
+def test_progress_panel_names_the_definition_used():
+    """Issue 5: the indicator definition is shown in every output, the map's panel included."""
+    prog = _progress().iloc[:2].copy()
+    prog["definition"] = ["resident_urban_share", "urban_settlement"]
+    m = maps.base_map()
+    maps.add_progress_panel(m, prog)
+    html = m.get_root().render()
+    assert "口径：urban_settlement" in html and "口径：resident_urban_share" in html
+    m_en = maps.base_map(lang="en")
+    maps.add_progress_panel(m_en, prog)
+    assert "definition: urban_settlement" in m_en.get_root().render()
