@@ -36,6 +36,7 @@ _EXPORTS = {
     "export_png": "export",
     "export_pdf": "export",
     "check": "designation",
+    "load_profile": "profiles",
     "plan_designations": "location",
     "degurba": "urbanization",
     "urbanization_rate": "urbanization",
@@ -44,7 +45,7 @@ _EXPORTS = {
 
 # analysis modules, importable as attributes: bazhong_geo.builtup.area_by_zone(...), bazhong_geo.catchments.voronoi(...)
 _MODULES = ("crs", "io", "datasets", "settlements", "builtup", "urbanization", "catchments", "network",
-            "accessibility", "targets", "trajectory", "designation", "location", "maps", "export")
+            "accessibility", "targets", "trajectory", "designation", "profiles", "location", "maps", "export")
 
 __all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]
 
