@@ -350,7 +350,8 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
             geoms[sel] = voronoi_cells(xy[sel], cg)
         if empty_counties:
             report["counties_without_settlements"] = empty_counties
-            warnings.warn(f"counties with no {t.value} settlement stay uncovered: {empty_counties}", stacklevel=2)
+            tiers = " or ".join(report["tier"].split(";"))
+            warnings.warn(f"counties with no {tiers} settlement stay uncovered: {empty_counties}", stacklevel=2)
     extra = {"county_code": np.asarray(county, dtype=object), "merged_codes": merged}
     return _finish(rows, geoms, report, population, extra=extra)
 

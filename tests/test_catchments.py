@@ -76,6 +76,10 @@ def test_voronoi_respect_counties():
     with pytest.warns(UserWarning, match="uncovered"):
         v2 = C.voronoi(s2, "town", within=SQUARE, respect_counties=True, counties=counties)
     assert v2.attrs["report"]["counties_without_settlements"] == ["511921"]
+    # with several tiers the warning names all of them, not just the first
+    s3 = _system([(500, 2000)], tiers=["central_city"], county=["511902"])
+    with pytest.warns(UserWarning, match=r"counties with no central_city or county_town settlement .*\['511921'\]"):
+        C.voronoi(s3, ["central_city", "county_town"], within=SQUARE, respect_counties=True, counties=counties)
 
 
 def test_bad_input():
