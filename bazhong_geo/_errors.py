@@ -60,7 +60,8 @@ class GridMismatchError(BazhongGeoError):
 
 
 class InvalidThresholdError(BazhongGeoError):
-    """A Degree-of-Urbanisation threshold or parameter outside its meaningful range."""
+    """A threshold or parameter outside its meaningful range (Degree-of-Urbanisation thresholds, catchment radii,
+    time bands)."""
 
 
 class UnsupportedGridError(BazhongGeoError):

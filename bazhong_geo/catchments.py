@@ -10,6 +10,7 @@ from ._errors import (
     DuplicateLocationError,
     EmptyInputError,
     InvalidPopulationError,
+    InvalidThresholdError,
     MissingColumnError,
     MissingCRSError,
     UnsupportedFormatError,
@@ -248,7 +249,7 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
         r = np.full(len(rows), float(radii))
         report["radius_source"] = "argument"
     if not np.isfinite(r).all() or (r <= 0).any():
-        raise EmptyInputError(f"radii must be > 0 m, got {sorted(set(r.tolist()))}")
+        raise InvalidThresholdError(f"radii must be > 0 m, got {sorted(set(r.tolist()))}")
     geoms = shapely.buffer(np.asarray(rows.geometry.values, dtype=object), r, quad_segs=quad_segs)
     return _finish(rows, geoms, report, population, extra={"radius_m": r})
 
@@ -559,7 +560,7 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     rows, t = _tier_rows(system, tier, report)
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0:
-        raise ValueError(f"minutes must be positive numbers, got {minutes!r}")
+        raise InvalidThresholdError(f"minutes must be positive numbers, got {minutes!r}")
     rows, merged = _merge_duplicates(rows, duplicates, report)
     g = build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=cell_m,
                     planarize=planarize, oneway_col=oneway_col)

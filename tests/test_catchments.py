@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
 from bazhong_geo import catchments as C
-from bazhong_geo._errors import DuplicateLocationError, EmptyInputError, MissingCRSError
+from bazhong_geo._errors import DuplicateLocationError, EmptyInputError, InvalidThresholdError, MissingCRSError
 from bazhong_geo.settlements import SettlementSystem
 
 X0, Y0 = 500_000.0, 3_500_000.0
@@ -108,6 +108,11 @@ def test_radius_defaults_and_override():
     assert r.radius_m.tolist() == [1000.0] and "GB 50180" in r.attrs["report"]["radius_source"]
     assert r.geometry.area.iloc[0] == pytest.approx(np.pi * 1e6, rel=2e-3)
     assert C.radius(s, "town", radii={"town": 250}).radius_m.tolist() == [250.0]
+    with pytest.raises(InvalidThresholdError, match=r"radii must be > 0 m, got \[-5.0\]"):
+        C.radius(s, "town", radii=-5)
+    with pytest.raises(InvalidThresholdError, match=r"minutes must be positive numbers, got \(0, 15\)"):
+        C.network(s, "town", gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545, geometry=[
+            shapely.LineString([(X0, Y0), (X0 + 10, Y0)])]), minutes=(0, 15))
     assert C.default_radii().tier.tolist()[:2] == ["central_city", "county_town"]
 
 
