@@ -386,6 +386,8 @@ def nested(system, *, within=None, population=None):
         One row per located settlement: ``code``, ``name``, ``tier``, ``parent_code`` (the located
         ancestor used), ``depth`` (0 = root), ``area_km2``, geometry = the catchment, ``core`` (the
         geometry of the part served directly) and ``core_km2``; sorted by depth then code.
+        GeoPackage/Shapefile hold one geometry column: save with ``out.drop(columns="core").to_file(...)``
+        (or ``out.set_geometry("core")`` for the cores), or keep both with ``to_parquet``.
 
     Examples
     --------

@@ -349,3 +349,15 @@ def test_within_bad_input_and_other_crs():
     wgs = gpd.GeoSeries([SQUARE], crs=4545).to_crs(4326)
     v = C.voronoi(s, "town", within=wgs)
     assert v.geometry.area.sum() == pytest.approx(SQUARE.area, rel=1e-6)
+
+
+def test_nested_output_saves_as_geopackage(tmp_path):
+    s = _system([(2000, 2000), (1000, 2000), (3000, 2000)], tiers=["town", "village", "village"],
+                codes=["t", "v1", "v2"], parents=[None, "t", "t"])
+    n = C.nested(s, within=SQUARE)
+    n.drop(columns="core").to_file(tmp_path / "nested.gpkg")
+    n.set_geometry("core").drop(columns="geometry").to_file(tmp_path / "cores.gpkg")
+    back = gpd.read_file(tmp_path / "nested.gpkg")
+    assert back.code.tolist() == ["t", "v1", "v2"] and back.crs.to_epsg() == 4545
+    assert back.geometry.area.tolist() == pytest.approx(n.geometry.area.tolist())
+    assert gpd.read_file(tmp_path / "cores.gpkg").geometry.area.sum() == pytest.approx(SQUARE.area)
