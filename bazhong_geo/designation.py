@@ -778,46 +778,12 @@ def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> P
         centres = centres[~(centres.geometry.isna() | centres.geometry.is_empty)]
         if len(centres):
             maps.add_settlements(m, centres, tiers=["central_city", "county_town"], legend=False)
-    decided = layer[layer["verdict"] != "incomplete"]
-    if len(decided):
-        maps.add_candidates(m, decided, pass_col="passed", reasons_col="reasons",
-                            name=f"{p.label_zh}候选（符合/不符合）", legend=False)
-    incomplete = layer[layer["verdict"] == "incomplete"]
-    if len(incomplete):
-        disp = maps.prepare_geometries(incomplete, tolerance_m=0)
-        fg = folium.FeatureGroup(name=f"{p.label_zh}候选（数据不全）", show=True)
-        for row, pt in zip(disp.itertuples(), disp.geometry):
-            text = (f"<b>{maps._esc(row.name)}</b> ({maps._esc(row.code)})<br>{maps._esc(row.reasons)}")
-            marker = folium.CircleMarker([pt.y, pt.x], radius=7, color="#616161", fill=True,
-                                         fill_color=_COLOURS["incomplete"], fill_opacity=0.9,
-                                         tooltip=maps._esc(row.name))
-            _popup_element(text).add_to(marker)   # folium.Popup needs jQuery, which the offline map leaves out
-            marker.add_to(fg)
-        fg.add_to(m)
-    maps.add_categorical_legend(m, f"{p.label_zh} {p.label_en}",
-                                [("符合 qualifies", "#27ae60", "circle"), ("不符合 does not qualify", "#c0392b", "cross"),
-                                 ("数据不全 incomplete", _COLOURS["incomplete"], "circle")])
+    # qualifies = green circle, does not qualify = red cross, incomplete = grey square; reasons in popups
+    maps.add_candidates(m, layer, pass_col="verdict", reasons_col="reasons",
+                        name=f"{p.label_zh}候选 {p.label_en} candidates")
     maps.add_title(m, f"{p.label_zh}候选评估", f"{p.label_en} check: {len(layer)} located candidates")
     maps.add_layer_control(m)
     return maps.save(m, path)
-
-
-def _popup_element(html_text: str):
-    """A ``bindPopup`` call on the parent layer, with the (already escaped) HTML as a JSON string."""
-    from branca.element import MacroElement
-    from jinja2 import Template
-
-    class _BindPopup(MacroElement):
-        _template = Template("{% macro script(this, kwargs) %}"
-                             "{{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {maxWidth: 420});"
-                             "{% endmacro %}")
-
-        def __init__(self, html):
-            super().__init__()
-            self._name = "BindPopup"
-            self.html = html
-
-    return _BindPopup(html_text)
 
 
 def plan_designations(*args, **kwargs):

@@ -467,15 +467,22 @@ def test_report_map_in_a_browser(tmp_path, towns, context):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(path.as_uri())
-        page.wait_for_timeout(300)
-        page.locator("path.leaflet-interactive").first.click(force=True)      # the grey (incomplete) marker
-        page.wait_for_selector(".leaflet-popup-content", timeout=5000)
-        popup = page.inner_text(".leaflet-popup-content")
+        page.wait_for_function("window.__bazhong_ready === true", timeout=10000)
+        popups = []
+        markers = page.locator(".leaflet-marker-icon")
+        for i in range(markers.count()):                      # click every marker, read its popup
+            # close the open popup first: it may lie over the next marker and take its click
+            page.evaluate("Object.values(window).find(v => v instanceof L.Map).closePopup()")
+            page.wait_for_selector(".leaflet-popup-content", state="detached", timeout=5000)
+            markers.nth(i).click()
+            page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+            popups.append(page.inner_text(".leaflet-popup-content"))
         legend = page.inner_text("body")
         browser.close()
     assert errors == []
-    assert "丙镇" in popup and "缺少镇区常住人口数据" in popup
-    assert "数据不全 incomplete" in legend and "符合 qualifies" in legend
+    incomplete = [p for p in popups if "丙镇" in p]
+    assert incomplete and "缺少镇区常住人口数据" in incomplete[0]   # the incomplete town's popup gives its reasons
+    assert "数据不全" in legend and "符合" in legend and "不符合" in legend
 
 
 def test_settlement_system_as_context_and_candidates():
