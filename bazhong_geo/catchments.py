@@ -231,6 +231,14 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
 
     report: dict = {}
     rows, t = _tier_rows(system, tier, report)
+    same: dict = {}
+    _dedupe_locations(shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object)),
+                      rows["code"].to_numpy(), "merge", same)
+    if same:  # kept (circles may overlap anyway), but their population would be counted twice
+        report["duplicate_locations"] = same["merged_locations"]
+        warnings.warn(f"{len(same['merged_locations'])} location(s) hold several settlements: "
+                      f"{list(same['merged_locations'].values())[:10]}; their circles coincide "
+                      f"(report['duplicate_locations'])", stacklevel=2)
     present = sorted(rows["tier"].unique().tolist())
     if radii is None or isinstance(radii, dict):
         table = default_radii()

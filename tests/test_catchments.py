@@ -108,6 +108,10 @@ def test_radius_defaults_and_override():
     assert r.radius_m.tolist() == [1000.0] and "GB 50180" in r.attrs["report"]["radius_source"]
     assert r.geometry.area.iloc[0] == pytest.approx(np.pi * 1e6, rel=2e-3)
     assert C.radius(s, "town", radii={"town": 250}).radius_m.tolist() == [250.0]
+    twins = _system([(1000, 1000), (1000, 1000), (3000, 3000)], codes=["a", "b", "c"])
+    with pytest.warns(UserWarning, match=r"1 location\(s\) hold several settlements: \[\['a', 'b'\]\]"):
+        r2 = C.radius(twins, "town", radii=500)
+    assert r2.code.tolist() == ["a", "b", "c"] and r2.attrs["report"]["duplicate_locations"] == {"a": ["a", "b"]}
     with pytest.raises(InvalidThresholdError, match=r"radii must be > 0 m, got \[-5.0\]"):
         C.radius(s, "town", radii=-5)
     with pytest.raises(InvalidThresholdError, match=r"minutes must be positive numbers, got \(0, 15\)"):
