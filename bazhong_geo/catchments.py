@@ -218,6 +218,8 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
     -------
     GeoDataFrame
         ``code``, ``name``, ``tier``, ``radius_m``, ``area_km2`` (, ``population``), EPSG:4545.
+        ``attrs["report"]``: ``radius_source``, unlocated settlements, ``duplicate_locations``
+        (settlements sharing a point, kept; warned).
 
     Examples
     --------
