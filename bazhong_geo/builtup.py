@@ -870,6 +870,11 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
         transform, shape = ds.transform, (ds.height, ds.width)
         area = CellArea(rcrs, transform, shape)
         mask, amount = _read_builtup(ds, band, classes, fraction, min_fraction, area)
+        found = None
+        if classes is not None and not mask.any():
+            found, more = _values_found(ds, band)
+            warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell of {name}; classes found in "
+                          f"the raster: {found}{' ...' if more else ''}", stacklevel=2)
     structure = np.ones((3, 3), dtype=bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
     labels, n = ndimage.label(mask, structure=structure)
     del mask
@@ -921,6 +926,8 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
     gdf = _join_settlements(gdf, settlements, max_distance_m)
     gdf.attrs["report"] = {"raster": name, "components": int(n), "kept": len(order),
                            "dropped_small": int(n - len(order)), "min_area_km2": min_area_km2}
+    if found is not None:
+        gdf.attrs["report"]["classes_found"] = found
     return gdf
 
 

@@ -467,3 +467,13 @@ def test_open_dataset_and_id_col(tmp_path):
     assert df.code.tolist() == ["511902"] and df.builtup_km2[0] == pytest.approx(200e-6, rel=1e-9)
     with pytest.raises(MissingColumnError, match=r"zones has no 'code' column .*'adcode'.*pass id_col="):
         builtup.area_by_zone(path, z, classes=[1])
+
+
+def test_extents_rule_matching_nothing_lists_classes_found(tmp_path):
+    data = np.array([[10, 20], [30, 80]], dtype=np.uint8)
+    path = write(tmp_path / "wc.tif", data, from_origin(0, 20, 10, 10), EQUAL_AREA)
+    with pytest.warns(UserWarning, match=r"classes=\[50\] matches no cell of .*wc\.tif; classes found in the raster: "
+                                         r"\[10, 20, 30, 80\]"):
+        p = builtup.extents(path, classes=[50], min_area_km2=0)
+    assert len(p) == 0 and p.attrs["report"]["classes_found"] == [10, 20, 30, 80]
+    assert "classes_found" not in builtup.extents(path, classes=[80], min_area_km2=0).attrs["report"]
