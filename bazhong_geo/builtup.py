@@ -12,9 +12,8 @@ from ._coverage import split_runs
 from ._errors import (BazhongGeoError, EmptyInputError, GridMismatchError, InvalidBuiltupRuleError, MissingColumnError,
                       MissingCRSError)
 from ._validate import located
+from .datasets import CENTRAL_CITY_COUNTIES, PREFECTURE_CODE as CENTRAL_CITY_CODE  # 巴城 = 巴州区 + 恩阳区
 
-CENTRAL_CITY_CODE = "511900"
-CENTRAL_CITY_COUNTIES = ("511902", "511903")  # 巴州区, 恩阳区
 _STRIP_CELLS = 8_000_000  # cells per streamed strip (rounded to whole rows of tiles)
 
 

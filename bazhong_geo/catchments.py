@@ -271,7 +271,9 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     The cells partition ``within``: their areas add up to its area (exactly, up to floating point; in
     EPSG:4545 planar area to 1e-9 relative). With ``respect_counties`` each county is partitioned
     among its own settlements (``county_code``, else the county the point lies in), so no catchment
-    crosses a county line; a county with no settlement of the tier is left uncovered and reported.
+    crosses a county line; a county with no settlement of the tier is left uncovered and reported. A
+    settlement spanning counties lists them in a ``county_codes`` column (';'-joined) and gets one cell
+    per county, joined (Bazhong's central city: 巴州区 and 恩阳区).
 
     Parameters
     ----------
@@ -349,22 +351,40 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
         outside = np.array([c is None or (isinstance(c, float) and np.isnan(c)) for c in cc])
         if outside.any():
             report["outside_counties"] = rows.loc[outside, "code"].tolist()
-        geoms = np.full(len(rows), shapely.Polygon(), dtype=object)
+        member = _county_membership(rows, cc)
+        pieces = [[] for _ in range(len(rows))]
         empty_counties = []
         for code, cg in zip(ccodes, cgeoms):
-            sel = np.flatnonzero(cc.astype(str) == code)
+            sel = np.flatnonzero([code in m for m in member])
             cg = shapely.intersection(cg, region)
             if len(sel) == 0:
                 if not cg.is_empty:
                     empty_counties.append(code)
                 continue
-            geoms[sel] = voronoi_cells(xy[sel], cg)
+            for i, cell in zip(sel, voronoi_cells(xy[sel], cg)):
+                pieces[i].append(cell)
+        geoms = np.array([shapely.union_all(p) if p else shapely.Polygon() for p in pieces], dtype=object)
         if empty_counties:
             report["counties_without_settlements"] = empty_counties
             tiers = " or ".join(report["tier"].split(";"))
             warnings.warn(f"counties with no {tiers} settlement stay uncovered: {empty_counties}", stacklevel=2)
     extra = {"county_code": np.asarray(county, dtype=object), "merged_codes": merged}
     return _finish(rows, geoms, report, population, extra=extra)
+
+
+def _county_membership(rows, county_codes) -> list[set]:
+    """Counties each settlement takes part in: its ``county_codes`` (';'-joined) when given, else its county.
+
+    A settlement that spans counties — Bazhong's central city spans 巴州区 and 恩阳区 — lists them all in
+    ``county_codes``; with ``respect_counties`` it then gets a cell in each, joined into one catchment.
+    """
+    listed = rows["county_codes"].to_numpy() if "county_codes" in rows else np.full(len(rows), None)
+    out = []
+    for many, one in zip(listed, county_codes):
+        codes = {c.strip() for c in str(many).split(";") if c.strip()} if isinstance(many, str) and many else set()
+        out.append(codes or ({str(one)} if one is not None and not (isinstance(one, float) and np.isnan(one))
+                             else set()))
+    return out
 
 
 def nested(system, *, within=None, population=None):

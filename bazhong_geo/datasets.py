@@ -146,10 +146,19 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
         register = read_settlements(settlements, coords=coords)
         notes.append(f"settlements: {settlements} (user file, coordinates {coords})")
     else:
-        register = read_settlements(settlements_path("register.csv"), coords="wgs84")
+        register = _central_city_spans_its_counties(read_settlements(settlements_path("register.csv"), coords="wgs84"))
         notes.append("settlements: data/settlements/register.csv")
     return Region(name="巴中市", boundaries=bnd, settlements=register, census=load_census(),
                   provenance=provenance_table(), notes=notes)
+
+
+def _central_city_spans_its_counties(register):
+    """Add ``county_codes``: the central city (巴城) spans 巴州区 and 恩阳区; every other row its own county."""
+    out = register.copy()
+    out["county_codes"] = out["county_code"].astype(object)
+    central = (out["code"].astype(str) == PREFECTURE_CODE) & (out["tier"].astype(str) == "central_city")
+    out.loc[central, "county_codes"] = ";".join(CENTRAL_CITY_COUNTIES)
+    return out
 
 
 def load_census() -> pd.DataFrame:

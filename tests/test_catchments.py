@@ -365,3 +365,28 @@ def test_nested_output_saves_as_geopackage(tmp_path):
     assert back.code.tolist() == ["t", "v1", "v2"] and back.crs.to_epsg() == 4545
     assert back.geometry.area.tolist() == pytest.approx(n.geometry.area.tolist())
     assert gpd.read_file(tmp_path / "cores.gpkg").geometry.area.sum() == pytest.approx(SQUARE.area)
+
+
+def test_respect_counties_settlement_spanning_two_counties_gets_a_cell_in_each():
+    """A central city listed in two counties (county_codes "A;B") covers both; no county is left uncovered."""
+    west, east = shapely.box(X0, Y0, X0 + 10_000, Y0 + 10_000), shapely.box(X0 + 10_000, Y0, X0 + 20_000, Y0 + 10_000)
+    counties = gpd.GeoDataFrame({"code": ["511902", "511903"]}, geometry=[west, east], crs="EPSG:4545")
+    sys_gdf = gpd.GeoDataFrame(
+        {"code": ["511900", "511921"], "name": ["巴城", "县城"], "tier": ["central_city", "county_town"],
+         "parent_code": [None, "511900"], "population": [1.0, 1.0], "county_code": ["511902", "511902"],
+         "county_codes": ["511902;511903", "511902"]},
+        geometry=[shapely.Point(X0 + 9_000, Y0 + 5_000), shapely.Point(X0 + 2_000, Y0 + 5_000)], crs="EPSG:4545")
+    system = SettlementSystem(sys_gdf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing uncovered, nothing to warn about
+        v = C.voronoi(system, ["central_city", "county_town"], within=shapely.union_all([west, east]),
+                      respect_counties=True, counties=counties).set_index("code")
+    assert v.loc["511900", "geometry"].covers(east)                  # the whole of the second county
+    assert v.loc["511900", "geometry"].area == pytest.approx(10_000 * 10_000 + 10_000 * 4_500)
+    assert v.loc["511921", "geometry"].area == pytest.approx(10_000 * 5_500)
+    assert v.geometry.area.sum() == pytest.approx(2 * 10_000 * 10_000, rel=1e-12)
+    # without county_codes the second county has no settlement: uncovered and reported
+    with pytest.warns(UserWarning, match="stay uncovered"):
+        v2 = C.voronoi(SettlementSystem(sys_gdf.drop(columns="county_codes")), ["central_city", "county_town"],
+                       within=shapely.union_all([west, east]), respect_counties=True, counties=counties)
+    assert v2.attrs["report"]["counties_without_settlements"] == ["511903"]

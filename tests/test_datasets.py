@@ -117,3 +117,18 @@ def test_import_is_light():
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == ""
+
+
+def test_county_seat_catchments_respecting_counties_cover_the_prefecture(region):
+    """巴城 spans 巴州区 and 恩阳区 (county_codes), so the county-respecting seat catchments tile the prefecture."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = bg.catchments.voronoi(region.system, ["central_city", "county_town"], within=region.prefecture,
+                                  respect_counties=True, counties=region.counties).set_index("code")
+    county_km2 = bg.area_km2(region.counties).set_axis(region.counties["code"])
+    assert v.loc["511900", "area_km2"] == pytest.approx(county_km2["511902"] + county_km2["511903"], rel=1e-6)
+    for code in ("511921", "511922", "511923"):
+        assert v.loc[code, "area_km2"] == pytest.approx(county_km2[code], rel=1e-6)
+    assert v["area_km2"].sum() == pytest.approx(bg.area_km2(region.prefecture).iloc[0], rel=1e-9)
