@@ -569,7 +569,24 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
     Examples
     --------
     >>> df = area_by_zone("worldcover_2021.tif", counties, classes=[50])   # doctest: +SKIP
-    >>> df[["code", "builtup_km2", "share"]]                               # doctest: +SKIP
+
+    A 10 m mask, built-up (1) in its left half, and a 1 km square zone cut by the mask's edge:
+
+    >>> import numpy as np, geopandas as gpd, rasterio
+    >>> from rasterio.io import MemoryFile
+    >>> from rasterio.transform import from_origin
+    >>> from shapely.geometry import box
+    >>> mask = np.zeros((200, 200), dtype="uint8"); mask[:, :100] = 1
+    >>> profile = dict(driver="GTiff", width=200, height=200, count=1, dtype="uint8", crs="EPSG:4545",
+    ...                transform=from_origin(500_000, 3_502_000, 10, 10))
+    >>> with MemoryFile() as mem:
+    ...     with mem.open(**profile) as ds:
+    ...         ds.write(mask, 1)
+    ...     zone = gpd.GeoDataFrame({"code": ["A"]}, geometry=[box(500_505, 3_500_500, 501_505, 3_501_500)],
+    ...                             crs="EPSG:4545")
+    ...     df = area_by_zone(mem.open(), zone, classes=[1])
+    >>> round(float(df.builtup_km2[0]), 3), round(float(df.share[0]), 3)   # 495 m of the 1,000 m width
+    (0.495, 0.495)
     """
     classes = _check_rule(classes, fraction)
     return _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress)[0]
