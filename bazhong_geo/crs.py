@@ -18,15 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._errors import MissingCRSError, UnknownCoordinateSystemError
+from .settings import CGCS2000, WGS84, WORK_CRS  # noqa: F401  (re-exported: defined once in settings)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-WORK_CRS = "EPSG:4545"
-"""CGCS2000 / 3-degree Gauss-Kruger CM 108E: the CRS every analysis function returns."""
-
-CGCS2000 = "EPSG:4490"
-WGS84 = "EPSG:4326"
 
 # Krasovsky 1940 ellipsoid, as in the public GCJ-02 algorithm
 _GCJ_A = 6378245.0
