@@ -1,24 +1,20 @@
-"""Where the project's data files live (the repository's ``data/`` folder, or ``BAZHONG_GEO_DATA``)."""
+"""Deprecated shim: use :mod:`bazhong_geo.resources` (``data_file``). Kept until the last callers move."""
 
-import os
 from pathlib import Path
+
+from .resources import data_file, override_dir, package_data_dir
 
 
 def data_dir() -> Path:
-    """Return the folder holding ``boundaries/``, ``settlements/`` and ``config/``.
-
-    ``BAZHONG_GEO_DATA`` overrides the default, the ``data/`` folder beside the package
-    (the package is installed in editable mode from the repository, see README).
-    """
-    env = os.environ.get("BAZHONG_GEO_DATA")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+    """Return the planner's override folder when ``BAZHONG_GEO_DATA`` is set, else the packaged data folder."""
+    return override_dir() or package_data_dir()
 
 
 def config_path(name: str) -> Path:
-    """Return the path of a file in ``data/config/``."""
-    return data_dir() / "config" / name
+    """Return the path a file of ``config/`` is read from (see :func:`bazhong_geo.resources.data_file`)."""
+    return data_file(f"config/{name}")
 
 
 def settlements_path(name: str) -> Path:
-    """Return the path of a file in ``data/settlements/``."""
-    return data_dir() / "settlements" / name
+    """Return the path a file of ``settlements/`` is read from (see :func:`bazhong_geo.resources.data_file`)."""
+    return data_file(f"settlements/{name}")

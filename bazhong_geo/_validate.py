@@ -12,6 +12,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import crs
+from ._errors import EmptyInputError, MissingCRSError
+
 SEVERITIES = ("error", "warning", "repair", "info")
 
 
@@ -251,7 +254,7 @@ def detect_dbf_encoding(shp_path: Path) -> tuple[str | None, str]:
 
 # ----------------------------------------------------------------------------------------------- columns
 
-def _key(name) -> str:
+def column_key(name) -> str:
     """Column name folded for matching: lower case, no spaces/underscores/hyphens/brackets."""
     return re.sub(r"[\s_\-()（）\[\]]", "", str(name)).lower()
 
@@ -268,9 +271,9 @@ def find_column(columns: Sequence, aliases: Sequence[str], explicit: str | None 
         return explicit if explicit in columns else None
     folded = {}
     for c in columns:
-        folded.setdefault(_key(c), c)
+        folded.setdefault(column_key(c), c)
     for alias in aliases:
-        hit = folded.get(_key(alias))
+        hit = folded.get(column_key(alias))
         if hit is not None:
             return hit
     return None
@@ -348,11 +351,13 @@ def region_geometry(obj, what: str = "region"):
     """An area of interest as one valid shapely (Multi)Polygon in the work CRS (EPSG:4545).
 
     ``obj`` is a shapely geometry (taken as EPSG:4545), a GeoDataFrame/GeoSeries in any CRS (its
-    features are unioned), a :class:`~bazhong_geo.datasets.Region` (its prefecture), or ``None`` for
-    the embedded Bazhong prefecture. Invalid geometries are repaired (``make_valid``).
+    features are unioned) or a :class:`~bazhong_geo.datasets.Region` (its prefecture). It is required:
+    nothing is loaded behind the caller's back. Invalid geometries are repaired (``make_valid``).
 
     Raises
     ------
+    EmptyInputError
+        ``obj`` is None (say which area: e.g. ``load_bazhong().prefecture``).
     MissingCRSError
         A layer without CRS.
     EmptyInputError
@@ -362,12 +367,9 @@ def region_geometry(obj, what: str = "region"):
     """
     import shapely
 
-    from ._errors import EmptyInputError, MissingCRSError
-
     if obj is None:
-        from .datasets import load_bazhong
-
-        obj = load_bazhong().prefecture
+        raise EmptyInputError(f"{what}: no area given; pass the region, e.g. bazhong_geo.load_bazhong().prefecture "
+                              f"or a GeoDataFrame of boundaries")
     if hasattr(obj, "prefecture") and not hasattr(obj, "geometry"):
         obj = obj.prefecture
     if isinstance(obj, shapely.Geometry):
@@ -375,10 +377,8 @@ def region_geometry(obj, what: str = "region"):
     elif hasattr(obj, "geometry") and hasattr(obj, "crs"):
         if obj.crs is None:
             raise MissingCRSError(f"{what}: the layer has no CRS; set it first, e.g. .set_crs('EPSG:4545')")
-        from .crs import to_work_crs
-
         series = obj.geometry if hasattr(obj, "columns") else obj
-        geom = shapely.union_all(np.asarray(to_work_crs(series.to_frame("geometry")).geometry.values, dtype=object))
+        geom = shapely.union_all(np.asarray(crs.to_work_crs(series.to_frame("geometry")).geometry.values, dtype=object))
     else:
         raise TypeError(f"{what} must be a GeoDataFrame/GeoSeries, a shapely geometry (EPSG:4545) or a Region, "
                         f"not {type(obj).__name__}")

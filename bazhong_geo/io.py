@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Literal, overload
 import numpy as np
 import pandas as pd
 
+from . import crs as crs_mod
+from . import region as region_mod
 from ._errors import (
     BazhongGeoError,
     DuplicateCodeError,
@@ -26,7 +28,7 @@ from ._errors import (
 )
 from ._validate import (
     ValidationReport,
-    _key,
+    column_key,
     detect_dbf_encoding,
     detect_text_encoding,
     find_column,
@@ -36,6 +38,7 @@ from ._validate import (
     region_geometry,
     to_number,
 )
+from .settlements import Tier
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -160,7 +163,7 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
     if "level" in out.columns:
         out["level"] = out["level"].map(lambda v: _LEVEL_WORDS.get(str(v).strip(), v) if pd.notna(v) else None)
     else:
-        out["level"] = out["code"].map(_level_of_code)
+        out["level"] = out["code"].map(region_mod.code_level)
         unknown = out["level"].isna() & out["code"].notna()
         report.add("info", "level_from_code", "level derived from the code length (6-digit …00 prefecture, "
                    "6-digit county, 9-digit township, 12-digit village)")
@@ -500,9 +503,9 @@ def _excel_rows(path: Path, sheet) -> list:
 
 def _header_index(rows: list) -> int:
     """Index of the header row among the first rows: the first with two or more known column names."""
-    known = {_key(a) for a in CODE_ALIASES + NAME_ALIASES + LON_ALIASES + LAT_ALIASES + TIER_ALIASES + POP_ALIASES}
+    known = {column_key(a) for a in CODE_ALIASES + NAME_ALIASES + LON_ALIASES + LAT_ALIASES + TIER_ALIASES + POP_ALIASES}
     for i, (_, cells) in enumerate(rows[:10]):
-        if sum(_key(c) in known for c in cells if isinstance(c, str)) >= 2:
+        if sum(column_key(c) in known for c in cells if isinstance(c, str)) >= 2:
             return i
     return 0
 
@@ -566,22 +569,12 @@ def _check_duplicates(codes: pd.Series, row_ids, report, path: Path, fix: str) -
     report.errors[-1].exc = DuplicateCodeError
 
 
-def _level_of_code(code) -> str | None:
-    if not isinstance(code, str) or not code.isdigit():
-        return None
-    if len(code) == 6:
-        return "province" if code.endswith("0000") else "prefecture" if code.endswith("00") else "county"
-    return {9: "township", 12: "village"}.get(len(code))
-
-
 def _tier_of_code(code) -> str | None:
-    level = _level_of_code(code)
+    level = region_mod.code_level(code)
     return {"prefecture": "central_city", "county": "county_town", "township": "town", "village": "village"}.get(level)
 
 
 def _tiers(out, row_ids, report, path: Path) -> None:
-    from .settlements import Tier
-
     allowed = ", ".join(f"{t.value} ({t.label_zh})" for t in Tier)
     if "tier" not in out.columns:
         inferred = out["code"].map(_tier_of_code)
@@ -663,7 +656,7 @@ def _other_columns(out, fmt: str) -> None:
     for c in out.columns:
         if c in core or pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_datetime64_any_dtype(out[c]):
             continue
-        k = _key(c)
+        k = column_key(c)
         if k.endswith("code") or "代码" in k or "编码" in k or k.endswith("id"):
             out[c] = normalise_codes(out[c])
             continue
@@ -767,9 +760,7 @@ def _table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, l
         _check_lonlat(lon, lat, ok, row_ids, report, path, lon_c, lat_c)
         ok = ~np.isnan(lon)
     if web is not None and ok.any():
-        from . import crs as _crs
-
-        fn = _crs.gcj02_to_wgs84 if web == "gcj02" else _crs.bd09_to_wgs84
+        fn = crs_mod.gcj02_to_wgs84 if web == "gcj02" else crs_mod.bd09_to_wgs84
         lon[ok], lat[ok] = fn(lon[ok], lat[ok])
         report.add("info", "converted", f"{int(ok.sum())} point(s) converted {web.upper()} -> WGS-84")
     geoms = np.full(n, None, dtype=object)
@@ -849,7 +840,7 @@ def _vector_geometry(out, row_ids, report, path: Path, *, crs, coords, kind):
 
 
 def _to_work(gdf, row_ids, report, path: Path, *, web, kind, check: bool = True):
-    from .crs import convert, to_work_crs
+    convert, to_work_crs = crs_mod.convert, crs_mod.to_work_crs
 
     if web is not None:
         gdf = convert(gdf.set_crs(4326, allow_override=True), src=web, dst="wgs84")

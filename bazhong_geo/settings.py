@@ -53,3 +53,19 @@ def env_path(name: str) -> Path | None:
     """
     value = os.environ.get(name, "").strip()
     return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """Return the cache folder (converted boundaries): ``BAZHONG_GEO_CACHE``, else the user cache folder.
+
+    Examples
+    --------
+    >>> cache_dir().name in ("bazhong_geo", Path(os.environ.get(ENV_CACHE, "x")).name)
+    True
+    """
+    env = env_path(ENV_CACHE)
+    if env is not None:
+        return env
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("bazhong_geo"))

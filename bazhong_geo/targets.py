@@ -11,7 +11,7 @@ import pandas as pd
 
 from ._errors import (DuplicateIndicatorError, IndicatorFormatError, IndicatorUnitError, PlanFormatError,
                       PlanYearError, PlanYearWarning)
-from ._paths import settlements_path
+from . import resources
 
 __all__ = ["DEFINITIONS", "STATUSES", "PLAN_COLUMNS", "INDICATOR_COLUMNS", "PROGRESS_COLUMNS", "SCOPE_NAMES",
            "load_plan", "load_indicators", "measure", "progress", "trajectory_figure", "write_report"]
@@ -94,7 +94,7 @@ BANDS = {
 def _resolve(name_or_path, suffix: str = ".csv") -> Path:
     p = Path(name_or_path)
     if p.suffix == "" and not p.exists():
-        p = settlements_path(str(name_or_path) + suffix)
+        p = resources.data_file(f"settlements/{name_or_path}{suffix}")
     return p
 
 
@@ -224,7 +224,7 @@ def load_indicators(path=None) -> pd.DataFrame:
     >>> ind.query("key == 'urbanization_rate' and scope == '511900' and year == 2020")["value"].item()
     46.16
     """
-    path = Path(path) if path is not None else settlements_path("indicators.csv")
+    path = Path(path) if path is not None else resources.data_file("settlements/indicators.csv")
     df = _read_text_table(path, IndicatorFormatError)
     _require_columns(df, INDICATOR_COLUMNS, _INDICATOR_OPTIONAL, path, IndicatorFormatError)
     return _check_indicators(df, str(path))

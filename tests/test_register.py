@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SETTLEMENTS = REPO / "data" / "settlements"
-SHARED = REPO.parent / "shared" / "data" / "bazhong"
+SETTLEMENTS = REPO / "bazhong_geo" / "data" / "settlements"
+SOURCES = REPO / "bazhong_geo" / "data" / "sources" / "bazhong"  # in-repo copy of the reference tables
 GENERATED = ["register.csv", "census2020_counties.csv", "designations.csv", "provenance.csv", "SOURCES.md"]
 REGISTER_COLUMNS = [
     "code", "name", "name_en", "tier", "parent_code", "county_code", "township_code", "kind",
@@ -115,9 +115,8 @@ def test_central_city_and_county_towns(by_code):
 
 
 def test_seats_are_the_shared_points(by_code):
-    if not SHARED.exists():
-        pytest.fail(f"{SHARED} is missing: the shared reference folder must sit beside the repository")
-    with (SHARED / "county_seats.csv").open(encoding="utf-8") as fh:
+    assert SOURCES.is_dir(), f"{SOURCES} is missing: the reference tables ship with the repository"
+    with (SOURCES / "county_seats.csv").open(encoding="utf-8") as fh:
         seats = {r["code"]: r for r in csv.DictReader(fh)}
     assert float(by_code["511900"]["lon"]) == pytest.approx(float(seats["511902"]["seat_lon_wgs84"]), abs=1e-9)
     for code in ("511921", "511922", "511923"):
@@ -218,10 +217,9 @@ def test_builder_gcj_formula_matches_package(builder):
 
 
 def test_rebuild_reproduces_committed_files(builder):
-    if not SHARED.exists():
-        pytest.fail(f"{SHARED} is missing: the shared reference folder must sit beside the repository")
-    files = builder.build(SHARED)
+    assert SOURCES.is_dir(), f"{SOURCES} is missing: the reference tables ship with the repository"
+    files = builder.build(SOURCES)
     assert sorted(files) == sorted(GENERATED)
     for name, text in files.items():
         assert text.encode("utf-8") == (SETTLEMENTS / name).read_bytes(), (
-            f"data/settlements/{name} differs from a rebuild: run python tools/build_register.py")
+            f"bazhong_geo/data/settlements/{name} differs from a rebuild: run python tools/build_register.py")

@@ -35,7 +35,7 @@ from bazhong_geo.urbanization import (
 )
 
 MOLL = "ESRI:54009"
-CENSUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "bazhong" / "census2020_counties.csv"
+CENSUS = Path(__file__).resolve().parents[1] / "bazhong_geo" / "data" / "sources" / "bazhong" / "census2020_counties.csv"
 
 
 def km_grid(pop, x0=0.0, y0=None):

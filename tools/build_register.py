@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tools/build_register.py                      # reads ../shared/data/bazhong, writes data/settlements/
+    python tools/build_register.py                      # reads bazhong_geo/data/sources/bazhong, writes bazhong_geo/data/settlements/
     python tools/build_register.py --shared DIR --out DIR
     python tools/build_register.py --check              # exit 1 if the committed files differ from a rebuild
 
@@ -30,8 +30,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_SHARED = REPO.parent / "shared" / "data" / "bazhong"
-DEFAULT_OUT = REPO / "data" / "settlements"
+DEFAULT_SHARED = REPO / "bazhong_geo" / "data" / "sources" / "bazhong"  # in-repo copy, see its PROVENANCE.md
+DEFAULT_OUT = REPO / "bazhong_geo" / "data" / "settlements"
 
 PREFECTURE = "511900"
 COUNTIES = {  # code -> (name, pinyin stem)
@@ -242,7 +242,7 @@ class BuildError(SystemExit):
 def read_csv(path: Path) -> list[dict[str, str]]:
     """Read a CSV file as a list of dicts of strings (missing file -> BuildError)."""
     if not path.exists():
-        raise BuildError(f"{path} not found; pass --shared pointing at shared/data/bazhong")
+        raise BuildError(f"{path} not found; pass --shared pointing at a folder like bazhong_geo/data/sources/bazhong")
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
