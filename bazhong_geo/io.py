@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import crs as crs_mod
 from . import region as region_mod
+from . import vocabulary
 from ._errors import (
     BazhongGeoError,
     DuplicateCodeError,
@@ -607,8 +608,12 @@ def _tiers(out, row_ids, report, path: Path) -> None:
         mask = raw.isin(bad).to_numpy()
         by_value = "; ".join(f"{v!r} ({report.row_label} {format_rows(row_ids[(raw == v).to_numpy()])})"
                              for v in bad[:20])
+        designations = {v: vocabulary.designation_of_word(v) for v in bad if vocabulary.designation_of_word(v)}
+        hint = ("; " + ", ".join(f"{v!r} ({k})" for v, k in designations.items()) + " name designations, not "
+                "tiers: move them to a 'designations' column (the keys shown) and state the tier "
+                "(bazhong_geo.vocabulary.classify_term splits a 等级 column into both)") if designations else ""
         report.add("error", "unknown_tier", f"{path.name}: unknown tier name(s) {by_value}; allowed tiers: "
-                   f"{allowed} (English file spelling or the Chinese name)", rows=row_ids[mask])
+                   f"{allowed} (English file spelling or the Chinese name){hint}", rows=row_ids[mask])
         report.errors[-1].exc = UnknownTierError
     out["tier"] = pd.Series([parsed.get(v) if pd.notna(v) else None for v in raw], index=out.index, dtype=object)
     changed = [f"{k} -> {v}" for k, v in parsed.items() if k != v]

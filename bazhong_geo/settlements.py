@@ -3,147 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._errors import DuplicateCodeError, EmptyInputError, InvalidParentError, MissingColumnError, UnknownTierError
+from .vocabulary import Tier, allowed_tier_names  # noqa: F401  (Tier is defined once, in vocabulary; re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
-
-
-class Tier(str, Enum):
-    """Tiers of Bazhong's settlement system, ordered from the top.
-
-    The plan's four tiers are the central city (巴城), county towns (县城), featured towns (特色镇)
-    and central villages (中心村聚居点); general towns and villages sit below them. Values are the
-    spellings used in files. Designations (national key town, 四好村, ...) are attributes, not tiers.
-
-    Examples
-    --------
-    >>> Tier.parse("县城") is Tier.COUNTY_TOWN
-    True
-    >>> Tier.CENTRAL_CITY < Tier.VILLAGE
-    True
-    >>> Tier.FEATURED_TOWN.label_zh
-    '特色镇'
-    """
-
-    CENTRAL_CITY = "central_city"
-    COUNTY_TOWN = "county_town"
-    FEATURED_TOWN = "featured_town"
-    CENTRAL_VILLAGE = "central_village"
-    TOWN = "town"
-    VILLAGE = "village"
-
-    @property
-    def rank(self) -> int:
-        """Position from the top, 0 for the central city."""
-        return list(Tier).index(self)
-
-    @property
-    def level(self) -> int:
-        """Administrative level: 0 central city, 1 county town, 2 towns, 3 villages."""
-        return _LEVEL[self]
-
-    @property
-    def label_zh(self) -> str:
-        """Chinese label used on maps and in reports."""
-        return _LABELS[self][0]
-
-    @property
-    def label_en(self) -> str:
-        """English label."""
-        return _LABELS[self][1]
-
-    def label(self, lang: str = "zh") -> str:
-        """Label in ``lang`` ("zh" or "en")."""
-        return self.label_en if lang == "en" else self.label_zh
-
-    @property
-    def allowed_parents(self) -> tuple["Tier", ...]:
-        """Tiers a settlement of this tier may have as its parent."""
-        return _ALLOWED_PARENTS[self]
-
-    @classmethod
-    def parse(cls, value) -> "Tier":
-        """Return the Tier for a Tier, its file spelling, its enum name or a Chinese name.
-
-        Raises
-        ------
-        UnknownTierError
-            Listing the allowed names.
-        """
-        if isinstance(value, Tier):
-            return value
-        key = str(value).strip()
-        for candidate in (key.lower(), _ALIASES.get(key), _ALIASES.get(key.lower())):
-            if candidate is not None and candidate in _BY_VALUE:
-                return _BY_VALUE[candidate]
-        raise UnknownTierError(f"unknown tier {value!r}; allowed: {allowed_tier_names()}")
-
-    def __str__(self) -> str:
-        return self.value
-
-    def _cmp(self, other):
-        return Tier.parse(other).rank if isinstance(other, (Tier, str)) else NotImplemented
-
-    def __lt__(self, other):
-        o = self._cmp(other)
-        return o if o is NotImplemented else self.rank < o
-
-    def __le__(self, other):
-        o = self._cmp(other)
-        return o if o is NotImplemented else self.rank <= o
-
-    def __gt__(self, other):
-        o = self._cmp(other)
-        return o if o is NotImplemented else self.rank > o
-
-    def __ge__(self, other):
-        o = self._cmp(other)
-        return o if o is NotImplemented else self.rank >= o
-
-    __hash__ = str.__hash__
-
-
-_LABELS = {
-    Tier.CENTRAL_CITY: ("中心城区", "central city"),
-    Tier.COUNTY_TOWN: ("县城", "county town"),
-    Tier.FEATURED_TOWN: ("特色镇", "featured town"),
-    Tier.CENTRAL_VILLAGE: ("中心村", "central village"),
-    Tier.TOWN: ("一般镇", "town"),
-    Tier.VILLAGE: ("村", "village"),
-}
-_LEVEL = {Tier.CENTRAL_CITY: 0, Tier.COUNTY_TOWN: 1, Tier.FEATURED_TOWN: 2, Tier.TOWN: 2,
-          Tier.CENTRAL_VILLAGE: 3, Tier.VILLAGE: 3}
-_ALLOWED_PARENTS = {
-    Tier.CENTRAL_CITY: (),
-    Tier.COUNTY_TOWN: (Tier.CENTRAL_CITY,),
-    Tier.FEATURED_TOWN: (Tier.CENTRAL_CITY, Tier.COUNTY_TOWN),
-    Tier.TOWN: (Tier.CENTRAL_CITY, Tier.COUNTY_TOWN),
-    Tier.CENTRAL_VILLAGE: (Tier.FEATURED_TOWN, Tier.TOWN),
-    Tier.VILLAGE: (Tier.FEATURED_TOWN, Tier.TOWN, Tier.CENTRAL_VILLAGE),
-}
-_BY_VALUE = {t.value: t for t in Tier}
-_ALIASES = {t.name: t.value for t in Tier}
-_ALIASES.update({t.name.lower(): t.value for t in Tier})
-_ALIASES.update({
-    "中心城区": "central_city", "中心城市": "central_city", "巴城": "central_city", "主城区": "central_city",
-    "县城": "county_town",
-    "特色镇": "featured_town", "特色小镇": "featured_town",
-    "中心村": "central_village", "中心村聚居点": "central_village",
-    "一般镇": "town", "镇": "town", "乡": "town", "乡镇": "town", "街道": "town",
-    "村": "village", "一般村": "village", "基层村": "village", "社区": "village",
-})
-
-
-def allowed_tier_names() -> list[str]:
-    """Return the tier spellings accepted in files, top tier first."""
-    return [t.value for t in Tier]
 
 
 REQUIRED_COLUMNS = ("code", "name", "tier", "parent_code", "population")
