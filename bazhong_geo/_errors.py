@@ -130,6 +130,10 @@ class IndicatorUnitError(BazhongGeoError):
     """An indicator row in another unit than the plan target that uses it."""
 
 
+class UnknownUnitNameError(BazhongGeoError):
+    """A unit spelling not in the units table (``bazhong_geo.units.UNITS``), or a conversion across dimensions."""
+
+
 class PlanYearError(BazhongGeoError):
     """An assessment year before the plan's baseline year."""
 

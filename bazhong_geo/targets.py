@@ -9,20 +9,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import builtup, resources, units
+from .region import BAZHONG
 from ._errors import (DuplicateIndicatorError, IndicatorFormatError, IndicatorUnitError, PlanFormatError,
-                      PlanYearError, PlanYearWarning)
-from . import resources
+                      PlanYearError, PlanYearWarning, UnknownUnitNameError)
 
 __all__ = ["DEFINITIONS", "STATUSES", "PLAN_COLUMNS", "INDICATOR_COLUMNS", "PROGRESS_COLUMNS", "SCOPE_NAMES",
-           "load_plan", "load_indicators", "measure", "progress", "trajectory_figure", "write_report"]
+           "load_plan", "load_indicators", "check_indicators", "measure", "progress", "trajectory_figure",
+           "write_report"]
 
-PREFECTURE = "511900"
+PREFECTURE = BAZHONG.code
+"""The prefecture's code (``BAZHONG.code``): scope of the plan's prefecture-wide targets."""
 
-#: Codes of the scopes a plan or an indicator may name, with their Chinese names.
-SCOPE_NAMES = {
-    "511900": "巴中市", "511902": "巴州区", "511903": "恩阳区", "511921": "通江县", "511922": "南江县",
-    "511923": "平昌县", "511971": "巴中经济开发区",
-}
+#: Codes of the scopes a plan or an indicator may name, with their Chinese names (``BAZHONG.units``).
+SCOPE_NAMES = BAZHONG.units
 
 #: Status values of :func:`progress`, best first.
 STATUSES = ("achieved", "on_track", "behind", "no_data")
@@ -49,8 +49,9 @@ PROGRESS_COLUMNS = [
     "source", "alternatives", "county_values", "as_of",
 ]
 
-#: Units whose county values can be compared with a prefecture target (rates, not totals).
-INTENSIVE_UNITS = {"percent", "share", "persons_per_km2"}
+#: Units whose county values can be compared with a prefecture target (rates, not totals): unit keys of
+#: :data:`bazhong_geo.units.UNITS` of the share and density dimensions.
+INTENSIVE_UNITS = {k for k, u in units.UNITS.items() if u.dimension in ("share", "density")}
 
 YEAR_RANGE = (1949, 2100)
 
@@ -170,6 +171,10 @@ def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
             raise PlanFormatError(f"{where}: unknown comparison {row['comparison']!r}; use one of >=, <=, =, >, <")
         row["comparison"] = COMPARISONS[row["comparison"]]
         try:
+            row["unit"] = units.unit_key(row["unit"])
+        except UnknownUnitNameError as exc:
+            raise PlanFormatError(f"{where}: {exc}") from None
+        try:
             row["target"] = float(row["target"].replace(",", ""))
         except ValueError:
             raise PlanFormatError(f"{where}: target {row['target']!r} is not a number") from None
@@ -227,11 +232,37 @@ def load_indicators(path=None) -> pd.DataFrame:
     path = Path(path) if path is not None else resources.data_file("settlements/indicators.csv")
     df = _read_text_table(path, IndicatorFormatError)
     _require_columns(df, INDICATOR_COLUMNS, _INDICATOR_OPTIONAL, path, IndicatorFormatError)
-    return _check_indicators(df, str(path))
+    return check_indicators(df, str(path))
 
 
-def _check_indicators(df: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Validate an indicator table given as text or numbers; return it typed and sorted."""
+def check_indicators(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Validate an indicator table given as text or numbers; return it typed and sorted, units as unit keys.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns :data:`INDICATOR_COLUMNS` (``bound`` and ``note`` optional).
+    where : str
+        Named in error messages (a file, or e.g. ``"indicators (DataFrame)"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`load_indicators` returns it.
+
+    Raises
+    ------
+    IndicatorFormatError, DuplicateIndicatorError
+        As :func:`load_indicators`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"key": ["pop"], "scope": ["511900"], "year": ["2020"], "value": ["2,712,894"],
+    ...                   "unit": ["persons"], "kind": ["reported"], "definition": ["census_resident"],
+    ...                   "source": ["census"]})
+    >>> check_indicators(t, "example")[["value", "unit", "bound"]].values.tolist()
+    [[2712894.0, 'people', '']]
+    """
     _require_columns(df, INDICATOR_COLUMNS, _INDICATOR_OPTIONAL, where, IndicatorFormatError)
     df = df.copy()
     for c in ("bound", "note"):
@@ -263,6 +294,12 @@ def _check_indicators(df: pd.DataFrame, where: str) -> pd.DataFrame:
     bad = line[~df["bound"].isin(list(BOUNDS)).to_numpy()]
     if bad.size:
         raise IndicatorFormatError(f"{where}: bound must be blank or one of >, >=, <, <=; line(s) {bad.tolist()}")
+    known = df["unit"].map(units.is_unit).astype(bool)
+    bad = line[~known.to_numpy()]
+    if bad.size:
+        raise IndicatorFormatError(f"{where}: unknown unit(s) {sorted(set(df['unit'][~known]))} on line(s) "
+                                   f"{bad.tolist()}; use one of {sorted(units.UNITS)} (or persons, 人, 亿元, %, ...)")
+    df["unit"] = df["unit"].map(units.unit_key)
     df["bound"] = df["bound"].map(BOUNDS)
     df["value"] = value.astype(float)
     df["year"] = year.astype(int)
@@ -342,25 +379,23 @@ def measure(region, *, raster=None, builtup_rule=None, raster_year=None, census_
             rows.append(_measured_row("urbanization_rate", code, year, round(float(s) * 100, 4), "percent",
                                       "resident_urban_share", "census urban_share x 100"))
         if pop.notna().all():
-            rows.append(_measured_row("resident_population", PREFECTURE, year, float(pop.sum()), "persons",
+            rows.append(_measured_row("resident_population", PREFECTURE, year, float(pop.sum()), "people",
                                       "census_resident", "sum of the census units' resident_population"))
-        cc = c["code"].isin(["511902", "511903", "511971"]) & ok
+        cc = c["code"].isin(BAZHONG.central_city_census_members) & ok
         if cc.any():
-            units = "+".join(sorted(c["code"][cc]))
+            members = "+".join(sorted(c["code"][cc]))
             rows.append(_measured_row("central_city_population", PREFECTURE, year,
-                                      round(float((pop[cc] * share[cc]).sum())), "persons", "urban_settlement",
-                                      f"sum(resident_population x urban_share) of census units {units}",
+                                      round(float((pop[cc] * share[cc]).sum())), "people", "urban_settlement",
+                                      f"sum(resident_population x urban_share) of census units {members}",
                                       note="urban shares are rounded to 4 decimals: about ±50 persons per unit"))
-            rows.append(_measured_row("central_city_population", PREFECTURE, year, float(pop[cc].sum()), "persons",
-                                      "urban_districts_residents", f"sum of resident_population of census units {units}"))
+            rows.append(_measured_row("central_city_population", PREFECTURE, year, float(pop[cc].sum()), "people",
+                                      "urban_districts_residents", f"sum of resident_population of census units {members}"))
     reg = getattr(region, "settlements", None)
     if reg is not None and len(reg):
         rows += _measure_register(reg, census_year or 2020)
     if raster is not None:
         if raster_year is None:
             raise IndicatorFormatError("measure(raster=...): give raster_year, the year the raster shows; an indicator needs a year")
-        from . import builtup  # written by another module owner; imported only when a raster is given
-
         if builtup_rule is None:
             kwargs = {}
         elif isinstance(builtup_rule, dict):
@@ -510,27 +545,26 @@ def _pick(rows: pd.DataFrame) -> pd.Series:
     return rows.assign(_r=rows["kind"].map(_KIND_RANK)).sort_values(["_r", "source"], kind="stable").iloc[0]
 
 
-def _fmt(v: float) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    v = float(v)
-    if abs(v) >= 1000 or (v.is_integer() and abs(v) >= 100):
-        return f"{v:,.0f}"
-    return f"{v:.4g}"
+def _same_unit(a: str, b: str) -> bool:
+    """Two unit spellings name one unit (persons = people); unknown spellings only equal themselves."""
+    if units.is_unit(a) and units.is_unit(b):
+        return units.unit_key(a) == units.unit_key(b)
+    return a == b
 
 
 def _check_units(plan: pd.DataFrame, ind: pd.DataFrame) -> None:
-    units = plan.groupby("indicator")["unit"].agg(lambda s: sorted(set(s)))
-    for indicator, allowed in units.items():
-        if len(allowed) > 1:
+    by_indicator = plan.groupby("indicator")["unit"].agg(lambda s: sorted(set(s)))
+    for indicator, allowed in by_indicator.items():
+        if any(not _same_unit(allowed[0], other) for other in allowed[1:]):
             raise IndicatorUnitError(f"plan {plan.attrs.get('path', '')}: targets on indicator {indicator!r} use "
                                      f"different units {allowed}")
-        rows = ind[(ind["key"] == indicator) & (ind["unit"] != allowed[0])]
+        mine = ind[ind["key"] == indicator]
+        rows = mine[[not _same_unit(u, allowed[0]) for u in mine["unit"]]]
         if not rows.empty:
             desc = "; ".join(f"{r.key}/{r.scope}/{r.year} ({r.definition}) in {r.unit!r}" for r in rows.itertuples())
             raise IndicatorUnitError(f"indicator rows in a unit other than the target's {allowed[0]!r}: {desc}. "
                                      f"Convert them to {allowed[0]!r} (e.g. 亿元 / 10 = bn_yuan, share x 100 = "
-                                     "percent) and say so in the note")
+                                     "percent; bazhong_geo.units.convert does it) and say so in the note")
 
 
 def progress(plan, indicators=None, as_of: int = 2020) -> pd.DataFrame:
@@ -586,7 +620,7 @@ def progress(plan, indicators=None, as_of: int = 2020) -> pd.DataFrame:
     if indicators is None or not isinstance(indicators, pd.DataFrame):
         indicators = load_indicators(indicators)
     else:
-        indicators = _check_indicators(indicators, "indicators (DataFrame)")
+        indicators = check_indicators(indicators, "indicators (DataFrame)")
     as_of = int(as_of)
     if as_of < int(plan["baseline_year"].min()):
         raise PlanYearError(f"as_of {as_of} is before the plan's baseline year {int(plan['baseline_year'].min())}: "
@@ -622,7 +656,7 @@ def _county_values(own: pd.DataFrame) -> str:
     parts = []
     for scope, g in own.groupby("scope", sort=True):
         r = _pick(g[g["year"] == g["year"].max()])
-        parts.append(f"{SCOPE_NAMES.get(scope, scope)} {int(r['year'])}: {r['bound']}{_fmt(r['value'])}")
+        parts.append(f"{SCOPE_NAMES.get(scope, scope)} {int(r['year'])}: {r['bound']}{units.fmt(r['value'])}")
     return "; ".join(parts)
 
 
@@ -649,7 +683,7 @@ def _assess(t: dict, cand: pd.DataFrame, scope: str, as_of: int) -> dict:
         row.update(latest_value=float(latest["value"]), latest_year=ly, latest_kind=latest["kind"],
                    latest_bound=latest["bound"], gap=target - float(latest["value"]))
         if latest["bound"]:
-            notes.append(f"latest figure is a bound: {latest['bound']} {_fmt(latest['value'])}")
+            notes.append(f"latest figure is a bound: {latest['bound']} {units.fmt(latest['value'])}")
         # baseline
         earlier = used[used["year"] <= by]
         if not earlier.empty:
@@ -687,15 +721,15 @@ def _assess(t: dict, cand: pd.DataFrame, scope: str, as_of: int) -> dict:
                 notes.append(f"met in {first}, after the target year {ty}")
         elif met is None:
             row["status"] = "no_data"
-            notes.append(f"the bound cannot decide against {comp} {_fmt(target)}")
+            notes.append(f"the bound cannot decide against {comp} {units.fmt(target)}")
         elif as_of >= ty:
             if ly < ty:
                 row["status"] = "no_data"
-                msg = f"no figure for the target year {ty}; last figure {ly}: {_fmt(latest['value'])}"
+                msg = f"no figure for the target year {ty}; last figure {ly}: {units.fmt(latest['value'])}"
                 obs = row["observed_annual_change"]
                 if not math.isnan(obs):
                     proj = float(latest["value"]) + obs * (ty - ly)
-                    msg += (f"; at the observed trend ({obs:+.4g}/yr) {ty} would be about {_fmt(proj)} "
+                    msg += (f"; at the observed trend ({obs:+.4g}/yr) {ty} would be about {units.fmt(proj)} "
                             "(a projection, not a figure)")
                 notes.append(msg)
             else:
@@ -724,7 +758,7 @@ def _alternatives(past: pd.DataFrame, latest, t: dict) -> str:
         if latest is not None and r["definition"] == latest["definition"] and r["kind"] == latest["kind"] \
                 and int(r["year"]) == int(latest["year"]):
             continue
-        parts.append(f"{definition} [{kind}] {int(r['year'])}: {r['bound']}{_fmt(r['value'])} {r['unit']} "
+        parts.append(f"{definition} [{kind}] {int(r['year'])}: {r['bound']}{units.fmt(r['value'])} {r['unit']} "
                      f"({r['source']})")
     if not parts:
         return ""
@@ -735,20 +769,15 @@ def _alternatives(past: pd.DataFrame, latest, t: dict) -> str:
 
 # ----------------------------------------------------------------------------------------------- figures, report
 
-def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None):
-    """Value by year with the target line; see :func:`bazhong_geo.trajectory.trajectory_figure`."""
-    from .trajectory import trajectory_figure as _tf
-
-    return _tf(plan, indicators, key, scope=scope, lang=lang, as_of=as_of)
+# the figure and the report depend on this module, never the other way: their old names here resolve on access
+_MOVED = {"trajectory_figure": "trajectory", "write_report": "report"}
 
 
-def write_report(out_dir, as_of: int = 2020, plan="plan_2020", indicators=None, region=None, lang="zh",
-                 figure_formats=("png",)):
-    """Write progress.csv, progress.md, progress.html and one trajectory figure per target.
+def __getattr__(name: str):
+    """Resolve ``trajectory_figure`` (now in :mod:`bazhong_geo.trajectory`) and ``write_report`` (now in
+    :mod:`bazhong_geo.report`) on first access, so ``targets.write_report(...)`` keeps working."""
+    if name in _MOVED:
+        from importlib import import_module
 
-    See :func:`bazhong_geo.trajectory.write_report`.
-    """
-    from .trajectory import write_report as _wr
-
-    return _wr(out_dir, as_of=as_of, plan=plan, indicators=indicators, region=region, lang=lang,
-               figure_formats=figure_formats)
+        return getattr(import_module(f".{_MOVED[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -54,10 +54,11 @@ def test_plan_has_the_ten_targets_of_2018(plan):
     assert (plan["target_year"] == 2020).all() and (plan["source"] != "").all()
 
 
-# FACTS.md, "The 2018 plan": key -> (comparison, target, unit, scope); every target is due in 2020
+# FACTS.md, "The 2018 plan": key -> (comparison, target, unit, scope); every target is due in 2020. Units are the
+# canonical keys of bazhong_geo.units (the file writes "persons"; loading normalises it to "people")
 FACTS_TARGETS = {
     "urbanization_rate": (">=", 45, "percent", "511900"),
-    "central_city_population": (">=", 800_000, "persons", "511900"),
+    "central_city_population": (">=", 800_000, "people", "511900"),
     "central_city_builtup_area": (">=", 80, "km2", "511900"),
     "mega_towns": (">=", 3, "count", "511900"),
     "key_towns": (">=", 12, "count", "511900"),
@@ -98,13 +99,13 @@ def test_indicators_hold_the_facts_and_absent_stays_absent(indicators):
         assert (indicators["key"] == key).sum() == 0
     assert indicators.query("key == 'gdp' and scope == '511903'").empty               # 恩阳 GDP: not found
     assert indicators.query("key == 'urbanization_rate' and 2011 <= year <= 2019").empty
-    assert set(indicators["unit"]) == {"percent", "persons", "bn_yuan", "count", "flag"}
+    assert set(indicators["unit"]) == {"percent", "people", "bn_yuan", "count", "flag"}
     bounds = indicators[indicators["bound"] != ""]
     assert set(zip(bounds["key"], bounds["bound"])) == {("gdp", ">"), ("featured_towns", ">=")}
     assert (indicators["source"] != "").all()
 
 
-# Every row of indicators.csv, as FACTS.md states it (shared/data/bazhong/FACTS.md), converted to the target's unit:
+# Every row of indicators.csv, as FACTS.md states it (bazhong_geo/data/sources/bazhong/FACTS.md), converted to the target's unit:
 # 亿元 / 10 -> bn_yuan, shares x 100 -> percent, millions x 1e6 -> persons. (key, scope, year, definition, kind) ->
 # (value, bound, a word the source must name). Nothing else may be in the table: "not found" stays absent.
 _BULLETIN, _CENSUS20, _CENSUS10, _GDP = "statistical bulletins", "2020 census", "2010 census", "GDP section"
@@ -154,7 +155,7 @@ def test_every_indicator_row_is_a_fact_and_nothing_else(indicators):
         assert source_word in r.source, (ident, r.source)
     units = {"urbanization_rate": "percent", "gdp": "bn_yuan", "key_towns": "count", "featured_towns": "count",
              "national_edz": "flag"}
-    assert all(r.unit == units.get(r.key, "persons") for r in got.values())
+    assert all(r.unit == units.get(r.key, "people") for r in got.values())
     # the notes keep the stated figure where a unit was converted
     for ident in [k for k in FACTS_ROWS if k[0] == "gdp"]:
         assert "亿元" in got[ident].note, ident
@@ -299,7 +300,7 @@ def test_measure_counts_register_by_designation_and_band():
     assert ft["value"] == 4 and ft["bound"] == ">="              # distinct towns; register lists are partial
     assert v.loc[("featured_towns", "511923", "featured_town_designations"), "value"] == 2
     assert v.loc[("designated_towns", "511900", "designation:provincial_featured_town"), "value"] == 2
-    tg._check_indicators(m, "measured")                           # one row per key/scope/year/definition/kind
+    tg.check_indicators(m, "measured")                           # one row per key/scope/year/definition/kind
     mega = v.loc[("mega_towns", "511900", "township_population_ge_50000")]
     assert mega["value"] == 1 and mega["n_missing"] == 1 and mega["bound"] == ">="     # subdistrict, village excluded
     band = v.loc[("key_towns", "511900", "township_population_25000_35000")]
@@ -608,7 +609,7 @@ def test_trajectory_without_cjk_font_falls_back_to_latin(plan, indicators):
 # ----------------------------------------------------------------------------------------------- report
 
 def test_write_report_escapes_and_writes_everything(tmp_path, plan, indicators):
-    from bazhong_geo.trajectory import write_report
+    from bazhong_geo.report import write_report
 
     evil = plan.head(2).copy()
     evil.attrs = dict(plan.attrs)
@@ -669,7 +670,7 @@ def test_report_cli_with_measured_figures(tmp_path, capsys, monkeypatch):
     assert main(["report", "--measure", "--out", str(tmp_path / "rep"), "--lang", "en", "--formats", "png,svg"]) == 0
     out = capsys.readouterr().out
     assert "achieved 4, behind 6, no_data 6" in out                  # reported figures still decide
-    assert "urban_settlement [measured] 2020: 608,142 persons" in out
+    assert "urban_settlement [measured] 2020: 608,142 people" in out
     table = pd.read_csv(tmp_path / "rep" / "progress.csv", dtype={"scope": str}).set_index(["key", "scope"])
     assert table.loc[("central_city_population", "511900"), "latest_kind"] == "reported"
     assert "[measured]" in table.loc[("urbanization_rate", "511900"), "alternatives"]
