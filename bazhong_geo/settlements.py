@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .crs import to_work_crs
 from ._errors import DuplicateCodeError, EmptyInputError, InvalidParentError, MissingColumnError, UnknownTierError
 from .vocabulary import Tier, allowed_tier_names  # noqa: F401  (Tier is defined once, in vocabulary; re-exported)
 
@@ -127,7 +128,6 @@ class SettlementSystem:
     """
 
     def __init__(self, settlements: "gpd.GeoDataFrame", *, crs=None):
-        from .crs import to_work_crs
 
         missing = [c for c in REQUIRED_COLUMNS if c not in settlements.columns]
         if missing:
@@ -266,8 +266,7 @@ class SettlementSystem:
         located = self.located()
         polygon_of = None
         if boundaries is not None and len(todo):
-            from .crs import to_work_crs
-
+    
             b = to_work_crs(boundaries)[["code", "geometry"]].assign(code=lambda d: d["code"].astype(str))
             pts = gpd.GeoDataFrame({"i": todo}, geometry=s.geometry.loc[todo].values, crs=s.crs)
             pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]

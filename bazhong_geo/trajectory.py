@@ -26,9 +26,9 @@ _TEXT = {
 }
 _MARKERS = {"reported": "o", "measured": "s", "estimated": "D"}
 
-#: Romanized names used when no CJK font is installed (the region's short English names, and two usual aliases).
+#: Romanized names used when no CJK font is installed (the region's short English names, and 巴城).
 NAMES_EN = {region.BAZHONG.name_of(code): short for code, short in region.BAZHONG.short_names_en.items()} | {
-    "巴中经开区": region.BAZHONG.short_names_en["511971"], "巴城": "Bacheng"}
+    "巴城": "Bacheng"}
 
 
 def _latin(text: str) -> str:
