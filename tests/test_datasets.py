@@ -8,6 +8,7 @@ import pytest
 from shapely.geometry import box
 
 import bazhong_geo as bg
+from bazhong_geo import resources
 from bazhong_geo.datasets import COUNTIES, cnmaps_boundaries
 
 
@@ -55,6 +56,34 @@ def test_user_boundary_file_takes_precedence(tmp_path, region):
     assert r.boundaries["code"].tolist() == ["511921"] and r.boundaries["level"].tolist() == ["county"]
     assert any("official_counties.gpkg" in note for note in r.notes)
     assert len(r.prefecture) == 1  # union of the counties when no prefecture row is given
+
+
+def test_official_files_and_register_of_the_data_folder_win(tmp_path, monkeypatch, region):
+    """A planner's data folder (BAZHONG_GEO_DATA): official boundaries dropped in boundaries/, an edited register."""
+    folder = tmp_path / "planner"
+    resources.init_data_folder(folder)
+    gpd.GeoDataFrame({"code": ["511921", "511922"], "name": ["通江县", "南江县"]},
+                     geometry=[box(520_000, 3_510_000, 580_000, 3_570_000), box(460_000, 3_510_000, 520_000, 3_570_000)],
+                     crs="EPSG:4545").to_file(folder / "boundaries" / "official.gpkg", engine="pyogrio")
+    register = folder / "settlements" / "register.csv"
+    lines = register.read_text(encoding="utf-8").splitlines(keepends=True)
+    register.write_text("".join(lines[:3]), encoding="utf-8")          # header + the first two settlements
+    monkeypatch.setenv("BAZHONG_GEO_DATA", str(folder))
+    r = bg.load_bazhong()
+    assert r.boundaries["code"].tolist() == ["511921", "511922"]
+    assert r.boundaries["level"].tolist() == ["county", "county"]
+    assert any("official.gpkg" in n for n in r.notes) and any(str(register) in n for n in r.notes)
+    assert r.settlements["code"].tolist() == region.settlements["code"].tolist()[:2]
+
+
+def test_region_geometry_needs_its_area():
+    """Nothing is loaded behind the caller's back: no area is an error that says what to pass."""
+    from bazhong_geo._errors import EmptyInputError
+    from bazhong_geo._validate import region_geometry
+
+    with pytest.raises(EmptyInputError, match="no area given; pass the region"):
+        region_geometry(None, "within")
+    assert region_geometry(box(0, 0, 2, 1)).area == 2.0
 
 
 def test_register_settlements_and_system(region):
