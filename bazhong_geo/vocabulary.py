@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -297,6 +298,48 @@ def classify_term(text: object) -> tuple[Tier | None, str | None]:
             f"{text!r} names neither a tier nor a designation; tiers: {', '.join(sorted(TIER_ALIASES_ZH))} "
             f"(or {allowed_tier_names()}); designations: {', '.join(d.label_zh for d in DESIGNATIONS.values())}")
     return tier, key
+
+
+def classify_column(values: Iterable[object], where: str = "column") -> list[tuple[Tier | None, str | None]]:
+    """Classify every cell of a planner's 等级 column; unknown words are reported together with their rows.
+
+    Parameters
+    ----------
+    values : iterable
+        The cells, in row order (blank cells give ``(None, None)``).
+    where : str
+        Named in the error (e.g. ``"towns.xlsx, column 等级"``).
+
+    Returns
+    -------
+    list of tuple
+        ``(Tier or None, designation key or None)`` per cell.
+
+    Raises
+    ------
+    UnknownTierError
+        Listing every unknown word with its rows (1-based) and the accepted words.
+
+    Examples
+    --------
+    >>> [(t and t.value, d) for t, d in classify_column(["县城", "全国重点镇", "特色镇", None])]
+    [('county_town', None), (None, 'national_key_town'), ('featured_town', 'featured_town'), (None, None)]
+    """
+    out: list[tuple[Tier | None, str | None]] = []
+    unknown: dict[str, list[int]] = {}
+    for row, cell in enumerate(values, 1):
+        try:
+            out.append(classify_term(cell))
+        except UnknownTierError:
+            unknown.setdefault(_clean(cell), []).append(row)
+            out.append((None, None))
+    if unknown:
+        listing = "; ".join(f"{word!r} (rows {', '.join(map(str, rows[:10]))}{' …' if len(rows) > 10 else ''})"
+                            for word, rows in unknown.items())
+        raise UnknownTierError(f"{where}: unknown word(s) {listing}; tiers: {', '.join(sorted(TIER_ALIASES_ZH))} "
+                               f"(or {allowed_tier_names()}); designations: "
+                               f"{', '.join(d.label_zh for d in DESIGNATIONS.values())}")
+    return out
 
 
 def designation_label(key: str, lang: str = "zh") -> str:

@@ -83,3 +83,10 @@ def test_reader_reports_designation_words_in_the_tier_column(tmp_path):
     _, report = io.read_settlements(path, return_report=True, errors="report")
     text = report.to_text()
     assert "'全国重点镇' (national_key_town) name designations, not tiers" in text
+
+
+def test_classify_column_reports_every_unknown_word_with_rows():
+    got = vocabulary.classify_column(["巴城", "四好村", "中心村"])
+    assert got == [(Tier.CENTRAL_CITY, None), (None, "four_good_village"), (Tier.CENTRAL_VILLAGE, "central_village")]
+    with pytest.raises(UnknownTierError, match=r"plan.xlsx, 等级: unknown word\(s\) '大都市' \(rows 2, 4\); '小城' \(rows 3\)"):
+        vocabulary.classify_column(["县城", "大都市", "小城", "大都市"], "plan.xlsx, 等级")
