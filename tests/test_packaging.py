@@ -128,3 +128,14 @@ def test_installed_package_works_from_another_folder(installed, tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "巴州区" in run.stdout
+
+
+def test_installed_package_makes_the_meeting_map_from_another_folder(installed, tmp_path):
+    """Done means: after a non-editable install, `bazhong-geo map` run from any folder makes the map."""
+    env = {**os.environ, "PYTHONPATH": str(installed), "BAZHONG_GEO_CACHE": str(tmp_path / "cache")}
+    env.pop("BAZHONG_GEO_DATA", None)
+    run = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "map"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    html = (tmp_path / "bazhong_progress.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "巴州区" in html and "平昌县" in html
