@@ -46,8 +46,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["read_boundaries", "read_settlements", "ValidationReport", "BAZHONG_BBOX"]
 
-#: Default region check for settlement points: (min lon, min lat, max lon, max lat), WGS-84 / CGCS2000.
-BAZHONG_BBOX = (106.3, 31.2, 107.8, 32.8)
+#: Default region check for settlement points: (min lon, min lat, max lon, max lat), WGS-84 / CGCS2000
+#: (an alias of ``region.BAZHONG.bbox_lonlat``).
+BAZHONG_BBOX = region_mod.BAZHONG.bbox_lonlat
 
 VECTOR_SUFFIXES = {".gpkg": "GeoPackage", ".shp": "Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
                    ".parquet": "GeoParquet", ".geoparquet": "GeoParquet", ".fgb": "FlatGeobuf"}
@@ -67,11 +68,6 @@ LON_ALIASES = ["lon", "lng", "long", "longitude", "经度", "x", "东经", "lon_
                "point_x", "x坐标", "横坐标"]
 LAT_ALIASES = ["lat", "latitude", "纬度", "y", "北纬", "lat_wgs84", "latitude_wgs84", "point_y", "y坐标", "纵坐标"]
 WKT_ALIASES = ["geometry", "wkt", "geom", "the_geom"]
-
-_LEVEL_WORDS = {"省": "province", "市": "prefecture", "地级市": "prefecture", "州": "prefecture",
-                "县": "county", "区": "county", "县级市": "county", "市辖区": "county", "县区": "county",
-                "乡": "township", "镇": "township", "街道": "township", "乡镇": "township",
-                "村": "village", "社区": "village"}
 
 _WEB = {"wgs84": "wgs84", "wgs-84": "wgs84", "gcj02": "gcj02", "gcj-02": "gcj02", "gcj": "gcj02", "amap": "gcj02",
         "gaode": "gcj02", "tencent": "gcj02", "火星坐标": "gcj02", "bd09": "bd09", "bd-09": "bd09", "baidu": "bd09"}
@@ -162,7 +158,7 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
         report.add("warning", "no_name_column", f"no name column found among {list(gdf.columns.drop(gdf.geometry.name))}"
                    f"; pass name_col=...")
     if "level" in out.columns:
-        out["level"] = out["level"].map(lambda v: _LEVEL_WORDS.get(str(v).strip(), v) if pd.notna(v) else None)
+        out["level"] = out["level"].map(lambda v: region_mod.LEVEL_WORDS.get(str(v).strip(), v) if pd.notna(v) else None)
     else:
         out["level"] = out["code"].map(region_mod.code_level)
         unknown = out["level"].isna() & out["code"].notna()

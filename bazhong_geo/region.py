@@ -20,6 +20,12 @@ from .settings import WORK_CRS
 LEVELS = ("province", "prefecture", "county", "township", "village")
 """NBS administrative levels, from the top."""
 
+LEVEL_WORDS = {"省": "province", "市": "prefecture", "地级市": "prefecture", "州": "prefecture",
+               "县": "county", "区": "county", "县级市": "county", "市辖区": "county", "县区": "county",
+               "乡": "township", "镇": "township", "街道": "township", "乡镇": "township",
+               "村": "village", "社区": "village"}
+"""Chinese words for administrative levels (a ``level``/级别 column) -> one of :data:`LEVELS`."""
+
 
 def code_level(code: object) -> str | None:
     """Return the administrative level an NBS division code denotes, or None when it is not one.
@@ -105,6 +111,9 @@ class RegionInfo:
         Functional zones with NBS codes but no county polygon, code -> (Chinese, English).
     short_names_en : dict
         Short English labels for maps (code -> label).
+    bbox_lonlat : tuple of float
+        (min lon, min lat, max lon, max lat), WGS-84 / CGCS2000, a generous box around the region used to warn
+        about points that are probably in the wrong coordinate system; empty when unknown.
     """
 
     code: str
@@ -117,6 +126,7 @@ class RegionInfo:
     central_city_census_members: tuple = ()
     development_zones: dict = field(default_factory=dict)
     short_names_en: dict = field(default_factory=dict)
+    bbox_lonlat: tuple = ()
 
     @property
     def units(self) -> dict:
@@ -163,5 +173,6 @@ BAZHONG = RegionInfo(
     development_zones={"511971": ("巴中经济开发区", "Bazhong Economic Development Zone")},
     short_names_en={"511900": "Bazhong", "511902": "Bazhou", "511903": "Enyang", "511921": "Tongjiang",
                     "511922": "Nanjiang", "511923": "Pingchang", "511971": "Bazhong EDZ"},
+    bbox_lonlat=(106.3, 31.2, 107.8, 32.8),
 )
 """巴中市: the prefecture this toolkit was built for."""
