@@ -598,3 +598,22 @@ def test_csv_values_with_semicolons_and_tab_separated(tmp_path):
     path = tmp_path / "reg.tsv"
     df.to_csv(path, sep="\t", index=False)
     assert read_settlements(path).name.tolist() == g.name.tolist()
+
+
+@pytest.mark.parametrize("name", ["bazhong_geo.io.columns", "bazhong_geo.io.formats", "bazhong_geo.io.geometry",
+                                  "bazhong_geo.io.readers"])
+def test_io_submodule_docstring_examples(name, tmp_path, monkeypatch):
+    """The io subpackage's examples run like every other module's (the top-level docstring test sees only io)."""
+    import doctest
+    import importlib
+    import pkgutil
+
+    import bazhong_geo.io
+
+    assert name in {m.name for m in pkgutil.iter_modules(bazhong_geo.io.__path__, "bazhong_geo.io.")}
+    monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path))
+    module = importlib.import_module(name)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(exclude_empty=True).find(module, name):
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
