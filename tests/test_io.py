@@ -616,4 +616,7 @@ def test_io_submodule_docstring_examples(name, tmp_path, monkeypatch):
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     for test in doctest.DocTestFinder(exclude_empty=True).find(module, name):
         runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0
+    if name.endswith("readers"):
+        assert result.attempted >= 5          # the public readers show a runnable example

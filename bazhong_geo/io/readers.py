@@ -227,6 +227,15 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
     >>> gdf, report = read_settlements("villages.csv", coords="gcj02", return_report=True)  # doctest: +SKIP
     >>> report.has_errors                                                                   # doctest: +SKIP
     False
+
+    A register written with Chinese tier words is read into the file spellings, in the work CRS:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "towns.csv"
+    >>> _ = path.write_text("代码,名称,等级,人口,经度,纬度\\n511902101,清江镇,镇,30000,106.85,31.95\\n", encoding="utf-8")
+    >>> gdf = read_settlements(path)
+    >>> gdf[["code", "name", "tier"]].values.tolist(), gdf.crs.to_epsg()
+    ([['511902101', '清江镇', 'town']], 4545)
     """
     path = check_path(path)
     check_mode(errors)
