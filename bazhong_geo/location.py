@@ -3,7 +3,7 @@
 :func:`plan_designations` is a pipeline of named steps: validate the inputs, build the demand and candidate tables,
 cost them (straight-line km or road minutes), build the model (constraints, and the objective from the
 :data:`OBJECTIVES` registry), solve it (exact with CBC, or greedy with its gap), and evaluate the chosen set.
-An objective is one function registered with :func:`_objective` (a new one, e.g. set covering or p-center, is one
+An objective is one function registered with :func:`register_objective` (a new one, e.g. set covering or p-center, is one
 more function); the model options (fixed towns, county maxima, spacing, solver, time limit) are a frozen
 :class:`LocationOptions`.
 """
@@ -312,8 +312,26 @@ def _costs(candidates: Any, demand: Any, standard: _Standard, roads: Any, opts: 
 # ------------------------------------------------------------------------------------------- the model
 
 @dataclass
-class _Model:
-    """Everything a solver needs, over the located candidates only."""
+class PlanModel:
+    """Everything a solver needs, over the located candidates only (what an objective builder reads).
+
+    Attributes
+    ----------
+    C : numpy.ndarray
+        Demand x located-candidate costs (km or minutes; ``inf`` = unreachable).
+    pop, w : numpy.ndarray
+        People per demand unit, and the demand weights of the objective (a builder may zero some, with a note).
+    k : int
+        Number of towns to choose, fixed ones included.
+    codes, is_fixed : numpy.ndarray
+        Codes of the located candidates, and which are fixed.
+    groups, conflicts : list
+        County quotas ``(county, member columns, quota)`` and spacing conflicts ``(a, b)``.
+    standard : object
+        The objective's ``objective`` name, its service standard ``value`` and ``unit`` (None without one).
+    notes : list of str
+        What was excluded or adjusted, with the reason; builders append to it.
+    """
 
     C: np.ndarray                               # demand x located candidates (inf = unreachable)
     pop: np.ndarray                             # people per demand unit
@@ -383,7 +401,7 @@ def _spacing_conflicts(xy: np.ndarray | None, codes: np.ndarray, is_fixed: np.nd
 
 
 def _build_model(candidates: Any, costs: _Costs, codes_all: np.ndarray, pop: np.ndarray, k: int,
-                 standard: _Standard, opts: LocationOptions, notes: list[str]) -> _Model:
+                 standard: _Standard, opts: LocationOptions, notes: list[str]) -> PlanModel:
     """Restrict to located candidates and add the constraints: fixed towns, county quotas, spacing."""
     idx = _located(costs, codes_all, k, opts, notes)
     codes = codes_all[idx]
@@ -391,7 +409,7 @@ def _build_model(candidates: Any, costs: _Costs, codes_all: np.ndarray, pop: np.
     groups = _quota_groups(candidates, idx, is_fixed, opts.quotas_per_county)
     xy = costs.xy[idx] if costs.xy is not None else None
     conflicts = _spacing_conflicts(xy, codes, is_fixed, opts.min_spacing_km, notes)
-    return _Model(C=costs.C[:, idx], pop=pop, w=pop, k=k, codes=codes, is_fixed=is_fixed, groups=groups,
+    return PlanModel(C=costs.C[:, idx], pop=pop, w=pop, k=k, codes=codes, is_fixed=is_fixed, groups=groups,
                   conflicts=conflicts, standard=standard, notes=notes)
 
 
@@ -425,17 +443,23 @@ class ObjectiveModel:
 
 @dataclass(frozen=True)
 class _ObjectiveEntry:
-    build: Callable[[_Model], ObjectiveModel]
+    build: Callable[[PlanModel], ObjectiveModel]
     uses_standard: bool
 
 
 OBJECTIVES: dict[str, _ObjectiveEntry] = {}
-"""Registry: objective name -> how to build it over a model (add one with ``_objective``)."""
+"""Registry: objective name -> how to build it over a model (add one with :func:`register_objective`)."""
 
 
-def _objective(name: str, *, uses_standard: bool) -> Callable:
-    """Register an objective builder ``f(model) -> ObjectiveModel`` under ``name``."""
-    def register(build: Callable[[_Model], ObjectiveModel]) -> Callable[[_Model], ObjectiveModel]:
+def register_objective(name: str, *, uses_standard: bool) -> Callable:
+    """Register an objective builder ``f(model) -> ObjectiveModel`` under ``name`` (a decorator).
+
+    The builder reads the model's ``C`` (demand x candidate costs), ``w`` (demand weights), ``standard.value``
+    and ``notes``, and returns an :class:`ObjectiveModel`: how to add the objective to the integer programme, the
+    value of a choice, the greedy score and the outcome of an assignment. ``uses_standard`` says whether the
+    objective needs ``within_km`` / ``within_minutes``. Set covering or p-center are one such function each.
+    """
+    def register(build: Callable[[PlanModel], ObjectiveModel]) -> Callable[[PlanModel], ObjectiveModel]:
         OBJECTIVES[name] = _ObjectiveEntry(build, uses_standard)
         return build
     return register
@@ -450,8 +474,8 @@ def _population_within_reach(C: np.ndarray, standard: float) -> np.ndarray:
     return C <= standard
 
 
-@_objective("covered_population", uses_standard=True)
-def _covered_population(m: _Model) -> ObjectiveModel:
+@register_objective("covered_population", uses_standard=True)
+def _covered_population(m: PlanModel) -> ObjectiveModel:
     """Maximal covering (MCLP): maximise the population within the service standard of a chosen town."""
     import pulp
 
@@ -477,8 +501,8 @@ def _covered_population(m: _Model) -> ObjectiveModel:
     return ObjectiveModel(True, add_terms, lambda mask: float(w[A[:, mask].any(axis=1)].sum()), marginal, outcome)
 
 
-@_objective("p_median", uses_standard=False)
-def _p_median(m: _Model) -> ObjectiveModel:
+@register_objective("p_median", uses_standard=False)
+def _p_median(m: PlanModel) -> ObjectiveModel:
     """p-median: minimise the population-weighted cost to the nearest chosen town (unreachable units left out)."""
     import pulp
 
@@ -537,7 +561,7 @@ class _Run:
     x: np.ndarray
 
 
-def _build_lp(m: _Model, obj: ObjectiveModel, relax: bool) -> tuple[Any, list]:
+def _build_lp(m: PlanModel, obj: ObjectiveModel, relax: bool) -> tuple[Any, list]:
     """The integer programme (or its LP relaxation): k towns, fixed ones, quotas, spacing, the objective."""
     import pulp
 
@@ -555,7 +579,7 @@ def _build_lp(m: _Model, obj: ObjectiveModel, relax: bool) -> tuple[Any, list]:
     return prob, x
 
 
-def _run_cbc(m: _Model, obj: ObjectiveModel, relax: bool, limit: float | None) -> _Run:
+def _run_cbc(m: PlanModel, obj: ObjectiveModel, relax: bool, limit: float | None) -> _Run:
     """Solve with CBC; an infeasible model is an error naming the constraints."""
     import pulp
 
@@ -579,20 +603,20 @@ def _run_cbc(m: _Model, obj: ObjectiveModel, relax: bool, limit: float | None) -
     return _Run(status, proven, found, 0.0 if val is None else float(val), np.array([v.value() or 0.0 for v in x]))
 
 
-def _lp_bound(m: _Model, obj: ObjectiveModel) -> float:
+def _lp_bound(m: PlanModel, obj: ObjectiveModel) -> float:
     """The LP relaxation's optimum, solved to the end: an LP stopped by a time limit bounds nothing."""
     run = _run_cbc(m, obj, relax=True, limit=None)
     return run.value if run.proven else float("nan")
 
 
-def _valid(m: _Model, mask: np.ndarray) -> bool:
+def _valid(m: PlanModel, mask: np.ndarray) -> bool:
     """A choice of exactly k towns with the fixed ones, within the quotas, no spacing conflict."""
     return (int(mask.sum()) == m.k and bool(mask[m.is_fixed].all())
             and all(int(mask[members].sum()) <= q for _, members, q in m.groups)
             and not any(mask[a] and mask[b] for a, b in m.conflicts))
 
 
-def _greedy(m: _Model, obj: ObjectiveModel) -> np.ndarray:
+def _greedy(m: PlanModel, obj: ObjectiveModel) -> np.ndarray:
     """Greedy add-one heuristic honouring fixed towns, quotas and spacing; ties go to the smaller code."""
     n = len(m.codes)
     chosen = m.is_fixed.copy()
@@ -626,7 +650,7 @@ def _better(obj: ObjectiveModel, a: np.ndarray, b: np.ndarray) -> bool:
     return obj.value(a) > obj.value(b) if obj.maximise else obj.value(a) < obj.value(b)
 
 
-def _after_time_limit(m: _Model, obj: ObjectiveModel, run: _Run, limit: float | None) -> _Solution:
+def _after_time_limit(m: PlanModel, obj: ObjectiveModel, run: _Run, limit: float | None) -> _Solution:
     """CBC stopped by the time limit: its incumbent (when valid) or the greedy fallback, whichever is better."""
     mask = run.x > 0.5
     integral = bool(np.all(np.abs(run.x - np.round(run.x)) < 1e-6))   # values of an integral relaxation
@@ -648,14 +672,14 @@ def _after_time_limit(m: _Model, obj: ObjectiveModel, run: _Run, limit: float | 
                               f"({limit} s), and greedy found none; raise time_limit_s")
 
 
-def _solve_exact(m: _Model, obj: ObjectiveModel, opts: LocationOptions) -> _Solution:
+def _solve_exact(m: PlanModel, obj: ObjectiveModel, opts: LocationOptions) -> _Solution:
     run = _run_cbc(m, obj, relax=False, limit=opts.time_limit_s)
     if run.proven:
         return _Solution(run.x > 0.5, run.status, run.value, "proven")
     return _after_time_limit(m, obj, run, opts.time_limit_s)
 
 
-def _solve_greedy(m: _Model, obj: ObjectiveModel, opts: LocationOptions) -> _Solution:
+def _solve_greedy(m: PlanModel, obj: ObjectiveModel, opts: LocationOptions) -> _Solution:
     mask = _greedy(m, obj)
     if opts.gap_against == "exact":
         run = _run_cbc(m, obj, relax=False, limit=opts.time_limit_s)
@@ -682,7 +706,7 @@ def _gap(value: float, bound: float, maximise: bool) -> float:
     return max(0.0, float(gap)) if abs(gap) > 1e-9 else 0.0
 
 
-def _result(m: _Model, obj: ObjectiveModel, sol: _Solution, demand: Any, codes_all: np.ndarray,
+def _result(m: PlanModel, obj: ObjectiveModel, sol: _Solution, demand: Any, codes_all: np.ndarray,
             located: np.ndarray, opts: LocationOptions, unit: str) -> PlanResult:
     """Evaluate the chosen set directly (independent of the solver's internal variables)."""
     sel = np.flatnonzero(sol.mask)

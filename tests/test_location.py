@@ -15,8 +15,9 @@ from bazhong_geo._errors import (
     InvalidPopulationError,
     MissingColumnError,
 )
+from bazhong_geo import location
 from bazhong_geo.designation import plan_designations as plan_via_designation
-from bazhong_geo.location import plan_designations
+from bazhong_geo.location import LocationOptions, plan_designations
 
 X0, Y0 = 500_000.0, 3_530_000.0
 
@@ -249,3 +250,65 @@ def test_time_limit_without_a_solution_falls_back_to_greedy(trap, monkeypatch):
     # greedy's gap against 'exact' when the exact run is itself stopped: measured against the LP bound, said so
     g = plan_designations(cands, demand, 2, within_km=5, solver="greedy", gap_against="exact", time_limit_s=1)
     assert g.gap_basis == "lp_relaxation" and any("not proven" in n for n in g.notes)
+
+
+def test_options_object_is_the_same_as_options_by_name(trap):
+    cands, demand = trap
+    by_name = plan_designations(cands, demand, 2, within_km=5, fixed=["M"], quotas_per_county=1, solver="greedy")
+    opts = LocationOptions(fixed=("M",), quotas_per_county=1, solver="greedy")
+    as_object = plan_designations(cands, demand, 2, within_km=5, options=opts)
+    assert by_name.chosen == as_object.chosen == ["E", "M"]
+    assert (by_name.objective_value, by_name.gap, by_name.notes) == (as_object.objective_value, as_object.gap,
+                                                                     as_object.notes)
+    # a name given beside the object overrides it; the object itself is unchanged (frozen)
+    exact = plan_designations(cands, demand, 2, within_km=5, options=opts, solver="exact", quotas_per_county=None)
+    assert "M" in exact.chosen and exact.objective_value == 26000 and exact.status == "Optimal"   # M fixed: M+W or M+E
+    assert opts.solver == "greedy"
+    with pytest.raises(TypeError, match="min_spacing_km"):                 # an unknown option lists the known ones
+        plan_designations(cands, demand, 2, within_km=5, min_spacing=3)
+    with pytest.raises(InvalidPlanError, match="unknown solver"):
+        LocationOptions(solver="cplex")
+    with pytest.raises(InvalidPlanError, match="gap_against"):
+        plan_designations(cands, demand, 2, within_km=5, gap_against="bound")
+
+
+def test_a_new_objective_is_one_registered_function(trap, monkeypatch):
+    """p-center (minimise the largest cost to the nearest chosen town), registered as one builder; brute force agrees."""
+    import itertools
+
+    monkeypatch.setattr(location, "OBJECTIVES", dict(location.OBJECTIVES))
+
+    @location.register_objective("p_center", uses_standard=False)
+    def p_center(m):
+        C = np.where(np.isfinite(m.C), m.C, 1e9)
+        rows = np.flatnonzero(m.w > 0)
+
+        def add_terms(prob, x):
+            r = pulp.LpVariable("r", lowBound=0)
+            for i in rows:
+                z = [pulp.LpVariable(f"z_{i}_{j}", lowBound=0, upBound=1) for j in range(C.shape[1])]
+                prob += pulp.lpSum(z) == 1, f"assign_{i}"
+                for j, zz in enumerate(z):
+                    prob += zz <= x[j], f"open_{i}_{j}"
+                prob += r >= pulp.lpSum(float(C[i, j]) * zz for j, zz in enumerate(z)), f"radius_{i}"
+            prob += r
+
+        def value(mask):
+            return float(C[rows][:, mask].min(axis=1).max())
+
+        def outcome(best_cost):
+            return float(best_cost[rows].max()), np.isfinite(best_cost)
+
+        return location.ObjectiveModel(False, add_terms, value, lambda chosen: np.array(
+            [-value(chosen | (np.arange(C.shape[1]) == j)) for j in range(C.shape[1])]), outcome)
+
+    cands, demand = trap
+    res = plan_designations(cands, demand, 1, objective="p_center")
+    costs = np.abs(np.array([0, 10, 20, 30])[:, None] - np.array([5, 15, 25])[None, :])
+    brute = min(costs[:, [j]].min(axis=1).max() for j in range(3))
+    assert res.chosen == ["M"] and res.objective_value == brute == 15 and res.status == "Optimal"
+    two = plan_designations(cands, demand, 2, objective="p_center")
+    brute2 = min(costs[:, list(p)].min(axis=1).max() for p in itertools.combinations(range(3), 2))
+    assert two.objective_value == brute2 == 5 and two.chosen == ["E", "W"]
+    greedy = plan_designations(cands, demand, 2, objective="p_center", solver="greedy")
+    assert greedy.objective_value >= brute2 and greedy.gap_basis == "lp_relaxation"
