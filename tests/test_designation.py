@@ -471,9 +471,8 @@ def test_report_map_in_a_browser(tmp_path, towns, context):
     """The offline map loads without script errors; an incomplete town's popup shows its reasons."""
     from playwright.sync_api import sync_playwright
 
-    from bazhong_geo.export import CHROMIUM_ARGS, find_chromium
-
     from bazhong_geo.cli import write_check_map
+    from bazhong_geo.export import CHROMIUM_ARGS, find_chromium
 
     res = dz.check(towns, "mega-town", context=context)
     path = write_check_map(res, tmp_path / "mega-town_map.html")

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
+from bazhong_geo import location
 from bazhong_geo._errors import (
     DuplicateCodeError,
     InfeasiblePlanError,
@@ -15,7 +16,6 @@ from bazhong_geo._errors import (
     InvalidPopulationError,
     MissingColumnError,
 )
-from bazhong_geo import location
 from bazhong_geo.designation import plan_designations as plan_via_designation
 from bazhong_geo.location import LocationOptions, plan_designations
 
