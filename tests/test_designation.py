@@ -569,3 +569,19 @@ def test_cli_check_with_roads_and_a_profile_file(tmp_path, capsys):
                  "--no-context", "--out", str(out)]) == 0
     v = pd.read_csv(out / "road-town_verdicts.csv", dtype={"code": str}).set_index("code")["verdict"]
     assert v.to_dict() == {"511922103": "qualifies", "511922105": "does not qualify"}
+
+
+def test_every_criterion_kind_has_one_measuring_function():
+    """The registry covers every kind a profile may load (composites are combined, not measured)."""
+    assert set(dz.MEASURES) == set(dz.KINDS) - {"composite"}
+    assert dz.MEASURES["distance_to_tier"] is dz.MEASURES["spacing"]          # one straight-line nearest measure
+    assert len(set(map(id, dz.MEASURES.values()))) == len(dz.MEASURES) - 1
+
+
+def test_check_never_prints(tmp_path, towns, context, capsys):
+    """Library code returns; only the CLI prints (a check with no-data reasons, and its report)."""
+    res = dz.check(towns.drop(columns="geometry"), "key-town", context=context)
+    assert res.counts()["incomplete"] > 0                                     # no coordinates: reasons, not prints
+    dz.write_check_report(res, tmp_path)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
