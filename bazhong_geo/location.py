@@ -43,7 +43,7 @@ class LocationOptions:
     Attributes
     ----------
     fixed : tuple of str
-        Codes already designated: always chosen, counted in ``k``.
+        Codes already designated: always chosen, counted in ``k`` (a single code may be given as a string).
     quotas_per_county : int or dict, optional
         Maximum designated towns per ``county_code`` (one number for all counties, or per code).
     min_spacing_km : float, optional
@@ -80,7 +80,8 @@ class LocationOptions:
 
     def __post_init__(self) -> None:
         """Normalise ``fixed`` to sorted unique codes; check the solver and gap basis."""
-        object.__setattr__(self, "fixed", tuple(sorted({str(c) for c in (self.fixed or ())})))
+        fixed = [self.fixed] if isinstance(self.fixed, str) else (self.fixed or ())   # one code given as a string
+        object.__setattr__(self, "fixed", tuple(sorted({str(c) for c in fixed})))
         if self.solver not in SOLVERS:
             raise InvalidPlanError(f"unknown solver {self.solver!r}; use one of {', '.join(SOLVERS)}")
         if self.gap_against not in GAP_BASES:

@@ -264,6 +264,7 @@ def test_options_object_is_the_same_as_options_by_name(trap):
     exact = plan_designations(cands, demand, 2, within_km=5, options=opts, solver="exact", quotas_per_county=None)
     assert "M" in exact.chosen and exact.objective_value == 26000 and exact.status == "Optimal"   # M fixed: M+W or M+E
     assert opts.solver == "greedy"
+    assert LocationOptions(fixed="M12").fixed == ("M12",)                   # one code, not its characters
     with pytest.raises(TypeError, match="min_spacing_km"):                 # an unknown option lists the known ones
         plan_designations(cands, demand, 2, within_km=5, min_spacing=3)
     with pytest.raises(InvalidPlanError, match="unknown solver"):
