@@ -1,11 +1,12 @@
-"""Designation planning: maximal covering and p-median location-allocation (exact integer programme or greedy).
+"""Designation planning: maximal covering, p-median, set covering and p-center (exact integer programme or greedy).
 
 :func:`plan_designations` is a pipeline of named steps: validate the inputs, build the demand and candidate tables,
 cost them (straight-line km or road minutes), build the model (constraints, and the objective from the
 :data:`OBJECTIVES` registry), solve it (exact with CBC, or greedy with its gap), and evaluate the chosen set.
-An objective is one function registered with :func:`register_objective` (a new one, e.g. set covering or p-center, is one
-more function); the model options (fixed towns, county maxima, spacing, solver, time limit) are a frozen
-:class:`LocationOptions`.
+An objective is one function registered with :func:`register_objective`: ``covered_population`` (MCLP),
+``p_median``, ``set_cover`` (LSCP: the fewest towns such that all demand is within the standard) and ``p_center``
+(minimise the worst cost to the nearest town). The model options (fixed towns, county maxima and minima, spacing,
+solver, time limit, road speed/class columns) are a frozen :class:`LocationOptions`.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ from ._errors import (
     InvalidPopulationError,
     MissingColumnError,
     MissingCRSError,
+    UncoverableDemandError,
+    UncoverableDemandWarning,
 )
 
-__all__ = ["OBJECTIVES", "SOLVERS", "LocationOptions", "PlanResult", "cost_matrix", "plan_designations"]
+__all__ = ["OBJECTIVES", "SOLVERS", "LocationOptions", "ObjectiveModel", "PlanModel", "PlanResult", "cost_matrix",
+           "plan_designations", "register_objective"]
 
 SOLVERS = ("exact", "greedy")
+EXCLUDED_COLUMNS = ["demand", "population", "best_cost", "reason"]
 GAP_BASES = ("lp_relaxation", "exact")
 
 
@@ -46,6 +51,9 @@ class LocationOptions:
         Codes already designated: always chosen, counted in ``k`` (a single code may be given as a string).
     quotas_per_county : int or dict, optional
         Maximum designated towns per ``county_code`` (one number for all counties, or per code).
+    min_per_county : int or dict, optional
+        Minimum designated towns per ``county_code`` (one number for all counties, or per code); a county named
+        here without candidates, or with fewer candidates than its minimum, is an ``InfeasiblePlanError``.
     min_spacing_km : float, optional
         No two chosen towns closer than this (straight line); pairs of fixed towns are exempt (reported).
     solver : {"exact", "greedy"}
@@ -57,6 +65,13 @@ class LocationOptions:
         when CBC found none) reports its gap against the LP relaxation, which is always solved to the end.
     speed_col : str, optional
         Speed column (km/h) of the road layer, passed to ``bazhong_geo.network.travel_times``.
+    class_col : str, optional
+        Road-class column of the road layer (e.g. 道路等级 or OSM ``highway``): roads without a speed get the speed
+        of their class, passed to ``bazhong_geo.network.travel_times``.
+    strict : bool
+        Set cover and p-center: demand with people that no candidate reaches (within the standard, for set
+        cover) is an ``UncoverableDemandError`` when True; when False (default) it is excluded with an
+        ``UncoverableDemandWarning``, a note, and a row in ``PlanResult.excluded``.
     costs : numpy.ndarray, optional
         A precomputed demand x candidate cost matrix (km or minutes, ``inf`` = unreachable) instead of geometry.
 
@@ -71,11 +86,14 @@ class LocationOptions:
 
     fixed: tuple[str, ...] = ()
     quotas_per_county: int | Mapping[str, int] | None = None
+    min_per_county: int | Mapping[str, int] | None = None
     min_spacing_km: float | None = None
     solver: str = "exact"
     gap_against: str = "lp_relaxation"
     time_limit_s: float | None = None
     speed_col: str | None = None
+    class_col: str | None = None
+    strict: bool = False
     costs: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -103,9 +121,11 @@ class PlanResult:
     new : list of str
         Chosen codes that were not fixed.
     objective : str
-        ``covered_population`` (maximise) or ``p_median`` (minimise population-weighted cost).
+        ``covered_population`` (maximise), ``p_median`` (minimise population-weighted cost), ``set_cover``
+        (minimise the number of towns) or ``p_center`` (minimise the largest cost).
     objective_value : float
-        Covered population (people), or the sum of population x cost (people·km or people·minutes).
+        Covered population (people); the sum of population x cost (people·km or people·minutes); the number of
+        towns chosen (fixed ones included); or the largest cost from a demand unit to its nearest chosen town.
     status : str
         ``Optimal`` (CBC, proven), ``Greedy`` (solver="greedy"), ``Feasible`` (CBC stopped by ``time_limit_s``
         with its best solution) or ``Greedy fallback`` (CBC stopped without a solution, or with a worse one than
@@ -127,6 +147,9 @@ class PlanResult:
         Per candidate: ``code``, ``fixed``, ``chosen``, ``population_served`` (demand whose nearest chosen is it).
     notes : list of str
         Everything excluded or adjusted, with the reason.
+    excluded : pandas.DataFrame
+        Demand units left out of the objective because no candidate reaches them (set cover: within the
+        standard): ``demand``, ``population``, ``best_cost`` (to the nearest candidate, ``inf`` if none), ``reason``.
     """
 
     chosen: list[str]
@@ -146,6 +169,7 @@ class PlanResult:
     assignment: pd.DataFrame
     candidates: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EXCLUDED_COLUMNS))
 
     def summary(self) -> str:
         """A few lines for a report."""
@@ -177,12 +201,13 @@ def _points(gdf: Any, what: str) -> tuple[Any, np.ndarray, np.ndarray]:
     return g, xy, ok
 
 
-def cost_matrix(demand: Any, candidates: Any, *, roads: Any = None,
-                speed_col: str | None = None) -> tuple[np.ndarray, str]:
+def cost_matrix(demand: Any, candidates: Any, *, roads: Any = None, speed_col: str | None = None,
+                class_col: str | None = None) -> tuple[np.ndarray, str]:
     """Demand x candidate cost: straight-line km in the work CRS, or road minutes when ``roads`` is given.
 
     Polygons are represented by a point on their surface. Road times come from
-    ``bazhong_geo.network.travel_times`` (unreachable pairs are ``inf``).
+    ``bazhong_geo.network.travel_times`` (unreachable pairs are ``inf``), with the road layer's speed column
+    ``speed_col`` and/or road-class column ``class_col``.
 
     Returns
     -------
@@ -204,7 +229,9 @@ def cost_matrix(demand: Any, candidates: Any, *, roads: Any = None,
     if roads is None:
         d = np.hypot(dxy[:, None, 0] - cxy[None, :, 0], dxy[:, None, 1] - cxy[None, :, 1]) / 1000.0
         return np.nan_to_num(d, nan=np.inf), "km"
-    kwargs = {"speed_col": speed_col} if speed_col else {}
+    kwargs: dict[str, Any] = {"speed_col": speed_col} if speed_col else {}
+    if class_col is not None:
+        kwargs["class_col"] = class_col
     tt = network.travel_times(roads, dg, cg, **kwargs)
     arr = tt.to_numpy(dtype=float) if hasattr(tt, "to_numpy") else np.asarray(tt, dtype=float)
     return np.nan_to_num(arr, nan=np.inf), "minutes"
@@ -239,7 +266,15 @@ def _check_standard(objective: str, within_km: float | None, within_minutes: flo
     return _Standard(objective, None, None)
 
 
-def _check_k(k: Any, n_candidates: int) -> int:
+def _check_k(k: Any, n_candidates: int, objective: str) -> int | None:
+    """``k``: a positive integer up to the number of candidates; None for an objective that chooses the number."""
+    if not OBJECTIVES[objective].takes_k:
+        if k is not None:
+            raise InvalidPlanError(f"the {objective} objective chooses the number of towns itself; leave k out "
+                                   f"(k=None), got k={k!r}")
+        return None
+    if k is None:
+        raise InvalidPlanError(f"the {objective} objective needs k, the number of towns to designate")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InvalidPlanError(f"k must be a positive integer, got {k!r}")
     if k > n_candidates:
@@ -248,7 +283,8 @@ def _check_k(k: Any, n_candidates: int) -> int:
     return int(k)
 
 
-def _check_tables(candidates: Any, demand: Any, k: Any, opts: LocationOptions) -> tuple[int, np.ndarray, np.ndarray]:
+def _check_tables(candidates: Any, demand: Any, k: Any, objective: str,
+                  opts: LocationOptions) -> tuple[int | None, np.ndarray, np.ndarray]:
     """Columns, sizes, unique codes, populations and fixed codes; returns (k, candidate codes, population)."""
     if "code" not in candidates.columns:
         raise MissingColumnError("candidates have no 'code' column; add a unique code per candidate")
@@ -256,7 +292,7 @@ def _check_tables(candidates: Any, demand: Any, k: Any, opts: LocationOptions) -
         raise MissingColumnError("demand has no 'population' column; add people per demand unit")
     if len(candidates) == 0 or len(demand) == 0:
         raise EmptyInputError("plan_designations needs at least one candidate and one demand unit")
-    k = _check_k(k, len(candidates))
+    k = _check_k(k, len(candidates), objective)
     codes = candidates["code"].astype(str).to_numpy()
     if len(set(codes)) != len(codes):
         dup = pd.Series(codes)[pd.Series(codes).duplicated()].unique()
@@ -269,7 +305,7 @@ def _check_tables(candidates: Any, demand: Any, k: Any, opts: LocationOptions) -
     unknown = sorted(set(opts.fixed) - set(codes))
     if unknown:
         raise InvalidPlanError(f"fixed codes not among the candidates: {', '.join(unknown)}")
-    if len(opts.fixed) > k:
+    if k is not None and len(opts.fixed) > k:
         raise InvalidPlanError(f"{len(opts.fixed)} fixed designations exceed k={k}; k counts the fixed ones too")
     return k, codes, pop
 
@@ -304,7 +340,8 @@ def _costs(candidates: Any, demand: Any, standard: _Standard, roads: Any, opts: 
     if roads is not None and standard.unit == "km":
         notes.append("roads given with a km standard: coverage uses straight-line km; give within_minutes to "
                      "use road travel times")
-    C, unit = cost_matrix(demand, candidates, roads=roads if use_roads else None, speed_col=opts.speed_col)
+    C, unit = cost_matrix(demand, candidates, roads=roads if use_roads else None, speed_col=opts.speed_col,
+                          class_col=opts.class_col)
     if standard.unit == "minutes" and unit != "minutes":  # pragma: no cover - guarded in _check_standard
         raise InvalidPlanError("within_minutes needs road travel times")
     return _Costs(np.where(np.isnan(C), np.inf, C), unit, located, xy)
@@ -322,31 +359,77 @@ class PlanModel:
         Demand x located-candidate costs (km or minutes; ``inf`` = unreachable).
     pop, w : numpy.ndarray
         People per demand unit, and the demand weights of the objective (a builder may zero some, with a note).
-    k : int
-        Number of towns to choose, fixed ones included.
+    k : int or None
+        Number of towns to choose, fixed ones included (None when the objective chooses the number).
     codes, is_fixed : numpy.ndarray
         Codes of the located candidates, and which are fixed.
-    groups, conflicts : list
-        County quotas ``(county, member columns, quota)`` and spacing conflicts ``(a, b)``.
+    groups, minima, conflicts : list
+        County maxima and minima ``(county, member columns, number)``, and spacing conflicts ``(a, b)``.
     standard : object
         The objective's ``objective`` name, its service standard ``value`` and ``unit`` (None without one).
     notes : list of str
         What was excluded or adjusted, with the reason; builders append to it.
+    demand_codes : numpy.ndarray
+        A code per demand unit (its ``code`` column, else its row number), to name excluded units.
+    strict : bool
+        Whether demand that no candidate reaches is an error (see :func:`exclude_demand`).
+    excluded : list of dict
+        Demand units excluded from the objective (rows of ``PlanResult.excluded``).
     """
 
     C: np.ndarray                               # demand x located candidates (inf = unreachable)
     pop: np.ndarray                             # people per demand unit
     w: np.ndarray                               # demand weights in the objective
-    k: int
+    k: int | None
     codes: np.ndarray                           # located candidate codes
     is_fixed: np.ndarray
-    groups: list[tuple[str, np.ndarray, int]]   # (county, member columns, quota)
+    groups: list[tuple[str, np.ndarray, int]]   # (county, member columns, maximum)
     conflicts: list[tuple[int, int]]            # pairs closer than the spacing
     standard: _Standard
     notes: list[str]
+    minima: list[tuple[str, np.ndarray, int]] = field(default_factory=list)   # (county, member columns, minimum)
+    demand_codes: np.ndarray | None = None
+    strict: bool = False
+    excluded: list[dict] = field(default_factory=list)
 
 
-def _located(costs: _Costs, codes_all: np.ndarray, k: int, opts: LocationOptions, notes: list[str]) -> np.ndarray:
+def exclude_demand(m: PlanModel, rows: np.ndarray, best_cost: np.ndarray, reason: str) -> None:
+    """Leave demand units out of the objective, never silently.
+
+    With ``m.strict`` an :class:`UncoverableDemandError` names them; otherwise their weight becomes 0, an
+    :class:`UncoverableDemandWarning` and a note say so, and each is listed in ``PlanResult.excluded``.
+
+    Parameters
+    ----------
+    m : PlanModel
+    rows : numpy.ndarray
+        Demand row numbers to exclude.
+    best_cost : numpy.ndarray
+        Each demand unit's cost to its nearest candidate (``inf`` when none is reachable).
+    reason : str
+        Why, in a few words (e.g. "no candidate within 30 minutes").
+    """
+    rows = np.asarray(rows, dtype=int)
+    if len(rows) == 0:
+        return
+    codes = m.demand_codes if m.demand_codes is not None else np.arange(len(m.pop)).astype(str)
+    listing = ", ".join(f"{codes[i]} ({m.pop[i]:,.0f} people)" for i in rows[:10]) + (" ..." if len(rows) > 10 else "")
+    people = float(m.pop[rows].sum())
+    msg = f"{len(rows)} demand unit(s) with {people:,.0f} people: {reason}: {listing}"
+    if m.strict:
+        raise UncoverableDemandError(f"{msg}; add candidates near them, relax the standard, or pass strict=False to "
+                                     "exclude them (listed in PlanResult.excluded)")
+    warnings.warn(f"{msg}; excluded from the {m.standard.objective} objective (PlanResult.excluded)",
+                  UncoverableDemandWarning, stacklevel=4)
+    m.notes.append(f"{msg}; excluded from the objective")
+    m.w = m.w.copy()
+    m.w[rows] = 0.0
+    m.excluded += [{"demand": codes[i], "population": float(m.pop[i]), "best_cost": float(best_cost[i]),
+                    "reason": reason} for i in rows]
+
+
+def _located(costs: _Costs, codes_all: np.ndarray, k: int | None, opts: LocationOptions,
+             notes: list[str]) -> np.ndarray:
     """Columns of the located candidates; unlocated ones are excluded (noted), unless fixed (an error)."""
     missing = [codes_all[j] for j in np.flatnonzero(~costs.located)]
     if missing:
@@ -355,9 +438,23 @@ def _located(costs: _Costs, codes_all: np.ndarray, k: int, opts: LocationOptions
             raise InvalidPlanError(f"fixed candidates without coordinates: {', '.join(bad_fixed)}; locate them")
         notes.append(f"{len(missing)} candidate(s) without coordinates excluded: {', '.join(missing)}")
     idx = np.flatnonzero(costs.located)
-    if k > len(idx):
+    if k is not None and k > len(idx):
         raise InvalidPlanError(f"k={k} is larger than the number of located candidates ({len(idx)})")
     return idx
+
+
+def _per_county(number: int | Mapping[str, int], cc: str) -> int | None:
+    """The number set for county ``cc`` (one number for all, or a mapping by code, str or int keys)."""
+    if isinstance(number, (int, np.integer)):
+        return int(number)
+    q = number.get(cc, number.get(int(cc), None) if cc.isdigit() else None)
+    return None if q is None else int(q)
+
+
+def _counties(candidates: Any, idx: np.ndarray, option: str) -> np.ndarray:
+    if "county_code" not in candidates.columns:
+        raise MissingColumnError(f"{option} needs a 'county_code' column on the candidates")
+    return candidates["county_code"].astype(str).to_numpy()[idx]
 
 
 def _quota_groups(candidates: Any, idx: np.ndarray, is_fixed: np.ndarray,
@@ -365,15 +462,10 @@ def _quota_groups(candidates: Any, idx: np.ndarray, is_fixed: np.ndarray,
     """One (county, members, quota) per county with a maximum; fixed towns beyond a quota are infeasible."""
     if quotas is None:
         return []
-    if "county_code" not in candidates.columns:
-        raise MissingColumnError("quotas_per_county needs a 'county_code' column on the candidates")
-    county = candidates["county_code"].astype(str).to_numpy()[idx]
+    county = _counties(candidates, idx, "quotas_per_county")
     groups = []
     for cc in sorted(set(county)):
-        if isinstance(quotas, (int, np.integer)):
-            q = quotas
-        else:
-            q = quotas.get(cc, quotas.get(int(cc), None) if cc.isdigit() else None)
+        q = _per_county(quotas, cc)
         if q is None:
             continue
         members = np.flatnonzero(county == cc)
@@ -381,6 +473,33 @@ def _quota_groups(candidates: Any, idx: np.ndarray, is_fixed: np.ndarray,
             raise InfeasiblePlanError(f"county {cc}: {int(is_fixed[members].sum())} fixed designations exceed its "
                                       f"quota of {q}")
         groups.append((cc, members, int(q)))
+    return groups
+
+
+def _minimum_groups(candidates: Any, idx: np.ndarray, k: int | None, maxima: list[tuple[str, np.ndarray, int]],
+                    minima: int | Mapping[str, int] | None) -> list[tuple[str, np.ndarray, int]]:
+    """One (county, members, minimum) per county with a minimum above 0; impossible minima are errors."""
+    if minima is None:
+        return []
+    county = _counties(candidates, idx, "min_per_county")
+    named = set(county) if isinstance(minima, (int, np.integer)) else {str(c) for c in minima} | set(county)
+    cap = {cc: q for cc, _, q in maxima}
+    groups = []
+    for cc in sorted(named):
+        lo = _per_county(minima, cc)
+        if not lo:
+            continue
+        members = np.flatnonzero(county == cc)
+        if len(members) < lo:
+            raise InfeasiblePlanError(f"county {cc}: minimum of {lo} designations but only {len(members)} located "
+                                      "candidate(s) there; lower min_per_county or add candidates")
+        if cc in cap and cap[cc] < lo:
+            raise InfeasiblePlanError(f"county {cc}: minimum {lo} exceeds its quota {cap[cc]}")
+        groups.append((cc, members, int(lo)))
+    total = sum(lo for _, _, lo in groups)
+    if k is not None and total > k:
+        raise InfeasiblePlanError(f"the county minima add up to {total} designations, more than k={k}; raise k or "
+                                  "lower min_per_county")
     return groups
 
 
@@ -401,18 +520,20 @@ def _spacing_conflicts(xy: np.ndarray | None, codes: np.ndarray, is_fixed: np.nd
     return conflicts
 
 
-def _build_model(candidates: Any, costs: _Costs, codes_all: np.ndarray, pop: np.ndarray, k: int,
-                 standard: _Standard, opts: LocationOptions, notes: list[str]) -> PlanModel:
-    """Restrict to located candidates and add the constraints: fixed towns, county quotas, spacing."""
+def _build_model(candidates: Any, demand: Any, costs: _Costs, codes_all: np.ndarray, pop: np.ndarray,
+                 k: int | None, standard: _Standard, opts: LocationOptions, notes: list[str]) -> PlanModel:
+    """Restrict to located candidates and add the constraints: fixed towns, county maxima and minima, spacing."""
     idx = _located(costs, codes_all, k, opts, notes)
     codes = codes_all[idx]
     is_fixed = np.isin(codes, list(opts.fixed))
     groups = _quota_groups(candidates, idx, is_fixed, opts.quotas_per_county)
+    minima = _minimum_groups(candidates, idx, k, groups, opts.min_per_county)
     xy = costs.xy[idx] if costs.xy is not None else None
     conflicts = _spacing_conflicts(xy, codes, is_fixed, opts.min_spacing_km, notes)
+    dem_codes = demand["code"].astype(str).to_numpy() if "code" in demand.columns else np.arange(len(demand)).astype(str)
     return PlanModel(C=costs.C[:, idx], pop=pop, w=pop, k=k, codes=codes, is_fixed=is_fixed, groups=groups,
-                  conflicts=conflicts, standard=standard, notes=notes)
-
+                     conflicts=conflicts, standard=standard, notes=notes, minima=minima, demand_codes=dem_codes,
+                     strict=opts.strict)
 
 # ------------------------------------------------------------------------------------------- objectives
 
@@ -430,38 +551,44 @@ class ObjectiveModel:
         ``value(mask)``: the objective value of a choice of candidates (bool mask).
     marginal : callable
         ``marginal(chosen)``: the greedy score of adding each candidate to ``chosen`` (higher is better).
-    outcome : callable
-        ``outcome(best_cost)``: the objective value and the covered demand units, given each unit's cost to its
-        nearest chosen candidate.
+    covered : callable
+        ``covered(best_cost)``: which demand units count as served, given each unit's cost to its nearest chosen
+        candidate (within the standard, or reachable at all).
+    done : callable, optional
+        For an objective that chooses the number of towns (``k`` is None): ``done(chosen)`` says when the greedy
+        heuristic may stop adding towns.
     """
 
     maximise: bool
     add_terms: Callable[[Any, list], None]
     value: Callable[[np.ndarray], float]
     marginal: Callable[[np.ndarray], np.ndarray]
-    outcome: Callable[[np.ndarray], tuple[float, np.ndarray]]
+    covered: Callable[[np.ndarray], np.ndarray]
+    done: Callable[[np.ndarray], bool] | None = None
 
 
 @dataclass(frozen=True)
 class _ObjectiveEntry:
     build: Callable[[PlanModel], ObjectiveModel]
     uses_standard: bool
+    takes_k: bool
 
 
 OBJECTIVES: dict[str, _ObjectiveEntry] = {}
 """Registry: objective name -> how to build it over a model (add one with :func:`register_objective`)."""
 
 
-def register_objective(name: str, *, uses_standard: bool) -> Callable:
+def register_objective(name: str, *, uses_standard: bool, takes_k: bool = True) -> Callable:
     """Register an objective builder ``f(model) -> ObjectiveModel`` under ``name`` (a decorator).
 
     The builder reads the model's ``C`` (demand x candidate costs), ``w`` (demand weights), ``standard.value``
     and ``notes``, and returns an :class:`ObjectiveModel`: how to add the objective to the integer programme, the
-    value of a choice, the greedy score and the outcome of an assignment. ``uses_standard`` says whether the
-    objective needs ``within_km`` / ``within_minutes``. Set covering or p-center are one such function each.
+    value of a choice, the greedy score and which demand a choice serves. ``uses_standard`` says whether the
+    objective needs ``within_km`` / ``within_minutes``; ``takes_k`` whether the number of towns is given (``k``)
+    or chosen by the objective (then the model has no ``k`` and the objective gives ``done``).
     """
     def register(build: Callable[[PlanModel], ObjectiveModel]) -> Callable[[PlanModel], ObjectiveModel]:
-        OBJECTIVES[name] = _ObjectiveEntry(build, uses_standard)
+        OBJECTIVES[name] = _ObjectiveEntry(build, uses_standard, takes_k)
         return build
     return register
 
@@ -473,6 +600,18 @@ def _population_within_reach(C: np.ndarray, standard: float) -> np.ndarray:
     all its people or not at all. The one place this module decides "population within reach of a town".
     """
     return C <= standard
+
+
+def _nearest_candidate_cost(C: np.ndarray) -> np.ndarray:
+    """Each demand unit's cost to its nearest candidate (``inf`` when none)."""
+    return C.min(axis=1) if C.shape[1] else np.full(C.shape[0], np.inf)
+
+
+def _finite_or_big(C: np.ndarray) -> np.ndarray:
+    """Costs with ``inf`` replaced by a value above every finite cost (for greedy scores)."""
+    finite = np.isfinite(C)
+    big = (float(C[finite].max()) if finite.any() else 1.0) * 10 + 1
+    return np.where(finite, C, big)
 
 
 @register_objective("covered_population", uses_standard=True)
@@ -495,28 +634,20 @@ def _covered_population(m: PlanModel) -> ObjectiveModel:
         covered = A[:, chosen].any(axis=1) if chosen.any() else np.zeros(A.shape[0], bool)
         return (w * ~covered) @ A                   # marginal covered population
 
-    def outcome(best_cost: np.ndarray) -> tuple[float, np.ndarray]:
-        covered = best_cost <= m.standard.value
-        return float(w[covered].sum()), covered
-
-    return ObjectiveModel(True, add_terms, lambda mask: float(w[A[:, mask].any(axis=1)].sum()), marginal, outcome)
+    return ObjectiveModel(True, add_terms, lambda mask: float(w[A[:, mask].any(axis=1)].sum()), marginal,
+                          lambda best_cost: best_cost <= m.standard.value)
 
 
 @register_objective("p_median", uses_standard=False)
 def _p_median(m: PlanModel) -> ObjectiveModel:
-    """p-median: minimise the population-weighted cost to the nearest chosen town (unreachable units left out)."""
+    """p-median: minimise the population-weighted cost to the nearest chosen town (unreachable units excluded)."""
     import pulp
 
     C = m.C
-    unreachable = ~np.isfinite(C).any(axis=1)
-    if unreachable.any():
-        m.notes.append(f"{int(unreachable.sum())} demand unit(s) reach no candidate; left out of the p-median "
-                       "objective")
-        m.w = np.where(unreachable, 0.0, m.w)
+    best = _nearest_candidate_cost(C)
+    exclude_demand(m, np.flatnonzero((m.w > 0) & ~np.isfinite(best)), best, "no candidate reachable")
     w = m.w
-    finite = np.where(np.isfinite(C), C, np.nan)
-    big = (np.nanmax(finite) if np.isfinite(finite).any() else 1.0) * 10 + 1
-    Cb = np.where(np.isfinite(C), C, big)
+    Cb = _finite_or_big(C)
 
     def add_terms(prob: Any, x: list) -> None:
         terms = []
@@ -536,11 +667,100 @@ def _p_median(m: PlanModel) -> ObjectiveModel:
         cur = Cb[:, chosen].min(axis=1) if chosen.any() else np.full(C.shape[0], np.inf)
         return -(w[:, None] * np.minimum(cur[:, None], Cb)).sum(axis=0)
 
-    def outcome(best_cost: np.ndarray) -> tuple[float, np.ndarray]:
-        reach = np.isfinite(best_cost)
-        return float((w[reach] * best_cost[reach]).sum()), reach
+    return ObjectiveModel(False, add_terms, value, marginal, np.isfinite)
 
-    return ObjectiveModel(False, add_terms, value, marginal, outcome)
+
+@register_objective("set_cover", uses_standard=True, takes_k=False)
+def _set_cover(m: PlanModel) -> ObjectiveModel:
+    """Location set covering (LSCP): the fewest towns such that every demand unit with people is within the standard.
+
+    Demand with people that no candidate reaches within the standard is excluded (listed) or, with
+    ``strict=True``, an error. The objective value is the number of chosen towns, fixed ones included.
+    """
+    import pulp
+
+    A = _population_within_reach(m.C, m.standard.value)
+    best = _nearest_candidate_cost(m.C)
+    exclude_demand(m, np.flatnonzero((m.w > 0) & ~A.any(axis=1)), best,
+                   f"no candidate within {m.standard.value:g} {m.standard.unit}")
+    rows = np.flatnonzero(m.w > 0)
+    Ar = A[rows]
+
+    def add_terms(prob: Any, x: list) -> None:
+        for i in rows:
+            prob += pulp.lpSum(x[j] for j in np.flatnonzero(A[i])) >= 1, f"cover_{i}"
+        prob += pulp.lpSum(x)
+
+    def uncovered(chosen: np.ndarray) -> np.ndarray:
+        return ~Ar[:, chosen].any(axis=1)
+
+    return ObjectiveModel(False, add_terms, lambda mask: float(mask.sum()),
+                          lambda chosen: uncovered(chosen).astype(float) @ Ar,      # demand units newly covered
+                          lambda best_cost: best_cost <= m.standard.value,
+                          done=lambda chosen: not uncovered(chosen).any())
+
+
+def _lexicographic_score(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """Scores (higher is better) ranking by the smaller ``primary``, then the smaller ``secondary``; equal pairs tie."""
+    order = np.lexsort((secondary, primary))
+    pairs = np.column_stack([primary[order], secondary[order]])
+    step = np.r_[0, np.any(pairs[1:] != pairs[:-1], axis=1).cumsum()]
+    rank = np.empty(len(order))
+    rank[order] = step
+    return -rank
+
+
+@register_objective("p_center", uses_standard=False)
+def _p_center(m: PlanModel) -> ObjectiveModel:
+    """p-center: minimise the largest cost from a demand unit with people to its nearest chosen town.
+
+    Integer programme as spopt's ``PCenter`` (assignment ``z_ij <= x_j``, ``r >= sum_j c_ij z_ij``, minimise ``r``),
+    with two reductions that keep the optimum: ``r`` is at least the largest nearest-candidate cost, and
+    assignments costlier than a feasible (greedy) choice's worst cost are left out. Demand with people that reaches
+    no candidate is excluded (listed) or, with ``strict=True``, an error.
+    """
+    import pulp
+
+    C = m.C
+    best = _nearest_candidate_cost(C)
+    exclude_demand(m, np.flatnonzero((m.w > 0) & ~np.isfinite(best)), best, "no candidate reachable")
+    rows = np.flatnonzero(m.w > 0)
+    Cr, Cb = C[rows], _finite_or_big(C[rows])
+    lower = float(best[rows].max()) if len(rows) else 0.0
+    cache: dict[str, float] = {}
+
+    def value(mask: np.ndarray) -> float:
+        return float(Cr[:, mask].min(axis=1).max()) if len(rows) else 0.0
+
+    def marginal(chosen: np.ndarray) -> np.ndarray:
+        cur = Cb[:, chosen].min(axis=1) if chosen.any() else np.full(len(rows), np.inf)
+        new = np.minimum(cur[:, None], Cb)
+        return _lexicographic_score(new.max(axis=0), new.sum(axis=0))   # the worst cost, then the total
+
+    def upper() -> float:
+        """The worst cost of a feasible choice (greedy), or ``inf`` when greedy finds none."""
+        if "ub" not in cache:
+            try:
+                mask = _greedy(m, objective)
+                cache["ub"] = value(mask) if _valid(m, mask) else np.inf
+            except InfeasiblePlanError:
+                cache["ub"] = np.inf
+        return cache["ub"]
+
+    def add_terms(prob: Any, x: list) -> None:
+        ub = upper()
+        r = pulp.LpVariable("radius", lowBound=lower)
+        for i, row in zip(rows, Cr):
+            reach = np.flatnonzero(np.isfinite(row) & (row <= ub + 1e-9 * max(1.0, abs(ub))))
+            z = [pulp.LpVariable(f"z_{i}_{j}", lowBound=0, upBound=1) for j in reach]
+            prob += pulp.lpSum(z) == 1, f"assign_{i}"
+            for zz, j in zip(z, reach):
+                prob += zz <= x[j], f"open_{i}_{j}"
+            prob += r >= pulp.lpSum(float(row[j]) * zz for zz, j in zip(z, reach)), f"radius_{i}"
+        prob += r
+
+    objective = ObjectiveModel(False, add_terms, value, marginal, np.isfinite)
+    return objective
 
 
 # ------------------------------------------------------------------------------------------- solvers
@@ -563,17 +783,20 @@ class _Run:
 
 
 def _build_lp(m: PlanModel, obj: ObjectiveModel, relax: bool) -> tuple[Any, list]:
-    """The integer programme (or its LP relaxation): k towns, fixed ones, quotas, spacing, the objective."""
+    """The integer programme (or its LP relaxation): k towns, fixed ones, county maxima/minima, spacing, objective."""
     import pulp
 
     prob = pulp.LpProblem("designation", pulp.LpMaximize if obj.maximise else pulp.LpMinimize)
     cat = pulp.LpContinuous if relax else pulp.LpBinary
     x = [pulp.LpVariable(f"x_{j}", lowBound=0, upBound=1, cat=cat) for j in range(len(m.codes))]
-    prob += pulp.lpSum(x) == m.k, "k"
+    if m.k is not None:
+        prob += pulp.lpSum(x) == m.k, "k"
     for j in np.flatnonzero(m.is_fixed):   # an explicit constraint: PuLP resets the bounds of binaries to 0-1
         prob += x[j] == 1, f"fixed_{j}"
     for cc, members, q in m.groups:
         prob += pulp.lpSum(x[j] for j in members) <= q, f"quota_{cc}"
+    for cc, members, lo in m.minima:
+        prob += pulp.lpSum(x[j] for j in members) >= lo, f"minimum_{cc}"
     for a, b in m.conflicts:
         prob += x[a] + x[b] <= 1, f"spacing_{a}_{b}"
     obj.add_terms(prob, x)
@@ -595,8 +818,9 @@ def _run_cbc(m: PlanModel, obj: ObjectiveModel, relax: bool, limit: float | None
     status = pulp.LpStatus[prob.status]
     if status == "Infeasible":
         raise InfeasiblePlanError(
-            f"no feasible choice of k={m.k} designations: the per-county quotas ({len(m.groups)} counties) and/or "
-            f"minimum spacing ({len(m.conflicts)} conflicting pairs) are too tight; lower k or relax them")
+            f"no feasible choice of {_how_many(m)} designations: the per-county quotas ({len(m.groups)} counties), "
+            f"minima ({len(m.minima)} counties) and/or minimum spacing ({len(m.conflicts)} conflicting pairs) are "
+            f"too tight{' to cover all demand' if m.k is None else ''}; lower k or relax them")
     # CBC stopped by the time limit with an incumbent reports "Optimal" to PuLP; only sol_status tells
     proven = prob.sol_status == pulp.LpSolutionOptimal
     found = proven or prob.sol_status == pulp.LpSolutionIntegerFeasible
@@ -610,41 +834,112 @@ def _lp_bound(m: PlanModel, obj: ObjectiveModel) -> float:
     return run.value if run.proven else float("nan")
 
 
+def _how_many(m: PlanModel) -> str:
+    return f"k={m.k}" if m.k is not None else "any number of"
+
+
 def _valid(m: PlanModel, mask: np.ndarray) -> bool:
-    """A choice of exactly k towns with the fixed ones, within the quotas, no spacing conflict."""
-    return (int(mask.sum()) == m.k and bool(mask[m.is_fixed].all())
+    """A choice of exactly k towns (when k is set) with the fixed ones, within the county maxima and minima, no
+    spacing conflict."""
+    return ((m.k is None or int(mask.sum()) == m.k) and bool(mask[m.is_fixed].all())
             and all(int(mask[members].sum()) <= q for _, members, q in m.groups)
+            and all(int(mask[members].sum()) >= lo for _, members, lo in m.minima)
             and not any(mask[a] and mask[b] for a, b in m.conflicts))
 
 
+def _county_index(n: int, groups: list[tuple[str, np.ndarray, int]]) -> np.ndarray:
+    """Per candidate, the index of its county among ``groups`` (-1 when none)."""
+    index = np.full(n, -1)
+    for gi, (_, members, _) in enumerate(groups):
+        index[members] = gi
+    return index
+
+
+@dataclass
+class _GreedyState:
+    """The greedy heuristic's choice so far and what it rules out (spacing conflicts, full counties)."""
+
+    m: PlanModel
+    chosen: np.ndarray
+    blocked: np.ndarray                         # in conflict with a chosen town
+    neighbours: list[list[int]]                 # spacing conflicts per candidate
+    in_max: np.ndarray                          # county index among m.groups, -1 none
+    in_min: np.ndarray                          # county index among m.minima, -1 none
+
+    @classmethod
+    def start(cls, m: PlanModel) -> _GreedyState:
+        n = len(m.codes)
+        neighbours: list[list[int]] = [[] for _ in range(n)]
+        for a, b in m.conflicts:
+            neighbours[a].append(b)
+            neighbours[b].append(a)
+        state = cls(m, np.zeros(n, bool), np.zeros(n, bool), neighbours, _county_index(n, m.groups),
+                    _county_index(n, m.minima))
+        for j in np.flatnonzero(m.is_fixed):
+            state.add(j)
+        return state
+
+    def add(self, j: int) -> None:
+        self.chosen[j] = True
+        self.blocked[self.neighbours[j]] = True
+
+    def _count(self, groups: list, index: np.ndarray) -> np.ndarray:
+        return np.bincount(index[self.chosen & (index >= 0)], minlength=len(groups))
+
+    def deficits(self) -> np.ndarray:
+        """Towns still missing per county minimum."""
+        lows = np.array([lo for _, _, lo in self.m.minima], dtype=int)
+        return np.maximum(lows - self._count(self.m.minima, self.in_min), 0)
+
+    def feasible(self) -> np.ndarray:
+        """Candidates that may still be added: not chosen, no spacing conflict, their county below its maximum."""
+        caps = np.array([q for _, _, q in self.m.groups], dtype=int)
+        full = np.r_[self._count(self.m.groups, self.in_max) >= caps, False]   # index -1 -> False
+        return ~self.chosen & ~self.blocked & ~full[self.in_max]
+
+    def in_deficit(self) -> np.ndarray:
+        return np.r_[self.deficits() > 0, False][self.in_min]
+
+
+def _greedy_candidates(m: PlanModel, obj: ObjectiveModel, state: _GreedyState) -> np.ndarray | None:
+    """The candidates the next greedy step may take, or None when the choice is complete."""
+    deficit = int(state.deficits().sum())
+    if m.k is not None:
+        slots = m.k - int(state.chosen.sum())
+        if slots <= 0:
+            return None
+        if slots < deficit:
+            raise InfeasiblePlanError(f"greedy: {slots} designation(s) left for {deficit} missing by the county minima; "
+                                      "try solver='exact' or relax the constraints")
+        must_fill = slots == deficit
+    else:
+        complete = obj.done(state.chosen)
+        if complete and deficit == 0:
+            return None
+        must_fill = complete
+    feasible = state.feasible() & (state.in_deficit() if must_fill else True)
+    if not feasible.any():
+        raise InfeasiblePlanError(f"greedy: no feasible candidate left after {int(state.chosen.sum())} "
+                                  f"{'of k=' + str(m.k) + ' ' if m.k is not None else ''}designations "
+                                  "(quotas/minima/spacing); try solver='exact' or relax the constraints")
+    return feasible
+
+
 def _greedy(m: PlanModel, obj: ObjectiveModel) -> np.ndarray:
-    """Greedy add-one heuristic honouring fixed towns, quotas and spacing; ties go to the smaller code."""
-    n = len(m.codes)
-    chosen = m.is_fixed.copy()
-    conflict_of: list[set[int]] = [set() for _ in range(n)]
-    for a, b in m.conflicts:
-        conflict_of[a].add(b)
-        conflict_of[b].add(a)
-    group_of: list[list[int]] = [[] for _ in range(n)]
-    for gi, (_, members, _) in enumerate(m.groups):
-        for j in members:
-            group_of[j].append(gi)
-    used = [int(chosen[members].sum()) for _, members, _ in m.groups]
+    """Greedy add-one heuristic honouring fixed towns, county maxima and minima and spacing; ties go to the smaller
+    code. With ``k`` it adds towns until there are ``k``; without, until ``obj.done`` and the minima are met."""
+    if m.k is None and obj.done is None:
+        raise InvalidPlanError(f"the {m.standard.objective} objective has neither k nor a completion rule (done)")
+    state = _GreedyState.start(m)
     order = np.argsort(m.codes, kind="stable")  # tie-break by code
-    while chosen.sum() < m.k:
-        feasible = ~chosen
-        for j in np.flatnonzero(feasible):
-            if any(chosen[b] for b in conflict_of[j]) or any(used[g] >= m.groups[g][2] for g in group_of[j]):
-                feasible[j] = False
-        if not feasible.any():
-            raise InfeasiblePlanError(f"greedy: no feasible candidate left after {int(chosen.sum())} of k={m.k} "
-                                      "designations (quotas/spacing); try solver='exact' or relax the constraints")
-        score = np.where(feasible, obj.marginal(chosen), -np.inf)
+    while (feasible := _greedy_candidates(m, obj, state)) is not None:
+        score = np.where(feasible, obj.marginal(state.chosen), -np.inf)
         j = order[np.argmax(score[order])]
-        chosen[j] = True
-        for g in group_of[j]:
-            used[g] += 1
-    return chosen
+        if m.k is None and not obj.done(state.chosen) and score[j] <= 0:
+            raise InfeasiblePlanError("greedy: demand is left that no feasible candidate covers (quotas/spacing); "
+                                      "try solver='exact' or relax the constraints")
+        state.add(j)
+    return state.chosen
 
 
 def _better(obj: ObjectiveModel, a: np.ndarray, b: np.ndarray) -> bool:
@@ -707,7 +1002,7 @@ def _gap(value: float, bound: float, maximise: bool) -> float:
     return max(0.0, float(gap)) if abs(gap) > 1e-9 else 0.0
 
 
-def _result(m: PlanModel, obj: ObjectiveModel, sol: _Solution, demand: Any, codes_all: np.ndarray,
+def _result(m: PlanModel, obj: ObjectiveModel, sol: _Solution, codes_all: np.ndarray,
             located: np.ndarray, opts: LocationOptions, unit: str) -> PlanResult:
     """Evaluate the chosen set directly (independent of the solver's internal variables)."""
     sel = np.flatnonzero(sol.mask)
@@ -716,12 +1011,11 @@ def _result(m: PlanModel, obj: ObjectiveModel, sol: _Solution, demand: Any, code
     best_cost = Cs[np.arange(len(m.C)), best]
     reach = np.isfinite(best_cost)
     nearest = np.where(reach, m.codes[sel][best], None)
-    value, covered = obj.outcome(best_cost)
+    value, covered = obj.value(sol.mask), np.asarray(obj.covered(best_cost), dtype=bool)
     pop = m.pop
     mean_cost = float((pop[reach] * best_cost[reach]).sum() / pop[reach].sum()) if pop[reach].sum() > 0 else np.nan
     bound = value if sol.gap_basis == "proven" else sol.bound
-    dem_code = demand["code"].astype(str).to_numpy() if "code" in demand.columns else np.arange(len(demand)).astype(str)
-    assignment = pd.DataFrame({"demand": dem_code, "population": pop, "nearest": nearest,
+    assignment = pd.DataFrame({"demand": m.demand_codes, "population": pop, "nearest": nearest,
                                "cost": np.where(reach, best_cost, np.nan), "covered": covered})
     served = assignment[assignment["covered"]].groupby("nearest")["population"].sum()
     cand_table = pd.DataFrame({"code": codes_all, "fixed": np.isin(codes_all, list(opts.fixed)),
@@ -731,9 +1025,10 @@ def _result(m: PlanModel, obj: ObjectiveModel, sol: _Solution, demand: Any, code
     return PlanResult(chosen=chosen, new=[c for c in chosen if c not in opts.fixed], objective=m.standard.objective,
                       objective_value=value, status=sol.status, solver=opts.solver,
                       gap=_gap(value, bound, obj.maximise), bound=float(bound), gap_basis=sol.gap_basis,
-                      cost_unit=unit, k=m.k, covered_population=float(m.w[covered].sum()) if obj.maximise
-                      else float(pop[reach].sum()), total_population=float(pop.sum()), mean_cost=mean_cost,
-                      assignment=assignment, candidates=cand_table, notes=m.notes)
+                      cost_unit=unit, k=m.k if m.k is not None else len(chosen),
+                      covered_population=float(pop[covered].sum()), total_population=float(pop.sum()),
+                      mean_cost=mean_cost, assignment=assignment, candidates=cand_table, notes=m.notes,
+                      excluded=pd.DataFrame(m.excluded, columns=EXCLUDED_COLUMNS))
 
 
 def _options(options: LocationOptions | None, fields: Mapping[str, Any]) -> LocationOptions:
@@ -749,10 +1044,10 @@ def _options(options: LocationOptions | None, fields: Mapping[str, Any]) -> Loca
 
 # ------------------------------------------------------------------------------------------- the pipeline
 
-def plan_designations(candidates: Any, demand: Any, k: int, *, objective: str = "covered_population",
+def plan_designations(candidates: Any, demand: Any, k: int | None = None, *, objective: str = "covered_population",
                       within_km: float | None = None, within_minutes: float | None = None, roads: Any = None,
                       options: LocationOptions | None = None, **option_fields: Any) -> PlanResult:
-    """Choose which ``k`` candidate towns to designate: maximal covering (MCLP) or p-median.
+    """Choose which candidate towns to designate: maximal covering (MCLP), p-median, set covering or p-center.
 
     Parameters
     ----------
@@ -761,19 +1056,28 @@ def plan_designations(candidates: Any, demand: Any, k: int, *, objective: str = 
         Candidates without coordinates are excluded (reported in ``notes``).
     demand : geopandas.GeoDataFrame
         Points or polygons with ``population`` (people); optional ``code``.
-    k : int
-        Total number of designated towns, the fixed ones included (as spopt's ``p_facilities``).
+    k : int, optional
+        Total number of designated towns, the fixed ones included (as spopt's ``p_facilities``). Required, except
+        for ``set_cover``, which chooses the number itself (leave ``k`` out).
     objective : str
-        A name in :data:`OBJECTIVES`: ``"covered_population"`` or ``"p_median"``.
-        Maximise the population within the service standard of a designated town, or minimise the
-        population-weighted distance/time to the nearest designated town.
+        A name in :data:`OBJECTIVES`:
+
+        - ``"covered_population"`` (MCLP): maximise the population within the standard of a designated town;
+        - ``"p_median"``: minimise the population-weighted distance/time to the nearest designated town;
+        - ``"set_cover"`` (LSCP): the fewest towns such that every demand unit with people is within the standard;
+        - ``"p_center"``: minimise the largest distance/time from a demand unit with people to its nearest town.
+
+        Demand that no candidate reaches (set cover: within the standard) is excluded with a warning and listed
+        in ``PlanResult.excluded``, or an ``UncoverableDemandError`` with ``strict=True``.
     within_km, within_minutes : float, optional
-        The service standard of the covering objective (one of them). Minutes need ``roads``.
+        The service standard of a covering objective (one of them). Minutes need ``roads``.
     roads : geopandas.GeoDataFrame, optional
-        Road lines; costs become travel minutes via ``bazhong_geo.network.travel_times``.
+        Road lines; costs become travel minutes via ``bazhong_geo.network.travel_times`` (speeds from
+        ``speed_col`` and/or the road class in ``class_col``).
     options : LocationOptions, optional
-        Fixed towns, per-county maxima, minimum spacing, solver (``exact`` / ``greedy``), greedy gap basis, CBC
-        time limit, road speed column, a precomputed cost matrix; see :class:`LocationOptions`.
+        Fixed towns, per-county maxima and minima, minimum spacing, solver (``exact`` / ``greedy``), greedy gap
+        basis, CBC time limit, road speed and class columns, strictness, a precomputed cost matrix; see
+        :class:`LocationOptions`.
     **option_fields
         The same options by name (``fixed=["M"]``, ``solver="greedy"``, ``min_spacing_km=10`` ...), applied over
         ``options``; an unknown name is a ``TypeError`` listing the options.
@@ -788,7 +1092,9 @@ def plan_designations(candidates: Any, demand: Any, k: int, *, objective: str = 
         k < 1, k larger than the number of (located) candidates, fewer than ``len(fixed)``, unknown fixed codes,
         missing service standard, unknown objective or solver.
     InfeasiblePlanError
-        Quotas or spacing leave no feasible choice of k towns.
+        Quotas, minima or spacing leave no feasible choice of k towns (or, for set cover, no cover).
+    UncoverableDemandError
+        With ``strict=True``: demand with people that no candidate reaches (within the standard, for set cover).
 
     Examples
     --------
@@ -804,13 +1110,21 @@ def plan_designations(candidates: Any, demand: Any, k: int, *, objective: str = 
     ['A', 'C']
     >>> plan_designations(towns, people, 1, objective="p_median", options=LocationOptions(solver="greedy")).chosen
     ['B']
+    >>> cover = plan_designations(towns, people, objective="set_cover", within_km=10)
+    >>> cover.chosen, cover.objective_value
+    (['B'], 1.0)
+    >>> plan_designations(towns, people, objective="set_cover", within_km=5, min_per_county=None).chosen
+    ['A', 'B', 'C']
+    >>> center = plan_designations(towns, people, 1, objective="p_center")
+    >>> center.chosen, center.objective_value
+    (['B'], 10.0)
     """
     opts = _options(options, option_fields)
     standard = _check_standard(objective, within_km, within_minutes, roads, opts)
-    k, codes_all, pop = _check_tables(candidates, demand, k, opts)
+    k, codes_all, pop = _check_tables(candidates, demand, k, objective, opts)
     notes: list[str] = []
     costs = _costs(candidates, demand, standard, roads, opts, notes)
-    model = _build_model(candidates, costs, codes_all, pop, k, standard, opts, notes)
+    model = _build_model(candidates, demand, costs, codes_all, pop, k, standard, opts, notes)
     obj = OBJECTIVES[objective].build(model)
     solution = _SOLVE[opts.solver](model, obj, opts)
-    return _result(model, obj, solution, demand, codes_all, costs.located, opts, costs.unit)
+    return _result(model, obj, solution, codes_all, costs.located, opts, costs.unit)

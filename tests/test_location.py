@@ -274,42 +274,33 @@ def test_options_object_is_the_same_as_options_by_name(trap):
 
 
 def test_a_new_objective_is_one_registered_function(trap, monkeypatch):
-    """p-center (minimise the largest cost to the nearest chosen town), registered as one builder; brute force agrees."""
+    """An objective is one registered builder: here 'most demand units within the standard' (unweighted MCLP)."""
     import itertools
 
     monkeypatch.setattr(location, "OBJECTIVES", dict(location.OBJECTIVES))
 
-    @location.register_objective("p_center", uses_standard=False)
-    def p_center(m):
-        C = np.where(np.isfinite(m.C), m.C, 1e9)
-        rows = np.flatnonzero(m.w > 0)
+    @location.register_objective("covered_units", uses_standard=True)
+    def covered_units(m):
+        A = m.C <= m.standard.value
 
         def add_terms(prob, x):
-            r = pulp.LpVariable("r", lowBound=0)
-            for i in rows:
-                z = [pulp.LpVariable(f"z_{i}_{j}", lowBound=0, upBound=1) for j in range(C.shape[1])]
-                prob += pulp.lpSum(z) == 1, f"assign_{i}"
-                for j, zz in enumerate(z):
-                    prob += zz <= x[j], f"open_{i}_{j}"
-                prob += r >= pulp.lpSum(float(C[i, j]) * zz for j, zz in enumerate(z)), f"radius_{i}"
-            prob += r
+            y = [pulp.LpVariable(f"y_{i}", lowBound=0, upBound=1) for i in range(A.shape[0])]
+            for i, yy in enumerate(y):
+                prob += yy <= pulp.lpSum(x[j] for j in np.flatnonzero(A[i])), f"cover_{i}"
+            prob += pulp.lpSum(y)
 
         def value(mask):
-            return float(C[rows][:, mask].min(axis=1).max())
+            return float(A[:, mask].any(axis=1).sum())
 
-        def outcome(best_cost):
-            return float(best_cost[rows].max()), np.isfinite(best_cost)
+        def marginal(chosen):
+            return (~A[:, chosen].any(axis=1)).astype(float) @ A
 
-        return location.ObjectiveModel(False, add_terms, value, lambda chosen: np.array(
-            [-value(chosen | (np.arange(C.shape[1]) == j)) for j in range(C.shape[1])]), outcome)
+        return location.ObjectiveModel(True, add_terms, value, marginal, lambda best: best <= m.standard.value)
 
     cands, demand = trap
-    res = plan_designations(cands, demand, 1, objective="p_center")
     costs = np.abs(np.array([0, 10, 20, 30])[:, None] - np.array([5, 15, 25])[None, :])
-    brute = min(costs[:, [j]].min(axis=1).max() for j in range(3))
-    assert res.chosen == ["M"] and res.objective_value == brute == 15 and res.status == "Optimal"
-    two = plan_designations(cands, demand, 2, objective="p_center")
-    brute2 = min(costs[:, list(p)].min(axis=1).max() for p in itertools.combinations(range(3), 2))
-    assert two.objective_value == brute2 == 5 and two.chosen == ["E", "W"]
-    greedy = plan_designations(cands, demand, 2, objective="p_center", solver="greedy")
-    assert greedy.objective_value >= brute2 and greedy.gap_basis == "lp_relaxation"
+    for k in (1, 2):
+        res = plan_designations(cands, demand, k, objective="covered_units", within_km=5)
+        brute = max((costs[:, list(p)] <= 5).any(axis=1).sum() for p in itertools.combinations(range(3), k))
+        assert res.objective_value == brute and res.status == "Optimal"
+    assert res.chosen == ["E", "W"] and res.covered_population == 32000
