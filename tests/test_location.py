@@ -520,11 +520,12 @@ def test_road_class_column_gives_the_speeds():
     demand = gpd.GeoDataFrame({"code": ["v1", "v2", "v3"], "population": [100, 100, 300]},
                               geometry=_pts([5, 10, 25]), crs=4545)
     minutes = 5 * 60 / kmh                                             # 5 km of road at the class speed
-    res = plan_designations(cands, demand, objective="set_cover", within_minutes=minutes + 1e-6, roads=roads,
-                            class_col="道路等级")
+    with pytest.warns(location.UncoverableDemandWarning, match="v2"):           # 10 km from a town
+        res = plan_designations(cands, demand, objective="set_cover", within_minutes=minutes + 1e-6, roads=roads,
+                                class_col="道路等级")
     assert res.cost_unit == "minutes" and res.chosen == ["a", "b"] and res.objective_value == 2
     assert res.assignment.set_index("demand")["cost"].to_dict() == pytest.approx(
         {"v1": minutes, "v2": 2 * minutes, "v3": minutes})
-    assert list(res.excluded["demand"]) == ["v2"]                      # 10 km from a: beyond the standard
+    assert list(res.excluded["demand"]) == ["v2"]
     pc = plan_designations(cands, demand, 1, objective="p_center", roads=roads, class_col="道路等级")
     assert pc.chosen == ["a"] and pc.objective_value == pytest.approx(5 * minutes)
