@@ -106,6 +106,14 @@ class InfeasiblePlanError(BazhongGeoError):
     """A location-allocation problem without a feasible solution (quotas/spacing too tight for k)."""
 
 
+class UncoverableDemandError(InfeasiblePlanError):
+    """Demand with people that no candidate reaches within the standard (set cover / p-center with strict=True)."""
+
+
+class UncoverableDemandWarning(UserWarning):
+    """Demand that no candidate reaches, excluded from a set cover / p-center plan (listed in the result)."""
+
+
 # --- built-up area (issue 3, builtup) ----------------------------------------------------------
 
 class InvalidBuiltupRuleError(BazhongGeoError):

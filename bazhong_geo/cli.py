@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
+
+from . import designation, io, maps
+from ._errors import BazhongGeoError
 
 EPILOG = "Data: embedded Bazhong reference data (巴中市) unless files are given. See README.md."
 
@@ -101,63 +106,83 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_candidates(path: str, coords: str):
-    """Candidates via ``io.read_settlements`` (problems reported, not fatal), else a plain CSV/XLSX table."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    try:
-        from .io import read_settlements
-    except ImportError:  # pragma: no cover - io is part of the package
-        read_settlements = None
-    if read_settlements is not None:
-        gdf, report = read_settlements(path, coords=coords, errors="report", return_report=True)
-        if report.has_errors:
-            print(f"note: {path} has problems (rows kept, bad values left empty):\n{report.to_text()}")
-        return gdf
-    p = Path(path)  # pragma: no cover
-    return pd.read_excel(p) if p.suffix.lower() in (".xlsx", ".xls") else pd.read_csv(p)  # pragma: no cover
+def _read_candidates(path: str, coords: str) -> Any:
+    """Candidates via ``io.read_settlements`` (problems reported, not fatal)."""
+    gdf, report = io.read_settlements(path, coords=coords, errors="report", return_report=True)
+    if report.has_errors:
+        print(f"note: {path} has problems (rows kept, bad values left empty):\n{report.to_text()}")
+    return gdf
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    """Check candidates against a designation profile; write CSV/Excel, Markdown and a map to --out."""
-    from ._errors import BazhongGeoError
-    from .designation import available_profiles, check, load_profile, write_check_report
+def write_check_map(result: designation.CheckResult, path: str | Path, region: Any = None) -> Path | None:
+    """Draw a check's candidates with :mod:`bazhong_geo.maps` and save one offline HTML file.
 
-    if args.list_profiles:
-        for name in available_profiles():
-            prof = load_profile(name)
-            print(f"{name:<16} {prof.label_zh} / {prof.label_en}: {prof.description}")
-        return 0
-    if not args.candidates:
-        print("ERROR: give a CANDIDATES file (or --list-profiles)", file=sys.stderr)
-        return 2
-    try:
-        profile = load_profile(args.profile)
-        candidates = _read_candidates(args.candidates, args.coords)
-        region = None
-        if not args.no_context:
+    Qualifies = green circle, does not qualify = red cross, incomplete = grey square, reasons in the popups; the
+    region's boundaries and county towns underneath when given. Returns None (and says why) when no candidate is
+    located.
+    """
+    v = result.verdicts
+    if "geometry" not in getattr(v, "columns", ()) or not hasattr(v, "geometry"):
+        print("note: candidates have no geometry; the map was skipped")
+        return None
+    located = v[~(v.geometry.isna() | v.geometry.is_empty)]
+    if located.empty:
+        print("note: no candidate has coordinates; the map was skipped")
+        return None
+    layer = located.copy()
+    layer["passed"] = layer["verdict"] == "qualifies"
+    layer["reasons"] = [f"{v} / {vz} (score {s:.2f}): {rz} || {re_}" for v, vz, s, rz, re_ in
+                        zip(layer["verdict"], layer["verdict_zh"], layer["score"], layer["reasons_zh"],
+                            layer["reasons_en"])]
+    p = result.profile
+    boundaries = getattr(region, "boundaries", None) if region is not None else None
+    m = maps.base_map(bounds=(boundaries if boundaries is not None else layer).to_crs(4326))
+    if boundaries is not None:
+        maps.add_boundaries(m, boundaries)
+    ctx = getattr(region, "settlements", None) if region is not None else None
+    if ctx is not None and "tier" in ctx.columns:
+        centres = ctx[ctx["tier"].isin(["central_city", "county_town"])]
+        centres = centres[~(centres.geometry.isna() | centres.geometry.is_empty)]
+        if len(centres):
+            maps.add_settlements(m, centres, tiers=["central_city", "county_town"], legend=False)
+    maps.add_candidates(m, layer, pass_col="verdict", reasons_col="reasons",
+                        name=f"{p.label_zh}候选 {p.label_en} candidates")
+    maps.add_title(m, f"{p.label_zh}候选评估", f"{p.label_en} check: {len(layer)} located candidates")
+    maps.add_layer_control(m)
+    return maps.save(m, path)
+
+
+class _LayerError(Exception):
+    """An optional layer of the check command cannot be read."""
+
+
+def _check_layers(args: argparse.Namespace) -> dict[str, Any]:
+    """The optional --demand / --roads layers; an unreadable file raises :class:`_LayerError` with the message."""
+    import geopandas as gpd
+
+    layers = {}
+    for key in ("demand", "roads"):
+        path = getattr(args, key)
+        if path:
             try:
-                region = _load_region(argparse.Namespace(boundaries=None, settlements=None, coords="wgs84"))
-            except (BazhongGeoError, OSError) as exc:
-                print(f"note: embedded region not available ({exc}); spatial criteria give 'no data'")
-        layers = {}
-        for key in ("demand", "roads"):
-            path = getattr(args, key)
-            if path:
-                import geopandas as gpd
+                layers[key] = gpd.read_file(path)
+            except (OSError, RuntimeError) as exc:      # pyogrio's DataSourceError is a RuntimeError
+                raise _LayerError(f"ERROR: --{key} {path}: cannot be read as a vector layer ({exc})") from exc
+    return layers
 
-                try:
-                    layers[key] = gpd.read_file(path)
-                except (OSError, RuntimeError) as exc:      # pyogrio's DataSourceError is a RuntimeError
-                    print(f"ERROR: --{key} {path}: cannot be read as a vector layer ({exc})", file=sys.stderr)
-                    return 2
-        result = check(candidates, profile, context=region, **layers)
-        paths = write_check_report(result, args.out, region=region)
-    except (BazhongGeoError, OSError) as exc:      # bad input, or a file that is missing / cannot be written
-        print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
-        return 2
+
+def _check_context(args: argparse.Namespace) -> Any:
+    if args.no_context:
+        return None
+    try:
+        return _load_region(argparse.Namespace(boundaries=None, settlements=None, coords="wgs84"))
+    except (BazhongGeoError, OSError) as exc:
+        print(f"note: embedded region not available ({exc}); spatial criteria give 'no data'")
+        return None
+
+
+def _print_check(result: designation.CheckResult, paths: dict[str, Path]) -> None:
+    profile = result.profile
     counts = result.counts()
     print(f"{profile.label_zh} / {profile.label_en}: {len(result.verdicts)} candidates — qualifies {counts['qualifies']}, "
           f"does not qualify {counts['does not qualify']}, incomplete {counts['incomplete']}")
@@ -168,6 +193,35 @@ def _cmd_check(args: argparse.Namespace) -> int:
         for r in result.missing_data.itertuples(index=False):
             print(f"  {r.data_needed} ({r.data_needed_zh}): {r.n_candidates} candidate(s) — {r.criteria}")
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Check candidates against a designation profile; write CSV/Excel, Markdown and a map to --out."""
+    if args.list_profiles:
+        for name in designation.available_profiles():
+            prof = designation.load_profile(name)
+            print(f"{name:<16} {prof.label_zh} / {prof.label_en}: {prof.description}")
+        return 0
+    if not args.candidates:
+        print("ERROR: give a CANDIDATES file (or --list-profiles)", file=sys.stderr)
+        return 2
+    try:
+        profile = designation.load_profile(args.profile)
+        candidates = _read_candidates(args.candidates, args.coords)
+        region = _check_context(args)
+        layers = _check_layers(args)
+        result = designation.check(candidates, profile, context=region, **layers)
+        paths = designation.write_check_report(result, args.out)
+        map_path = write_check_map(result, Path(args.out) / f"{profile.name}_map.html", region)
+    except _LayerError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (BazhongGeoError, OSError) as exc:      # bad input, or a file that is missing / cannot be written
+        print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 2
+    if map_path is not None:
+        paths["map"] = map_path
+    _print_check(result, paths)
     return 0
 
 

@@ -1,11 +1,17 @@
 """Town-designation checks: explained pass/fail/no-data verdicts against criteria profiles, and reports.
 
 The profiles themselves (units, :class:`Criterion`, :class:`Profile`, :func:`load_profile`) live in
-:mod:`bazhong_geo.profiles` and are re-exported here.
+:mod:`bazhong_geo.profiles` and are re-exported here. Each criterion kind has one measuring function
+(:data:`MEASURES`); :func:`check` measures every leaf criterion, combines them by the profile's rules and explains
+each outcome. :func:`write_check_report` writes tables and Markdown; maps are drawn by the caller (the ``check``
+command draws the candidates with :mod:`bazhong_geo.maps`).
 """
 
 from __future__ import annotations
 
+import re
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import InvalidCriterionError, MissingColumnError, MissingCRSError
+from . import network, settings
+from ._errors import (
+    DuplicateCodeError,
+    EmptyInputError,
+    InvalidCriterionError,
+    MissingColumnError,
+    MissingCRSError,
+)
+from .location import plan_designations
 from .profiles import (  # noqa: F401  (re-exported: the profile API is importable from here too)
     ATTRIBUTES,
     KINDS,
@@ -22,32 +36,31 @@ from .profiles import (  # noqa: F401  (re-exported: the profile API is importab
     UNITS,
     Criterion,
     Profile,
-    _attribute_unit,
-    _fmt_en,
-    _fmt_zh,
-    _threshold_text_en,
-    _threshold_text_zh,
-    _trim,
+    attribute_unit,
     available_profiles,
+    fmt_en,
+    fmt_zh,
     load_profile,
     profiles_dir,
+    threshold_text_en,
+    threshold_text_zh,
+    trim_number,
 )
 
 __all__ = [
+    "MEASURES",
+    "OPS",
+    "UNITS",
+    "CheckResult",
     "Criterion",
     "Profile",
-    "CheckResult",
     "available_profiles",
-    "load_profile",
-    "profiles_dir",
     "check",
-    "write_check_report",
+    "load_profile",
     "plan_designations",
-    "UNITS",
-    "OPS",
+    "profiles_dir",
+    "write_check_report",
 ]
-
-WORK_EPSG = 4545
 
 OUTCOMES = ("pass", "fail", "no_data")
 VERDICTS = {"pass": "qualifies", "fail": "does not qualify", "no_data": "incomplete"}
@@ -86,30 +99,30 @@ def _reason(c: Criterion, profile: Profile, outcome: str, measured: Any, extra_z
     pz, pe = profile.label_zh, profile.label_en
     cap = le[:1].upper() + le[1:]
     if outcome == "no_data":
-        return (f"缺少{lz}数据{('（' + why_zh + '）') if why_zh else ''}，无法判断是否达到{pz}标准 {_threshold_text_zh(c)}",
-                f"No data on {le}{(' (' + why_en + ')') if why_en else ''}; cannot tell whether it meets the "
-                f"{pe} threshold of {_threshold_text_en(c)}")
+        return (f"缺少{lz}数据{('（' + why_zh + '）') if why_zh else ''}，无法判断是否达到{pz}标准 {threshold_text_zh(c)}",
+                (f"No data on {le}{(' (' + why_en + ')') if why_en else ''}; cannot tell whether it meets the "
+                 f"{pe} threshold of {threshold_text_en(c)}"))
     if c.kind == "designation":
         held = measured or ""
         if outcome == "pass":
             return f"{lz} {held}，符合{pz}要求", f"Holds {held}, as the {pe} profile requires"
-        return (f"未获{pz}所需称号（{_threshold_text_zh(c)}之一）",
-                f"Holds none of the designations the {pe} profile requires ({_threshold_text_en(c)})")
-    vz = _fmt_zh(measured, c.unit) + extra_zh
-    ve = _fmt_en(measured, c.unit) + extra_en
+        return (f"未获{pz}所需称号（{threshold_text_zh(c)}之一）",
+                f"Holds none of the designations the {pe} profile requires ({threshold_text_en(c)})")
+    vz = fmt_zh(measured, c.unit) + extra_zh
+    ve = fmt_en(measured, c.unit) + extra_en
     if c.op == "between":
         lo, hi = c.value
         if outcome == "pass":
-            return (f"{lz} {vz}，在{pz}标准区间 {_threshold_text_zh(c)} 内",
-                    f"{cap} {ve} is within the {pe} band of {_threshold_text_en(c)}")
+            return (f"{lz} {vz}，在{pz}标准区间 {threshold_text_zh(c)} 内",
+                    f"{cap} {ve} is within the {pe} band of {threshold_text_en(c)}")
         if measured < lo:
-            return (f"{lz} {vz}，低于{pz}标准区间下限 {_fmt_zh(lo, c.unit)}",
-                    f"{cap} {ve} is below the {pe} band's lower bound of {_fmt_en(lo, c.unit)}")
-        return (f"{lz} {vz}，高于{pz}标准区间上限 {_fmt_zh(hi, c.unit)}",
-                f"{cap} {ve} is above the {pe} band's upper bound of {_fmt_en(hi, c.unit)}")
+            return (f"{lz} {vz}，低于{pz}标准区间下限 {fmt_zh(lo, c.unit)}",
+                    f"{cap} {ve} is below the {pe} band's lower bound of {fmt_en(lo, c.unit)}")
+        return (f"{lz} {vz}，高于{pz}标准区间上限 {fmt_zh(hi, c.unit)}",
+                f"{cap} {ve} is above the {pe} band's upper bound of {fmt_en(hi, c.unit)}")
     i = 0 if outcome == "pass" else 1
-    return (f"{lz} {vz}，{_OPS_ZH[c.op][i]}{pz}{_BOUND_ZH[c.op]} {_threshold_text_zh(c)}",
-            f"{cap} {ve} {_OPS_EN[c.op][i]} the {pe} {_BOUND_EN[c.op]} of {_threshold_text_en(c)}")
+    return (f"{lz} {vz}，{_OPS_ZH[c.op][i]}{pz}{_BOUND_ZH[c.op]} {threshold_text_zh(c)}",
+            f"{cap} {ve} {_OPS_EN[c.op][i]} the {pe} {_BOUND_EN[c.op]} of {threshold_text_en(c)}")
 
 
 # ------------------------------------------------------------------------------------------- measuring
@@ -140,7 +153,8 @@ def _attainment(values: np.ndarray, passed: np.ndarray, c: Criterion) -> np.ndar
     return np.where(passed, 1.0, r)
 
 
-def _context_frame(context) -> "pd.DataFrame | None":
+
+def _context_frame(context: Any) -> pd.DataFrame | None:
     """The settlement table of a Region / SettlementSystem / GeoDataFrame given as context."""
     if context is None:
         return None
@@ -154,17 +168,18 @@ def _context_frame(context) -> "pd.DataFrame | None":
     raise TypeError(f"context must be a Region, a SettlementSystem or a GeoDataFrame, got {type(context).__name__}")
 
 
-def _to_work(gdf):
+def _to_work(gdf: Any) -> Any:
+    """The layer in the work CRS, or None when it is not a GeoDataFrame with geometry."""
     import geopandas as gpd
 
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         return None
     if gdf.crs is None:
         raise MissingCRSError("candidate/context layer has no CRS; set it (e.g. gdf.set_crs(4326)) before checking")
-    return gdf if gdf.crs.to_epsg() == WORK_EPSG else gdf.to_crs(WORK_EPSG)
+    return gdf if gdf.crs == settings.WORK_CRS else gdf.to_crs(settings.WORK_CRS)
 
 
-def _xy(gdf) -> tuple[np.ndarray, np.ndarray]:
+def _xy(gdf: Any) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates (n, 2) in the work CRS and a mask of usable points (polygons give a point on surface)."""
     import shapely
 
@@ -235,169 +250,242 @@ def _rep(n: int, s: str) -> list[str]:
     return [s] * n
 
 
-def _measure(c: Criterion, cand: pd.DataFrame, cand_w, ctx_w, ctx: "pd.DataFrame | None", demand, roads) -> _Measure:
-    n = len(cand)
-    codes = cand["code"].astype(str).to_numpy()
-    if c.kind == "attribute":
-        if c.attribute not in cand.columns:
-            vals = np.full(n, np.nan)
-            why = (f"候选表无“{c.attribute}”列", f"candidates have no '{c.attribute}' column")
-        else:
-            vals = pd.to_numeric(cand[c.attribute], errors="coerce").to_numpy(dtype=float)
-            why = ("数值缺失", "value missing")
-            col_unit = _attribute_unit(c.attribute) or c.unit
-            vals = vals * UNITS[col_unit][1] / UNITS[c.unit][1]
-        why_zh, why_en, needs = _rep(n, why[0]), _rep(n, why[1]), _rep(n, c.attribute)
-        ez, ee = _rep(n, ""), _rep(n, "")
-        if c.accept_kinds and c.kind_column in cand.columns:
-            # a figure of another kind (e.g. household-registered, or the whole township instead of the town area)
-            # cannot decide -- except an upper bound (a whole-township resident count) that is already too small
-            kinds = cand[c.kind_column].fillna("").astype(str).str.strip().to_numpy()
-            wrong = (kinds != "") & ~np.isin(kinds, c.accept_kinds) & np.isfinite(vals)
-            bound_fail = wrong & np.isin(kinds, c.upper_bound_kinds) & ~_compare(vals, c)
-            acc = "/".join(c.accept_kinds)
-            for i in np.flatnonzero(wrong & ~bound_fail):
-                why_zh[i] = f"现有数值 {_fmt_zh(vals[i], c.unit)} 的口径为“{kinds[i]}”，标准要求“{acc}”"
-                why_en[i] = f"the {_fmt_en(vals[i], c.unit)} on file is of kind '{kinds[i]}', the threshold needs '{acc}'"
-                needs[i] = f"{c.attribute} ({acc})"
-            for i in np.flatnonzero(bound_fail):
-                ez[i] = f"（口径“{kinds[i]}”为上限，{acc}不会更多）"
-                ee[i] = f" (kind '{kinds[i]}', an upper bound: the {acc} figure cannot be larger)"
-            vals = np.where(wrong & ~bound_fail, np.nan, vals)
-        known = np.isfinite(vals)
-        return _Measure(vals, known, _compare(vals, c) & known, why_zh, why_en, ez, ee, needs=needs)
-    if c.kind == "designation":
-        col = c.attribute or "designations"
-        if col not in cand.columns:
-            return _Measure(np.full(n, None, dtype=object), np.zeros(n, bool), np.zeros(n, bool),
-                            _rep(n, f"候选表无“{col}”列"), _rep(n, f"candidates have no '{col}' column"),
-                            needs=_rep(n, col))
-        known, held, text = _has_any(cand[col], c.value)
-        return _Measure(np.array(text, dtype=object), known, held & known, _rep(n, "称号信息缺失"),
-                        _rep(n, "designations not recorded"), needs=_rep(n, col))
+def _no_data(n: int, why_zh: str, why_en: str, need: str) -> _Measure:
+    """Every candidate undecided, for one reason (a missing layer, column or context)."""
+    return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, why_zh), _rep(n, why_en),
+                    needs=_rep(n, need))
 
-    # spatial kinds need the candidate's location
-    if cand_w is None:
-        xy, ok = np.full((n, 2), np.nan), np.zeros(n, bool)
+
+_NO_LOCATION = ("无坐标", "no coordinates")
+_NO_CONTEXT = ("未提供区域背景即县城位置", "no context region given (county town locations)")
+
+
+@dataclass
+class _Inputs:
+    """What the measuring functions read: candidates (table, work-CRS layer, points), context, demand, roads."""
+
+    cand: pd.DataFrame
+    cand_w: Any                     # the candidates in the work CRS (None without geometry)
+    ctx: pd.DataFrame | None
+    ctx_w: Any
+    demand: Any
+    roads: Any
+    xy: np.ndarray = field(init=False)
+    ok: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.cand)
+        self.xy, self.ok = (np.full((n, 2), np.nan), np.zeros(n, bool)) if self.cand_w is None else _xy(self.cand_w)
+
+    @property
+    def n(self) -> int:
+        return len(self.cand)
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self.cand["code"].astype(str).to_numpy()
+
+
+MEASURES: dict[str, Callable[[Criterion, _Inputs], _Measure]] = {}
+"""Registry: criterion kind -> its measuring function ``f(criterion, inputs) -> measure``."""
+
+
+def _measures(*kinds: str) -> Callable:
+    def register(fn: Callable[[Criterion, _Inputs], _Measure]) -> Callable[[Criterion, _Inputs], _Measure]:
+        for kind in kinds:
+            MEASURES[kind] = fn
+        return fn
+    return register
+
+
+def _measure(c: Criterion, inp: _Inputs) -> _Measure:
+    if c.kind not in MEASURES:   # pragma: no cover - load_profile admits only known kinds
+        raise InvalidCriterionError(f"criterion {c.id!r}: kind {c.kind!r} cannot be measured")
+    return MEASURES[c.kind](c, inp)
+
+
+@_measures("attribute")
+def _measure_attribute(c: Criterion, inp: _Inputs) -> _Measure:
+    """A column of the candidate table, converted to the threshold's unit; figures of another kind do not decide."""
+    n, cand = inp.n, inp.cand
+    if c.attribute not in cand.columns:
+        vals = np.full(n, np.nan)
+        why = (f"候选表无“{c.attribute}”列", f"candidates have no '{c.attribute}' column")
     else:
-        xy, ok = _xy(cand_w)
-    no_loc = ("无坐标", "no coordinates")
-    factor = 1.0 / UNITS[c.unit][1]          # metres (or people, minutes) -> threshold unit
-    if c.kind in ("distance_to_tier", "spacing"):
-        if c.kind == "distance_to_tier":
-            ref_desc = ("县城/中心城区位置", "county town / central city locations")
-        else:
-            ref_desc = ("已命名镇位置", "locations of designated towns")
-        if ctx_w is None and c.kind == "distance_to_tier":
-            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool),
-                            _rep(n, "未提供区域背景即县城位置"), _rep(n, "no context region given (county town locations)"),
-                            needs=_rep(n, "context: " + ref_desc[1]))
-        ref = ctx_w if ctx_w is not None else cand_w
-        ref_tab = ctx if ctx_w is not None else cand
-        if c.kind == "distance_to_tier":
-            if "tier" not in ref_tab.columns:
-                raise MissingColumnError("context settlements have no 'tier' column; pass a Region or SettlementSystem")
-            sel = ref_tab["tier"].astype(str).isin(c.tiers).to_numpy()
-        else:
-            sel = np.zeros(len(ref_tab), bool)
-            if c.from_tiers and "tier" in ref_tab.columns:
-                sel |= ref_tab["tier"].astype(str).isin(c.from_tiers).to_numpy()
-            if c.from_designations and "designations" in ref_tab.columns:
-                sel |= _has_any(ref_tab["designations"], c.from_designations)[1]
-        ref_xy, ref_ok = _xy(ref) if ref is not None else (np.zeros((0, 2)), np.zeros(0, bool))
-        use = sel & ref_ok
-        ref_codes = ref_tab["code"].astype(str).to_numpy() if "code" in ref_tab.columns else np.full(len(ref_tab), "")
-        ref_names = ref_tab["name"].astype(str).to_numpy() if "name" in ref_tab.columns else ref_codes
-        if not use.any():
-            if sel.any() or c.kind == "distance_to_tier":
-                why = (f"参照对象（{ref_desc[0]}）无坐标", f"no located reference ({ref_desc[1]})")
-                return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, why[0]),
-                                _rep(n, why[1]), needs=_rep(n, "context: " + ref_desc[1]))
-            # nothing designated anywhere: spacing holds trivially
-            vals = np.where(ok, np.inf, np.nan)
-            return _Measure(vals, ok, ok & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
-                            extra_zh=_rep(n, "（范围内无已命名镇）"), extra_en=_rep(n, " (no designated town in the context)"),
-                            needs=_rep(n, "location"))
-        d, j = _nearest(xy, ok, ref_xy[use], codes, ref_codes[use], exclude_self=c.kind == "spacing")
-        vals = d * factor
-        known = ~np.isnan(vals)
-        names = ref_names[use]
-        ez = [f"（{names[k]}）" if k >= 0 else "（无其他参照镇）" for k in j]
-        ee = [f" ({names[k]})" if k >= 0 else " (no other reference town)" for k in j]
-        return _Measure(vals, known, known & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]), ez, ee,
-                        needs=_rep(n, "location"))
-    if c.kind == "catchment_population":
-        if demand is None:
-            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, "未提供人口分布图层"),
-                            _rep(n, "no demand/population layer given"), needs=_rep(n, "demand layer"))
-        if "population" not in demand.columns:
-            raise MissingColumnError("demand layer has no 'population' column; add it (people per feature)")
-        dem = _to_work(demand)
-        if dem is None:
-            raise MissingColumnError("demand must be a GeoDataFrame with point or polygon geometry and a CRS")
-        dxy, dok = _xy(dem)
-        w = pd.to_numeric(dem["population"], errors="coerce").fillna(0).to_numpy(float) * dok
-        from scipy.spatial import cKDTree
+        vals = pd.to_numeric(cand[c.attribute], errors="coerce").to_numpy(dtype=float)
+        why = ("数值缺失", "value missing")
+        col_unit = attribute_unit(c.attribute) or c.unit
+        vals = vals * UNITS[col_unit][1] / UNITS[c.unit][1]
+    m = _Measure(vals, np.zeros(n, bool), np.zeros(n, bool), _rep(n, why[0]), _rep(n, why[1]), _rep(n, ""),
+                 _rep(n, ""), needs=_rep(n, c.attribute))
+    if c.accept_kinds and c.kind_column in cand.columns:
+        _apply_accept_kinds(c, cand, m)
+    m.known = np.isfinite(m.values)
+    m.passed = _compare(m.values, c) & m.known
+    return m
 
-        radius_m = c.radius * UNITS[c.radius_unit][1]
-        vals = np.full(n, np.nan)
-        if ok.any() and dok.any():
-            tree = cKDTree(dxy[dok])
-            wd = w[dok]
-            vals[ok] = [wd[ix].sum() for ix in tree.query_ball_point(xy[ok], radius_m)]
-        elif ok.any():
-            vals[ok] = 0.0
-        vals = vals / UNITS[c.unit][1]
-        r = f"{_trim(c.radius, 2)}{' km' if c.radius_unit == 'km' else ' m'}"
-        return _Measure(vals, ok, ok & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
-                        _rep(n, f"（半径{r}）"), _rep(n, f" (within {r})"), needs=_rep(n, "location"))
-    if c.kind == "road_distance":
-        if roads is None:
-            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, "未提供道路图层"),
-                            _rep(n, "no road layer given"), needs=_rep(n, "road layer"))
-        import shapely
 
-        rw = _to_work(roads)
-        tree = shapely.STRtree(np.asarray(rw.geometry.values, dtype=object))
-        vals = np.full(n, np.nan)
-        if ok.any():
-            pts = shapely.points(xy[ok])
-            (ii, _jj), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-            tmp = np.full(ok.sum(), np.nan)
-            tmp[ii] = dist
-            vals[ok] = tmp * factor
-        known = np.isfinite(vals)
-        return _Measure(vals, known, known & _compare(vals, c), _rep(n, no_loc[0]), _rep(n, no_loc[1]),
-                        needs=_rep(n, "location"))
-    if c.kind == "travel_time":
-        if roads is None:
-            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, "未提供道路图层"),
-                            _rep(n, "no road layer given"), needs=_rep(n, "road layer"))
-        if ctx_w is None:
-            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool),
-                            _rep(n, "未提供区域背景即县城位置"), _rep(n, "no context region given (county town locations)"),
-                            needs=_rep(n, "context: county town locations"))
-        if "tier" not in ctx.columns:
+def _apply_accept_kinds(c: Criterion, cand: pd.DataFrame, m: _Measure) -> None:
+    """A figure of another kind (household-registered, or the whole township instead of the town area) cannot
+    decide -- except an upper bound (a whole-township resident count) that is already too small."""
+    vals = m.values
+    kinds = cand[c.kind_column].fillna("").astype(str).str.strip().to_numpy()
+    wrong = (kinds != "") & ~np.isin(kinds, c.accept_kinds) & np.isfinite(vals)
+    bound_fail = wrong & np.isin(kinds, c.upper_bound_kinds) & ~_compare(vals, c)
+    acc = "/".join(c.accept_kinds)
+    for i in np.flatnonzero(wrong & ~bound_fail):
+        m.why_zh[i] = f"现有数值 {fmt_zh(vals[i], c.unit)} 的口径为“{kinds[i]}”，标准要求“{acc}”"
+        m.why_en[i] = f"the {fmt_en(vals[i], c.unit)} on file is of kind '{kinds[i]}', the threshold needs '{acc}'"
+        m.needs[i] = f"{c.attribute} ({acc})"
+    for i in np.flatnonzero(bound_fail):
+        m.extra_zh[i] = f"（口径“{kinds[i]}”为上限，{acc}不会更多）"
+        m.extra_en[i] = f" (kind '{kinds[i]}', an upper bound: the {acc} figure cannot be larger)"
+    m.values = np.where(wrong & ~bound_fail, np.nan, vals)
+
+
+@_measures("designation")
+def _measure_designation(c: Criterion, inp: _Inputs) -> _Measure:
+    """Holds any of the listed designations (the ';'-joined designations column)."""
+    n, col = inp.n, c.attribute or "designations"
+    if col not in inp.cand.columns:
+        return _Measure(np.full(n, None, dtype=object), np.zeros(n, bool), np.zeros(n, bool),
+                        _rep(n, f"候选表无“{col}”列"), _rep(n, f"candidates have no '{col}' column"),
+                        needs=_rep(n, col))
+    known, held, text = _has_any(inp.cand[col], c.value)
+    return _Measure(np.array(text, dtype=object), known, held & known, _rep(n, "称号信息缺失"),
+                    _rep(n, "designations not recorded"), needs=_rep(n, col))
+
+
+def _reference_towns(c: Criterion, inp: _Inputs) -> tuple[Any, pd.DataFrame, np.ndarray]:
+    """The reference layer, its table and the selected rows: county towns (distance_to_tier) or designated towns
+    (spacing; the context, else the candidates themselves)."""
+    ref = inp.ctx_w if inp.ctx_w is not None else inp.cand_w
+    tab = inp.ctx if inp.ctx_w is not None else inp.cand
+    if c.kind == "distance_to_tier":
+        if "tier" not in tab.columns:
             raise MissingColumnError("context settlements have no 'tier' column; pass a Region or SettlementSystem")
-        sel = ctx["tier"].astype(str).isin(c.tiers).to_numpy()
-        rxy, rok = _xy(ctx_w)
-        use = sel & rok
-        if not use.any() or not ok.any():
-            return _Measure(np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, bool), _rep(n, no_loc[0]),
-                            _rep(n, no_loc[1]), needs=_rep(n, "location"))
-        minutes = _travel_minutes(roads, cand_w[ok], ctx_w[use], c.speed_col)
-        vals = np.full(n, np.nan)
-        vals[ok] = np.nanmin(minutes, axis=1) / UNITS[c.unit][1] if minutes.shape[1] else np.nan
-        known = np.isfinite(vals)
-        return _Measure(vals, known, known & _compare(vals, c), _rep(n, "无坐标或道路不连通"),
-                        _rep(n, "no coordinates or not connected to the road network"), needs=_rep(n, "location"))
-    raise InvalidCriterionError(f"criterion {c.id!r}: kind {c.kind!r} cannot be measured")  # pragma: no cover
+        return ref, tab, tab["tier"].astype(str).isin(c.tiers).to_numpy()
+    sel = np.zeros(len(tab), bool)
+    if c.from_tiers and "tier" in tab.columns:
+        sel |= tab["tier"].astype(str).isin(c.from_tiers).to_numpy()
+    if c.from_designations and "designations" in tab.columns:
+        sel |= _has_any(tab["designations"], c.from_designations)[1]
+    return ref, tab, sel
 
 
-def _travel_minutes(roads, origins, destinations, speed_col) -> np.ndarray:
-    """Origin x destination travel times (minutes) via ``bazhong_geo.network.travel_times`` (imported lazily)."""
-    from . import network  # noqa: PLC0415  (optional module, written separately)
+@_measures("distance_to_tier", "spacing")
+def _measure_distance(c: Criterion, inp: _Inputs) -> _Measure:
+    """Straight-line distance to the nearest county town, or to the nearest other designated town (spacing)."""
+    n = inp.n
+    ref_desc = (("县城/中心城区位置", "county town / central city locations") if c.kind == "distance_to_tier"
+                else ("已命名镇位置", "locations of designated towns"))
+    if inp.ctx_w is None and c.kind == "distance_to_tier":
+        return _no_data(n, "未提供区域背景即县城位置", "no context region given (county town locations)",
+                        "context: " + ref_desc[1])
+    ref, tab, sel = _reference_towns(c, inp)
+    ref_xy, ref_ok = _xy(ref) if ref is not None else (np.zeros((0, 2)), np.zeros(0, bool))
+    use = sel & ref_ok
+    ref_codes = tab["code"].astype(str).to_numpy() if "code" in tab.columns else np.full(len(tab), "")
+    ref_names = tab["name"].astype(str).to_numpy() if "name" in tab.columns else ref_codes
+    if not use.any():
+        if sel.any() or c.kind == "distance_to_tier":
+            return _no_data(n, f"参照对象（{ref_desc[0]}）无坐标", f"no located reference ({ref_desc[1]})",
+                            "context: " + ref_desc[1])
+        # nothing designated anywhere: spacing holds trivially
+        vals = np.where(inp.ok, np.inf, np.nan)
+        return _Measure(vals, inp.ok, inp.ok & _compare(vals, c), _rep(n, _NO_LOCATION[0]), _rep(n, _NO_LOCATION[1]),
+                        extra_zh=_rep(n, "（范围内无已命名镇）"), extra_en=_rep(n, " (no designated town in the context)"),
+                        needs=_rep(n, "location"))
+    d, j = _nearest(inp.xy, inp.ok, ref_xy[use], inp.codes, ref_codes[use], exclude_self=c.kind == "spacing")
+    vals = d * (1.0 / UNITS[c.unit][1])      # metres -> threshold unit
+    known = ~np.isnan(vals)
+    names = ref_names[use]
+    ez = [f"（{names[k]}）" if k >= 0 else "（无其他参照镇）" for k in j]
+    ee = [f" ({names[k]})" if k >= 0 else " (no other reference town)" for k in j]
+    return _Measure(vals, known, known & _compare(vals, c), _rep(n, _NO_LOCATION[0]), _rep(n, _NO_LOCATION[1]), ez, ee,
+                    needs=_rep(n, "location"))
 
+
+def _population_within_reach(xy: np.ndarray, ok: np.ndarray, demand: Any, radius_m: float) -> np.ndarray:
+    """People within ``radius_m`` (straight line) of each located point; NaN where the point is not located.
+
+    Whole demand features by their representative point (a point on the surface of a polygon): a feature counts
+    with all its people or not at all. The one place this module decides "population within reach of a town".
+    """
+    from scipy.spatial import cKDTree
+
+    if "population" not in demand.columns:
+        raise MissingColumnError("demand layer has no 'population' column; add it (people per feature)")
+    dem = _to_work(demand)
+    if dem is None:
+        raise MissingColumnError("demand must be a GeoDataFrame with point or polygon geometry and a CRS")
+    dxy, dok = _xy(dem)
+    w = pd.to_numeric(dem["population"], errors="coerce").fillna(0).to_numpy(float) * dok
+    vals = np.full(len(xy), np.nan)
+    if ok.any() and dok.any():
+        wd = w[dok]
+        vals[ok] = [wd[ix].sum() for ix in cKDTree(dxy[dok]).query_ball_point(xy[ok], radius_m)]
+    elif ok.any():
+        vals[ok] = 0.0
+    return vals
+
+
+@_measures("catchment_population")
+def _measure_catchment(c: Criterion, inp: _Inputs) -> _Measure:
+    """People of the demand layer within the criterion's radius of the candidate."""
+    n = inp.n
+    if inp.demand is None:
+        return _no_data(n, "未提供人口分布图层", "no demand/population layer given", "demand layer")
+    people = _population_within_reach(inp.xy, inp.ok, inp.demand, c.radius * UNITS[c.radius_unit][1])
+    vals = people / UNITS[c.unit][1]
+    r = f"{trim_number(c.radius, 2)}{' km' if c.radius_unit == 'km' else ' m'}"
+    return _Measure(vals, inp.ok, inp.ok & _compare(vals, c), _rep(n, _NO_LOCATION[0]), _rep(n, _NO_LOCATION[1]),
+                    _rep(n, f"（半径{r}）"), _rep(n, f" (within {r})"), needs=_rep(n, "location"))
+
+
+@_measures("road_distance")
+def _measure_road_distance(c: Criterion, inp: _Inputs) -> _Measure:
+    """Straight-line distance to the nearest road line."""
+    import shapely
+
+    n = inp.n
+    if inp.roads is None:
+        return _no_data(n, "未提供道路图层", "no road layer given", "road layer")
+    tree = shapely.STRtree(np.asarray(_to_work(inp.roads).geometry.values, dtype=object))
+    vals = np.full(n, np.nan)
+    if inp.ok.any():
+        (ii, _jj), dist = tree.query_nearest(shapely.points(inp.xy[inp.ok]), return_distance=True, all_matches=False)
+        tmp = np.full(inp.ok.sum(), np.nan)
+        tmp[ii] = dist
+        vals[inp.ok] = tmp * (1.0 / UNITS[c.unit][1])
+    known = np.isfinite(vals)
+    return _Measure(vals, known, known & _compare(vals, c), _rep(n, _NO_LOCATION[0]), _rep(n, _NO_LOCATION[1]),
+                    needs=_rep(n, "location"))
+
+
+@_measures("travel_time")
+def _measure_travel_time(c: Criterion, inp: _Inputs) -> _Measure:
+    """Road travel time to the nearest town of the criterion's tiers (county town, central city)."""
+    n = inp.n
+    if inp.roads is None:
+        return _no_data(n, "未提供道路图层", "no road layer given", "road layer")
+    if inp.ctx_w is None:
+        return _no_data(n, *_NO_CONTEXT, "context: county town locations")
+    if "tier" not in inp.ctx.columns:
+        raise MissingColumnError("context settlements have no 'tier' column; pass a Region or SettlementSystem")
+    use = inp.ctx["tier"].astype(str).isin(c.tiers).to_numpy() & _xy(inp.ctx_w)[1]
+    if not use.any() or not inp.ok.any():
+        return _no_data(n, *_NO_LOCATION, "location")
+    minutes = _travel_minutes(inp.roads, inp.cand_w[inp.ok], inp.ctx_w[use], c.speed_col)
+    vals = np.full(n, np.nan)
+    vals[inp.ok] = np.nanmin(minutes, axis=1) / UNITS[c.unit][1] if minutes.shape[1] else np.nan
+    known = np.isfinite(vals)
+    return _Measure(vals, known, known & _compare(vals, c), _rep(n, "无坐标或道路不连通"),
+                    _rep(n, "no coordinates or not connected to the road network"), needs=_rep(n, "location"))
+
+
+def _travel_minutes(roads: Any, origins: Any, destinations: Any, speed_col: str | None) -> np.ndarray:
+    """Origin x destination travel times (minutes) via ``bazhong_geo.network.travel_times``."""
     kwargs = {"speed_col": speed_col} if speed_col else {}
     tt = network.travel_times(roads, origins, destinations, **kwargs)
     arr = tt.to_numpy(dtype=float) if hasattr(tt, "to_numpy") else np.asarray(tt, dtype=float)
@@ -444,8 +532,8 @@ class CheckResult:
         c = self.counts()
         lines = [f"# Designation check: {p.label_en} ({p.label_zh})", "",
                  p.description, "",
-                 f"Candidates: {len(self.verdicts)} — qualifies (符合) {c['qualifies']}, does not qualify (不符合) "
-                 f"{c['does not qualify']}, incomplete (数据不全) {c['incomplete']}.", "",
+                 (f"Candidates: {len(self.verdicts)} — qualifies (符合) {c['qualifies']}, does not qualify (不符合) "
+                  f"{c['does not qualify']}, incomplete (数据不全) {c['incomplete']}."), "",
                  "## Criteria", "", _md_table(p.table()), "",
                  "## Ranked candidates", "",
                  _md_table(pd.DataFrame(self.verdicts)[["rank", "code", "name", "verdict", "score", "n_pass", "n_fail",
@@ -490,7 +578,168 @@ def _combine(rule: str, k: int | None, outcomes: list[np.ndarray]) -> tuple[np.n
     return res, n_pass, m - n_nd
 
 
-def check(candidates, profile, *, context=None, demand=None, roads=None) -> CheckResult:
+def _candidate_table(candidates: Any) -> pd.DataFrame:
+    """The candidates' table (a Region's or SettlementSystem's settlements), with unique codes and names."""
+    if hasattr(candidates, "system") and hasattr(candidates.system, "settlements"):
+        candidates = candidates.system.settlements
+    elif hasattr(candidates, "settlements") and not isinstance(candidates, pd.DataFrame):
+        candidates = candidates.settlements
+    if not isinstance(candidates, pd.DataFrame):
+        raise TypeError(f"candidates must be a DataFrame or GeoDataFrame, got {type(candidates).__name__}")
+    for col in ("code", "name"):
+        if col not in candidates.columns:
+            raise MissingColumnError(f"candidates have no {col!r} column (columns: {', '.join(map(str, candidates.columns))}); "
+                                     "add a unique code and a name per candidate")
+    if len(candidates) == 0:
+        raise EmptyInputError("no candidates to check")
+    codes = candidates["code"].astype(str)
+    dup = codes[codes.duplicated(keep=False)]
+    if len(dup):
+        raise DuplicateCodeError(f"candidate codes must be unique; repeated: {', '.join(sorted(set(dup))[:10])}")
+    return candidates.reset_index(drop=True)
+
+
+def _inputs(candidates: Any, context: Any, demand: Any, roads: Any) -> _Inputs:
+    cand = _candidate_table(candidates)
+    ctx = _context_frame(context)
+    ctx = ctx.reset_index(drop=True) if ctx is not None else None
+    return _Inputs(cand, _to_work(cand), ctx, _to_work(ctx) if ctx is not None else None, demand, roads)
+
+
+_OUTCOME_NAMES = np.array(["pass", "fail", "no_data"], dtype=object)
+
+
+def _outcome_names(res: np.ndarray) -> np.ndarray:
+    """Outcome codes (1 pass / 0 fail / -1 no data) as names."""
+    return _OUTCOME_NAMES[np.where(res == 1, 0, np.where(res == 0, 1, 2))]
+
+
+@dataclass
+class _Tally:
+    """What the walk over the profile collects: detail rows, attainment and outcome per leaf, data to collect."""
+
+    profile: Profile
+    inp: _Inputs
+    rows: list[pd.DataFrame] = field(default_factory=list)
+    attain: dict[str, np.ndarray] = field(default_factory=dict)
+    leaf_outcome: dict[str, np.ndarray] = field(default_factory=dict)
+    needs_rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    codes: np.ndarray = field(init=False)
+    names: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.codes = self.inp.cand["code"].astype(str).to_numpy()
+        self.names = self.inp.cand["name"].astype(str).to_numpy()
+
+
+def _evaluate(c: Criterion, parent: str, t: _Tally) -> np.ndarray:
+    """Outcome codes of a criterion for every candidate (composites combine their children's)."""
+    return _evaluate_composite(c, parent, t) if c.kind == "composite" else _evaluate_leaf(c, parent, t)
+
+
+def _evaluate_composite(c: Criterion, parent: str, t: _Tally) -> np.ndarray:
+    prof = t.profile
+    res, n_pass, n_known = _combine(c.op, c.k, [_evaluate(ch, c.id, t) for ch in c.children])
+    rule_zh = {"all": "须全部满足", "any": "满足任一即可", "at_least": f"至少满足{c.k}项"}[c.op]
+    rule_en = {"all": "all required", "any": "any one suffices", "at_least": f"at least {c.k} required"}[c.op]
+    m = len(c.children)
+    head_zh = prof.label_zh + "综合判定" if c.id == "overall" else c.label_zh or c.id
+    head_en = prof.label_en + " overall" if c.id == "overall" else c.label_en or c.id
+    rz = [f"{head_zh}：{m}项中满足{p}项、可判定{kk}项（{rule_zh}）" for p, kk in zip(n_pass, n_known)]
+    re_ = [f"{head_en[:1].upper() + head_en[1:]}: {p} of {m} criteria met, {kk} decidable ({rule_en})"
+           for p, kk in zip(n_pass, n_known)]
+    source = c.source if c.id != "overall" else (Path(prof.path).name if prof.path else "<dict>")
+    t.rows.append(pd.DataFrame({"code": t.codes, "name": t.names, "criterion": c.id, "kind": "composite",
+                                "parent": parent, "measured": [f"{p}/{m}" for p in n_pass],
+                                "threshold": threshold_text_en(c), "unit": "criteria", "outcome": _outcome_names(res),
+                                "reason_zh": rz, "reason_en": re_, "source": source}))
+    return res
+
+
+def _leaf_reasons(c: Criterion, prof: Profile, meas: _Measure, oc: np.ndarray) -> tuple[list[str], list[str]]:
+    n = len(oc)
+    ez = meas.extra_zh or _rep(n, "")
+    ee = meas.extra_en or _rep(n, "")
+    rz, re_ = [], []
+    for i in range(n):
+        if oc[i] == "no_data":
+            a, b = _reason(c, prof, "no_data", None, why_zh=meas.why_zh[i], why_en=meas.why_en[i])
+        else:
+            a, b = _reason(c, prof, oc[i], meas.values[i], ez[i], ee[i])
+        rz.append(a)
+        re_.append(b)
+    return rz, re_
+
+
+def _evaluate_leaf(c: Criterion, parent: str, t: _Tally) -> np.ndarray:
+    n = t.inp.n
+    meas = _measure(c, t.inp)
+    res = np.where(~meas.known, -1, np.where(meas.passed, 1, 0))
+    oc = _outcome_names(res)
+    rz, re_ = _leaf_reasons(c, t.profile, meas, oc)
+    measured = meas.values.astype(object) if meas.values.dtype != object else meas.values
+    measured = np.where(meas.known, measured, None)
+    thr = list(c.value) if isinstance(c.value, tuple) else c.value
+    t.rows.append(pd.DataFrame({"code": t.codes, "name": t.names, "criterion": c.id, "kind": c.kind,
+                                "parent": parent, "measured": measured,
+                                "threshold": [thr] * n if isinstance(thr, list) else thr,
+                                "unit": c.unit, "outcome": oc, "reason_zh": rz, "reason_en": re_,
+                                "source": c.source}))
+    if c.kind == "designation":
+        att = np.where(meas.passed, 1.0, 0.0)
+    else:
+        att = _attainment(np.where(meas.known, meas.values, np.nan).astype(float), meas.passed, c)
+    t.attain[c.id] = np.where(meas.known, att, 0.0)
+    t.leaf_outcome[c.id] = res
+    for i in np.flatnonzero(~meas.known):
+        t.needs_rows.append((meas.needs[i], c.id, t.codes[i], t.names[i]))
+    return res
+
+
+def _details_table(t: _Tally) -> pd.DataFrame:
+    """Every candidate x criterion row: candidates in input order, criteria in profile order, overall last."""
+    details = pd.concat(t.rows, ignore_index=True)
+    details["threshold"] = details["threshold"].map(lambda v: "–".join(f"{x:g}" if isinstance(x, float) else str(x)
+                                                                         for x in v) if isinstance(v, list) else v)
+    order = {cid: i for i, cid in enumerate([c.id for c in _walk(t.profile.root)])}
+    details["_c"] = details["code"].map({c: i for i, c in enumerate(t.codes)})
+    details["_k"] = details["criterion"].map(order)
+    return details.sort_values(["_c", "_k"], kind="stable").drop(columns=["_c", "_k"]).reset_index(drop=True)
+
+
+def _verdicts_table(t: _Tally, overall: np.ndarray, details: pd.DataFrame) -> pd.DataFrame:
+    """One ranked row per candidate: verdict, weighted attainment score, counts and reasons (with geometry)."""
+    code_arr, n = t.codes, t.inp.n
+    leaves = t.profile.leaves()
+    weights = np.array([c.weight for c in leaves])
+    lo = np.vstack([t.leaf_outcome[c.id] for c in leaves])
+    score = (np.vstack([t.attain[c.id] for c in leaves]) * weights[:, None]).sum(0) / max(weights.sum(), 1e-12)
+    verdict = np.array([VERDICTS["pass"], VERDICTS["fail"], VERDICTS["no_data"]], dtype=object)[
+        np.where(overall == 1, 0, np.where(overall == 0, 1, 2))]
+    leaf_rows = details[details["kind"] != "composite"]
+    rz = leaf_rows.groupby("code", sort=False)["reason_zh"].agg("；".join)
+    re_ = leaf_rows.groupby("code", sort=False)["reason_en"].agg("; ".join)
+    verdicts = pd.DataFrame({"code": code_arr, "name": t.names, "verdict": verdict,
+                             "verdict_zh": [VERDICTS_ZH[v] for v in verdict], "score": np.round(score, 4),
+                             "n_pass": (lo == 1).sum(0), "n_fail": (lo == 0).sum(0), "n_no_data": (lo == -1).sum(0),
+                             "reasons_zh": rz.reindex(code_arr).to_numpy(), "reasons_en": re_.reindex(code_arr).to_numpy()})
+    vorder = verdicts["verdict"].map({"qualifies": 0, "incomplete": 1, "does not qualify": 2})
+    ranking = np.lexsort((code_arr, -verdicts["score"].to_numpy(), vorder.to_numpy()))
+    rank = np.empty(n, int)
+    rank[ranking] = np.arange(1, n + 1)
+    verdicts.insert(5, "rank", rank)
+    verdicts = verdicts.iloc[ranking].reset_index(drop=True)
+    if t.inp.cand_w is None:
+        return verdicts
+    import geopandas as gpd
+
+    cand = t.inp.cand
+    geo = cand.set_index(cand["code"].astype(str)).geometry.reindex(verdicts["code"]).to_numpy()
+    return gpd.GeoDataFrame(verdicts, geometry=geo, crs=cand.crs)
+
+
+def check(candidates: Any, profile: Any, *, context: Any = None, demand: Any = None,
+          roads: Any = None) -> CheckResult:
     """Check candidates against a designation profile; explain every criterion in Chinese and English.
 
     Parameters
@@ -528,129 +777,15 @@ def check(candidates, profile, *, context=None, demand=None, roads=None) -> Chec
     >>> res.details.query("code == '2' and criterion == 'population'")["reason_zh"].item()
     '镇区常住人口 2.8万，低于特大镇标准 5万'
     """
-    prof = load_profile(profile)
-    if hasattr(candidates, "system") and hasattr(candidates.system, "settlements"):
-        candidates = candidates.system.settlements
-    elif hasattr(candidates, "settlements") and not isinstance(candidates, pd.DataFrame):
-        candidates = candidates.settlements
-    if not isinstance(candidates, pd.DataFrame):
-        raise TypeError(f"candidates must be a DataFrame or GeoDataFrame, got {type(candidates).__name__}")
-    for col in ("code", "name"):
-        if col not in candidates.columns:
-            raise MissingColumnError(f"candidates have no {col!r} column (columns: {', '.join(map(str, candidates.columns))}); "
-                                     "add a unique code and a name per candidate")
-    from ._errors import DuplicateCodeError, EmptyInputError
-
-    if len(candidates) == 0:
-        raise EmptyInputError("no candidates to check")
-    codes = candidates["code"].astype(str)
-    dup = codes[codes.duplicated(keep=False)]
-    if len(dup):
-        raise DuplicateCodeError(f"candidate codes must be unique; repeated: {', '.join(sorted(set(dup))[:10])}")
-    cand = candidates.reset_index(drop=True)
-    cand_w = _to_work(cand)
-    ctx = _context_frame(context)
-    ctx = ctx.reset_index(drop=True) if ctx is not None else None
-    ctx_w = _to_work(ctx) if ctx is not None else None
-    n = len(cand)
-
-    rows: list[pd.DataFrame] = []
-    attain: dict[str, np.ndarray] = {}
-    leaf_outcome: dict[str, np.ndarray] = {}
-    needs_rows: list[tuple[str, str, str, str]] = []
-    code_arr = cand["code"].astype(str).to_numpy()
-    name_arr = cand["name"].astype(str).to_numpy()
-
-    def evaluate(c: Criterion, parent: str) -> np.ndarray:
-        if c.kind == "composite":
-            subs = [evaluate(ch, c.id) for ch in c.children]
-            res, n_pass, n_known = _combine(c.op, c.k, subs)
-            rule_zh = {"all": "须全部满足", "any": "满足任一即可", "at_least": f"至少满足{c.k}项"}[c.op]
-            rule_en = {"all": "all required", "any": "any one suffices", "at_least": f"at least {c.k} required"}[c.op]
-            m = len(c.children)
-            oc = np.array(["pass", "fail", "no_data"], dtype=object)[np.where(res == 1, 0, np.where(res == 0, 1, 2))]
-            head_zh = prof.label_zh + "综合判定" if c.id == "overall" else c.label_zh or c.id
-            head_en = prof.label_en + " overall" if c.id == "overall" else c.label_en or c.id
-            rz = [f"{head_zh}：{m}项中满足{p}项、可判定{kk}项（{rule_zh}）" for p, kk in zip(n_pass, n_known)]
-            re_ = [f"{head_en[:1].upper() + head_en[1:]}: {p} of {m} criteria met, {kk} decidable ({rule_en})"
-                   for p, kk in zip(n_pass, n_known)]
-            rows.append(pd.DataFrame({"code": code_arr, "name": name_arr, "criterion": c.id, "kind": "composite",
-                                      "parent": parent, "measured": [f"{p}/{m}" for p in n_pass],
-                                      "threshold": _threshold_text_en(c), "unit": "criteria", "outcome": oc,
-                                      "reason_zh": rz, "reason_en": re_, "source": c.source if c.id != "overall"
-                                      else (Path(prof.path).name if prof.path else "<dict>")}))
-            return res
-        meas = _measure(c, cand, cand_w, ctx_w, ctx, demand, roads)
-        res = np.where(~meas.known, -1, np.where(meas.passed, 1, 0))
-        oc = np.array(["pass", "fail", "no_data"], dtype=object)[np.where(res == 1, 0, np.where(res == 0, 1, 2))]
-        rz, re_ = [], []
-        ez = meas.extra_zh or _rep(n, "")
-        ee = meas.extra_en or _rep(n, "")
-        for i in range(n):
-            if oc[i] == "no_data":
-                a, b = _reason(c, prof, "no_data", None, why_zh=meas.why_zh[i], why_en=meas.why_en[i])
-            else:
-                a, b = _reason(c, prof, oc[i], meas.values[i], ez[i], ee[i])
-            rz.append(a)
-            re_.append(b)
-        measured = meas.values.astype(object) if meas.values.dtype != object else meas.values
-        measured = np.where(meas.known, measured, None)
-        thr = list(c.value) if isinstance(c.value, tuple) else c.value
-        rows.append(pd.DataFrame({"code": code_arr, "name": name_arr, "criterion": c.id, "kind": c.kind,
-                                  "parent": parent, "measured": measured,
-                                  "threshold": [thr] * n if isinstance(thr, list) else thr,
-                                  "unit": c.unit, "outcome": oc, "reason_zh": rz, "reason_en": re_,
-                                  "source": c.source}))
-        if c.kind == "designation":
-            att = np.where(meas.passed, 1.0, 0.0)
-        else:
-            att = _attainment(np.where(meas.known, meas.values, np.nan).astype(float), meas.passed, c)
-        attain[c.id] = np.where(meas.known, att, 0.0)
-        leaf_outcome[c.id] = res
-        for i in np.flatnonzero(~meas.known):
-            needs_rows.append((meas.needs[i], c.id, code_arr[i], name_arr[i]))
-        return res
-
-    overall = evaluate(prof.root, "")
-    details = pd.concat(rows, ignore_index=True)
-    details["threshold"] = details["threshold"].map(lambda v: "–".join(f"{x:g}" if isinstance(x, float) else str(x)
-                                                                         for x in v) if isinstance(v, list) else v)
-    # sort: candidates in input order, criteria in profile order, overall last
-    order = {cid: i for i, cid in enumerate([c.id for c in _walk(prof.root)])}
-    details["_c"] = details["code"].map({c: i for i, c in enumerate(code_arr)})
-    details["_k"] = details["criterion"].map(order)
-    details = details.sort_values(["_c", "_k"], kind="stable").drop(columns=["_c", "_k"]).reset_index(drop=True)
-
-    leaves = prof.leaves()
-    weights = np.array([c.weight for c in leaves])
-    lo = np.vstack([leaf_outcome[c.id] for c in leaves])
-    score = (np.vstack([attain[c.id] for c in leaves]) * weights[:, None]).sum(0) / max(weights.sum(), 1e-12)
-    verdict = np.array([VERDICTS["pass"], VERDICTS["fail"], VERDICTS["no_data"]], dtype=object)[
-        np.where(overall == 1, 0, np.where(overall == 0, 1, 2))]
-    leaf_rows = details[details["kind"] != "composite"]
-    rz = leaf_rows.groupby("code", sort=False)["reason_zh"].agg("；".join)
-    re_ = leaf_rows.groupby("code", sort=False)["reason_en"].agg("; ".join)
-    verdicts = pd.DataFrame({"code": code_arr, "name": name_arr, "verdict": verdict,
-                             "verdict_zh": [VERDICTS_ZH[v] for v in verdict], "score": np.round(score, 4),
-                             "n_pass": (lo == 1).sum(0), "n_fail": (lo == 0).sum(0), "n_no_data": (lo == -1).sum(0),
-                             "reasons_zh": rz.reindex(code_arr).to_numpy(), "reasons_en": re_.reindex(code_arr).to_numpy()})
-    vorder = verdicts["verdict"].map({"qualifies": 0, "incomplete": 1, "does not qualify": 2})
-    ranking = np.lexsort((code_arr, -verdicts["score"].to_numpy(), vorder.to_numpy()))
-    rank = np.empty(n, int)
-    rank[ranking] = np.arange(1, n + 1)
-    verdicts.insert(5, "rank", rank)
-    verdicts = verdicts.iloc[ranking].reset_index(drop=True)
-    if cand_w is not None:
-        import geopandas as gpd
-
-        geo = cand.set_index(cand["code"].astype(str)).geometry.reindex(verdicts["code"]).to_numpy()
-        verdicts = gpd.GeoDataFrame(verdicts, geometry=geo, crs=cand.crs)
-
-    missing = _missing_summary(needs_rows)
-    return CheckResult(profile=prof, details=details, verdicts=verdicts, missing_data=missing)
+    tally = _Tally(load_profile(profile), _inputs(candidates, context, demand, roads))
+    overall = _evaluate(tally.profile.root, "", tally)
+    details = _details_table(tally)
+    return CheckResult(profile=tally.profile, details=details, verdicts=_verdicts_table(tally, overall, details),
+                       missing_data=_missing_summary(tally.needs_rows))
 
 
-def _walk(c: Criterion):
+def _walk(c: Criterion) -> Any:
+    """Criteria depth first, children before their parent."""
     for ch in c.children:
         yield from _walk(ch)
     yield c
@@ -679,22 +814,29 @@ def _missing_summary(needs_rows: list[tuple[str, str, str, str]]) -> pd.DataFram
 
 # ------------------------------------------------------------------------------------------- reports
 
-def write_check_report(result: CheckResult, out_dir, *, region=None) -> dict[str, Path]:
-    """Write a check's table (CSV + Excel), a Markdown summary and, when ``bazhong_geo.maps`` exists, a map.
+def write_check_report(result: CheckResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write a check's tables (CSV + Excel) and a Markdown summary; the map is the caller's (see the ``check`` command).
 
     Parameters
     ----------
     result : CheckResult
     out_dir : str or Path
         Created if needed. Files: ``<profile>_verdicts.csv``, ``<profile>_details.csv``, ``<profile>_check.xlsx``
-        (sheets verdicts, details, missing_data, criteria), ``<profile>_summary.md``, ``<profile>_map.html``.
-    region : Region, optional
-        Drawn under the candidates on the map (boundaries).
+        (sheets verdicts, details, missing_data, criteria) and ``<profile>_summary.md``. The same result gives the
+        same bytes.
 
     Returns
     -------
     dict
-        Name -> path of every file written (``map`` absent when the map was skipped).
+        Name -> path of every file written.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> towns = pd.DataFrame({"code": ["1"], "name": ["甲镇"], "population": [52000]})
+    >>> res = check(towns, "mega-town")
+    >>> sorted(write_check_report(res, tempfile.mkdtemp()))
+    ['details_csv', 'excel', 'summary_md', 'verdicts_csv']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -711,17 +853,11 @@ def write_check_report(result: CheckResult, out_dir, *, region=None) -> dict[str
         result.profile.table().to_excel(xw, sheet_name="criteria", index=False)
     _fix_zip_times(paths["excel"])
     paths["summary_md"].write_text(result.to_markdown(), encoding="utf-8")
-    map_path = _write_map(result, out / f"{stem}_map.html", region)
-    if map_path is not None:
-        paths["map"] = map_path
     return paths
 
 
 def _fix_zip_times(path: Path) -> None:
     """Rewrite an .xlsx with fixed times (zip members, created/modified), so the same table gives the same bytes."""
-    import re
-    import zipfile
-
     with zipfile.ZipFile(path) as zin:
         members = [(info, zin.read(info)) for info in zin.infolist()]
     with zipfile.ZipFile(path, "w") as zout:
@@ -732,62 +868,3 @@ def _fix_zip_times(path: Path) -> None:
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
             zout.writestr(fixed, data)
-
-
-_COLOURS = {"qualifies": "#1a9641", "does not qualify": "#d7191c", "incomplete": "#9e9e9e"}
-
-
-def _write_map(result: CheckResult, path: Path, region) -> Path | None:
-    """A pass/fail map with reasons in popups, drawn with ``bazhong_geo.maps`` (skipped when it is absent)."""
-    try:
-        from . import maps  # noqa: PLC0415  (written separately; optional here)
-    except ImportError:
-        print("note: bazhong_geo.maps is not available; the map was skipped (tables and summary written)")
-        return None
-    v = result.verdicts
-    if not hasattr(v, "geometry") or "geometry" not in v.columns:
-        print("note: candidates have no geometry; the map was skipped")
-        return None
-    located = v[~(v.geometry.isna() | v.geometry.is_empty)]
-    if located.empty:
-        print("note: no candidate has coordinates; the map was skipped")
-        return None
-    return _draw_with_maps(maps, located, result, path, region)
-
-
-def _draw_with_maps(maps, located, result: CheckResult, path: Path, region) -> Path | None:
-    """Boundaries, decided candidates (green circle / red cross via ``maps.add_candidates``), incomplete in grey."""
-    import folium
-
-    layer = pd.DataFrame(located).copy()
-    import geopandas as gpd
-
-    layer = gpd.GeoDataFrame(layer, geometry=located.geometry.values, crs=located.crs)
-    layer["passed"] = layer["verdict"] == "qualifies"
-    layer["reasons"] = [f"{v} / {vz} (score {s:.2f}): {rz} || {re_}" for v, vz, s, rz, re_ in
-                        zip(layer["verdict"], layer["verdict_zh"], layer["score"], layer["reasons_zh"],
-                            layer["reasons_en"])]
-    p = result.profile
-    boundaries = getattr(region, "boundaries", None) if region is not None else None
-    m = maps.base_map(bounds=(boundaries if boundaries is not None else layer).to_crs(4326))
-    if boundaries is not None:
-        maps.add_boundaries(m, boundaries)
-    ctx = getattr(region, "settlements", None) if region is not None else None
-    if ctx is not None and "tier" in ctx.columns:
-        centres = ctx[ctx["tier"].isin(["central_city", "county_town"])]
-        centres = centres[~(centres.geometry.isna() | centres.geometry.is_empty)]
-        if len(centres):
-            maps.add_settlements(m, centres, tiers=["central_city", "county_town"], legend=False)
-    # qualifies = green circle, does not qualify = red cross, incomplete = grey square; reasons in popups
-    maps.add_candidates(m, layer, pass_col="verdict", reasons_col="reasons",
-                        name=f"{p.label_zh}候选 {p.label_en} candidates")
-    maps.add_title(m, f"{p.label_zh}候选评估", f"{p.label_en} check: {len(layer)} located candidates")
-    maps.add_layer_control(m)
-    return maps.save(m, path)
-
-
-def plan_designations(*args, **kwargs):
-    """Choose which towns to designate (maximal covering or p-median); see :func:`bazhong_geo.location.plan_designations`."""
-    from .location import plan_designations as _plan
-
-    return _plan(*args, **kwargs)

@@ -386,8 +386,10 @@ def test_scores_rank_near_misses_first():
 def test_write_check_report(tmp_path, towns, context, capsys):
     res = dz.check(towns, "mega-town", context=context)
     paths = dz.write_check_report(res, tmp_path / "out")
-    for key in ("verdicts_csv", "details_csv", "excel", "summary_md", "map"):
+    assert sorted(paths) == ["details_csv", "excel", "summary_md", "verdicts_csv"]     # tables only: no map
+    for key in ("verdicts_csv", "details_csv", "excel", "summary_md"):
         assert paths[key].is_file(), key
+    assert capsys.readouterr().out == ""                                              # library code never prints
     wb = openpyxl.load_workbook(paths["excel"])
     assert wb.sheetnames == ["verdicts", "details", "missing_data", "criteria"]
     assert wb["details"].max_row == 1 + len(res.details)
@@ -395,12 +397,24 @@ def test_write_check_report(tmp_path, towns, context, capsys):
     assert back["code"].tolist() == res.verdicts["code"].tolist()
     md = paths["summary_md"].read_text(encoding="utf-8")
     assert "qualifies (符合) 1" in md and "population" in md
-    html = paths["map"].read_text(encoding="utf-8")
-    assert "甲镇" in html and "镇区常住人口 2.8万，低于特大镇标准 5万" in html    # reasons in popups
     # same input, same bytes
     again = dz.write_check_report(res, tmp_path / "out2")
-    for key in ("verdicts_csv", "details_csv", "excel", "summary_md", "map"):
+    for key in ("verdicts_csv", "details_csv", "excel", "summary_md"):
         assert again[key].read_bytes() == paths[key].read_bytes(), key
+
+
+def test_check_map_is_drawn_by_the_caller(tmp_path, towns, context):
+    """The CLI draws the candidates with bazhong_geo.maps: reasons in popups, same input same bytes."""
+    from bazhong_geo.cli import write_check_map
+
+    res = dz.check(towns, "mega-town", context=context)
+    path = write_check_map(res, tmp_path / "a" / "mega-town_map.html")
+    html = path.read_text(encoding="utf-8")
+    assert "甲镇" in html and "镇区常住人口 2.8万，低于特大镇标准 5万" in html    # reasons in popups
+    again = write_check_map(res, tmp_path / "b" / "mega-town_map.html")
+    assert again.read_bytes() == path.read_bytes()
+    no_geometry = dz.check(pd.DataFrame(towns.drop(columns="geometry")), "mega-town")
+    assert write_check_map(no_geometry, tmp_path / "c.html") is None and not (tmp_path / "c.html").exists()
 
 
 def test_cli_check(tmp_path, capsys):
@@ -457,10 +471,11 @@ def test_report_map_in_a_browser(tmp_path, towns, context):
     """The offline map loads without script errors; an incomplete town's popup shows its reasons."""
     from playwright.sync_api import sync_playwright
 
+    from bazhong_geo.cli import write_check_map
     from bazhong_geo.export import CHROMIUM_ARGS, find_chromium
 
     res = dz.check(towns, "mega-town", context=context)
-    path = dz.write_check_report(res, tmp_path)["map"]
+    path = write_check_map(res, tmp_path / "mega-town_map.html")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 900, "height": 700})
@@ -554,3 +569,19 @@ def test_cli_check_with_roads_and_a_profile_file(tmp_path, capsys):
                  "--no-context", "--out", str(out)]) == 0
     v = pd.read_csv(out / "road-town_verdicts.csv", dtype={"code": str}).set_index("code")["verdict"]
     assert v.to_dict() == {"511922103": "qualifies", "511922105": "does not qualify"}
+
+
+def test_every_criterion_kind_has_one_measuring_function():
+    """The registry covers every kind a profile may load (composites are combined, not measured)."""
+    assert set(dz.MEASURES) == set(dz.KINDS) - {"composite"}
+    assert dz.MEASURES["distance_to_tier"] is dz.MEASURES["spacing"]          # one straight-line nearest measure
+    assert len(set(map(id, dz.MEASURES.values()))) == len(dz.MEASURES) - 1
+
+
+def test_check_never_prints(tmp_path, towns, context, capsys):
+    """Library code returns; only the CLI prints (a check with no-data reasons, and its report)."""
+    res = dz.check(towns.drop(columns="geometry"), "key-town", context=context)
+    assert res.counts()["incomplete"] > 0                                     # no coordinates: reasons, not prints
+    dz.write_check_report(res, tmp_path)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
