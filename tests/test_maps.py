@@ -14,6 +14,7 @@ import shapely
 from shapely.geometry import Point, box
 
 from bazhong_geo import maps
+from bazhong_geo.meeting import build_meeting_inputs, county_town_catchments
 from bazhong_geo._errors import BazhongGeoError, MissingColumnError, MissingCRSError, UnknownTierError
 from bazhong_geo.export import CHROMIUM_ARGS, export_pdf, export_png, find_chromium
 
@@ -135,15 +136,15 @@ def _open(browser, tmp_path, html_text, size=(1400, 900)):
 # ----------------------------------------------------------------------------------------------- no browser
 
 def test_js_embedding_cannot_close_the_script_element():
-    text = maps._js({"n": "</script><script>alert(1)</script>\u2028`'\"&"})
+    text = maps.markup.script_json({"n": "</script><script>alert(1)</script>\u2028`'\"&"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text)["n"] == "</script><script>alert(1)</script>\u2028`'\"&"
 
 
 def test_html_escape_covers_quotes_and_backticks():
-    assert maps._esc(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
-    assert maps._esc("'\"`") == "&#x27;&quot;&#96;"
-    assert maps._esc(None) == "" and maps._esc(float("nan")) == ""
+    assert maps.markup.escape(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert maps.markup.escape("'\"`") == "&#x27;&quot;&#96;"
+    assert maps.markup.escape(None) == "" and maps.markup.escape(float("nan")) == ""
 
 
 def test_offline_html_inlines_leaflet_and_loads_nothing(full_map_html):
@@ -609,12 +610,34 @@ def test_export_errors(tmp_path, monkeypatch):
         export_png(tmp_path / "missing.html", tmp_path / "x.png")
 
 
-def test_meeting_map_degrades_with_a_note_when_a_part_cannot_be_made():
-    notes: list[str] = []
-    m = maps.meeting_map(_region(), progress=_progress(), catchments="network", notes=notes)
-    assert any("catchments left out" in n and "road layer" in n for n in notes)
+def test_meeting_inputs_leave_out_with_a_note_what_the_data_cannot_give():
+    region = _region()
+    s = region["settlements"]
+    no_towns = {**region, "settlements": s[~s["tier"].isin(["central_city", "county_town"])]}
+    inputs = build_meeting_inputs(no_towns, progress=_progress(), catchments="voronoi")
+    assert inputs.catchments is None and inputs.progress is not None
+    assert inputs.notes == ["catchments left out: EmptyInputError: no located central city or county town to build "
+                            "catchments from"]
+    m = maps.meeting_map(no_towns, progress=inputs.progress, catchments=inputs.catchments)
     html_text = maps.to_html(m)
-    assert "bz-progress" in html_text and "服务范围" not in html_text
+    assert '"bz-progress bz-legend"' in html_text and '"_k":"k0"' not in html_text
+
+
+def test_meeting_inputs_reject_a_wrong_argument_instead_of_leaving_it_out():
+    with pytest.raises(BazhongGeoError, match="road layer"):
+        build_meeting_inputs(_region(), progress=_progress(), catchments="network")
+    with pytest.raises(BazhongGeoError, match="'voronoi' or 'network'"):
+        build_meeting_inputs(_region(), progress=None, catchments="nearest")
+
+
+def test_meeting_map_draws_only_what_it_is_given():
+    region = _region()
+    bare = maps.to_html(maps.meeting_map(region))
+    panel = '"bz-progress bz-legend"'  # the panel's classes as the runtime receives them (the CSS is always there)
+    catchment = '"_k":"k0"'  # the first catchment's style key
+    assert panel not in bare and catchment not in bare and "城镇体系等级" in bare
+    full = maps.to_html(maps.meeting_map(region, progress=_progress(), catchments=_catchments(region), as_of=2020))
+    assert panel in full and catchment in full and "评估年份 2020" in full
 
 
 def test_network_catchment_bands_share_the_centre_colour():
@@ -649,9 +672,10 @@ def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
         pts = pts[shapely.contains(county, pts)][:len(todo)]
         s.loc[s.index[todo], "geometry"] = pts
     assert s.geometry.notna().all() and len(s) > 1900
-    notes: list[str] = []
-    m = maps.meeting_map({"boundaries": b, "settlements": s, "provenance": region.provenance}, as_of=2020,
-                         notes=notes)
+    located = {"boundaries": b, "settlements": s, "provenance": region.provenance}
+    inputs = build_meeting_inputs(located, as_of=2020)
+    notes = inputs.notes
+    m = maps.meeting_map(located, progress=inputs.progress, catchments=inputs.catchments)
     html_text = maps.to_html(m)
     size = len(html_text.encode("utf-8"))
     print(f"full Bazhong map, {len(s):,} settlements located: {size / 1e6:.2f} MB")
@@ -661,7 +685,7 @@ def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
     for tier, n in s["tier"].value_counts().items():
         assert html_text.count(f'"_k":"{tier}"') == n, tier
     assert html_text.count('"_k":"c"') + html_text.count('"_k":"p"') == len(b)
-    catchments = maps.county_town_catchments({"boundaries": b, "settlements": s})
+    catchments = county_town_catchments({"boundaries": b, "settlements": s})
     assert len(re.findall(r'"_k":"k\d+"', html_text)) == len(catchments) > 0
 
 
@@ -706,8 +730,7 @@ def test_cli_map_exports_png_and_pdf_of_the_requested_sizes(tmp_path, capsys):
 
 
 def test_meeting_map_passes_progress_warnings_on_as_notes():
-    notes: list[str] = []
-    maps.meeting_map(_region(), catchments=None, as_of=2024, notes=notes)
+    notes = build_meeting_inputs(_region(), catchments=None, as_of=2024).notes
     assert any(n.startswith("progress panel: ") and "after the target year" in n for n in notes)
 
 
@@ -753,11 +776,11 @@ from hypothesis import strategies as st  # noqa: E402
 @settings(max_examples=60, deadline=None)
 @given(st.text())
 def test_any_text_embeds_safely_and_round_trips(text):
-    embedded = maps._js({"name": text})
+    embedded = maps.markup.script_json({"name": text})
     assert "<" not in embedded and ">" not in embedded and "&" not in embedded
     assert "\u2028" not in embedded and "\u2029" not in embedded
     assert json.loads(embedded)["name"] == text
-    escaped = maps._esc(text)
+    escaped = maps.markup.escape(text)
     assert not set("<>\"'`") & set(escaped)
 
 

@@ -9,9 +9,9 @@ import re
 import warnings
 from pathlib import Path
 
-from ._elements import CSS, RUNTIME_JS, state
-from ._errors import BazhongGeoError
-from ._html import escape, script_json
+from .elements import CSS, RUNTIME_JS, state
+from .._errors import BazhongGeoError
+from .markup import escape, script_json
 
 __all__ = ["leaflet_assets", "to_html", "save", "show", "deterministic_ids", "layer_control_last"]
 

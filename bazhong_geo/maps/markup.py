@@ -8,7 +8,7 @@ import math
 import re
 from typing import Any, Iterable
 
-from ._errors import BazhongGeoError
+from .._errors import BazhongGeoError
 
 __all__ = ["escape", "script_json", "check_color", "fact_table", "popup_html"]
 

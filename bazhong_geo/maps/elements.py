@@ -1,13 +1,13 @@
 """Browser side of meeting maps: the ``bz`` runtime, its CSS and the branca elements that call it.
 
-Layers are embedded as JSON (:func:`bazhong_geo._html.script_json`) and drawn by ``bz.layer``; panels hold
+Layers are embedded as JSON (:func:`bazhong_geo.maps.markup.script_json`) and drawn by ``bz.layer``; panels hold
 escaped HTML. Per-map settings (language, coordinate system, title) live in :func:`state`.
 """
 
 from __future__ import annotations
 
-from ._errors import BazhongGeoError
-from ._html import script_json
+from .._errors import BazhongGeoError
+from .markup import script_json
 
 __all__ = ["RUNTIME_JS", "CSS", "POSITIONS", "state", "check_position", "DataLayer", "Panel", "Raw"]
 
