@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -27,6 +27,9 @@ from ._errors import BazhongGeoError, EmptyInputError
 from .maps.compose import region_parts
 from .maps.geometry import located_mask
 from .maps.style import tier_keys
+
+if TYPE_CHECKING:
+    from .datasets import Region
 
 __all__ = ["CATCHMENT_METHODS", "MeetingInputs", "county_town_catchments", "plan_progress", "build_meeting_inputs"]
 
@@ -53,7 +56,8 @@ class MeetingInputs:
     notes: list[str] = field(default_factory=list)
 
 
-def county_town_catchments(region, *, method: str = "voronoi", roads: gpd.GeoDataFrame | None = None,
+def county_town_catchments(region: Region | Mapping[str, Any], *, method: str = "voronoi",
+                           roads: gpd.GeoDataFrame | None = None,
                            minutes: Sequence[float] = (30, 60)) -> gpd.GeoDataFrame:
     """Catchments of the central city and the county towns (巴城 + 县城), clipped to the prefecture.
 
@@ -140,7 +144,7 @@ def plan_progress(plan: str = "plan_2020", as_of: int | None = None) -> tuple[pd
     return table, notes
 
 
-def build_meeting_inputs(region, *, progress: str | pd.DataFrame | None = "auto",
+def build_meeting_inputs(region: Region | Mapping[str, Any], *, progress: str | pd.DataFrame | None = "auto",
                          catchments: str | gpd.GeoDataFrame | None = "voronoi", roads: gpd.GeoDataFrame | None = None,
                          as_of: int | None = None, plan: str = "plan_2020") -> MeetingInputs:
     """Compute what the meeting map shows: county-town catchments and the plan's progress table.

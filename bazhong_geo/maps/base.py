@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .. import crs
 from .._errors import BazhongGeoError, MissingCRSError
 from . import elements
-from .geometry import located_mask
 from .elements import check_position
+from .geometry import located_mask
 from .markup import escape, script_json
+
+if TYPE_CHECKING:
+    import folium
+    import geopandas as gpd
+    from branca.element import MacroElement
 
 __all__ = ["BASEMAPS", "base_map", "fit_bounds", "basemap_box", "add_data_layer", "add_panel", "add_title",
            "add_scale_bar", "add_layer_control"]
 
 _DEFAULT_CENTER = (31.87, 106.95)  # Bazhong
 
-def add_data_layer(m, name: str, show: bool, spec: dict):
+def add_data_layer(m: folium.Map, name: str, show: bool, spec: dict) -> folium.FeatureGroup:
     """Add a layer-control entry (``folium.FeatureGroup``) holding one ``bz`` data layer; return the group."""
     import folium
 
@@ -32,8 +38,9 @@ BASEMAPS = ("none", "osm", "tianditu", "amap")
 """Basemaps a map can be drawn on ("none" works offline)."""
 
 
-def base_map(bounds=None, *, basemap: str = "none", tianditu_key: str | None = None, lang: str = "zh",
-             zoom_start: int = 9, prefer_canvas: bool = False, scale_bar: bool = True):
+def base_map(bounds: gpd.GeoDataFrame | Sequence[float] | None = None, *, basemap: str = "none",
+             tianditu_key: str | None = None, lang: str = "zh",
+             zoom_start: int = 9, prefer_canvas: bool = False, scale_bar: bool = True) -> folium.Map:
     """Return an empty ``folium.Map`` set up for meeting maps.
 
     Parameters
@@ -117,8 +124,9 @@ def _tianditu_key(tianditu_key: str | None) -> str:
     return str(tianditu_key)
 
 
-def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int] | None = None,
-               padding_bottom_right: tuple[int, int] | None = None):
+def fit_bounds(m: folium.Map, bounds: gpd.GeoDataFrame | Sequence[float], padding: int = 20, *,
+               padding_top_left: tuple[int, int] | None = None,
+               padding_bottom_right: tuple[int, int] | None = None) -> folium.Map:
     """Fit the map to a GeoDataFrame's extent or a (minx, miny, maxx, maxy) longitude/latitude box.
 
     ``padding_top_left`` / ``padding_bottom_right`` (pixels) keep the extent clear of panels; in a
@@ -152,7 +160,7 @@ def fit_bounds(m, bounds, padding: int = 20, *, padding_top_left: tuple[int, int
     return m
 
 
-def basemap_box(m, minx: float, miny: float, maxx: float, maxy: float) -> tuple[float, float, float, float]:
+def basemap_box(m: folium.Map, minx: float, miny: float, maxx: float, maxy: float) -> tuple[float, float, float, float]:
     """A WGS-84 longitude/latitude box in the map's coordinates (shifted to GCJ-02 for Amap tiles)."""
     if elements.state(m)["coords"] != "gcj02":
         return minx, miny, maxx, maxy
@@ -160,12 +168,13 @@ def basemap_box(m, minx: float, miny: float, maxx: float, maxy: float) -> tuple[
     return float(x0), float(y0), float(x1), float(y1)
 
 
-def add_panel(m, content_html: str, position: str, cls: str):
+def add_panel(m: folium.Map, content_html: str, position: str, cls: str) -> MacroElement:
     panel = elements.Panel(content_html, position, cls)
     panel.add_to(m)
     return panel
 
-def add_title(m, title: str, subtitle: str | None = None, *, position: str = "topleft"):
+def add_title(m: folium.Map, title: str, subtitle: str | None = None, *,
+              position: str = "topleft") -> MacroElement:
     """Add the title block (escaped text).
 
     Returns
@@ -186,20 +195,22 @@ def add_title(m, title: str, subtitle: str | None = None, *, position: str = "to
     return panel
 
 
-def add_scale_bar(m, *, position: str = "bottomleft"):
+def add_scale_bar(m: folium.Map, *, position: str = "bottomleft") -> MacroElement:
     """Add Leaflet's metric scale bar (``L.control.scale``).
 
     Examples
     --------
     >>> bar = add_scale_bar(base_map(scale_bar=False))
     """
-    el = elements.Raw(f"L.control.scale({{position: {script_json(check_position(position))}, metric: true, imperial: false, maxWidth: 160}})"
+    corner = script_json(check_position(position))
+    el = elements.Raw(f"L.control.scale({{position: {corner}, metric: true, imperial: false, maxWidth: 160}})"
               ".addTo(__MAP__);")
     el.add_to(m)
     return el
 
 
-def add_layer_control(m, *, collapsed: bool = False, position: str = "topright"):
+def add_layer_control(m: folium.Map, *, collapsed: bool = False,
+                      position: str = "topright") -> folium.LayerControl:
     """Add the layer control (expanded by default: meetings print it).
 
     Examples

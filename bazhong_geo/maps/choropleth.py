@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,10 @@ from .legend import add_categorical_legend
 from .markup import check_color, escape
 from .style import NO_DATA_COLOR, YLORRD, display_names, fmt_num, text_of
 
+if TYPE_CHECKING:
+    import folium
+    import geopandas as gpd
+
 __all__ = ["SCHEMES", "classify", "add_choropleth"]
 
 #: scheme -> (mapclassify class, zh legend note, en legend note)
@@ -26,7 +30,8 @@ SCHEMES = {"quantiles": ("Quantiles", "分位数", "quantiles"),
             "user_defined": ("UserDefined", "自定义分级", "user-defined breaks")}
 
 
-def classify(values, scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None):
+def classify(values: Sequence[float] | np.ndarray | pd.Series, scheme: str = "quantiles", k: int = 5,
+             bins: Sequence[float] | None = None) -> tuple[np.ndarray, list[float]]:
     """Classify values with mapclassify; return (class index per value, -1 for NaN; upper bounds).
 
     ``scheme`` is "quantiles", "natural_breaks" (Fisher–Jenks, deterministic), "equal_interval" or
@@ -61,10 +66,11 @@ def classify(values, scheme: str = "quantiles", k: int = 5, bins: Sequence[float
     return idx, [float(b) for b in c.bins]
 
 
-def add_choropleth(m, gdf, column: str, *, scheme: str = "quantiles", k: int = 5, bins: Sequence[float] | None = None,
+def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, scheme: str = "quantiles", k: int = 5,
+                   bins: Sequence[float] | None = None,
                    colors: Sequence[str] | None = None, name: str | None = None, legend_title: str | None = None,
                    fmt_digits: int = 0, unit: str = "", tolerance_m: float = 30.0, show: bool = True,
-                   position: str = "bottomright"):
+                   position: str = "bottomright") -> folium.FeatureGroup:
     """Add a choropleth of ``column`` (e.g. counties) classified with mapclassify, and its legend.
 
     Parameters

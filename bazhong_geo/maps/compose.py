@@ -15,7 +15,7 @@ These functions compute nothing: catchments and the progress table are computed 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -28,10 +28,18 @@ from .panel import add_progress_panel
 from .raster import add_raster
 from .style import display_names, text_of
 
+if TYPE_CHECKING:
+    import os
+
+    import folium
+    import geopandas as gpd
+
+    from ..datasets import Region
+
 __all__ = ["settlement_map", "progress_map", "catchment_map", "meeting_map", "region_parts"]
 
 
-def region_parts(region) -> tuple:
+def region_parts(region: Region | Mapping[str, Any]) -> tuple:
     """Return (boundaries, settlements, provenance) of a Region or a dict-like (None for a part it lacks).
 
     Parameters
@@ -78,11 +86,13 @@ def _attribution(provenance, layers: Sequence[str] | None = _MAP_LAYERS) -> str 
     return " · ".join(seen) if seen else None
 
 
-def settlement_map(region, *, title: str | None = None, subtitle: str | None = None, basemap: str = "none",
-                   tianditu_key: str | None = None, lang: str = "zh", tiers: Sequence[str] | None = None,
-                   label_tiers: Sequence[str] = ("central_city", "county_town"), catchments=None, builtup=None,
-                   raster=None, candidates=None, choropleth: dict | None = None, progress: pd.DataFrame | None = None,
-                   designated: bool = True, tolerance_m: float = 30.0, note: str | None = None):
+def settlement_map(region: Region | Mapping[str, Any], *, title: str | None = None, subtitle: str | None = None,
+                   basemap: str = "none", tianditu_key: str | None = None, lang: str = "zh",
+                   tiers: Sequence[str] | None = None, label_tiers: Sequence[str] = ("central_city", "county_town"),
+                   catchments: gpd.GeoDataFrame | None = None, builtup: gpd.GeoDataFrame | None = None,
+                   raster: str | os.PathLike | None = None, candidates: gpd.GeoDataFrame | None = None,
+                   choropleth: dict | None = None, progress: pd.DataFrame | None = None, designated: bool = True,
+                   tolerance_m: float = 30.0, note: str | None = None) -> folium.Map:
     """Return the meeting map of the settlement system: boundaries, tiered settlements and optional layers.
 
     Parameters
@@ -180,7 +190,7 @@ def _add_attribution(m, provenance) -> None:
         elements.Raw(f"__MAP__.attributionControl.addAttribution({script_json(escape(attribution))});").add_to(m)
 
 
-def progress_map(region, progress: pd.DataFrame, **kwargs):
+def progress_map(region: Region | Mapping[str, Any], progress: pd.DataFrame, **kwargs: Any) -> folium.Map:
     """Return the meeting map with the progress panel listing every target (see :func:`settlement_map`).
 
     Parameters
@@ -203,7 +213,8 @@ def progress_map(region, progress: pd.DataFrame, **kwargs):
     return settlement_map(region, progress=progress, **_titled(kwargs, "title_progress"))
 
 
-def catchment_map(region, catchments, **kwargs):
+def catchment_map(region: Region | Mapping[str, Any], catchments: gpd.GeoDataFrame,
+                  **kwargs: Any) -> folium.Map:
     """Return the meeting map of catchments over the settlement system (see :func:`settlement_map`).
 
     Returns
@@ -219,9 +230,10 @@ def catchment_map(region, catchments, **kwargs):
     return settlement_map(region, catchments=catchments, **_titled(kwargs, "title_catchment"))
 
 
-def meeting_map(region, *, progress: pd.DataFrame | None = None, catchments=None, raster=None,
+def meeting_map(region: Region | Mapping[str, Any], *, progress: pd.DataFrame | None = None,
+                catchments: gpd.GeoDataFrame | None = None, raster: str | os.PathLike | None = None,
                 basemap: str = "none", tianditu_key: str | None = None, lang: str = "zh", as_of: int | None = None,
-                title: str | None = None):
+                title: str | None = None) -> folium.Map:
     """Return the meeting map: settlements, boundaries, and the catchments and progress panel it is given.
 
     Draws only what it is given: without ``progress`` there is no panel, without ``catchments`` no

@@ -6,8 +6,13 @@ escaped HTML. Per-map settings (language, coordinate system, title) live in :fun
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._errors import BazhongGeoError
 from .markup import script_json
+
+if TYPE_CHECKING:
+    import folium
 
 __all__ = ["RUNTIME_JS", "CSS", "POSITIONS", "state", "check_position", "DataLayer", "Panel", "Raw"]
 
@@ -124,7 +129,7 @@ table.bz-facts th { text-align: left; padding-right: 8px; color: #555; font-weig
 """
 
 
-def state(m) -> dict:
+def state(m: folium.Map) -> dict:
     """The meeting-map settings kept on a folium map: ``lang``, ``coords``, ``title``, render bookkeeping."""
     st = getattr(m, "_bazhong", None)
     if st is None:

@@ -8,9 +8,14 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._errors import ChromiumNotFoundError, MapExportError
 from .offline import to_html
+
+if TYPE_CHECKING:
+    import folium
+    from playwright.sync_api import Browser, Page, Playwright
 
 __all__ = ["CHROMIUM_ARGS", "PAPER_MM", "find_chromium", "launch_browser", "export_png", "export_pdf", "render_page"]
 
@@ -53,7 +58,7 @@ def find_chromium() -> str:
                                 "The HTML map itself needs no browser.")
 
 
-def launch_browser(playwright):
+def launch_browser(playwright: Playwright) -> Browser:
     """Launch headless Chromium from a ``sync_playwright()`` context with the offline-friendly flags."""
     return playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True)
 
@@ -101,7 +106,7 @@ def _run(fn):
     return box.get("value")
 
 
-def render_page(page, html_text: str, *, timeout_s: float = 60.0) -> list[str]:
+def render_page(page: Page, html_text: str, *, timeout_s: float = 60.0) -> list[str]:
     """Open ``html_text`` from a temporary file in ``page`` and wait until the map has rendered.
 
     Waits for ``window.__bazhong_ready`` (set by :func:`bazhong_geo.maps.to_html` once layers are drawn
@@ -132,7 +137,8 @@ def render_page(page, html_text: str, *, timeout_s: float = 60.0) -> list[str]:
     return errors
 
 
-def export_png(map_or_html, path, size: tuple[int, int] = (1600, 1000), *, scale: float = 1.0,
+def export_png(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike,
+               size: tuple[int, int] = (1600, 1000), *, scale: float = 1.0,
                timeout_s: float = 60.0, browser=None) -> Path:
     """Screenshot the map to a PNG of ``size`` CSS pixels (times ``scale``) and return the path.
 
@@ -187,7 +193,8 @@ def export_png(map_or_html, path, size: tuple[int, int] = (1600, 1000), *, scale
     return out
 
 
-def export_pdf(map_or_html, path, paper: str = "A4", landscape: bool = True, *, timeout_s: float = 60.0,
+def export_pdf(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike, paper: str = "A4",
+               landscape: bool = True, *, timeout_s: float = 60.0,
                browser=None) -> Path:
     """Print the map to a one-page PDF of ISO ``paper`` size (A4 or A3), landscape by default.
 

@@ -12,7 +12,7 @@ Each ``add_*`` function draws the GeoDataFrame it is given; none computes analys
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -25,14 +25,28 @@ from .base import add_data_layer
 from .geometry import areas_km2, features, located_mask, prepare_geometries
 from .legend import add_categorical_legend, add_tier_legend
 from .markup import check_color, escape, popup_html
-from .style import (QUALITATIVE, TIER_STYLES, clean, column_or_default, designation_label, display_names, fmt_num,
-                    fmt_year, population_radius, text_of, tier_keys)
+from .style import (
+    QUALITATIVE,
+    TIER_STYLES,
+    clean,
+    column_or_default,
+    designation_label,
+    display_names,
+    fmt_num,
+    fmt_year,
+    population_radius,
+    text_of,
+    tier_keys,
+)
+
+if TYPE_CHECKING:
+    import folium
 
 __all__ = ["add_boundaries", "add_settlements", "add_catchments", "add_builtup", "add_designated", "add_candidates"]
 
-def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float = 30.0,
+def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
                    color: str = "#34495e", fill: str | None = None, labels: bool = True, area_labels: bool = True,
-                   show: bool = True):
+                   show: bool = True) -> folium.FeatureGroup:
     """Add administrative boundaries (prefecture bold, counties thin) with names as tooltips.
 
     Parameters
@@ -84,8 +98,8 @@ def add_boundaries(m, boundaries, *, name: str | None = None, tolerance_m: float
     names = display_names(disp, lang)
     codes = column_or_default(disp, "code", "").astype("string").fillna("")
     props = []
-    for nm, cd, l in zip(names, codes, lv):
-        p = {"_k": "p" if l == "prefecture" else "c"}
+    for nm, cd, level in zip(names, codes, lv):
+        p = {"_k": "p" if level == "prefecture" else "c"}
         if labels:
             p["_t"] = f"{escape(nm)} <small>{escape(cd)}</small>" if cd else escape(nm)
         props.append(p)
@@ -139,9 +153,10 @@ def _settlement_facts(row: dict, tier: str, lang: str, county_names: dict) -> tu
     return title, [None if clean(v) is None or v == "" else str(v) for v in values]
 
 
-def add_settlements(m, settlements, *, tiers: Sequence[str] | None = None, label_tiers: Sequence[str] = (
-        "central_city", "county_town"), name: str | None = None, r_min: float = 3.0, r_max: float = 22.0,
-        county_names: dict | None = None, show: bool = True, legend: bool = True):
+def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequence[str] | None = None,
+                    label_tiers: Sequence[str] = ("central_city", "county_town"), name: str | None = None,
+                    r_min: float = 3.0, r_max: float = 22.0, county_names: dict | None = None, show: bool = True,
+                    legend: bool = True) -> dict[str, folium.FeatureGroup]:
     """Add tiered settlement symbols: one symbol per tier, sized by population (square-root scaling).
 
     Settlements without a point are not drawn; their number is written under the legend.
@@ -246,8 +261,10 @@ def _catchment_label_cols(gdf):
     return None
 
 
-def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float = 30.0, label_col: str | None = None,
-                   population_col: str | None = None, show: bool = True, legend: bool = False, opacity: float = 0.35):
+def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
+                   label_col: str | None = None,
+                   population_col: str | None = None, show: bool = True, legend: bool = False,
+                   opacity: float = 0.35) -> folium.FeatureGroup:
     """Add catchment polygons, one qualitative colour per catchment, with the centre and the population served.
 
     Parameters
@@ -322,8 +339,9 @@ def add_catchments(m, catchments, *, name: str | None = None, tolerance_m: float
     return fg
 
 
-def add_builtup(m, builtup, *, name: str | None = None, tolerance_m: float = 10.0, color: str = "#d35400",
-                show: bool = True):
+def add_builtup(m: folium.Map, builtup: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 10.0,
+                color: str = "#d35400",
+                show: bool = True) -> folium.FeatureGroup:
     """Add built-up extents (polygons) with their area in km² in the tooltip.
 
     Returns
@@ -354,7 +372,8 @@ def add_builtup(m, builtup, *, name: str | None = None, tolerance_m: float = 10.
         "data": features(disp, props),
         "styles": {"b": {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.45}}})
 
-def add_designated(m, settlements, *, name: str | None = None, show: bool = True, color: str = "#f1c40f"):
+def add_designated(m: folium.Map, settlements: gpd.GeoDataFrame, *, name: str | None = None, show: bool = True,
+                   color: str = "#f1c40f") -> folium.FeatureGroup | None:
     """Add a ring around every settlement that holds a designation (``designations`` not empty).
 
     Returns
@@ -395,8 +414,9 @@ _VERDICT_STATE = {"qualifies": "y", "does not qualify": "n", "incomplete": "u", 
                   "no_data": "u"}
 
 
-def add_candidates(m, candidates, *, pass_col: str | None = None, reasons_col: str | None = None,
-                   name: str | None = None, show: bool = True, legend: bool = True):
+def add_candidates(m: folium.Map, candidates: gpd.GeoDataFrame, *, pass_col: str | None = None,
+                   reasons_col: str | None = None,
+                   name: str | None = None, show: bool = True, legend: bool = True) -> folium.FeatureGroup:
     """Add designation candidates: green circle = passes, red cross = fails, grey square = data incomplete.
 
     Parameters

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -11,6 +11,10 @@ from . import elements
 from .base import add_panel
 from .markup import check_color, escape
 from .style import TIER_STYLES, fmt_num, population_radius, text_of
+
+if TYPE_CHECKING:
+    import folium
+    from branca.element import MacroElement
 
 __all__ = ["svg_symbol", "add_tier_legend", "add_categorical_legend"]
 
@@ -68,8 +72,10 @@ def svg_symbol(shape: str, size: float, fill: str, stroke: str = "#222") -> str:
             f'stroke-width="1.2">{body}</svg>')
 
 
-def add_tier_legend(m, *, tiers: Sequence[str] | None = None, n_unlocated: int = 0, pop_max: float = float("nan"),
-                    r_min: float = 3.0, r_max: float = 22.0, position: str = "bottomleft"):
+def add_tier_legend(m: folium.Map, *, tiers: Sequence[str] | None = None, n_unlocated: int = 0,
+                    pop_max: float = float("nan"),
+                    r_min: float = 3.0, r_max: float = 22.0,
+                    position: str = "bottomleft") -> MacroElement:
     """Add the legend of settlement tiers (symbols) and, when populations are known, symbol sizes.
 
     Returns
@@ -97,7 +103,8 @@ def add_tier_legend(m, *, tiers: Sequence[str] | None = None, n_unlocated: int =
             r = float(population_radius([v], pop_max=pop_max, r_min=r_min, r_max=r_max)[0])
             circles.append(f'<div class="row">{svg_symbol("circle", 2 * r, "#ffffff", "#555")}'
                            f'<span>{escape(fmt_num(v))}</span></div>')
-        sizes = (f'<div class="note">{escape(text_of("size_by_pop", lang))}; {escape(text_of("unknown_pop", lang))}</div>'
+        sizes = (f'<div class="note">{escape(text_of("size_by_pop", lang))}; '
+                 f'{escape(text_of("unknown_pop", lang))}</div>'
                  + "".join(circles))
     note = ""
     if n_unlocated:
@@ -106,8 +113,8 @@ def add_tier_legend(m, *, tiers: Sequence[str] | None = None, n_unlocated: int =
     return add_panel(m, content, position, "bz-legend bz-legend-tiers")
 
 
-def add_categorical_legend(m, title: str, items: Sequence[tuple], *, position: str = "bottomright",
-                           note: str | None = None, kind: str = "fill"):
+def add_categorical_legend(m: folium.Map, title: str, items: Sequence[tuple], *, position: str = "bottomright",
+                           note: str | None = None, kind: str = "fill") -> MacroElement:
     """Add a categorical legend (folium has none): a swatch or symbol and a label per category.
 
     Parameters

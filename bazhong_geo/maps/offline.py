@@ -8,10 +8,17 @@ import importlib.util
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .elements import CSS, RUNTIME_JS, state
 from .._errors import BazhongGeoError
+from .elements import CSS, RUNTIME_JS, state
 from .markup import escape, script_json
+
+if TYPE_CHECKING:
+    import os
+
+    import folium
+    from IPython.display import HTML
 
 __all__ = ["leaflet_assets", "to_html", "save", "show", "deterministic_ids", "layer_control_last"]
 
@@ -92,7 +99,7 @@ READY_JS = """
 """
 
 
-def deterministic_ids(m) -> None:
+def deterministic_ids(m: folium.Map) -> None:
     """Give the map's elements counter-based ids so the same map renders to the same bytes.
 
     Ids are given once (an element keeps its id across renders, so rendering twice adds nothing). The
@@ -130,7 +137,7 @@ def deterministic_ids(m) -> None:
     st["id_counter"] = counter
 
 
-def layer_control_last(m) -> None:
+def layer_control_last(m: folium.Map) -> None:
     """Move the layer control after any layer added to the map after it.
 
     folium's ``LayerControl`` names the layers it lists in its script; a layer declared later in the
@@ -147,7 +154,7 @@ def layer_control_last(m) -> None:
             m._children.move_to_end(key)
 
 
-def to_html(m, *, offline: bool = True) -> str:
+def to_html(m: folium.Map, *, offline: bool = True) -> str:
     """Return the map as one HTML document.
 
     With ``offline=True`` Leaflet's JS and CSS are inlined from the installed django-leaflet package,
@@ -211,7 +218,7 @@ def to_html(m, *, offline: bool = True) -> str:
     return text[:idx] + ready + "\n" + text[idx:]
 
 
-def show(m, *, height: int = 600):
+def show(m: folium.Map, *, height: int = 600) -> HTML:
     """Display the map in Jupyter without the network: an iframe holding the offline HTML.
 
     folium's own notebook display loads Leaflet and friends from CDNs; this one works on an intranet.
@@ -234,7 +241,7 @@ def show(m, *, height: int = 600):
                     'sandbox="allow-scripts allow-popups"></iframe>')
 
 
-def save(m, path, *, offline: bool = True) -> Path:
+def save(m: folium.Map, path: str | os.PathLike, *, offline: bool = True) -> Path:
     """Write the map to one self-contained HTML file (see :func:`to_html`) and return its path.
 
     Examples

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from .._errors import BazhongGeoError, MissingColumnError
@@ -11,14 +13,18 @@ from .base import add_panel
 from .markup import escape
 from .style import BOUND_SIGNS, STATUS_COLORS, clean, fmt_num, fmt_year, text_of, unit_label
 
+if TYPE_CHECKING:
+    import folium
+    from branca.element import MacroElement
+
 __all__ = ["PROGRESS_COLUMNS", "add_progress_panel"]
 
 PROGRESS_COLUMNS = ("key", "scope", "scope_name", "description_zh", "description_en", "unit", "target",
                      "latest_value", "latest_year", "status")
 
 
-def add_progress_panel(m, progress: pd.DataFrame, *, title: str | None = None, position: str = "topright",
-                       note: str | None = None):
+def add_progress_panel(m: folium.Map, progress: pd.DataFrame, *, title: str | None = None, position: str = "topright",
+                       note: str | None = None) -> MacroElement:
     """Add a panel listing every target: latest value and year, target, unit and a status colour.
 
     Parameters

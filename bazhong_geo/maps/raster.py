@@ -6,6 +6,7 @@ import base64
 import io
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,13 +16,20 @@ from .base import basemap_box
 from .markup import check_color, escape
 from .style import text_of
 
+if TYPE_CHECKING:
+    import os
+
+    import folium
+
 __all__ = ["add_raster"]
 
 _WEB_MERCATOR = "EPSG:3857"
 
 
-def add_raster(m, raster, *, name: str | None = None, band: int = 1, color: str = "#c0392b", vmin: float | None = None,
-               vmax: float | None = None, max_size: int = 1200, opacity: float = 0.8, show: bool = True):
+def add_raster(m: folium.Map, raster: str | os.PathLike, *, name: str | None = None, band: int = 1,
+               color: str = "#c0392b", vmin: float | None = None,
+               vmax: float | None = None, max_size: int = 1200, opacity: float = 0.8,
+               show: bool = True) -> folium.raster_layers.ImageOverlay:
     """Add a single-band raster (e.g. built-up fraction) as an embedded PNG image overlay.
 
     The raster is warped to Web Mercator (so it lines up with Leaflet), scaled from ``vmin`` to

@@ -9,7 +9,7 @@ vocabulary and :func:`fmt_num` / :func:`unit_label` for the shared unit formatte
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -208,7 +208,7 @@ def fmt_year(year: Any) -> str:
     return str(int(year)) if isinstance(year, (int, float, np.integer, np.floating)) else str(year)
 
 
-def column_or_default(gdf, name: str, default: Any) -> pd.Series:
+def column_or_default(gdf: pd.DataFrame, name: str, default: Any) -> pd.Series:
     """Return column ``name`` of ``gdf``, or ``default`` on every row when the column is absent.
 
     Parameters
@@ -229,7 +229,7 @@ def column_or_default(gdf, name: str, default: Any) -> pd.Series:
     return gdf[name] if name in gdf.columns else pd.Series([default] * len(gdf), index=gdf.index)
 
 
-def display_names(gdf, lang: str) -> pd.Series:
+def display_names(gdf: pd.DataFrame, lang: str) -> pd.Series:
     """Names to show for each row of ``gdf`` in ``lang``.
 
     With ``lang="en"``: ``name_en`` when present, else the region's English short name of the division
@@ -310,7 +310,8 @@ def _tier_key(value: Any) -> str | None:
     return None
 
 
-def population_radius(population, *, pop_max: float, r_min: float = 3.0, r_max: float = 22.0) -> np.ndarray:
+def population_radius(population: Sequence[float] | np.ndarray, *, pop_max: float, r_min: float = 3.0,
+                      r_max: float = 22.0) -> np.ndarray:
     """Symbol radius in pixels, symbol area proportional to population (square-root scaling).
 
     Parameters
