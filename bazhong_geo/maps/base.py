@@ -25,7 +25,22 @@ __all__ = ["BASEMAPS", "base_map", "fit_bounds", "basemap_box", "add_data_layer"
 _DEFAULT_CENTER = (31.87, 106.95)  # Bazhong
 
 def add_data_layer(m: folium.Map, name: str, show: bool, spec: dict) -> folium.FeatureGroup:
-    """Add a layer-control entry (``folium.FeatureGroup``) holding one ``bz`` data layer; return the group."""
+    """Add a layer-control entry (``folium.FeatureGroup``) holding one ``bz`` data layer; return the group.
+
+    Parameters
+    ----------
+    m : folium.Map
+    name : str
+        Name in the layer control (escaped here).
+    show : bool
+        Visible on opening.
+    spec : dict
+        The ``bz.layer`` spec: ``data`` (GeoJSON), ``styles`` and drawing options.
+
+    Returns
+    -------
+    folium.FeatureGroup
+    """
     import folium
 
     fg = folium.FeatureGroup(name=escape(name), overlay=True, control=True, show=show)
@@ -132,6 +147,21 @@ def fit_bounds(m: folium.Map, bounds: gpd.GeoDataFrame | Sequence[float], paddin
     ``padding_top_left`` / ``padding_bottom_right`` (pixels) keep the extent clear of panels; in a
     window too small for them they shrink in proportion.
 
+    Parameters
+    ----------
+    m : folium.Map
+    bounds : GeoDataFrame or (minx, miny, maxx, maxy)
+        Extent to show; a GeoDataFrame needs a CRS (rows without geometry are ignored).
+    padding : int
+        Padding in pixels on every side unless given per corner.
+    padding_top_left, padding_bottom_right : (int, int), optional
+        Paddings in pixels (x, y) that keep the extent clear of panels.
+
+    Returns
+    -------
+    folium.Map
+        ``m`` (one fit per map: the last call wins).
+
     Examples
     --------
     >>> m = fit_bounds(base_map(), (106.3, 31.3, 107.8, 32.8))
@@ -161,7 +191,18 @@ def fit_bounds(m: folium.Map, bounds: gpd.GeoDataFrame | Sequence[float], paddin
 
 
 def basemap_box(m: folium.Map, minx: float, miny: float, maxx: float, maxy: float) -> tuple[float, float, float, float]:
-    """A WGS-84 longitude/latitude box in the map's coordinates (shifted to GCJ-02 for Amap tiles)."""
+    """A WGS-84 longitude/latitude box in the map's coordinates (shifted to GCJ-02 for Amap tiles).
+
+    Parameters
+    ----------
+    m : folium.Map
+    minx, miny, maxx, maxy : float
+        WGS-84 longitude/latitude.
+
+    Returns
+    -------
+    (float, float, float, float)
+    """
     if elements.state(m)["coords"] != "gcj02":
         return minx, miny, maxx, maxy
     (x0, x1), (y0, y1) = crs.wgs84_to_gcj02(np.array([minx, maxx]), np.array([miny, maxy]))
@@ -169,6 +210,26 @@ def basemap_box(m: folium.Map, minx: float, miny: float, maxx: float, maxy: floa
 
 
 def add_panel(m: folium.Map, content_html: str, position: str, cls: str) -> MacroElement:
+    """Add a Leaflet control holding HTML (legend, title, progress panel).
+
+    Parameters
+    ----------
+    m : folium.Map
+    content_html : str
+        The panel's HTML; every text in it must already be escaped.
+    position : str
+        Leaflet control corner.
+    cls : str
+        CSS classes of the panel.
+
+    Returns
+    -------
+    branca.element.MacroElement
+
+    Examples
+    --------
+    >>> panel = add_panel(base_map(), "<h4>图例</h4>", "bottomright", "bz-legend")
+    """
     panel = elements.Panel(content_html, position, cls)
     panel.add_to(m)
     return panel
@@ -198,6 +259,16 @@ def add_title(m: folium.Map, title: str, subtitle: str | None = None, *,
 def add_scale_bar(m: folium.Map, *, position: str = "bottomleft") -> MacroElement:
     """Add Leaflet's metric scale bar (``L.control.scale``).
 
+    Parameters
+    ----------
+    m : folium.Map
+    position : str
+        Leaflet control corner.
+
+    Returns
+    -------
+    branca.element.MacroElement
+
     Examples
     --------
     >>> bar = add_scale_bar(base_map(scale_bar=False))
@@ -212,6 +283,18 @@ def add_scale_bar(m: folium.Map, *, position: str = "bottomleft") -> MacroElemen
 def add_layer_control(m: folium.Map, *, collapsed: bool = False,
                       position: str = "topright") -> folium.LayerControl:
     """Add the layer control (expanded by default: meetings print it).
+
+    Parameters
+    ----------
+    m : folium.Map
+    collapsed : bool
+        Start collapsed.
+    position : str
+        Leaflet control corner.
+
+    Returns
+    -------
+    folium.LayerControl
 
     Examples
     --------

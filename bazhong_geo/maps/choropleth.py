@@ -37,6 +37,21 @@ def classify(values: Sequence[float] | np.ndarray | pd.Series, scheme: str = "qu
     ``scheme`` is "quantiles", "natural_breaks" (Fisher–Jenks, deterministic), "equal_interval" or
     "user_defined" (give ``bins``: class upper bounds; the maximum is added if above the last bound).
 
+    Parameters
+    ----------
+    values : array-like of float
+        NaN (or non-numeric) values get class -1.
+    scheme : {"quantiles", "natural_breaks", "fisher_jenks", "equal_interval", "user_defined"}
+    k : int
+        Number of classes (capped at the number of distinct values).
+    bins : sequence of float, optional
+        Upper bounds for ``scheme="user_defined"``.
+
+    Returns
+    -------
+    (numpy.ndarray, list of float)
+        Class index per value, upper bound per class.
+
     Examples
     --------
     >>> idx, upper = classify([1, 2, 3, 10], scheme="user_defined", bins=[2, 5])

@@ -130,7 +130,17 @@ table.bz-facts th { text-align: left; padding-right: 8px; color: #555; font-weig
 
 
 def state(m: folium.Map) -> dict:
-    """The meeting-map settings kept on a folium map: ``lang``, ``coords``, ``title``, render bookkeeping."""
+    """The meeting-map settings kept on a folium map: ``lang``, ``coords``, ``title``, render bookkeeping.
+
+    Parameters
+    ----------
+    m : folium.Map
+
+    Returns
+    -------
+    dict
+        Created on first use; the same dict on every call.
+    """
     st = getattr(m, "_bazhong", None)
     if st is None:
         st = {"coords": "wgs84", "lang": "zh"}
@@ -139,7 +149,21 @@ def state(m: folium.Map) -> dict:
 
 
 def check_position(position: str) -> str:
-    """Return ``position`` if it is a Leaflet control corner, else raise."""
+    """Return ``position`` if it is a Leaflet control corner, else raise.
+
+    Parameters
+    ----------
+    position : {"topleft", "topright", "bottomleft", "bottomright"}
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    BazhongGeoError
+        For any other value.
+    """
     if position not in POSITIONS:
         raise BazhongGeoError(f"position {position!r}: use {', '.join(POSITIONS[:-1])} or {POSITIONS[-1]}")
     return position

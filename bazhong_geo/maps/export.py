@@ -38,6 +38,11 @@ def find_chromium() -> str:
     ChromiumNotFoundError
         Neither is found; the message says how to fix it.
 
+    Returns
+    -------
+    str
+        Path of the executable.
+
     Examples
     --------
     >>> find_chromium()          # doctest: +SKIP
@@ -59,7 +64,17 @@ def find_chromium() -> str:
 
 
 def launch_browser(playwright: Playwright) -> Browser:
-    """Launch headless Chromium from a ``sync_playwright()`` context with the offline-friendly flags."""
+    """Launch headless Chromium from a ``sync_playwright()`` context with the offline-friendly flags.
+
+    Parameters
+    ----------
+    playwright : playwright.sync_api.Playwright
+        The object ``sync_playwright()`` yields.
+
+    Returns
+    -------
+    playwright.sync_api.Browser
+    """
     return playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True)
 
 

@@ -105,6 +105,11 @@ def deterministic_ids(m: folium.Map) -> None:
     Ids are given once (an element keeps its id across renders, so rendering twice adds nothing). The
     header/html/script parts an element holds outside its children (``folium.Popup``'s content) are
     numbered too.
+
+    Parameters
+    ----------
+    m : folium.Map
+        Changed in place.
     """
     from branca.element import Element
 
@@ -143,6 +148,11 @@ def layer_control_last(m: folium.Map) -> None:
     folium's ``LayerControl`` names the layers it lists in its script; a layer declared later in the
     page (added after the control, e.g. to a finished ``settlement_map``) would be listed as
     ``undefined`` and break the control. A control already after every layer stays where it is.
+
+    Parameters
+    ----------
+    m : folium.Map
+        Changed in place.
     """
     from folium.map import Layer, LayerControl
 
@@ -243,6 +253,18 @@ def show(m: folium.Map, *, height: int = 600) -> HTML:
 
 def save(m: folium.Map, path: str | os.PathLike, *, offline: bool = True) -> Path:
     """Write the map to one self-contained HTML file (see :func:`to_html`) and return its path.
+
+    Parameters
+    ----------
+    m : folium.Map
+    path : str or path-like
+        The HTML file to write.
+    offline : bool
+        Inline Leaflet and the runtime (no network needed to open the file).
+
+    Returns
+    -------
+    pathlib.Path
 
     Examples
     --------
