@@ -202,56 +202,56 @@ def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequ
                                  + ", ".join(TIER_STYLES))
     if settlements.crs is None:
         raise MissingCRSError("settlements layer has no CRS")
-    tier = tier_keys(settlements["tier"])
     located = located_mask(settlements)
-    n_unlocated = int((~located).sum())
     s = settlements[located].copy()
-    s["_tier"] = tier[located].to_numpy()
-    wanted = list(tiers) if tiers is not None else [t for t in TIER_STYLES if (s["_tier"] == t).any()]
-    wanted = [tier_keys(pd.Series([t])).iloc[0] for t in wanted]
+    s["_tier"] = tier_keys(settlements["tier"])[located].to_numpy()
+    wanted = tier_keys(pd.Series(list(tiers) if tiers is not None else list(TIER_STYLES), dtype=object)).tolist()
+    pop_max = _symbol_radii(s, r_min, r_max)
+    disp = prepare_geometries(s, tolerance_m=0, coords=st["coords"])
+    cols = [c for c in ("code", "name", "name_en", "population", "population_year", "population_kind",
+                        "designations", "county_code", "coord_source") if c in disp.columns]
+    rows = [{k: clean(v) for k, v in r.items()} for r in disp[cols].to_dict("records")]
+    labels = [escape(n) for n in display_names(disp, lang)]
+    groups = {}
+    # higher tiers sit on top (zIndexOffset); the layer control lists them from the central city down
+    for z, t in enumerate(TIER_STYLES):
+        sel = np.flatnonzero((disp["_tier"] == t).to_numpy())
+        if t not in wanted or len(sel) == 0:
+            continue
+        sel = sel[np.argsort(-disp["_r"].to_numpy()[sel], kind="stable")]  # larger first: small ones stay clickable
+        props = [_settlement_props(rows[i], labels[i], float(disp["_r"].iloc[i]), t, t in label_tiers, lang,
+                                   county_names or {}) for i in sel]
+        groups[t] = add_data_layer(m, TIER_STYLES[t][lang], show, _tier_spec(disp.iloc[sel], props, t, z, lang))
+    if legend:
+        add_tier_legend(m, tiers=[t for t in TIER_STYLES if t in groups], n_unlocated=int((~located).sum()),
+                        pop_max=pop_max, r_min=r_min, r_max=r_max)
+    return groups
+
+
+def _symbol_radii(s: gpd.GeoDataFrame, r_min: float, r_max: float) -> float:
+    """Set column ``_r`` (symbol radius: by population, else the tier's default); return the largest population."""
     pop = (pd.to_numeric(s["population"], errors="coerce") if "population" in s.columns
            else pd.Series(np.nan, index=s.index))
     pop_max = float(pop.max()) if pop.notna().any() else float("nan")
     radius = population_radius(pop.to_numpy(), pop_max=pop_max, r_min=r_min, r_max=r_max)
     default_r = s["_tier"].map(lambda t: TIER_STYLES[t]["radius"]).to_numpy(dtype=float)
     s["_r"] = np.round(np.where(np.isnan(radius), default_r, radius), 1)
-    disp = prepare_geometries(s, tolerance_m=0, coords=st["coords"])
-    names = display_names(disp, lang)
-    county_names = county_names or {}
-    groups = {}
-    cols = [c for c in ("code", "name", "name_en", "population", "population_year", "population_kind",
-                        "designations", "county_code", "coord_source") if c in disp.columns]
-    records = disp[cols].to_dict("records")
-    # higher tiers sit on top (zIndexOffset); the layer control lists them from the central city down
-    n_tiers = len(TIER_STYLES)
-    for z, t in enumerate(TIER_STYLES):
-        if t not in wanted:
-            continue
-        sel = np.flatnonzero((disp["_tier"] == t).to_numpy())
-        if len(sel) == 0:
-            continue
-        # larger symbols first so small ones stay clickable
-        sel = sel[np.argsort(-disp["_r"].to_numpy()[sel], kind="stable")]
-        props = []
-        for i in sel:
-            row = {k: clean(v) for k, v in records[i].items()}
-            head, values = _settlement_facts(row, t, lang, county_names)
-            p = {"_k": t, "_r": float(disp["_r"].iloc[i]), "_h": head, "_v": values}
-            label = escape(names.iloc[i])
-            if t in label_tiers:
-                p["_l"] = label
-            else:
-                p["_t"] = label
-            props.append(p)
-        sty = TIER_STYLES[t]
-        spec = {"data": features(disp.iloc[sel], props), "z": (n_tiers - z) * 10000,
-                "fields": [text_of(f, lang) for f in _SETTLEMENT_FIELDS],
-                "styles": {t: {"shape": sty["shape"], "fillColor": sty["fill"], "color": "#222"}}}
-        groups[t] = add_data_layer(m, sty[lang], show, spec)
-    if legend:
-        add_tier_legend(m, tiers=[t for t in TIER_STYLES if t in groups], n_unlocated=n_unlocated,
-                        pop_max=pop_max, r_min=r_min, r_max=r_max)
-    return groups
+    return pop_max
+
+
+def _settlement_props(row: dict, label: str, radius: float, tier: str, permanent: bool, lang: str,
+                      county_names: dict) -> dict:
+    """Feature properties of one settlement: symbol, popup facts, permanent label or hover tooltip."""
+    head, values = _settlement_facts(row, tier, lang, county_names)
+    return {"_k": tier, "_r": radius, "_h": head, "_v": values, ("_l" if permanent else "_t"): label}
+
+
+def _tier_spec(disp: gpd.GeoDataFrame, props: list[dict], tier: str, z: int, lang: str) -> dict:
+    """The ``bz.layer`` spec of one tier: features, z-order, popup field names, symbol."""
+    sty = TIER_STYLES[tier]
+    return {"data": features(disp, props), "z": (len(TIER_STYLES) - z) * 10000,
+            "fields": [text_of(f, lang) for f in _SETTLEMENT_FIELDS],
+            "styles": {tier: {"shape": sty["shape"], "fillColor": sty["fill"], "color": "#222"}}}
 
 
 def _catchment_label_cols(gdf):
