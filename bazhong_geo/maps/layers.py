@@ -254,13 +254,6 @@ def _tier_spec(disp: gpd.GeoDataFrame, props: list[dict], tier: str, z: int, lan
             "styles": {tier: {"shape": sty["shape"], "fillColor": sty["fill"], "color": "#222"}}}
 
 
-def _catchment_label_cols(gdf):
-    for c in ("center_name", "centre_name", "name"):
-        if c in gdf.columns:
-            return c
-    return None
-
-
 def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
                    label_col: str | None = None,
                    population_col: str | None = None, show: bool = True, legend: bool = False,
@@ -296,47 +289,42 @@ def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame, *, name: str | N
     if len(catchments) == 0:
         raise EmptyInputError("catchments layer has no rows")
     disp = prepare_geometries(catchments, tolerance_m=tolerance_m, coords=st["coords"])
-    label_col = label_col or _catchment_label_cols(disp)
-    if population_col is None:
-        population_col = next((c for c in ("population_served", "population") if c in disp.columns), None)
-    try:
-        areas = areas_km2(catchments, "area_km2")
-    except Exception:  # area is decoration: a failure must not stop the map
-        areas = np.full(len(catchments), np.nan)
-    props, styles = [], {}
+    label_col = label_col or _first_column(disp, ("center_name", "centre_name", "name"))
+    population_col = population_col or _first_column(disp, ("population_served", "population"))
+    code_col = _first_column(disp, ("center_code", "centre_code", "code"))
+    codes = disp[code_col].astype("string").fillna("").tolist() if code_col else [None] * len(disp)
     labels = disp[label_col].astype("string").fillna("").tolist() if label_col else [str(i) for i in range(len(disp))]
-    codes = None
-    for c in ("center_code", "centre_code", "code"):
-        if c in disp.columns:
-            codes = disp[c].astype("string").fillna("").tolist()
-            break
     minutes = (pd.to_numeric(disp["minutes"], errors="coerce").to_numpy(dtype=float) if "minutes" in disp.columns
-               else None)
+               else np.full(len(disp), np.nan))
     palette: dict[str, str] = {}
     for lab in labels:  # one colour per centre (network bands of a centre share it)
         palette.setdefault(lab, QUALITATIVE[len(palette) % len(QUALITATIVE)])
+    keys = {lab: f"k{i}" for i, lab in enumerate(palette)}
+    fill_opacity = opacity if "minutes" not in disp.columns else opacity * 0.6
+    styles = {keys[lab]: {"color": "#555", "weight": 1, "fillColor": color, "fillOpacity": fill_opacity}
+              for lab, color in palette.items()}
+    areas = areas_km2(catchments, "area_km2")
+    props = []
     for i, lab in enumerate(labels):
-        color = palette[lab]
-        band = f" ≤ {fmt_num(minutes[i])} min" if minutes is not None and np.isfinite(minutes[i]) else ""
-        key = f"k{list(palette).index(lab)}"
-        styles[key] = {"color": "#555", "weight": 1, "fillColor": color,
-                       "fillOpacity": opacity if minutes is None else opacity * 0.6}
-        rows = [(text_of("centre", lang), lab), (text_of("code", lang), codes[i] if codes else None),
+        band = f" ≤ {fmt_num(minutes[i])} min" if np.isfinite(minutes[i]) else ""
+        rows = [(text_of("centre", lang), lab), (text_of("code", lang), codes[i]),
                 (text_of("area", lang), f"{fmt_num(areas[i], 1)} km²" if np.isfinite(areas[i]) else None)]
         if band:
             rows.append(("min", band.strip(" ≤")))
         if population_col:
             rows.append((text_of("served", lang), fmt_num(disp[population_col].iloc[i])))
-        props.append({"_k": key, "_t": escape(lab + band), "_p": popup_html(lab + band, rows)})
-    items = list(palette.items())
-    if minutes is not None:  # larger bands first, so the nearer ones are drawn on top
-        order = np.argsort(-np.nan_to_num(minutes, nan=0.0), kind="stable")
-        disp = disp.iloc[order]
-        props = [props[i] for i in order]
-    fg = add_data_layer(m, name or text_of("catchments", lang), show, {"data": features(disp, props), "styles": styles})
+        props.append({"_k": keys[lab], "_t": escape(lab + band), "_p": popup_html(lab + band, rows)})
+    order = np.argsort(-np.nan_to_num(minutes, nan=0.0), kind="stable")  # larger bands first: nearer ones on top
+    fg = add_data_layer(m, name or text_of("catchments", lang), show,
+                        {"data": features(disp.iloc[order], [props[i] for i in order]), "styles": styles})
     if legend:
-        add_categorical_legend(m, name or text_of("catchments", lang), items)
+        add_categorical_legend(m, name or text_of("catchments", lang), list(palette.items()))
     return fg
+
+
+def _first_column(gdf: pd.DataFrame, names: Sequence[str]) -> str | None:
+    """The first of ``names`` that is a column of ``gdf``."""
+    return next((c for c in names if c in gdf.columns), None)
 
 
 def add_builtup(m: folium.Map, builtup: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 10.0,
@@ -453,17 +441,7 @@ def add_candidates(m: folium.Map, candidates: gpd.GeoDataFrame, *, pass_col: str
     sel = candidates[located_mask(candidates)]
     disp = prepare_geometries(sel, tolerance_m=0, coords=st["coords"])
     names = display_names(disp, lang)
-    states = []
-    for v in disp[pass_col].tolist():
-        v = clean(v)
-        if isinstance(v, str):
-            state = _VERDICT_STATE.get(v.strip().lower())
-            if state is None:
-                raise BazhongGeoError(f"candidate status {v!r} unknown; use True/False or "
-                                      "qualifies / does not qualify / incomplete")
-        else:
-            state = "u" if v is None else ("y" if bool(v) else "n")
-        states.append(state)
+    states = [_candidate_state(v) for v in disp[pass_col].tolist()]
     label = {"y": text_of("passed", lang), "n": text_of("failed", lang), "u": text_of("incomplete", lang)}
     props = []
     for i, nm in enumerate(names):
@@ -474,14 +452,29 @@ def add_candidates(m: folium.Map, candidates: gpd.GeoDataFrame, *, pass_col: str
                 (text_of("status", lang), label[states[i]]),
                 (text_of("reasons", lang), clean(reasons))]
         props.append({"_k": states[i], "_r": 8, "_t": escape(nm), "_p": popup_html(nm, rows)})
-    fg = add_data_layer(m, name or text_of("candidates", lang), show, {
-        "data": features(disp, props), "z": 100000,
-        "styles": {"y": {"shape": "circle", "fillColor": "#27ae60", "color": "#145a32"},
-                   "n": {"shape": "cross", "fillColor": "#c0392b", "color": "#c0392b"},
-                   "u": {"shape": "square", "fillColor": "#9e9e9e", "color": "#424242"}}})
+    fg = add_data_layer(m, name or text_of("candidates", lang), show,
+                        {"data": features(disp, props), "z": 100000, "styles": _CANDIDATE_STYLES})
     if legend:
-        items = [(label["y"], "#27ae60", "circle"), (label["n"], "#c0392b", "cross")]
-        if "u" in states:
-            items.append((label["u"], "#9e9e9e", "square"))
+        items = [(label[s], _CANDIDATE_STYLES[s]["fillColor"], _CANDIDATE_STYLES[s]["shape"])
+                 for s in ("y", "n", "u") if s != "u" or s in states]
         add_categorical_legend(m, name or text_of("candidates", lang), items)
     return fg
+
+
+_CANDIDATE_STYLES = {"y": {"shape": "circle", "fillColor": "#27ae60", "color": "#145a32"},
+                     "n": {"shape": "cross", "fillColor": "#c0392b", "color": "#c0392b"},
+                     "u": {"shape": "square", "fillColor": "#9e9e9e", "color": "#424242"}}
+
+
+def _candidate_state(value) -> str:
+    """"y" (passes), "n" (fails) or "u" (incomplete) of a pass/fail value or a designation verdict."""
+    v = clean(value)
+    if v is None:
+        return "u"
+    if not isinstance(v, str):
+        return "y" if bool(v) else "n"
+    state = _VERDICT_STATE.get(v.strip().lower())
+    if state is None:
+        raise BazhongGeoError(f"candidate status {v!r} unknown; use True/False or "
+                              "qualifies / does not qualify / incomplete")
+    return state
