@@ -140,9 +140,11 @@ def render_page(page: Page, html_text: str, *, timeout_s: float = 60.0) -> list[
     try:
         page.goto(path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
         if "__bazhong_ready" in html_text:
+            from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
             try:
                 page.wait_for_function("window.__bazhong_ready === true", timeout=timeout_s * 1000)
-            except Exception as exc:
+            except PlaywrightTimeoutError as exc:
                 raise MapExportError(f"the map did not finish rendering within {timeout_s:.0f} s "
                                      f"(script errors: {errors or 'none'})") from exc
         else:
