@@ -569,6 +569,53 @@ def test_png_export_has_the_size_and_is_not_blank(browser, tmp_path):
     assert Image.open(sharp).size == (800, 600)
 
 
+@pytest.fixture(scope="module")
+def bazhong_meeting_html():
+    """The meeting map of the embedded region, as ``bazhong-geo map`` draws it."""
+    from bazhong_geo import load_bazhong
+
+    region = load_bazhong()
+    inputs = build_meeting_inputs(region, as_of=2020)
+    return maps.to_html(maps.meeting_map(region, progress=inputs.progress, catchments=inputs.catchments))
+
+
+def test_png_export_of_the_same_map_gives_the_same_pixels_every_time(browser, tmp_path, bazhong_meeting_html):
+    """Ten renders of the meeting map (panels, catchments, a fitted view) decode to identical pixels (issue 13).
+
+    The view used to be fitted with a zoom animation that a screenshot could catch half-way: most
+    renders of this map showed another extent.
+    """
+    from PIL import Image
+
+    full_map_html = bazhong_meeting_html
+
+    def pixels(out):
+        img = Image.open(out)
+        return img.size, img.mode, img.convert("RGBA").tobytes()
+
+    renders = [pixels(export_png(full_map_html, tmp_path / f"m{i}.png", size=(1000, 700), browser=browser))
+               for i in range(10)]
+    assert renders[0][0] == (1000, 700)
+    assert all(r == renders[0] for r in renders[1:]), [i for i, r in enumerate(renders) if r != renders[0]]
+    # a browser launched for the export (the default) draws the same picture
+    assert pixels(export_png(full_map_html, tmp_path / "fresh.png", size=(1000, 700))) == renders[0]
+
+
+def test_exported_page_has_no_animation_and_keeps_the_fit_for_its_final_size(browser, tmp_path,
+                                                                             bazhong_meeting_html):
+    from bazhong_geo.maps.export import still
+
+    context, page, log = _open(browser, tmp_path, still(bazhong_meeting_html), size=(1000, 700))
+    try:
+        opts = page.evaluate("(() => { const m = Object.values(window).find(v => v instanceof L.Map); "
+                             "return [m.options.zoomAnimation, m.options.fadeAnimation, m.options.markerZoomAnimation, "
+                             "!!m.__bzFit, m.getZoom() % 0.25]; })()")
+        assert opts == [False, False, False, True, 0]
+        assert log["errors"] == []
+    finally:
+        context.close()
+
+
 def _pdf_pages(path):
     """(number of pages, (width, height) of the first page in points) of a PDF, by pdfinfo."""
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout

@@ -86,12 +86,19 @@ window.bz = (function () {
     return c;
   }
   function fit(map, bounds, topLeft, bottomRight) {
+    // no animation: the view is final when fit returns (an export screenshot never catches a zoom half-way);
+    // the arguments are kept so the view can be fitted again once the page has its final size
+    map.__bzFit = [bounds, topLeft, bottomRight];
     var size = map.getSize(), k = Math.max(0, Math.min(1,
       (size.x - 40) / Math.max(1, topLeft[0] + bottomRight[0]), (size.y - 40) / Math.max(1, topLeft[1] + bottomRight[1])));
     map.fitBounds(bounds, {paddingTopLeft: [topLeft[0] * k, topLeft[1] * k],
-                           paddingBottomRight: [bottomRight[0] * k, bottomRight[1] * k]});
+                           paddingBottomRight: [bottomRight[0] * k, bottomRight[1] * k], animate: false});
   }
-  return {svg: svg, layer: layer, panel: panel, fit: fit};
+  function refit(map) {
+    map.invalidateSize({animate: false, pan: false});
+    if (map.__bzFit) { fit(map, map.__bzFit[0], map.__bzFit[1], map.__bzFit[2]); }
+  }
+  return {svg: svg, layer: layer, panel: panel, fit: fit, refit: refit};
 })();
 """
 

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     import folium
     from playwright.sync_api import Browser, Page, Playwright
 
-__all__ = ["CHROMIUM_ARGS", "PAPER_MM", "find_chromium", "launch_browser", "export_png", "export_pdf", "render_page"]
+__all__ = ["CHROMIUM_ARGS", "PAPER_MM", "STILL_JS", "still", "find_chromium", "launch_browser", "export_png", "export_pdf",
+           "render_page"]
 
 #: Flags that keep Chromium quiet and offline (no background network, no component updates).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -28,6 +29,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PAPER_MM = {"A4": (210, 297), "A3": (297, 420)}
 
 _CSS_PX_PER_MM = 96 / 25.4
+
+#: Script put before ``</head>`` of an exported page (after Leaflet, before the map is made): no zoom, fade
+#: or marker animation, so the picture taken is the final view and the same map gives the same pixels.
+STILL_JS = ("<script>if (window.L && L.Map) { L.Map.mergeOptions({zoomAnimation: false, fadeAnimation: false, "
+            "markerZoomAnimation: false}); }</script>")
 
 
 def find_chromium() -> str:
@@ -121,11 +127,36 @@ def _run(fn):
     return box.get("value")
 
 
+def still(html_text: str) -> str:
+    """Return the page with Leaflet's animations switched off (:data:`STILL_JS` before ``</head>``).
+
+    Parameters
+    ----------
+    html_text : str
+
+    Returns
+    -------
+    str
+        Unchanged when the page has no ``</head>``.
+
+    Examples
+    --------
+    >>> "zoomAnimation: false" in still("<html><head></head><body></body></html>")
+    True
+    """
+    head_end = html_text.find("</head>")
+    if head_end < 0:
+        return html_text
+    return html_text[:head_end] + STILL_JS + "\n" + html_text[head_end:]
+
+
 def render_page(page: Page, html_text: str, *, timeout_s: float = 60.0) -> list[str]:
     """Open ``html_text`` from a temporary file in ``page`` and wait until the map has rendered.
 
-    Waits for ``window.__bazhong_ready`` (set by :func:`bazhong_geo.maps.to_html` once layers are drawn
-    and tiles, if any, have loaded); pages without the flag are given until the network is idle.
+    Leaflet's animations are switched off (:func:`still`). Waits for ``window.__bazhong_ready`` (set by
+    :func:`bazhong_geo.maps.to_html` once fonts are loaded, the view is fitted again at the page's final
+    size, layers are drawn and tiles, if any, have loaded); pages without the flag are given until the
+    network is idle.
 
     Returns
     -------
@@ -136,7 +167,7 @@ def render_page(page: Page, html_text: str, *, timeout_s: float = 60.0) -> list[
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     tmp = tempfile.mkdtemp(prefix="bazhong_geo_export_")
     path = Path(tmp) / "map.html"
-    path.write_text(html_text, encoding="utf-8")
+    path.write_text(still(html_text), encoding="utf-8")
     try:
         page.goto(path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
         if "__bazhong_ready" in html_text:

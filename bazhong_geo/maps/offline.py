@@ -90,11 +90,19 @@ def leaflet_assets() -> dict[str, str]:
 
 READY_JS = """
 (function () {
-  var map = %s, tiles = [], pending = 0;
-  map.eachLayer(function (l) { if (l instanceof L.TileLayer) { tiles.push(l); } });
-  function done() { requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); }); }
-  tiles.forEach(function (l) { if (l._loading) { pending++; l.once('load', function () { if (--pending === 0) { done(); } }); } });
-  if (pending === 0) { done(); } else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
+  // ready = fonts loaded, the view fitted again at the page's final size, tiles (if any) loaded, two frames drawn
+  var map = %s;
+  function frames() { requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); }); }
+  function whenTiles() {
+    var pending = 0;
+    map.eachLayer(function (l) {
+      if (l instanceof L.TileLayer && l._loading) { pending++; l.once('load', function () { if (--pending === 0) { frames(); } }); }
+    });
+    if (pending === 0) { frames(); }
+    else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
+  }
+  var fonts = (document.fonts && document.fonts.ready) ? document.fonts.ready : Promise.resolve();
+  fonts.then(function () { if (window.bz && bz.refit) { bz.refit(map); } whenTiles(); });
 })();
 """
 
