@@ -14,9 +14,9 @@ import shapely
 from shapely.geometry import Point, box
 
 from bazhong_geo import maps
-from bazhong_geo.meeting import build_meeting_inputs, county_town_catchments
 from bazhong_geo._errors import BazhongGeoError, MissingColumnError, MissingCRSError, UnknownTierError
 from bazhong_geo.export import CHROMIUM_ARGS, export_pdf, export_png, find_chromium
+from bazhong_geo.meeting import build_meeting_inputs, county_town_catchments
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 QUOTES = "诺水河镇 'q' \"dq\" `bt` </script>"

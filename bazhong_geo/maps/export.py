@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import folium
     from playwright.sync_api import Browser, Page, Playwright
 
-__all__ = ["CHROMIUM_ARGS", "PAPER_MM", "STILL_JS", "still", "find_chromium", "launch_browser", "export_png", "export_pdf",
-           "render_page"]
+__all__ = ["CHROMIUM_ARGS", "PAPER_MM", "STILL_JS", "still", "find_chromium", "launch_browser", "export_png",
+           "export_pdf", "render_page"]
 
 #: Flags that keep Chromium quiet and offline (no background network, no component updates).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
