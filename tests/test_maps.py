@@ -347,6 +347,40 @@ def test_tiers_accept_chinese_labels():
     assert list(groups) == list(maps.TIER_STYLES)
 
 
+def test_tiers_accept_every_alias_tier_parse_accepts():
+    """Maps use the shared tier vocabulary: 巴城, 镇, 街道 ... (maps' own parser used to reject them)."""
+    from bazhong_geo.settlements import Tier
+
+    aliases = ["巴城", "县城", "central_city", "COUNTY_TOWN", "特色镇", "镇", "中心村", "街道", "村"]
+    s = _region()["settlements"].assign(tier=aliases)
+    html_text = maps.to_html(_with_settlements(s))
+    located = s[s.geometry.notna()]
+    for alias, tier in zip(located["tier"], [Tier.parse(a).value for a in located["tier"]]):
+        assert f'"_k":"{tier}"' in html_text, alias
+    assert maps.style.tier_keys(pd.Series(aliases)).tolist() == [Tier.parse(a).value for a in aliases]
+    assert maps.style.tier_keys(pd.Series(["central village"])).tolist() == ["central_village"]  # legend label
+
+
+def _with_settlements(s):
+    m = maps.base_map()
+    maps.add_settlements(m, s)
+    return m
+
+
+def test_maps_import_no_analysis_module():
+    """Maps draw what they are given: no maps module imports catchments, targets, the meeting composer or cli."""
+    import ast
+    import pathlib
+
+    folder = pathlib.Path(maps.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+                assert not {"catchments", "targets", "trajectory", "meeting", "cli", "accessibility",
+                            "network", "designation", "location"} & {n.split(".")[-1] for n in names}, (path.name, names)
+
+
 def test_raster_overlay_is_embedded_as_png(tmp_path):
     path = _raster(tmp_path / "builtup.tif")
     m = maps.base_map()
