@@ -828,6 +828,13 @@ def test_candidates_accept_designation_verdicts_with_an_incomplete_state():
     assert "数据不全" in spec["data"]["features"][2]["properties"]["_p"] and "缺少人口数据" in html_text
     with pytest.raises(BazhongGeoError, match="maybe"):
         maps.add_candidates(maps.base_map(), c.assign(verdict=["maybe"] * 3))
+    # a candidate without a point is counted under the legend, not dropped silently
+    c.loc[c.index[1], "geometry"] = None
+    m = maps.base_map(lang="en")
+    maps.add_candidates(m, c)
+    html_text = maps.to_html(m)
+    assert "1 candidates without coordinates not shown" in html_text
+    assert html_text.count('"_k":"n"') == 0 and html_text.count('"_k":"y"') == 1
 
 
 def test_folium_default_marker_uses_inlined_images(browser, tmp_path):

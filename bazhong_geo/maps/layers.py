@@ -407,6 +407,8 @@ def add_candidates(m: folium.Map, candidates: gpd.GeoDataFrame, *, pass_col: str
                    name: str | None = None, show: bool = True, legend: bool = True) -> folium.FeatureGroup:
     """Add designation candidates: green circle = passes, red cross = fails, grey square = data incomplete.
 
+    Candidates without a point are not drawn; their number is written under the legend.
+
     Parameters
     ----------
     candidates : geopandas.GeoDataFrame
@@ -438,7 +440,8 @@ def add_candidates(m: folium.Map, candidates: gpd.GeoDataFrame, *, pass_col: str
     reasons_col = reasons_col or next((c for c in ("reasons", "reason", "failed_criteria",
                                                    "reasons_en" if lang == "en" else "reasons_zh")
                                        if c in candidates.columns), None)
-    sel = candidates[located_mask(candidates)]
+    located = located_mask(candidates)
+    sel = candidates[located]
     disp = prepare_geometries(sel, tolerance_m=0, coords=st["coords"])
     names = display_names(disp, lang)
     states = [_candidate_state(v) for v in disp[pass_col].tolist()]
@@ -457,7 +460,9 @@ def add_candidates(m: folium.Map, candidates: gpd.GeoDataFrame, *, pass_col: str
     if legend:
         items = [(label[s], _CANDIDATE_STYLES[s]["fillColor"], _CANDIDATE_STYLES[s]["shape"])
                  for s in ("y", "n", "u") if s != "u" or s in states]
-        add_categorical_legend(m, name or text_of("candidates", lang), items)
+        n_unlocated = int((~located).sum())
+        note = text_of("candidates_not_located", lang).format(n=f"{n_unlocated:,}") if n_unlocated else None
+        add_categorical_legend(m, name or text_of("candidates", lang), items, note=note)
     return fg
 
 

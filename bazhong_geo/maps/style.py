@@ -83,6 +83,7 @@ TEXTS = {
     "size_by_pop": ("符号大小 = 人口", "symbol size = population"),
     "unknown_pop": ("人口未知时为默认大小", "default size where population unknown"),
     "not_located": ("{n} 个居民点无坐标，未显示", "{n} settlements without coordinates not shown"),
+    "candidates_not_located": ("{n} 个候选无坐标，未显示", "{n} candidates without coordinates not shown"),
     "progress": ("目标进展", "Progress towards targets"),
     "target": ("目标", "target"),
     "latest": ("最新值", "latest"),
