@@ -226,46 +226,55 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
-    """The meeting map: one offline HTML file (and PNG/PDF on request)."""
+    """The meeting map: compute catchments and progress, draw them, write one offline HTML file (PNG/PDF on request)."""
     import time
 
-    from . import maps
+    from . import maps, meeting
     from ._errors import BazhongGeoError
 
     t0 = time.perf_counter()
-    notes: list[str] = []
+    if args.catchments == "network" and not args.roads:
+        print("ERROR: --catchments network needs --roads FILE (road lines with speed_kmh or a class column)",
+              file=sys.stderr)
+        return 2
     try:
         region = _load_region(args)
-        roads = None
-        if args.catchments == "network":
-            if not args.roads:
-                print("ERROR: --catchments network needs --roads FILE (road lines with speed_kmh or a class column)",
-                      file=sys.stderr)
-                return 2
-            import geopandas as gpd
-
-            roads = gpd.read_file(args.roads)
-        m = maps.meeting_map(region, catchments=None if args.catchments == "none" else args.catchments, roads=roads,
-                             raster=args.raster, basemap=args.basemap, tianditu_key=args.tianditu_key, lang=args.lang,
-                             as_of=args.as_of, title=args.title, notes=notes)
+        roads = _read_roads(args.roads) if args.catchments == "network" else None
+        inputs = meeting.build_meeting_inputs(region, catchments=None if args.catchments == "none" else args.catchments,
+                                              roads=roads, as_of=args.as_of)
+        m = maps.meeting_map(region, progress=inputs.progress, catchments=inputs.catchments, raster=args.raster,
+                             basemap=args.basemap, tianditu_key=args.tianditu_key, lang=args.lang, as_of=args.as_of,
+                             title=args.title)
         out = maps.save(m, args.out, offline=True)
     except BazhongGeoError as exc:
         print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 2
+    notes = list(inputs.notes)
     if args.basemap != "none":
         notes.append(f"basemap {args.basemap}: tiles load from the internet; without a connection the map shows "
                      "no background (use --basemap none for the meeting room)")
     for note in notes:
         print(f"note: {note}")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {time.perf_counter() - t0:.1f} s)")
+    return _export_map(args, out)
+
+
+def _read_roads(path):
+    """The road layer of ``--roads``."""
+    import geopandas as gpd
+
+    return gpd.read_file(path)
+
+
+def _export_map(args: argparse.Namespace, out) -> int:
+    """PNG and PDF of the written map, when asked for."""
+    from ._errors import BazhongGeoError
+    from .maps.export import export_pdf, export_png
+
     try:
         if args.png:
-            from .export import export_png
-
             print(f"wrote {export_png(out, args.png, size=(args.width, args.height))}")
         if args.pdf:
-            from .export import export_pdf
-
             print(f"wrote {export_pdf(out, args.pdf, paper=args.paper, landscape=not args.portrait)}")
     except BazhongGeoError as exc:
         print(f"ERROR ({type(exc).__name__}): {exc}", file=sys.stderr)

@@ -57,16 +57,13 @@ def folium_baseline_mb(region) -> float:
     """Size of the same layers drawn the plain folium way (GeoJson at full precision, CDN assets not counted)."""
     import folium
 
-    from bazhong_geo.maps import county_town_catchments
+    from bazhong_geo.meeting import county_town_catchments
 
     m = folium.Map(tiles=None)
     folium.GeoJson(region.boundaries.drop(columns=[c for c in ("source",) if c in region.boundaries]).to_crs(4326),
                    name="boundaries").add_to(m)
-    try:
-        c = county_town_catchments(region)
-        folium.GeoJson(c[["code", "name", "geometry"]].to_crs(4326), name="catchments").add_to(m)
-    except Exception:
-        pass
+    c = county_town_catchments(region)
+    folium.GeoJson(c[["code", "name", "geometry"]].to_crs(4326), name="catchments").add_to(m)
     s = region.settlements
     s = s[~(s.geometry.isna() | s.geometry.is_empty)]
     cols = [c for c in ("code", "name", "tier", "population", "designations", "county_code") if c in s.columns]
@@ -77,10 +74,12 @@ def folium_baseline_mb(region) -> float:
 
 def measure(label, region, tolerance_m=30.0, export=True):
     from bazhong_geo import maps
+    from bazhong_geo.meeting import build_meeting_inputs
 
-    notes: list[str] = []
     t0 = time.perf_counter()
-    m = maps.meeting_map(region, notes=notes)
+    inputs = build_meeting_inputs(region)
+    notes = inputs.notes
+    m = maps.meeting_map(region, progress=inputs.progress, catchments=inputs.catchments)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = maps.save(m, Path(tmp) / "map.html")
@@ -88,7 +87,7 @@ def measure(label, region, tolerance_m=30.0, export=True):
         size = out.stat().st_size
         png_s = float("nan")
         if export:
-            from bazhong_geo.export import export_png
+            from bazhong_geo.maps.export import export_png
 
             t3 = time.perf_counter()
             export_png(out, Path(tmp) / "map.png", size=(1600, 1000))

@@ -8,7 +8,7 @@ import pytest
 
 import bazhong_geo
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(bazhong_geo.__path__, "bazhong_geo."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(bazhong_geo.__path__, "bazhong_geo."))  # subpackages too
 
 
 @pytest.mark.parametrize("name", MODULES)

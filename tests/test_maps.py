@@ -16,6 +16,7 @@ from shapely.geometry import Point, box
 from bazhong_geo import maps
 from bazhong_geo._errors import BazhongGeoError, MissingColumnError, MissingCRSError, UnknownTierError
 from bazhong_geo.export import CHROMIUM_ARGS, export_pdf, export_png, find_chromium
+from bazhong_geo.meeting import build_meeting_inputs, county_town_catchments
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 QUOTES = "诺水河镇 'q' \"dq\" `bt` </script>"
@@ -135,15 +136,15 @@ def _open(browser, tmp_path, html_text, size=(1400, 900)):
 # ----------------------------------------------------------------------------------------------- no browser
 
 def test_js_embedding_cannot_close_the_script_element():
-    text = maps._js({"n": "</script><script>alert(1)</script>\u2028`'\"&"})
+    text = maps.markup.script_json({"n": "</script><script>alert(1)</script>\u2028`'\"&"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text)["n"] == "</script><script>alert(1)</script>\u2028`'\"&"
 
 
 def test_html_escape_covers_quotes_and_backticks():
-    assert maps._esc(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
-    assert maps._esc("'\"`") == "&#x27;&quot;&#96;"
-    assert maps._esc(None) == "" and maps._esc(float("nan")) == ""
+    assert maps.markup.escape(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert maps.markup.escape("'\"`") == "&#x27;&quot;&#96;"
+    assert maps.markup.escape(None) == "" and maps.markup.escape(float("nan")) == ""
 
 
 def test_offline_html_inlines_leaflet_and_loads_nothing(full_map_html):
@@ -344,6 +345,40 @@ def test_tiers_accept_chinese_labels():
     s = _region()["settlements"].assign(tier=["中心城区", "县城", "县城", "县城", "特色镇", "一般镇", "中心村", "村", "村"])
     groups = maps.add_settlements(maps.base_map(), s)
     assert list(groups) == list(maps.TIER_STYLES)
+
+
+def test_tiers_accept_every_alias_tier_parse_accepts():
+    """Maps use the shared tier vocabulary: 巴城, 镇, 街道 ... (maps' own parser used to reject them)."""
+    from bazhong_geo.settlements import Tier
+
+    aliases = ["巴城", "县城", "central_city", "COUNTY_TOWN", "特色镇", "镇", "中心村", "街道", "村"]
+    s = _region()["settlements"].assign(tier=aliases)
+    html_text = maps.to_html(_with_settlements(s))
+    located = s[s.geometry.notna()]
+    for alias, tier in zip(located["tier"], [Tier.parse(a).value for a in located["tier"]]):
+        assert f'"_k":"{tier}"' in html_text, alias
+    assert maps.style.tier_keys(pd.Series(aliases)).tolist() == [Tier.parse(a).value for a in aliases]
+    assert maps.style.tier_keys(pd.Series(["central village"])).tolist() == ["central_village"]  # legend label
+
+
+def _with_settlements(s):
+    m = maps.base_map()
+    maps.add_settlements(m, s)
+    return m
+
+
+def test_maps_import_no_analysis_module():
+    """Maps draw what they are given: no maps module imports catchments, targets, the meeting composer or cli."""
+    import ast
+    import pathlib
+
+    folder = pathlib.Path(maps.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+                assert not {"catchments", "targets", "trajectory", "meeting", "cli", "accessibility",
+                            "network", "designation", "location"} & {n.split(".")[-1] for n in names}, (path.name, names)
 
 
 def test_raster_overlay_is_embedded_as_png(tmp_path):
@@ -568,6 +603,53 @@ def test_png_export_has_the_size_and_is_not_blank(browser, tmp_path):
     assert Image.open(sharp).size == (800, 600)
 
 
+@pytest.fixture(scope="module")
+def bazhong_meeting_html():
+    """The meeting map of the embedded region, as ``bazhong-geo map`` draws it."""
+    from bazhong_geo import load_bazhong
+
+    region = load_bazhong()
+    inputs = build_meeting_inputs(region, as_of=2020)
+    return maps.to_html(maps.meeting_map(region, progress=inputs.progress, catchments=inputs.catchments))
+
+
+def test_png_export_of_the_same_map_gives_the_same_pixels_every_time(browser, tmp_path, bazhong_meeting_html):
+    """Ten renders of the meeting map (panels, catchments, a fitted view) decode to identical pixels (issue 13).
+
+    The view used to be fitted with a zoom animation that a screenshot could catch half-way: most
+    renders of this map showed another extent.
+    """
+    from PIL import Image
+
+    full_map_html = bazhong_meeting_html
+
+    def pixels(out):
+        img = Image.open(out)
+        return img.size, img.mode, img.convert("RGBA").tobytes()
+
+    renders = [pixels(export_png(full_map_html, tmp_path / f"m{i}.png", size=(1000, 700), browser=browser))
+               for i in range(10)]
+    assert renders[0][0] == (1000, 700)
+    assert all(r == renders[0] for r in renders[1:]), [i for i, r in enumerate(renders) if r != renders[0]]
+    # a browser launched for the export (the default) draws the same picture
+    assert pixels(export_png(full_map_html, tmp_path / "fresh.png", size=(1000, 700))) == renders[0]
+
+
+def test_exported_page_has_no_animation_and_keeps_the_fit_for_its_final_size(browser, tmp_path,
+                                                                             bazhong_meeting_html):
+    from bazhong_geo.maps.export import still
+
+    context, page, log = _open(browser, tmp_path, still(bazhong_meeting_html), size=(1000, 700))
+    try:
+        opts = page.evaluate("(() => { const m = Object.values(window).find(v => v instanceof L.Map); "
+                             "return [m.options.zoomAnimation, m.options.fadeAnimation, m.options.markerZoomAnimation, "
+                             "!!m.__bzFit, m.getZoom() % 0.25]; })()")
+        assert opts == [False, False, False, True, 0]
+        assert log["errors"] == []
+    finally:
+        context.close()
+
+
 def _pdf_pages(path):
     """(number of pages, (width, height) of the first page in points) of a PDF, by pdfinfo."""
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
@@ -609,12 +691,34 @@ def test_export_errors(tmp_path, monkeypatch):
         export_png(tmp_path / "missing.html", tmp_path / "x.png")
 
 
-def test_meeting_map_degrades_with_a_note_when_a_part_cannot_be_made():
-    notes: list[str] = []
-    m = maps.meeting_map(_region(), progress=_progress(), catchments="network", notes=notes)
-    assert any("catchments left out" in n and "road layer" in n for n in notes)
+def test_meeting_inputs_leave_out_with_a_note_what_the_data_cannot_give():
+    region = _region()
+    s = region["settlements"]
+    no_towns = {**region, "settlements": s[~s["tier"].isin(["central_city", "county_town"])]}
+    inputs = build_meeting_inputs(no_towns, progress=_progress(), catchments="voronoi")
+    assert inputs.catchments is None and inputs.progress is not None
+    assert inputs.notes == ["catchments left out: EmptyInputError: no located central city or county town to build "
+                            "catchments from"]
+    m = maps.meeting_map(no_towns, progress=inputs.progress, catchments=inputs.catchments)
     html_text = maps.to_html(m)
-    assert "bz-progress" in html_text and "服务范围" not in html_text
+    assert '"bz-progress bz-legend"' in html_text and '"_k":"k0"' not in html_text
+
+
+def test_meeting_inputs_reject_a_wrong_argument_instead_of_leaving_it_out():
+    with pytest.raises(BazhongGeoError, match="road layer"):
+        build_meeting_inputs(_region(), progress=_progress(), catchments="network")
+    with pytest.raises(BazhongGeoError, match="'voronoi' or 'network'"):
+        build_meeting_inputs(_region(), progress=None, catchments="nearest")
+
+
+def test_meeting_map_draws_only_what_it_is_given():
+    region = _region()
+    bare = maps.to_html(maps.meeting_map(region))
+    panel = '"bz-progress bz-legend"'  # the panel's classes as the runtime receives them (the CSS is always there)
+    catchment = '"_k":"k0"'  # the first catchment's style key
+    assert panel not in bare and catchment not in bare and "城镇体系等级" in bare
+    full = maps.to_html(maps.meeting_map(region, progress=_progress(), catchments=_catchments(region), as_of=2020))
+    assert panel in full and catchment in full and "评估年份 2020" in full
 
 
 def test_network_catchment_bands_share_the_centre_colour():
@@ -649,9 +753,10 @@ def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
         pts = pts[shapely.contains(county, pts)][:len(todo)]
         s.loc[s.index[todo], "geometry"] = pts
     assert s.geometry.notna().all() and len(s) > 1900
-    notes: list[str] = []
-    m = maps.meeting_map({"boundaries": b, "settlements": s, "provenance": region.provenance}, as_of=2020,
-                         notes=notes)
+    located = {"boundaries": b, "settlements": s, "provenance": region.provenance}
+    inputs = build_meeting_inputs(located, as_of=2020)
+    notes = inputs.notes
+    m = maps.meeting_map(located, progress=inputs.progress, catchments=inputs.catchments)
     html_text = maps.to_html(m)
     size = len(html_text.encode("utf-8"))
     print(f"full Bazhong map, {len(s):,} settlements located: {size / 1e6:.2f} MB")
@@ -661,7 +766,7 @@ def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
     for tier, n in s["tier"].value_counts().items():
         assert html_text.count(f'"_k":"{tier}"') == n, tier
     assert html_text.count('"_k":"c"') + html_text.count('"_k":"p"') == len(b)
-    catchments = maps.county_town_catchments({"boundaries": b, "settlements": s})
+    catchments = county_town_catchments({"boundaries": b, "settlements": s})
     assert len(re.findall(r'"_k":"k\d+"', html_text)) == len(catchments) > 0
 
 
@@ -706,8 +811,7 @@ def test_cli_map_exports_png_and_pdf_of_the_requested_sizes(tmp_path, capsys):
 
 
 def test_meeting_map_passes_progress_warnings_on_as_notes():
-    notes: list[str] = []
-    maps.meeting_map(_region(), catchments=None, as_of=2024, notes=notes)
+    notes = build_meeting_inputs(_region(), catchments=None, as_of=2024).notes
     assert any(n.startswith("progress panel: ") and "after the target year" in n for n in notes)
 
 
@@ -724,6 +828,13 @@ def test_candidates_accept_designation_verdicts_with_an_incomplete_state():
     assert "数据不全" in spec["data"]["features"][2]["properties"]["_p"] and "缺少人口数据" in html_text
     with pytest.raises(BazhongGeoError, match="maybe"):
         maps.add_candidates(maps.base_map(), c.assign(verdict=["maybe"] * 3))
+    # a candidate without a point is counted under the legend, not dropped silently
+    c.loc[c.index[1], "geometry"] = None
+    m = maps.base_map(lang="en")
+    maps.add_candidates(m, c)
+    html_text = maps.to_html(m)
+    assert "1 candidates without coordinates not shown" in html_text
+    assert html_text.count('"_k":"n"') == 0 and html_text.count('"_k":"y"') == 1
 
 
 def test_folium_default_marker_uses_inlined_images(browser, tmp_path):
@@ -753,11 +864,11 @@ from hypothesis import strategies as st  # noqa: E402
 @settings(max_examples=60, deadline=None)
 @given(st.text())
 def test_any_text_embeds_safely_and_round_trips(text):
-    embedded = maps._js({"name": text})
+    embedded = maps.markup.script_json({"name": text})
     assert "<" not in embedded and ">" not in embedded and "&" not in embedded
     assert "\u2028" not in embedded and "\u2029" not in embedded
     assert json.loads(embedded)["name"] == text
-    escaped = maps._esc(text)
+    escaped = maps.markup.escape(text)
     assert not set("<>\"'`") & set(escaped)
 
 

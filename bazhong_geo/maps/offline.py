@@ -8,10 +8,17 @@ import importlib.util
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._elements import CSS, RUNTIME_JS, state
-from ._errors import BazhongGeoError
-from ._html import escape, script_json
+from .._errors import BazhongGeoError
+from .elements import CSS, RUNTIME_JS, state
+from .markup import escape, script_json
+
+if TYPE_CHECKING:
+    import os
+
+    import folium
+    from IPython.display import HTML
 
 __all__ = ["leaflet_assets", "to_html", "save", "show", "deterministic_ids", "layer_control_last"]
 
@@ -83,21 +90,34 @@ def leaflet_assets() -> dict[str, str]:
 
 READY_JS = """
 (function () {
-  var map = %s, tiles = [], pending = 0;
-  map.eachLayer(function (l) { if (l instanceof L.TileLayer) { tiles.push(l); } });
-  function done() { requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); }); }
-  tiles.forEach(function (l) { if (l._loading) { pending++; l.once('load', function () { if (--pending === 0) { done(); } }); } });
-  if (pending === 0) { done(); } else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
+  // ready = fonts loaded, the view fitted again at the page's final size, tiles (if any) loaded, two frames drawn
+  var map = %s;
+  function frames() { requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); }); }
+  function whenTiles() {
+    var pending = 0;
+    map.eachLayer(function (l) {
+      if (l instanceof L.TileLayer && l._loading) { pending++; l.once('load', function () { if (--pending === 0) { frames(); } }); }
+    });
+    if (pending === 0) { frames(); }
+    else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
+  }
+  var fonts = (document.fonts && document.fonts.ready) ? document.fonts.ready : Promise.resolve();
+  fonts.then(function () { if (window.bz && bz.refit) { bz.refit(map); } whenTiles(); });
 })();
 """
 
 
-def deterministic_ids(m) -> None:
+def deterministic_ids(m: folium.Map) -> None:
     """Give the map's elements counter-based ids so the same map renders to the same bytes.
 
     Ids are given once (an element keeps its id across renders, so rendering twice adds nothing). The
     header/html/script parts an element holds outside its children (``folium.Popup``'s content) are
     numbered too.
+
+    Parameters
+    ----------
+    m : folium.Map
+        Changed in place.
     """
     from branca.element import Element
 
@@ -130,12 +150,17 @@ def deterministic_ids(m) -> None:
     st["id_counter"] = counter
 
 
-def layer_control_last(m) -> None:
+def layer_control_last(m: folium.Map) -> None:
     """Move the layer control after any layer added to the map after it.
 
     folium's ``LayerControl`` names the layers it lists in its script; a layer declared later in the
     page (added after the control, e.g. to a finished ``settlement_map``) would be listed as
     ``undefined`` and break the control. A control already after every layer stays where it is.
+
+    Parameters
+    ----------
+    m : folium.Map
+        Changed in place.
     """
     from folium.map import Layer, LayerControl
 
@@ -147,7 +172,7 @@ def layer_control_last(m) -> None:
             m._children.move_to_end(key)
 
 
-def to_html(m, *, offline: bool = True) -> str:
+def to_html(m: folium.Map, *, offline: bool = True) -> str:
     """Return the map as one HTML document.
 
     With ``offline=True`` Leaflet's JS and CSS are inlined from the installed django-leaflet package,
@@ -211,7 +236,7 @@ def to_html(m, *, offline: bool = True) -> str:
     return text[:idx] + ready + "\n" + text[idx:]
 
 
-def show(m, *, height: int = 600):
+def show(m: folium.Map, *, height: int = 600) -> HTML:
     """Display the map in Jupyter without the network: an iframe holding the offline HTML.
 
     folium's own notebook display loads Leaflet and friends from CDNs; this one works on an intranet.
@@ -234,8 +259,20 @@ def show(m, *, height: int = 600):
                     'sandbox="allow-scripts allow-popups"></iframe>')
 
 
-def save(m, path, *, offline: bool = True) -> Path:
+def save(m: folium.Map, path: str | os.PathLike, *, offline: bool = True) -> Path:
     """Write the map to one self-contained HTML file (see :func:`to_html`) and return its path.
+
+    Parameters
+    ----------
+    m : folium.Map
+    path : str or path-like
+        The HTML file to write.
+    offline : bool
+        Inline Leaflet and the runtime (no network needed to open the file).
+
+    Returns
+    -------
+    pathlib.Path
 
     Examples
     --------

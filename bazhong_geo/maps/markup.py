@@ -8,7 +8,7 @@ import math
 import re
 from typing import Any, Iterable
 
-from ._errors import BazhongGeoError
+from .._errors import BazhongGeoError
 
 __all__ = ["escape", "script_json", "check_color", "fact_table", "popup_html"]
 
@@ -17,6 +17,14 @@ _COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 def escape(value: Any) -> str:
     """Return ``value`` as HTML-escaped text (quotes and backticks included); ``None``/NaN -> ''.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -34,6 +42,15 @@ def script_json(obj: Any) -> str:
     ``<``, ``>``, ``&`` and the line separators U+2028/U+2029 are written as ``\\uXXXX`` escapes, so no
     string can close the script element or break the JavaScript parser.
 
+    Parameters
+    ----------
+    obj : object
+        JSON-serialisable.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> script_json({"n": "</script>"})
@@ -45,7 +62,21 @@ def script_json(obj: Any) -> str:
 
 
 def check_color(color: str) -> str:
-    """Return ``color`` if it is a hex colour or a CSS colour name (safe in a style attribute), else raise."""
+    """Return ``color`` if it is a hex colour or a CSS colour name (safe in a style attribute), else raise.
+
+    Parameters
+    ----------
+    color : str
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    BazhongGeoError
+        For anything else (it would go into a style attribute).
+    """
     if not isinstance(color, str) or not _COLOR_RE.match(color):
         raise BazhongGeoError(f"colour {color!r} is not a hex colour (#rrggbb) or a CSS colour name; "
                               "give e.g. '#c0392b'")
@@ -53,11 +84,31 @@ def check_color(color: str) -> str:
 
 
 def fact_table(rows: Iterable[tuple[str, Any]]) -> str:
-    """HTML table of (label, value) pairs; every label and value escaped; empty values left out."""
+    """HTML table of (label, value) pairs; every label and value escaped; empty values left out.
+
+    Parameters
+    ----------
+    rows : iterable of (str, object)
+        Label and value; rows with an empty value are left out.
+
+    Returns
+    -------
+    str
+    """
     cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v not in (None, ""))
     return f'<table class="bz-facts">{cells}</table>'
 
 
 def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
-    """Popup content: the escaped title in bold above the :func:`fact_table` of ``rows``."""
+    """Popup content: the escaped title in bold above the :func:`fact_table` of ``rows``.
+
+    Parameters
+    ----------
+    title : str
+    rows : iterable of (str, object)
+
+    Returns
+    -------
+    str
+    """
     return f"<b>{escape(title)}</b>{fact_table(rows)}"

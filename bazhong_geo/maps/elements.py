@@ -1,13 +1,18 @@
 """Browser side of meeting maps: the ``bz`` runtime, its CSS and the branca elements that call it.
 
-Layers are embedded as JSON (:func:`bazhong_geo._html.script_json`) and drawn by ``bz.layer``; panels hold
+Layers are embedded as JSON (:func:`bazhong_geo.maps.markup.script_json`) and drawn by ``bz.layer``; panels hold
 escaped HTML. Per-map settings (language, coordinate system, title) live in :func:`state`.
 """
 
 from __future__ import annotations
 
-from ._errors import BazhongGeoError
-from ._html import script_json
+from typing import TYPE_CHECKING
+
+from .._errors import BazhongGeoError
+from .markup import script_json
+
+if TYPE_CHECKING:
+    import folium
 
 __all__ = ["RUNTIME_JS", "CSS", "POSITIONS", "state", "check_position", "DataLayer", "Panel", "Raw"]
 
@@ -81,12 +86,19 @@ window.bz = (function () {
     return c;
   }
   function fit(map, bounds, topLeft, bottomRight) {
+    // no animation: the view is final when fit returns (an export screenshot never catches a zoom half-way);
+    // the arguments are kept so the view can be fitted again once the page has its final size
+    map.__bzFit = [bounds, topLeft, bottomRight];
     var size = map.getSize(), k = Math.max(0, Math.min(1,
       (size.x - 40) / Math.max(1, topLeft[0] + bottomRight[0]), (size.y - 40) / Math.max(1, topLeft[1] + bottomRight[1])));
     map.fitBounds(bounds, {paddingTopLeft: [topLeft[0] * k, topLeft[1] * k],
-                           paddingBottomRight: [bottomRight[0] * k, bottomRight[1] * k]});
+                           paddingBottomRight: [bottomRight[0] * k, bottomRight[1] * k], animate: false});
   }
-  return {svg: svg, layer: layer, panel: panel, fit: fit};
+  function refit(map) {
+    map.invalidateSize({animate: false, pan: false});
+    if (map.__bzFit) { fit(map, map.__bzFit[0], map.__bzFit[1], map.__bzFit[2]); }
+  }
+  return {svg: svg, layer: layer, panel: panel, fit: fit, refit: refit};
 })();
 """
 
@@ -124,8 +136,18 @@ table.bz-facts th { text-align: left; padding-right: 8px; color: #555; font-weig
 """
 
 
-def state(m) -> dict:
-    """The meeting-map settings kept on a folium map: ``lang``, ``coords``, ``title``, render bookkeeping."""
+def state(m: folium.Map) -> dict:
+    """The meeting-map settings kept on a folium map: ``lang``, ``coords``, ``title``, render bookkeeping.
+
+    Parameters
+    ----------
+    m : folium.Map
+
+    Returns
+    -------
+    dict
+        Created on first use; the same dict on every call.
+    """
     st = getattr(m, "_bazhong", None)
     if st is None:
         st = {"coords": "wgs84", "lang": "zh"}
@@ -134,7 +156,21 @@ def state(m) -> dict:
 
 
 def check_position(position: str) -> str:
-    """Return ``position`` if it is a Leaflet control corner, else raise."""
+    """Return ``position`` if it is a Leaflet control corner, else raise.
+
+    Parameters
+    ----------
+    position : {"topleft", "topright", "bottomleft", "bottomright"}
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    BazhongGeoError
+        For any other value.
+    """
     if position not in POSITIONS:
         raise BazhongGeoError(f"position {position!r}: use {', '.join(POSITIONS[:-1])} or {POSITIONS[-1]}")
     return position

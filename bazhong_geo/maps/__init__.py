@@ -1,0 +1,75 @@
+"""Meeting maps: folium maps of settlements, catchments, built-up area and progress, drawn from what they are given.
+
+One concern per module:
+
+========== ====================================================================================
+style      symbols, palettes, texts and labels, designation labels, number formatting
+geometry   display copies of layers (simplified, longitude/latitude, rounded), GeoJSON features
+base       the Leaflet map, basemaps, fitting the view, panels, title, scale bar, layer control
+layers     boundaries, settlements, catchments, built-up areas, designated towns, candidates
+raster     raster overlays embedded as PNG
+choropleth classified values (mapclassify) and their legend
+legend     tier legend, categorical legends
+panel      the progress panel
+compose    whole maps: settlement_map, progress_map, catchment_map, meeting_map
+markup     escaping and safe JSON for HTML and scripts
+elements   the folium elements and the ``bz`` browser runtime
+offline    one self-contained HTML file (Leaflet inlined): to_html, save, show
+export     PNG/PDF through headless Chromium
+========== ====================================================================================
+
+Maps compute nothing: catchments and progress tables come from the caller
+(:func:`bazhong_geo.meeting.build_meeting_inputs` for the meeting map of ``bazhong-geo map``).
+
+>>> m = base_map(lang="en")
+>>> "Leaflet" in to_html(m)
+True
+"""
+
+from __future__ import annotations
+
+from .base import add_layer_control, add_scale_bar, add_title, base_map, fit_bounds
+from .choropleth import add_choropleth, classify
+from .compose import catchment_map, meeting_map, progress_map, settlement_map
+from .export import export_pdf, export_png
+from .geometry import prepare_geometries
+from .layers import add_boundaries, add_builtup, add_candidates, add_catchments, add_designated, add_settlements
+from .legend import add_categorical_legend, add_tier_legend
+from .offline import leaflet_assets, save, show, to_html
+from .panel import add_progress_panel
+from .raster import add_raster
+from .style import STATUS_COLORS, TIER_STYLES, population_radius
+
+__all__ = [
+    "TIER_STYLES",
+    "STATUS_COLORS",
+    "base_map",
+    "add_boundaries",
+    "add_settlements",
+    "add_catchments",
+    "add_builtup",
+    "add_raster",
+    "add_designated",
+    "add_candidates",
+    "add_choropleth",
+    "add_categorical_legend",
+    "add_tier_legend",
+    "add_progress_panel",
+    "add_title",
+    "add_scale_bar",
+    "add_layer_control",
+    "settlement_map",
+    "progress_map",
+    "catchment_map",
+    "meeting_map",
+    "fit_bounds",
+    "classify",
+    "population_radius",
+    "to_html",
+    "save",
+    "show",
+    "leaflet_assets",
+    "prepare_geometries",
+    "export_png",
+    "export_pdf",
+]

@@ -1,0 +1,402 @@
+"""Map style: symbols, palettes, texts and labels, number formatting — every look-and-wording choice in one place.
+
+The coordinator can swap :data:`DESIGNATION_LABELS` / :func:`designation_label` for the shared designation
+vocabulary and :func:`fmt_num` / :func:`unit_label` for the shared unit formatter: they are defined only here.
+
+>>> text_of("legend_tiers", "en"), fmt_num(608152), designation_label("national_key_town", "zh")
+('Settlement tiers', '608,152', '全国重点镇')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import UnknownTierError
+from ..region import BAZHONG
+from ..settlements import Tier
+
+__all__ = [
+    "TIER_STYLES", "STATUS_COLORS", "YLORRD", "QUALITATIVE", "NO_DATA_COLOR", "DESIGNATION_LABELS", "TEXTS",
+    "UNIT_LABELS", "BOUND_SIGNS", "text_of", "clean", "fmt_num", "fmt_year", "column_or_default", "display_names",
+    "tier_keys", "population_radius", "designation_label", "unit_label",
+]
+
+#: Tier value -> symbol (shape, fill colour, default radius in px when the population is unknown) and labels.
+TIER_STYLES: dict[str, dict[str, Any]] = {
+    "central_city": {"shape": "star", "fill": "#c0392b", "radius": 14, "zh": "中心城区", "en": "central city"},
+    "county_town": {"shape": "square", "fill": "#e67e22", "radius": 10, "zh": "县城", "en": "county town"},
+    "featured_town": {"shape": "diamond", "fill": "#8e44ad", "radius": 7, "zh": "特色镇", "en": "featured town"},
+    "central_village": {"shape": "triangle", "fill": "#27ae60", "radius": 6, "zh": "中心村", "en": "central village"},
+    "town": {"shape": "circle", "fill": "#2e86c1", "radius": 5, "zh": "一般镇", "en": "town"},
+    "village": {"shape": "circle", "fill": "#95a5a6", "radius": 3, "zh": "村", "en": "village"},
+}
+
+#: Progress status -> colour and labels.
+STATUS_COLORS: dict[str, dict[str, str]] = {
+    "achieved": {"color": "#1e8449", "zh": "已完成", "en": "achieved"},
+    "on_track": {"color": "#2874a6", "zh": "按进度", "en": "on track"},
+    "behind": {"color": "#c0392b", "zh": "滞后", "en": "behind"},
+    "no_data": {"color": "#7f8c8d", "zh": "无数据", "en": "no data"},
+}
+
+#: Sequential palettes (ColorBrewer YlOrRd / Blues) by number of classes.
+YLORRD = {
+    2: ["#fecc5c", "#e31a1c"],
+    3: ["#ffeda0", "#feb24c", "#f03b20"],
+    4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
+    5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+    6: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"],
+    7: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
+    8: ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
+    9: ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"],
+}
+#: Qualitative palette (ColorBrewer Set3 + Pastel1) for catchments.
+QUALITATIVE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
+                "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f", "#fbb4ae", "#b3cde3", "#decbe4", "#fed9a6"]
+
+NO_DATA_COLOR = "#d5d8dc"
+"""Fill colour of areas without a value."""
+
+#: Labels of known designation keys.
+DESIGNATION_LABELS = {
+    "national_key_town": ("全国重点镇", "national key town"),
+    "provincial_key_town": ("省级重点镇", "provincial key town"),
+    "municipal_key_town": ("市级重点镇", "municipal key town"),
+    "provincial_featured_town": ("省级特色小镇", "provincial featured town"),
+    "national_featured_town": ("国家级特色小镇", "national featured town"),
+    "featured_town": ("特色镇", "featured town"),
+    "four_good_village": ("四好村", "four-good village"),
+    "central_village": ("中心村", "central village"),
+}
+TEXTS = {
+    "boundaries": ("行政区划", "Boundaries"),
+    "settlements": ("城镇体系", "Settlement system"),
+    "catchments": ("服务范围", "Catchments"),
+    "builtup": ("建成区", "Built-up area"),
+    "raster": ("建成区栅格", "Built-up raster"),
+    "designated": ("重点/特色镇", "Designated towns"),
+    "candidates": ("候选镇村", "Candidates"),
+    "legend_tiers": ("城镇体系等级", "Settlement tiers"),
+    "size_by_pop": ("符号大小 = 人口", "symbol size = population"),
+    "unknown_pop": ("人口未知时为默认大小", "default size where population unknown"),
+    "not_located": ("{n} 个居民点无坐标，未显示", "{n} settlements without coordinates not shown"),
+    "candidates_not_located": ("{n} 个候选无坐标，未显示", "{n} candidates without coordinates not shown"),
+    "progress": ("目标进展", "Progress towards targets"),
+    "target": ("目标", "target"),
+    "latest": ("最新值", "latest"),
+    "status": ("状态", "status"),
+    "name": ("名称", "name"),
+    "code": ("代码", "code"),
+    "tier": ("等级", "tier"),
+    "county": ("所属区县", "county"),
+    "population": ("人口", "population"),
+    "unknown": ("未知", "unknown"),
+    "designations": ("称号", "designations"),
+    "coord_source": ("坐标来源", "coordinate source"),
+    "area": ("面积", "area"),
+    "served": ("服务人口", "population served"),
+    "centre": ("中心", "centre"),
+    "passed": ("符合", "passes"),
+    "failed": ("不符合", "fails"),
+    "incomplete": ("数据不全", "data incomplete"),
+    "reasons": ("原因", "reasons"),
+    "no_data": ("无数据", "no data"),
+    "title_settlement": ("巴中市城乡体系", "Bazhong settlement system"),
+    "title_progress": ("巴中市城乡提升目标进展", "Bazhong: progress towards the plan targets"),
+    "title_catchment": ("巴中市服务范围", "Bazhong catchments"),
+    "prefecture": ("市界", "prefecture"),
+    "county_b": ("区县界", "county"),
+}
+
+
+def text_of(key: str, lang: str) -> str:
+    """The map text ``key`` of :data:`TEXTS` in ``lang`` ("en" English, anything else Chinese).
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`TEXTS`.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> text_of("catchments", "zh")
+    '服务范围'
+    """
+    zh, en = TEXTS[key]
+    return en if lang == "en" else zh
+
+
+def clean(v: Any) -> Any:
+    """Return ``v``, or None when it is missing (None, NaN, pd.NA, NaT); list-likes are values.
+
+    Parameters
+    ----------
+    v : object
+
+    Returns
+    -------
+    object or None
+
+    Examples
+    --------
+    >>> clean(float("nan")) is None, clean("巴城")
+    (True, '巴城')
+    """
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):  # list-likes are values
+        pass
+    return v
+
+
+def fmt_num(value: Any, digits: int = 0) -> str:
+    """Format a number for people: thousands separators, integers without decimals; '' when missing.
+
+    Parameters
+    ----------
+    value : number or str
+        A value that is not a number is returned as text.
+    digits : int, default 0
+        Decimals kept for non-integers (2 when 0), trailing zeros dropped.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_num(1234567), fmt_num(48.91, 2), fmt_num(None)
+    ('1,234,567', '48.91', '')
+    """
+    if clean(value) is None:
+        return ""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if digits == 0 and abs(v - round(v)) < 1e-9:
+        return f"{int(round(v)):,}"
+    return f"{v:,.{digits or 2}f}".rstrip("0").rstrip(".")
+
+
+def fmt_year(year: Any) -> str:
+    """Return a year as text (2020.0 -> '2020').
+
+    Parameters
+    ----------
+    year : int, float or str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt_year(2020.0)
+    '2020'
+    """
+    return str(int(year)) if isinstance(year, (int, float, np.integer, np.floating)) else str(year)
+
+
+def column_or_default(gdf: pd.DataFrame, name: str, default: Any) -> pd.Series:
+    """Return column ``name`` of ``gdf``, or ``default`` on every row when the column is absent.
+
+    Parameters
+    ----------
+    gdf : pandas.DataFrame
+    name : str
+    default : object
+
+    Returns
+    -------
+    pandas.Series
+
+    Examples
+    --------
+    >>> column_or_default(pd.DataFrame({"a": [1, 2]}), "level", "unit").tolist()
+    ['unit', 'unit']
+    """
+    return gdf[name] if name in gdf.columns else pd.Series([default] * len(gdf), index=gdf.index)
+
+
+def display_names(gdf: pd.DataFrame, lang: str) -> pd.Series:
+    """Names to show for each row of ``gdf`` in ``lang``.
+
+    With ``lang="en"``: ``name_en`` when present, else the region's English short name of the division
+    code (:attr:`bazhong_geo.region.RegionInfo.short_names_en`), else ``name``.
+
+    Parameters
+    ----------
+    gdf : pandas.DataFrame
+        Rows with ``name`` and optionally ``name_en`` and ``code``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    pandas.Series of str
+
+    Examples
+    --------
+    >>> display_names(pd.DataFrame({"name": ["通江县"], "code": ["511921"]}), "en").tolist()
+    ['Tongjiang']
+    """
+    names = column_or_default(gdf, "name", "").astype("string")
+    if lang == "en":
+        if "name_en" in gdf.columns:
+            en = gdf["name_en"].astype("string")
+            names = en.where(en.notna() & (en != ""), names)
+        if "code" in gdf.columns:
+            mapped = gdf["code"].astype("string").map(BAZHONG.short_names_en)
+            names = mapped.where(mapped.notna(), names)
+    return names.fillna("")
+
+
+def tier_keys(values: pd.Series) -> pd.Series:
+    """Tier values (``"central_city"`` ...) of ``values`` given in any spelling :meth:`Tier.parse` accepts.
+
+    English legend labels ("central city") are accepted too. Every unknown value is collected and
+    reported in one error.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Tiers as :class:`~bazhong_geo.settlements.Tier`, file spellings or Chinese aliases (巴城, 县城, 镇 ...).
+
+    Returns
+    -------
+    pandas.Series of str
+
+    Raises
+    ------
+    UnknownTierError
+        Naming how many values are unknown, a few examples and the allowed tiers.
+
+    Examples
+    --------
+    >>> tier_keys(pd.Series(["巴城", "镇", "central village"])).tolist()
+    ['central_city', 'town', 'central_village']
+    """
+    out, bad = [], []
+    for v in values.tolist():
+        key = _tier_key(v)
+        if key is None:
+            bad.append(getattr(v, "value", v))
+        out.append(key)
+    if bad:
+        raise UnknownTierError(f"{len(bad)} settlement(s) have an unknown tier, e.g. {bad[:3]!r}; "
+                               f"use one of {', '.join(TIER_STYLES)}")
+    return pd.Series(out, index=values.index)
+
+
+def _tier_key(value: Any) -> str | None:
+    """The tier value of one spelling, or None when it names no tier."""
+    if clean(value) is None:
+        return None
+    for spelling in (value, str(getattr(value, "value", value)).strip().replace(" ", "_")):
+        try:
+            return Tier.parse(spelling).value
+        except UnknownTierError:
+            continue
+    return None
+
+
+def population_radius(population: Sequence[float] | np.ndarray, *, pop_max: float, r_min: float = 3.0,
+                      r_max: float = 22.0) -> np.ndarray:
+    """Symbol radius in pixels, symbol area proportional to population (square-root scaling).
+
+    Parameters
+    ----------
+    population : array-like of float
+        NaN where unknown (gives NaN).
+    pop_max : float
+        Population drawn with ``r_max``.
+    r_min, r_max : float
+        Radius range in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> population_radius([0, 250_000, 1_000_000], pop_max=1_000_000).round(1).tolist()
+    [3.0, 11.0, 22.0]
+    """
+    p = np.asarray(population, dtype=float)
+    if not pop_max or pop_max <= 0 or not np.isfinite(pop_max):
+        return np.full(p.shape, np.nan)
+    r = r_max * np.sqrt(np.clip(p, 0, None) / pop_max)
+    return np.where(np.isnan(p), np.nan, np.clip(r, r_min, r_max))
+
+
+
+
+
+def designation_label(key: str, lang: str) -> str:
+    """Label of a designation key in ``lang`` (an unknown key shows with spaces for underscores).
+
+    Parameters
+    ----------
+    key : str
+        E.g. ``"national_key_town"``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> designation_label("provincial_featured_town", "en"), designation_label("river_town", "zh")
+    ('provincial featured town', 'river town')
+    """
+    key = key.strip()
+    zh_en = DESIGNATION_LABELS.get(key)
+    if zh_en is None:
+        return key.replace("_", " ")
+    return zh_en[1] if lang == "en" else zh_en[0]
+
+
+#: unit -> (zh label, en label, factor applied to values shown in Chinese)
+UNIT_LABELS = {"percent": ("%", "%", 1), "persons": ("人", "people", 1), "people": ("人", "people", 1),
+          "km2": ("km²", "km²", 1), "count": ("个", "", 1), "bn_yuan": ("亿元", "bn yuan", 10),
+          "flag": ("", "", 1), "share": ("", "", 1)}
+
+
+def unit_label(unit: str, lang: str) -> tuple[str, float]:
+    """Display label of a unit and the factor to apply to its values (亿元 = 0.1 billion yuan).
+
+    Parameters
+    ----------
+    unit : str
+        Unit key of a progress table (``percent``, ``persons``, ``bn_yuan`` ...); others show as given.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    (str, float)
+
+    Examples
+    --------
+    >>> unit_label("bn_yuan", "zh"), unit_label("bn_yuan", "en")
+    (('亿元', 10), ('bn yuan', 1))
+    """
+    zh_en = UNIT_LABELS.get(str(unit))
+    if zh_en is None:
+        return str(unit), 1
+    return (zh_en[1], 1) if lang == "en" else (zh_en[0], zh_en[2])
+
+
+#: A figure stated as a bound ("passed 200 亿") -> its sign.
+BOUND_SIGNS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
