@@ -17,6 +17,7 @@ An explicit mapping (``{"code": "乡镇代码"}``, as in ``bazhong-geo.toml``) o
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -30,8 +31,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import pandas as pd
 
-__all__ = ["KINDS", "ROLE_ALIASES", "ColumnReport", "recognize_columns", "fold_header", "classify_values",
-           "DESIGNATION_WORDS"]
+__all__ = [
+    "DESIGNATION_WORDS",
+    "KINDS",
+    "ROLE_ALIASES",
+    "ColumnReport",
+    "classify_values",
+    "fold_header",
+    "recognize_columns",
+]
 
 ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("code", "行政区划代码", "统计用区划代码", "区划代码", "乡镇代码", "村代码", "村庄代码", "行政代码", "代码", "编码",
@@ -187,7 +195,7 @@ def _population_target(found: dict[str, list], report: ColumnReport) -> dict[str
     return rename
 
 
-def recognize_columns(df: "pd.DataFrame", kind: str, mapping: Mapping | None = None) -> tuple[dict, ColumnReport]:
+def recognize_columns(df: pd.DataFrame, kind: str, mapping: Mapping | None = None) -> tuple[dict, ColumnReport]:
     """Recognise the columns of a planner's file without a mapping; an explicit mapping overrides.
 
     Parameters
@@ -297,7 +305,7 @@ def _classify_term(text: object) -> tuple[str | None, str | None]:
         return None, None
 
 
-def classify_values(values: "pd.Series", value_map: Mapping | None = None) -> "pd.DataFrame":
+def classify_values(values: pd.Series, value_map: Mapping | None = None) -> pd.DataFrame:
     """Map the values of a 等级 column to ``tier`` and ``designation``, with a ``problem`` for each unplaced value.
 
     Parameters
@@ -326,7 +334,7 @@ def classify_values(values: "pd.Series", value_map: Mapping | None = None) -> "p
     overrides = dict(value_map or {})
     rows = []
     for v in values:
-        if v is None or (isinstance(v, float) and v != v) or str(v).strip() == "":
+        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
             rows.append((None, None, ""))
             continue
         word = str(v).strip()
