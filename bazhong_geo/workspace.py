@@ -728,7 +728,7 @@ def _landcover(items, root: Path, problems: _Problems, check_files: bool) -> tup
                 if missing:
                     problems.add(f"{where}.builtup", f"classes {missing} are not in the {legend_name} legend "
                                                      f"{sorted(legend)}")
-        if not builtup:
+        if not builtup and legend:   # (an unknown legend is reported already)
             problems.add(f"{where}.builtup", "no built-up classes: give builtup = [..] (class values of the legend)")
         out.append(LandCoverLayer(**base, year=year, legend_name=legend_name, legend=MappingProxyType(legend),
                                   builtup_classes=tuple(builtup)))
