@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 from pyproj import CRS
 
-from bazhong_geo._errors import UnknownCoordinateSystemError, WorkspaceConfigError, WorkspaceNotFoundError
+from bazhong_geo._errors import (
+    UnknownCoordinateSystemError,
+    WorkspaceConfigError,
+    WorkspaceNotFoundError,
+)
 from bazhong_geo.workspace import (
     CONFIG_NAME,
     LEGENDS,
