@@ -114,7 +114,9 @@ def read_register(path: str | Path) -> pd.DataFrame:
     if path.suffix.lower() == ".gpkg":
         import geopandas as gpd
 
-        gdf = gpd.read_file(path, engine="pyogrio")
+        import pyogrio
+
+        gdf = gpd.read_file(path, engine="pyogrio", layer=_register_layer(path))
         geom = gdf.geometry.to_crs(4326) if gdf.crs is not None else gdf.geometry
         empty = geom.isna() | geom.is_empty
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
@@ -131,6 +133,16 @@ def read_register(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def _register_layer(path: Path) -> str:
+    """The settlement layer of a register GeoPackage (not its styles or sources tables)."""
+    import pyogrio
+
+    if not path.exists():
+        return path.stem
+    layers = [n for n in pyogrio.list_layers(path)[:, 0] if n not in ("layer_styles", "sources")]
+    return layers[0] if layers else path.stem
+
+
 def _write_register(df: pd.DataFrame, path: Path) -> None:
     """Write the register back in its own format, all or nothing."""
     if path.suffix.lower() == ".gpkg":
@@ -141,7 +153,7 @@ def _write_register(df: pd.DataFrame, path: Path) -> None:
         geom = gpd.points_from_xy(lon, lat, crs=4326)
         gdf = gpd.GeoDataFrame(df, geometry=geom, crs=4326)
         gdf.loc[lon.isna() | lat.isna(), "geometry"] = None
-        writers.write_table(gdf, path)
+        writers.write_table(gdf, path, layer=_register_layer(path))
         return
     tmp = path.with_name(f".{path.name}.tmp")
     try:
