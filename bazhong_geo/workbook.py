@@ -114,8 +114,6 @@ def read_register(path: str | Path) -> pd.DataFrame:
     if path.suffix.lower() == ".gpkg":
         import geopandas as gpd
 
-        import pyogrio
-
         gdf = gpd.read_file(path, engine="pyogrio", layer=_register_layer(path))
         geom = gdf.geometry.to_crs(4326) if gdf.crs is not None else gdf.geometry
         empty = geom.isna() | geom.is_empty
