@@ -270,6 +270,42 @@ def recognize_columns(df: pd.DataFrame, kind: str, mapping: Mapping | None = Non
     return rename, report
 
 
+def apply_columns(df: pd.DataFrame, kind: str, mapping: Mapping | None = None) -> tuple[pd.DataFrame, ColumnReport]:
+    """Rename recognised columns and bring scaled ones to people / km² (``常住人口（万人）`` × 10000).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The file as read.
+    kind, mapping
+        As for :func:`recognize_columns`.
+
+    Returns
+    -------
+    (pandas.DataFrame, ColumnReport)
+        A renamed copy (values of scaled columns multiplied, non-numbers left as they are and to be checked by the
+        reader) and the report. The frame's ``attrs["population_kind"]`` says which population ``population`` counts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out, report = apply_columns(pd.DataFrame({"乡镇": ["甲镇"], "户籍人口（万人）": [2.5], "面积（公顷）": [150]}),
+    ...                             "population", {"name": "乡镇"})
+    >>> out.to_dict("records"), out.attrs["population_kind"]
+    ([{'name': '甲镇', 'population': 25000.0, '面积（公顷）': 150}], 'registered')
+    """
+    import pandas as pd
+
+    rename, report = recognize_columns(df, kind, mapping)
+    out = df.rename(columns=rename)
+    for target, scale in report.scales.items():
+        if scale != 1.0:
+            values = pd.to_numeric(out[target], errors="coerce")
+            out[target] = (values * scale).where(values.notna(), out[target])
+    out.attrs["population_kind"] = report.population_kind
+    return out, report
+
+
 # ----------------------------------------------------------------------------------------------- values
 
 DESIGNATION_WORDS: dict[str, tuple[str | None, str]] = {

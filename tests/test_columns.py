@@ -115,3 +115,16 @@ def test_value_map_overrides_vocabulary_and_unknowns_are_reported():
     assert (out["problem"] == "").all()
     bad = classify_values(pd.Series(["集镇"]))
     assert bad["problem"].tolist() == ["unknown 等级 value '集镇'"]
+
+
+def test_apply_columns_scales_units_to_people_and_km2():
+    from bazhong_geo.columns import apply_columns
+
+    df = pd.DataFrame({"乡镇代码": ["511921101", "511921102"], "常住人口（万人）": [2.5, "不详"],
+                       "面积（公顷）": [150, 2000]})
+    out, report = apply_columns(df, "boundaries")
+    assert list(out.columns) == ["code", "population", "area"]
+    assert out["population"].tolist() == [25000.0, "不详"]          # a non-number is left for the reader to report
+    assert out["area"].tolist() == [1.5, 20.0]
+    assert out.attrs["population_kind"] == "resident" and report.scales == {"population": 1e4, "area": 0.01}
+    assert df.columns[1] == "常住人口（万人）"                       # the input is not modified

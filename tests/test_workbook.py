@@ -5,6 +5,8 @@ import shutil
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from bazhong_geo._errors import RegisterMergeError
@@ -242,3 +244,37 @@ def test_gpkg_register(tmp_path):
                                          ("东山村民委员会", "东山村"), ("镇", "镇")])
 def test_normalise_name(raw, folded):
     assert normalise_name(raw) == folded
+
+
+def _small_register(path, n_towns):
+    codes = [f"511921{100 + i:03d}" for i in range(n_towns)]
+    pd.DataFrame({"code": codes, "name": [f"镇{i}镇" for i in range(n_towns)], "tier": "town",
+                  "parent_code": "511921", "county_code": "511921", "population": None, "lon": None,
+                  "lat": None}).to_csv(path, index=False)
+    return codes
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_property_rows_in_rows_out_and_every_filled_row_accounted(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("prop")
+    n = data.draw(st.integers(min_value=1, max_value=12))
+    codes = _small_register(folder / "register.csv", n)
+    picks = data.draw(st.lists(st.integers(min_value=0, max_value=n + 3), min_size=1, max_size=10))
+    pops = data.draw(st.lists(st.integers(min_value=0, max_value=10**6), min_size=len(picks), max_size=len(picks)))
+    file_codes = [codes[i] if i < n else f"5119219{i:02d}" for i in picks]       # i >= n: not in the register
+    pd.DataFrame({"代码": file_codes, "常住人口": pops}).to_csv(folder / "f.csv", index=False)
+    merged, report = merge_register(folder / "register.csv", folder / "f.csv")
+    assert report.rows_in == report.rows_out == len(merged) == n
+    accounted = len(report.matched) + len(report.unmatched) + len(report.ambiguous) + report.unchanged_rows \
+        + report.blank_rows
+    assert accounted == len(picks)                                   # every file row lands in exactly one list
+    first = {}
+    for code, pop in zip(file_codes, pops):
+        if code in codes:
+            first.setdefault(code, pop)
+    back = read_register(folder / "register.csv").set_index("code")
+    for code in codes:
+        expected = first.get(code)
+        got = back.loc[code, "population"]
+        assert (pd.isna(got) if expected is None else int(got) == expected)
