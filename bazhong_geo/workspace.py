@@ -526,7 +526,8 @@ def init_workspace(directory: str | Path, *, name: str | None = None, register_s
     register_source : path-like, optional
         Register CSV copied into the workspace as ``register.csv`` (default: the embedded Bazhong register).
     overwrite : bool
-        Replace an existing ``bazhong-geo.toml``; otherwise an existing one is an error.
+        Replace an existing ``bazhong-geo.toml``; otherwise an existing one is an error. An existing register or
+        workbook is kept either way (they hold the bureau's data).
 
     Returns
     -------
@@ -551,7 +552,9 @@ def init_workspace(directory: str | Path, *, name: str | None = None, register_s
         tmp = register.with_name(register.name + ".tmp")
         shutil.copyfile(source, tmp)
         tmp.replace(register)
-    workbook.write_collection_workbook(root / book_name, workbook.read_register(register))
+    book = root / book_name
+    if not book.exists():       # a workbook being filled is never replaced
+        workbook.write_collection_workbook(book, workbook.read_register(register))
     (root / "outputs").mkdir(exist_ok=True)
     tmp = config.with_name(config.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

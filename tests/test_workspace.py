@@ -73,6 +73,11 @@ def test_init_writes_config_register_and_workbook(tmp_path):
     assert ws.layers() == [] and ws.name == "巴中规划"
     with pytest.raises(WorkspaceConfigError, match="already exists"):
         init_workspace(root)
+    ws.workbook.write_bytes(b"filled by the bureau")
+    ws.register.write_text("code,name\n511900,巴城\n", encoding="utf-8")
+    init_workspace(root, overwrite=True)                                   # rewrites the configuration only
+    assert ws.workbook.read_bytes() == b"filled by the bureau"
+    assert ws.register.read_text(encoding="utf-8") == "code,name\n511900,巴城\n"
     with pytest.raises(dataclasses.FrozenInstanceError):
         ws.name = "x"
 
