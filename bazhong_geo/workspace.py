@@ -28,8 +28,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import columns, workbook
+from . import columns, crs, workbook
 from ._errors import (
+    MissingCRSError,
     UnknownCoordinateSystemError,
     UnknownTierError,
     WorkspaceConfigError,
@@ -52,10 +53,12 @@ __all__ = [
     "PopulationLayer",
     "RoadLayer",
     "Workspace",
+    "find_config",
     "gauss_kruger_crs",
     "init_workspace",
     "load_workspace",
     "parse_coordinate_system",
+    "place_layer",
     "workspace_template",
     "zone_of_easting",
 ]
@@ -282,6 +285,70 @@ def parse_coordinate_system(value: str, *, zone_prefix: bool = False, zone: int 
                 f"{where}: {code} has no zone number in its false easting, but zone_prefix = true; use the zone CRS "
                 f"(e.g. EPSG:4524 = CGCS2000 3-degree Gauss-Kruger zone 36) or set zone_prefix = false")
     return CoordinateSystem(code, zone_prefix=zone_prefix, zone=zone)
+
+
+def place_layer(gdf, coords: CoordinateSystem | None, *, work_crs: str = WORK_CRS,
+                source: str = "the layer") -> tuple[Any, list[str]]:
+    """Give a layer read from a file the coordinate system the configuration states, then bring it to ``work_crs``.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The layer as read (its own CRS, if any, from the file's .prj).
+    coords : CoordinateSystem or None
+        What the configuration says; None: the file's own CRS. The configuration wins over a .prj (bureau files
+        often carry a wrong or missing one); the notes say so. Prefixed Gauss–Krüger eastings give the zone.
+    work_crs : str
+        The CRS to return.
+    source : str
+        File name for messages.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, list of str)
+        The layer in ``work_crs`` and notes on what was assumed or converted.
+
+    Raises
+    ------
+    MissingCRSError
+        No CRS in the file and none in the configuration.
+    UnknownCoordinateSystemError
+        Prefixed eastings under a CRS without the prefix (or the reverse), naming the fix.
+    """
+    notes: list[str] = []
+    if coords is None:
+        if gdf.crs is None:
+            raise MissingCRSError(f"{source} has no coordinate system (.prj) and the configuration gives none; add "
+                                  f"crs = \"cgcs2000\" (with zone_prefix = true for 36xxxxxxx eastings) or "
+                                  f"crs = \"EPSG:xxxx\" to its layer")
+        target = gdf.crs.to_string()
+        out = gdf
+    else:
+        minx = float(gdf.total_bounds[0]) if len(gdf) else None
+        target = coords.crs(sample_easting=minx)
+        if gdf.crs is not None and not gdf.crs.equals(target):
+            notes.append(f"{source}: the file says {gdf.crs.to_string()}, the configuration {target}; the "
+                         f"configuration is used")
+        out = gdf.set_crs(target, allow_override=True)
+        if coords.web is not None:
+            out = crs.convert(out, src=coords.web, dst="wgs84")
+            notes.append(f"{source}: {coords.web} coordinates converted to WGS-84")
+    _check_prefix(out, source)
+    return crs.to_work_crs(out) if work_crs == WORK_CRS else out.to_crs(work_crs), notes
+
+
+def _check_prefix(gdf, source: str) -> None:
+    """Eastings of tens of millions under a CRS whose false easting has no zone number: the prefix was forgotten."""
+    if gdf.crs is None or not gdf.crs.is_projected or not len(gdf):
+        return
+    fe = _false_easting(gdf.crs.to_string())
+    minx = float(gdf.total_bounds[0])
+    if fe is not None and fe < 1_000_000 and minx > 10_000_000:
+        zone = zone_of_easting(minx)
+        raise UnknownCoordinateSystemError(
+            f"{source}: eastings such as {minx:.0f} carry the zone number {zone}, but {gdf.crs.to_string()} has none; "
+            f"set crs = \"cgcs2000\" with zone_prefix = true for the layer (CGCS2000: "
+            f"{gauss_kruger_crs('cgcs2000', zone)})")
 
 
 # =============================================================================================== layers

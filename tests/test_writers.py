@@ -193,3 +193,31 @@ def test_headers():
     assert header("town_area_population", "zh") == "镇区人口（人）"
     assert header("travel_minutes", "zh") == "出行时间（分钟）"
     assert header("something_new", "zh") == "something_new"
+
+
+def test_place_layer_by_the_configuration(tmp_path):
+    from bazhong_geo._errors import MissingCRSError, UnknownCoordinateSystemError
+    from bazhong_geo.workspace import place_layer
+
+    path = _bureau_shapefile(tmp_path)
+    for suffix in (".prj",):                                         # bureau files often come without a .prj
+        path.with_suffix(suffix).unlink()
+    raw = gpd.read_file(path, engine="pyogrio", encoding="gbk")
+    assert raw.crs is None
+    with pytest.raises(MissingCRSError, match="zone_prefix = true"):
+        place_layer(raw, None, source=path.name)
+    work, notes = place_layer(raw, parse_coordinate_system("cgcs2000", zone_prefix=True), source=path.name)
+    assert work.crs.equals("EPSG:4545") and notes == []
+    assert np.allclose(work.area / 1e6, [6.0, 12.0, 3.0], atol=1e-6)
+    assert np.allclose(work.total_bounds, _townships_4545().total_bounds, atol=1e-3)
+    wrong = raw.set_crs("EPSG:4545")                                  # a .prj without the zone prefix
+    with pytest.raises(UnknownCoordinateSystemError, match="zone number 36.*zone_prefix = true.*EPSG:4524"):
+        place_layer(wrong, None, source=path.name)
+    fixed, notes = place_layer(wrong, parse_coordinate_system("cgcs2000", zone_prefix=True), source=path.name)
+    assert fixed.crs.equals("EPSG:4545") and "the configuration is used" in notes[0]
+    seat = gpd.GeoDataFrame(geometry=[Point(107.9101, 32.3950)])      # an Amap point, no CRS in the file
+    placed, notes = place_layer(seat, parse_coordinate_system("gcj02"))
+    from bazhong_geo.crs import gcj02_to_wgs84
+
+    expected = gpd.GeoSeries([Point(*gcj02_to_wgs84(107.9101, 32.3950))], crs=4326).to_crs(4545)
+    assert placed.geometry.iloc[0].distance(expected.iloc[0]) < 0.01 and "converted" in notes[0]
