@@ -379,6 +379,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False).replace({"": None})
 
 
+def _scaled(values: pd.Series, scale: float) -> pd.Series:
+    """Numbers times ``scale`` (a header in 万人 gives 10000); other cells kept as they are, to be noted when merged."""
+    def one(v):
+        if _blank(v):
+            return None
+        try:
+            return _plain_number(_plain_number(unicodedata.normalize("NFKC", str(v)).replace(",", "").strip()) * scale)
+        except ValueError:
+            return v
+
+    return values.map(one).astype(object)
+
+
 def _standardise(raw: pd.DataFrame, path: Path, *, mapping, value_map, coords: str) -> tuple[pd.DataFrame, list[str]]:
     """Rename a foreign file's columns to workbook keys (population by kind; 等级 -> tier and designations)."""
     rename, report = columns.recognize_columns(raw.drop(columns=["file_row"]), "settlements", mapping)
@@ -401,12 +414,12 @@ def _standardise(raw: pd.DataFrame, path: Path, *, mapping, value_map, coords: s
         if report.population_kind == "unspecified":
             notes.append(f"{path.name}: the population column does not say 常住 or 户籍; read as resident population "
                          f"(name it with a mapping to change)")
-        out[target] = pd.to_numeric(df["population"], errors="coerce") * scale
+        out[target] = _scaled(df["population"], scale)
         if year is not None:
             out[f"{target}_year"] = year
     if "registered_population" in df.columns:
-        out["registered_population"] = pd.to_numeric(df["registered_population"], errors="coerce") * \
-            report.scales.get("registered_population", 1.0)
+        out["registered_population"] = _scaled(df["registered_population"],
+                                               report.scales.get("registered_population", 1.0))
     if "tier" in df.columns:
         classified = columns.classify_values(df["tier"], value_map)
         out["tier"] = classified["tier"]
@@ -632,41 +645,71 @@ def _designation_keys(text) -> list[str]:
     return keys
 
 
+def _number(row: pd.Series, key: str, where: str, notes: list):
+    """The cell as an int/float, None when blank; a non-number is noted and left out."""
+    value = row.get(key)
+    if _blank(value):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).replace(",", "").strip() if isinstance(value, str) else value
+    try:
+        number = _plain_number(text)
+    except (TypeError, ValueError):
+        notes.append(f"{where}: {key} = {value!r} is not a number; not merged")
+        return None
+    if number < 0:
+        notes.append(f"{where}: {key} = {value!r} is negative; not merged")
+        return None
+    return number
+
+
+def _point(row: pd.Series, where: str, notes: list) -> tuple[float, float] | None:
+    """The row's point in WGS-84, None when absent or not usable (noted)."""
+    if _blank(row.get("lon")) or _blank(row.get("lat")):
+        return None
+    system = row.get("coord_system")
+    if _blank(system):
+        notes.append(f"{where}: no coordinate system given for the point; read as wgs84")
+    try:
+        lon, lat = _to_wgs84(row["lon"], row["lat"], None if _blank(system) else system, where)
+    except (TypeError, ValueError) as exc:
+        notes.append(f"{where}: point not read ({exc})")
+        return None
+    if not (73.0 <= lon <= 136.0 and 3.0 <= lat <= 54.0):
+        notes.append(f"{where}: point ({row['lon']}, {row['lat']}) in {system or 'wgs84'} falls outside China "
+                     f"({lon:.4f}, {lat:.4f}): longitude and latitude swapped, or another coordinate system? Not merged")
+        return None
+    return round(lon, 7), round(lat, 7)
+
+
 def _row_values(row: pd.Series, path: Path, notes: list) -> dict:
-    """Register column -> new value of one file row (only filled cells)."""
+    """Register column -> new value of one file row (only filled, usable cells; the others noted)."""
     new: dict = {}
     where = f"{path.name} row {row['file_row']}"
-    if not _blank(row.get("lon")) and not _blank(row.get("lat")):
-        try:
-            lon, lat = _to_wgs84(row["lon"], row["lat"], row.get("coord_system"), where)
-        except (TypeError, ValueError) as exc:
-            notes.append(f"{where}: point not read ({exc})")
-        else:
-            new["lon"], new["lat"] = round(lon, 7), round(lat, 7)
-            system = row.get("coord_system") if not _blank(row.get("coord_system")) else "wgs84"
-            new["coord_source"] = f"{path.name} ({system})"
+    point = _point(row, where, notes)
+    if point is not None:
+        new["lon"], new["lat"] = point
+        system = row.get("coord_system") if not _blank(row.get("coord_system")) else "wgs84"
+        new["coord_source"] = f"{path.name} ({system})"
     if not _blank(row.get("tier")):
         try:
             new["tier"] = Tier.parse(row["tier"]).value
         except ValueError:
             notes.append(f"{where}: unknown tier {row['tier']!r} not merged")
-    if not _blank(row.get("resident_population")):
-        new["population"] = _plain_number(row["resident_population"])
+    resident = _number(row, "resident_population", where, notes)
+    if resident is not None:
+        new["population"] = resident
         new["population_kind"] = "常住"
-        new["population_year"] = None if _blank(row.get("resident_population_year")) else \
-            _plain_number(row["resident_population_year"])
-        new["population_source"] = row.get("resident_population_source") if not \
-            _blank(row.get("resident_population_source")) else path.name
-    for key in ("registered_population", "town_area_population", "builtup_km2"):
-        if not _blank(row.get(key)):
-            new[key] = _plain_number(row[key])
-    for key in ("registered_population_year", "town_area_population_year", "builtup_year"):
-        if not _blank(row.get(key)):
-            new[key] = _plain_number(row[key])
-    if not _blank(row.get("registered_population_source")):
-        new["registered_population_source"] = row["registered_population_source"]
-    elif "registered_population" in new:
-        new["registered_population_source"] = path.name
+        new["population_year"] = _number(row, "resident_population_year", where, notes)
+        source = row.get("resident_population_source")
+        new["population_source"] = path.name if _blank(source) else source
+    for key in ("registered_population", "town_area_population", "builtup_km2", "registered_population_year",
+                "town_area_population_year", "builtup_year"):
+        value = _number(row, key, where, notes)
+        if value is not None:
+            new[key] = value
+    if "registered_population" in new:
+        source = row.get("registered_population_source")
+        new["registered_population_source"] = path.name if _blank(source) else source
     keys = _designation_keys(row.get("designations"))
     if keys:
         new["designations"] = keys

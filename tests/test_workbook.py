@@ -278,3 +278,19 @@ def test_property_rows_in_rows_out_and_every_filled_row_accounted(tmp_path_facto
         expected = first.get(code)
         got = back.loc[code, "population"]
         assert (pd.isna(got) if expected is None else int(got) == expected)
+
+
+def test_bad_cells_are_noted_not_merged(register, tmp_path):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"代码": ["511921113", "511921101", "511921103"],
+                  "纬度": [107.9, 32.0, None], "经度": [32.4, 107.3, None],         # first row: swapped
+                  "常住人口": ["两万", "-5", "1,234"]}).to_csv(path, index=False)
+    _, report = merge_register(register, path)
+    notes = "\n".join(report.notes)
+    assert "bad.csv row 2: point (32.4, 107.9) in wgs84 falls outside China" in notes
+    assert "bad.csv row 2: resident_population = '两万' is not a number; not merged" in notes
+    assert "bad.csv row 3: resident_population = -5 is negative; not merged" in notes
+    back = read_register(register).set_index("code")
+    assert pd.isna(back.loc["511921113", "lon"]) and back.loc["511921103", "population"] == "1234"
+    assert float(back.loc["511921101", "lon"]) == pytest.approx(107.3)
+    assert report.rows_out == N_REGISTER
