@@ -244,6 +244,7 @@ def _write_xlsx(data, path: Path, *, lang: str, sources=None, **_) -> WriteResul
     from openpyxl.utils import get_column_letter
 
     df, notes = _as_table(data, lang)
+    _check_excel_text(df, path)
     wb = Workbook()
     ws = wb.active
     ws.title = "数据" if lang == "zh" else "data"
@@ -262,6 +263,18 @@ def _write_xlsx(data, path: Path, *, lang: str, sources=None, **_) -> WriteResul
         ss.append([cell_value(v) for v in row])
     save_workbook(wb, path)
     return WriteResult(path=path, files=[path], notes=notes)
+
+
+def _check_excel_text(df: pd.DataFrame, path: Path) -> None:
+    """Refuse text with control characters Excel cannot store, naming the cells."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    bad = [(i + 2, str(c)) for c in df.columns
+           for i, v in enumerate(df[c]) if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v)]
+    if bad:
+        cells = ", ".join(f"row {r} column {c}" for r, c in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise UnsupportedFormatError(f"{path.name}: control characters Excel cannot store in {cells}; remove them "
+                                     f"from the text (or write .csv)")
 
 
 def cell_value(v):

@@ -183,9 +183,15 @@ def test_geojson_and_parquet(tmp_path):
 def test_failed_write_leaves_nothing(tmp_path):
     bad = _result_table()
     bad["obj"] = [object(), object(), object()]                                   # not writable to parquet
-    with pytest.raises(Exception):  # noqa: B017 - the engine's own error; what matters is what is left
+    with pytest.raises(ValueError, match="object"):                             # pyarrow's own error
         write_table(bad, tmp_path / "x.parquet")
     assert list(tmp_path.iterdir()) == []
+    good = write_table(_result_table(), tmp_path / "x.xlsx").path.read_bytes()
+    control = _result_table().assign(name=["a\x07b", "c", "d"])                    # a character Excel refuses
+    with pytest.raises(UnsupportedFormatError, match="x.xlsx: control characters .* in row 2 column name"):
+        write_table(control, tmp_path / "x.xlsx")
+    assert (tmp_path / "x.xlsx").read_bytes() == good                            # the old file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["x.xlsx"]
 
 
 def test_headers():
