@@ -339,11 +339,12 @@ def _read_any(path: Path, *, mapping: Mapping | None, value_map: Mapping | None,
 
         wb = load_workbook(path, read_only=True, data_only=True)
         try:
-            if SHEET in wb.sheetnames and mapping is None:
-                return read_collection_workbook(path), [f"{path.name}: the data-collection workbook"]
+            ours = SHEET in wb.sheetnames
         finally:
             wb.close()
-        raw = pd.read_excel(path, sheet_name=sheet or 0, dtype=object)
+        if ours and mapping is None and sheet in (None, SHEET):
+            return read_collection_workbook(path), [f"{path.name}: the data-collection workbook"]
+        raw = pd.read_excel(path, sheet_name=sheet or (SHEET if ours else 0), dtype=object)
     elif suffix in (".csv", ".txt"):
         raw = _read_csv(path)
     elif suffix in (".gpkg", ".shp", ".geojson", ".json", ".parquet"):
