@@ -59,6 +59,7 @@ __all__ = [
     "load_workspace",
     "parse_coordinate_system",
     "place_layer",
+    "update_register",
     "workspace_template",
     "zone_of_easting",
 ]
@@ -978,3 +979,47 @@ def load_workspace(directory: str | Path | None = None, *, check_files: bool = T
     }
     problems.raise_if_any()
     return Workspace(root=root, config=config, **ws, **parts)
+
+
+def update_register(filled_file: str | Path, directory: str | Path | None = None, *, overwrite: bool = False,
+                    mapping: Mapping | None = None, coords: str | None = None,
+                    sheet: str | None = None) -> tuple[Any, workbook.MergeReport]:
+    """Merge a filled workbook or settlement file into the workspace's register (``bazhong-geo update FILE``).
+
+    The workspace's settlement value mapping (``[settlements.values.tier]``) and, for a table without a
+    coordinate-system column, its settlement ``crs`` are used unless ``coords`` is given.
+
+    Parameters
+    ----------
+    filled_file : path-like
+        The filled data-collection workbook or any settlement file (see :func:`bazhong_geo.workbook.merge_register`).
+    directory : path-like, optional
+        The workspace (default: the current folder).
+    overwrite, mapping, sheet
+        As for :func:`~bazhong_geo.workbook.merge_register`.
+    coords : str, optional
+        Coordinate system of the file's lon/lat columns.
+
+    Returns
+    -------
+    (pandas.DataFrame, MergeReport)
+    """
+    ws = load_workspace(directory, check_files=False)
+    layer = ws.settlements
+    value_map = {word: dict(target) for word, target in layer.values.get("tier", {}).items()} if layer else None
+    if coords is None:
+        coords = _table_coords(layer, ws.config)
+    return workbook.merge_register(ws.register, filled_file, overwrite=overwrite, mapping=mapping,
+                                   value_map=value_map or None, coords=coords, sheet=sheet)
+
+
+def _table_coords(layer: Layer | None, config: Path) -> str:
+    """The coordinate system of a settlement table's lon/lat (x/y) columns, from its layer's configuration."""
+    if layer is None or layer.coords is None:
+        return "wgs84"
+    if layer.coords.web is not None:
+        return layer.coords.web
+    if layer.coords.zone_prefix and layer.coords.zone is None:
+        raise WorkspaceConfigError(f"{config}: settlements.crs has zone_prefix = true but no zone; a table's x/y "
+                                   f"need it: add zone = 36 (the number in front of the eastings)")
+    return layer.coords.crs()

@@ -214,3 +214,29 @@ def test_legends_name_their_builtup_classes():
     for name, (legend, builtup) in LEGENDS.items():
         assert builtup and all(b in legend for b in builtup), name
     assert Path(__file__).name == "test_workspace.py"
+
+
+def test_update_register_uses_the_workspace_value_map_and_crs(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from bazhong_geo.crs import gcj02_to_wgs84
+    from bazhong_geo.workbook import read_register
+    from bazhong_geo.workspace import update_register
+
+    root = tmp_path / "ws"
+    init_workspace(root)
+    config = root / CONFIG_NAME
+    config.write_text(config.read_text(encoding="utf-8") + '\n[settlements]\npath = "seats.xlsx"\ncrs = "gcj02"\n'
+                      '[settlements.values.tier]\n"片区中心镇" = { tier = "featured_town", designation = "area_centre" }\n',
+                      encoding="utf-8")
+    seats = root / "seats.xlsx"
+    pd.DataFrame({"名称": ["民胜镇"], "经度": [107.30], "纬度": [32.00], "等级": ["片区中心镇"]}).to_excel(seats, index=False)
+    monkeypatch.chdir(root)
+    merged, report = update_register(seats)
+    assert report.conflicts["column"].tolist() == ["tier"]                     # town in the register
+    assert report.notes and not any("unknown 等级" in n for n in report.notes)
+    row = read_register(root / "register.csv").set_index("code").loc["511921101"]
+    lon, lat = gcj02_to_wgs84(107.30, 32.00)
+    assert float(row["lon"]) == pytest.approx(lon, abs=1e-6) and float(row["lat"]) == pytest.approx(lat, abs=1e-6)
+    assert row["designations"] == "area_centre" and row["tier"] == "town"
+    assert len(merged) == 1952
