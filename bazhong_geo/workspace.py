@@ -578,7 +578,13 @@ outputs = "outputs"                # 成果文件夹 / output folder
 
 def workspace_template(name: str = "", region: str = BAZHONG.code, workbook_name: str = "资料收集表.xlsx") -> str:
     """Return the text of a fresh ``bazhong-geo.toml`` (comments in Chinese and English, examples commented out)."""
-    return _TEMPLATE.format(name=name.replace('"', ""), region=region, workbook=workbook_name)
+    return _TEMPLATE.format(name=_toml_text(name), region=_toml_text(region), workbook=_toml_text(workbook_name))
+
+
+def _toml_text(text: str) -> str:
+    """``text`` escaped for a one-line TOML basic string (without the quotes)."""
+    out = str(text).replace("\\", "\\\\").replace('"', '\\"')
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group(0)):04X}", out)
 
 
 def init_workspace(directory: str | Path, *, name: str | None = None, register_source: str | Path | None = None,

@@ -240,3 +240,9 @@ def test_update_register_uses_the_workspace_value_map_and_crs(tmp_path, monkeypa
     assert float(row["lon"]) == pytest.approx(lon, abs=1e-6) and float(row["lat"]) == pytest.approx(lat, abs=1e-6)
     assert row["designations"] == "area_centre" and row["tier"] == "town"
     assert len(merged) == 1952
+
+
+def test_project_names_are_escaped_in_the_configuration(tmp_path):
+    name = 'a "quoted" \\ name\nwith a line break'
+    ws = init_workspace(tmp_path / "p", name=name)
+    assert ws.name == name
