@@ -154,6 +154,24 @@ class CJKFontWarning(UserWarning):
     """No CJK font found: figures fall back to English labels."""
 
 
+# --- the bureau's own data: workspace, columns, workbook, writers (issue 12) ---------------------
+
+class WorkspaceError(BazhongGeoError):
+    """A planner's workspace that cannot be used (base of the workspace errors)."""
+
+
+class WorkspaceNotFoundError(WorkspaceError):
+    """No ``bazhong-geo.toml`` in the folder given (or the current folder)."""
+
+
+class WorkspaceConfigError(WorkspaceError):
+    """A ``bazhong-geo.toml`` with unknown keys, wrong types or bad values (every problem listed with its key)."""
+
+
+class RegisterMergeError(BazhongGeoError):
+    """A settlement file that cannot be merged into the workspace register (no key columns, the embedded register)."""
+
+
 class InvalidCoordinateError(BazhongGeoError):
     """Coordinates that are not numbers, out of range, or longitude/latitude swapped (io loaders)."""
 
