@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import vocabulary
 from ._errors import MissingColumnError, UnknownTierError
 from .settlements import Tier
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
-    "DESIGNATION_WORDS",
     "KINDS",
     "ROLE_ALIASES",
     "ColumnReport",
@@ -308,37 +308,16 @@ def apply_columns(df: pd.DataFrame, kind: str, mapping: Mapping | None = None) -
 
 # ----------------------------------------------------------------------------------------------- values
 
-DESIGNATION_WORDS: dict[str, tuple[str | None, str]] = {
-    "重点镇": (None, "key_town"),
-    "全国重点镇": (None, "national_key_town"),
-    "国家级重点镇": (None, "national_key_town"),
-    "省级重点镇": (None, "provincial_key_town"),
-    "省重点镇": (None, "provincial_key_town"),
-    "市级重点镇": (None, "municipal_key_town"),
-    "中心镇": (None, "central_town"),
-    "全国特色小镇": ("featured_town", "national_featured_town"),
-    "国家级特色小镇": ("featured_town", "national_featured_town"),
-    "省级特色小镇": ("featured_town", "provincial_featured_town"),
-    "省级特色镇": ("featured_town", "provincial_featured_town"),
-    "市级特色镇": ("featured_town", "municipal_featured_town"),
-    "四好村": (None, "four_good_village"),
-    "省级四好村": (None, "provincial_four_good_village"),
-}
-"""Words of a 等级 column that name a designation (an attribute), with the tier they also imply, if any."""
-
-
 def _classify_term(text: object) -> tuple[str | None, str | None]:
     """Return (tier value or None, designation key or None) for one 等级 word; (None, None) when unknown.
 
-    The one place the vocabulary is consulted, so a fuller vocabulary can replace it.
+    Reads the shared vocabulary (:func:`bazhong_geo.vocabulary.classify_term`).
     """
-    key = unicodedata.normalize("NFKC", str(text)).strip()
-    if key in DESIGNATION_WORDS:
-        return DESIGNATION_WORDS[key]
     try:
-        return Tier.parse(key).value, None
+        tier, designation = vocabulary.classify_term(unicodedata.normalize("NFKC", str(text)).strip())
     except UnknownTierError:
         return None, None
+    return (tier.value if tier is not None else None), designation
 
 
 def classify_values(values: pd.Series, value_map: Mapping | None = None) -> pd.DataFrame:

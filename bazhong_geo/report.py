@@ -19,18 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import targets, units
+from . import targets, units, vocabulary
 from ._errors import PlanYearWarning
 from .trajectory import save_figure, trajectory_figure
 
 __all__ = ["write_report", "progress_markdown", "progress_html", "STATUS_LABELS", "STATUS_COLORS"]
 
-#: Status labels of :func:`bazhong_geo.targets.progress` by language.
-STATUS_LABELS = {
-    "zh": {"achieved": "已完成", "on_track": "按期推进", "behind": "滞后", "no_data": "无数据"},
-    "en": {"achieved": "achieved", "on_track": "on track", "behind": "behind", "no_data": "no data"},
-}
-STATUS_COLORS = {"achieved": "#1a9850", "on_track": "#91cf60", "behind": "#d73027", "no_data": "#969696"}
+#: Status labels of :func:`bazhong_geo.targets.progress` by language (from the shared status vocabulary).
+STATUS_LABELS = {lang: {key: s[lang] for key, s in vocabulary.STATUSES.items()} for lang in ("zh", "en")}
+STATUS_COLORS = {key: s["color"] for key, s in vocabulary.STATUSES.items()}
 
 
 _TABLE_COLS = ["key", "scope_name", "description_zh", "target", "latest_value", "latest_year", "baseline_value",

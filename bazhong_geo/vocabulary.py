@@ -201,15 +201,18 @@ DESIGNATIONS = {d.key: d for d in (
     Designation("provincial_key_town", "省级重点镇", "provincial key town", aliases=("省重点镇", "四川省重点镇")),
     Designation("municipal_key_town", "市级重点镇", "municipal key town", aliases=("市重点镇",)),
     Designation("featured_town", "特色镇", "featured town", tier="featured_town", aliases=("特色小镇",)),
-    Designation("national_featured_town", "国家级特色小镇", "national featured town",
+    Designation("national_featured_town", "国家级特色小镇", "national featured town", tier="featured_town",
                 aliases=("全国特色小镇", "国家特色小镇")),
-    Designation("provincial_featured_town", "省级特色小镇", "provincial featured town",
+    Designation("provincial_featured_town", "省级特色小镇", "provincial featured town", tier="featured_town",
                 aliases=("省级特色镇", "四川省特色小镇")),
+    Designation("municipal_featured_town", "市级特色镇", "municipal featured town", tier="featured_town",
+                aliases=("市级特色小镇",)),
     Designation("provincial_culture_tourism_town", "省级文化旅游特色小镇", "provincial culture-and-tourism town",
                 aliases=("文化旅游特色小镇", "文旅特色小镇")),
     Designation("mega_town", "特大镇", "mega town"),
     Designation("central_town", "中心镇", "central town"),
     Designation("four_good_village", "四好村", "four-good village"),
+    Designation("provincial_four_good_village", "省级四好村", "provincial four-good village"),
     Designation("central_village", "中心村", "central village", tier="central_village"),
 )}
 """Designation key -> :class:`Designation`: the one table of designation words (maps and reports label from it)."""
@@ -370,3 +373,13 @@ def _designation_not_tier(value: object, key: str) -> str:
     return (f"{value!r} names a designation ({key}, {d.label_zh}), not a tier: record it in the 'designations' "
             f"column as {key!r} and give the tier separately (a town's tier is usually 'town' 一般镇 or "
             f"'featured_town' 特色镇); bazhong_geo.vocabulary.classify_term maps a 等级 column to both")
+
+
+STATUSES = {
+    "achieved": {"zh": "已完成", "en": "achieved", "color": "#1e8449"},
+    "on_track": {"zh": "按期推进", "en": "on track", "color": "#2874a6"},
+    "behind": {"zh": "滞后", "en": "behind", "color": "#c0392b"},
+    "no_data": {"zh": "无数据", "en": "no data", "color": "#7f8c8d"},
+}
+"""Progress status (see :func:`bazhong_geo.targets.progress`) -> Chinese and English label and colour, in
+display order: the one table maps and reports read."""

@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import columns, writers
 from ._errors import RegisterMergeError, UnknownCoordinateSystemError
-from ._paths import settlements_path
+from .resources import data_file
 from .crs import transform_coords, web_system
 from .region import BAZHONG, normalize_code
 from .settlements import Tier
@@ -102,7 +102,7 @@ _INSTRUCTION_LINES = (
 
 def embedded_register_path() -> Path:
     """Return the path of the embedded Bazhong settlement register (read-only; a workspace copies it)."""
-    return settlements_path("register.csv")
+    return data_file("settlements/register.csv")
 
 
 def read_register(path: str | Path) -> pd.DataFrame:

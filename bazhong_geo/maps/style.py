@@ -14,33 +14,31 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import units, vocabulary
 from .._errors import UnknownTierError
 from ..region import BAZHONG
 from ..settlements import Tier
 
 __all__ = [
     "TIER_STYLES", "STATUS_COLORS", "YLORRD", "QUALITATIVE", "NO_DATA_COLOR", "DESIGNATION_LABELS", "TEXTS",
-    "UNIT_LABELS", "BOUND_SIGNS", "text_of", "clean", "fmt_num", "fmt_year", "column_or_default", "display_names",
+    "BOUND_SIGNS", "text_of", "clean", "fmt_num", "fmt_year", "column_or_default", "display_names",
     "tier_keys", "population_radius", "designation_label", "unit_label",
 ]
 
 #: Tier value -> symbol (shape, fill colour, default radius in px when the population is unknown) and labels.
 TIER_STYLES: dict[str, dict[str, Any]] = {
-    "central_city": {"shape": "star", "fill": "#c0392b", "radius": 14, "zh": "中心城区", "en": "central city"},
-    "county_town": {"shape": "square", "fill": "#e67e22", "radius": 10, "zh": "县城", "en": "county town"},
-    "featured_town": {"shape": "diamond", "fill": "#8e44ad", "radius": 7, "zh": "特色镇", "en": "featured town"},
-    "central_village": {"shape": "triangle", "fill": "#27ae60", "radius": 6, "zh": "中心村", "en": "central village"},
-    "town": {"shape": "circle", "fill": "#2e86c1", "radius": 5, "zh": "一般镇", "en": "town"},
-    "village": {"shape": "circle", "fill": "#95a5a6", "radius": 3, "zh": "村", "en": "village"},
+    "central_city": {"shape": "star", "fill": "#c0392b", "radius": 14},
+    "county_town": {"shape": "square", "fill": "#e67e22", "radius": 10},
+    "featured_town": {"shape": "diamond", "fill": "#8e44ad", "radius": 7},
+    "central_village": {"shape": "triangle", "fill": "#27ae60", "radius": 6},
+    "town": {"shape": "circle", "fill": "#2e86c1", "radius": 5},
+    "village": {"shape": "circle", "fill": "#95a5a6", "radius": 3},
 }
+for _tier, _style in TIER_STYLES.items():  # labels come from the one tier vocabulary
+    _style["zh"], _style["en"] = vocabulary.TIER_LABELS[_tier]
 
-#: Progress status -> colour and labels.
-STATUS_COLORS: dict[str, dict[str, str]] = {
-    "achieved": {"color": "#1e8449", "zh": "已完成", "en": "achieved"},
-    "on_track": {"color": "#2874a6", "zh": "按进度", "en": "on track"},
-    "behind": {"color": "#c0392b", "zh": "滞后", "en": "behind"},
-    "no_data": {"color": "#7f8c8d", "zh": "无数据", "en": "no data"},
-}
+#: Progress status -> colour and labels (the shared status vocabulary).
+STATUS_COLORS: dict[str, dict[str, str]] = vocabulary.STATUSES
 
 #: Sequential palettes (ColorBrewer YlOrRd / Blues) by number of classes.
 YLORRD = {
@@ -61,16 +59,8 @@ NO_DATA_COLOR = "#d5d8dc"
 """Fill colour of areas without a value."""
 
 #: Labels of known designation keys.
-DESIGNATION_LABELS = {
-    "national_key_town": ("全国重点镇", "national key town"),
-    "provincial_key_town": ("省级重点镇", "provincial key town"),
-    "municipal_key_town": ("市级重点镇", "municipal key town"),
-    "provincial_featured_town": ("省级特色小镇", "provincial featured town"),
-    "national_featured_town": ("国家级特色小镇", "national featured town"),
-    "featured_town": ("特色镇", "featured town"),
-    "four_good_village": ("四好村", "four-good village"),
-    "central_village": ("中心村", "central village"),
-}
+DESIGNATION_LABELS = {key: (d.label_zh, d.label_en) for key, d in vocabulary.DESIGNATIONS.items()}
+"""Designation key -> (Chinese, English) label, from :mod:`bazhong_geo.vocabulary` (defined there once)."""
 TEXTS = {
     "boundaries": ("行政区划", "Boundaries"),
     "settlements": ("城镇体系", "Settlement system"),
@@ -186,8 +176,8 @@ def fmt_num(value: Any, digits: int = 0) -> str:
     except (TypeError, ValueError):
         return str(value)
     if digits == 0 and abs(v - round(v)) < 1e-9:
-        return f"{int(round(v)):,}"
-    return f"{v:,.{digits or 2}f}".rstrip("0").rstrip(".")
+        return units.number(round(v), 0)
+    return units.number(v, digits or 2).rstrip("0").rstrip(".")
 
 
 def fmt_year(year: Any) -> str:
@@ -361,17 +351,9 @@ def designation_label(key: str, lang: str) -> str:
     >>> designation_label("provincial_featured_town", "en"), designation_label("river_town", "zh")
     ('provincial featured town', 'river town')
     """
-    key = key.strip()
-    zh_en = DESIGNATION_LABELS.get(key)
-    if zh_en is None:
-        return key.replace("_", " ")
-    return zh_en[1] if lang == "en" else zh_en[0]
+    return vocabulary.designation_label(key, lang)
 
 
-#: unit -> (zh label, en label, factor applied to values shown in Chinese)
-UNIT_LABELS = {"percent": ("%", "%", 1), "persons": ("人", "people", 1), "people": ("人", "people", 1),
-          "km2": ("km²", "km²", 1), "count": ("个", "", 1), "bn_yuan": ("亿元", "bn yuan", 10),
-          "flag": ("", "", 1), "share": ("", "", 1)}
 
 
 def unit_label(unit: str, lang: str) -> tuple[str, float]:
@@ -392,10 +374,18 @@ def unit_label(unit: str, lang: str) -> tuple[str, float]:
     >>> unit_label("bn_yuan", "zh"), unit_label("bn_yuan", "en")
     (('亿元', 10), ('bn yuan', 1))
     """
-    zh_en = UNIT_LABELS.get(str(unit))
-    if zh_en is None:
+    if not units.is_unit(unit):
         return str(unit), 1
-    return (zh_en[1], 1) if lang == "en" else (zh_en[0], zh_en[2])
+    u = units.UNITS[units.unit_key(unit)]
+    factor = 1.0
+    if lang != "en" and u.zh_as is not None:
+        factor, u = units.convert(1.0, u.key, u.zh_as), units.UNITS[u.zh_as]
+    label = u.en if lang == "en" else u.zh
+    if u.dimension == "area":
+        label = "km²" if u.key == "km2" else label
+    if u.dimension in ("count", "flag", "share") and lang == "en":
+        label = ""
+    return label, (int(factor) if float(factor).is_integer() else factor)
 
 
 #: A figure stated as a bound ("passed 200 亿") -> its sign.
