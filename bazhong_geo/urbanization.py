@@ -37,6 +37,8 @@ from ._errors import (
     UnknownUrbanRuralCodeError,
     UnsupportedGridError,
 )
+from .zonal.areas import CellArea, area_km2
+from .zonal.coverage import compute_coverage
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -183,31 +185,15 @@ class _KmGrid:
     data_km2: np.ndarray = None  # km² of the cell covered by valid input cells (land or water)
 
 
-def _fine_cell_area_m2(transform, crs, shape):
-    """Area of each source row's cells in m² (rows, 1): ellipsoidal for geographic grids, planar otherwise.
+def _fine_cell_area_m2(transform, crs, shape) -> np.ndarray:
+    """True (ellipsoidal) m² of every cell of a grid, (rows, cols): the zonal engine's cell areas, as builtup uses."""
+    return CellArea(_pyproj(crs), transform, shape).grid()
 
-    A geographic cell between latitudes φ1, φ2 spanning Δλ has area a²/2 · Δλ · |q(φ2) − q(φ1)|, q the
-    authalic-latitude function of the CRS's ellipsoid (Snyder 1987, eq. 3-12) — exact on the ellipsoid.
-    """
-    h = shape[0]
-    if crs.is_geographic:
-        from pyproj import CRS as PCRS
 
-        ell = PCRS.from_user_input(crs.to_wkt()).ellipsoid
-        a = ell.semi_major_metre
-        f = 1.0 / ell.inverse_flattening if ell.inverse_flattening else 0.0
-        e2 = f * (2 - f)
-        e = np.sqrt(e2)
-        lat_top = transform.f + transform.e * np.arange(h + 1)
-        sin = np.sin(np.deg2rad(np.clip(lat_top, -90, 90)))
-        if e > 0:
-            q = (1 - e2) * (sin / (1 - e2 * sin**2) - np.log((1 - e * sin) / (1 + e * sin)) / (2 * e))
-        else:
-            q = 2 * sin
-        area = a * a / 2 * np.deg2rad(abs(transform.a)) * np.abs(np.diff(q))
-        return area[:, None]
-    factor = crs.linear_units_factor[1] if crs.is_projected else 1.0
-    return np.full((h, 1), abs(transform.a * transform.e) * factor * factor)
+def _pyproj(crs):
+    from pyproj import CRS
+
+    return CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") and not isinstance(crs, CRS) else crs)
 
 
 def _metres(crs) -> float | None:
@@ -231,7 +217,8 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
       aligned to multiples of ``cell_size_m`` in that CRS where the grid allows;
     * anything else (EPSG:4326 WorldPop, non-nested grids): each target cell of a ``cell_size_m`` grid in
       ``target_crs`` (Mollweide, as GHSL) is turned into a polygon in the source CRS and the exact coverage
-      fraction of every source cell by every target cell is computed with exactextract; the population of a
+      fraction of every source cell by every target cell is computed by the zonal engine (exact, as exactextract
+      defines it); the population of a
       source cell is shared out by those fractions. The target cells tile the plane, so the fractions of each
       source cell sum to 1 and population in = population out (to float rounding).
 
@@ -291,9 +278,10 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         dx, dy = transform.a * unit, -transform.e * unit
         if abs(dx - cell_size_m) < tol and abs(dy - cell_size_m) < tol:
             cell_km2 = dx * dy / 1e6
-            land *= cell_km2
+            true_km2 = _fine_cell_area_m2(transform, crs, values.shape) / 1e6
+            land *= true_km2
             m = {k: np.where((valid if by_data else land > 0), np.nan_to_num(v), np.nan) for k, v, by_data in specs}
-            return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * cell_km2)
+            return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * true_km2)
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
             return _block_sum(values, valid, land, specs, transform, crs, int(round(fx)), int(round(fy)),
@@ -321,14 +309,15 @@ def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_si
         return p.reshape(H // fy, fy, W // fx, fx).sum(axis=(1, 3))
 
     fine_km2 = transform.a * -transform.e * unit * unit / 1e6
+    true_km2 = _fine_cell_area_m2(transform, crs, values.shape) / 1e6
     pop = blocks(values)
-    land_km2 = blocks(land) * fine_km2
-    data_km2 = blocks(valid.astype("float64")) * fine_km2
+    land_km2 = blocks(land * true_km2)
+    data_km2 = blocks(valid * true_km2)
     valid_k = data_km2 > 0
     m = {}
     for k, v, by_data in specs:
         den = data_km2 if by_data else land_km2
-        num = blocks(np.nan_to_num(v) * (valid if by_data else land)) * fine_km2
+        num = blocks(np.nan_to_num(v) * (valid if by_data else land) * true_km2)
         m[k] = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
     tr = Affine(transform.a * fx, 0, transform.c - pad_left * transform.a,
                 0, transform.e * fy, transform.f - pad_top * transform.e)
@@ -336,10 +325,7 @@ def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_si
 
 
 def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, target, Affine, progress=False):
-    import geopandas as gpd
     import shapely
-    from exactextract import exact_extract
-    from exactextract.raster import NumPyRasterSource
     from pyproj import Transformer
     from rasterio.warp import transform_bounds
 
@@ -374,19 +360,14 @@ def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, ta
     data_m2 = np.zeros(nrow * ncol)
     sums = {k: np.zeros(nrow * ncol) for k, _, _ in specs}
     if tids.size:
-        polys = shapely.polygons(ring[tids])
-        gdf = gpd.GeoDataFrame(geometry=polys, crs=crs)
-        rast = NumPyRasterSource(np.zeros((h, w), dtype="uint8"), left, bottom, right, top, srs_wkt=crs.to_wkt())
-        df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas", progress=bool(progress))
-        lens = df["cell_id"].map(len).to_numpy()
-        tid = np.repeat(tids, lens)
-        cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64) if lens.sum() else np.zeros(0, np.int64)
-        cov = np.concatenate(df["coverage"].to_list()).astype("float64") if lens.sum() else np.zeros(0)
-        # The target cells tile the source footprint, so each source cell's fractions add up to 1; exactextract
-        # returns them to ~1e-8, so rescale those sums to exactly 1 (population then balances to float rounding).
+        zone, row, col, cov = compute_coverage(shapely.polygons(ring[tids]), transform, (h, w)).pairs()
+        tid = tids[zone]
+        cid = row * w + col
+        # The target cells tile the source footprint, so each source cell's fractions add up to 1 (to ~1e-12);
+        # rescale those sums to exactly 1 (population then balances to float rounding).
         colsum = np.bincount(cid, cov, minlength=h * w)[cid]
         cov = np.where(np.abs(colsum - 1.0) < 1e-6, cov / colsum, cov)
-        area = np.broadcast_to(_fine_cell_area_m2(transform, crs, (h, w)), (h, w)).ravel()[cid]
+        area = _fine_cell_area_m2(transform, crs, (h, w)).ravel()[cid]
         n = nrow * ncol
         pop = np.bincount(tid, cov * values.ravel()[cid], minlength=n)
         wl = cov * area * land.ravel()[cid]
@@ -933,23 +914,9 @@ _L2_SHARE_COLS = {
 
 def _grid_coverage(grid: DegurbaGrid, units):
     """Exact coverage of grid cells by unit polygons -> (unit index per pair, flat cell id, coverage fraction)."""
-    from exactextract import exact_extract
-    from exactextract.raster import NumPyRasterSource
-
-    h, w = grid.shape
-    t = grid.transform
-    left, top = t.c, t.f
-    right, bottom = left + w * t.a, top + h * t.e
-    rast = NumPyRasterSource(np.zeros((h, w), np.uint8), left, bottom, right, top, srs_wkt=grid.crs.to_wkt())
-    gdf = units[[units.geometry.name]].reset_index(drop=True)
-    df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas")
-    lens = df["cell_id"].map(len).to_numpy()
-    uid = np.repeat(np.arange(len(gdf)), lens)
-    if lens.sum() == 0:
-        return uid, np.zeros(0, np.int64), np.zeros(0)
-    cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64)
-    cov = np.concatenate(df["coverage"].to_list()).astype("float64")
-    return uid, cid, cov
+    geoms = units.geometry.to_numpy()
+    zone, row, col, cov = compute_coverage(geoms, grid.transform, grid.shape).pairs()
+    return zone, row * grid.shape[1] + col, cov
 
 
 def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: str = "code"):
@@ -1044,7 +1011,8 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     n = len(units)
     weight = cov * pop.ravel()[cid]
     total = np.bincount(uid, weight, minlength=n)
-    grid_km2 = np.bincount(uid, cov * grid.cell_km2, minlength=n)
+    cell_km2 = _fine_cell_area_m2(grid.transform, grid.crs, grid.shape).ravel()[cid] / 1e6  # true km², as builtup
+    grid_km2 = np.bincount(uid, cov * cell_km2, minlength=n)
     l1 = grid.level1.ravel()[cid].astype(np.int64)
     l2 = grid.level2.ravel()[cid].astype(np.int64)
     by1 = np.bincount(uid * 4 + l1, weight, minlength=n * 4).reshape(n, 4)
@@ -1054,7 +1022,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         s1 = by1 / denom
         s2 = by2 / denom
 
-    unit_km2 = u.geometry.area.to_numpy() / 1e6  # in the grid's projected CRS, like grid_km2
+    unit_km2 = area_km2(u).to_numpy()  # true km², like grid_km2
     with np.errstate(invalid="ignore", divide="ignore"):
         on_grid = np.clip(grid_km2 / unit_km2, 0.0, 1.0)
     out = pd.DataFrame({id_col: units[id_col].to_numpy(), "population": total, "grid_km2": grid_km2,
@@ -1066,7 +1034,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         out[col] = s2[:, code]
 
     # units without people: the same rules on land-area shares of the classes (water and off-grid excluded)
-    area = cov * grid.cell_km2 * (grid.level2.ravel()[cid] >= 11)
+    area = cov * cell_km2 * (grid.level2.ravel()[cid] >= 11)
     a2 = np.bincount(uid * 31 + l2, area, minlength=n * 31).reshape(n, 31)
     a1 = np.bincount(uid * 4 + l1, area, minlength=n * 4).reshape(n, 4)
     atot = a2.sum(axis=1)

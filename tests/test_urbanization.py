@@ -11,6 +11,7 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
+from pyproj import Geod
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -26,6 +27,7 @@ from bazhong_geo._errors import (
     UnknownUrbanRuralCodeError,
     UnsupportedGridError,
 )
+from bazhong_geo.crs import area_km2
 from bazhong_geo.urbanization import (
     aggregate_to_km_grid,
     census_urbanization,
@@ -130,7 +132,14 @@ def test_density_is_per_km2_of_land():
     assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
     g = degurba(km_grid(pop), land_share=land)
     assert (g.level1 == 3).sum() == 64
-    assert np.isclose(g.density[5, 5], 1600.0)
+    # density is per true (ellipsoidal) km² of land, as every area of the package: ESRI:54009 is spherical
+    # Mollweide, so a "1 km²" cell near the equator is ~0.993 km² of the ellipsoid (geodesic area of the cell)
+    cell = shapely.segmentize(shapely.box(5_000, 6_000, 6_000, 7_000), 10.0)
+    true_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(
+        gpd.GeoSeries([cell], crs=MOLL).to_crs(4326).iloc[0])[0]) / 1e6
+    assert 0.99 < true_km2 < 0.995
+    assert np.isclose(g.density[5, 5], 800.0 / (0.5 * true_km2), rtol=1e-6)
+    assert np.isclose(g.land_km2[5, 5], 0.5 * true_km2, rtol=1e-6)
 
 
 def test_builtup_rule_adds_centre_cells():
@@ -345,7 +354,8 @@ def test_classify_units_exact_shares_and_classes():
     assert np.isclose(r.loc["w", "population"], 72_000)
     assert np.isclose(r.loc["e", "population"], 10_000)
     assert np.isclose(r.loc["h", "population"], 2_000 * 6 * 2.5)  # cols 1, 2 and half of col 3
-    assert np.isclose(r.loc["h", "grid_km2"], 35.0)
+    # grid_km2 is true (ellipsoidal) km², the same km² as crs.area_km2 and builtup (35 plane km² in Mollweide)
+    assert np.isclose(r.loc["h", "grid_km2"], area_km2(units.iloc[[2]]).iloc[0], rtol=1e-6)
     assert np.allclose(r["on_grid_share"], 1.0)
     assert r.loc["w", "class_l1"] == "city" and r.loc["w", "class_l2_code"] == 30
     assert r.loc["e", "class_l1"] == "rural_area" and r.loc["e", "class_l2"] == "dispersed_rural_area"
@@ -362,7 +372,8 @@ def test_classify_units_level2_rules_and_other_crs():
     pop[3, 25:29] = 1_600      # C: dense cluster 6,400 + 1,000 rural   -> dense town
     pop[8, 25:35] = 100
     #                            D: cols 36-47 empty                     -> mostly uninhabited (by area)
-    pop[2, 49] = pop[3, 50] = 300  # E: rural cluster 600 + 100 rural  -> village
+    pop[2, 49] = pop[3, 50] = 310  # E: rural cluster 620 + 100 rural  -> village
+    # (310, not 300: a UTM cell 1 km on the plane is 1.0008 true km², 300 people in it are 299.8 per km²)
     pop[7, 49] = 100
     t = Affine(1000, 0, 500_000, 0, -1000, 3_500_000)
     g = degurba((pop, t, "EPSG:32648"))
@@ -371,7 +382,7 @@ def test_classify_units_level2_rules_and_other_crs():
     boxes = [shapely.box(x[i], 3_490_000, x[i + 1], 3_500_000) for i in range(5)]
     units = gpd.GeoDataFrame({"code": list("ABCDE")}, geometry=boxes, crs="EPSG:32648").to_crs(4545)
     r = classify_units(g, None, units).set_index("code")
-    assert np.allclose(r["population"], [11_400, 6_300, 7_400, 0, 700], rtol=1e-3, atol=1e-3)
+    assert np.allclose(r["population"], [11_400, 6_300, 7_400, 0, 720], rtol=1e-3, atol=1e-3)
     assert list(r["class_l1"]) == ["town_or_semi_dense_area"] * 3 + ["rural_area"] * 2
     assert list(r["class_l2"]) == ["semi_dense_town", "suburban_or_peri_urban_area", "dense_town",
                                    "mostly_uninhabited_area", "village"]
