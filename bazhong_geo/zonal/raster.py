@@ -188,7 +188,7 @@ def _checked(ds, name, crs, what, north_up, crs_arg) -> Raster:
 
     if ds.crs is None and crs is None:
         raise MissingCRSError(
-            f"{what} {name}: no coordinate reference system; pass {crs_arg}=... (e.g. 'EPSG:4326' for "
+            f"{what} {name}: no CRS (coordinate reference system); pass {crs_arg}=... (e.g. 'EPSG:4326' for "
             f"longitude/latitude, 'ESRI:54009' for GHSL Mollweide, 'EPSG:4545' for the work CRS) or set it in the "
             f"file (gdal_edit.py -a_srs EPSG:xxxx)")
     if north_up:
