@@ -29,6 +29,7 @@ from bazhong_geo._errors import (
 )
 from bazhong_geo.crs import area_km2
 from bazhong_geo.urbanization import (
+    DegurbaThresholds,
     aggregate_to_km_grid,
     census_urbanization,
     classify_units,
@@ -69,7 +70,7 @@ def test_urban_cluster_contiguity_parameter():
     pop = np.zeros((6, 6))
     pop[1, 1] = pop[2, 2] = pop[3, 3] = 2_000  # 6,000 people on a diagonal at 2,000/km²
     assert (degurba(km_grid(pop)).level1 == 2).sum() == 3
-    assert (degurba(km_grid(pop), cluster_contiguity=4).level1 == 2).sum() == 0
+    assert (degurba(km_grid(pop), thresholds=DegurbaThresholds(cluster_contiguity=4)).level1 == 2).sum() == 0
 
 
 @pytest.mark.parametrize("total, is_centre", [(49_999, False), (50_000, True)])
@@ -95,16 +96,16 @@ def _ring_with_hole(hole_shape):
 @pytest.mark.parametrize("hole_shape, filled", [((2, 7), True), ((3, 5), False), ((1, 1), True)])
 def test_gap_fill_below_15_km2(hole_shape, filled):
     pop, hole = _ring_with_hole(hole_shape)
-    g = degurba(km_grid(pop), centre_smoothing=False)  # isolate gap filling from edge smoothing
+    g = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False))  # isolate gap filling from edge smoothing
     assert np.all(g.level1[hole] == (3 if filled else 1))
     assert g.level2[hole][0, 0] == (30 if filled else 11)
 
 
 def test_gap_fill_threshold_is_a_parameter():
     pop, hole = _ring_with_hole((3, 5))
-    g = degurba(km_grid(pop), centre_smoothing=False, centre_max_gap_km2=16)
+    g = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False, centre_max_gap_km2=16))
     assert np.all(g.level1[hole] == 3)
-    g0 = degurba(km_grid(pop), centre_smoothing=False, centre_max_gap_km2=0)
+    g0 = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False, centre_max_gap_km2=0))
     assert np.all(g0.level1[hole] == 1)
 
 
@@ -112,7 +113,7 @@ def test_iterative_majority_smoothing():
     pop = np.zeros((12, 12))
     pop[2:9, 2:9] = 2_000  # 49 cells = 98,000 people
     pop[2, 5] = pop[3, 5] = 0  # a notch two cells deep, open to the outside (not a gap)
-    off = degurba(km_grid(pop), centre_smoothing=False)
+    off = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False))
     assert off.level1[2, 5] == 1 and off.level1[3, 5] == 1
     on = degurba(km_grid(pop))
     # (3,5) has 7 of 8 neighbours in the centre -> joins in pass 1; (2,5) has 4 until (3,5) joins, then 5
@@ -120,7 +121,7 @@ def test_iterative_majority_smoothing():
     # cells outside the block have at most 3 centre neighbours: unchanged
     assert on.level1[1, 5] == 1 and (on.level1 == 3).sum() == 49
     # a stricter majority (>= 8 of 8) adds nothing
-    strict = degurba(km_grid(pop), centre_majority=8)
+    strict = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_majority=8))
     assert strict.level1[3, 5] == 1
 
 
@@ -149,7 +150,7 @@ def test_builtup_rule_adds_centre_cells():
     built[2:10, 2:10] = 0.6
     assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
     assert (degurba(km_grid(pop), builtup=built).level1 == 3).sum() == 64
-    assert (degurba(km_grid(pop), builtup=built, builtup_centre_share=0.7).level1 == 3).sum() == 0
+    assert (degurba(km_grid(pop), builtup=built, thresholds=DegurbaThresholds(builtup_centre_share=0.7)).level1 == 3).sum() == 0
 
 
 # ------------------------------------------------------------------------------------------- level 2 rules
@@ -173,9 +174,9 @@ def test_semidense_two_km_exclusion(gap, expected):
 
 def test_semidense_exclusion_distance_is_a_parameter():
     pop, line = _centre_and_line(1)
-    assert np.all(degurba(km_grid(pop), semidense_exclusion_km=1.0).level2[line] == 22)
+    assert np.all(degurba(km_grid(pop), thresholds=DegurbaThresholds(semidense_exclusion_km=1.0)).level2[line] == 22)
     pop, line = _centre_and_line(3)  # 4 km away
-    assert np.all(degurba(km_grid(pop), semidense_exclusion_km=4.0).level2[line] == 21)
+    assert np.all(degurba(km_grid(pop), thresholds=DegurbaThresholds(semidense_exclusion_km=4.0)).level2[line] == 21)
 
 
 def test_semidense_population_threshold_and_dense_cluster():
@@ -188,7 +189,7 @@ def test_semidense_population_threshold_and_dense_cluster():
     assert set(g.level2[5, 1:11]) == {21}
     assert set(g.level2[3, 14:18]) == {23}
     # the semi-dense group is 2 km from nothing dense; raising its size threshold makes it suburban
-    assert set(degurba(km_grid(pop), semidense_population=6_001).level2[1, 1:7]) == {21}
+    assert set(degurba(km_grid(pop), thresholds=DegurbaThresholds(semidense_population=6_001)).level2[1, 1:7]) == {21}
 
 
 def test_rural_classes_and_water():
@@ -210,7 +211,7 @@ def test_rural_classes_and_water():
     assert degurba(km_grid(pop), land_share=land).level2[0, 6] == 11
     assert set(np.unique(g.level1)) == {1}
     # rook-only rural clusters split the diagonal pair
-    assert degurba(km_grid(pop), rural_cluster_contiguity=4).level2[1, 1] == 12
+    assert degurba(km_grid(pop), thresholds=DegurbaThresholds(rural_cluster_contiguity=4)).level2[1, 1] == 12
 
 
 def test_levels_nest_and_off_grid_is_zero():
@@ -225,6 +226,9 @@ def test_levels_nest_and_off_grid_is_zero():
     s = g.summary()
     assert np.isclose(s["population"].sum(), np.nansum(pop))
     assert np.isclose(s["share"].sum(), 1.0)
+    # areas are true km²: the classes tile rows 1..59 of the grid, whose ellipsoidal area crs.area_km2 knows
+    footprint = gpd.GeoSeries([shapely.box(0, 0, 60_000, 59_000)], crs=MOLL)
+    assert np.isclose(s["area_km2"].sum(), area_km2(footprint).iloc[0], rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------- inputs / aggregation
@@ -324,9 +328,9 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
     with pytest.raises(GridMismatchError, match=r"land_share: array shape \(4, 5\) differs .* \(5, 5\)"):
         degurba(km_grid(pop), land_share=np.ones((4, 5)))
     with pytest.raises(InvalidThresholdError, match=r"centre_contiguity=6: .*4 \(rook\) or 8 \(queen\)"):
-        degurba(km_grid(pop), centre_contiguity=6)
+        degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_contiguity=6))
     with pytest.raises(InvalidThresholdError, match="cluster_density=-1: must be a finite number >= 0"):
-        degurba(km_grid(pop), cluster_density=-1)
+        degurba(km_grid(pop), thresholds=DegurbaThresholds(cluster_density=-1))
     with pytest.raises(InvalidThresholdError, match="25 cell.* outside 0..1 .*not percentages"):
         degurba(km_grid(pop), land_share=np.full((5, 5), 50.0))
     with pytest.raises(EmptyInputError, match="no cell with data"):
@@ -465,7 +469,7 @@ def test_urban_areas_polygons():
     assert list(ua["kind"]) == ["urban_centre", "urban_cluster", "urban_cluster"]
     assert np.allclose(ua["population"], [72_000, 72_000, 6_000])
     assert np.allclose(ua.geometry.area / 1e6, [36, 36, 2])
-    assert np.allclose(ua["area_km2"], ua.geometry.area / 1e6)
+    assert np.allclose(ua["area_km2"], area_km2(ua), rtol=1e-6)  # true km² of the outlines (crs.area_km2)
 
 
 # ------------------------------------------------------------------------------------------- against a plain reference
@@ -606,7 +610,7 @@ def test_builtup_share_is_per_km2_of_land():
     built = np.zeros_like(pop)
     built[2:10, 2:10] = 0.3   # 30 % of the cell built up = 60 % of its land
     land[2:10, 2:10] = 0.5
-    g = degurba(km_grid(pop), land_share=land, builtup=built, centre_density=5_000)  # only built-up can qualify
+    g = degurba(km_grid(pop), land_share=land, builtup=built, thresholds=DegurbaThresholds(centre_density=5_000))  # only built-up can qualify
     assert (g.level1 == 3).sum() == 64
-    g2 = degurba(km_grid(pop), land_share=land, builtup=built, centre_density=5_000, builtup_centre_share=0.61)
+    g2 = degurba(km_grid(pop), land_share=land, builtup=built, thresholds=DegurbaThresholds(centre_density=5_000, builtup_centre_share=0.61))
     assert (g2.level1 == 3).sum() == 0
