@@ -140,8 +140,11 @@ class CellArea:
     --------
     >>> from affine import Affine
     >>> ca = CellArea("EPSG:4545", Affine(100, 0, 500_000, 0, -100, 3_500_000), (4, 4))
-    >>> ca.kind, round(float(ca.grid()[0, 0]), 2)     # 1 ha on the central meridian (scale 1)
-    ('projected', 10000.0)
+    >>> ca.kind, round(float(ca.grid()[0, 0]), 2)     # 1 ha on the central meridian (scale 1 there)
+    ('equal_area', 10000.0)
+    >>> ca = CellArea("EPSG:4545", Affine(100, 0, 560_000, 0, -100, 3_500_000), (4, 4))
+    >>> ca.kind, round(float(ca.grid()[0, 0]), 2)     # 60 km east the plane is stretched (scale > 1)
+    ('projected', 9999.11)
     """
 
     def __init__(self, crs, transform, shape, *, coarse_step: int = 256):
