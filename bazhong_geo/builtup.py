@@ -16,6 +16,7 @@ from ._validate import located
 from .crs import WORK_CRS, area_km2, to_work_crs
 from .datasets import CENTRAL_CITY_COUNTIES  # 巴城 = 巴州区 + 恩阳区
 from .datasets import PREFECTURE_CODE as CENTRAL_CITY_CODE
+from .settlements import Tier
 from .zonal.accumulate import AreaSums
 from .zonal.areas import CellArea
 from .zonal.raster import open_raster
@@ -503,7 +504,6 @@ def _settlement_points(settlements):
     s = s[located(s)].copy()
     s["code"] = s["code"].astype(str)
     if "tier" in s.columns:
-        from .settlements import Tier
         s["_rank"] = [Tier.parse(t).rank if isinstance(t, str) or isinstance(t, Tier) else 99 for t in s["tier"]]
     else:
         s["_rank"] = 99

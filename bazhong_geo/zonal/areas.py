@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import MissingCRSError
+from .._errors import MissingCRSError, UnsupportedGridError
 from ..settings import CGCS2000
+from .raster import check_north_up
 
 __all__ = ["AreaDensity", "CellArea", "area_density", "area_km2", "ellipsoid_band_area", "equal_area_crs"]
 
@@ -150,8 +151,6 @@ class CellArea:
     def __init__(self, crs, transform, shape, *, coarse_step: int = 256):
         from pyproj import CRS
 
-        from .raster import check_north_up
-
         self.crs = CRS.from_user_input(crs)
         self.transform = transform
         self.shape = shape
@@ -176,8 +175,6 @@ class CellArea:
         with np.errstate(all="ignore"):
             factor = area_density(self.crs, t.a * C + t.b * R + t.c, t.d * C + t.e * R + t.f)
         if not np.all(np.isfinite(factor)):
-            from .._errors import UnsupportedGridError
-
             raise UnsupportedGridError(
                 "the raster extends where its projection is undefined; cannot compute cell areas (clip the raster)")
         if np.max(np.abs(factor / factor.flat[0] - 1.0)) < 1e-8:  # equal-area: one density everywhere
