@@ -187,8 +187,15 @@ class _KmGrid:
 
 
 def _fine_cell_area_m2(transform, crs, shape) -> np.ndarray:
-    """True (ellipsoidal) m² of every cell of a grid, (rows, cols): the zonal engine's cell areas, as builtup uses."""
-    return CellArea(_pyproj(crs), transform, shape).grid()
+    """True (ellipsoidal) m² of every cell of a grid: the zonal engine's cell areas, as builtup uses.
+
+    (rows, cols), or (rows, 1) where the area depends on the row only (it broadcasts).
+    """
+    return _cell_area(transform, crs, shape).grid(compact=True)
+
+
+def _cell_area(transform, crs, shape) -> CellArea:
+    return CellArea(_pyproj(crs), transform, shape)
 
 
 def _pyproj(crs):
@@ -366,7 +373,7 @@ def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, ta
         # rescale those sums to exactly 1 (population then balances to float rounding).
         colsum = np.bincount(cid, cov, minlength=h * w)[cid]
         cov = np.where(np.abs(colsum - 1.0) < 1e-6, cov / colsum, cov)
-        area = _fine_cell_area_m2(transform, crs, (h, w)).ravel()[cid]
+        area = _cell_area(transform, crs, (h, w)).at(row, col)
         n = nrow * ncol
         pop = np.bincount(tid, cov * values.ravel()[cid], minlength=n)
         wl = cov * area * land.ravel()[cid]
@@ -642,7 +649,7 @@ class DegurbaGrid:
 
     def cell_area_km2(self) -> np.ndarray:
         """True (ellipsoidal) km² of every cell, the same km² as builtup and :func:`bazhong_geo.crs.area_km2`."""
-        return _fine_cell_area_m2(self.transform, self.crs, self.shape) / 1e6
+        return _cell_area(self.transform, self.crs, self.shape).grid() / 1e6
 
     def summary(self):
         """Cells and population per level-2 class (DataFrame, one row per class, GHS-SMOD code order)."""
@@ -1094,7 +1101,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     n = len(units)
     weight = cov * pop.ravel()[cid]
     total = np.bincount(uid, weight, minlength=n)
-    cell_km2 = _fine_cell_area_m2(grid.transform, grid.crs, grid.shape).ravel()[cid] / 1e6  # true km², as builtup
+    cell_km2 = _cell_area(grid.transform, grid.crs, grid.shape).at(cid // grid.shape[1], cid % grid.shape[1]) / 1e6
     grid_km2 = np.bincount(uid, cov * cell_km2, minlength=n)
     l1 = grid.level1.ravel()[cid].astype(np.int64)
     l2 = grid.level2.ravel()[cid].astype(np.int64)

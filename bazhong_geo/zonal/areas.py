@@ -133,7 +133,8 @@ class CellArea:
     kind : {"geographic", "equal_area", "projected"}
         How areas are obtained.
     row_area : numpy.ndarray or None
-        m² per cell for each row, where the area depends on the row only (geographic, equal-area).
+        m² per cell for each row, where the area depends on the row only (geographic, equal-area, and
+        projections whose scale varies with y only, such as Mollweide).
     max_run : int
         Longest run of cells that may share one area value (relative error < 1e-5).
 
@@ -171,20 +172,21 @@ class CellArea:
         step = int(max(1, min(coarse_step, np.ceil(2000.0 / np.sqrt(plane)), max(height, width))))
         rs = np.unique(np.r_[np.arange(0, height, step), height - 1]).astype(np.float64) + 0.5
         cs = np.unique(np.r_[np.arange(0, width, step), width - 1]).astype(np.float64) + 0.5
-        C, R = np.meshgrid(cs, rs)
-        with np.errstate(all="ignore"):
-            factor = area_density(self.crs, t.a * C + t.b * R + t.c, t.d * C + t.e * R + t.f)
-        if not np.all(np.isfinite(factor)):
-            raise UnsupportedGridError(
-                "the raster extends where its projection is undefined; cannot compute cell areas (clip the raster)")
+        # probe 5 columns first: an equal-area grid, or one whose area depends on the row only (Mollweide:
+        # latitude is a function of y), needs no more; otherwise evaluate the whole coarse grid
+        probe = cs[np.unique(np.linspace(0, len(cs) - 1, 5).round().astype(int))]
+        factor = self._density(probe, rs)
         if np.max(np.abs(factor / factor.flat[0] - 1.0)) < 1e-8:  # equal-area: one density everywhere
             self.kind = "equal_area"
             f0 = float(factor.flat[0])
             self.row_area = np.full(height, plane if abs(f0 - 1.0) < 1e-8 else plane * f0)
             return
         self.kind = "projected"
+        if t.b == 0 and t.d == 0 and np.all(np.abs(factor / factor[:, :1] - 1.0) < 1e-10):
+            self.row_area = np.interp(np.arange(height, dtype=np.float64) + 0.5, rs, plane * factor[:, 0])
+            return
+        grid = plane * self._density(cs, rs)
         self.row_area = None
-        grid = plane * factor
         # interpolate the coarse grid to every row once; columns are interpolated on demand
         rows = np.arange(height, dtype=np.float64) + 0.5
         self._rowgrid = np.empty((height, len(cs)))
@@ -203,6 +205,17 @@ class CellArea:
             gmax = float(g.max())
             self.max_run = int(max(16, min(width, 2e-5 / gmax))) if gmax > 0 else max(width, 1)
 
+    def _density(self, cols, rows) -> np.ndarray:
+        """:func:`area_density` at the cell centres (rows × cols, fractional cell indices)."""
+        t = self.transform
+        C, R = np.meshgrid(cols, rows)
+        with np.errstate(all="ignore"):
+            factor = area_density(self.crs, t.a * C + t.b * R + t.c, t.d * C + t.e * R + t.f)
+        if not np.all(np.isfinite(factor)):
+            raise UnsupportedGridError(
+                "the raster extends where its projection is undefined; cannot compute cell areas (clip the raster)")
+        return factor
+
     def at(self, rows, cols, chunk: int = 1_000_000) -> np.ndarray:
         """m² of the cells at integer (rows, cols) (computed in chunks to bound temporary memory)."""
         if self.row_area is not None:
@@ -219,15 +232,18 @@ class CellArea:
             out[i:i + chunk] = g[r + self._cj[c]] * (1.0 - w) + g[r + self._cj1[c]] * w
         return out.reshape(shape)
 
-    def grid(self, r0: int = 0, r1: int | None = None) -> np.ndarray:
-        """m² of every cell of rows ``r0 <= row < r1`` as a (rows, width) array."""
+    def grid(self, r0: int = 0, r1: int | None = None, *, compact: bool = False) -> np.ndarray:
+        """m² of every cell of rows ``r0 <= row < r1`` as a (rows, width) array.
+
+        With ``compact``, a grid whose area depends on the row only gives a (rows, 1) array (broadcasts).
+        """
         r1 = self.shape[0] if r1 is None else r1
         width = self.shape[1]
         if self.row_area is not None:
-            return np.repeat(self.row_area[r0:r1, None], width, axis=1)
-        rows = np.repeat(np.arange(r0, r1), width)
-        cols = np.tile(np.arange(width), r1 - r0)
-        return self.at(rows, cols).reshape(r1 - r0, width)
+            col = self.row_area[r0:r1, None]
+            return col.copy() if compact else np.repeat(col, width, axis=1)
+        rg = self._rowgrid[r0:r1]
+        return rg[:, self._cj] * (1.0 - self._cw) + rg[:, self._cj1] * self._cw
 
 
 class AreaDensity:
