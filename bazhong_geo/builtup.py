@@ -307,7 +307,7 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     zg = project(zones.geometry).make_valid().to_numpy()
     lu = project(landuse.geometry.make_valid()).to_numpy()
     cls = landuse[class_col].astype(str).to_numpy()
-    wanted = set(str(c) for c in np.atleast_1d(classes))
+    wanted = {str(c) for c in np.atleast_1d(classes)}
     is_bu = np.isin(cls, list(wanted))
     if not is_bu.any():
         found = sorted(set(cls.tolist()))
@@ -504,7 +504,7 @@ def _settlement_points(settlements):
     s = s[located(s)].copy()
     s["code"] = s["code"].astype(str)
     if "tier" in s.columns:
-        s["_rank"] = [Tier.parse(t).rank if isinstance(t, str) or isinstance(t, Tier) else 99 for t in s["tier"]]
+        s["_rank"] = [Tier.parse(t).rank if isinstance(t, (str, Tier)) else 99 for t in s["tier"]]
     else:
         s["_rank"] = 99
     s["_pop"] = pd.to_numeric(s["population"], errors="coerce").fillna(-1.0) if "population" in s.columns else -1.0

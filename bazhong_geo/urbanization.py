@@ -45,20 +45,20 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
-    "MOLLWEIDE",
     "LEVEL1_CLASSES",
     "LEVEL2_CLASSES",
+    "MOLLWEIDE",
+    "NBS_RURAL_CODES",
+    "NBS_URBAN_CODES",
     "UNIT_CLASSES_L1",
     "UNIT_CLASSES_L2",
-    "NBS_URBAN_CODES",
-    "NBS_RURAL_CODES",
     "DegurbaGrid",
     "DegurbaThresholds",
-    "degurba",
     "aggregate_to_km_grid",
-    "classify_units",
-    "urbanization_rate",
     "census_urbanization",
+    "classify_units",
+    "degurba",
+    "urbanization_rate",
 ]
 
 MOLLWEIDE = "ESRI:54009"
@@ -756,7 +756,7 @@ def degurba(
     land_share=None,
     water_mask=None,
     nodata=None,
-    thresholds: DegurbaThresholds = DegurbaThresholds(),  # noqa: B008  (frozen, so one shared default is safe)
+    thresholds: DegurbaThresholds = DegurbaThresholds(),  # frozen: one shared default is safe
     target_crs: str = MOLLWEIDE,
 ) -> DegurbaGrid:
     """Classify a population grid by the Degree of Urbanisation, levels 1 and 2.

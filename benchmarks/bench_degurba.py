@@ -20,7 +20,6 @@ import platform
 import sys
 import time
 import types
-
 from pathlib import Path
 
 import numpy as np
@@ -83,11 +82,10 @@ class _ExactextractCoverage:
     crs = "EPSG:4326"  # the source grid's CRS in this benchmark
 
     def __init__(self, geoms, transform, shape):
-        from pyproj import CRS
-
         import geopandas as gpd
         from exactextract import exact_extract
         from exactextract.raster import NumPyRasterSource
+        from pyproj import CRS
 
         h, w = shape
         left, top = transform.c, transform.f

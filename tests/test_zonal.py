@@ -17,8 +17,14 @@ from rasterio.transform import from_origin
 
 from bazhong_geo import crs as bcrs
 from bazhong_geo import settings, zonal
-from bazhong_geo._errors import (InvalidPopulationError, MissingColumnError, MissingCRSError, RasterNotFoundError,
-                                 UnsupportedFormatError, UnsupportedGridError)
+from bazhong_geo._errors import (
+    InvalidPopulationError,
+    MissingColumnError,
+    MissingCRSError,
+    RasterNotFoundError,
+    UnsupportedFormatError,
+    UnsupportedGridError,
+)
 from bazhong_geo.urbanization import aggregate_to_km_grid
 from bazhong_geo.zonal.accumulate import ZoneStats, coverage_sums
 from bazhong_geo.zonal.areas import AreaDensity, CellArea, area_density
@@ -54,27 +60,24 @@ def test_open_raster_accepts_path_dataset_and_array(tmp_path):
 
 
 def test_open_raster_errors_name_the_file(tmp_path):
-    with pytest.raises(RasterNotFoundError, match=r"nothere\.tif.*does not exist"):
-        with zonal.open_raster(tmp_path / "nothere.tif"):
-            pass
+    with pytest.raises(RasterNotFoundError, match=r"nothere\.tif.*does not exist"), \
+            zonal.open_raster(tmp_path / "nothere.tif"):
+        pass
     bad = tmp_path / "notraster.tif"
     bad.write_text("hello")
-    with pytest.raises(RasterNotFoundError, match=r"notraster\.tif.*not a raster"):
-        with zonal.open_raster(bad):
-            pass
+    with pytest.raises(RasterNotFoundError, match=r"notraster\.tif.*not a raster"), zonal.open_raster(bad):
+        pass
     nocrs = write(tmp_path / "nocrs.tif", np.ones((2, 2)), from_origin(0, 2, 1, 1), None)
-    with pytest.raises(MissingCRSError, match=r"nocrs\.tif: no CRS.*pass raster_crs="):
-        with zonal.open_raster(nocrs):
-            pass
+    with pytest.raises(MissingCRSError, match=r"nocrs\.tif: no CRS.*pass raster_crs="), zonal.open_raster(nocrs):
+        pass
     with zonal.open_raster(nocrs, crs="EPSG:4545") as r:  # an assumed CRS is accepted
         assert r.crs.to_epsg() == 4545
     rotated = write(tmp_path / "rot.tif", np.ones((2, 2)), Affine(1, 0.2, 0, 0, -1, 2), "EPSG:4545")
-    with pytest.raises(UnsupportedGridError, match=r"rot\.tif.*rotated or sheared"):
-        with zonal.open_raster(rotated):
-            pass
-    with pytest.raises(UnsupportedGridError, match="2-D"):
-        with zonal.open_raster((np.ones((2, 2, 2)), from_origin(0, 2, 1, 1), "EPSG:4545")):
-            pass
+    with pytest.raises(UnsupportedGridError, match=r"rot\.tif.*rotated or sheared"), zonal.open_raster(rotated):
+        pass
+    with pytest.raises(UnsupportedGridError, match="2-D"), \
+            zonal.open_raster((np.ones((2, 2, 2)), from_origin(0, 2, 1, 1), "EPSG:4545")):
+        pass
 
 
 # ------------------------------------------------------------------------------------ true areas

@@ -69,7 +69,7 @@ def valid_mask(data, nodata):
 def _popcount(words):
     if hasattr(np, "bitwise_count"):
         return np.bitwise_count(words)
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+    table = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
     return table[words.view(np.uint8)].reshape(-1, 8).sum(axis=1)
 
 
@@ -183,7 +183,7 @@ def stream_summaries(ds, classes, band, progress=False):
                     data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
                     q.put(StripSummary(r0, data, classes, nodata))
                     del data
-        except BaseException as exc:  # handed to the consumer
+        except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which re-raises it)
             q.put(exc)
         q.put(None)
 

@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import shapely
 
 from .._errors import (
     BazhongGeoError,
@@ -127,54 +128,95 @@ def zone_coverage(raster, zones, *, id_col: str = "code", raster_crs=None) -> Zo
     >>> cov = zone_coverage("built_2020.tif", counties)                     # doctest: +SKIP
     >>> area_by_zone("built_2025.tif", counties, classes=[1], coverage=cov)  # doctest: +SKIP
     """
-    import shapely
+    zones = zones_frame(zones, id_col)
+    rcrs, transform, shape = _grid_of(raster, raster_crs)
+    codes = zones[id_col].astype(str).to_numpy()
+    geoms, report = _repaired(zones.geometry.to_numpy(), codes)
+    gs0 = zones.geometry.__class__(geoms, crs=zones.crs)
+    garr = _in_raster_crs(gs0, codes, rcrs, transform)
+    gbounds = shapely.bounds(garr)  # of the whole zones, before any clipping
+    cov = compute_coverage(_clipped_to_grid(garr, gbounds, transform, shape), transform, shape)
+    area = CellArea(rcrs, transform, shape)
+    cell_wa = area.at(cov.cell_row, cov.cell_col)
+    cell_wa *= cov.cell_frac  # m² of the cell inside the zone
+    cov.cell_frac = None  # = cell_wa / cell area, recomputed where needed
+    covered = _covered_km2(cov, cell_wa, area, len(codes))
+    blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    report["outside_codes"] = sorted(codes[(covered <= 0) & ~blank].tolist())
+    report["empty_codes"] = sorted(codes[blank].tolist())
+    if blank.any():
+        warnings.warn(f"{int(blank.sum())} zone(s) have no geometry (builtup_km2 and zone_km2 0): "
+                      f"{', '.join(report['empty_codes'][:20])}", stacklevel=2)
+    # zone area: for zones wholly on the raster, Σ coverage × true cell area is the polygon's ellipsoidal
+    # area (edges straight in the raster CRS, as the raster sees them); others get area_km2
+    zone_km2 = covered.copy()
+    off = ~_wholly_on_grid(gbounds, transform, shape) & ~blank
+    if off.any():
+        zone_km2[off] = area_km2(gs0[off]).to_numpy(dtype=np.float64)
+    zone_km2[blank] = 0.0
+    return ZoneCoverage(codes=codes, zone_km2=zone_km2, covered_km2=covered, crs=rcrs, transform=transform,
+                        shape=shape, cell_area_kind=area.kind, report=report, coverage=cov, cell_m2=cell_wa,
+                        cell_area=area)
+
+
+def _grid_of(raster, raster_crs):
+    """(CRS, transform, shape) of a raster, an array triple or a profile-like dict."""
     from pyproj import CRS
 
-    zones = zones_frame(zones, id_col)
     if isinstance(raster, dict):
         if raster.get("crs") is None and raster_crs is None:
             raise MissingCRSError("the raster profile has no 'crs'; pass raster_crs=...")
         rcrs = CRS.from_user_input(raster_crs if raster_crs is not None else raster["crs"])
-        transform, shape = raster["transform"], (int(raster["height"]), int(raster["width"]))
-    else:
-        with open_raster(raster, crs=raster_crs, north_up=False) as r:
-            rcrs, transform, shape = r.crs, r.transform, r.shape
-    codes = zones[id_col].astype(str).to_numpy()
-    geoms = zones.geometry.to_numpy()
+        return rcrs, raster["transform"], (int(raster["height"]), int(raster["width"]))
+    with open_raster(raster, crs=raster_crs, north_up=False) as r:
+        return r.crs, r.transform, r.shape
+
+
+def _repaired(geoms, codes):
+    """Geometries with the invalid ones repaired by make_valid (warned about), and the report naming them."""
     bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     report = {"outside_codes": [], "repaired_codes": sorted(codes[bad].tolist())}
     if bad.any():
         geoms = geoms.copy()
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
         warnings.warn(f"repaired {int(bad.sum())} invalid zone geometries with make_valid: "
-                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=2)
-    gs = zones.geometry.__class__(geoms, crs=zones.crs)
-    gs0 = gs
-    if not CRS.from_user_input(zones.crs).equals(rcrs):
-        gs = gs.segmentize(densify_length(CRS.from_user_input(zones.crs), rcrs, transform)).to_crs(rcrs)
+                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=3)
+    return geoms, report
+
+
+def _in_raster_crs(gs, codes, rcrs, transform):
+    """Zone geometries in the raster's CRS (edges densified to about a vertex per cell); unprojectable is an error."""
+    from pyproj import CRS
+
+    zcrs = CRS.from_user_input(gs.crs)
+    if not zcrs.equals(rcrs):
+        gs = gs.segmentize(densify_length(zcrs, rcrs, transform)).to_crs(rcrs)
     garr = gs.to_numpy()
     finite = np.isfinite(shapely.bounds(garr)).all(axis=1) | shapely.is_empty(garr) | shapely.is_missing(garr)
     if not finite.all():
         raise BazhongGeoError(
             f"{int((~finite).sum())} zone(s) cannot be projected to the raster CRS {rcrs.to_string()} (coordinates "
             f"outside its domain, or longitude/latitude swapped): {', '.join(codes[~finite][:20])}; check the "
-            f"zones' CRS ({zones.crs})")
-    gbounds = shapely.bounds(garr)  # of the whole zones, before any clipping
-    if transform.b == 0 and transform.d == 0:
-        # only the part of each zone near the grid matters: clip to the grid's bounds plus 2 cells (the
-        # clip edges lie off the grid, so no covered cell changes) to bound the work for large zones
-        xa, xb = sorted((transform.c - 2 * transform.a, transform.c + (shape[1] + 2) * transform.a))
-        ya, yb = sorted((transform.f - 2 * transform.e, transform.f + (shape[0] + 2) * transform.e))
-        big = (gbounds[:, 0] < xa) | (gbounds[:, 2] > xb) | (gbounds[:, 1] < ya) | (gbounds[:, 3] > yb)
-        if big.any():
-            garr = garr.copy()
-            garr[big] = shapely.clip_by_rect(garr[big], xa, ya, xb, yb)
-    cov = compute_coverage(garr, transform, shape)
-    area = CellArea(rcrs, transform, shape)
-    cell_wa = area.at(cov.cell_row, cov.cell_col)
-    cell_wa *= cov.cell_frac  # m² of the cell inside the zone
-    cov.cell_frac = None  # = cell_wa / cell area, recomputed where needed
-    n = len(codes)
+            f"zones' CRS ({zcrs.to_string()})")
+    return garr
+
+
+def _clipped_to_grid(garr, gbounds, transform, shape):
+    """Zones reaching beyond the grid clipped to its bounds plus 2 cells (no covered cell changes)."""
+    if transform.b != 0 or transform.d != 0:
+        return garr
+    # the clip edges lie off the grid, so this only bounds the work for large zones
+    xa, xb = sorted((transform.c - 2 * transform.a, transform.c + (shape[1] + 2) * transform.a))
+    ya, yb = sorted((transform.f - 2 * transform.e, transform.f + (shape[0] + 2) * transform.e))
+    big = (gbounds[:, 0] < xa) | (gbounds[:, 2] > xb) | (gbounds[:, 1] < ya) | (gbounds[:, 3] > yb)
+    if big.any():
+        garr = garr.copy()
+        garr[big] = shapely.clip_by_rect(garr[big], xa, ya, xb, yb)
+    return garr
+
+
+def _covered_km2(cov, cell_wa, area, n):
+    """km² of each zone on the grid: boundary cells' m² plus runs × true cell area."""
     covered = np.bincount(cov.cell_zone, cell_wa, minlength=n).astype(np.float64)
     # runs: the mean cell area of a run is the area at its middle (the area is linear along a row to
     # < 3e-7); the aggregation cuts long runs where the area varies (see accumulate.AreaSums.add)
@@ -183,28 +225,15 @@ def zone_coverage(raster, zones, *, id_col: str = "code", raster_crs=None) -> Zo
         c0, c1 = cov.run_c0[sl], cov.run_c1[sl]
         a = area.at(cov.run_row[sl], (c0 + c1 - 1) // 2)  # half a cell off the middle at most: < 1e-7
         covered += np.bincount(cov.run_zone[sl], a * cov.run_w[sl] * (c1 - c0), minlength=n)
-    covered /= 1e6
-    blank0 = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    report["outside_codes"] = sorted(codes[(covered <= 0) & ~blank0].tolist())
-    # zone area: for zones wholly on the raster, Σ coverage × true cell area is the polygon's ellipsoidal
-    # area (edges straight in the raster CRS, as the raster sees them); others get crs.area_km2
+    return covered / 1e6
+
+
+def _wholly_on_grid(gbounds, transform, shape):
+    """Zones whose bounding box lies on the grid."""
     minx, miny, maxx, maxy = gbounds.T
     inv = ~transform
-    corners = [(inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f)
-               for x, y in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))]
-    on = np.ones(n, dtype=bool)
-    for c, r in corners:
+    on = np.ones(len(gbounds), dtype=bool)
+    for x, y in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy)):
+        c, r = inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f
         on &= (c >= 0) & (c <= shape[1]) & (r >= 0) & (r <= shape[0])
-    blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    report["empty_codes"] = sorted(codes[blank].tolist())
-    if blank.any():
-        warnings.warn(f"{int(blank.sum())} zone(s) have no geometry (builtup_km2 and zone_km2 0): "
-                      f"{', '.join(report['empty_codes'][:20])}", stacklevel=2)
-    zone_km2 = covered.copy()
-    off = ~on & ~blank
-    if off.any():
-        zone_km2[off] = area_km2(gs0[off]).to_numpy(dtype=np.float64)
-    zone_km2[blank] = 0.0
-    return ZoneCoverage(codes=codes, zone_km2=zone_km2, covered_km2=covered, crs=rcrs, transform=transform,
-                        shape=shape, cell_area_kind=area.kind, report=report, coverage=cov, cell_m2=cell_wa,
-                        cell_area=area)
+    return on
