@@ -39,6 +39,7 @@ from ._errors import (
 )
 from .zonal.areas import CellArea, area_km2
 from .zonal.coverage import compute_coverage
+from .zonal.raster import open_raster
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -105,48 +106,17 @@ def _is_raster_tuple(obj) -> bool:
 
 
 def _read_raster(src, what: str, *, nodata=None):
-    """Read a raster-like input -> (values float64, valid bool, transform, crs, label)."""
-    import rasterio
-    from affine import Affine
+    """Read a raster-like input (the zonal engine's opener) -> (values float64, valid bool, transform, crs, label)."""
     from rasterio.crs import CRS
 
-    if isinstance(src, (str, os.PathLike)):
-        label = os.fspath(src)
-        if not os.path.exists(label):
-            raise FileNotFoundError(f"{what}: file {label!r} does not exist")
-        with rasterio.open(label) as ds:
-            return _read_dataset(ds, what, label, nodata)
-    if hasattr(src, "read") and hasattr(src, "transform"):
-        return _read_dataset(src, what, getattr(src, "name", "<dataset>"), nodata)
-    if _is_raster_tuple(src):
-        arr, transform, crs = src
-        label = f"{what} array"
-        arr = np.ma.asarray(arr)
-        if arr.ndim != 2:
-            raise UnsupportedGridError(f"{label}: expected a 2-D array, got shape {arr.shape}")
-        if crs is None:
-            raise MissingCRSError(f"{label}: no CRS given; pass (array, transform, crs) with a CRS")
-        transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
-        values = np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
-        valid = ~np.ma.getmaskarray(arr) & np.isfinite(values)
+    with open_raster(src, what=what, north_up=False, crs_arg=None) as r:
+        band = np.ma.asarray(r.read(1, masked=True))
+        values = np.asarray(band.filled(np.nan) if np.ma.is_masked(band) else band.data, dtype="float64")
+        valid = ~np.ma.getmaskarray(band) & np.isfinite(values)
         if nodata is not None:
             valid &= values != nodata
-        return values, valid, transform, CRS.from_user_input(crs), label
-    raise TypeError(
-        f"{what}: expected a GeoTIFF path, an open rasterio dataset or (array, transform, crs); "
-        f"got {type(src).__name__}"
-    )
-
-
-def _read_dataset(ds, what, label, nodata):
-    if ds.crs is None:
-        raise MissingCRSError(f"{what}: raster {label!r} has no CRS; assign one (e.g. gdal_edit.py -a_srs) and retry")
-    band = ds.read(1, masked=True)
-    values = np.asarray(band.filled(np.nan) if np.ma.is_masked(band) else band.data, dtype="float64")
-    valid = ~np.ma.getmaskarray(band) & np.isfinite(values)
-    if nodata is not None:
-        valid &= values != nodata
-    return values, valid, ds.transform, ds.crs, label
+        crs = r.dataset.crs if isinstance(r.dataset.crs, CRS) else CRS.from_wkt(r.crs.to_wkt())
+        return values, valid, r.transform, crs, r.name
 
 
 def _read_aligned(src, what, shape, transform, crs):

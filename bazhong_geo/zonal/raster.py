@@ -53,12 +53,10 @@ class ArrayDataset:
         if arr.ndim != 2:
             raise UnsupportedGridError(f"raster {name}: expected a 2-D array, got shape {arr.shape}")
         if np.ma.is_masked(arr):
-            fill = nodata if nodata is not None else (np.nan if arr.dtype.kind == "f" else None)
-            if fill is None:
-                raise UnsupportedGridError(f"raster {name}: a masked integer array needs nodata=... to stand for "
-                                           f"the masked cells")
-            arr = arr.filled(fill)
-            nodata = fill
+            if nodata is None:  # masked cells become NaN (integer arrays are widened to float64 for that)
+                arr = arr.astype(np.float64) if arr.dtype.kind != "f" else arr
+                nodata = np.nan
+            arr = arr.filled(nodata)
         self.array = np.asarray(arr)
         self.transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
         self.crs = crs
@@ -140,8 +138,9 @@ def open_raster(source, *, crs=None, what: str = "raster", north_up: bool = True
         What the raster is (e.g. "population raster"), used in messages.
     north_up : bool
         Refuse rotated or sheared transforms (the default; the coverage engine itself accepts them).
-    crs_arg : str
-        Name of the caller's argument that gives ``crs`` (named in the missing-CRS message).
+    crs_arg : str or None
+        Name of the caller's argument that gives ``crs`` (named in the missing-CRS message); None when the
+        caller has no such argument.
 
     Yields
     ------
@@ -187,10 +186,13 @@ def _checked(ds, name, crs, what, north_up, crs_arg) -> Raster:
     from pyproj import CRS
 
     if ds.crs is None and crs is None:
+        how = ("pass (array, transform, crs) with a CRS" if isinstance(ds, ArrayDataset)
+               else "set it in the file (gdal_edit.py -a_srs EPSG:xxxx)")
+        if crs_arg:
+            how += f", or pass {crs_arg}=..."
         raise MissingCRSError(
-            f"{what} {name}: no CRS (coordinate reference system); pass {crs_arg}=... (e.g. 'EPSG:4326' for "
-            f"longitude/latitude, 'ESRI:54009' for GHSL Mollweide, 'EPSG:4545' for the work CRS) or set it in the "
-            f"file (gdal_edit.py -a_srs EPSG:xxxx)")
+            f"{what} {name}: no CRS given (coordinate reference system); {how} (e.g. 'EPSG:4326' for "
+            f"longitude/latitude, 'ESRI:54009' for GHSL Mollweide, 'EPSG:4545' for the work CRS)")
     if north_up:
         check_north_up(ds.transform, name)
     rcrs = CRS.from_user_input(crs) if crs is not None else _pyproj_crs(ds.crs)
