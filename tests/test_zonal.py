@@ -104,8 +104,8 @@ def test_area_density_known_answers():
 def test_cell_areas_are_geodesic_areas(crs, transform, step):
     ca = CellArea(crs, transform, (40, 50))
     for r, c in ((0, 0), (17, 33), (39, 49)):
-        x0, y0 = transform * (c, r)
-        x1, y1 = transform * (c + 1, r + 1)
+        x0, y0 = transform @ (c, r)
+        x1, y1 = transform @ (c + 1, r + 1)
         want = geodesic_km2(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), crs, step)
         assert ca.grid()[r, c] / 1e6 == pytest.approx(want, rel=2e-7)
         assert ca.at(np.array([r]), np.array([c]))[0] == ca.grid()[r, c]
