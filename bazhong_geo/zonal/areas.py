@@ -21,11 +21,18 @@ geographic ones. Two users build on it:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._errors import MissingCRSError, UnsupportedGridError
 from ..settings import CGCS2000
 from .raster import check_north_up
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["AreaDensity", "CellArea", "area_density", "area_km2", "ellipsoid_band_area", "equal_area_crs"]
 
@@ -39,7 +46,7 @@ def _ellipsoid_parameters(crs):
     return a, 1.0 - (ell.semi_minor_metre / a) ** 2
 
 
-def ellipsoid_band_area(lat_deg, a: float, f: float):
+def ellipsoid_band_area(lat_deg: ArrayLike, a: float, f: float) -> np.ndarray:
     """Area (m²) on the ellipsoid between the equator and latitude φ, per radian of longitude.
 
     Parameters
@@ -68,7 +75,7 @@ def ellipsoid_band_area(lat_deg, a: float, f: float):
     return 0.5 * b2 * (s / (1.0 - e2 * s * s) + np.log((1.0 + e * s) / (1.0 - e * s)) / (2.0 * e))
 
 
-def area_density(crs, x, y) -> np.ndarray:
+def area_density(crs: Any, x: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Ellipsoidal m² covered by one square CRS unit at the points (x, y) of ``crs``.
 
     Parameters
@@ -216,7 +223,7 @@ class CellArea:
                 "the raster extends where its projection is undefined; cannot compute cell areas (clip the raster)")
         return factor
 
-    def at(self, rows, cols, chunk: int = 1_000_000) -> np.ndarray:
+    def at(self, rows: ArrayLike, cols: ArrayLike, chunk: int = 1_000_000) -> np.ndarray:
         """m² of the cells at integer (rows, cols) (computed in chunks to bound temporary memory)."""
         if self.row_area is not None:
             return self.row_area[rows]
@@ -261,7 +268,7 @@ class AreaDensity:
         self.coef = coef  # coef[i, j] multiplies u**i * v**j (zero where i + j > degree)
 
     @classmethod
-    def fit(cls, crs, bounds) -> AreaDensity | None:
+    def fit(cls, crs: Any, bounds: ArrayLike) -> AreaDensity | None:
         """Fit the density over ``bounds`` with the lowest degree that reaches TOLERANCE; None if none does."""
         minx, miny, maxx, maxy = (float(b) for b in bounds)
         if not np.all(np.isfinite([minx, miny, maxx, maxy])):
@@ -290,7 +297,7 @@ class AreaDensity:
                 return cls(centre, half, coef)
         return None
 
-    def integrate(self, polygons) -> np.ndarray:
+    def integrate(self, polygons: np.ndarray) -> np.ndarray:
         """Return ∫∫ density dA in m² of each oriented polygon (exterior CCW, holes CW), from its edges.
 
         Green's theorem: ∫∫ u^i v^j du dv = ∮ u^(i+1)/(i+1) v^j dv, evaluated on every straight edge
@@ -328,7 +335,7 @@ def equal_area_crs(lon0: float, lat0: float) -> str:
     return f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
 
 
-def area_km2(data, *, crs=None):
+def area_km2(data: gpd.GeoDataFrame | gpd.GeoSeries, *, crs: Any = None) -> pd.Series:
     """Return the area of each geometry in km², right whatever the CRS, and additive over partitions.
 
     Edges are taken as straight lines in the layer's own CRS (as GIS software draws them). The true

@@ -25,7 +25,14 @@ True cell areas are in :mod:`bazhong_geo.zonal.areas`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # pragma: no cover
+    from affine import Affine
 
 _FLOAT_EPS = 1e-9  # accumulated coverage below this between boundary cells is round-off, not a run
 
@@ -77,7 +84,7 @@ def _split(x0, y0, x1, y1, axis):
     return sb, sa, eb, ea, seg
 
 
-def ring_segments(geoms, inverse_transform):
+def ring_segments(geoms: ArrayLike, inverse_transform: Affine) -> tuple[np.ndarray, ...]:
     """Return (x0, y0, x1, y1, zone) of every polygon edge, in pixel coordinates (col, row).
 
     ``geoms`` are (Multi)Polygons; zone is the position of each geometry in ``geoms``. Rings are
@@ -126,7 +133,7 @@ class Coverage:
         self.run_row, self.run_c0, self.run_c1 = run_row[o], run_c0[o], run_c1[o]
         self.run_zone, self.run_w = run_zone[o], run_w[o]
 
-    def pairs(self):
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every (zone, row, col, fraction) with a positive coverage, runs expanded cell by cell.
 
         Returns
@@ -146,14 +153,15 @@ class Coverage:
         frac = np.concatenate([self.cell_frac, self.run_w[rep].astype(np.float64)])
         return zone, row, col, frac
 
-    def rows_slice(self, r0, r1):
+    def rows_slice(self, r0: int, r1: int) -> tuple[slice, slice]:
         """Return (cell slice, run slice) of entries with r0 <= row < r1."""
         cs = slice(*np.searchsorted(self.cell_row, np.array([r0, r1], dtype=self.cell_row.dtype)))
         rs = slice(*np.searchsorted(self.run_row, np.array([r0, r1], dtype=self.run_row.dtype)))
         return cs, rs
 
 
-def split_runs(row, c0, c1, zone, w, max_len):
+def split_runs(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, zone: np.ndarray, w: np.ndarray,
+               max_len: int) -> tuple[np.ndarray, ...]:
     """Cut runs longer than ``max_len`` cells into pieces (where the cell area varies along a row)."""
     length = c1 - c0
     n = np.maximum(-(-length // max_len), 1)
@@ -166,7 +174,8 @@ def split_runs(row, c0, c1, zone, w, max_len):
     return row[rep], p0, p1, zone[rep], w[rep]
 
 
-def compute_coverage(geoms, transform, shape, *, batch_pieces=200_000, threads=1, timer=None) -> Coverage:
+def compute_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int], *, batch_pieces: int = 200_000,
+                     threads: int = 1, timer: Callable[[str], None] | None = None) -> Coverage:
     """Exact coverage fractions of ``geoms`` (in the raster CRS) on the grid ``transform``/``shape``.
 
     Zones are processed in batches of about ``batch_pieces`` boundary pieces (bounded memory, cache

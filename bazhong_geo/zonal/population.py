@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,10 +33,15 @@ from .raster import open_raster
 from .strips import strips, valid_mask
 from .zones import densify_length
 
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
 __all__ = ["population_within"]
 
 
-def population_within(zones, population, *, column: str = "population", raster_crs=None, band: int = 1):
+def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, *, column: str = "population",
+                      raster_crs: Any = None, band: int = 1) -> pd.Series:
     """People inside each zone, from points, polygons or a raster of people per cell.
 
     Parameters

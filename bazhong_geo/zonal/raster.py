@@ -26,7 +26,7 @@ from .._errors import MissingCRSError, RasterNotFoundError, UnsupportedGridError
 __all__ = ["ArrayDataset", "Raster", "check_north_up", "open_raster"]
 
 
-def check_north_up(transform, name: str) -> None:
+def check_north_up(transform: Any, name: str) -> None:
     """Raise UnsupportedGridError unless ``transform`` is axis-aligned (no rotation or shear).
 
     >>> from affine import Affine
@@ -66,7 +66,7 @@ class ArrayDataset:
         self.block_shapes = [(1, self.width)]
         self.name = name
 
-    def read(self, band: int = 1, window=None, masked: bool = False):
+    def read(self, band: int = 1, window: Any = None, masked: bool = False) -> np.ndarray:
         """The band's values (``band`` must be 1), optionally in a rasterio ``Window``, optionally masked."""
         if band != 1:
             raise UnsupportedGridError(f"raster {self.name}: an array raster has one band, not band {band}")
@@ -99,7 +99,7 @@ class Raster:
     name: str
 
     @property
-    def transform(self):
+    def transform(self) -> Any:
         """The affine transform of the grid."""
         return self.dataset.transform
 
@@ -108,11 +108,11 @@ class Raster:
         """(height, width)."""
         return (self.dataset.height, self.dataset.width)
 
-    def nodata(self, band: int = 1):
+    def nodata(self, band: int = 1) -> float | None:
         """The band's nodata value (None when it has none)."""
         return self.dataset.nodatavals[band - 1]
 
-    def read(self, band: int = 1, window=None, masked: bool = False):
+    def read(self, band: int = 1, window: Any = None, masked: bool = False) -> np.ndarray:
         """Read a band (or a window of it)."""
         return self.dataset.read(band, window=window, masked=masked)
 
@@ -124,8 +124,8 @@ def _pyproj_crs(crs):
 
 
 @contextmanager
-def open_raster(source, *, crs=None, what: str = "raster", north_up: bool = True,
-                crs_arg: str = "raster_crs") -> Iterator[Raster]:
+def open_raster(source: Any, *, crs: Any = None, what: str = "raster", north_up: bool = True,
+                crs_arg: str | None = "raster_crs") -> Iterator[Raster]:
     """Open a raster for zonal work, whatever form it comes in (a context manager yielding a :class:`Raster`).
 
     Parameters

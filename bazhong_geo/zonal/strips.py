@@ -14,7 +14,11 @@ cell values, plus packed bits of the valid (not nodata) cells; sums over any run
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import settings
 
@@ -30,7 +34,7 @@ __all__ = [
     "values_found",
 ]
 
-def strips(ds, max_cells: int | None = None) -> list[tuple[int, int]]:
+def strips(ds: Any, max_cells: int | None = None) -> list[tuple[int, int]]:
     """Row windows ``(r0, r1)`` aligned to the raster's blocks, each about ``max_cells`` cells.
 
     ``max_cells`` defaults to :data:`bazhong_geo.settings.STRIP_CELLS` (read at call time).
@@ -41,7 +45,7 @@ def strips(ds, max_cells: int | None = None) -> list[tuple[int, int]]:
     return [(r, min(r + rows, ds.height)) for r in range(0, ds.height, rows)]
 
 
-def as_dtype_values(values, dtype):
+def as_dtype_values(values: ArrayLike, dtype: np.dtype) -> np.ndarray:
     """Values representable in an integer ``dtype``, cast to it (comparisons then stay in that dtype)."""
     values = np.asarray(values, dtype=np.float64).ravel()
     if dtype.kind not in "ui":
@@ -51,7 +55,7 @@ def as_dtype_values(values, dtype):
     return values[ok].astype(dtype)
 
 
-def valid_mask(data, nodata):
+def valid_mask(data: np.ndarray, nodata: float | None) -> np.ndarray | None:
     """Boolean mask of the cells that are not nodata (and not NaN in float data); None when every cell is valid."""
     if nodata is None:
         return None
@@ -85,23 +89,23 @@ class BitPrefix:
         np.cumsum(_popcount(words), out=self.cum[1:])
         self.total = int(self.cum[-1])
 
-    def prefix(self, pos):
+    def prefix(self, pos: np.ndarray) -> np.ndarray:
         """Number of set cells before each flat position in ``pos``."""
         q = pos >> 6
         rem = (pos & 63).astype(np.uint64)
         low = (np.uint64(1) << rem) - np.uint64(1)
         return self.cum[q] + _popcount(self.words[q] & low).astype(np.int64)
 
-    def bit(self, pos):
+    def bit(self, pos: np.ndarray) -> np.ndarray:
         """0/1 value of the cells at flat positions ``pos``."""
         return ((self.words[pos >> 6] >> (pos & 63).astype(np.uint64)) & np.uint64(1)).astype(np.float64)
 
-    def range_sum(self, start, stop):
+    def range_sum(self, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
         """Number of set cells in each flat range [start, stop)."""
         return self.prefix(stop) - self.prefix(start)
 
 
-def class_mask(data, classes):
+def class_mask(data: np.ndarray, classes: ArrayLike) -> np.ndarray:
     """Boolean mask of the cells whose value is one of ``classes`` (compared in the data's dtype)."""
     classes = as_dtype_values(classes, data.dtype)
     if len(classes) == 0:
@@ -155,7 +159,7 @@ PREFETCH_BYTES = 96 * 2**20
 """Bytes of strip summaries held ahead of the aggregation by the reading thread."""
 
 
-def stream_summaries(ds, classes, band, progress=False):
+def stream_summaries(ds: Any, classes: ArrayLike | None, band: int, progress: bool = False) -> Iterator[StripSummary]:
     """Yield strip summaries, computed in a background thread (bounded by PREFETCH_BYTES).
 
     The raster is read strip by strip with a small GDAL block cache, so memory stays bounded whatever
@@ -214,7 +218,7 @@ def stream_summaries(ds, classes, band, progress=False):
             bar.close()
 
 
-def values_found(ds, band, limit=30):
+def values_found(ds: Any, band: int, limit: int = 30) -> tuple[list, bool]:
     """Distinct cell values of a raster (streamed), for the 'rule matched nothing' warning."""
     found = set()
     nodata = ds.nodatavals[band - 1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -24,10 +25,13 @@ from .areas import CellArea, area_km2
 from .coverage import Coverage, compute_coverage
 from .raster import open_raster
 
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
 __all__ = ["ZoneCoverage", "densify_length", "zone_coverage", "zones_frame"]
 
 
-def zones_frame(zones, id_col: str):
+def zones_frame(zones: gpd.GeoDataFrame | gpd.GeoSeries, id_col: str) -> gpd.GeoDataFrame:
     """``zones`` as a GeoDataFrame with an ``id_col`` column and a CRS (a GeoSeries gets its index as ids)."""
     import geopandas as gpd
 
@@ -42,7 +46,7 @@ def zones_frame(zones, id_col: str):
     return zones
 
 
-def densify_length(zcrs, rcrs, transform) -> float:
+def densify_length(zcrs: Any, rcrs: Any, transform: Any) -> float:
     """Edge length (zone CRS units) giving a vertex about every raster cell in the raster CRS."""
     px = float(np.sqrt(abs(transform.a * transform.e - transform.b * transform.d)))
     px_m = px * 111_320.0 if rcrs.is_geographic else px
@@ -93,7 +97,7 @@ class ZoneCoverage:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def check_grid(self, ds, crs, name: str = "") -> None:
+    def check_grid(self, ds: Any, crs: Any, name: str = "") -> None:
         """Raise GridMismatchError when ``ds`` is not on this coverage's grid."""
         if (ds.height, ds.width) != tuple(self.shape) or not ds.transform.almost_equals(self.transform) \
                 or not crs.equals(self.crs):
@@ -105,7 +109,8 @@ class ZoneCoverage:
                 f"zone_coverage(raster, zones)")
 
 
-def zone_coverage(raster, zones, *, id_col: str = "code", raster_crs=None) -> ZoneCoverage:
+def zone_coverage(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, *, id_col: str = "code",
+                  raster_crs: Any = None) -> ZoneCoverage:
     """Compute the exact coverage of a raster grid by zones, once, for reuse over several rasters.
 
     Parameters
