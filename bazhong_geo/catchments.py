@@ -6,13 +6,13 @@ import warnings
 
 import numpy as np
 
+from . import zonal
 from ._errors import (
     DuplicateLocationError,
     EmptyInputError,
     InvalidThresholdError,
     MissingColumnError,
 )
-from . import zonal
 from ._validate import located as _located
 from ._validate import region_geometry
 

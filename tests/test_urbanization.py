@@ -11,10 +11,10 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
-from pyproj import Geod
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from pyproj import Geod
 
 from bazhong_geo._errors import (
     EmptyInputError,
