@@ -266,3 +266,18 @@ def test_degurba_exact_aggregation_matches_exactextract_coverage():
     src = NumPyRasterSource(fine, 106.7, 31.9 - h * res, 106.7 + w * res, 31.9, srs_wkt=rasterio.crs.CRS.from_epsg(4326).to_wkt())
     ee = exact_extract(src, gdf, "sum", output="pandas")["sum"].to_numpy().reshape(nrow, ncol)
     np.testing.assert_allclose(km.population, ee, rtol=1e-7, atol=1e-6)
+
+
+def test_builtup_accepts_an_array_raster_like_a_file(tmp_path):
+    from bazhong_geo.builtup import area_by_zone
+
+    mask = np.zeros((200, 200), dtype="uint8")
+    mask[:, :100] = 1
+    tr = from_origin(500_000, 3_502_000, 10, 10)
+    zone = gpd.GeoDataFrame({"code": ["A"]}, geometry=[shapely.box(500_505, 3_500_500, 501_505, 3_501_500)], crs=4545)
+    from_file = area_by_zone(write(tmp_path / "m.tif", mask, tr, "EPSG:4545"), zone, classes=[1])
+    from_array = area_by_zone((mask, tr, "EPSG:4545"), zone, classes=[1])
+    assert from_array.builtup_km2[0] == pytest.approx(0.495, rel=1e-6)  # 495 m of the 1,000 m width
+    assert from_array.builtup_km2[0] == pytest.approx(from_file.builtup_km2[0], rel=1e-12)
+    with pytest.raises(RasterNotFoundError, match="missing.tif"):
+        area_by_zone(tmp_path / "missing.tif", zone, classes=[1])
