@@ -64,6 +64,10 @@ class InvalidThresholdError(BazhongGeoError):
     time bands)."""
 
 
+class RasterNotFoundError(BazhongGeoError):
+    """A raster path that does not exist, or a file that is not a raster GDAL can read."""
+
+
 class UnsupportedGridError(BazhongGeoError):
     """A raster grid the method cannot use (rotated/sheared transform, not 2-D, no cells)."""
 

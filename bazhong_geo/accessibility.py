@@ -21,7 +21,8 @@ import numpy as np
 
 from ._errors import BazhongGeoError, InvalidPopulationError, MissingColumnError
 from ._validate import located
-
+from .crs import to_work_crs
+from .network import travel_times
 
 # ----------------------------------------------------------------------------------------------- decay functions
 
@@ -238,14 +239,10 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
                           stacklevel=2)
     if cost is None:
         if roads is not None:
-            from .network import travel_times
-
             with warnings.catch_warnings():  # unlocated rows are reported above, once
                 warnings.filterwarnings("ignore", message=r".*without coordinates were left out")
                 cost = travel_times(roads, demand, supply, **network_kw)
         else:
-            from .crs import to_work_crs
-
             def xy(df):
                 c = shapely.centroid(np.asarray(to_work_crs(df).geometry.values, dtype=object))
                 return np.column_stack([shapely.get_x(c), shapely.get_y(c)])  # NaN where missing

@@ -3,45 +3,41 @@
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._coverage import split_runs
-from ._errors import (BazhongGeoError, EmptyInputError, GridMismatchError, InvalidBuiltupRuleError, MissingColumnError,
-                      MissingCRSError)
+from ._errors import (
+    EmptyInputError,
+    InvalidBuiltupRuleError,
+    MissingColumnError,
+    MissingCRSError,
+)
 from ._validate import located
-from .datasets import CENTRAL_CITY_COUNTIES, PREFECTURE_CODE as CENTRAL_CITY_CODE  # 巴城 = 巴州区 + 恩阳区
+from .crs import WORK_CRS, area_km2, to_work_crs
+from .datasets import CENTRAL_CITY_COUNTIES  # 巴城 = 巴州区 + 恩阳区
+from .datasets import PREFECTURE_CODE as CENTRAL_CITY_CODE
+from .settlements import Tier
+from .zonal.accumulate import AreaSums
+from .zonal.areas import CellArea
+from .zonal.raster import open_raster
+from .zonal.strips import class_mask, stream_summaries, strips, valid_mask, values_found
+from .zonal.zones import ZoneCoverage, zone_coverage, zones_frame
 
-_STRIP_CELLS = 8_000_000  # cells per streamed strip (rounded to whole rows of tiles)
+__all__ = [
+    "CENTRAL_CITY_CODE",
+    "CENTRAL_CITY_COUNTIES",
+    "ZoneCoverage",
+    "area_by_zone",
+    "area_by_zone_stack",
+    "area_by_zone_vector",
+    "central_city_builtup_km2",
+    "extents",
+    "settlement_builtup_km2",
+    "zone_coverage",
+]
 
 
 # ------------------------------------------------------------------------------------ inputs
-
-@contextmanager
-def _open(raster):
-    """Yield an open rasterio dataset for a path or an already open dataset (left open)."""
-    import rasterio
-
-    if hasattr(raster, "read") and hasattr(raster, "transform"):
-        yield raster
-    else:
-        with rasterio.open(raster) as ds:
-            yield ds
-
-
-def _raster_crs(ds, raster_crs, name):
-    from pyproj import CRS
-
-    if raster_crs is not None:
-        return CRS.from_user_input(raster_crs)
-    if ds.crs is None:
-        raise MissingCRSError(
-            f"the raster {name} has no coordinate reference system; pass raster_crs=... (e.g. 'EPSG:4326' for "
-            f"longitude/latitude, 'ESRI:54009' for GHSL Mollweide, 'EPSG:4545' for the work CRS)")
-    return CRS.from_user_input(ds.crs)
-
 
 def _check_rule(classes, fraction):
     if (classes is None) == (fraction is None):
@@ -56,454 +52,6 @@ def _check_rule(classes, fraction):
         if classes.size == 0:
             raise InvalidBuiltupRuleError("classes=[] selects nothing; list at least one class code")
     return classes
-
-
-def _zones_frame(zones, id_col):
-    import geopandas as gpd
-
-    if isinstance(zones, gpd.GeoSeries):
-        zones = gpd.GeoDataFrame({id_col: [str(i) for i in zones.index]}, geometry=zones, crs=zones.crs)
-    if len(zones) == 0:
-        raise EmptyInputError("zones has no rows; pass at least one polygon")
-    if id_col not in zones.columns:
-        raise MissingColumnError(f"zones has no {id_col!r} column (columns: {list(zones.columns)}); pass id_col=...")
-    if zones.crs is None:
-        raise MissingCRSError("zones has no CRS; set it with zones.set_crs(...) (e.g. 'EPSG:4545')")
-    return zones
-
-
-def _densify_length(zcrs, rcrs, transform):
-    """Edge length (zone CRS units) giving a vertex about every raster cell in the raster CRS."""
-    px = float(np.sqrt(abs(transform.a * transform.e - transform.b * transform.d)))
-    px_m = px * 111_320.0 if rcrs.is_geographic else px
-    px_m = max(px_m, 1.0)
-    return px_m / 111_320.0 if zcrs.is_geographic else px_m
-
-
-# ------------------------------------------------------------------------------------ zone coverage
-
-@dataclass
-class ZoneCoverage:
-    """Exact coverage of a raster grid by zones, reusable for every raster on that grid (e.g. yearly layers).
-
-    Attributes
-    ----------
-    codes : numpy.ndarray of str
-        Zone ids in input order.
-    zone_km2 : numpy.ndarray
-        True (ellipsoidal) area of each zone polygon, km²: Σ coverage × true cell area for zones lying
-        wholly on the raster grid, :func:`bazhong_geo.crs.area_km2` for the others.
-    covered_km2 : numpy.ndarray
-        Area of each zone that lies on the raster grid (km²).
-    crs, transform, shape
-        The raster grid the coverage belongs to.
-    cell_area_kind : str
-        "geographic", "equal_area" or "projected" (how true cell areas are computed).
-    report : dict
-        ``outside_codes``: zones not on the raster at all; ``repaired_codes``: invalid geometries repaired.
-    """
-
-    codes: np.ndarray
-    zone_km2: np.ndarray
-    covered_km2: np.ndarray
-    crs: object
-    transform: object
-    shape: tuple
-    cell_area_kind: str
-    report: dict = field(default_factory=dict)
-    _cov: object = field(default=None, repr=False)
-    _cell_wa: np.ndarray = field(default=None, repr=False)
-    _area: object = field(default=None, repr=False)
-
-    def __len__(self):
-        return len(self.codes)
-
-    def check_grid(self, ds, crs, name=""):
-        """Raise GridMismatchError when ``ds`` is not on this coverage's grid."""
-        if (ds.height, ds.width) != tuple(self.shape) or not ds.transform.almost_equals(self.transform) \
-                or not crs.equals(self.crs):
-            raise GridMismatchError(
-                f"raster {name} is on another grid (shape {(ds.height, ds.width)}, "
-                f"transform {tuple(ds.transform)[:6]}, "
-                f"crs {crs.to_string()}) than the zone coverage (shape {tuple(self.shape)}, transform "
-                f"{tuple(self.transform)[:6]}, crs {self.crs.to_string()}); build a coverage for that grid with "
-                f"zone_coverage(raster, zones)")
-
-
-def zone_coverage(raster, zones, *, id_col="code", raster_crs=None) -> ZoneCoverage:
-    """Compute the exact coverage of a raster grid by zones, once, for reuse over several rasters.
-
-    Parameters
-    ----------
-    raster : str, path, rasterio dataset, or dict
-        A raster on the grid, or a profile-like dict with ``crs``, ``transform``, ``height``, ``width``.
-    zones : geopandas.GeoDataFrame
-        Polygons in any CRS; reprojected internally (edges densified to about one vertex per cell).
-    id_col : str
-        Column holding the zone id.
-    raster_crs : optional
-        CRS to assume when the raster has none.
-
-    Returns
-    -------
-    ZoneCoverage
-
-    Examples
-    --------
-    >>> cov = zone_coverage("built_2020.tif", counties)                     # doctest: +SKIP
-    >>> area_by_zone("built_2025.tif", counties, classes=[1], coverage=cov)  # doctest: +SKIP
-    """
-    import shapely
-    from pyproj import CRS
-
-    from . import crs as _crs
-    from ._coverage import CellArea, compute_coverage
-
-    zones = _zones_frame(zones, id_col)
-    if isinstance(raster, dict):
-        if raster.get("crs") is None and raster_crs is None:
-            raise MissingCRSError("the raster profile has no 'crs'; pass raster_crs=...")
-        rcrs = CRS.from_user_input(raster_crs if raster_crs is not None else raster["crs"])
-        transform, shape = raster["transform"], (int(raster["height"]), int(raster["width"]))
-    else:
-        with _open(raster) as ds:
-            rcrs = _raster_crs(ds, raster_crs, getattr(ds, "name", ""))
-            transform, shape = ds.transform, (ds.height, ds.width)
-    codes = zones[id_col].astype(str).to_numpy()
-    geoms = zones.geometry.to_numpy()
-    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
-    report = {"outside_codes": [], "repaired_codes": sorted(codes[bad].tolist())}
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-        warnings.warn(f"repaired {int(bad.sum())} invalid zone geometries with make_valid: "
-                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=2)
-    gs = zones.geometry.__class__(geoms, crs=zones.crs)
-    gs0 = gs
-    if not CRS.from_user_input(zones.crs).equals(rcrs):
-        gs = gs.segmentize(_densify_length(CRS.from_user_input(zones.crs), rcrs, transform)).to_crs(rcrs)
-    garr = gs.to_numpy()
-    finite = np.isfinite(shapely.bounds(garr)).all(axis=1) | shapely.is_empty(garr) | shapely.is_missing(garr)
-    if not finite.all():
-        raise BazhongGeoError(
-            f"{int((~finite).sum())} zone(s) cannot be projected to the raster CRS {rcrs.to_string()} (coordinates "
-            f"outside its domain, or longitude/latitude swapped): {', '.join(codes[~finite][:20])}; check the "
-            f"zones' CRS ({zones.crs})")
-    gbounds = shapely.bounds(garr)  # of the whole zones, before any clipping
-    if transform.b == 0 and transform.d == 0:
-        # only the part of each zone near the grid matters: clip to the grid's bounds plus 2 cells (the
-        # clip edges lie off the grid, so no covered cell changes) to bound the work for large zones
-        xa, xb = sorted((transform.c - 2 * transform.a, transform.c + (shape[1] + 2) * transform.a))
-        ya, yb = sorted((transform.f - 2 * transform.e, transform.f + (shape[0] + 2) * transform.e))
-        big = (gbounds[:, 0] < xa) | (gbounds[:, 2] > xb) | (gbounds[:, 1] < ya) | (gbounds[:, 3] > yb)
-        if big.any():
-            garr = garr.copy()
-            garr[big] = shapely.clip_by_rect(garr[big], xa, ya, xb, yb)
-    cov = compute_coverage(garr, transform, shape)
-    area = CellArea(rcrs, transform, shape)
-    cell_wa = area.at(cov.cell_row, cov.cell_col)
-    cell_wa *= cov.cell_frac  # m² of the cell inside the zone
-    cov.cell_frac = None  # = cell_wa / cell area, recomputed where needed
-    n = len(codes)
-    covered = np.bincount(cov.cell_zone, cell_wa, minlength=n).astype(np.float64)
-    # runs: the mean cell area of a run is the area at its middle (the area is linear along a row to
-    # < 3e-7); the aggregation cuts long runs where the area varies (see _Accumulator.add)
-    for i in range(0, len(cov.run_row), 1_000_000):
-        sl = slice(i, i + 1_000_000)
-        c0, c1 = cov.run_c0[sl], cov.run_c1[sl]
-        a = area.at(cov.run_row[sl], (c0 + c1 - 1) // 2)  # half a cell off the middle at most: < 1e-7
-        covered += np.bincount(cov.run_zone[sl], a * cov.run_w[sl] * (c1 - c0), minlength=n)
-    covered /= 1e6
-    blank0 = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    report["outside_codes"] = sorted(codes[(covered <= 0) & ~blank0].tolist())
-    # zone area: for zones wholly on the raster, Σ coverage × true cell area is the polygon's ellipsoidal
-    # area (edges straight in the raster CRS, as the raster sees them); others get crs.area_km2
-    minx, miny, maxx, maxy = gbounds.T
-    inv = ~transform
-    corners = [(inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f)
-               for x, y in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))]
-    on = np.ones(n, dtype=bool)
-    for c, r in corners:
-        on &= (c >= 0) & (c <= shape[1]) & (r >= 0) & (r <= shape[0])
-    blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    report["empty_codes"] = sorted(codes[blank].tolist())
-    if blank.any():
-        warnings.warn(f"{int(blank.sum())} zone(s) have no geometry (builtup_km2 and zone_km2 0): "
-                      f"{', '.join(report['empty_codes'][:20])}", stacklevel=2)
-    zone_km2 = covered.copy()
-    off = ~on & ~blank
-    if off.any():
-        zone_km2[off] = _crs.area_km2(gs0[off]).to_numpy(dtype=np.float64)
-    zone_km2[blank] = 0.0
-    return ZoneCoverage(codes=codes, zone_km2=zone_km2, covered_km2=covered, crs=rcrs, transform=transform,
-                        shape=shape, cell_area_kind=area.kind, report=report, _cov=cov, _cell_wa=cell_wa,
-                        _area=area)
-
-
-# ------------------------------------------------------------------------------------ streaming
-
-def _strips(ds, max_cells=_STRIP_CELLS):
-    """Row windows aligned to the raster's blocks, each about ``max_cells`` cells."""
-    bh = ds.block_shapes[0][0] if ds.block_shapes else 1
-    rows = max(bh, (max_cells // max(ds.width, 1)) // bh * bh)
-    return [(r, min(r + rows, ds.height)) for r in range(0, ds.height, rows)]
-
-
-def _as_dtype_values(values, dtype):
-    """Values representable in an integer ``dtype``, cast to it (comparisons then stay in that dtype)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    if dtype.kind not in "ui":
-        return values.astype(dtype)
-    info = np.iinfo(dtype)
-    ok = (values == np.round(values)) & (values >= info.min) & (values <= info.max)
-    return values[ok].astype(dtype)
-
-
-def _valid_from(data, nodata):
-    if nodata is None:
-        return None
-    if np.isnan(nodata):
-        return ~np.isnan(data) if data.dtype.kind == "f" else None
-    nd = _as_dtype_values([nodata], data.dtype)
-    if nd.size == 0:  # a nodata value the dtype cannot hold: every cell is valid
-        return None
-    valid = data != nd[0]
-    if data.dtype.kind == "f":
-        valid &= ~np.isnan(data)
-    return valid
-
-
-def _popcount(words):
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(words)
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-    return table[words.view(np.uint8)].reshape(-1, 8).sum(axis=1)
-
-
-class _BitPrefix:
-    """Prefix counts of a flat boolean array, stored as packed 64-bit words (1 bit per cell)."""
-
-    def __init__(self, mask_flat):
-        pb = np.packbits(mask_flat, bitorder="little")
-        pad = (-len(pb)) % 8 + 8  # whole words plus one zero word for the end position
-        words = np.concatenate([pb, np.zeros(pad, dtype=np.uint8)]).view("<u8")
-        self.words = words
-        self.cum = np.zeros(len(words) + 1, dtype=np.int64)
-        np.cumsum(_popcount(words), out=self.cum[1:])
-        self.total = int(self.cum[-1])
-
-    def prefix(self, pos):
-        """Number of set cells before each flat position in ``pos``."""
-        q = pos >> 6
-        rem = (pos & 63).astype(np.uint64)
-        low = (np.uint64(1) << rem) - np.uint64(1)
-        return self.cum[q] + _popcount(self.words[q] & low).astype(np.int64)
-
-    def bit(self, pos):
-        """0/1 value of the cells at flat positions ``pos``."""
-        return ((self.words[pos >> 6] >> (pos & 63).astype(np.uint64)) & np.uint64(1)).astype(np.float64)
-
-    def range_sum(self, start, stop):
-        return self.prefix(stop) - self.prefix(start)
-
-
-def _class_mask(data, classes):
-    classes = _as_dtype_values(classes, data.dtype)
-    if len(classes) == 0:
-        return np.zeros(data.shape, dtype=bool)
-    if len(classes) <= 8:
-        out = data == classes[0]
-        for c in classes[1:]:
-            out |= data == c
-        return out
-    return np.isin(data, classes)
-
-
-class _StripSummary:
-    """What the aggregation needs from one strip of the raster, computed without the zone coverage.
-
-    Classes rule: packed bits of built-up and valid cells (1 bit per cell). Fraction rule: running sums
-    of the cell values (8 bytes per cell) and packed bits of valid cells.
-    """
-
-    __slots__ = ("r0", "h", "w", "bits", "valid", "csum", "nbytes", "vmin", "vmax")
-
-    def __init__(self, r0, data, classes, nodata):
-        self.r0, (self.h, self.w) = r0, data.shape
-        flat = data.ravel()
-        valid = _valid_from(flat, nodata)
-        self.bits = self.csum = None
-        self.vmin, self.vmax = np.inf, -np.inf
-        if classes is not None:
-            v = _class_mask(flat, classes)
-            if valid is not None and nodata is not None and np.isin(nodata, classes):
-                v &= valid
-            self.bits = _BitPrefix(v)
-            self.nbytes = self.bits.words.nbytes + self.bits.cum.nbytes
-        else:
-            v = flat.astype(np.float64)
-            if valid is not None:
-                v[~valid] = 0.0
-            else:
-                v[np.isnan(v)] = 0.0
-            if v.size:
-                self.vmin, self.vmax = float(v.min()), float(v.max())
-            self.csum = np.zeros(v.size + 1)
-            np.cumsum(v, out=self.csum[1:])
-            self.nbytes = self.csum.nbytes
-        self.valid = _BitPrefix(valid) if valid is not None else None
-        if self.valid is not None:
-            self.nbytes += self.valid.words.nbytes + self.valid.cum.nbytes
-
-
-class _Accumulator:
-    """Built-up and valid m² per zone, accumulated strip by strip over a ZoneCoverage."""
-
-    def __init__(self, zc: ZoneCoverage, nodata, fraction):
-        self.zc, self.nodata, self.fraction = zc, nodata, fraction
-        t = zc.transform
-        # fraction="m2": value / (the producer's cell area) is the built-up share; that cell area is
-        # the plane area for projected grids (GHSL) and the true area for longitude/latitude grids
-        self.plane = None if zc.crs.is_geographic else abs(t.a * t.e - t.b * t.d)
-        n = len(zc)
-        self.bu = np.zeros(n)
-        self.va = np.zeros(n)
-        self.total_valid_cells = 0
-        self.max_value = -np.inf
-        self.min_value = np.inf
-
-    def add(self, st: _StripSummary):
-        zc, cov = self.zc, self.zc._cov
-        r0, h, w = st.r0, st.h, st.w
-        cs_sl, rs_sl = cov.rows_slice(r0, r0 + h)
-        c_pos = (cov.cell_row[cs_sl] - r0).astype(np.int64) * w + cov.cell_col[cs_sl]
-        c_zone, c_wa = cov.cell_zone[cs_sl], zc._cell_wa[cs_sl]
-        area = zc._area
-        r_row, r_c0, r_c1, r_zone, r_w = (cov.run_row[rs_sl], cov.run_c0[rs_sl], cov.run_c1[rs_sl],
-                                          cov.run_zone[rs_sl], cov.run_w[rs_sl])
-        if area.row_area is not None:
-            r_wa = r_w * area.row_area[r_row]
-        else:
-            # the cell area varies along rows: one area per piece of at most max_run cells (< 1e-5)
-            r_row, r_c0, r_c1, r_zone, r_w = split_runs(r_row, r_c0, r_c1, r_zone, r_w, area.max_run)
-            r_wa = r_w * area.at(r_row, (r_c0 + r_c1 - 1) // 2)
-        base = (r_row - r0).astype(np.int64) * w
-        r_p0, r_p1 = base + r_c0, base + r_c1
-        n = len(zc)
-        if st.bits is not None:
-            r_bu = st.bits.range_sum(r_p0, r_p1).astype(np.float64)
-            c_bu = st.bits.bit(c_pos)
-        else:
-            r_bu = st.csum[r_p1] - st.csum[r_p0]
-            c_bu = st.csum[c_pos + 1] - st.csum[c_pos]
-            self.max_value = max(self.max_value, st.vmax)
-            self.min_value = min(self.min_value, st.vmin)
-        if st.valid is None:
-            r_va = (r_p1 - r_p0).astype(np.float64)
-            c_va = np.ones(len(c_pos))
-            self.total_valid_cells += h * w
-        else:
-            r_va = st.valid.range_sum(r_p0, r_p1).astype(np.float64)
-            c_va = st.valid.bit(c_pos)
-            self.total_valid_cells += st.valid.total
-        if self.fraction == "m2" and self.plane is None:
-            # longitude/latitude: the producer's cell is the true cell; weight the m² by coverage only
-            self.bu += np.bincount(c_zone, c_bu * c_wa / area.row_area[cov.cell_row[cs_sl]], minlength=n)
-            self.bu += np.bincount(r_zone, r_bu * r_w, minlength=n)
-        elif self.fraction == "m2":
-            # built-up m² per cell as the producer measured it on the plane cell: value / plane area is
-            # the built-up share, which counts by the cell's true area like fraction="share"
-            self.bu += np.bincount(c_zone, c_bu * c_wa, minlength=n) / self.plane
-            self.bu += np.bincount(r_zone, r_bu * r_wa, minlength=n) / self.plane
-        else:
-            self.bu += np.bincount(c_zone, c_bu * c_wa, minlength=n)
-            self.bu += np.bincount(r_zone, r_bu * r_wa, minlength=n)
-        self.va += np.bincount(c_zone, c_va * c_wa, minlength=n)
-        self.va += np.bincount(r_zone, r_va * r_wa, minlength=n)
-
-
-_PREFETCH_BYTES = 96 * 2**20  # strip summaries held ahead of the aggregation
-
-
-def _summaries(ds, classes, band, progress=False):
-    """Yield strip summaries, computed in a background thread (bounded by _PREFETCH_BYTES).
-
-    The raster is read strip by strip with a small GDAL block cache, so memory stays bounded whatever
-    the raster size; reading overlaps the zone-coverage computation and the aggregation.
-    """
-    import queue
-    import threading
-
-    import rasterio
-    from rasterio.windows import Window
-
-    strips = _strips(ds)
-    nodata = ds.nodatavals[band - 1]
-    per = max(1, (strips[0][1] - strips[0][0]) * ds.width) if strips else 1
-    est = per // 8 * 2 + per // 64 * 16 if classes is not None else per * 8 + per // 4
-    q = queue.Queue(maxsize=max(2, _PREFETCH_BYTES // max(est, 1)))
-    stop = threading.Event()
-
-    def work():
-        try:
-            with rasterio.Env(GDAL_CACHEMAX=64 * 2**20):
-                for r0, r1 in strips:
-                    if stop.is_set():
-                        return
-                    data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
-                    q.put(_StripSummary(r0, data, classes, nodata))
-                    del data
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-        q.put(None)
-
-    th = threading.Thread(target=work, name="bazhong_geo-builtup-reader", daemon=True)
-    th.start()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(strips), desc=f"built-up {getattr(ds, 'name', '')}", unit="strip")
-    try:
-        while True:
-            item = q.get()
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if bar is not None:
-                bar.update(1)
-    finally:
-        stop.set()
-        while th.is_alive():
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                th.join(0.05)
-        if bar is not None:
-            bar.close()
-
-
-def _values_found(ds, band, limit=30):
-    """Distinct cell values of a raster (streamed), for the 'rule matched nothing' warning."""
-    found = set()
-    nodata = ds.nodatavals[band - 1]
-    for r0, r1 in _strips(ds):
-        from rasterio.windows import Window
-        data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
-        if data.dtype.kind in "ui" and data.dtype.itemsize <= 2:  # counting is much faster than sorting
-            off = int(np.iinfo(data.dtype).min)
-            counts = np.bincount((data.astype(np.int32) - off).ravel() if off else data.ravel())
-            u = np.nonzero(counts)[0] + off
-        else:
-            u = np.unique(data)
-        found.update(u.tolist())
-        if len(found) > 1000:
-            break
-    if nodata is not None:
-        found.discard(nodata)
-    vals = sorted(found)
-    return vals[:limit], len(vals) > limit
 
 
 # ------------------------------------------------------------------------------------ public: rasters
@@ -594,16 +142,15 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
 
 def _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress):
     """area_by_zone returning (DataFrame, ZoneCoverage)."""
-    with _open(raster) as ds:
-        name = getattr(ds, "name", str(raster))
-        rcrs = _raster_crs(ds, raster_crs, name)
+    with open_raster(raster, crs=raster_crs, north_up=False) as r:
+        ds, name, rcrs = r.dataset, r.name, r.crs
         if coverage is not None:
             coverage.check_grid(ds, rcrs, name)
         grid = {"crs": rcrs, "transform": ds.transform, "height": ds.height, "width": ds.width}
-        stream = _summaries(ds, classes, band, progress)  # starts reading while the coverage is computed
+        stream = stream_summaries(ds, classes, band, progress)  # starts reading while the coverage is computed
         try:
             zc = coverage if coverage is not None else zone_coverage(grid, zones, id_col=id_col)
-            acc = _Accumulator(zc, ds.nodatavals[band - 1], fraction)
+            acc = AreaSums(zc, r.nodata(band), fraction)
             for st in stream:
                 acc.add(st)
         finally:
@@ -614,8 +161,8 @@ def _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs
 def _result(zc, acc, ds, band, classes, fraction, name):
     import pandas as pd
 
-    builtup = acc.bu / 1e6
-    valid_km2 = acc.va / 1e6
+    builtup = acc.selected / 1e6
+    valid_km2 = acc.valid / 1e6
     zone_km2 = zc.zone_km2
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(zone_km2 > 0, builtup / zone_km2, 0.0)
@@ -640,9 +187,9 @@ def _result(zc, acc, ds, band, classes, fraction, name):
     elif report["no_valid_codes"]:
         warnings.warn(f"{len(report['no_valid_codes'])} zone(s) fall only on nodata cells of {name}: "
                       f"{', '.join(report['no_valid_codes'][:20])}", stacklevel=4)
-    if classes is not None and not report["nodata_everywhere"] and acc.bu.sum() == 0:
-        found, more = _values_found(ds, band)
-        in_zones = " in the zones" if any(v > 0 for v in acc.va) else ""
+    if classes is not None and not report["nodata_everywhere"] and acc.selected.sum() == 0:
+        found, more = values_found(ds, band)
+        in_zones = " in the zones" if any(v > 0 for v in acc.valid) else ""
         report["classes_found"] = found
         warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell{in_zones} of {name}; classes "
                       f"found in the raster: {found}{' ...' if more else ''}", stacklevel=4)
@@ -740,9 +287,8 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     import pandas as pd
     import shapely
 
-    from .crs import WORK_CRS, area_km2
 
-    zones = _zones_frame(zones, id_col)
+    zones = zones_frame(zones, id_col)
     if class_col not in landuse.columns:
         raise MissingColumnError(f"landuse has no {class_col!r} column (columns: {list(landuse.columns)}); "
                                  f"pass class_col=...")
@@ -761,7 +307,7 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
     zg = project(zones.geometry).make_valid().to_numpy()
     lu = project(landuse.geometry.make_valid()).to_numpy()
     cls = landuse[class_col].astype(str).to_numpy()
-    wanted = set(str(c) for c in np.atleast_1d(classes))
+    wanted = {str(c) for c in np.atleast_1d(classes)}
     is_bu = np.isin(cls, list(wanted))
     if not is_bu.any():
         found = sorted(set(cls.tolist()))
@@ -801,11 +347,11 @@ def _read_builtup(ds, band, classes, fraction, min_fraction, area):
     nodata = ds.nodatavals[band - 1]
     mask = np.zeros((ds.height, ds.width), dtype=bool)
     amount = None if classes is not None else np.zeros((ds.height, ds.width), dtype=np.float32)
-    for r0, r1 in _strips(ds):
+    for r0, r1 in strips(ds):
         data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
-        valid = _valid_from(data, nodata)
+        valid = valid_mask(data, nodata)
         if classes is not None:
-            m = _class_mask(data, classes)
+            m = class_mask(data, classes)
         else:
             v = data.astype(np.float32)
             if valid is not None:
@@ -874,21 +420,18 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
     from rasterio import features
     from scipy import ndimage
 
-    from ._coverage import CellArea
-    from .crs import WORK_CRS
 
     classes = _check_rule(classes, fraction)
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, not {connectivity!r}")
-    with _open(raster) as ds:
-        name = getattr(ds, "name", str(raster))
-        rcrs = _raster_crs(ds, raster_crs, name)
+    with open_raster(raster, crs=raster_crs, north_up=False) as r:
+        ds, name, rcrs = r.dataset, r.name, r.crs
         transform, shape = ds.transform, (ds.height, ds.width)
         area = CellArea(rcrs, transform, shape)
         mask, amount = _read_builtup(ds, band, classes, fraction, min_fraction, area)
         found = None
         if classes is not None and not mask.any():
-            found, more = _values_found(ds, band)
+            found, more = values_found(ds, band)
             warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell of {name}; classes found in "
                           f"the raster: {found}{' ...' if more else ''}", stacklevel=2)
     structure = np.ones((3, 3), dtype=bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
@@ -951,7 +494,6 @@ def _settlement_points(settlements):
     """Located settlement points in the work CRS with code, name, tier rank and population."""
     import pandas as pd
 
-    from .crs import to_work_crs
 
     if hasattr(settlements, "settlements") and not hasattr(settlements, "geometry"):
         settlements = settlements.settlements
@@ -962,8 +504,7 @@ def _settlement_points(settlements):
     s = s[located(s)].copy()
     s["code"] = s["code"].astype(str)
     if "tier" in s.columns:
-        from .settlements import Tier
-        s["_rank"] = [Tier.parse(t).rank if isinstance(t, str) or isinstance(t, Tier) else 99 for t in s["tier"]]
+        s["_rank"] = [Tier.parse(t).rank if isinstance(t, (str, Tier)) else 99 for t in s["tier"]]
     else:
         s["_rank"] = 99
     s["_pop"] = pd.to_numeric(s["population"], errors="coerce").fillna(-1.0) if "population" in s.columns else -1.0
@@ -1090,7 +631,6 @@ def central_city_builtup_km2(region, raster, *, rule=None, min_area_km2=0.01, ma
     joined = patches["settlement_code"].isin(codes)
     b = getattr(region, "boundaries", None)
     if b is not None and len(b) and b["code"].astype(str).isin(CENTRAL_CITY_COUNTIES).any():
-        from .crs import to_work_crs
         area = shapely.union_all(to_work_crs(b[b["code"].astype(str).isin(CENTRAL_CITY_COUNTIES)]).geometry.to_numpy())
         inside = shapely.contains(area, patches.geometry.representative_point().to_numpy())
         sel = patches[joined & inside]

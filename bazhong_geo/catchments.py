@@ -6,14 +6,12 @@ import warnings
 
 import numpy as np
 
+from . import zonal
 from ._errors import (
     DuplicateLocationError,
     EmptyInputError,
-    InvalidPopulationError,
     InvalidThresholdError,
     MissingColumnError,
-    MissingCRSError,
-    UnsupportedFormatError,
 )
 from ._validate import located as _located
 from ._validate import region_geometry
@@ -632,18 +630,20 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
 # ----------------------------------------------------------------------------------------------- population
 
 def population_served(catchments, population, *, column: str = "population", raster_crs=None):
-    """Population inside each catchment.
+    """Population inside each catchment (people within a polygon: :func:`bazhong_geo.zonal.population_within`).
 
     Parameters
     ----------
     catchments : GeoDataFrame of polygons
-    population : str/Path of a raster, GeoDataFrame or SettlementSystem
-        *Raster* (people per cell): summed with exact coverage fractions (exactextract), in the
-        raster's CRS. *Points* with ``column`` (a GeoDataFrame, or a register as a
-        SettlementSystem): each point counts in every catchment containing it; a point on a shared
-        edge counts once (in the first catchment). *Polygons* with ``column``: areal weighting
-        (population spread evenly over each polygon). Rows without coordinates are in no
-        catchment: warned about and counted in the report, never dropped silently.
+    population : str/Path of a raster, open raster, GeoDataFrame or SettlementSystem
+        *Raster* (people per cell): summed with exact coverage fractions (the zonal engine), in the
+        raster's CRS. *Points* with ``column`` (a GeoDataFrame, or a register as a SettlementSystem):
+        each point counts in every catchment containing it; a point on a shared edge counts once (in
+        the first catchment). *Polygons* with ``column``: areal weighting (population spread evenly over
+        each polygon). Rows without coordinates are in no catchment: warned about and counted in the
+        report, never dropped silently.
+    column : str
+        Population column of a vector layer; also the name of the output column.
     raster_crs : optional
         CRS of a population raster that has none (otherwise such a raster is an error).
 
@@ -666,107 +666,13 @@ def population_served(catchments, population, *, column: str = "population", ras
     >>> out.population.tolist(), out.attrs["report"]["population_outside"]
     ([12.0, 0.0], 9.0)
     """
-    import geopandas as gpd
-    import pandas as pd
-    import shapely
-
-    from .crs import to_work_crs
-
     out = catchments.copy()
+    if out.crs is None:
+        out = out.set_crs(WORK_EPSG)  # catchments made by this module are in the work CRS
+    served = zonal.population_within(out, population, column=column, raster_crs=raster_crs)
     rep = dict(catchments.attrs.get("report", {}))
-    geoms = np.asarray(out.geometry.values, dtype=object)
-    if isinstance(population, (str, bytes)) or hasattr(population, "__fspath__"):
-        import rasterio
-        from exactextract import exact_extract
-
-        with rasterio.open(population) as src:
-            rcrs = src.crs
-            band = src.read(1, masked=True)
-            total = float(np.nansum(band.filled(0.0)))
-        if rcrs is None:
-            if raster_crs is None:
-                raise MissingCRSError(
-                    f"population raster {population}: no CRS; pass raster_crs=... (e.g. 'EPSG:4545') or set it "
-                    f"in the file (gdal_edit.py -a_srs EPSG:xxxx)")
-        polys = gpd.GeoDataFrame({"_i": np.arange(len(out))}, geometry=list(geoms), crs=out.crs)
-        polys = polys[~polys.geometry.is_empty]
-        vals = np.zeros(len(out))
-        if len(polys):
-            if rcrs is None:
-                polys = polys.to_crs(raster_crs)
-            elif not polys.crs.equals(rcrs):
-                polys = polys.to_crs(rcrs)
-            res = exact_extract(str(population), polys, "sum", include_cols=["_i"], output="pandas")
-            vals[res["_i"].to_numpy()] = res["sum"].to_numpy(dtype=float)
-        out[column] = vals
-        rep["population_total"] = total
-    elif hasattr(population, "geometry") or hasattr(population, "settlements"):
-        if hasattr(population, "settlements") and not hasattr(population, "geometry"):
-            population = population.settlements  # a SettlementSystem: the register's points
-        if column not in population.columns:
-            raise MissingColumnError(f"population layer: no column {column!r}")
-        pop = to_work_crs(population, source="population")
-        vals = pd.to_numeric(pop[column], errors="coerce").to_numpy(dtype=float)
-        bad = np.isnan(vals) | (vals < 0)
-        if bad.any():
-            raise InvalidPopulationError(
-                f"population layer: {bad.sum()} row(s) with a missing or negative {column!r} "
-                f"(rows {np.flatnonzero(bad)[:10].tolist()}); fill them or drop them explicitly"
-            )
-        pg = np.asarray(pop.geometry.values, dtype=object)
-        rep["population_total"] = float(vals.sum())
-        located = _located(pop)
-        if not located.all():
-            # rows of a register without coordinates: left out of every catchment, counted in the report
-            ids = (pop["code"] if "code" in pop.columns else pd.Series(np.arange(len(pop)))).to_numpy()[~located]
-            rep["population_unlocated"] = float(vals[~located].sum())
-            rep["population_unlocated_rows"] = ids.tolist()
-            warnings.warn(
-                f"{(~located).sum()} population row(s) without coordinates ({rep['population_unlocated']:g} people) "
-                f"are in no catchment: {ids[:10].tolist()}{' ...' if len(ids) > 10 else ''} "
-                f"(report['population_unlocated_rows'])", stacklevel=2)
-            pg, vals = pg[located], vals[located]
-        types = shapely.get_type_id(pg)
-        tree = shapely.STRtree(geoms)
-        acc = np.zeros(len(out))
-        if np.isin(types, (0, 4)).all():
-            pi, ci = tree.query(pg, predicate="intersects")
-            if len(pi):
-                interior = shapely.contains_properly(geoms[ci], pg[pi])
-                df = pd.DataFrame({"p": pi, "c": ci, "interior": interior}).sort_values(["p", "c"], kind="stable")
-                has_int = df.groupby("p")["interior"].transform("any")
-                df = df[df["interior"] | ~has_int]
-                # boundary-only points: count once, in the first catchment
-                bnd = df[~df["interior"]].drop_duplicates("p", keep="first")
-                df = pd.concat([df[df["interior"]], bnd])
-                np.add.at(acc, df["c"].to_numpy(), vals[df["p"].to_numpy()])
-                inside = np.zeros(len(pg), dtype=bool)
-                inside[df["p"].to_numpy()] = True
-            else:
-                inside = np.zeros(len(pg), dtype=bool)
-            rep["population_outside"] = float(vals[~inside].sum())
-        elif np.isin(types, (3, 6)).all():
-            parea = shapely.area(pg)
-            if (parea <= 0).any():
-                raise InvalidPopulationError(
-                    f"population layer: {(parea <= 0).sum()} polygon(s) with zero area (rows "
-                    f"{np.flatnonzero(parea <= 0)[:10].tolist()}); use points for them")
-            pi, ci = tree.query(pg, predicate="intersects")
-            if len(pi):
-                inter = shapely.area(shapely.intersection(geoms[ci], pg[pi]))
-                np.add.at(acc, ci, vals[pi] * inter / parea[pi])
-            # people outside every catchment: each polygon's share beyond the union of the catchments
-            cover = shapely.union_all(geoms)
-            covered = shapely.area(shapely.intersection(pg, cover)) if not cover.is_empty else np.zeros(len(pg))
-            rep["population_outside"] = float((vals * np.clip(1.0 - covered / parea, 0.0, 1.0)).sum())
-        else:
-            raise UnsupportedFormatError("population layer: use points or polygons (not a mix, not lines)")
-        out[column] = acc
-    else:
-        raise UnsupportedFormatError(
-            "population must be a raster path, a GeoDataFrame of points/polygons with a population column, "
-            "or a SettlementSystem (register)"
-        )
+    rep.update({k: v for k, v in served.attrs["report"].items() if k != "method"})
+    out[column] = served.to_numpy()
     out.attrs["report"] = rep
     return out
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ._errors import MissingCRSError, UnknownCoordinateSystemError
 from .settings import CGCS2000, WGS84, WORK_CRS  # noqa: F401  (re-exported: defined once in settings)
+from .zonal.areas import area_km2, equal_area_crs  # noqa: F401  (re-exported: one area implementation)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -234,7 +235,7 @@ def transform_coords(lon, lat, src: str, dst: str):
 
 # ----------------------------------------------------------------------------------------------- public: frames
 
-def convert(gdf: "gpd.GeoDataFrame", src: str = "gcj02", dst: str = "wgs84") -> "gpd.GeoDataFrame":
+def convert(gdf: gpd.GeoDataFrame, src: str = "gcj02", dst: str = "wgs84") -> gpd.GeoDataFrame:
     """Convert every vertex of a GeoDataFrame between WGS-84, GCJ-02 and BD-09.
 
     Works on any geometry type (points, lines, polygons, multi-parts, collections). The frame's
@@ -283,7 +284,7 @@ def convert(gdf: "gpd.GeoDataFrame", src: str = "gcj02", dst: str = "wgs84") -> 
     return out
 
 
-def to_work_crs(gdf: "gpd.GeoDataFrame", *, crs=None, source: str | None = None) -> "gpd.GeoDataFrame":
+def to_work_crs(gdf: gpd.GeoDataFrame, *, crs=None, source: str | None = None) -> gpd.GeoDataFrame:
     """Bring a GeoDataFrame into the work CRS (EPSG:4545).
 
     Parameters
@@ -314,190 +315,3 @@ def to_work_crs(gdf: "gpd.GeoDataFrame", *, crs=None, source: str | None = None)
     if gdf.crs.equals(WORK_CRS):
         return gdf
     return gdf.to_crs(WORK_CRS)
-
-
-def equal_area_crs(lon0: float, lat0: float) -> str:
-    """Return a PROJ string of an ellipsoidal Lambert azimuthal equal-area CRS centred on (lon0, lat0)."""
-    return f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
-
-
-def area_km2(data, *, crs=None):
-    """Return the area of each geometry in km², right whatever the CRS, and additive over partitions.
-
-    Edges are taken as straight lines in the layer's own CRS (as GIS software draws them). The true
-    ellipsoidal area is the integral, over each polygon, of the area the CRS's unit square covers on
-    its datum's ellipsoid. That density is smooth: it is fitted once per call by a polynomial over the
-    data's extent (checked to 1e-10 relative), and integrated exactly over every polygon from its
-    edges (Green's theorem with Gauss–Legendre nodes). Because the integral is computed edge by edge,
-    cells that partition a region sum to the region's area to rounding (~1e-12 relative), and the
-    result is exact for straight edges of any length. Extents where the density cannot be fitted that
-    well (continents, the poles, the antimeridian) fall back to an ellipsoidal Lambert azimuthal
-    equal-area projection with edges densified. Non-polygon geometries have area 0; missing ones NaN.
-
-    Parameters
-    ----------
-    data : geopandas.GeoDataFrame or geopandas.GeoSeries
-        Polygons in any CRS.
-    crs : optional
-        CRS to assume when ``data`` has none.
-
-    Returns
-    -------
-    pandas.Series of float, indexed like ``data``.
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> from shapely.geometry import box
-    >>> s = gpd.GeoSeries([box(500_000, 3_500_000, 501_000, 3_501_000)], crs="EPSG:4545")
-    >>> round(float(area_km2(s).iloc[0]), 3)  # 1 km square on the central meridian (scale 1)
-    1.0
-    """
-    import pandas as pd
-    import shapely
-
-    import geopandas as gpd
-
-    geo = data.geometry if isinstance(data, gpd.GeoDataFrame) else data
-    if geo.crs is None:
-        if crs is None:
-            raise MissingCRSError("cannot compute areas: the layer has no CRS; pass crs=...")
-        geo = geo.set_crs(crs)
-    values = np.asarray(geo.values, dtype=object)
-    out = np.full(len(values), np.nan)
-    present = ~shapely.is_missing(values)
-    if not present.any():
-        return pd.Series(out, index=geo.index, dtype="float64")
-    polys = shapely.get_parts(values[present], return_index=True)
-    is_poly = shapely.get_type_id(polys[0]) == 3
-    parts, owner = shapely.orient_polygons(polys[0][is_poly]), polys[1][is_poly]
-    areas = np.zeros(int(present.sum()))
-    if len(parts):
-        density = _AreaDensity.fit(geo.crs, shapely.total_bounds(parts))
-        if density is None:
-            laea = _laea_areas_m2(gpd_series=geo.iloc[np.flatnonzero(present)])
-            out[present] = laea / 1e6
-            return pd.Series(out, index=geo.index, dtype="float64")
-        np.add.at(areas, owner, density.integrate(parts))
-    out[present] = areas / 1e6
-    return pd.Series(out, index=geo.index, dtype="float64")
-
-
-def _laea_areas_m2(gpd_series) -> np.ndarray:
-    """Areas in m² in a Lambert azimuthal equal-area CRS centred on the data, edges densified (fallback)."""
-    geographic = gpd_series.to_crs(CGCS2000) if not gpd_series.crs.is_geographic else gpd_series
-    minx, miny, maxx, maxy = geographic.total_bounds
-    laea = equal_area_crs((minx + maxx) / 2.0, (miny + maxy) / 2.0)
-    dense = gpd_series.segmentize(0.01 if gpd_series.crs.is_geographic else 1000.0)
-    return dense.to_crs(laea).area.to_numpy()
-
-
-class CRSInfo:
-    """The few facts about a CRS the area integral needs."""
-
-    def __init__(self, crs):
-        from pyproj import CRS
-
-        self.crs = CRS.from_user_input(crs)
-        self.is_geographic = self.crs.is_geographic
-        axis = self.crs.axis_info
-        self.unit_metres = float(axis[0].unit_conversion_factor) if axis and not self.is_geographic else 1.0
-
-
-class _AreaDensity:
-    """m² of ellipsoid per square CRS unit, as a polynomial in normalised coordinates over an extent."""
-
-    DEGREES = (2, 4, 6, 8)
-    TOLERANCE = 1e-10
-    CHUNK = 65_536
-
-    def __init__(self, centre, half, coef):
-        self.centre, self.half = centre, half
-        self.coef = coef  # coef[i, j] multiplies u**i * v**j (zero where i + j > degree)
-
-    @staticmethod
-    def _density(info: "CRSInfo", x, y, step) -> np.ndarray:
-        """Ellipsoidal m² per square CRS unit at (x, y): M·N·cos φ times the Jacobian of (x, y) -> (λ, φ)."""
-        from pyproj import Transformer
-
-        geodetic = info.crs.geodetic_crs
-        ellipsoid = geodetic.ellipsoid
-        a = ellipsoid.semi_major_metre
-        e2 = 1.0 - (ellipsoid.semi_minor_metre / a) ** 2
-        if info.is_geographic:
-            lon, lat, jac = x, y, np.ones_like(x)
-        else:
-            tr = Transformer.from_crs(info.crs, geodetic, always_xy=True)
-            lon, lat = tr.transform(x, y)
-            lxp, bxp = tr.transform(x + step, y)
-            lxm, bxm = tr.transform(x - step, y)
-            lyp, byp = tr.transform(x, y + step)
-            lym, bym = tr.transform(x, y - step)
-            jac = np.abs((lxp - lxm) * (byp - bym) - (lyp - lym) * (bxp - bxm)) / (2 * step) ** 2
-        phi = np.radians(lat)
-        w = 1.0 - e2 * np.sin(phi) ** 2
-        return a * (1.0 - e2) / w ** 1.5 * a / np.sqrt(w) * np.cos(phi) * np.radians(1.0) ** 2 * jac
-
-    @classmethod
-    def fit(cls, crs, bounds) -> "_AreaDensity | None":
-        """Fit the density over ``bounds`` with the lowest degree that reaches TOLERANCE; None if none does."""
-        info = CRSInfo(crs)
-        minx, miny, maxx, maxy = (float(b) for b in bounds)
-        if not np.all(np.isfinite([minx, miny, maxx, maxy])):
-            return None
-        centre = np.array([(minx + maxx) / 2.0, (miny + maxy) / 2.0])
-        half = np.maximum(np.array([(maxx - minx) / 2.0, (maxy - miny) / 2.0]) * 1.0001, 1e-6 * (1 + np.abs(centre)))
-        step = 1e-3 if info.is_geographic else 1000.0 / info.unit_metres
-        nodes = np.cos(np.pi * (np.arange(12) + 0.5) / 12)
-        u, v = (g.ravel() for g in np.meshgrid(nodes, nodes))
-        check = np.linspace(-1.0, 1.0, 15)
-        cu, cv = (g.ravel() for g in np.meshgrid(check, check))
-        with np.errstate(all="ignore"):
-            dens = cls._density(info, centre[0] + u * half[0], centre[1] + v * half[1], step)
-            truth = cls._density(info, centre[0] + cu * half[0], centre[1] + cv * half[1], step)
-        if not (np.all(np.isfinite(dens)) and np.all(np.isfinite(truth)) and np.all(dens > 0)):
-            return None
-        scale = float(np.mean(dens))
-        for degree in cls.DEGREES:
-            powers = [(i, j) for i in range(degree + 1) for j in range(degree + 1 - i)]
-            design = np.column_stack([u ** i * v ** j for i, j in powers])
-            solution = np.linalg.lstsq(design, dens / scale, rcond=None)[0] * scale
-            fitted = np.column_stack([cu ** i * cv ** j for i, j in powers]) @ solution
-            if np.max(np.abs(fitted / truth - 1.0)) <= cls.TOLERANCE:
-                coef = np.zeros((degree + 1, degree + 1))
-                for (i, j), c in zip(powers, solution):
-                    coef[i, j] = c
-                return cls(centre, half, coef)
-        return None
-
-    def integrate(self, polygons) -> np.ndarray:
-        """Return ∫∫ density dA in m² of each oriented polygon (exterior CCW, holes CW), from its edges.
-
-        Green's theorem: ∫∫ u^i v^j du dv = ∮ u^(i+1)/(i+1) v^j dv, evaluated on every straight edge
-        by Gauss–Legendre quadrature that is exact for the polynomial degree.
-        """
-        import shapely
-
-        degree = self.coef.shape[0] - 1
-        t, w = np.polynomial.legendre.leggauss(degree // 2 + 2)  # exact up to degree + 3 in t
-        t, w = (t + 1.0) / 2.0, w / 2.0
-        rings, ring_owner = shapely.get_rings(polygons, return_index=True)
-        xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
-        uv = (xy - self.centre) / self.half
-        same = vertex_ring[1:] == vertex_ring[:-1]
-        start, delta = uv[:-1][same], (uv[1:] - uv[:-1])[same]
-        edge_owner = ring_owner[vertex_ring[:-1][same]]
-        weights = self.coef / np.arange(1, degree + 2)[:, None]  # c_ij / (i + 1)
-        per_edge = np.empty(len(start))
-        for lo in range(0, len(start), self.CHUNK):  # bounded memory on millions of edges
-            s0, d0 = start[lo:lo + self.CHUNK], delta[lo:lo + self.CHUNK]
-            u = s0[:, :1] + d0[:, :1] * t                     # (edges, nodes)
-            v = s0[:, 1:] + d0[:, 1:] * t
-            u_pow = np.cumprod(np.repeat(u[..., None], degree + 1, axis=-1), axis=-1)          # u^1 .. u^(d+1)
-            v_pow = np.concatenate([np.ones_like(v)[..., None],
-                                    np.cumprod(np.repeat(v[..., None], degree, axis=-1), axis=-1)], axis=-1)
-            integrand = np.einsum("enk,kl,enl->en", u_pow, weights, v_pow, optimize=True)
-            per_edge[lo:lo + self.CHUNK] = (integrand @ w) * d0[:, 1]
-        result = np.zeros(len(polygons))
-        np.add.at(result, edge_owner, per_edge)
-        return result * self.half[0] * self.half[1]

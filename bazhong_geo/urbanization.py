@@ -37,25 +37,29 @@ from ._errors import (
     UnknownUrbanRuralCodeError,
     UnsupportedGridError,
 )
+from .zonal.areas import CellArea, area_km2
+from .zonal.coverage import compute_coverage
+from .zonal.raster import open_raster
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
 __all__ = [
-    "MOLLWEIDE",
     "LEVEL1_CLASSES",
     "LEVEL2_CLASSES",
+    "MOLLWEIDE",
+    "NBS_RURAL_CODES",
+    "NBS_URBAN_CODES",
     "UNIT_CLASSES_L1",
     "UNIT_CLASSES_L2",
-    "NBS_URBAN_CODES",
-    "NBS_RURAL_CODES",
     "DegurbaGrid",
-    "degurba",
+    "DegurbaThresholds",
     "aggregate_to_km_grid",
-    "classify_units",
-    "urbanization_rate",
     "census_urbanization",
+    "classify_units",
+    "degurba",
+    "urbanization_rate",
 ]
 
 MOLLWEIDE = "ESRI:54009"
@@ -102,48 +106,17 @@ def _is_raster_tuple(obj) -> bool:
 
 
 def _read_raster(src, what: str, *, nodata=None):
-    """Read a raster-like input -> (values float64, valid bool, transform, crs, label)."""
-    import rasterio
-    from affine import Affine
+    """Read a raster-like input (the zonal engine's opener) -> (values float64, valid bool, transform, crs, label)."""
     from rasterio.crs import CRS
 
-    if isinstance(src, (str, os.PathLike)):
-        label = os.fspath(src)
-        if not os.path.exists(label):
-            raise FileNotFoundError(f"{what}: file {label!r} does not exist")
-        with rasterio.open(label) as ds:
-            return _read_dataset(ds, what, label, nodata)
-    if hasattr(src, "read") and hasattr(src, "transform"):
-        return _read_dataset(src, what, getattr(src, "name", "<dataset>"), nodata)
-    if _is_raster_tuple(src):
-        arr, transform, crs = src
-        label = f"{what} array"
-        arr = np.ma.asarray(arr)
-        if arr.ndim != 2:
-            raise UnsupportedGridError(f"{label}: expected a 2-D array, got shape {arr.shape}")
-        if crs is None:
-            raise MissingCRSError(f"{label}: no CRS given; pass (array, transform, crs) with a CRS")
-        transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
-        values = np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
-        valid = ~np.ma.getmaskarray(arr) & np.isfinite(values)
+    with open_raster(src, what=what, north_up=False, crs_arg=None) as r:
+        band = np.ma.asarray(r.read(1, masked=True))
+        values = np.asarray(band.filled(np.nan) if np.ma.is_masked(band) else band.data, dtype="float64")
+        valid = ~np.ma.getmaskarray(band) & np.isfinite(values)
         if nodata is not None:
             valid &= values != nodata
-        return values, valid, transform, CRS.from_user_input(crs), label
-    raise TypeError(
-        f"{what}: expected a GeoTIFF path, an open rasterio dataset or (array, transform, crs); "
-        f"got {type(src).__name__}"
-    )
-
-
-def _read_dataset(ds, what, label, nodata):
-    if ds.crs is None:
-        raise MissingCRSError(f"{what}: raster {label!r} has no CRS; assign one (e.g. gdal_edit.py -a_srs) and retry")
-    band = ds.read(1, masked=True)
-    values = np.asarray(band.filled(np.nan) if np.ma.is_masked(band) else band.data, dtype="float64")
-    valid = ~np.ma.getmaskarray(band) & np.isfinite(values)
-    if nodata is not None:
-        valid &= values != nodata
-    return values, valid, ds.transform, ds.crs, label
+        crs = r.dataset.crs if isinstance(r.dataset.crs, CRS) else CRS.from_wkt(r.crs.to_wkt())
+        return values, valid, r.transform, crs, r.name
 
 
 def _read_aligned(src, what, shape, transform, crs):
@@ -183,31 +156,22 @@ class _KmGrid:
     data_km2: np.ndarray = None  # km² of the cell covered by valid input cells (land or water)
 
 
-def _fine_cell_area_m2(transform, crs, shape):
-    """Area of each source row's cells in m² (rows, 1): ellipsoidal for geographic grids, planar otherwise.
+def _fine_cell_area_m2(transform, crs, shape) -> np.ndarray:
+    """True (ellipsoidal) m² of every cell of a grid: the zonal engine's cell areas, as builtup uses.
 
-    A geographic cell between latitudes φ1, φ2 spanning Δλ has area a²/2 · Δλ · |q(φ2) − q(φ1)|, q the
-    authalic-latitude function of the CRS's ellipsoid (Snyder 1987, eq. 3-12) — exact on the ellipsoid.
+    (rows, cols), or (rows, 1) where the area depends on the row only (it broadcasts).
     """
-    h = shape[0]
-    if crs.is_geographic:
-        from pyproj import CRS as PCRS
+    return _cell_area(transform, crs, shape).grid(compact=True)
 
-        ell = PCRS.from_user_input(crs.to_wkt()).ellipsoid
-        a = ell.semi_major_metre
-        f = 1.0 / ell.inverse_flattening if ell.inverse_flattening else 0.0
-        e2 = f * (2 - f)
-        e = np.sqrt(e2)
-        lat_top = transform.f + transform.e * np.arange(h + 1)
-        sin = np.sin(np.deg2rad(np.clip(lat_top, -90, 90)))
-        if e > 0:
-            q = (1 - e2) * (sin / (1 - e2 * sin**2) - np.log((1 - e * sin) / (1 + e * sin)) / (2 * e))
-        else:
-            q = 2 * sin
-        area = a * a / 2 * np.deg2rad(abs(transform.a)) * np.abs(np.diff(q))
-        return area[:, None]
-    factor = crs.linear_units_factor[1] if crs.is_projected else 1.0
-    return np.full((h, 1), abs(transform.a * transform.e) * factor * factor)
+
+def _cell_area(transform, crs, shape) -> CellArea:
+    return CellArea(_pyproj(crs), transform, shape)
+
+
+def _pyproj(crs):
+    from pyproj import CRS
+
+    return CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") and not isinstance(crs, CRS) else crs)
 
 
 def _metres(crs) -> float | None:
@@ -221,7 +185,7 @@ def _metres(crs) -> float | None:
 
 def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, means=None, data_means=None,
                          cell_size_m=1000.0,
-                         target_crs=MOLLWEIDE, progress=False):
+                         target_crs=MOLLWEIDE):
     """Aggregate a population grid exactly onto a grid of ``cell_size_m`` cells (population conserved).
 
     Three cases, chosen from the input grid:
@@ -231,7 +195,8 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
       aligned to multiples of ``cell_size_m`` in that CRS where the grid allows;
     * anything else (EPSG:4326 WorldPop, non-nested grids): each target cell of a ``cell_size_m`` grid in
       ``target_crs`` (Mollweide, as GHSL) is turned into a polygon in the source CRS and the exact coverage
-      fraction of every source cell by every target cell is computed with exactextract; the population of a
+      fraction of every source cell by every target cell is computed by the zonal engine (exact, as exactextract
+      defines it); the population of a
       source cell is shared out by those fractions. The target cells tile the plane, so the fractions of each
       source cell sum to 1 and population in = population out (to float rounding).
 
@@ -251,8 +216,6 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         Target cell size in metres (1000 for the Degree of Urbanisation).
     target_crs : str
         Equal-area CRS of the target grid in the exact case.
-    progress : bool
-        Show exactextract's progress bar in the exact case (large inputs take tens of seconds).
 
     Returns
     -------
@@ -291,15 +254,16 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
         dx, dy = transform.a * unit, -transform.e * unit
         if abs(dx - cell_size_m) < tol and abs(dy - cell_size_m) < tol:
             cell_km2 = dx * dy / 1e6
-            land *= cell_km2
+            true_km2 = _fine_cell_area_m2(transform, crs, values.shape) / 1e6
+            land *= true_km2
             m = {k: np.where((valid if by_data else land > 0), np.nan_to_num(v), np.nan) for k, v, by_data in specs}
-            return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * cell_km2)
+            return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * true_km2)
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
             return _block_sum(values, valid, land, specs, transform, crs, int(round(fx)), int(round(fy)),
                               unit, cell_size_m)
     return _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
-                            Affine, progress)
+                            Affine)
 
 
 def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_size_m):
@@ -321,25 +285,23 @@ def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_si
         return p.reshape(H // fy, fy, W // fx, fx).sum(axis=(1, 3))
 
     fine_km2 = transform.a * -transform.e * unit * unit / 1e6
+    true_km2 = _fine_cell_area_m2(transform, crs, values.shape) / 1e6
     pop = blocks(values)
-    land_km2 = blocks(land) * fine_km2
-    data_km2 = blocks(valid.astype("float64")) * fine_km2
+    land_km2 = blocks(land * true_km2)
+    data_km2 = blocks(valid * true_km2)
     valid_k = data_km2 > 0
     m = {}
     for k, v, by_data in specs:
         den = data_km2 if by_data else land_km2
-        num = blocks(np.nan_to_num(v) * (valid if by_data else land)) * fine_km2
+        num = blocks(np.nan_to_num(v) * (valid if by_data else land) * true_km2)
         m[k] = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
     tr = Affine(transform.a * fx, 0, transform.c - pad_left * transform.a,
                 0, transform.e * fy, transform.f - pad_top * transform.e)
     return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum", data_km2)
 
 
-def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, target, Affine, progress=False):
-    import geopandas as gpd
+def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, target, Affine):
     import shapely
-    from exactextract import exact_extract
-    from exactextract.raster import NumPyRasterSource
     from pyproj import Transformer
     from rasterio.warp import transform_bounds
 
@@ -374,19 +336,14 @@ def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, ta
     data_m2 = np.zeros(nrow * ncol)
     sums = {k: np.zeros(nrow * ncol) for k, _, _ in specs}
     if tids.size:
-        polys = shapely.polygons(ring[tids])
-        gdf = gpd.GeoDataFrame(geometry=polys, crs=crs)
-        rast = NumPyRasterSource(np.zeros((h, w), dtype="uint8"), left, bottom, right, top, srs_wkt=crs.to_wkt())
-        df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas", progress=bool(progress))
-        lens = df["cell_id"].map(len).to_numpy()
-        tid = np.repeat(tids, lens)
-        cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64) if lens.sum() else np.zeros(0, np.int64)
-        cov = np.concatenate(df["coverage"].to_list()).astype("float64") if lens.sum() else np.zeros(0)
-        # The target cells tile the source footprint, so each source cell's fractions add up to 1; exactextract
-        # returns them to ~1e-8, so rescale those sums to exactly 1 (population then balances to float rounding).
+        zone, row, col, cov = compute_coverage(shapely.polygons(ring[tids]), transform, (h, w)).pairs()
+        tid = tids[zone]
+        cid = row * w + col
+        # The target cells tile the source footprint, so each source cell's fractions add up to 1 (to ~1e-12);
+        # rescale those sums to exactly 1 (population then balances to float rounding).
         colsum = np.bincount(cid, cov, minlength=h * w)[cid]
         cov = np.where(np.abs(colsum - 1.0) < 1e-6, cov / colsum, cov)
-        area = np.broadcast_to(_fine_cell_area_m2(transform, crs, (h, w)), (h, w)).ravel()[cid]
+        area = _cell_area(transform, crs, (h, w)).at(row, col)
         n = nrow * ncol
         pop = np.bincount(tid, cov * values.ravel()[cid], minlength=n)
         wl = cov * area * land.ravel()[cid]
@@ -511,19 +468,107 @@ def _near(mask, candidates, radius_cells):
     return out.reshape(h, w)
 
 
-def _check_thresholds(t):
-    for k, v in t.items():
-        if k.endswith("_contiguity"):
-            if v not in (4, 8):
-                raise InvalidThresholdError(f"{k}={v!r}: contiguity must be 4 (rook) or 8 (queen)")
-        elif isinstance(v, bool) or v is None:
-            continue
-        elif not np.isfinite(v) or v < 0:
-            raise InvalidThresholdError(f"{k}={v!r}: must be a finite number >= 0")
-    if not 1 <= t["centre_majority"] <= 8:
-        raise InvalidThresholdError(f"centre_majority={t['centre_majority']!r}: must be 1..8 of the 8 neighbours")
-    if t["cell_size_m"] <= 0:
-        raise InvalidThresholdError(f"cell_size_m={t['cell_size_m']!r}: must be > 0")
+@dataclasses.dataclass(frozen=True)
+class DegurbaThresholds:
+    """The thresholds of the Degree of Urbanisation (levels 1 and 2), with the official values as defaults.
+
+    Sources: European Commission et al., *Applying the Degree of Urbanisation — A methodological manual to define
+    cities, towns and rural areas for international comparisons*, 2021 edition (the "manual"), ch. 2 and Annex;
+    GHSL Data Package 2023/2024 for the level-2 GHS-SMOD classes, as documented by flexurba (Van Migerode et al.
+    2024) ("GHSL"). Densities are people per km² of permanent land; contiguity is 4 (rook) or 8 (queen).
+
+    Attributes
+    ----------
+    centre_density : float
+        1,500 per km²: urban-centre cells (manual, 2.2).
+    centre_population : float
+        50,000 people per urban centre (manual, 2.2).
+    centre_contiguity : int
+        4: centre cells join by edges only, "diagonals not included" (manual, 2.2).
+    centre_max_gap_km2 : float
+        15 km²: enclosed gaps smaller than this are filled (GHSL: "<15 km2 holes filled").
+    centre_smoothing : bool
+        True: smooth the centre's edges by the iterative majority rule (manual, 2.2; GHSL "3-by-3 conditional
+        majority filtering").
+    centre_majority : int
+        5 of the 8 neighbours add a cell to the centre in the smoothing (manual, 2.2).
+    builtup_centre_share, builtup_dense_share : float or None
+        0.5: cells at least half built up (of their permanent land) also qualify as centre / dense-cluster cells
+        where a built-up layer is given (manual 2021; GHSL R2023A uses a lower share, flexurba's default 0.2).
+        None turns the rule off.
+    cluster_density, cluster_population, cluster_contiguity : float, float, int
+        300 per km², 5,000 people, 8 (queen, "including the diagonals"): urban clusters (manual, 2.3; Eurostat
+        glossary).
+    dense_cluster_density, dense_cluster_population, dense_cluster_contiguity : float, float, int
+        1,500 per km², 5,000 people, 4: dense urban clusters, level-2 class 23 (GHSL).
+    semidense_density, semidense_population, semidense_contiguity : float, float, int
+        900 per km², 2,500 people, 4: semi-dense urban clusters, class 22 (GHSL).
+    semidense_exclusion_km : float
+        2 km: a semi-dense cluster with a cell within this distance (cell centres) of an urban centre or dense
+        cluster is suburban (21) instead (GHSL).
+    rural_cluster_density, rural_cluster_population, rural_cluster_contiguity : float, float, int
+        300 per km², 500 people, 8: rural clusters, class 13 (GHSL).
+    low_density : float
+        50 per km²: low-density rural (12) versus very-low-density rural (11) (GHSL).
+    water_land_share : float
+        0.5: a rural cell with less than half permanent land, no people and no built-up area is water, 10 (GHSL).
+    water_population : float
+        0: the most people a water cell may hold (GHSL: none).
+    water_mask_share : float
+        0.5: with a water mask, a cell at least this share water is water (our rule, mirroring water_land_share).
+    cell_size_m : float
+        1,000 m: the method's grid cell (manual, 2.1).
+
+    Examples
+    --------
+    >>> DegurbaThresholds().centre_density
+    1500.0
+    >>> DegurbaThresholds(cluster_contiguity=6)
+    Traceback (most recent call last):
+    ...
+    bazhong_geo._errors.InvalidThresholdError: cluster_contiguity=6: contiguity must be 4 (rook) or 8 (queen)
+    """
+
+    centre_density: float = 1500.0
+    centre_population: float = 50_000.0
+    centre_contiguity: int = 4
+    centre_max_gap_km2: float = 15.0
+    centre_smoothing: bool = True
+    centre_majority: int = 5
+    builtup_centre_share: float | None = 0.5
+    builtup_dense_share: float | None = 0.5
+    cluster_density: float = 300.0
+    cluster_population: float = 5_000.0
+    cluster_contiguity: int = 8
+    dense_cluster_density: float = 1500.0
+    dense_cluster_population: float = 5_000.0
+    dense_cluster_contiguity: int = 4
+    semidense_density: float = 900.0
+    semidense_population: float = 2_500.0
+    semidense_contiguity: int = 4
+    semidense_exclusion_km: float = 2.0
+    rural_cluster_density: float = 300.0
+    rural_cluster_population: float = 500.0
+    rural_cluster_contiguity: int = 8
+    low_density: float = 50.0
+    water_land_share: float = 0.5
+    water_population: float = 0.0
+    water_mask_share: float = 0.5
+    cell_size_m: float = 1000.0
+
+    def __post_init__(self):
+        for k, v in dataclasses.asdict(self).items():
+            if k.endswith("_contiguity"):
+                if v not in (4, 8):
+                    raise InvalidThresholdError(f"{k}={v!r}: contiguity must be 4 (rook) or 8 (queen)")
+            elif isinstance(v, bool) or v is None:
+                continue
+            elif not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise InvalidThresholdError(f"{k}={v!r}: must be a finite number >= 0")
+        if not 1 <= self.centre_majority <= 8:
+            raise InvalidThresholdError(f"centre_majority={self.centre_majority!r}: must be 1..8 of the 8 neighbours")
+        if self.cell_size_m <= 0:
+            raise InvalidThresholdError(f"cell_size_m={self.cell_size_m!r}: must be > 0")
 
 
 @dataclasses.dataclass
@@ -551,8 +596,8 @@ class DegurbaGrid:
         Cell area, km².
     method : str
         How the 1 km grid was made: "as_is", "block_sum" or "exact".
-    thresholds : dict
-        The parameters used.
+    thresholds : DegurbaThresholds
+        The thresholds used.
     """
 
     level1: np.ndarray
@@ -565,11 +610,16 @@ class DegurbaGrid:
     crs: Any
     cell_km2: float
     method: str
-    thresholds: dict
+    thresholds: DegurbaThresholds
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid."""
         return self.level1.shape
+
+    def cell_area_km2(self) -> np.ndarray:
+        """True (ellipsoidal) km² of every cell, the same km² as builtup and :func:`bazhong_geo.crs.area_km2`."""
+        return _cell_area(self.transform, self.crs, self.shape).grid() / 1e6
 
     def summary(self):
         """Cells and population per level-2 class (DataFrame, one row per class, GHS-SMOD code order)."""
@@ -577,6 +627,7 @@ class DegurbaGrid:
 
         codes = np.array(sorted(LEVEL2_CLASSES, reverse=True))
         cells = np.bincount(self.level2.ravel(), minlength=31)[codes]
+        km2 = np.bincount(self.level2.ravel(), weights=self.cell_area_km2().ravel(), minlength=31)[codes]
         pop = np.bincount(self.level2.ravel(), weights=self.population.ravel(), minlength=31)[codes]
         total = pop.sum()
         return pd.DataFrame({
@@ -584,7 +635,7 @@ class DegurbaGrid:
             "class": [LEVEL2_CLASSES[c] for c in codes],
             "level1": [3 if c == 30 else 2 if c >= 21 else 1 for c in codes],
             "cells": cells.astype(int),
-            "area_km2": cells * self.cell_km2,
+            "area_km2": km2,
             "population": pop,
             "share": pop / total if total > 0 else np.nan,
         })
@@ -599,7 +650,7 @@ class DegurbaGrid:
         -------
         geopandas.GeoDataFrame
             ``kind`` ("urban_centre" | "urban_cluster"), ``id`` (1.. per kind, largest population first),
-            ``population``, ``area_km2`` (cells × cell area), ``cells``, ``geometry`` (cell outlines dissolved).
+            ``population``, ``area_km2`` (true km² of the cells), ``cells``, ``geometry`` (cell outlines dissolved).
         """
         import geopandas as gpd
         import pandas as pd
@@ -608,6 +659,7 @@ class DegurbaGrid:
         from scipy import ndimage
 
         frames = []
+        cell_km2 = self.cell_area_km2()
         for kind, mask, struct in (("urban_centre", self.level1 == 3, _ROOK),
                                    ("urban_cluster", self.level1 >= 2, _QUEEN)):
             lab, n = ndimage.label(mask, structure=struct)
@@ -617,6 +669,7 @@ class DegurbaGrid:
             li = lab.ravel()[idx]
             pop = np.bincount(li, weights=self.population.ravel()[idx], minlength=n + 1)[1:]
             cells = np.bincount(li, minlength=n + 1)[1:]
+            km2 = np.bincount(li, weights=cell_km2.ravel()[idx], minlength=n + 1)[1:]
             # rasterio traces 4-connected regions; dissolving by label joins diagonal-only pieces of a cluster
             parts = [(shapely.geometry.shape(g), int(v))
                      for g, v in shapes(lab.astype(np.int32), mask=mask, connectivity=4, transform=self.transform)]
@@ -627,7 +680,7 @@ class DegurbaGrid:
                 "kind": kind,
                 "id": np.arange(1, n + 1),
                 "population": pop[order],
-                "area_km2": cells[order] * self.cell_km2,
+                "area_km2": km2[order],
                 "cells": cells[order],
             }, geometry=geom.to_numpy()[order], crs=self.crs))
         if not frames:
@@ -673,38 +726,12 @@ def degurba(
     land_share=None,
     water_mask=None,
     nodata=None,
-    centre_density: float = 1500.0,
-    centre_population: float = 50_000.0,
-    centre_contiguity: int = 4,
-    centre_max_gap_km2: float = 15.0,
-    centre_smoothing: bool = True,
-    centre_majority: int = 5,
-    builtup_centre_share: float = 0.5,
-    builtup_dense_share: float = 0.5,
-    cluster_density: float = 300.0,
-    cluster_population: float = 5_000.0,
-    cluster_contiguity: int = 8,
-    dense_cluster_density: float = 1500.0,
-    dense_cluster_population: float = 5_000.0,
-    dense_cluster_contiguity: int = 4,
-    semidense_density: float = 900.0,
-    semidense_population: float = 2_500.0,
-    semidense_contiguity: int = 4,
-    semidense_exclusion_km: float = 2.0,
-    rural_cluster_density: float = 300.0,
-    rural_cluster_population: float = 500.0,
-    rural_cluster_contiguity: int = 8,
-    low_density: float = 50.0,
-    water_land_share: float = 0.5,
-    water_population: float = 0.0,
-    water_mask_share: float = 0.5,
-    cell_size_m: float = 1000.0,
+    thresholds: DegurbaThresholds = DegurbaThresholds(),  # frozen: one shared default is safe
     target_crs: str = MOLLWEIDE,
-    progress: bool = False,
 ) -> DegurbaGrid:
     """Classify a population grid by the Degree of Urbanisation, levels 1 and 2.
 
-    The rules (defaults are the official values; *Applying the Degree of Urbanisation*, 2021 edition, ch. 2 and
+    The rules (defaults are the official values, in :class:`DegurbaThresholds`; *Applying the Degree of Urbanisation*, 2021 edition, ch. 2 and
     Annex; GHSL Data Package 2023/2024 for the level-2 GHS-SMOD classes):
 
     Level 1
@@ -767,23 +794,22 @@ def degurba(
         1/True where the input cell is water (lakes, reservoirs, rivers); aggregated to a share per 1 km cell.
     nodata : float, optional
         Extra nodata value of the population input (the raster's own nodata is always honoured).
-    centre_density, centre_population, centre_contiguity, centre_max_gap_km2, centre_smoothing, centre_majority,
-    builtup_centre_share, builtup_dense_share, cluster_density, cluster_population, cluster_contiguity,
-    dense_cluster_density,
-    dense_cluster_population, dense_cluster_contiguity, semidense_density, semidense_population,
-    semidense_contiguity, semidense_exclusion_km, rural_cluster_density, rural_cluster_population,
-    rural_cluster_contiguity, low_density, water_land_share, water_population, water_mask_share : thresholds
-        As described above; contiguity is 4 (rook) or 8 (queen).
-    cell_size_m : float
-        Cell size of the method's grid, metres (1000).
+    thresholds : DegurbaThresholds
+        The method's thresholds (the official values by default), e.g.
+        ``DegurbaThresholds(builtup_centre_share=0.2)`` for GHSL R2023A's built-up criterion.
     target_crs : str
         Equal-area CRS for exact aggregation of non-nested inputs (Mollweide, as GHSL).
-    progress : bool
-        Show a progress bar while aggregating exactly (off by default).
 
     Returns
     -------
     DegurbaGrid
+
+    Notes
+    -----
+    Areas are true (ellipsoidal) km², the same km² as :func:`bazhong_geo.crs.area_km2` and builtup: a cell's land
+    area is its share of permanent land times its true area (:class:`bazhong_geo.zonal.CellArea`), and densities
+    are people per true km² of land. ESRI:54009 is spherical Mollweide on radius *a*, so a GHSL "1 km²" cell is
+    0.99777 km² of the ellipsoid at Bazhong's latitude: densities read 0.22 % higher than people per nominal cell.
 
     Raises
     ------
@@ -797,11 +823,29 @@ def degurba(
     >>> g = degurba((pop, Affine(1000, 0, 0, 0, -1000, 12000), "ESRI:54009"))
     >>> int((g.level1 == 3).sum()), int(g.level2[5, 5]), int(g.level2[0, 0])
     (36, 30, 11)
+    >>> g = degurba((pop, Affine(1000, 0, 0, 0, -1000, 12000), "ESRI:54009"),
+    ...             thresholds=DegurbaThresholds(centre_population=100_000))
+    >>> int((g.level1 == 3).sum()), int((g.level1 == 2).sum())     # too few people for a centre: a cluster
+    (0, 36)
     """
-    params = {k: v for k, v in locals().items()
-              if k not in ("population", "builtup", "land_share", "water_mask", "nodata", "target_crs", "progress")}
-    _check_thresholds(params)
+    if not isinstance(thresholds, DegurbaThresholds):
+        raise InvalidThresholdError(
+            f"thresholds must be a DegurbaThresholds, not {type(thresholds).__name__}; e.g. "
+            f"thresholds=DegurbaThresholds(cluster_density=300)")
+    km = _km_inputs(population, builtup, land_share, water_mask, nodata, thresholds.cell_size_m, target_crs)
+    density, built_km2, built_per_land = _densities(km)
+    centre, cluster = _level1_masks(km, density, built_per_land, thresholds)
+    level1 = km.valid.view(np.uint8).copy()          # 1 rural (valid), 0 off-grid
+    level1[cluster] = 2
+    level1[centre] = 3
+    level2 = _level2_rural(km, density, built_km2, cluster, thresholds)
+    _level2_urban(level2, density, km.population, centre, cluster, built_per_land, thresholds)
+    return DegurbaGrid(level1, level2, density, km.population, km.land_km2, km.valid, km.transform, km.crs,
+                       km.cell_km2, km.method, thresholds)
 
+
+def _km_inputs(population, builtup, land_share, water_mask, nodata, cell_size_m, target_crs) -> _KmGrid:
+    """Read and check the inputs, then aggregate them to the method's km grid."""
     values, valid, transform, crs, label = _read_raster(population, "population", nodata=nodata)
     if not valid.any():
         raise EmptyInputError(f"population: {label} has no cell with data (all nodata)")
@@ -821,7 +865,7 @@ def degurba(
                 f"land_share: {int(bad.sum())} cell(s) outside 0..1 (min {np.nanmin(land)}, max {np.nanmax(land)}); "
                 "pass shares, not percentages"
             )
-    means, data_means = {}, {}
+    data_means = {}
     b = _read_aligned(builtup, "builtup", shape, transform, crs)
     if b is not None:
         if np.nanmax(b, initial=0) > 1 + _EPS:
@@ -830,91 +874,88 @@ def degurba(
     wm = _read_aligned(water_mask, "water_mask", shape, transform, crs)
     if wm is not None:
         data_means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
+    return aggregate_to_km_grid(values, valid, transform, crs, land_share=land, data_means=data_means,
+                                cell_size_m=cell_size_m, target_crs=target_crs)
 
-    km = aggregate_to_km_grid(values, valid, transform, crs, land_share=land, means=means, data_means=data_means,
-                              cell_size_m=cell_size_m, target_crs=target_crs, progress=progress)
+
+def _densities(km: _KmGrid):
+    """People per km² of land (per km² of cell where a cell with data has no land); built-up km² and share of land."""
     pop, land_km2, ok = km.population, km.land_km2, km.valid
-    all_ok = bool(ok.all())
     with np.errstate(divide="ignore", invalid="ignore"):
         density = pop / land_km2
     no_land = ~(land_km2 > 0)
     if no_land.any():  # no land (or no data): people there count per km² of cell, empty cells are 0
         density[no_land] = np.where(ok[no_land], pop[no_land] / km.cell_km2, 0.0)
-    struct = {4: _ROOK, 8: _QUEEN}
     built_per_land = built_km2 = None
     if "builtup" in km.means:  # GHSL compares built-up area per km² of permanent land
         built_km2 = np.nan_to_num(km.means["builtup"]) * km.data_km2
         with np.errstate(invalid="ignore", divide="ignore"):
             built_per_land = np.where(land_km2 > 0, np.minimum(built_km2 / land_km2, 1.0), 0.0)
+    return density, built_km2, built_per_land
 
-    def valid_and(m):
-        return m if all_ok else m & ok
 
-    # ---- level 1: urban centres
-    cand = valid_and(density >= centre_density)
-    if built_per_land is not None and builtup_centre_share is not None:
-        cand |= valid_and(built_per_land >= builtup_centre_share)
-    centre, _, _ = _clusters(cand, struct[centre_contiguity], pop, centre_population)
-    if centre.any() and centre_max_gap_km2 > 0:
-        centre = _fill_gaps(centre, ok, km.cell_km2, centre_max_gap_km2)
-    if centre.any() and centre_smoothing:
-        centre = _majority_smooth(centre, ok, centre_majority)
-    # ---- level 1: urban clusters (groups that contain centres include them; centre cells stay class 3)
-    uc, _, _ = _clusters(valid_and((density >= cluster_density) | centre), struct[cluster_contiguity], pop,
-                         cluster_population)
-    uc |= centre
-    flat_density = density.ravel()
-    uc_idx = np.flatnonzero(uc)                     # urban cells are few: work on their indices
-    centre_idx = np.flatnonzero(centre)
-    level1 = ok.view(np.uint8).copy()               # 1 rural (valid), 0 off-grid
-    level1.ravel()[uc_idx] = 2
-    level1.ravel()[centre_idx] = 3
+_STRUCTURE = {4: _ROOK, 8: _QUEEN}
 
-    # ---- level 2, rural side first (most cells): 12 / 11, water 10, rural clusters 13
-    level2 = (density >= low_density).view(np.uint8) + np.uint8(11)
-    if not all_ok:
-        level2[~ok] = 0
-    other = None
-    water = land_km2 < water_land_share * km.data_km2 - 1e-12  # land share of the part of the cell with data
+
+def _level1_masks(km: _KmGrid, density, built_per_land, t: DegurbaThresholds):
+    """(urban centre, urban cluster) masks of level 1; clusters include the centres they contain."""
+    ok, pop = km.valid, km.population
+    cand = ok & (density >= t.centre_density)
+    if built_per_land is not None and t.builtup_centre_share is not None:
+        cand |= ok & (built_per_land >= t.builtup_centre_share)
+    centre, _, _ = _clusters(cand, _STRUCTURE[t.centre_contiguity], pop, t.centre_population)
+    if centre.any() and t.centre_max_gap_km2 > 0:
+        centre = _fill_gaps(centre, ok, km.cell_km2, t.centre_max_gap_km2)
+    if centre.any() and t.centre_smoothing:
+        centre = _majority_smooth(centre, ok, t.centre_majority)
+    # groups that contain centres include them; centre cells stay class 3
+    uc, _, _ = _clusters(ok & ((density >= t.cluster_density) | centre), _STRUCTURE[t.cluster_contiguity], pop,
+                         t.cluster_population)
+    return centre, uc | centre
+
+
+def _level2_rural(km: _KmGrid, density, built_km2, cluster, t: DegurbaThresholds) -> np.ndarray:
+    """Level 2 outside the urban clusters: 12 / 11 by density, water 10, rural clusters 13 (urban cells left 11/12)."""
+    ok, pop = km.valid, km.population
+    level2 = (density >= t.low_density).view(np.uint8) + np.uint8(11)
+    level2[~ok] = 0
+    water = km.land_km2 < t.water_land_share * km.data_km2 - 1e-12  # land share of the part of the cell with data
     if "water" in km.means:
-        water |= np.nan_to_num(km.means["water"]) >= water_mask_share
-    water &= pop <= water_population
+        water |= np.nan_to_num(km.means["water"]) >= t.water_mask_share
+    water &= pop <= t.water_population
     if built_km2 is not None:
         water &= ~(built_km2 > 0)
-    rc_cand = valid_and(density >= rural_cluster_density)
-    rc_cand.ravel()[uc_idx] = False
-    rc, _, _ = _clusters(rc_cand, struct[rural_cluster_contiguity], pop, rural_cluster_population)
-    water = valid_and(water & ~rc)
-    water.ravel()[uc_idx] = False
-    level2[water] = 10
+    rc, _, _ = _clusters(ok & (density >= t.rural_cluster_density) & ~cluster,
+                         _STRUCTURE[t.rural_cluster_contiguity], pop, t.rural_cluster_population)
+    level2[ok & water & ~rc & ~cluster] = 10
     level2[rc] = 13
+    return level2
 
-    # ---- level 2, urban side: 30 / 23 / 22 / 21 within the level-1 urban clusters
-    rest_idx = uc_idx[level1.ravel()[uc_idx] == 2]
+
+def _level2_urban(level2, density, pop, centre, cluster, built_per_land, t: DegurbaThresholds) -> None:
+    """Level 2 inside the level-1 urban clusters, in place: 30 centre, 23 dense, 22 semi-dense, 21 suburban."""
+    rest_idx = np.flatnonzero(cluster & ~centre)
     level2.ravel()[rest_idx] = 21
-    level2.ravel()[centre_idx] = 30
+    level2[centre] = 30
     dense_cand = np.zeros(density.shape, bool)
-    dense_hit = flat_density[rest_idx] >= dense_cluster_density
-    if built_per_land is not None and builtup_dense_share is not None:
-        dense_hit |= built_per_land.ravel()[rest_idx] >= builtup_dense_share
+    dense_hit = density.ravel()[rest_idx] >= t.dense_cluster_density
+    if built_per_land is not None and t.builtup_dense_share is not None:
+        dense_hit |= built_per_land.ravel()[rest_idx] >= t.builtup_dense_share
     dense_cand.ravel()[rest_idx[dense_hit]] = True
-    dense, _, _ = _clusters(dense_cand, struct[dense_cluster_contiguity], pop, dense_cluster_population)
-    dense_idx = rest_idx[dense.ravel()[rest_idx]]
-    level2.ravel()[dense_idx] = 23
+    dense, _, _ = _clusters(dense_cand, _STRUCTURE[t.dense_cluster_contiguity], pop, t.dense_cluster_population)
+    level2[dense] = 23
     rest_idx = rest_idx[~dense.ravel()[rest_idx]]
     sd_cand = np.zeros(density.shape, bool)
-    sd_cand.ravel()[rest_idx[flat_density[rest_idx] >= semidense_density]] = True
-    semi, sd_lab, _ = _clusters(sd_cand, struct[semidense_contiguity], pop, semidense_population)
+    sd_cand.ravel()[rest_idx[density.ravel()[rest_idx] >= t.semidense_density]] = True
+    semi, sd_lab, _ = _clusters(sd_cand, _STRUCTURE[t.semidense_contiguity], pop, t.semidense_population)
     semi_idx = np.flatnonzero(semi)
     if semi_idx.size:
-        radius = semidense_exclusion_km * 1000.0 / cell_size_m
+        radius = t.semidense_exclusion_km * 1000.0 / t.cell_size_m
         near = _near(centre | dense, semi, radius)
         lab_i = sd_lab.ravel()[semi_idx]
         excluded = np.bincount(lab_i, weights=near.ravel()[semi_idx], minlength=int(lab_i.max()) + 1) > 0
         semi_idx = semi_idx[~excluded[lab_i]]
     level2.ravel()[semi_idx] = 22
-    return DegurbaGrid(level1, level2, density, pop, land_km2, ok, km.transform, km.crs, km.cell_km2, km.method,
-                       params)
 
 
 # ============================================================================================== units
@@ -933,23 +974,9 @@ _L2_SHARE_COLS = {
 
 def _grid_coverage(grid: DegurbaGrid, units):
     """Exact coverage of grid cells by unit polygons -> (unit index per pair, flat cell id, coverage fraction)."""
-    from exactextract import exact_extract
-    from exactextract.raster import NumPyRasterSource
-
-    h, w = grid.shape
-    t = grid.transform
-    left, top = t.c, t.f
-    right, bottom = left + w * t.a, top + h * t.e
-    rast = NumPyRasterSource(np.zeros((h, w), np.uint8), left, bottom, right, top, srs_wkt=grid.crs.to_wkt())
-    gdf = units[[units.geometry.name]].reset_index(drop=True)
-    df = exact_extract(rast, gdf, ["cell_id", "coverage"], output="pandas")
-    lens = df["cell_id"].map(len).to_numpy()
-    uid = np.repeat(np.arange(len(gdf)), lens)
-    if lens.sum() == 0:
-        return uid, np.zeros(0, np.int64), np.zeros(0)
-    cid = np.concatenate(df["cell_id"].to_list()).astype(np.int64)
-    cov = np.concatenate(df["coverage"].to_list()).astype("float64")
-    return uid, cid, cov
+    geoms = units.geometry.to_numpy()
+    zone, row, col, cov = compute_coverage(geoms, grid.transform, grid.shape).pairs()
+    return zone, row * grid.shape[1] + col, cov
 
 
 def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: str = "code"):
@@ -1031,7 +1058,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         pop = np.where(np.isfinite(population), population, 0.0)
     else:
         v, ok, tr, crs, label = _read_raster(population, "population")
-        km = aggregate_to_km_grid(v, ok, tr, crs, cell_size_m=grid.thresholds.get("cell_size_m", 1000.0))
+        km = aggregate_to_km_grid(v, ok, tr, crs, cell_size_m=grid.thresholds.cell_size_m)
         if km.population.shape != grid.shape or not km.transform.almost_equals(grid.transform):
             raise GridMismatchError(
                 f"classify_units: population {label} aggregates to a grid {km.population.shape} "
@@ -1044,7 +1071,8 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     n = len(units)
     weight = cov * pop.ravel()[cid]
     total = np.bincount(uid, weight, minlength=n)
-    grid_km2 = np.bincount(uid, cov * grid.cell_km2, minlength=n)
+    cell_km2 = _cell_area(grid.transform, grid.crs, grid.shape).at(cid // grid.shape[1], cid % grid.shape[1]) / 1e6
+    grid_km2 = np.bincount(uid, cov * cell_km2, minlength=n)
     l1 = grid.level1.ravel()[cid].astype(np.int64)
     l2 = grid.level2.ravel()[cid].astype(np.int64)
     by1 = np.bincount(uid * 4 + l1, weight, minlength=n * 4).reshape(n, 4)
@@ -1054,7 +1082,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         s1 = by1 / denom
         s2 = by2 / denom
 
-    unit_km2 = u.geometry.area.to_numpy() / 1e6  # in the grid's projected CRS, like grid_km2
+    unit_km2 = area_km2(u).to_numpy()  # true km², like grid_km2
     with np.errstate(invalid="ignore", divide="ignore"):
         on_grid = np.clip(grid_km2 / unit_km2, 0.0, 1.0)
     out = pd.DataFrame({id_col: units[id_col].to_numpy(), "population": total, "grid_km2": grid_km2,
@@ -1066,7 +1094,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         out[col] = s2[:, code]
 
     # units without people: the same rules on land-area shares of the classes (water and off-grid excluded)
-    area = cov * grid.cell_km2 * (grid.level2.ravel()[cid] >= 11)
+    area = cov * cell_km2 * (grid.level2.ravel()[cid] >= 11)
     a2 = np.bincount(uid * 31 + l2, area, minlength=n * 31).reshape(n, 31)
     a1 = np.bincount(uid * 4 + l1, area, minlength=n * 4).reshape(n, 4)
     atot = a2.sum(axis=1)

@@ -187,7 +187,7 @@ def compare_with_exactextract(size, n):
     import pandas as pd
     import rasterio
 
-    from bazhong_geo._coverage import CellArea
+    from bazhong_geo.zonal import CellArea
 
     o = pd.read_csv(TMP / "ours.csv", dtype={"code": str})
     e = pd.read_csv(TMP / "exactextract.csv", dtype={"code": str})

@@ -16,7 +16,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import Point, Polygon, box
 
 from bazhong_geo import builtup
-from bazhong_geo._coverage import CellArea, compute_coverage
+from bazhong_geo.zonal import CellArea, compute_coverage
 from bazhong_geo._errors import GridMismatchError, InvalidBuiltupRuleError, MissingColumnError, MissingCRSError
 
 EQUAL_AREA = "EPSG:6933"  # EASE-Grid 2.0 (cylindrical equal-area): the plane area is the true area

@@ -14,6 +14,7 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from pyproj import Geod
 
 from bazhong_geo._errors import (
     EmptyInputError,
@@ -26,7 +27,9 @@ from bazhong_geo._errors import (
     UnknownUrbanRuralCodeError,
     UnsupportedGridError,
 )
+from bazhong_geo.crs import area_km2
 from bazhong_geo.urbanization import (
+    DegurbaThresholds,
     aggregate_to_km_grid,
     census_urbanization,
     classify_units,
@@ -67,7 +70,7 @@ def test_urban_cluster_contiguity_parameter():
     pop = np.zeros((6, 6))
     pop[1, 1] = pop[2, 2] = pop[3, 3] = 2_000  # 6,000 people on a diagonal at 2,000/km²
     assert (degurba(km_grid(pop)).level1 == 2).sum() == 3
-    assert (degurba(km_grid(pop), cluster_contiguity=4).level1 == 2).sum() == 0
+    assert (degurba(km_grid(pop), thresholds=DegurbaThresholds(cluster_contiguity=4)).level1 == 2).sum() == 0
 
 
 @pytest.mark.parametrize("total, is_centre", [(49_999, False), (50_000, True)])
@@ -93,16 +96,16 @@ def _ring_with_hole(hole_shape):
 @pytest.mark.parametrize("hole_shape, filled", [((2, 7), True), ((3, 5), False), ((1, 1), True)])
 def test_gap_fill_below_15_km2(hole_shape, filled):
     pop, hole = _ring_with_hole(hole_shape)
-    g = degurba(km_grid(pop), centre_smoothing=False)  # isolate gap filling from edge smoothing
+    g = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False))  # isolate gap filling from edge smoothing
     assert np.all(g.level1[hole] == (3 if filled else 1))
     assert g.level2[hole][0, 0] == (30 if filled else 11)
 
 
 def test_gap_fill_threshold_is_a_parameter():
     pop, hole = _ring_with_hole((3, 5))
-    g = degurba(km_grid(pop), centre_smoothing=False, centre_max_gap_km2=16)
+    g = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False, centre_max_gap_km2=16))
     assert np.all(g.level1[hole] == 3)
-    g0 = degurba(km_grid(pop), centre_smoothing=False, centre_max_gap_km2=0)
+    g0 = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False, centre_max_gap_km2=0))
     assert np.all(g0.level1[hole] == 1)
 
 
@@ -110,7 +113,7 @@ def test_iterative_majority_smoothing():
     pop = np.zeros((12, 12))
     pop[2:9, 2:9] = 2_000  # 49 cells = 98,000 people
     pop[2, 5] = pop[3, 5] = 0  # a notch two cells deep, open to the outside (not a gap)
-    off = degurba(km_grid(pop), centre_smoothing=False)
+    off = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False))
     assert off.level1[2, 5] == 1 and off.level1[3, 5] == 1
     on = degurba(km_grid(pop))
     # (3,5) has 7 of 8 neighbours in the centre -> joins in pass 1; (2,5) has 4 until (3,5) joins, then 5
@@ -118,7 +121,7 @@ def test_iterative_majority_smoothing():
     # cells outside the block have at most 3 centre neighbours: unchanged
     assert on.level1[1, 5] == 1 and (on.level1 == 3).sum() == 49
     # a stricter majority (>= 8 of 8) adds nothing
-    strict = degurba(km_grid(pop), centre_majority=8)
+    strict = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_majority=8))
     assert strict.level1[3, 5] == 1
 
 
@@ -130,7 +133,14 @@ def test_density_is_per_km2_of_land():
     assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
     g = degurba(km_grid(pop), land_share=land)
     assert (g.level1 == 3).sum() == 64
-    assert np.isclose(g.density[5, 5], 1600.0)
+    # density is per true (ellipsoidal) km² of land, as every area of the package: ESRI:54009 is spherical
+    # Mollweide, so a "1 km²" cell near the equator is ~0.993 km² of the ellipsoid (geodesic area of the cell)
+    cell = shapely.segmentize(shapely.box(5_000, 6_000, 6_000, 7_000), 10.0)
+    true_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(
+        gpd.GeoSeries([cell], crs=MOLL).to_crs(4326).iloc[0])[0]) / 1e6
+    assert 0.99 < true_km2 < 0.995
+    assert np.isclose(g.density[5, 5], 800.0 / (0.5 * true_km2), rtol=1e-6)
+    assert np.isclose(g.land_km2[5, 5], 0.5 * true_km2, rtol=1e-6)
 
 
 def test_builtup_rule_adds_centre_cells():
@@ -140,7 +150,7 @@ def test_builtup_rule_adds_centre_cells():
     built[2:10, 2:10] = 0.6
     assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
     assert (degurba(km_grid(pop), builtup=built).level1 == 3).sum() == 64
-    assert (degurba(km_grid(pop), builtup=built, builtup_centre_share=0.7).level1 == 3).sum() == 0
+    assert (degurba(km_grid(pop), builtup=built, thresholds=DegurbaThresholds(builtup_centre_share=0.7)).level1 == 3).sum() == 0
 
 
 # ------------------------------------------------------------------------------------------- level 2 rules
@@ -164,9 +174,9 @@ def test_semidense_two_km_exclusion(gap, expected):
 
 def test_semidense_exclusion_distance_is_a_parameter():
     pop, line = _centre_and_line(1)
-    assert np.all(degurba(km_grid(pop), semidense_exclusion_km=1.0).level2[line] == 22)
+    assert np.all(degurba(km_grid(pop), thresholds=DegurbaThresholds(semidense_exclusion_km=1.0)).level2[line] == 22)
     pop, line = _centre_and_line(3)  # 4 km away
-    assert np.all(degurba(km_grid(pop), semidense_exclusion_km=4.0).level2[line] == 21)
+    assert np.all(degurba(km_grid(pop), thresholds=DegurbaThresholds(semidense_exclusion_km=4.0)).level2[line] == 21)
 
 
 def test_semidense_population_threshold_and_dense_cluster():
@@ -179,7 +189,7 @@ def test_semidense_population_threshold_and_dense_cluster():
     assert set(g.level2[5, 1:11]) == {21}
     assert set(g.level2[3, 14:18]) == {23}
     # the semi-dense group is 2 km from nothing dense; raising its size threshold makes it suburban
-    assert set(degurba(km_grid(pop), semidense_population=6_001).level2[1, 1:7]) == {21}
+    assert set(degurba(km_grid(pop), thresholds=DegurbaThresholds(semidense_population=6_001)).level2[1, 1:7]) == {21}
 
 
 def test_rural_classes_and_water():
@@ -201,7 +211,7 @@ def test_rural_classes_and_water():
     assert degurba(km_grid(pop), land_share=land).level2[0, 6] == 11
     assert set(np.unique(g.level1)) == {1}
     # rook-only rural clusters split the diagonal pair
-    assert degurba(km_grid(pop), rural_cluster_contiguity=4).level2[1, 1] == 12
+    assert degurba(km_grid(pop), thresholds=DegurbaThresholds(rural_cluster_contiguity=4)).level2[1, 1] == 12
 
 
 def test_levels_nest_and_off_grid_is_zero():
@@ -216,6 +226,9 @@ def test_levels_nest_and_off_grid_is_zero():
     s = g.summary()
     assert np.isclose(s["population"].sum(), np.nansum(pop))
     assert np.isclose(s["share"].sum(), 1.0)
+    # areas are true km²: the classes tile rows 1..59 of the grid, whose ellipsoidal area crs.area_km2 knows
+    footprint = gpd.GeoSeries([shapely.box(0, 0, 60_000, 59_000)], crs=MOLL)
+    assert np.isclose(s["area_km2"].sum(), area_km2(footprint).iloc[0], rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------- inputs / aggregation
@@ -306,7 +319,7 @@ def test_block_aggregation_conserves_population(fine, size, ox):
 
 def test_bad_inputs_raise_typed_errors(tmp_path):
     pop = np.ones((5, 5))
-    with pytest.raises(MissingCRSError, match="no CRS given; pass \\(array, transform, crs\\)"):
+    with pytest.raises(MissingCRSError, match="no CRS given.*pass \\(array, transform, crs\\)"):
         degurba((pop, Affine(1000, 0, 0, 0, -1000, 5000), None))
     neg = pop.copy()
     neg[1, 1] = -3
@@ -315,9 +328,9 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
     with pytest.raises(GridMismatchError, match=r"land_share: array shape \(4, 5\) differs .* \(5, 5\)"):
         degurba(km_grid(pop), land_share=np.ones((4, 5)))
     with pytest.raises(InvalidThresholdError, match=r"centre_contiguity=6: .*4 \(rook\) or 8 \(queen\)"):
-        degurba(km_grid(pop), centre_contiguity=6)
+        degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_contiguity=6))
     with pytest.raises(InvalidThresholdError, match="cluster_density=-1: must be a finite number >= 0"):
-        degurba(km_grid(pop), cluster_density=-1)
+        degurba(km_grid(pop), thresholds=DegurbaThresholds(cluster_density=-1))
     with pytest.raises(InvalidThresholdError, match="25 cell.* outside 0..1 .*not percentages"):
         degurba(km_grid(pop), land_share=np.full((5, 5), 50.0))
     with pytest.raises(EmptyInputError, match="no cell with data"):
@@ -345,7 +358,8 @@ def test_classify_units_exact_shares_and_classes():
     assert np.isclose(r.loc["w", "population"], 72_000)
     assert np.isclose(r.loc["e", "population"], 10_000)
     assert np.isclose(r.loc["h", "population"], 2_000 * 6 * 2.5)  # cols 1, 2 and half of col 3
-    assert np.isclose(r.loc["h", "grid_km2"], 35.0)
+    # grid_km2 is true (ellipsoidal) km², the same km² as crs.area_km2 and builtup (35 plane km² in Mollweide)
+    assert np.isclose(r.loc["h", "grid_km2"], area_km2(units.iloc[[2]]).iloc[0], rtol=1e-6)
     assert np.allclose(r["on_grid_share"], 1.0)
     assert r.loc["w", "class_l1"] == "city" and r.loc["w", "class_l2_code"] == 30
     assert r.loc["e", "class_l1"] == "rural_area" and r.loc["e", "class_l2"] == "dispersed_rural_area"
@@ -362,7 +376,8 @@ def test_classify_units_level2_rules_and_other_crs():
     pop[3, 25:29] = 1_600      # C: dense cluster 6,400 + 1,000 rural   -> dense town
     pop[8, 25:35] = 100
     #                            D: cols 36-47 empty                     -> mostly uninhabited (by area)
-    pop[2, 49] = pop[3, 50] = 300  # E: rural cluster 600 + 100 rural  -> village
+    pop[2, 49] = pop[3, 50] = 310  # E: rural cluster 620 + 100 rural  -> village
+    # (310, not 300: a UTM cell 1 km on the plane is 1.0008 true km², 300 people in it are 299.8 per km²)
     pop[7, 49] = 100
     t = Affine(1000, 0, 500_000, 0, -1000, 3_500_000)
     g = degurba((pop, t, "EPSG:32648"))
@@ -371,7 +386,7 @@ def test_classify_units_level2_rules_and_other_crs():
     boxes = [shapely.box(x[i], 3_490_000, x[i + 1], 3_500_000) for i in range(5)]
     units = gpd.GeoDataFrame({"code": list("ABCDE")}, geometry=boxes, crs="EPSG:32648").to_crs(4545)
     r = classify_units(g, None, units).set_index("code")
-    assert np.allclose(r["population"], [11_400, 6_300, 7_400, 0, 700], rtol=1e-3, atol=1e-3)
+    assert np.allclose(r["population"], [11_400, 6_300, 7_400, 0, 720], rtol=1e-3, atol=1e-3)
     assert list(r["class_l1"]) == ["town_or_semi_dense_area"] * 3 + ["rural_area"] * 2
     assert list(r["class_l2"]) == ["semi_dense_town", "suburban_or_peri_urban_area", "dense_town",
                                    "mostly_uninhabited_area", "village"]
@@ -454,7 +469,7 @@ def test_urban_areas_polygons():
     assert list(ua["kind"]) == ["urban_centre", "urban_cluster", "urban_cluster"]
     assert np.allclose(ua["population"], [72_000, 72_000, 6_000])
     assert np.allclose(ua.geometry.area / 1e6, [36, 36, 2])
-    assert np.allclose(ua["area_km2"], ua.geometry.area / 1e6)
+    assert np.allclose(ua["area_km2"], area_km2(ua), rtol=1e-6)  # true km² of the outlines (crs.area_km2)
 
 
 # ------------------------------------------------------------------------------------------- against a plain reference
@@ -595,7 +610,7 @@ def test_builtup_share_is_per_km2_of_land():
     built = np.zeros_like(pop)
     built[2:10, 2:10] = 0.3   # 30 % of the cell built up = 60 % of its land
     land[2:10, 2:10] = 0.5
-    g = degurba(km_grid(pop), land_share=land, builtup=built, centre_density=5_000)  # only built-up can qualify
+    g = degurba(km_grid(pop), land_share=land, builtup=built, thresholds=DegurbaThresholds(centre_density=5_000))  # only built-up can qualify
     assert (g.level1 == 3).sum() == 64
-    g2 = degurba(km_grid(pop), land_share=land, builtup=built, centre_density=5_000, builtup_centre_share=0.61)
+    g2 = degurba(km_grid(pop), land_share=land, builtup=built, thresholds=DegurbaThresholds(centre_density=5_000, builtup_centre_share=0.61))
     assert (g2.level1 == 3).sum() == 0

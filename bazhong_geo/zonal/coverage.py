@@ -1,4 +1,4 @@
-"""Private engine of builtup: exact cell coverage fractions of polygons and true cell areas, vectorised.
+"""Exact cell coverage fractions of polygons on a raster grid, vectorised (the engine of the zonal package).
 
 Coverage fractions
 ------------------
@@ -18,21 +18,21 @@ each row gives the exact fraction of every cell touched by the boundary, and the
 
 The result is stored sparsely: *cells* (row, col, zone, fraction) for the boundary cells and
 *runs* (row, col0, col1, zone, weight) for the interiors, both sorted by row so that a raster can
-be streamed block by block and aggregated with prefix counts and ``np.bincount`` (see builtup).
+be streamed block by block and aggregated with prefix counts and ``np.bincount`` (see :mod:`.accumulate`).
 
-Cell areas
-----------
-True (ellipsoidal) area of each cell in m²: closed form for geographic rasters (area of an
-ellipsoidal quadrangle between two parallels); for projected rasters the plane area times the
-ellipsoidal area per plane m², from the Jacobian of the inverse projection on a grid of points about
-2 km apart, interpolated bilinearly (error < 3e-8). Where that factor is 1 within 1e-8 (LAEA, Albers,
-EASE on the ellipsoid) the plane area is used as is. PROJ's Mollweide is spherical (R = a), so a GHSL
-Mollweide cell's true area differs from its plane area (by 0.3 % at Bazhong's latitude).
+True cell areas are in :mod:`bazhong_geo.zonal.areas`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # pragma: no cover
+    from affine import Affine
 
 _FLOAT_EPS = 1e-9  # accumulated coverage below this between boundary cells is round-off, not a run
 
@@ -84,7 +84,7 @@ def _split(x0, y0, x1, y1, axis):
     return sb, sa, eb, ea, seg
 
 
-def ring_segments(geoms, inverse_transform):
+def ring_segments(geoms: ArrayLike, inverse_transform: Affine) -> tuple[np.ndarray, ...]:
     """Return (x0, y0, x1, y1, zone) of every polygon edge, in pixel coordinates (col, row).
 
     ``geoms`` are (Multi)Polygons; zone is the position of each geometry in ``geoms``. Rings are
@@ -133,14 +133,35 @@ class Coverage:
         self.run_row, self.run_c0, self.run_c1 = run_row[o], run_c0[o], run_c1[o]
         self.run_zone, self.run_w = run_zone[o], run_w[o]
 
-    def rows_slice(self, r0, r1):
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every (zone, row, col, fraction) with a positive coverage, runs expanded cell by cell.
+
+        Returns
+        -------
+        zone, row, col : numpy.ndarray of int64
+        fraction : numpy.ndarray of float64
+            Coverage fraction of the cell by the zone (a run's weight: 1, or 2 where a zone's parts overlap).
+        """
+        if self.cell_frac is None:
+            raise ValueError("this coverage's fractions were turned into areas (ZoneCoverage); use its own pairs")
+        length = (self.run_c1 - self.run_c0).astype(np.int64)
+        rep = np.repeat(np.arange(len(length)), length)
+        offset = np.arange(len(rep), dtype=np.int64) - np.repeat(np.cumsum(length) - length, length)
+        zone = np.concatenate([self.cell_zone.astype(np.int64), self.run_zone[rep].astype(np.int64)])
+        row = np.concatenate([self.cell_row.astype(np.int64), self.run_row[rep].astype(np.int64)])
+        col = np.concatenate([self.cell_col.astype(np.int64), self.run_c0[rep].astype(np.int64) + offset])
+        frac = np.concatenate([self.cell_frac, self.run_w[rep].astype(np.float64)])
+        return zone, row, col, frac
+
+    def rows_slice(self, r0: int, r1: int) -> tuple[slice, slice]:
         """Return (cell slice, run slice) of entries with r0 <= row < r1."""
         cs = slice(*np.searchsorted(self.cell_row, np.array([r0, r1], dtype=self.cell_row.dtype)))
         rs = slice(*np.searchsorted(self.run_row, np.array([r0, r1], dtype=self.run_row.dtype)))
         return cs, rs
 
 
-def split_runs(row, c0, c1, zone, w, max_len):
+def split_runs(row: np.ndarray, c0: np.ndarray, c1: np.ndarray, zone: np.ndarray, w: np.ndarray,
+               max_len: int) -> tuple[np.ndarray, ...]:
     """Cut runs longer than ``max_len`` cells into pieces (where the cell area varies along a row)."""
     length = c1 - c0
     n = np.maximum(-(-length // max_len), 1)
@@ -153,13 +174,14 @@ def split_runs(row, c0, c1, zone, w, max_len):
     return row[rep], p0, p1, zone[rep], w[rep]
 
 
-def compute_coverage(geoms, transform, shape, *, batch_pieces=200_000, threads=1, _timer=None) -> Coverage:
+def compute_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int], *, batch_pieces: int = 200_000,
+                     threads: int = 1, timer: Callable[[str], None] | None = None) -> Coverage:
     """Exact coverage fractions of ``geoms`` (in the raster CRS) on the grid ``transform``/``shape``.
 
     Zones are processed in batches of about ``batch_pieces`` boundary pieces (bounded memory, cache
     friendly), ``threads`` batches at a time.
     """
-    tick = _timer or (lambda label: None)
+    tick = timer or (lambda label: None)
     x0, y0, x1, y1, zone = ring_segments(geoms, ~transform)
     tick("rings")
     est = np.abs(np.floor(x1) - np.floor(x0)) + np.abs(np.floor(y1) - np.floor(y0)) + 1.0
@@ -289,136 +311,3 @@ def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
     runs = (rr[ok], rc0[ok], rc1[ok], uzone[i][ok], rv)
     tick("runs")
     return Coverage(*cells, *runs, presorted=True)
-
-
-# ------------------------------------------------------------------------------------ cell areas
-
-def _ellipsoid_band_area(lat_deg, a, f):
-    """Area (m²) on the ellipsoid between the equator and latitude φ, per radian of longitude."""
-    e2 = f * (2.0 - f)
-    e = np.sqrt(e2)
-    b2 = (a * (1.0 - f)) ** 2
-    s = np.sin(np.radians(lat_deg))
-    if e == 0:
-        return a * a * s
-    return 0.5 * b2 * (s / (1.0 - e2 * s * s) + np.log((1.0 + e * s) / (1.0 - e * s)) / (2.0 * e))
-
-
-def _true_area_factor(crs, X, Y):
-    """Ellipsoidal m² per plane m² at projected points (central differences of the inverse projection)."""
-    from pyproj import Transformer
-
-    geo = crs.geodetic_crs
-    to_geo = Transformer.from_crs(crs, geo, always_xy=True)
-    h = 500.0  # metres (projected units); truncation error ~ (h / 6.4e6)² is negligible
-    lon_e, lat_e = to_geo.transform(X + h, Y)
-    lon_w, lat_w = to_geo.transform(X - h, Y)
-    lon_n, lat_n = to_geo.transform(X, Y + h)
-    lon_s, lat_s = to_geo.transform(X, Y - h)
-    _, lat = to_geo.transform(X, Y)
-
-    def dlon(a, b):
-        return (a - b + 180.0) % 360.0 - 180.0
-
-    k = np.radians(1.0) / (2.0 * h)
-    dlx, dly = dlon(lon_e, lon_w) * k, dlon(lon_n, lon_s) * k
-    dpx, dpy = (lat_e - lat_w) * k, (lat_n - lat_s) * k
-    det = np.abs(dlx * dpy - dly * dpx)
-    ell = geo.ellipsoid
-    a = ell.semi_major_metre
-    f = 1.0 / ell.inverse_flattening if ell.inverse_flattening else 0.0
-    e2 = f * (2.0 - f)
-    sp = np.sin(np.radians(lat))
-    w = 1.0 - e2 * sp * sp
-    m_radius = a * (1.0 - e2) / w ** 1.5
-    n_radius = a / np.sqrt(w)
-    return det * m_radius * n_radius * np.cos(np.radians(lat))
-
-
-class CellArea:
-    """True area in m² of the cells of a raster grid (see module docstring).
-
-    Attributes
-    ----------
-    kind : {"geographic", "equal_area", "projected"}
-        How areas are obtained.
-    row_area : numpy.ndarray or None
-        m² per cell for each row, where the area depends on the row only (geographic, equal-area).
-    max_run : int
-        Longest run of cells that may share one area value (relative error < 1e-6).
-    """
-
-    def __init__(self, crs, transform, shape, *, coarse_step=256):
-        from pyproj import CRS
-
-        self.crs = CRS.from_user_input(crs)
-        self.transform = transform
-        self.shape = shape
-        height, width = shape
-        t = transform
-        plane = abs(t.a * t.e - t.b * t.d)
-        self.max_run = max(width, 1)
-        if self.crs.is_geographic:
-            if t.b != 0 or t.d != 0:
-                raise ValueError("rotated geographic rasters are not supported; warp the raster north-up first")
-            ell = self.crs.ellipsoid
-            a, f = ell.semi_major_metre, 1.0 / ell.inverse_flattening if ell.inverse_flattening else 0.0
-            edges = t.f + t.e * np.arange(height + 1, dtype=np.float64)
-            band = _ellipsoid_band_area(np.clip(edges, -90, 90), a, f)
-            self.row_area = np.abs(np.diff(band)) * np.radians(abs(t.a))
-            self.kind = "geographic"
-            return
-        # projected: true (ellipsoidal) area per plane m² on a coarse grid, from the Jacobian of the
-        # inverse projection (PROJ's own areal scale is relative to the sphere for spherical-only
-        # projections such as Mollweide, which would be off by up to 0.3 %)
-        # grid step about 2 km: bilinear error ~ (step / R)² / 4 < 3e-8
-        step = int(max(1, min(coarse_step, np.ceil(2000.0 / np.sqrt(plane)), max(height, width))))
-        rs = np.unique(np.r_[np.arange(0, height, step), height - 1]).astype(np.float64) + 0.5
-        cs = np.unique(np.r_[np.arange(0, width, step), width - 1]).astype(np.float64) + 0.5
-        C, R = np.meshgrid(cs, rs)
-        X = t.a * C + t.b * R + t.c
-        Y = t.d * C + t.e * R + t.f
-        factor = _true_area_factor(self.crs, X, Y)
-        if not np.all(np.isfinite(factor)):
-            raise ValueError("the raster extends where its projection is undefined; cannot compute cell areas")
-        if np.max(np.abs(factor - 1.0)) < 1e-8:
-            self.kind = "equal_area"
-            self.row_area = np.full(height, plane)
-            return
-        scale = 1.0 / factor
-        self.kind = "projected"
-        self.row_area = None
-        grid = plane / scale
-        # interpolate the coarse grid to every row once; columns are interpolated on demand
-        rows = np.arange(height, dtype=np.float64) + 0.5
-        self._rowgrid = np.empty((height, len(cs)))
-        for jj in range(len(cs)):
-            self._rowgrid[:, jj] = np.interp(rows, rs, grid[:, jj])
-        cols = np.arange(width, dtype=np.float64) + 0.5
-        j = np.clip(np.searchsorted(cs, cols) - 1, 0, max(len(cs) - 2, 0))
-        j1 = np.minimum(j + 1, len(cs) - 1)
-        span = np.where(j1 > j, cs[j1] - cs[j], 1.0)
-        self._cj, self._cj1 = j, j1
-        self._cw = np.clip(np.where(j1 > j, (cols - cs[j]) / span, 0.0), 0.0, 1.0)
-        # relative change of the cell area per cell along a row -> longest run whose single area
-        # (taken at its middle) is within 1e-5 of every cell's area
-        if len(cs) > 1:
-            g = np.abs(np.diff(grid, axis=1)) / grid[:, 1:] / np.diff(cs)
-            gmax = float(g.max())
-            self.max_run = int(max(16, min(width, 2e-5 / gmax))) if gmax > 0 else max(width, 1)
-
-    def at(self, rows, cols, chunk=1_000_000):
-        """m² of the cells at integer (rows, cols) (computed in chunks to bound temporary memory)."""
-        if self.row_area is not None:
-            return self.row_area[rows]
-        shape = np.shape(rows)
-        rows, cols = np.ravel(rows), np.ravel(cols)
-        out = np.empty(len(rows))
-        g = self._rowgrid.ravel()
-        ncs = self._rowgrid.shape[1]
-        for i in range(0, len(rows), chunk):
-            r = np.asarray(rows[i:i + chunk], dtype=np.int64) * ncs
-            c = cols[i:i + chunk]
-            w = self._cw[c]
-            out[i:i + chunk] = g[r + self._cj[c]] * (1.0 - w) + g[r + self._cj1[c]] * w
-        return out.reshape(shape)
