@@ -24,7 +24,7 @@ from ._errors import (
     UnknownProfileError,
     UnknownUnitError,
 )
-from ._paths import config_path
+from .resources import data_file
 
 __all__ = [
     "ATTRIBUTES",
@@ -183,7 +183,7 @@ class Profile:
 
 def profiles_dir() -> Path:
     """Return the folder of the shipped profiles (``data/config/profiles``)."""
-    return config_path("profiles")
+    return data_file("config/profiles")
 
 
 def available_profiles() -> list[str]:

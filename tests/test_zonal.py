@@ -281,3 +281,15 @@ def test_builtup_accepts_an_array_raster_like_a_file(tmp_path):
     assert from_array.builtup_km2[0] == pytest.approx(from_file.builtup_km2[0], rel=1e-12)
     with pytest.raises(RasterNotFoundError, match="missing.tif"):
         area_by_zone(tmp_path / "missing.tif", zone, classes=[1])
+
+
+def test_population_within_counts_a_mixed_layer_part_by_part():
+    """Settlement points and unit polygons in one layer: points by containment, polygons by area share, added."""
+    zones = gpd.GeoSeries([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs=4545)
+    layer = gpd.GeoDataFrame({"population": [5.0, 100.0, 7.0]}, crs=4545,
+                             geometry=[shapely.Point(2, 2), shapely.box(5, 0, 15, 10), shapely.Point(50, 50)])
+    out = zonal.population_within(zones, layer)
+    assert out.tolist() == [55.0, 50.0]
+    assert out.attrs["report"]["method"] == "points+areal_weighting"
+    assert out.attrs["report"]["population_outside"] == 7.0      # nothing lost: the far point is accounted for
+    assert out.sum() + out.attrs["report"]["population_outside"] == layer["population"].sum()

@@ -65,7 +65,7 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
     pandas.Series
         People per zone (float), indexed like ``zones``, named ``column``. ``attrs["report"]``:
         ``population_total`` (all people of the input), ``population_outside`` (points/polygons: located
-        people in no zone), ``method`` ("points", "areal_weighting" or "raster") and, when some rows have no
+        people in no zone), ``method`` ("points", "areal_weighting", "points+areal_weighting" or "raster") and, when some rows have no
         coordinates, ``population_unlocated`` and ``population_unlocated_rows`` (codes, else positions).
 
     Raises
@@ -77,7 +77,8 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
     RasterNotFoundError
         A raster path that does not exist or is not a raster.
     UnsupportedFormatError
-        A layer of lines, or of points and polygons mixed.
+        A layer with lines or geometry collections (a layer mixing points and polygons is counted part by
+        part: points by containment, polygons by areal weighting).
 
     Examples
     --------
@@ -193,14 +194,20 @@ def _from_vector(geo, population, column):
         pg, vals = pg[ok], vals[ok]
     zg = np.asarray(geo.values, dtype=object)
     types = shapely.get_type_id(pg)
-    if np.isin(types, (0, 4)).all():
-        acc, outside = _points_within(zg, pg, vals)
-        report["method"] = "points"
-    elif np.isin(types, (3, 6)).all():
-        acc, outside = _areal_weighting(zg, pg, vals)
-        report["method"] = "areal_weighting"
-    else:
-        raise UnsupportedFormatError("population layer: use points or polygons (not a mix, not lines)")
+    points, polygons = np.isin(types, (0, 4)), np.isin(types, (3, 6))
+    if not (points | polygons).all():
+        bad = np.flatnonzero(~(points | polygons))[:10].tolist()
+        raise UnsupportedFormatError(f"population layer: rows {bad} are neither points nor polygons (lines or "
+                                     f"collections); give people as points or polygons")
+    acc, outside = np.zeros(len(zg)), 0.0
+    if points.any():   # a layer may mix settlement points and unit polygons: each part by its own rule, added
+        part, out = _points_within(zg, pg[points], vals[points])
+        acc, outside = acc + part, outside + out
+    if polygons.any():
+        part, out = _areal_weighting(zg, pg[polygons], vals[polygons])
+        acc, outside = acc + part, outside + out
+    report["method"] = ("points+areal_weighting" if points.any() and polygons.any()
+                        else "points" if points.any() else "areal_weighting")
     report["population_outside"] = outside
     return acc, report
 
