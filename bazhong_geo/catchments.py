@@ -525,7 +525,8 @@ def nested(system, *, within=None, population=None):
 
 def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "speed_kmh", class_col=None, speeds=None,
             walk_kmh: float = 4.5, population=None, cell_m: float = 100.0, within=None, far_m: float = 1000.0,
-            planarize: bool = False, oneway_col=None, duplicates: str = "error"):
+            planarize: bool = False, oneway_col="oneway", duplicates: str = "error", direction: str = "to_facility",
+            limited_access=None, interchanges=None):
     """Road-network catchments: the land each settlement of ``tier`` reaches first within each time limit.
 
     Travel = walk (``walk_kmh``, straight line) from the settlement to the road, drive at the road's speed,
@@ -541,7 +542,10 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     tier : Tier or str
     roads : GeoDataFrame of lines
         With ``speed_col`` (km/h) or a ``class_col`` mapped by ``speeds``/the default table
-        (``data/config/road_speeds.csv``); reprojected to EPSG:4545 if needed.
+        (``data/config/road_speeds.csv``; a 道路等级 / road_class / highway column is found by itself);
+        reprojected to EPSG:4545 if needed. Limited-access roads (高速, 高速公路, expressway, motorway) join
+        the rest only at ramps (匝道) and ``interchanges``; bridges and tunnels only at their ends; nobody
+        walks onto an expressway (see :func:`bazhong_geo.network.build_graph`).
     minutes : sequence of float
     population : raster path or GeoDataFrame, optional
     cell_m : float
@@ -552,8 +556,12 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     planarize : bool
         Join roads where they cross without a shared vertex (see :func:`bazhong_geo.network.build_graph`).
     oneway_col : str, optional
-        OSM-style one-way column (see :func:`bazhong_geo.network.build_graph`); travel is from the
-        settlement outwards.
+        One-way column (default ``"oneway"`` when the layer has it; see
+        :func:`bazhong_geo.network.oneway_directions`).
+    direction : {"to_facility", "from_facility"}
+        Travel to the settlement (default: people going to the service) or from it outwards.
+    limited_access, interchanges
+        See :func:`bazhong_geo.network.build_graph`.
     duplicates : {"error", "merge"}
         Several settlements at one location, as in :func:`voronoi`: raise
         :class:`DuplicateLocationError` (default), or give the location one catchment under its first
@@ -595,13 +603,15 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
         raise InvalidThresholdError(f"minutes must be positive numbers, got {minutes!r}")
     rows, merged = _merge_duplicates(rows, duplicates, report)
     g = build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=cell_m,
-                    planarize=planarize, oneway_col=oneway_col)
+                    planarize=planarize, oneway_col=oneway_col, limited_access=limited_access,
+                    interchanges=interchanges)
     region = None
     bounds = None
     if within is not None:
         region = _geometry(within, "within")
         bounds = region.bounds
-    grid = time_grid(g, rows.geometry, cell_m=cell_m, limit=bands[-1], walk_kmh=walk_kmh, bounds=bounds, far_m=far_m)
+    grid = time_grid(g, rows.geometry, cell_m=cell_m, limit=bands[-1], walk_kmh=walk_kmh, bounds=bounds, far_m=far_m,
+                     direction=direction)
     g.components()
     rep = {**report, **g.report, **grid.report}
     if rep.get("components", 1) > 1:
