@@ -116,7 +116,7 @@ def _finish(rows, geoms, report, population=None, extra=None):
 
 def _dedupe_locations(xy: np.ndarray, codes: np.ndarray, duplicates: str, report: dict):
     """Group identical locations (1 mm). Returns index of the kept row per location and its group members."""
-    from .network import _dense_ids
+    from .network import dense_ids as _dense_ids
 
     q = np.rint(xy * 1000.0).astype(np.int64)
     q -= q.min(axis=0)

@@ -147,10 +147,12 @@ _ONEWAY_REV = {"-1", "reverse", "rev"}
 
 
 def _lower(values) -> np.ndarray:
+    """Stripped, lower-cased strings ('' for missing); the distinct values are processed once."""
     import pandas as pd
 
-    s = pd.Series(values).astype("string").str.strip().str.lower().fillna("")
-    return s.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    low = pd.Series(uniques).astype("string").str.strip().str.lower().fillna("").to_numpy(dtype=object)
+    return np.append(low, "")[codes]
 
 
 def find_class_col(roads, class_col: str | None) -> str | None:
@@ -618,6 +620,67 @@ def build_graph(
     >>> g.n_nodes, int(g.components().max()) + 1
     (6, 2)
     """
+    seg = road_segments(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, precision_m=precision_m,
+                        segmentize_m=segmentize_m, planarize=planarize, oneway_col=oneway_col,
+                        limited_access=limited_access, ramps=ramps, grade_cols=grade_cols)
+    edges = seg.edges
+    if interchanges is not None:
+        edges = _add_interchanges(edges, seg.xy, interchanges, interchange_m, speeds, seg.report)
+    return finish_graph(seg.xy, edges, seg.report)
+
+
+@dataclass
+class RoadSegments:
+    """Road lines cut into segments between consecutive vertices, before parallel segments are merged.
+
+    Attributes
+    ----------
+    xy : ndarray (n, 2)
+        Node coordinates, EPSG:4545; vertices on separated levels (expressways, bridges) are distinct nodes.
+    edges : dict of ndarrays
+        ``u``, ``v`` (nodes, drawing order), ``length``, ``minutes``, ``feature`` (row position in the
+        road layer), ``dirn`` (1, -1, 0 one-way direction), ``limited`` (bool).
+    rules : RoadRules
+        Per-feature attributes.
+    roads : GeoDataFrame
+        The road layer in EPSG:4545.
+    report : dict
+    """
+
+    xy: np.ndarray
+    edges: dict
+    rules: RoadRules
+    roads: object
+    report: dict
+
+
+def road_segments(
+    roads,
+    *,
+    speed_col: str | None = "speed_kmh",
+    class_col: str | None = None,
+    speeds=None,
+    precision_m: float = 0.01,
+    segmentize_m: float | None = None,
+    planarize: bool = False,
+    oneway_col: str | None = "oneway",
+    limited_access=None,
+    ramps=DEFAULT_RAMPS,
+    grade_cols=GRADE_COLUMNS,
+) -> RoadSegments:
+    """The nodes and segments of :func:`build_graph` before parallel segments are merged (for road checks).
+
+    Parameters are those of :func:`build_graph`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> roads = gpd.GeoDataFrame({"speed_kmh": [60.0, 30.0]}, crs=4545,
+    ...     geometry=[shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(1000, 0), (0, 0)])])
+    >>> s = road_segments(roads)
+    >>> len(s.xy), s.edges["feature"].tolist()
+    (2, [0, 1])
+    """
     import shapely
 
     report: dict = {}
@@ -642,9 +705,9 @@ def build_graph(
     if rules.limited.any() or (rules.grade != 0).any():
         lvl = _vertex_levels(cidx, vfeat, key, rules)
         if lvl.any():
-            kid, _ = _dense_ids(key)
+            kid, _ = dense_ids(key)
             key = kid * (int(lvl.max()) + 1) + lvl
-    inv, n_nodes = _dense_ids(key)
+    inv, n_nodes = dense_ids(key)
     xy = np.empty((n_nodes, 2))
     xy[inv] = coords
     a = np.flatnonzero(cidx[1:] == cidx[:-1])
@@ -655,9 +718,7 @@ def build_graph(
     }
     edges["minutes"] = edges["length"] / (rules.speed[edges["feature"]] * (1000.0 / 60.0))
     edges["limited"] = rules.limited[edges["feature"]]
-    if interchanges is not None:
-        edges = _add_interchanges(edges, xy, interchanges, interchange_m, speeds, report)
-    return _finish_graph(xy, edges, report)
+    return RoadSegments(xy=xy, edges=edges, rules=rules, roads=roads, report=report)
 
 
 def _line_parts(roads, report: dict):
@@ -763,8 +824,9 @@ def _ramp_kmh(speeds) -> float:
     return float(table.get("匝道", 40.0))
 
 
-def _finish_graph(xy: np.ndarray, e: dict, report: dict) -> RoadGraph:
-    """Drop self-loops, orient one-way edges, merge parallel edges (keeping the fastest)."""
+def finish_graph(xy: np.ndarray, e: dict, report: dict) -> RoadGraph:
+    """A :class:`RoadGraph` from segments (see :class:`RoadSegments`): self-loops dropped, one-way edges oriented,
+    parallel edges merged (the fastest kept); counts in ``report``."""
     n_nodes = len(xy)
     u, v = e["u"], e["v"]
     keep = u != v
@@ -834,7 +896,7 @@ def _planarize(parts, pfeat, rules: RoadRules, precision_m):
             np.concatenate([dirn, rules.direction[pfeat[keep]]]))
 
 
-def _dense_ids(key: np.ndarray):
+def dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
     """``np.unique(key, return_inverse=True)`` ids (sorted order) via a stable radix argsort; returns (inverse, count)."""
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -1257,3 +1319,6 @@ def isochrones(grid: TimeGrid, minutes=(15, 30, 60)):
             recs_min.append(m)
             recs_geom.append(geom_by.get(s, shapely.MultiPolygon()))
     return gpd.GeoDataFrame({"source": recs_src, "minutes": recs_min}, geometry=recs_geom, crs=WORK_EPSG)
+
+
+_dense_ids = dense_ids  # the old private name, still imported by catchments.voronoi

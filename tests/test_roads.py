@@ -179,3 +179,62 @@ def test_catchment_never_grows_with_oneway(oneway, direction):
     n2 = N.nearest(two, src, direction=direction)
     n1 = N.nearest(one, src, direction=direction)
     assert (n1.minutes.to_numpy() >= n2.minutes.to_numpy() - 1e-9).all()
+
+
+def test_qa_roads_finds_each_problem_where_it_is():
+    from bazhong_geo.roads_qa import qa_roads
+
+    lines = [[(0, 0), (1000, 0), (2000, 0)],  # 0 main road
+             [(1000, 0), (1000, 1000)],  # 1 joined at a shared vertex
+             [(1500, -500), (1500, 500)],  # 2 crosses 0 at (1500, 0) with no shared vertex
+             [(0, 0), (1000, 0)],  # 3 copy of the first segment of 0
+             [(300, 300), (300, 300)],  # 4 zero-length
+             [(5000, 0), (6000, 0)],  # 5 apart, unknown class, no speed
+             [(500, -500), (500, 500)],  # 6 bridge over 0: not a missing junction
+             [(1800, -500), (1800, 500)],  # 7 expressway over 0: not a missing junction
+             [(1200, 500), (1200, 3)]]  # 8 stops 3 m short of 0: an undershoot
+    roads = _roads(lines, speed_kmh=[60.0] * 5 + [np.nan] + [60.0] * 3,
+                   road_class=["县道"] * 5 + ["moon_road", "县道", "高速公路", "县道"],
+                   bridge=[None] * 6 + ["yes", None, None], fid=[f"r{i}" for i in range(9)])
+    qa = qa_roads(roads, id_col="fid")
+    got = {k: grp for k, grp in qa.groupby("issue")}
+    cross = got["crossing_without_node"]
+    assert cross.feature.tolist() == ["r0"] and cross.value.tolist() == [2]
+    assert (cross.x.tolist(), cross.y.tolist()) == ([X0 + 1500], [Y0])
+    dup = got["duplicate_segment"]
+    assert dup.feature.tolist() == ["r3"] and (dup.x.iloc[0], dup.y.iloc[0]) == (X0 + 500, Y0)
+    assert "row 0" in dup.detail.iloc[0]
+    zero = got["zero_length"]
+    assert zero.feature.tolist() == ["r4"] and (zero.x.iloc[0], zero.y.iloc[0]) == (X0 + 300, Y0 + 300)
+    assert got["unknown_class"].feature.tolist() == ["r5"] and got["missing_speed"].feature.tolist() == ["r5"]
+    assert got["unknown_class"].x.iloc[0] == X0 + 5500
+    dangle = got["dangle"]
+    under = dangle[dangle.value.notna()]
+    assert under.feature.tolist() == ["r8"] and under.value.tolist() == pytest.approx([3.0])
+    assert (under.x.iloc[0], under.y.iloc[0]) == (X0 + 1200, Y0 + 3) and "row 0" in under.detail.iloc[0]
+    assert len(dangle) == 13  # (0,0), (2000,0), (1000,1000), and both ends of 2, 5, 6, 7, 8
+    s = qa.attrs["summary"]
+    assert s["components"] == 6 and s["component"] == 5 and s["zero_length"] == 1 and s["features"] == 9
+    comp = qa.attrs["components"]
+    assert comp.length_km.sum() == pytest.approx(7.497)
+    assert s["largest_component_length_share"] == pytest.approx(3.0 / 7.497)
+    assert qa.crs.to_epsg() == 4545 and (qa.geometry.x == qa.x).all()
+
+
+def test_qa_roads_clean_layer_has_no_problems():
+    from bazhong_geo.roads_qa import qa_roads
+
+    sq = [(0, 0), (1000, 0), (1000, 1000), (0, 1000)]
+    qa = qa_roads(_roads([[sq[i], sq[(i + 1) % 4]] for i in range(4)], speed_kmh=[30.0] * 4))
+    assert len(qa) == 0 and qa.attrs["summary"]["components"] == 1
+
+
+def test_zero_length_lines_never_raise_in_network_code():
+    roads = _roads([[(0, 0), (1000, 0)], [(400, 0), (400, 0)], [(1000, 0), (2000, 0)]], speed_kmh=[60.0] * 3)
+    out = N.nearest(roads, _pts([(0, 0)]))
+    assert out.attrs["report"]["zero_length_dropped"] == 1 and out.minutes.max() == pytest.approx(2.0)
+    assert N.travel_times(roads, _pts([(0, 0)]), _pts([(2000, 0)]))[0, 0] == pytest.approx(2.0)
+    towns = gpd.GeoDataFrame({"code": ["f"], "name": ["F"], "tier": ["town"], "parent_code": [None],
+                              "population": [1.0]}, geometry=_pts([(0, 0)]).values, crs=4545)
+    c = C.network(towns, "town", roads, minutes=(5,), cell_m=100.0, planarize=True)
+    assert c.attrs["report"]["zero_length_dropped"] == 1 and c.area_km2.iloc[0] > 0
