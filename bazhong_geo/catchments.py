@@ -597,7 +597,7 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     if duplicates not in ("error", "merge"):
         raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
-    rows, t = _tier_rows(system, tier, report)
+    rows, _ = _tier_rows(system, tier, report)
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0:
         raise InvalidThresholdError(f"minutes must be positive numbers, got {minutes!r}")
@@ -781,23 +781,35 @@ def population_served(catchments, population, *, column: str = "population", ras
     return out
 
 
-def gaps(catchments, region=None, population=None, *, column: str = "population"):
-    """Land (and population) outside every catchment — the blind spots — per tier (and time band).
+def gaps(catchments, region=None, population=None, *, column: str = "population", per_tier: bool = False,
+         zones=None, zone_col: str = "code"):
+    """Land (and population) outside every catchment — the blind spots — of the chosen tiers (per time band).
+
+    By default the question is "who is outside every facility?": the catchments of all tiers given are
+    united (per ``minutes`` band when present) and the gap is the region minus that union.
 
     Parameters
     ----------
     catchments : GeoDataFrame
-        Output of :func:`radius`, :func:`voronoi`, :func:`network` (grouped by ``tier`` and, when
-        present, ``minutes``).
+        Output of :func:`radius`, :func:`voronoi`, :func:`network` (with ``tier`` and, for network
+        catchments, ``minutes``); select the tiers of interest before calling.
     region : optional
         The area of interest (default the prefecture).
     population : raster path or GeoDataFrame, optional
+        People counted in each gap (see :func:`population_served`).
+    per_tier : bool
+        ``True``: one gap per tier (and band) instead — land outside every facility *of that tier*.
+    zones : GeoDataFrame of polygons, optional
+        Townships, counties...: the gaps are split by zone, one row per (band, zone).
+    zone_col : str
+        Zone code column of ``zones``.
 
     Returns
     -------
     GeoDataFrame
-        ``tier`` (, ``minutes``), ``area_km2``, ``share`` (of the region's area) (, ``population``),
-        geometry = the uncovered land.
+        ``tier`` (the tiers united, ``;``-joined, or the tier with ``per_tier``) (, ``minutes``)
+        (, ``zone``), ``area_km2``, ``share`` (of the region's, or the zone's, area within the region)
+        (, ``population``), geometry = the uncovered land, EPSG:4545.
 
     Examples
     --------
@@ -805,24 +817,76 @@ def gaps(catchments, region=None, population=None, *, column: str = "population"
     >>> c = gpd.GeoDataFrame({"tier": ["town"]}, geometry=[shapely.box(5e5, 35e5, 501000, 3502000)], crs=4545)
     >>> gaps(c, shapely.box(5e5, 35e5, 502000, 3502000))[["tier", "share"]].round(4).values.tolist()
     [['town', 0.5]]
+
+    Two tiers whose catchments overlap: the gap outside both, and per tier:
+
+    >>> c = gpd.GeoDataFrame({"tier": ["town", "village"]}, crs=4545,
+    ...     geometry=[shapely.box(5e5, 35e5, 501000, 3502000), shapely.box(500500, 35e5, 501500, 3502000)])
+    >>> gaps(c, shapely.box(5e5, 35e5, 502000, 3502000))[["tier", "share"]].round(4).values.tolist()
+    [['town;village', 0.25]]
+    >>> gaps(c, shapely.box(5e5, 35e5, 502000, 3502000), per_tier=True)["share"].round(4).tolist()
+    [0.5, 0.5]
     """
     import geopandas as gpd
     import shapely
 
     area = _geometry(region, "region")
-    keys = ["tier"] + (["minutes"] if "minutes" in catchments.columns else [])
-    recs = {k: [] for k in keys}
-    geoms = []
-    for key, grp in catchments.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        cover = shapely.union_all(np.asarray(grp.geometry.values, dtype=object))
-        geoms.append(shapely.difference(area, cover))
-        for k, v in zip(keys, key):
-            recs[k].append(v)
+    if "tier" not in catchments.columns:
+        raise MissingColumnError("catchments: no column 'tier'; pass the output of radius, voronoi or network")
+    groups, recs = _gap_groups(catchments, per_tier)
+    geoms = [shapely.difference(area, shapely.union_all(np.asarray(g.geometry.values, dtype=object)))
+             for g in groups]
     out = gpd.GeoDataFrame(recs, geometry=geoms, crs=WORK_EPSG)
-    total = _areas_km2([area])[0]
+    if zones is not None:
+        out, base = _gaps_by_zone(out, zones, zone_col, area)
+    else:
+        base = np.full(len(out), _areas_km2([area])[0])
     out["area_km2"] = _areas_km2(out.geometry.values)
-    out["share"] = out["area_km2"] / total
+    out["share"] = out["area_km2"] / np.where(base > 0, base, np.nan)
     if population is not None:
         out = population_served(out, population, column=column)
+    out.attrs["report"] = {"tiers": sorted(catchments["tier"].astype(str).unique().tolist()), "per_tier": per_tier}
     return out
+
+
+def _gap_groups(catchments, per_tier: bool):
+    """Groups of catchments whose union is one gap, and the key columns of each (tier label, minutes)."""
+    keys = (["tier"] if per_tier else []) + (["minutes"] if "minutes" in catchments.columns else [])
+    if not keys:
+        label = ";".join(sorted(catchments["tier"].astype(str).unique()))
+        return [catchments], {"tier": [label]}
+    recs: dict = {"tier": []} | {k: [] for k in keys if k != "tier"}
+    groups = []
+    for key, grp in catchments.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        groups.append(grp)
+        named = dict(zip(keys, key))
+        recs["tier"].append(named["tier"] if per_tier else ";".join(sorted(grp["tier"].astype(str).unique())))
+        for k in keys:
+            if k != "tier":
+                recs[k].append(named[k])
+    return groups, recs
+
+
+def _gaps_by_zone(out, zones, zone_col: str, area):
+    """Each gap split by zone (one row per gap and zone); returns the rows and each zone's area (km²) in the region."""
+    import geopandas as gpd
+    import shapely
+
+    from .crs import to_work_crs
+
+    if zone_col not in zones.columns:
+        raise MissingColumnError(f"zones: no column {zone_col!r} (zone_col); columns are {list(zones.columns)}")
+    if zones.crs is None:
+        raise MissingCRSError("zones: the layer has no CRS; set it first, e.g. zones.set_crs(4545)")
+    zones = to_work_crs(zones, source="zones")
+    zg = shapely.intersection(_objarray(zones.geometry), area)
+    zarea = _areas_km2(zg)
+    gi = np.repeat(np.arange(len(out)), len(zones))
+    zi = np.tile(np.arange(len(zones)), len(out))
+    geoms = shapely.intersection(_objarray(out.geometry)[gi], zg[zi])
+    rows = out.drop(columns="geometry").iloc[gi].reset_index(drop=True)
+    rows["zone"] = zones[zone_col].to_numpy()[zi]
+    if "name" in zones.columns:
+        rows["zone_name"] = zones["name"].to_numpy()[zi]
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=WORK_EPSG), zarea[zi]
