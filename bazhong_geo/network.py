@@ -689,17 +689,16 @@ def road_segments(
     roads = to_work(roads, "roads", report)
     rules = road_rules(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, oneway_col=oneway_col,
                        limited_access=limited_access, ramps=ramps, grade_cols=grade_cols, report=report)
-    parts, pfeat = _line_parts(roads, report)
+    parts, pfeat, missing = _line_parts(roads, report)
     if planarize:
-        parts, pfeat, pdir = _planarize(parts, pfeat, rules, precision_m)
+        parts, pfeat, pdir = _planarize(parts, pfeat, rules, precision_m, report)
         report["planarized"] = f"{len(pfeat)} noded pieces"
     else:
         pdir = rules.direction[pfeat]
     if segmentize_m:
         parts = shapely.segmentize(parts, segmentize_m)
     coords, cidx = shapely.get_coordinates(parts, return_index=True)
-    if len(coords) < 2:
-        raise EmptyInputError("roads: no line has two vertices")
+    coords, cidx, a, _, length = _drop_degenerate(coords, cidx, pfeat, len(parts), missing, report)
     vfeat = pfeat[cidx]
     key = _coordinate_keys(coords, precision_m)
     if rules.limited.any() or (rules.grade != 0).any():
@@ -710,10 +709,8 @@ def road_segments(
     inv, n_nodes = dense_ids(key)
     xy = np.empty((n_nodes, 2))
     xy[inv] = coords
-    a = np.flatnonzero(cidx[1:] == cidx[:-1])
-    step = np.diff(coords, axis=0)[a]
     edges = {
-        "u": inv[a], "v": inv[a + 1], "length": np.hypot(step[:, 0], step[:, 1]),
+        "u": inv[a], "v": inv[a + 1], "length": length,
         "feature": vfeat[a], "dirn": pdir[cidx[a]],
     }
     edges["minutes"] = edges["length"] / (rules.speed[edges["feature"]] * (1000.0 / 60.0))
@@ -737,19 +734,39 @@ def _line_parts(roads, report: dict):
         parts, pfeat = shapely.get_parts(geoms, return_index=True)
     else:
         parts, pfeat = geoms, np.arange(len(geoms))
-    ok = located(parts)
-    n_empty = int((~ok).sum()) + (int((types == -1).sum()) if (types == 5).any() else 0)
+    missing = int((types == -1).sum()) if (types == 5).any() else 0  # rows get_parts leaves out
+    return parts, pfeat.astype(np.int64), missing
+
+
+def _segments(coords: np.ndarray, cidx: np.ndarray):
+    """Consecutive-vertex segments within each part: start vertex positions, steps (dx, dy) and lengths."""
+    a = np.flatnonzero(cidx[1:] == cidx[:-1])
+    step = np.diff(coords, axis=0)[a]
+    return a, step, np.hypot(step[:, 0], step[:, 1])
+
+
+def _drop_degenerate(coords, cidx, pfeat, n_parts: int, missing: int, report: dict):
+    """Segments of the parts, leaving out zero-length parts (all vertices at one point) — counted, with their rows —
+    and counting parts without coordinates; no GEOS call, so no GEOS error whatever the lines.
+
+    Returns ``(coords, cidx, a, step, length)`` (see :func:`_segments`)."""
+    a, step, length = _segments(coords, cidx)
+    counts = np.bincount(cidx, minlength=n_parts)
+    n_empty = int((counts == 0).sum()) + missing
     if n_empty:
-        report["empty_geometries"] = n_empty
-    zero = np.zeros(len(parts), dtype=bool)
-    zero[ok] = shapely.length(parts[ok]) == 0
+        report["empty_geometries"] = report.get("empty_geometries", 0) + n_empty
+    moves = np.zeros(n_parts, dtype=bool)
+    moves[cidx[a[length > 0]]] = True
+    zero = (counts > 0) & ~moves
     if zero.any():
-        report["zero_length_dropped"] = int(zero.sum())
-        report["zero_length_rows"] = sorted(set(pfeat[zero].tolist()))[:100]
-    keep = ok & ~zero
-    if not keep.any():
+        report["zero_length_dropped"] = report.get("zero_length_dropped", 0) + int(zero.sum())
+        report["zero_length_rows"] = sorted(set(report.get("zero_length_rows", [])) | set(pfeat[zero].tolist()))[:100]
+        keep = ~zero[cidx]
+        coords, cidx = coords[keep], cidx[keep]
+        a, step, length = _segments(coords, cidx)
+    if len(a) == 0:
         raise EmptyInputError("roads: no line has two distinct vertices")
-    return parts[keep], pfeat[keep].astype(np.int64)
+    return coords, cidx, a, step, length
 
 
 def _coordinate_keys(coords: np.ndarray, precision_m: float) -> np.ndarray:
@@ -861,12 +878,21 @@ def finish_graph(xy: np.ndarray, e: dict, report: dict) -> RoadGraph:
                      oneway=ow, limited=limited if limited.any() else None, feature=feature)
 
 
-def _planarize(parts, pfeat, rules: RoadRules, precision_m):
+def _planarize(parts, pfeat, rules: RoadRules, precision_m, report: dict):
     """Node the at-grade, not-limited lines at every crossing; each piece takes the feature (and direction, re-aligned)
     of the fastest line covering its middle. Limited-access and grade-separated lines pass through unchanged."""
     import shapely
 
     parts = np.asarray(parts, dtype=object)
+    ok = located(parts)
+    if (~ok).any():
+        report["empty_geometries"] = int((~ok).sum())
+    ok[ok] = shapely.length(parts[ok]) > 0
+    zero = located(parts) & ~ok
+    if zero.any():  # zero-length lines are left out of the noding (counted here, since they vanish)
+        report["zero_length_dropped"] = int(zero.sum())
+        report["zero_length_rows"] = sorted(set(pfeat[zero].tolist()))[:100]
+    parts, pfeat = parts[ok], pfeat[ok]
     special = rules.limited[pfeat] | (rules.grade[pfeat] != 0)
     flat = np.flatnonzero(~special)
     if len(flat) == 0:

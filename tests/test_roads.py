@@ -238,3 +238,17 @@ def test_zero_length_lines_never_raise_in_network_code():
                               "population": [1.0]}, geometry=_pts([(0, 0)]).values, crs=4545)
     c = C.network(towns, "town", roads, minutes=(5,), cell_m=100.0, planarize=True)
     assert c.attrs["report"]["zero_length_dropped"] == 1 and c.area_km2.iloc[0] > 0
+
+
+def test_planarize_keeps_oneway_directions():
+    # a one-way street drawn east -> west crosses a north-south street without a shared vertex; noded, each piece
+    # keeps the direction of travel (west)
+    roads = _roads([[(2000, 0), (0, 0)], [(1000, -1000), (1000, 1000)]], speed_kmh=[60.0, 60.0],
+                   oneway=["yes", "no"])
+    g = N.build_graph(roads, planarize=True)
+    assert g.oneway.sum() == 2 and int(g.components().max()) == 0
+    t = N.travel_times(g, _pts([(2000, 0), (0, 0)]), _pts([(0, 0), (2000, 0)]), direct_walk=False)
+    assert t[0, 0] == pytest.approx(2.0) and np.isinf(t[1, 1])
+    # via the crossing: (1000, -1000) reaches (0, 0) in 1 + 1 min, never (2000, 0) by road
+    t = N.travel_times(g, _pts([(1000, -1000)]), _pts([(0, 0), (2000, 0)]), direct_walk=False)
+    assert t[0, 0] == pytest.approx(2.0) and np.isinf(t[0, 1])
