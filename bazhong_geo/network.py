@@ -101,17 +101,18 @@ def road_speeds(roads, *, speed_col: str = "speed_kmh", class_col: str | None = 
         mapping = {str(k).strip().lower(): float(v) for k, v in zip(table["road_class"], table["speed_kmh"])}
         for k, v in (speeds or {}).items():
             mapping[str(k).strip().lower()] = float(v)
-        classes = roads[class_col].astype("string").str.strip().str.lower()
         need = np.isnan(out)
-        looked = classes[need].map(mapping)
-        missing = sorted(set(classes[need][looked.isna()].dropna().astype(str)))
-        if missing or classes[need].isna().any():
+        looked = _by_value(roads[class_col], lambda low: np.array([mapping.get(x, np.nan) for x in low], dtype=float))
+        unknown = need & np.isnan(looked)
+        if unknown.any():
+            names = _lower(np.asarray(roads[class_col].to_numpy(), dtype=object)[unknown])
+            missing = sorted(set(names.tolist()) - {""})
             raise InvalidSpeedError(
                 f"roads: no speed for road class(es) {missing[:20]}"
-                + (" and for rows with an empty class" if classes[need].isna().any() else "")
+                + (" and for rows with an empty class" if (names == "").any() else "")
                 + "; add them to `speeds` (class -> km/h) or to data/config/road_speeds.csv"
             )
-        out[need] = looked.to_numpy(dtype=float)
+        out[need] = looked[need]
     elif not have_speed:
         raise MissingColumnError(
             f"roads: no speed column {speed_col!r}; give speeds in km/h there or name a road-class column with class_col="
@@ -146,13 +147,19 @@ _ONEWAY_FWD = {"yes", "true", "t", "y", "1"}
 _ONEWAY_REV = {"-1", "reverse", "rev"}
 
 
-def _lower(values) -> np.ndarray:
-    """Stripped, lower-cased strings ('' for missing); the distinct values are processed once."""
+def _by_value(values, fn) -> np.ndarray:
+    """``fn`` applied to the distinct stripped, lower-cased strings of ``values`` ('' for missing), spread back to
+    every row: string work once per distinct value, not once per row."""
     import pandas as pd
 
     codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
-    low = pd.Series(uniques).astype("string").str.strip().str.lower().fillna("").to_numpy(dtype=object)
-    return np.append(low, "")[codes]
+    low = pd.Series(uniques, dtype=object).astype("string").str.strip().str.lower().fillna("").to_numpy(dtype=object)
+    return np.asarray(fn(np.append(low, "").astype(object)))[codes]  # code -1 (missing) -> the appended ''
+
+
+def _lower(values) -> np.ndarray:
+    """Stripped, lower-cased strings ('' for missing)."""
+    return _by_value(values, lambda low: low)
 
 
 def find_class_col(roads, class_col: str | None) -> str | None:
@@ -179,7 +186,7 @@ def flags(values) -> np.ndarray:
     >>> flags(["yes", "F", None, "viaduct", 0, "1"]).tolist()
     [True, False, False, True, False, True]
     """
-    return ~np.isin(_lower(values), list(_FALSE))
+    return _by_value(values, lambda low: ~np.isin(low, list(_FALSE)))
 
 
 def oneway_directions(values, report: dict | None = None) -> np.ndarray:
@@ -193,13 +200,18 @@ def oneway_directions(values, report: dict | None = None) -> np.ndarray:
     >>> oneway_directions(["yes", "-1", "no", "T", None, "F"]).tolist()
     [1, -1, 0, 1, 0, 0]
     """
-    v = _lower(values)
-    out = np.zeros(len(v), dtype=np.int8)
-    out[np.isin(v, list(_ONEWAY_FWD))] = 1
-    out[np.isin(v, list(_ONEWAY_REV))] = -1
-    odd = ~np.isin(v, list(_ONEWAY_FWD | _ONEWAY_REV | _FALSE))
+    def direction(low):
+        d = np.zeros(len(low), dtype=np.int8)
+        d[np.isin(low, list(_ONEWAY_FWD))] = 1
+        d[np.isin(low, list(_ONEWAY_REV))] = -1
+        d[~np.isin(low, list(_ONEWAY_FWD | _ONEWAY_REV | _FALSE))] = 2  # not recognised
+        return d
+
+    out = _by_value(values, direction)
+    odd = out == 2
     if odd.any():
-        vals, counts = np.unique(v[odd].astype(str), return_counts=True)
+        out[odd] = 0
+        vals, counts = np.unique(_lower(np.asarray(values, dtype=object)[odd]).astype(str), return_counts=True)
         found = dict(zip(vals.tolist(), counts.tolist()))
         if report is not None:
             report["oneway_unrecognised"] = found
@@ -236,7 +248,7 @@ def _class_mask(roads, class_col, classes) -> np.ndarray:
     if class_col is None:
         return np.zeros(len(roads), dtype=bool)
     wanted = [str(c).strip().lower() for c in classes]
-    return np.isin(_lower(roads[class_col]), wanted)
+    return _by_value(roads[class_col], lambda low: np.isin(low, wanted))
 
 
 def limited_mask(roads, class_col: str | None, limited_access=None) -> np.ndarray:
