@@ -142,9 +142,9 @@ GRADE_COLUMNS = ("bridge", "tunnel", "layer")
 INTERCHANGE_M = 50.0
 """Default snapping tolerance of interchange points (m)."""
 
-_FALSE = {"", "no", "false", "f", "n", "0", "none", "nan", "null", "<na>"}
-_ONEWAY_FWD = {"yes", "true", "t", "y", "1"}
-_ONEWAY_REV = {"-1", "reverse", "rev"}
+_FALSE = {"", "no", "false", "f", "n", "0", "0.0", "none", "nan", "null", "<na>"}
+_ONEWAY_FWD = {"yes", "true", "t", "y", "1", "1.0"}
+_ONEWAY_REV = {"-1", "-1.0", "reverse", "rev"}
 
 
 def _by_value(values, fn) -> np.ndarray:
@@ -185,6 +185,8 @@ def flags(values) -> np.ndarray:
     --------
     >>> flags(["yes", "F", None, "viaduct", 0, "1"]).tolist()
     [True, False, False, True, False, True]
+    >>> flags([0.0, 1.0, float("nan")]).tolist()
+    [False, True, False]
     """
     return _by_value(values, lambda low: ~np.isin(low, list(_FALSE)))
 
