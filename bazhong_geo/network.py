@@ -987,11 +987,14 @@ def check_direction(direction: str) -> bool:
 
 def _graph(roads, graph, **options) -> RoadGraph:
     """``graph``, or ``roads`` when it is a RoadGraph, or a graph built from the road lines with ``options``."""
-    if graph is not None:
-        return graph
-    if isinstance(roads, RoadGraph):
-        return roads
-    return build_graph(roads, **options)
+    given = graph if graph is not None else roads if isinstance(roads, RoadGraph) else None
+    if given is None:
+        return build_graph(roads, **options)
+    extra = sorted(k for k, v in options.items() if k not in ("speed_col", "class_col", "speeds") and v is not None)
+    if extra:
+        warnings.warn(f"road options {extra} are ignored: the graph is already built (pass them to build_graph)",
+                      stacklevel=3)
+    return given
 
 
 def _snap_sources(g: RoadGraph, xy, walk_kmh, far_m, report, what="source", reverse=False):

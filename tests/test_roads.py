@@ -252,3 +252,10 @@ def test_planarize_keeps_oneway_directions():
     # via the crossing: (1000, -1000) reaches (0, 0) in 1 + 1 min, never (2000, 0) by road
     t = N.travel_times(g, _pts([(1000, -1000)]), _pts([(0, 0), (2000, 0)]), direct_walk=False)
     assert t[0, 0] == pytest.approx(2.0) and np.isinf(t[0, 1])
+
+
+def test_road_options_with_a_built_graph_warn():
+    roads = _roads([[(0, 0), (1000, 0)]], speed_kmh=[60.0])
+    g = N.build_graph(roads)
+    with pytest.warns(UserWarning, match=r"\['limited_access'\] are ignored"):
+        N.nearest(g, _pts([(0, 0)]), limited_access=False)
