@@ -806,7 +806,7 @@ def _vertex_levels(cidx: np.ndarray, vfeat: np.ndarray, key: np.ndarray, rules: 
         lvl[sep] = 2 + np.searchsorted(codes, grade[sep])
     la = rules.limited[vfeat]
     if la.any():
-        ramp_keys = np.unique(key[rules.ramp[vfeat]])
+        ramp_keys = np.unique(key[rules.ramp[vfeat] & (lvl == 0)])  # not inner vertices of a ramp on a bridge
         lvl[la & ~np.isin(key, ramp_keys)] = 1
     return lvl
 
