@@ -259,3 +259,23 @@ def test_road_options_with_a_built_graph_warn():
     g = N.build_graph(roads)
     with pytest.warns(UserWarning, match=r"\['limited_access'\] are ignored"):
         N.nearest(g, _pts([(0, 0)]), limited_access=False)
+
+
+def test_network_catchments_follow_direction_and_ramp_bridges():
+    # a one-way road driven east from the town: from the town people spread east; towards it nobody can drive
+    roads = _roads([[(0, 0), (6000, 0)]], speed_kmh=[60.0], oneway=["yes"])
+    towns = gpd.GeoDataFrame({"code": ["f"], "name": ["F"], "tier": ["town"], "parent_code": [None],
+                              "population": [1.0]}, geometry=_pts([(0, 0)]).values, crs=4545)
+    out = C.network(towns, "town", roads, minutes=(5,), cell_m=100.0, direction="from_facility")
+    into = C.network(towns, "town", roads, minutes=(5,), cell_m=100.0)
+    assert out.geometry.iloc[0].contains(shapely.Point(X0 + 3000, Y0 + 50))  # 3 min + 0.7 walk + 0.9 cell slack
+    assert not into.geometry.iloc[0].intersects(shapely.Point(X0 + 2000, Y0 + 50))
+    assert 2 * into.area_km2.iloc[0] < out.area_km2.iloc[0]
+    # a ramp passing over the expressway on a bridge does not join it where it crosses, only at its own end
+    roads = _roads([[(0, 0), (1000, 0), (2000, 0)], [(1000, -500), (1000, 0), (1000, 500)], [(1000, 500), (2000, 0)]],
+                   road_class=["高速公路", "匝道", "匝道"], bridge=[None, "yes", None], speed_kmh=[120.0, 60.0, 60.0])
+    g = N.build_graph(roads)
+    got = _node_minutes(N.nearest(g, _pts([(1000, -500)]), direction="from_facility"))
+    ramp = 1 + np.hypot(1000, 500) / 1000  # up the ramp bridge, down the second ramp to (2000, 0)
+    assert got[(1000.0, 0.0)] == pytest.approx([0.5, ramp + 0.5])  # ramp-bridge node; expressway node via (2000, 0)
+    assert got[(2000.0, 0.0)] == pytest.approx([ramp])
