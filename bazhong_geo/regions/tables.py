@@ -208,6 +208,11 @@ def census_register_mismatches() -> pd.DataFrame:
     >>> m.set_index("code").loc["513425", ["name", "possible_match"]].tolist()
     ['会理县', '513402']
     """
+    return _mismatch_table().copy()
+
+
+@lru_cache(maxsize=1)
+def _mismatch_table() -> pd.DataFrame:
     cen, reg = census(), counties()
     only_census = cen[~cen["code"].isin(reg["code"])][["code", "name", "prefecture_code", "province_code"]]
     only_register = reg[~reg["code"].isin(cen["code"])][["code", "name", "prefecture_code", "province_code"]]
