@@ -267,6 +267,14 @@ def test_load_region_sample_drops_nothing(code):
     assert missing <= set(r.mismatches.loc[r.mismatches["found_in"] == "census", "code"])
 
 
+def test_units_without_census_figures_are_kept_and_noted():
+    r = load_region("350500")                 # 泉州市: the census has no figures for 金门县
+    row = r.census.set_index("code").loc["350527"]
+    assert row["name"] == "金门县" and np.isnan(row["resident_population"])
+    assert any("without figures" in n and "350527" in n for n in r.notes)
+    assert repr(r).startswith("Region(泉州市")
+
+
 def test_grouping_without_polygon_gets_the_union_of_its_counties():
     r = load_region("419000")                 # 河南省 省直辖县级行政区划 (济源市)
     assert r.name == "河南省省直辖县级行政区划"

@@ -32,7 +32,7 @@ central city, a county's for its county town and a township's for its town (no c
 MISMATCH_COLUMNS = ["code", "name", "found_in", "missing_from", "possible_match"]
 
 
-@dataclass
+@dataclass(repr=False)
 class ChinaRegion(Region):
     """A :class:`~bazhong_geo.datasets.Region` for any Chinese region, with its facts and source mismatches.
 
@@ -104,6 +104,10 @@ def load_region(code: object, *, cache: bool = True) -> ChinaRegion:
                  f"(prefecture -> central_city, county -> county_town, township -> town); no coordinates")
     notes.append(f"census: {len(census)} units of the 2020 census, {int(np.nansum(census['resident_population'])):,} "
                  f"residents")
+    blank = census[census["resident_population"].isna()]
+    if len(blank):
+        notes.append(f"census: {len(blank)} unit(s) without figures in the source (kept, missing): "
+                     + ", ".join(f"{c} {n}" for c, n in zip(blank["code"], blank["name"])))
     provenance = pd.concat([tables.provenance_table(), pd.DataFrame([{
         "layer": "boundaries", "origin": bnd.CNMAPS_SOURCE.format(version=bnd.cnmaps_version()),
         "vintage": "Amap, as shipped", "licence": "no open data licence: read at run time, never redistributed",
