@@ -306,3 +306,18 @@ def test_converted_boundaries_are_cached_atomically(shared_cache):
     again = cnmaps_mod.boundaries(["511900"])
     fresh = cnmaps_mod.boundaries(["511900"], cache=False)
     assert again.geometry.iloc[0].equals_exact(fresh.geometry.iloc[0], 0)
+
+
+@pytest.mark.parametrize("name", ["tables", "workcrs", "cnmaps", "info", "load"])
+def test_docstring_examples_of_the_subpackage(name):
+    """The subpackage's examples run (the package-wide docstring test walks top-level modules)."""
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"bazhong_geo.regions.{name}")
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tests = doctest.DocTestFinder(exclude_empty=True).find(module, module.__name__)
+    assert sum(len(t.examples) for t in tests) > 0
+    for test in tests:
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
