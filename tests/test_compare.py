@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from bazhong_geo import compare as cmp
+from bazhong_geo import maps
 from bazhong_geo.crs import area_km2
 from bazhong_geo.regions import UnknownRegionError, load_region
 
@@ -141,9 +142,12 @@ def test_chart_and_map(table):
     widths = sorted(round(p.get_width(), 6) for p in fig.axes[0].patches)
     expected = sorted(round(v * 100, 6) for v in [*table["urbanization_rate"], *table["ghsl_urban_share"]])
     assert widths == expected
-    html = cmp.compare_map(table).get_root().render()
-    for code in CODES:
-        assert code in html
+    html = maps.to_html(cmp.compare_map(table))
+    assert "<script src=" not in html                      # offline: Leaflet inlined
+    for name, *_ in NEIGHBOURS.values():
+        assert name in html
+    county_html = maps.to_html(cmp.compare_map(cmp.compare(["511900"], level="county")))
+    assert "巴州区: 64.4 %" in county_html and "比较的地区" in county_html
 
 
 def test_main_cli_writes_the_table_chart_and_map(tmp_path):
@@ -155,7 +159,7 @@ def test_main_cli_writes_the_table_chart_and_map(tmp_path):
     written = pd.read_csv(tmp_path / "compare.csv", dtype={"code": str, "parent_code": str}, encoding="utf-8-sig")
     assert len(written) == 41 and written["code"].tolist()[:2] == ["511900", "511902"]
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
-    assert "511902" in (tmp_path / "compare.html").read_text(encoding="utf-8")
+    assert "巴州区" in (tmp_path / "compare.html").read_text(encoding="utf-8")
     assert not list(tmp_path.glob(".*tmp*"))
 
 
