@@ -147,7 +147,7 @@ def test_chart_and_map(table):
     for name, *_ in NEIGHBOURS.values():
         assert name in html
     county_html = maps.to_html(cmp.compare_map(cmp.compare(["511900"], level="county")))
-    assert "巴州区: 64.4 %" in county_html and "比较的地区" in county_html
+    assert "巴州区: 64.4 %" in county_html and "巴中市" in county_html   # counties coloured, region outlined
 
 
 def test_main_cli_writes_the_table_chart_and_map(tmp_path):
