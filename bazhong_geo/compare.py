@@ -338,7 +338,7 @@ def compare_map(table: pd.DataFrame, *, basemap: str = "none", lang: str = "zh",
                         colors=list(colours[skip:]),
                         legend_title=text["nbs"], fmt_digits=1, unit=" %", name=text["nbs"])
     if len(coloured) != len(regions) or not coloured["code"].equals(regions["code"]):
-        maps.add_boundaries(m, regions.assign(level="prefecture"), name=text["regions"], labels=False,
+        maps.add_boundaries(m, regions.assign(level="prefecture"), name=text["regions"], labels=True,
                             area_labels=False)
     maps.add_title(m, text["title"], text["source"])
     maps.add_layer_control(m)
