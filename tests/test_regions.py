@@ -164,6 +164,8 @@ def test_generic_bazhong_agrees_with_the_curated_one():
     assert {c: n[0] for c, n in generic.counties.items()} == {c: n[0] for c, n in BAZHONG.counties.items()}
     assert sorted(generic.development_zones) == sorted(BAZHONG.development_zones)
     assert generic.work_crs == BAZHONG.work_crs == "EPSG:4545"
+    assert generic.counties == BAZHONG.counties                        # English names carried over
+    assert region_info("511923").name_of("511923", "en") == "Pingchang County"
 
 
 @pytest.mark.parametrize("code, name, n_counties", [("510100", "成都市", 20), ("330100", "杭州市", 13),

@@ -183,8 +183,30 @@ def region_info(code: object, *, curated: bool = True, cache: bool = True) -> Re
         county_codes = [text]
         counties = {} if text in m.development_zones else {text: (m.name, "")}
     bounds, _ = region_bounds(text, county_codes, cache=cache)
-    return RegionInfo(code=text, name=m.name, name_en="", level=m.level, counties=counties,
-                      work_crs=work_crs_for(m.level, bounds), development_zones=m.development_zones)
+    english = curated_english_names()
+    return RegionInfo(code=text, name=m.name, name_en=english.get(text, ""), level=m.level,
+                      counties=_with_english(counties, english), work_crs=work_crs_for(m.level, bounds),
+                      development_zones=_with_english(m.development_zones, english))
+
+
+def curated_english_names() -> dict[str, str]:
+    """Return code -> English name of every unit of the curated regions (the register has Chinese names only).
+
+    Examples
+    --------
+    >>> curated_english_names()["511923"]
+    'Pingchang County'
+    """
+    out = {}
+    for info in CURATED.values():
+        out[info.code] = info.name_en
+        out.update({c: names[1] for c, names in info.counties.items()})
+        out.update({c: names[1] for c, names in info.development_zones.items()})
+    return out
+
+
+def _with_english(units: dict, english: dict) -> dict:
+    return {c: (names[0], names[1] or english.get(c, "")) for c, names in units.items()}
 
 
 def prefecture_codes(*, include_groupings: bool = True) -> list[str]:
