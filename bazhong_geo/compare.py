@@ -412,13 +412,17 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def main_cli(argv=None, *, stdout=None) -> int:
-    """Run ``bazhong-geo compare CODE ... [--level county] [--out DIR]``: write the files, print a summary.
+def run(args: argparse.Namespace, *, stdout=None) -> int:
+    """Run a parsed ``compare`` command (see :func:`build_parser`): write the files, print a summary.
 
-    Returns the exit status: 0, or 2 for an unknown code (the message names it and the fix).
+    The ``bazhong-geo`` CLI calls this with the namespace of its ``compare`` sub-command.
+
+    Returns
+    -------
+    int
+        0, or 2 for bad input (an unknown code: the message, on stderr, names it and the fix).
     """
     stdout = stdout or sys.stdout
-    args = build_parser().parse_args(argv)
     try:
         table = compare(args.codes, level=args.level)
         written = write_outputs(table, args.out, chart=not args.no_chart, map_=not args.no_map, lang=args.lang)
@@ -430,6 +434,14 @@ def main_cli(argv=None, *, stdout=None) -> int:
     for path in written:
         print(f"wrote {path}", file=stdout)
     return 0
+
+
+def main_cli(argv=None, *, stdout=None) -> int:
+    """Run ``bazhong-geo compare CODE ... [--level county] [--out DIR]`` from a list of arguments.
+
+    Returns the exit status of :func:`run`.
+    """
+    return run(build_parser().parse_args(argv), stdout=stdout)
 
 
 if __name__ == "__main__":  # pragma: no cover

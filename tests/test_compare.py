@@ -163,6 +163,19 @@ def test_main_cli_writes_the_table_chart_and_map(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+def test_run_plugs_into_a_subcommand_parser(tmp_path):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="bazhong-geo")
+    sub = parser.add_subparsers(dest="command")
+    cmp.build_parser(sub.add_parser("compare"))
+    args = parser.parse_args(["compare", "511900", "--no-map", "--no-chart", "--out", str(tmp_path)])
+    out = io.StringIO()
+    assert cmp.run(args, stdout=out) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["compare.csv"]
+    assert out.getvalue().startswith("511900 巴中市: urbanization 46.16 %")
+
+
 def test_main_cli_unknown_code_exits_2(tmp_path, capsys):
     assert cmp.main_cli(["519999", "--out", str(tmp_path)]) == 2
     assert "519999" in capsys.readouterr().err
