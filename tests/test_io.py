@@ -393,7 +393,7 @@ def test_missing_tier_inferred_from_codes_and_reported(tmp_path):
 def test_blank_code_is_an_error(tmp_path):
     df = _register()
     df.loc[3, "行政代码"] = ""
-    with pytest.raises(MissingValueError, match=r"reg\.csv: 1 row\(s\) without a code \(row 5\)"):
+    with pytest.raises(MissingValueError, match=r"reg\.csv: 1 row\(s\) without a code \(某村 \(row 5\)\)"):
         read_settlements(_write(tmp_path, df))
 
 

@@ -23,8 +23,9 @@ from .columns import (
 )
 from .formats import TABLE_SUFFIXES, VECTOR_SUFFIXES
 from .geometry import BAZHONG_BBOX
-from .readers import read_boundaries, read_settlements
+from .files import check_input_file
+from .readers import read_boundaries, read_settlements, report_of
 
-__all__ = ["read_boundaries", "read_settlements", "ValidationReport", "BAZHONG_BBOX", "VECTOR_SUFFIXES",
+__all__ = ["read_boundaries", "read_settlements", "report_of", "check_input_file", "ValidationReport", "BAZHONG_BBOX", "VECTOR_SUFFIXES",
            "TABLE_SUFFIXES", "CODE_ALIASES", "NAME_ALIASES", "LEVEL_ALIASES", "TIER_ALIASES", "PARENT_ALIASES",
            "POP_ALIASES", "LON_ALIASES", "LAT_ALIASES", "WKT_ALIASES"]

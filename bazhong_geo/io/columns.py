@@ -20,6 +20,7 @@ from .._errors import (
 from .._validate import (
     ValidationReport,
     column_key,
+    describe_features,
     find_column,
     format_rows,
     normalise_codes,
@@ -95,13 +96,15 @@ def geopandas_module():
     return gpd
 
 
-def check_missing(values: pd.Series, row_ids, report, what: str, path: Path, fix: str) -> None:
+def check_missing(values: pd.Series, row_ids, report, what: str, path: Path, fix: str, names=None) -> None:
     missing = values.isna().to_numpy()
     if missing.any():
         rows = row_ids[missing]
+        where = f"{report.row_label} {format_rows(rows)}"
+        if names is not None:
+            where = describe_features(pd.DataFrame({"name": names.to_numpy()}), row_ids, missing, report.row_label)
         report.add("error", f"missing_{what}",
-                   f"{path.name}: {int(missing.sum())} row(s) without a {what} ({report.row_label} "
-                   f"{format_rows(rows)}); {fix}", rows=rows)
+                   f"{path.name}: {int(missing.sum())} row(s) without a {what} ({where}); {fix}", rows=rows)
         report.errors[-1].exc = MissingValueError
 
 

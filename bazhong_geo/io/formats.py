@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import (
+    BrokenFileError,
     EmptyInputError,
     UnsupportedFormatError,
 )
@@ -21,6 +22,7 @@ from .._validate import (
     detect_text_encoding,
 )
 from .columns import CODE_ALIASES, LAT_ALIASES, LON_ALIASES, NAME_ALIASES, POP_ALIASES, TIER_ALIASES
+from .files import check_input_file
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -38,10 +40,8 @@ class PlainParquet(Exception):
 
 
 def check_path(path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file; check the path (relative paths start in {Path.cwd()})")
-    return path
+    """The input file checked before any driver reads it (see :func:`.files.check_input_file`)."""
+    return check_input_file(path)
 
 
 def check_mode(errors: str) -> None:
@@ -81,13 +81,21 @@ def read_vector(path: Path, *, layer, encoding, report: ValidationReport):
         except ValueError as exc:
             if "geo" in str(exc).lower():
                 raise PlainParquet() from exc
-            raise UnsupportedFormatError(f"{path.name}: cannot read as GeoParquet ({exc})") from exc
+            raise BrokenFileError(f"{path}: cannot be read as GeoParquet ({exc}); write it again with "
+                                  f"GeoDataFrame.to_parquet or send a GeoPackage") from exc
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for damaged files
+            raise BrokenFileError(f"{path}: cannot be read as GeoParquet ({exc}); write it again with "
+                                  f"GeoDataFrame.to_parquet or send a GeoPackage") from exc
         report.crs_in = gdf.crs.to_string() if gdf.crs is not None else None
         return gdf.reset_index(drop=True), np.arange(len(gdf))
 
     kwargs = {}
     if layer is None and suffix == ".gpkg":
-        layers = pyogrio.list_layers(path)
+        try:
+            layers = pyogrio.list_layers(path)
+        except Exception as exc:  # pyogrio's DataSourceError for a damaged database
+            raise BrokenFileError(f"{path}: cannot be opened as a GeoPackage ({exc}); the file is damaged — copy it "
+                                  f"again or export it again from your GIS") from exc
         spatial = [str(name) for name, gtype in layers if gtype is not None]
         if len(layers) > 1:
             layer = spatial[0] if spatial else str(layers[0][0])
@@ -111,8 +119,8 @@ def read_vector(path: Path, *, layer, encoding, report: ValidationReport):
     try:
         gdf = pyogrio.read_dataframe(path, fid_as_index=True, **kwargs)
     except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError and friends
-        raise UnsupportedFormatError(f"{path.name}: cannot be read as a vector layer ({exc}); check the file "
-                                     f"(and the layer name) in QGIS") from exc
+        raise BrokenFileError(f"{path}: cannot be read as a vector layer ({exc}); check the file (and the layer "
+                              f"name) in QGIS, or export it again as GeoPackage") from exc
     crs_in = getattr(gdf, "crs", None)
     report.crs_in = crs_in.to_string() if crs_in is not None else None
     ids = gdf.index.to_numpy()
@@ -120,7 +128,10 @@ def read_vector(path: Path, *, layer, encoding, report: ValidationReport):
 
 
 def read_plain_parquet(path: Path, report: ValidationReport) -> pd.DataFrame:
-    df = pd.read_parquet(path)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow's ArrowInvalid for a damaged file
+        raise BrokenFileError(f"{path}: cannot be read as Parquet ({exc}); write it again or send a CSV") from exc
     report.add("info", "plain_parquet", "parquet without GeoParquet metadata: read as a table (lon/lat columns)")
     return df.reset_index(drop=True)
 
@@ -213,6 +224,9 @@ def _excel_rows(path: Path, sheet) -> list:
         if sheet is None:
             ws = wb.worksheets[0]
         elif isinstance(sheet, int):
+            if not -len(wb.worksheets) <= sheet < len(wb.worksheets):
+                raise UnsupportedFormatError(f"{path.name}: no sheet number {sheet} (the workbook has "
+                                             f"{len(wb.worksheets)}: {wb.sheetnames}); pass layer=<sheet>")
             ws = wb.worksheets[sheet]
         elif sheet in wb.sheetnames:
             ws = wb[sheet]
