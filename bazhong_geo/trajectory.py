@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import region, targets, units
+from . import atomic, region, targets, units
 from ._errors import CJKFontWarning, PlanFormatError
 
 __all__ = ["find_cjk_font", "trajectory_figure", "save_figure"]
@@ -185,12 +185,25 @@ def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None, 
     return fig
 
 
-def save_figure(fig, path) -> Path:
-    """Save a figure (PNG or SVG by the suffix) without timestamps, so the same figure gives the same bytes."""
+def save_figure(fig, path, *, atomic_write: bool = True) -> Path:
+    """Save a figure (PNG or SVG by the suffix) without timestamps, so the same figure gives the same bytes.
+
+    Written all or nothing (a temporary name, then renamed); ``atomic_write=False`` writes ``path`` directly, for a
+    caller that already writes to a temporary name (:class:`bazhong_geo.atomic.Transaction`).
+
+    Raises
+    ------
+    OutputError
+        The folder or the file is read-only, or the disk is full (an existing file is kept).
+    """
     import matplotlib
 
     path = Path(path)
     meta = {"Software": None} if path.suffix.lower() == ".png" else {"Date": None, "Creator": None}
     with matplotlib.rc_context(getattr(fig, "_bazhong_rc", {})):
-        fig.savefig(path, metadata=meta)
+        if not atomic_write:
+            fig.savefig(path, metadata=meta, format=path.suffix.lstrip(".").lower())
+            return path
+        with atomic.atomic_path(path) as tmp:
+            fig.savefig(tmp, metadata=meta, format=path.suffix.lstrip(".").lower())
     return path

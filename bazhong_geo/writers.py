@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
 import re
 import shutil
 import sqlite3
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
+from . import atomic
 from ._errors import UnsupportedFormatError
 from .settlements import Tier
 
@@ -149,6 +149,9 @@ def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sourc
     ------
     UnsupportedFormatError
         For another extension (naming the supported ones), or a geometry format for a table without geometry.
+    OutputError
+        The folder or the file is read-only, a folder stands where the file goes, a file where a folder should be,
+        or the disk is full; nothing is left half-written and an existing file is kept.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -161,7 +164,7 @@ def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sourc
     if suffix in (".gpkg", ".shp", ".geojson") and not geo:
         raise UnsupportedFormatError(f"{path.name}: a {suffix} file needs a geometry; this table has none — write "
                                      f".xlsx, .csv or .parquet instead")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.check_writable(path)
     writer = {".xlsx": _write_xlsx, ".csv": _write_csv, ".gpkg": _write_gpkg, ".shp": _write_shp,
               ".geojson": _write_geojson, ".parquet": _write_parquet}[suffix]
     return writer(data, path, lang=lang, sources=sources, style=style, layer=layer)
@@ -169,13 +172,6 @@ def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sourc
 
 def _is_geo(data) -> bool:
     return hasattr(data, "geometry") and getattr(data, "_geometry_column_name", None) in getattr(data, "columns", ())
-
-
-def _temp_beside(path: Path, suffix: str | None = None) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
 
 
 # =============================================================================================== tables
@@ -229,12 +225,8 @@ def _sources_frame(sources) -> pd.DataFrame:
 
 def _write_csv(data, path: Path, *, lang: str, **_) -> WriteResult:
     df, notes = _as_table(data, lang)
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return WriteResult(path=path, files=[path], notes=notes + ["UTF-8 with BOM (opens in Excel)"])
 
 
@@ -299,13 +291,9 @@ def save_workbook(wb, path: Path) -> None:
     wb.properties.created = when
     wb.properties.modified = when
     wb.properties.creator = "bazhong_geo"
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         wb.save(tmp)
         normalize_xlsx(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def normalize_xlsx(path: str | Path) -> None:
@@ -327,12 +315,8 @@ def normalize_xlsx(path: str | Path) -> None:
 
 
 def _write_parquet(data, path: Path, **_) -> WriteResult:
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         data.to_parquet(tmp, index=False)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return WriteResult(path=path, files=[path])
 
 
@@ -344,12 +328,8 @@ def _write_geojson(data, path: Path, **_) -> WriteResult:
     if data.crs is not None and not data.crs.equals("EPSG:4326"):
         out = data.to_crs(4326)
         notes.append(f"reprojected from {data.crs.to_string()} to WGS-84 (GeoJSON is longitude/latitude)")
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         out.to_file(tmp, driver="GeoJSON", engine="pyogrio")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return WriteResult(path=path, files=[path], notes=notes)
 
 
@@ -357,17 +337,13 @@ def _write_gpkg(data, path: Path, *, lang: str, sources=None, style=None, layer=
     import pyogrio
 
     name = layer or path.stem
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         data.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
         src = _sources_frame(sources)
         if len(src):
             pyogrio.write_dataframe(src, tmp, layer="sources", driver="GPKG")
         qml = qml_style(data, style=style, lang=lang)
         add_layer_style(tmp, name, _gpkg_geometry_column(tmp, name), qml)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return WriteResult(path=path, files=[path], notes=[f"QGIS style stored in layer_styles for layer {name!r}"])
 
 
@@ -410,16 +386,16 @@ def _write_shp(data, path: Path, **_) -> WriteResult:
     workdir = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent))
     sidecars = (".shp", ".shx", ".dbf", ".prj", ".cpg")
     try:
-        out.to_file(workdir / path.name, driver="ESRI Shapefile", engine="pyogrio", encoding="GBK")
-        (workdir / path.with_suffix(".cpg").name).write_text("GBK", encoding="ascii")
-        written = [p for p in (workdir / path.with_suffix(s).name for s in sidecars) if p.exists()]
-        for p in (path.with_suffix(s) for s in sidecars):   # no stale sidecar of an older file survives
-            p.unlink(missing_ok=True)
-        files = []
-        for p in written:
-            target = path.parent / p.name
-            p.replace(target)
-            files.append(target)
+        with atomic.Transaction() as tx:   # the parts land together or not at all
+            out.to_file(workdir / path.name, driver="ESRI Shapefile", engine="pyogrio", encoding="GBK")
+            (workdir / path.with_suffix(".cpg").name).write_text("GBK", encoding="ascii")
+            written = [p for p in (workdir / path.with_suffix(s).name for s in sidecars) if p.exists()]
+            for p in written:
+                tx.adopt(p, path.parent / p.name)
+            for p in (path.with_suffix(s) for s in sidecars):   # no stale sidecar of an older file survives
+                if p.name not in {w.name for w in written}:
+                    tx.remove(p)
+        files = tx.targets
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     notes = ["GBK attributes with a .cpg (ArcGIS, QGIS)"]
