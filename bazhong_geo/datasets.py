@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import atomic, crs, io, region, resources, settings
-from ._errors import BazhongGeoError, InputFileError, OutputError
+from ._errors import BazhongGeoError, BrokenFileError, InputFileError, MissingColumnError, OutputError
 from .settlements import SettlementSystem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -184,13 +184,45 @@ def _central_city_spans_its_counties(register):
 
 
 def load_census() -> pd.DataFrame:
-    """Return the 2020 census by county (``data/settlements/census2020_counties.csv``), codes as text."""
-    return pd.read_csv(resources.data_file("settlements/census2020_counties.csv"), dtype={"code": str})
+    """Return the 2020 census by county (``data/settlements/census2020_counties.csv``), codes as text.
+
+    Raises
+    ------
+    InputFileError, MissingColumnError
+        The table (the data folder's copy when ``BAZHONG_GEO_DATA`` has one) is missing, broken or lacks columns.
+    """
+    return read_data_table("settlements/census2020_counties.csv", ("code", "name", "resident_population"),
+                           dtype={"code": str})
 
 
 def provenance_table() -> pd.DataFrame:
     """Return the origin, vintage, licence and attribution of every embedded layer."""
-    return pd.read_csv(resources.data_file("settlements/provenance.csv"), dtype=str).fillna("")
+    return read_data_table("settlements/provenance.csv", ("layer", "origin"), dtype=str).fillna("")
+
+
+def read_data_table(relpath: str, required: tuple[str, ...], **kwargs) -> pd.DataFrame:
+    """Read a CSV of the data folder with typed errors naming the file (and whether it is the override's copy).
+
+    Examples
+    --------
+    >>> read_data_table("settlements/provenance.csv", ("layer",), dtype=str).columns[0]
+    'layer'
+    """
+    path = resources.data_file(relpath)
+    where = "your data folder (BAZHONG_GEO_DATA)" if resources.data_source(relpath) == "override" else "the package"
+    fix = (f"restore it with `bazhong-geo data init DIR --overwrite` or delete it from {where} to use the packaged "
+           f"copy")
+    try:
+        io.check_input_file(path)
+        df = pd.read_csv(path, encoding="utf-8-sig", **kwargs)
+    except InputFileError as exc:
+        raise type(exc)(f"{exc} ({relpath} of {where}; {fix})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise BrokenFileError(f"{path}: cannot be read as a UTF-8 CSV table ({exc}); {fix}") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise MissingColumnError(f"{path}: missing column(s) {missing} (columns: {list(df.columns)}); {fix}")
+    return df
 
 
 # ----------------------------------------------------------------------------------------------- boundaries

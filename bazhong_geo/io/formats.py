@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import (
+    BazhongGeoError,
     BrokenFileError,
     EmptyInputError,
     UnsupportedFormatError,
@@ -46,7 +47,8 @@ def check_path(path) -> Path:
 
 def check_mode(errors: str) -> None:
     if errors not in ("raise", "report"):
-        raise ValueError(f"errors must be 'raise' or 'report', got {errors!r}")
+        raise BazhongGeoError(f"errors must be 'raise' or 'report', got {errors!r}; pass errors='report' to "
+                              f"collect problems in the report instead of raising")
 
 
 def format_of(path: Path, kind: str) -> str:
