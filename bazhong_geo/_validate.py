@@ -5,9 +5,9 @@ from __future__ import annotations
 import codecs
 import re
 import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -146,10 +146,11 @@ class ValidationReport:
     def to_text(self) -> str:
         """A plain-text report a planner can read (English, Chinese names as found)."""
         status = "ERRORS" if self.has_errors else "OK"
+        counts = (f"status: {status} — {self.count('error')} error(s), {self.count('warning')} warning(s), "
+                  f"{self.count('repair')} repair(s)")
         lines = [
             f"{self.kind} file: {self.path}",
-            f"status: {status} — {self.count('error')} error(s), {self.count('warning')} warning(s), "
-            f"{self.count('repair')} repair(s)",
+            counts,
             f"rows in: {self.n_in}, rows out: {self.n_out}",
         ]
         if self.crs_in:
@@ -168,7 +169,7 @@ class ValidationReport:
 
 
 def _plain(value):
-    """numpy scalars -> Python scalars so reports print cleanly."""
+    """Numpy scalars -> Python scalars so reports print cleanly."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -220,7 +221,7 @@ def _cpg_encoding(text: str) -> str | None:
     text = text.strip().strip("\x00").strip()
     if not text:
         return None
-    m = re.fullmatch(r"(?:ANSI\s*|CP\s*|Windows-?)?(\d+)", text, flags=re.I)
+    m = re.fullmatch(r"(?:ANSI\s*|CP\s*|Windows-?)?(\d+)", text, flags=re.IGNORECASE)
     name = ("utf-8" if m.group(1) == "65001" else f"cp{m.group(1)}") if m else text
     try:
         return codecs.lookup(name).name
@@ -367,7 +368,7 @@ def located(geoms) -> np.ndarray:
     if hasattr(geoms, "geometry"):
         geoms = geoms.geometry
     if hasattr(geoms, "values") and hasattr(geoms, "crs"):
-        geoms = geoms.values
+        geoms = geoms.array
     if isinstance(geoms, list):
         arr = np.empty(len(geoms), dtype=object)
         arr[:] = geoms
@@ -431,7 +432,7 @@ def describe_features(frame, row_ids, mask, row_label: str = "row", limit: int =
     codes = frame["code"].to_numpy()[mask] if "code" in frame.columns else [None] * int(mask.sum())
     names = frame["name"].to_numpy()[mask] if "name" in frame.columns else [None] * int(mask.sum())
     parts = []
-    for rid, code, name in zip(np.asarray(row_ids)[mask], codes, names):
+    for rid, code, name in zip(np.asarray(row_ids)[mask], codes, names, strict=True):
         words = " ".join(str(v) for v in (code, name) if v is not None and not (isinstance(v, float) and np.isnan(v))
                          and str(v).strip())
         parts.append(f"{words} ({row_label} {_plain(rid)})" if words else f"{row_label} {_plain(rid)}")

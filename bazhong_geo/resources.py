@@ -66,7 +66,7 @@ def override_dir() -> Path | None:
 
 
 def data_file(relpath: str) -> Path:
-    """Return the path a table (or a folder of tables) is read from: the override's copy if it exists, else the package's.
+    """Return the path a table (or a folder of tables) is read from: the override's copy if there, else the package's.
 
     Parameters
     ----------

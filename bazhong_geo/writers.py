@@ -19,9 +19,10 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from . import atomic
@@ -120,7 +121,8 @@ class WriteResult:
 
 # =============================================================================================== entry point
 
-def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sources=None, style: dict | None = None,
+def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sources: Any = None,
+                style: dict | None = None,
                 layer: str | None = None) -> WriteResult:
     """Write a table or layer, format by extension, all or nothing.
 
@@ -197,7 +199,7 @@ def _as_table(data, lang: str) -> tuple[pd.DataFrame, list[str]]:
             notes.append(f"{'/'.join(sorted(types))} geometries left out (write .gpkg or .shp for them)")
     if lang == "zh":
         if "tier" in df.columns:
-            df["tier"] = df["tier"].map(lambda t: _tier_zh(t))
+            df["tier"] = df["tier"].map(_tier_zh)
         df.columns = [header(str(c), "zh") for c in df.columns]
     return df, notes
 
@@ -227,7 +229,7 @@ def _write_csv(data, path: Path, *, lang: str, **_) -> WriteResult:
     df, notes = _as_table(data, lang)
     with atomic.atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    return WriteResult(path=path, files=[path], notes=notes + ["UTF-8 with BOM (opens in Excel)"])
+    return WriteResult(path=path, files=[path], notes=[*notes, "UTF-8 with BOM (opens in Excel)"])
 
 
 def _write_xlsx(data, path: Path, *, lang: str, sources=None, **_) -> WriteResult:
@@ -269,7 +271,7 @@ def _check_excel_text(df: pd.DataFrame, path: Path) -> None:
                                      f"from the text (or write .csv)")
 
 
-def cell_value(v):
+def cell_value(v: Any) -> Any:
     """A value openpyxl can store: NaN/NA -> empty, numpy scalars -> Python, others as text."""
     import numpy as np
     import pandas as pd
@@ -283,11 +285,11 @@ def cell_value(v):
     return str(v)
 
 
-def save_workbook(wb, path: Path) -> None:
+def save_workbook(wb: Any, path: Path) -> None:
     """Save with fixed document times and zip dates, to a temporary name, then rename."""
     from datetime import datetime
 
-    when = datetime(*FIXED_TIME)
+    when = datetime(*FIXED_TIME)  # noqa: DTZ001 - workbook properties store naive times; fixed for equal bytes
     wb.properties.created = when
     wb.properties.modified = when
     wb.properties.creator = "bazhong_geo"
@@ -353,7 +355,7 @@ def _gpkg_geometry_column(gpkg: Path, table: str) -> str:
     return row[0] if row else "geom"
 
 
-def shapefile_names(columns) -> dict[str, str]:
+def shapefile_names(columns: Iterable) -> dict[str, str]:
     """Return column -> Shapefile field name (at most 10 bytes, unique) for every column that must change.
 
     Examples
@@ -430,7 +432,7 @@ def _symbol(kind: str, color: str, name: str) -> str:
 
 
 def _geometry_kind(data) -> str:
-    types = {t for t in data.geometry.dropna().geom_type}
+    types = set(data.geometry.dropna().geom_type)
     if types and types <= {"Polygon", "MultiPolygon"}:
         return "fill"
     if types and types <= {"LineString", "MultiLineString", "LinearRing"}:
@@ -451,7 +453,7 @@ def _breaks(values, classes: int) -> list[float]:
     return [float(e) for e in edges]
 
 
-def qml_style(data, *, style: dict | None = None, lang: str = "en") -> str:
+def qml_style(data: Any, *, style: dict | None = None, lang: str = "en") -> str:
     """Return a QGIS layer style (QML) for ``data``: single symbol, or graduated on ``style["column"]``.
 
     Parameters

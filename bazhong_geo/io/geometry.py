@@ -1,10 +1,10 @@
-"""Geometry of planners' files: coordinate systems (WGS-84, CGCS2000, GCJ-02, BD-09), points from lon/lat columns, repairs, the move to the work CRS."""
+"""Geometry of planners' files: coordinate systems (WGS-84, CGCS2000, GCJ-02, BD-09), points, repairs, the work CRS."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +26,6 @@ from .._validate import (
 )
 from .columns import LAT_ALIASES, LON_ALIASES, WKT_ALIASES, geopandas_module
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
-
 #: Default region check for settlement points: (min lon, min lat, max lon, max lat), WGS-84 / CGCS2000
 #: (an alias of ``region.BAZHONG.bbox_lonlat``).
 BAZHONG_BBOX = region_mod.BAZHONG.bbox_lonlat
@@ -40,6 +36,8 @@ _WEB = {"wgs84": "wgs84", "wgs-84": "wgs84", "gcj02": "gcj02", "gcj-02": "gcj02"
 
 
 _CHINA_LON, _CHINA_LAT = (73.0, 136.0), (3.0, 54.0)
+_LON_PATTERN = r"(^|_)(lon|lng|longitude)(_|$)|经度"
+_LAT_PATTERN = r"(^|_)(lat|latitude)(_|$)|纬度"
 
 
 def _resolve_coords(coords, crs, path: Path):
@@ -66,7 +64,8 @@ def _resolve_coords(coords, crs, path: Path):
             f"'gcj02' (Amap/Tencent 火星坐标), 'bd09' (Baidu) or an EPSG code such as 'EPSG:4545'") from None
 
 
-def table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, lat_col):
+def table_geometry(out: Any, row_ids: np.ndarray, report: Any, path: Path, *, coords: Any, crs: Any,
+                   lon_col: str | None, lat_col: str | None) -> Any:
     """Build points from lon/lat (or x/y, or WKT) columns; rows without coordinates keep geometry None."""
     import geopandas as gpd
     import shapely
@@ -75,9 +74,10 @@ def table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, la
     columns = [c for c in out.columns if c not in ("code", "name", "tier", "parent_code", "population")]
     for given, what in ((lon_col, "lon_col"), (lat_col, "lat_col")):
         if given is not None and given not in out.columns:
-            raise MissingColumnError(f"{path.name}: no column {given!r} (given as {what}); columns are {list(out.columns)}")
-    lon_c = lon_col or find_column(columns, LON_ALIASES) or _regex_column(columns, r"(^|_)(lon|lng|longitude)(_|$)|经度")
-    lat_c = lat_col or find_column(columns, LAT_ALIASES) or _regex_column(columns, r"(^|_)(lat|latitude)(_|$)|纬度")
+            raise MissingColumnError(f"{path.name}: no column {given!r} (given as {what}); columns are "
+                                     f"{list(out.columns)}")
+    lon_c = lon_col or find_column(columns, LON_ALIASES) or _regex_column(columns, _LON_PATTERN)
+    lat_c = lat_col or find_column(columns, LAT_ALIASES) or _regex_column(columns, _LAT_PATTERN)
     n = len(out)
     if lon_c is None and lat_c is None:
         wkt_c = find_column(columns, WKT_ALIASES)
@@ -110,8 +110,8 @@ def table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, la
     lat, bad_lat = to_number(out[lat_c])
     bad = bad_lon | bad_lat
     if bad.any():
-        vals = [f"{r}: ({out[lon_c].iloc[i]!r}, {out[lat_c].iloc[i]!r})" for i, r in zip(np.flatnonzero(bad),
-                                                                                      row_ids[bad])][:15]
+        pairs = zip(np.flatnonzero(bad), row_ids[bad], strict=True)
+        vals = [f"{r}: ({out[lon_c].iloc[i]!r}, {out[lat_c].iloc[i]!r})" for i, r in pairs][:15]
         report.add("error", "non_numeric_coordinate",
                    f"{path.name}: non-numeric coordinates in {int(bad.sum())} row(s) ({report.row_label} "
                    f"{', '.join(vals)}); use decimal degrees (106.7647, not 106°45'53\") or leave both cells empty",
@@ -129,13 +129,7 @@ def table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, la
         report.add("warning" if not none.all() else "info", "no_coordinate",
                    f"{int(none.sum())} of {n} row(s) without coordinates: kept, geometry empty (None)",
                    rows=row_ids[none])
-    ok = ~np.isnan(lon)
-    if not src_crs.is_geographic and ok.any() and _looks_lonlat(lon[ok], lat[ok]):
-        report.add("error", "crs_mismatch", _mismatch_message(path, src_crs, lon[ok], lat[ok], table=True),
-                   rows=row_ids[ok])
-        report.errors[-1].exc = CRSMismatchError
-        lon[:], lat[:] = np.nan, np.nan
-        ok = ~np.isnan(lon)
+    ok = _check_projected_label(lon, lat, src_crs, row_ids, report, path)
     if src_crs.is_geographic and ok.any():
         _check_lonlat(lon, lat, ok, row_ids, report, path, lon_c, lat_c)
         ok = ~np.isnan(lon)
@@ -149,6 +143,17 @@ def table_geometry(out, row_ids, report, path: Path, *, coords, crs, lon_col, la
     return _to_work(gdf, row_ids, report, path, web=None, kind="settlements", check=False)
 
 
+def _check_projected_label(lon, lat, src_crs, row_ids, report, path: Path) -> np.ndarray:
+    """A projected ``coords=`` over lon/lat values: an error (the points are dropped); return the located mask."""
+    ok = ~np.isnan(lon)
+    if not src_crs.is_geographic and ok.any() and _looks_lonlat(lon[ok], lat[ok]):
+        report.add("error", "crs_mismatch", _mismatch_message(path, src_crs, lon[ok], lat[ok], table=True),
+                   rows=row_ids[ok])
+        report.errors[-1].exc = CRSMismatchError
+        lon[:], lat[:] = np.nan, np.nan
+    return ~np.isnan(lon)
+
+
 def _regex_column(columns, pattern: str):
     for c in columns:
         if re.search(pattern, str(c).lower()):
@@ -159,7 +164,8 @@ def _regex_column(columns, pattern: str):
 def _check_lonlat(lon, lat, ok, row_ids, report, path, lon_c, lat_c) -> None:
     """Impossible or swapped longitude/latitude -> errors naming the rows."""
     impossible = ok & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
-    swapped_like = ok & (lon >= _CHINA_LAT[0]) & (lon <= _CHINA_LAT[1]) & (lat >= _CHINA_LON[0]) & (lat <= _CHINA_LON[1])
+    swapped_like = (ok & (lon >= _CHINA_LAT[0]) & (lon <= _CHINA_LAT[1])
+                    & (lat >= _CHINA_LON[0]) & (lat <= _CHINA_LON[1]))
     if swapped_like[ok].all():
         report.add("error", "swapped_coordinates",
                    f"{path.name}: longitude and latitude look swapped in all {int(ok.sum())} located rows "
@@ -179,15 +185,15 @@ def _check_lonlat(lon, lat, ok, row_ids, report, path, lon_c, lat_c) -> None:
 def _guess_crs(gdf) -> str:
     b = gdf.total_bounds
     if np.all(np.isfinite(b)):
-        if 70 <= b[0] and b[2] <= 140 and 0 <= b[1] and b[3] <= 60:
-            return "coordinates look like longitude/latitude: pass crs=\"EPSG:4490\" (CGCS2000) or \"EPSG:4326\" (WGS-84)"
+        if b[0] >= 70 and b[2] <= 140 and b[1] >= 0 and b[3] <= 60:
+            return 'coordinates look like longitude/latitude: pass crs="EPSG:4490" (CGCS2000) or "EPSG:4326" (WGS-84)'
         if 3.0e7 <= b[0] <= 4.6e7:
             zone = int(b[0] // 1e6)
             return (f"x has the zone prefix {zone}: likely CGCS2000 3-degree Gauss-Kruger zone {zone}; pass "
-                    f"crs=\"EPSG:{4513 + zone - 25}\"" if 25 <= zone <= 45 else "pass crs=\"EPSG:...\"")
-        if 0 <= b[0] and b[2] <= 1.0e6 and 2.0e6 <= b[1] <= 6.0e6:
-            return "coordinates look like Gauss-Kruger metres: pass crs=\"EPSG:4545\" (CGCS2000 3-degree CM 108E)"
-    return "pass crs=\"EPSG:4490\" (CGCS2000 lon/lat) or the CRS the data were made in, or add a .prj"
+                    f'crs="EPSG:{4513 + zone - 25}"' if 25 <= zone <= 45 else 'pass crs="EPSG:..."')
+        if b[0] >= 0 and b[2] <= 1.0e6 and 2.0e6 <= b[1] <= 6.0e6:
+            return 'coordinates look like Gauss-Kruger metres: pass crs="EPSG:4545" (CGCS2000 3-degree CM 108E)'
+    return 'pass crs="EPSG:4490" (CGCS2000 lon/lat) or the CRS the data were made in, or add a .prj'
 
 
 def _looks_lonlat(x, y) -> bool:
@@ -237,9 +243,12 @@ def _relabel_lonlat(out, report, path: Path, coords, web):
     return out.set_crs(target, allow_override=True), web, False
 
 
-def vector_geometry(out, row_ids, report, path: Path, *, crs, coords, kind):
-    """CRS (missing -> error unless crs=; a projected label over lon/lat -> error unless coords=), web-map
-    conversion, repairs, then the work CRS."""
+def vector_geometry(out: Any, row_ids: np.ndarray, report: Any, path: Path, *, crs: Any, coords: Any,
+                    kind: str) -> Any:
+    """CRS, web-map conversion, repairs, then the work CRS.
+
+    A missing CRS is an error unless ``crs=``; a projected label over lon/lat is an error unless ``coords=``.
+    """
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
@@ -316,7 +325,7 @@ def _repair(gdf, row_ids, report, kind: str) -> None:
         arr = arr.copy()
         arr[invalid] = fixed
         labels = named(invalid).split(", ")
-        detail = "; ".join(f"{r}: {why}" for r, why in list(zip(labels, reasons))[:10])
+        detail = "; ".join(f"{r}: {why}" for r, why in list(zip(labels, reasons, strict=False))[:10])
         report.add("repair", "invalid_geometry", f"{int(invalid.sum())} invalid geometr(y/ies) repaired with "
                    f"shapely.make_valid ({detail})", rows=row_ids[invalid])
         collapsed = invalid & shapely.is_empty(arr)

@@ -1,9 +1,9 @@
-"""The public readers: ``read_boundaries`` and ``read_settlements`` as pipelines of the format, column and geometry steps."""
+"""The public readers: ``read_boundaries`` and ``read_settlements``, pipelines of format, column and geometry steps."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from .columns import (
     rename_columns,
 )
 from .formats import (
-    PlainParquet,
+    PlainParquetError,
     check_mode,
     check_path,
     format_of,
@@ -54,17 +54,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @overload
-def read_boundaries(path, *, crs=..., layer=..., encoding=..., code_col=..., name_col=..., coords=...,
-                    return_report: Literal[False] = ..., errors: str = ...) -> "gpd.GeoDataFrame": ...
+def read_boundaries(path: str | Path, *, crs: Any = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                    code_col: str | None = ..., name_col: str | None = ..., coords: str | None = ...,
+                    return_report: Literal[False] = ..., errors: str = ...) -> gpd.GeoDataFrame: ...
 
 
 @overload
-def read_boundaries(path, *, crs=..., layer=..., encoding=..., code_col=..., name_col=..., coords=...,
-                    return_report: Literal[True], errors: str = ...) -> "tuple[gpd.GeoDataFrame, ValidationReport]": ...
+def read_boundaries(path: str | Path, *, crs: Any = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                    code_col: str | None = ..., name_col: str | None = ..., coords: str | None = ...,
+                    return_report: Literal[True], errors: str = ...) -> tuple[gpd.GeoDataFrame, ValidationReport]: ...
 
 
-def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None, name_col=None, coords=None,
-                    return_report: bool = False, errors: str = "raise"):
+def read_boundaries(  # noqa: PLR0913 - the public reader: every option is a documented keyword
+        path: str | Path, *, crs: Any = None, layer: str | int | None = None, encoding: str | None = None,
+        code_col: str | None = None, name_col: str | None = None, coords: str | None = None,
+        return_report: bool = False, errors: str = "raise") -> Any:
     """Read administrative boundaries (prefecture, counties, townships) into the work CRS.
 
     Parameters
@@ -147,10 +151,11 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
                       "(gdf.dissolve('code')) or correct the codes")
     if "name" not in out.columns:
         out["name"] = None
-        report.add("warning", "no_name_column", f"no name column found among {list(gdf.columns.drop(gdf.geometry.name))}"
-                   f"; pass name_col=...")
+        found = list(gdf.columns.drop(gdf.geometry.name))
+        report.add("warning", "no_name_column", f"no name column found among {found}; pass name_col=...")
     if "level" in out.columns:
-        out["level"] = out["level"].map(lambda v: region_mod.LEVEL_WORDS.get(str(v).strip(), v) if pd.notna(v) else None)
+        out["level"] = out["level"].map(
+            lambda v: region_mod.LEVEL_WORDS.get(str(v).strip(), v) if pd.notna(v) else None)
     else:
         out["level"] = out["code"].map(region_mod.code_level)
         unknown = out["level"].isna() & out["code"].notna()
@@ -169,21 +174,25 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
 
 
 @overload
-def read_settlements(path, *, coords: str | None = ..., crs=..., lon_col=..., lat_col=..., layer=..., encoding=..., region=...,
-                     code_col=..., name_col=..., return_report: Literal[False] = ...,
-                     errors: str = ...) -> "gpd.GeoDataFrame": ...
+def read_settlements(path: str | Path, *, coords: str | None = ..., crs: Any = ..., lon_col: str | None = ...,
+                     lat_col: str | None = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                     region: Any = ..., code_col: str | None = ..., name_col: str | None = ...,
+                     return_report: Literal[False] = ..., errors: str = ...) -> gpd.GeoDataFrame: ...
 
 
 @overload
-def read_settlements(path, *, coords: str | None = ..., crs=..., lon_col=..., lat_col=..., layer=..., encoding=..., region=...,
-                     code_col=..., name_col=..., return_report: Literal[True],
-                     errors: str = ...) -> "tuple[gpd.GeoDataFrame, ValidationReport]": ...
+def read_settlements(path: str | Path, *, coords: str | None = ..., crs: Any = ..., lon_col: str | None = ...,
+                     lat_col: str | None = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                     region: Any = ..., code_col: str | None = ..., name_col: str | None = ...,
+                     return_report: Literal[True], errors: str = ...) -> tuple[gpd.GeoDataFrame, ValidationReport]: ...
 
 
-def read_settlements(path, *, coords: str | None = None, crs=None, lon_col=None, lat_col=None, layer=None, encoding=None,
-                     region=None, code_col=None, name_col=None, return_report: bool = False,
-                     errors: str = "raise"):
-    """Read a settlement register (CSV/Excel with lon/lat, or a point layer) into the work CRS.
+def read_settlements(  # noqa: PLR0913 - the public reader: every option is a documented keyword
+        path: str | Path, *, coords: str | None = None, crs: Any = None, lon_col: str | None = None,
+        lat_col: str | None = None, layer: str | int | None = None, encoding: str | None = None, region: Any = None,
+        code_col: str | None = None, name_col: str | None = None, return_report: bool = False,
+        errors: str = "raise") -> Any:
+    r"""Read a settlement register (CSV/Excel with lon/lat, or a point layer) into the work CRS.
 
     Parameters
     ----------
@@ -250,7 +259,8 @@ def read_settlements(path, *, coords: str | None = None, crs=None, lon_col=None,
 
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "towns.csv"
-    >>> _ = path.write_text("代码,名称,等级,人口,经度,纬度\\n511902101,清江镇,镇,30000,106.85,31.95\\n", encoding="utf-8")
+    >>> text = "代码,名称,等级,人口,经度,纬度\n511902101,清江镇,镇,30000,106.85,31.95\n"
+    >>> _ = path.write_text(text, encoding="utf-8")
     >>> gdf = read_settlements(path)
     >>> gdf[["code", "name", "tier"]].values.tolist(), gdf.crs.to_epsg()
     ([['511902101', '清江镇', 'town']], 4545)
@@ -266,7 +276,7 @@ def read_settlements(path, *, coords: str | None = None, crs=None, lon_col=None,
             if not isinstance(gdf, geopandas_module().GeoDataFrame):
                 report.add("info", "no_geometry", "the layer has no geometry column: read as a table (lon/lat columns)")
                 fmt = "table"
-        except PlainParquet:
+        except PlainParquetError:
             gdf, row_ids = read_plain_parquet(path, report), None
             row_ids = np.arange(len(gdf))
             report.row_label = "row (0-based)"
@@ -363,7 +373,7 @@ def _finish(out, report: ValidationReport, path: Path, return_report: bool, mode
     return (out, report) if return_report else out
 
 
-def report_of(frame) -> ValidationReport | None:
+def report_of(frame: Any) -> ValidationReport | None:
     """Return the :class:`ValidationReport` a loader attached to ``frame`` (``frame.attrs["report"]``), or None.
 
     Examples
