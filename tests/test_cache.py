@@ -53,7 +53,8 @@ def test_four_processes_on_an_empty_cache_all_succeed(tmp_path):
     assert len({o[2] for o in outcomes}) == 1                       # the same km² in every process
     assert sorted(p.name for p in tmp_path.iterdir()) == [_cache_file(tmp_path).name]
     cached, problem = datasets.read_cache(_cache_file(tmp_path), CODES)
-    assert problem == "" and sorted(cached["code"]) == sorted(CODES)
+    assert problem == ""
+    assert sorted(cached["code"]) == sorted(CODES)
 
 
 @pytest.mark.parametrize(("content", "why"), [
@@ -88,7 +89,8 @@ def test_a_cache_of_another_region_is_rebuilt(tmp_path, monkeypatch):
     _cache_file(tmp_path).unlink()
     good.iloc[:2].to_file(_cache_file(tmp_path), driver="GPKG", engine="pyogrio", layer="boundaries")
     out = datasets.cnmaps_boundaries(cache=True)
-    assert any("codes" in n for n in out.attrs["notes"]) and len(out) == len(CODES)
+    assert any("codes" in n for n in out.attrs["notes"])
+    assert len(out) == len(CODES)
 
 
 def test_an_unwritable_cache_folder_costs_only_a_note(tmp_path, monkeypatch):
@@ -105,7 +107,8 @@ def test_load_bazhong_passes_cache_notes_on(tmp_path, monkeypatch):
     _cache_file(tmp_path).write_bytes(b"")
     region = datasets.load_bazhong()
     assert any("was unusable" in n for n in region.notes)
-    assert region.reports and region.reports[-1].kind == "settlements"
+    assert region.reports
+    assert region.reports[-1].kind == "settlements"
 
 
 # ============================================================================================ interrupted writes
@@ -139,7 +142,8 @@ def test_a_killed_writer_leaves_the_old_file_intact(tmp_path):
     _killed_writer(target)
     assert target.read_bytes() == b"OLD"
     leftovers = [p for p in tmp_path.iterdir() if p != target]
-    assert len(leftovers) == 1 and leftovers[0].name.startswith(".progress.")   # the temp file, never the target
+    assert len(leftovers) == 1
+    assert leftovers[0].name.startswith(".progress.")   # the temp file, never the target
     atomic.write_text(target, "NEW")                                            # the next run just works
     assert target.read_text(encoding="utf-8") == "NEW"
 
@@ -149,7 +153,8 @@ def test_a_writer_killed_while_filling_the_cache_does_not_break_the_next_run(tmp
     _killed_writer(_cache_file(tmp_path))
     assert not _cache_file(tmp_path).exists()                       # nothing half-written under the real name
     out = datasets.cnmaps_boundaries(cache=True)
-    assert sorted(out["code"]) == sorted(CODES) and _cache_file(tmp_path).exists()
+    assert sorted(out["code"]) == sorted(CODES)
+    assert _cache_file(tmp_path).exists()
     assert datasets.read_cache(_cache_file(tmp_path), CODES)[1] == ""
 
 
@@ -157,12 +162,11 @@ def test_a_failed_transaction_keeps_every_old_file(tmp_path):
     old = {"a.csv": "old a", "b.md": "old b"}
     for name, text in old.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    with pytest.raises(ZeroDivisionError):
-        with atomic.Transaction() as tx:
-            tx.path(tmp_path / "a.csv").write_text("new a", encoding="utf-8")
-            tx.path(tmp_path / "b.md").write_text("new b", encoding="utf-8")
-            tx.path(tmp_path / "c.html").write_text("new c", encoding="utf-8")
-            _ = 1 / 0                                               # the command fails half-way
+    with pytest.raises(ZeroDivisionError), atomic.Transaction() as tx:
+        tx.path(tmp_path / "a.csv").write_text("new a", encoding="utf-8")
+        tx.path(tmp_path / "b.md").write_text("new b", encoding="utf-8")
+        tx.path(tmp_path / "c.html").write_text("new c", encoding="utf-8")
+        _ = 1 / 0                                               # the command fails half-way
     assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == old
 
 
@@ -177,10 +181,9 @@ def test_a_rename_that_fails_half_way_rolls_the_others_back(tmp_path, monkeypatc
         return real(self, target)
 
     monkeypatch.setattr(Path, "replace", flaky)
-    with pytest.raises(OutputError, match=r"b\.csv: cannot be replaced"):
-        with atomic.Transaction() as tx:
-            tx.path(tmp_path / "a.csv").write_text("new a", encoding="utf-8")
-            tx.path(tmp_path / "b.csv").write_text("new b", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"b\.csv: cannot be replaced"), atomic.Transaction() as tx:
+        tx.path(tmp_path / "a.csv").write_text("new a", encoding="utf-8")
+        tx.path(tmp_path / "b.csv").write_text("new b", encoding="utf-8")
     monkeypatch.setattr(Path, "replace", real)
     assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == {"a.csv": "old a.csv",
                                                                                    "b.csv": "old b.csv"}

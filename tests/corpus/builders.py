@@ -13,10 +13,10 @@ from shapely.geometry import LineString, Point, Polygon
 SQ_A = Polygon([(106.6, 31.7), (106.9, 31.7), (106.9, 32.0), (106.6, 32.0)])
 SQ_B = Polygon([(107.0, 31.7), (107.3, 31.7), (107.3, 32.0), (107.0, 32.0)])
 
-PLAN_HEADER = "key,indicator,description_zh,description_en,unit,comparison,target,target_year,baseline_year,scope," \
-              "definition,source"
-PLAN_ROW = "urbanization_rate,urbanization_rate,城镇化率,Urbanization rate,percent,>=,45,2020,2017,511900," \
-           "resident_urban_share,test"
+PLAN_HEADER = ("key,indicator,description_zh,description_en,unit,comparison,target,target_year,baseline_year,scope,"
+               "definition,source")
+PLAN_ROW = ("urbanization_rate,urbanization_rate,城镇化率,Urbanization rate,percent,>=,45,2020,2017,511900,"
+            "resident_urban_share,test")
 IND_HEADER = "key,scope,year,value,unit,kind,bound,definition,note,source"
 IND_ROW = "urbanization_rate,511900,2020,46.16,percent,reported,,resident_urban_share,,test"
 
