@@ -26,7 +26,19 @@ gpd = pytest.importorskip("geopandas")
 from corpus import builders as mk  # noqa: E402
 from shapely.geometry import LineString, Point  # noqa: E402
 
-from bazhong_geo import atomic, builtup, catchments, crs, datasets, network, targets, workbook, workspace, writers  # noqa: E402
+from bazhong_geo import (  # noqa: E402
+    atomic,
+    builtup,
+    catchments,
+    crs,
+    datasets,
+    network,
+    resources,
+    targets,
+    workbook,
+    workspace,
+    writers,
+)
 from bazhong_geo import report as report_mod  # noqa: E402
 from bazhong_geo._errors import (  # noqa: E402
     BazhongGeoError,
@@ -542,6 +554,11 @@ CASES: list[Case] = [
          ("fig.png", "read-only", "chmod u+w")),
     Case("figure-parent-is-a-file", _figure_onto(_file_then("fig.png")), OutputError,
          ("notes.txt", "is a file, not a folder")),
+    Case("data-init-parent-is-a-file", lambda t, mp: partial(resources.init_data_folder, _file_then("data")(t)),
+         OutputError, ("notes.txt", "is a file, not a folder", "choose another output folder")),
+    Case("data-init-read-only-folder", lambda t, mp: partial(resources.init_data_folder,
+                                                             mk.read_only_folder(t / "data")),
+         OutputError, ("data", "read-only", "chmod u+w")),
     Case("atomic-text-onto-folder", lambda t, mp: partial(atomic.write_text, mk.folder_named(t, "x.md"), "x"),
          OutputError, ("x.md", "a folder of that name")),
     # ------------------------------------------------------------------------------------ crs
