@@ -311,6 +311,7 @@ def write_cache(frame: gpd.GeoDataFrame, path: Path) -> str:
     Several processes may write at once: each writes its own temporary file and the last rename wins, every
     reader sees a whole file.
     """
+    _remove_stale_temporaries(path)
     try:
         with atomic.atomic_path(path) as tmp:
             frame.to_file(tmp, driver="GPKG", engine="pyogrio", layer="boundaries")
@@ -319,6 +320,21 @@ def write_cache(frame: gpd.GeoDataFrame, path: Path) -> str:
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return ""
+
+
+def _remove_stale_temporaries(path: Path, max_age_s: float = 3600.0) -> None:
+    """Delete temporary files of ``path`` left by writers killed more than ``max_age_s`` ago (never a live one)."""
+    import time
+
+    if not path.parent.is_dir():
+        return
+    now = time.time()
+    for tmp in path.parent.glob(f".{path.stem}.*{path.suffix}"):
+        try:
+            if now - tmp.stat().st_mtime > max_age_s:
+                tmp.unlink()
+        except OSError:
+            continue
 
 
 def _package_version(dist: str) -> str:

@@ -187,3 +187,15 @@ def test_a_rename_that_fails_half_way_rolls_the_others_back(tmp_path, monkeypatc
     monkeypatch.setattr(Path, "replace", real)
     assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == {"a.csv": "old a.csv",
                                                                                    "b.csv": "old b.csv"}
+
+
+def test_stale_temporaries_of_killed_writers_are_swept(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path))
+    stale = tmp_path / f".{_cache_file(tmp_path).stem}.abc123.gpkg"
+    fresh = tmp_path / f".{_cache_file(tmp_path).stem}.def456.gpkg"   # maybe another process writing right now
+    for p in (stale, fresh):
+        p.write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    datasets.cnmaps_boundaries(cache=True)
+    assert not stale.exists()
+    assert fresh.exists()
