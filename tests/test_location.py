@@ -418,7 +418,7 @@ def test_p_center_optimum_equals_brute_force(seed, constraint):
 def test_set_cover_and_p_center_agree_with_spopt(seed):
     from spopt.locate import LSCP, PCenter
 
-    cands, demand, w, cost = _random_instance(seed, n_dem=40, n_cand=10)
+    cands, demand, _, cost = _random_instance(seed, n_dem=40, n_cand=10)
     solver = pulp.PULP_CBC_CMD(msg=False)
     pre = np.zeros(len(cands), int)
     pre[3] = 1
