@@ -69,8 +69,8 @@ class LocationOptions:
         Road-class column of the road layer (e.g. 道路等级 or OSM ``highway``): roads without a speed get the speed
         of their class, passed to ``bazhong_geo.network.travel_times``.
     strict : bool
-        Set cover and p-center: demand with people that no candidate reaches (within the standard, for set
-        cover) is an ``UncoverableDemandError`` when True; when False (default) it is excluded with an
+        Set cover, p-center and p-median: demand with people that no candidate reaches (within the standard, for
+        set cover) is an ``UncoverableDemandError`` when True; when False (default) it is excluded with an
         ``UncoverableDemandWarning``, a note, and a row in ``PlanResult.excluded``.
     costs : numpy.ndarray, optional
         A precomputed demand x candidate cost matrix (km or minutes, ``inf`` = unreachable) instead of geometry.

@@ -529,3 +529,16 @@ def test_road_class_column_gives_the_speeds():
     assert list(res.excluded["demand"]) == ["v2"]
     pc = plan_designations(cands, demand, 1, objective="p_center", roads=roads, class_col="道路等级")
     assert pc.chosen == ["a"] and pc.objective_value == pytest.approx(5 * minutes)
+
+
+def test_p_center_stopped_by_the_time_limit_keeps_a_valid_choice_and_a_bound():
+    cands, demand, _ = _constrained_instance(13, n_dem=30, n_cand=8)       # greedy 36.5 km, optimum 23.1 km
+    optimum = plan_designations(cands, demand, 3, objective="p_center")
+    stopped = plan_designations(cands, demand, 3, objective="p_center", time_limit_s=1e-9)   # no probe runs
+    assert stopped.status in ("Feasible", "Greedy fallback") and stopped.gap_basis == "lp_relaxation"
+    assert len(stopped.chosen) == 3 and stopped.objective_value > optimum.objective_value + 1
+    assert stopped.gap == pytest.approx((stopped.objective_value - stopped.bound) / stopped.objective_value)
+    assert stopped.bound <= optimum.objective_value * (1 + 1e-6) and any("time limit" in n for n in stopped.notes)
+    # nobody to serve: any valid choice is optimal, with worst cost 0
+    empty = plan_designations(cands, demand.assign(population=0.0), 2, objective="p_center", fixed="c05")
+    assert empty.objective_value == 0 and "c05" in empty.chosen and len(empty.chosen) == 2
