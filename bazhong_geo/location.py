@@ -37,7 +37,7 @@ __all__ = ["OBJECTIVES", "SOLVERS", "LocationOptions", "ObjectiveModel", "PlanMo
            "plan_designations", "register_objective"]
 
 SOLVERS = ("exact", "greedy")
-EXCLUDED_COLUMNS = ["demand", "population", "best_cost", "reason"]
+EXCLUDED_COLUMNS = ["row", "demand", "population", "best_cost", "reason"]
 GAP_BASES = ("lp_relaxation", "exact")
 
 
@@ -149,7 +149,8 @@ class PlanResult:
         Everything excluded or adjusted, with the reason.
     excluded : pandas.DataFrame
         Demand units left out of the objective because no candidate reaches them (set cover: within the
-        standard): ``demand``, ``population``, ``best_cost`` (to the nearest candidate, ``inf`` if none), ``reason``.
+        standard): ``row`` (position in ``demand``), ``demand`` (its code), ``population``, ``best_cost`` (to the
+        nearest candidate, ``inf`` if none), ``reason``.
     """
 
     chosen: list[str]
@@ -413,7 +414,8 @@ def exclude_demand(m: PlanModel, rows: np.ndarray, best_cost: np.ndarray, reason
     if len(rows) == 0:
         return
     codes = m.demand_codes if m.demand_codes is not None else np.arange(len(m.pop)).astype(str)
-    listing = ", ".join(f"{codes[i]} ({m.pop[i]:,.0f} people)" for i in rows[:10]) + (" ..." if len(rows) > 10 else "")
+    listing = (", ".join(f"{codes[i]} (row {i}, {m.pop[i]:,.0f} people)" for i in rows[:10])
+               + (" ..." if len(rows) > 10 else ""))
     people = float(m.pop[rows].sum())
     msg = f"{len(rows)} demand unit(s) with {people:,.0f} people: {reason}: {listing}"
     if m.strict:
@@ -424,7 +426,7 @@ def exclude_demand(m: PlanModel, rows: np.ndarray, best_cost: np.ndarray, reason
     m.notes.append(f"{msg}; excluded from the objective")
     m.w = m.w.copy()
     m.w[rows] = 0.0
-    m.excluded += [{"demand": codes[i], "population": float(m.pop[i]), "best_cost": float(best_cost[i]),
+    m.excluded += [{"row": int(i), "demand": codes[i], "population": float(m.pop[i]), "best_cost": float(best_cost[i]),
                     "reason": reason} for i in rows]
 
 

@@ -449,7 +449,7 @@ def test_uncoverable_demand_is_listed_or_an_error(trap):
     with pytest.warns(UncoverableDemandWarning, match="b5"):
         res = plan_designations(cands, far, objective="set_cover", within_km=5)
     assert res.chosen == ["E", "W"] and res.objective_value == 2
-    assert res.excluded.to_dict("records") == [{"demand": "b5", "population": 700.0, "best_cost": 35.0,
+    assert res.excluded.to_dict("records") == [{"row": 4, "demand": "b5", "population": 700.0, "best_cost": 35.0,
                                                 "reason": "no candidate within 5 km"}]
     assert res.covered_population == 32000 and any("b5" in n for n in res.notes)
     with pytest.raises(UncoverableDemandError, match="b5"):
