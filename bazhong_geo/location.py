@@ -34,7 +34,7 @@ from ._errors import (
 )
 
 __all__ = ["OBJECTIVES", "SOLVERS", "LocationOptions", "ObjectiveModel", "PlanModel", "PlanResult", "cost_matrix",
-           "plan_designations", "register_objective"]
+           "exclude_demand", "plan_designations", "register_objective", "solve_model"]
 
 SOLVERS = ("exact", "greedy")
 EXCLUDED_COLUMNS = ["row", "demand", "population", "best_cost", "reason"]
@@ -174,7 +174,8 @@ class PlanResult:
 
     def summary(self) -> str:
         """A few lines for a report."""
-        lines = [(f"{self.objective} with k={self.k} ({self.solver}, status {self.status}, gap {self.gap:.2%} vs "
+        size = f"k={self.k}" if OBJECTIVES[self.objective].takes_k else f"{self.k} towns"
+        lines = [(f"{self.objective} with {size} ({self.solver}, status {self.status}, gap {self.gap:.2%} vs "
                  f"{self.gap_basis}): chosen {', '.join(self.chosen)} (new: {', '.join(self.new) or 'none'})"),
                  (f"objective value {self.objective_value:,.1f}; covered population {self.covered_population:,.0f} of "
                  f"{self.total_population:,.0f}; mean {self.cost_unit} to nearest chosen {self.mean_cost:.2f}")]
