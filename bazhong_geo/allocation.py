@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import zonal
 from ._errors import (
     DuplicateCodeError,
     EmptyInputError,
@@ -24,7 +25,7 @@ from ._validate import located
 
 METHODS = ("dasymetric", "area", "point", "unallocated")
 """How each zone's total was placed: by weighted cells, by area alone (no weighted cell), all in the cell under
-the zone's representative point (zone smaller than the sub-cell sampling), or not at all (zone off the raster)."""
+the zone's representative point (a zone of no area: a degenerate polygon), or not at all (zone off the raster)."""
 
 
 @dataclass
@@ -61,11 +62,11 @@ class Allocation:
             dst.write(self.population, 1)
 
 
-def coverage_fractions(geom, transform, shape, supersample: int = 10):
-    """Share of each raster cell covered by a polygon, by sub-cell sampling (``supersample``² points per cell).
+def coverage_fractions(geom, transform, shape) -> tuple[int, int, np.ndarray]:
+    """Exact share of each raster cell covered by a polygon (the zonal engine's coverage fractions).
 
     Returns ``(row0, col0, fractions)``: the window's top-left cell and a 2-D array of fractions in [0, 1]
-    (empty when the polygon misses the raster). Kept in one place so an exact engine can replace it.
+    (empty when the polygon misses the raster).
 
     Examples
     --------
@@ -75,48 +76,24 @@ def coverage_fractions(geom, transform, shape, supersample: int = 10):
     >>> r0, c0, f.tolist()
     (1, 0, [[0.5, 1.0]])
     """
-    from rasterio.features import rasterize
-
-    h, w = shape
-    xmin, ymin, xmax, ymax = geom.bounds
-    inv = ~transform
-    cs, rs = zip(*(inv @ (x, y) for x in (xmin, xmax) for y in (ymin, ymax)))
-    r0, c0 = max(int(np.floor(min(rs))), 0), max(int(np.floor(min(cs))), 0)
-    r1, c1 = min(int(np.ceil(max(rs))), h), min(int(np.ceil(max(cs))), w)
-    if r1 <= r0 or c1 <= c0:
-        return r0, c0, np.zeros((0, 0))
-    s = int(supersample)
-    sub = type(transform)(transform.a / s, 0.0, transform.c + c0 * transform.a, 0.0,
-                          transform.e / s, transform.f + r0 * transform.e)
-    mask = rasterize([(geom, 1)], out_shape=((r1 - r0) * s, (c1 - c0) * s), transform=sub, fill=0, dtype="uint8")
-    frac = mask.reshape(r1 - r0, s, c1 - c0, s).mean(axis=(1, 3))
-    rows = np.flatnonzero(frac.any(axis=1))
-    cols = np.flatnonzero(frac.any(axis=0))
+    _zone, rows, cols, frac = zonal.compute_coverage(np.array([geom], dtype=object), transform, shape).pairs()
+    keep = frac > 0
+    rows, cols, frac = rows[keep], cols[keep], np.minimum(frac[keep], 1.0)
     if len(rows) == 0:
-        return r0, c0, np.zeros((0, 0))
-    return r0 + int(rows[0]), c0 + int(cols[0]), frac[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+        return 0, 0, np.zeros((0, 0))
+    r0, c0 = int(rows.min()), int(cols.min())
+    out = np.zeros((int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1))
+    np.add.at(out, (rows - r0, cols - c0), frac)
+    return r0, c0, np.minimum(out, 1.0)
 
 
 def _open(raster):
     """``(array, transform, crs, nodata)`` from a path, an open rasterio dataset or ``(array, transform, crs)``."""
-    import rasterio
-
-    if isinstance(raster, tuple):
-        arr, transform, crs = raster
-        arr = np.asarray(arr)
-        nodata = None
-    elif hasattr(raster, "read"):
-        arr, transform, crs, nodata = raster.read(1), raster.transform, raster.crs, raster.nodata
-    else:
-        with rasterio.open(raster) as src:
-            arr, transform, crs, nodata = src.read(1), src.transform, src.crs, src.nodata
-    if arr.ndim != 2 or arr.size == 0:
-        raise UnsupportedGridError(f"the raster must be one 2-D band with cells, got shape {arr.shape}")
-    if transform.b != 0 or transform.d != 0:
-        raise UnsupportedGridError("the raster grid is rotated or sheared; warp it to a north-up grid first")
-    if crs is None:
-        raise MissingCRSError("the raster has no CRS; give (array, transform, crs) or set its CRS")
-    return arr, transform, crs, nodata
+    with zonal.open_raster(raster, what="allocation raster", crs_arg=None) as r:
+        arr = np.asarray(r.read(1))
+        if arr.size == 0:
+            raise UnsupportedGridError(f"the raster must be one 2-D band with cells, got shape {arr.shape}")
+        return arr, r.transform, r.crs, r.nodata(1)
 
 
 def cell_weights(values: np.ndarray, weights=None, nodata=None, report: dict | None = None) -> np.ndarray:
@@ -175,8 +152,7 @@ def _zone_inputs(zones, total_col: str, zone_col: str | None, crs):
     return zones.to_crs(crs), totals, codes
 
 
-def allocate(zones, raster, *, total_col: str = "population", zone_col: str | None = "code", weights=None,
-             supersample: int = 10) -> Allocation:
+def allocate(zones, raster, *, total_col: str = "population", zone_col: str | None = "code", weights=None) -> Allocation:
     """Spread each zone's total onto the raster cells it covers (dasymetric), conserving every zone's total.
 
     Parameters
@@ -190,14 +166,12 @@ def allocate(zones, raster, *, total_col: str = "population", zone_col: str | No
         Weight of each land-cover class (e.g. ``{50: 1.0}`` for ESA WorldCover built-up only, or
         ``{50: 10, 40: 1}`` to put some people on cropland); classes not listed weigh 0. Without it the
         cell values are the weights (a built-up share, a density surface).
-    supersample : int
-        Sub-cells per cell side for the coverage fractions of zone edges.
 
     Returns
     -------
     Allocation
         A cell shared by two zones receives from both. A zone with no weighted cell is spread by area
-        (``method="area"``, reported and warned), a zone smaller than the sub-cell sampling goes to the cell
+        (``method="area"``, reported and warned), a zone of no area (degenerate polygon) goes to the cell
         under its representative point (``"point"``), and a zone off the raster is ``"unallocated"`` (warned).
 
     Examples
@@ -224,9 +198,9 @@ def allocate(zones, raster, *, total_col: str = "population", zone_col: str | No
         if not ok[i]:
             recs["method"][i] = "unallocated"
             continue
-        r0, c0, frac = coverage_fractions(geoms[i], transform, values.shape, supersample)
+        r0, c0, frac = coverage_fractions(geoms[i], transform, values.shape)
         method, share, placed = _spread(frac, w[r0: r0 + frac.shape[0], c0: c0 + frac.shape[1]], totals[i])
-        if method is None:  # smaller than the sub-cells: the cell under the representative point
+        if method is None:  # no area covered: the cell under the representative point
             method, r0, c0, placed = _point_cell(geoms[i], transform, values.shape, totals[i])
         if placed is not None:
             out[r0: r0 + placed.shape[0], c0: c0 + placed.shape[1]] += placed

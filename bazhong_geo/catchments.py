@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import zonal
+from . import resources, zonal
 from ._errors import (
     DuplicateLocationError,
     EmptyInputError,
@@ -189,9 +189,8 @@ def default_radii():
     """The default catchment radius by tier (``data/config/catchment_radii.csv``): ``tier``, ``radius_m``, ``source``."""
     import pandas as pd
 
-    from ._paths import config_path
 
-    path = config_path("catchment_radii.csv")
+    path = resources.data_file("config/catchment_radii.csv")
     table = pd.read_csv(path)
     if not {"tier", "radius_m"} <= set(table.columns):
         raise MissingColumnError(f"{path}: needs columns tier, radius_m, source")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import resources
 from ._errors import (
     EmptyInputError,
     InvalidSpeedError,
@@ -56,9 +57,8 @@ def default_speeds():
     """
     import pandas as pd
 
-    from ._paths import config_path
 
-    path = config_path("road_speeds.csv")
+    path = resources.data_file("config/road_speeds.csv")
     table = pd.read_csv(path, dtype={"road_class": str})
     if not {"road_class", "speed_kmh"} <= set(table.columns):
         raise MissingColumnError(f"{path}: needs columns road_class, speed_kmh (and source)")
