@@ -12,7 +12,7 @@ import argparse
 import sys
 import traceback
 
-from .._errors import BazhongGeoError, ProfileError, WorkspaceNotFoundError
+from .._errors import BazhongGeoError, PlanYearError, ProfileError, WorkspaceNotFoundError
 from .analyses import add_builtup_command, add_catchments_command, add_gaps_command
 from .basic import add_basic_commands
 from .common import DataError, UsageError
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def exit_status(exc: BaseException) -> int | None:
     """1 for a data error, 2 for a usage error, None for anything else (a bug)."""
-    if isinstance(exc, (UsageError, WorkspaceNotFoundError, ProfileError, FileNotFoundError)):
+    if isinstance(exc, (UsageError, WorkspaceNotFoundError, ProfileError, PlanYearError, FileNotFoundError)):
         return 2
     if isinstance(exc, (DataError, BazhongGeoError, OSError, KeyError)):
         return 1

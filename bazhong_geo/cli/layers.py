@@ -206,12 +206,7 @@ def column_mapping(args: Any, layer: ws_mod.Layer | None, kind: str) -> dict:
 
 def _classify_tiers(table: pd.DataFrame, value_map: dict | None, report: ValidationReport) -> None:
     classified = columns.classify_values(table["tier"], value_map)
-    bad = classified["problem"] != ""
-    if bad.any():
-        listing = "; ".join(f"row {r}: {v!r}" for r, v in zip(table["file_row"][bad], table["tier"][bad]))
-        report.add("error", "unknown_tier", f"unknown 等级 value(s) {listing}; use a tier (中心城区, 县城, 特色镇, 镇, "
-                   f"中心村, 村) or a designation (重点镇, 特色小镇 ...), or map the word in the workspace "
-                   f"([settlements.values.tier])", rows=table["file_row"][bad].tolist())
+    bad = classified["problem"] != ""      # left as written: the loader lists them with the allowed tiers
     only_designation = classified["tier"].isna() & classified["designation"].notna()
     if only_designation.any():
         words = sorted({str(v) for v in table["tier"][only_designation]})
@@ -222,7 +217,7 @@ def _classify_tiers(table: pd.DataFrame, value_map: dict | None, report: Validat
     if "designations" in table.columns:
         designations = [";".join(x for x in (str(a) if pd.notna(a) and str(a).strip() else "",
                                              d or "") if x) or None for a, d in zip(table["designations"], designations)]
-    table["tier"] = tiers.where(~bad, None)
+    table["tier"] = tiers.where(~bad, table["tier"])
     table["designations"] = designations
 
 

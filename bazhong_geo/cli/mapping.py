@@ -101,6 +101,9 @@ def embedded_map(args: Any, session: Session) -> Any:
 def cmd_map(args: Any) -> int:
     """Write the map; PNG/PDF on request."""
     t0 = time.perf_counter()
+    if args.basemap == "tianditu" and not args.tianditu_key:
+        raise UsageError("--basemap tianditu needs your Tianditu key: --tianditu-key KEY (get one at "
+                         "https://console.tianditu.gov.cn), or use --basemap none for an offline map")
     session = Session(args)
     if args.catchments == "network" and not args.roads and (session.workspace is None or session.workspace.roads is None):
         raise UsageError("--catchments network needs --roads FILE (road lines with speed_kmh or a class column)")

@@ -98,23 +98,27 @@ class Session:
 
     # ------------------------------------------------------------------------------------------- settlements
     def settlements(self, path: str | Path | None = None, *, option: str = "--settlements",
-                    required: bool = True) -> Any:
-        """Settlements: ``path``, else the workspace's ``[settlements]``, else its register (or the embedded one)."""
+                    required: bool = True, strict: bool = True) -> Any:
+        """Settlements: ``path``, else the workspace's ``[settlements]``, else its register (or the embedded one).
+
+        ``strict=False`` (candidates of a check): a file with errors is used as far as it could be read, its whole
+        report printed as a note.
+        """
         key = f"settlements:{path}"
         if key in self._cache:
             return self._cache[key]
         ws = self.workspace
         layer = ws.settlements if ws is not None and path is None else None
         if path is not None:
-            gdf = self._read_settlements(input_path(path, option), None)
+            gdf = self._read_settlements(input_path(path, option), None, strict)
         elif layer is not None:
-            gdf = self._read_settlements(layer.path, layer)
+            gdf = self._read_settlements(layer.path, layer, strict)
         else:
             gdf = self._register_points(required)
         self._cache[key] = gdf
         return gdf
 
-    def _read_settlements(self, path: Path, layer: ws_mod.Layer | None) -> Any:
+    def _read_settlements(self, path: Path, layer: ws_mod.Layer | None, strict: bool = True) -> Any:
         coords = self.coords_for(layer)
         register, register_name = self.register()
         value_map = {w: dict(t) for w, t in layer.values.get("tier", {}).items()} if layer is not None else None
@@ -123,8 +127,11 @@ class Session:
                                            value_map=value_map or None, coords=system, register=register,
                                            register_name=register_name, sheet=layer.layer if layer else None,
                                            encoding=layer.encoding if layer else None)
-        print_report(report)
-        raise_if_errors(report)
+        if report.has_errors and not strict:
+            note(f"{path} has problems (rows kept, bad values left empty):\n{report.to_text()}")
+        else:
+            print_report(report)
+            raise_if_errors(report)
         located = int((~(gdf.geometry.isna() | gdf.geometry.is_empty)).sum())
         self.cite(f"settlements: {path} ({len(gdf)} rows, {located} located; coordinates {system})")
         return gdf
