@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import zipfile
 
 from .._errors import BazhongGeoError, PlanYearError, ProfileError, WorkspaceNotFoundError
 from .analyses import add_builtup_command, add_catchments_command, add_gaps_command
@@ -20,6 +21,9 @@ from .designations import add_designation_commands, write_check_map
 from .mapping import add_map_command, add_run_command
 
 __all__ = ["DataError", "UsageError", "build_parser", "exit_status", "main", "write_check_map"]
+
+READER_MODULES = ("pyogrio", "fiona", "rasterio", "openpyxl")
+"""Libraries whose exceptions mean "this file cannot be read" (a data error, exit 1)."""
 
 EPILOG = ("Data: the workspace's layers (bazhong-geo.toml in the current folder, or --workspace DIR); the embedded "
           "Bazhong reference data (巴中市) where no workspace or file is given. See README.md.")
@@ -48,7 +52,9 @@ def exit_status(exc: BaseException) -> int | None:
     """1 for a data error, 2 for a usage error, None for anything else (a bug)."""
     if isinstance(exc, (UsageError, WorkspaceNotFoundError, ProfileError, PlanYearError, FileNotFoundError)):
         return 2
-    if isinstance(exc, (DataError, BazhongGeoError, OSError, KeyError)):
+    if isinstance(exc, (DataError, BazhongGeoError, OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError)):
+        return 1
+    if type(exc).__module__.split(".")[0] in READER_MODULES:      # a file the GIS libraries cannot read
         return 1
     return None
 
@@ -61,6 +67,8 @@ def _message(exc: BaseException) -> str:
         return f"{exc.filename}: no such file; check the path"
     if isinstance(exc, (UsageError, DataError)):
         return str(exc)
+    if type(exc).__module__.split(".")[0] in READER_MODULES:
+        return f"cannot read the file: {exc} (is it the right format, complete, and not open in another program?)"
     if isinstance(exc, KeyError):
         return str(exc.args[0]) if exc.args else repr(exc)
     return f"({type(exc).__name__}) {exc}"
