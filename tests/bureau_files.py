@@ -127,7 +127,7 @@ def write_worldcover_tif(path: Path) -> Path:
     """A 10 m WorldCover-class GeoTIFF in UTM 48N: cropland (40) with built-up (50) blocks around three seats."""
     import rasterio
     from pyproj import Transformer
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     to_utm = Transformer.from_crs(4545, 32648, always_xy=True)
     corners = [to_utm.transform(*km(x, y)) for x in (-1, 25) for y in (-1, 7)]
@@ -140,7 +140,7 @@ def write_worldcover_tif(path: Path) -> Path:
         col, row = int((cx - west) // 10), int((north - cy) // 10)
         data[row - h // 2: row - h // 2 + h, col - w // 2: col - w // 2 + w] = 50
     profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "uint8", "crs": "EPSG:32648",
-               "transform": from_origin(west, north, 10, 10), "nodata": 0, "compress": "deflate"}
+               "transform": Affine(10, 0, west, 0, -10, north), "nodata": 0, "compress": "deflate"}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data, 1)
     return path
