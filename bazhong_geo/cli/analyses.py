@@ -104,7 +104,7 @@ def builtup_table(session: Session, args: Any) -> Any:
     from .. import builtup
 
     zones = session.boundaries(args.zones, level="township", option="--zones")
-    raster, classes, _ = session.landcover(args.raster, int_list(args.classes, "--classes"),
+    raster, classes, _ = session.landcover(args.raster, int_list(args.classes, "--classes", "50"),
                                            getattr(args, "year", None))
     table = captured(builtup.area_by_zone, raster, zones, classes=classes, id_col="code")
     out = zones[["code", "name", "geometry"]].merge(table, on="code", how="left")
@@ -150,7 +150,7 @@ def catchment_layer(session: Session, args: Any, facilities: Any, minutes: list[
     from .. import catchments
 
     tiers = sorted(set(facilities["tier"].dropna()))
-    zones = session.boundaries(getattr(args, "zones", None), level="township", required=False)
+    zones = session.boundaries(getattr(args, "zones", None), level="township", required=False, embedded=False)
     within = zones if zones is not None and len(zones) else None
     if args.method == "radius":
         radii = None if args.radius_km is None else float(args.radius_km) * 1000.0

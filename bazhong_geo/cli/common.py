@@ -30,16 +30,16 @@ def warn(text: str) -> None:
     print(f"warning: {text}", file=sys.stderr)
 
 
-def int_list(text: str | None, option: str) -> list[int]:
+def int_list(text: str | None, option: str, example: str = "15,30,60") -> list[int]:
     """``"15,30,60"`` -> [15, 30, 60]; anything else is a :class:`UsageError` naming the option."""
     if text is None:
         return []
     try:
         values = [int(float(v)) for v in str(text).replace("，", ",").split(",") if v.strip()]
     except ValueError:
-        raise UsageError(f"{option} {text!r}: give whole numbers separated by commas, e.g. {option} 15,30,60") from None
+        raise UsageError(f"{option} {text!r}: give whole numbers separated by commas, e.g. {option} {example}") from None
     if not values or any(v <= 0 for v in values):
-        raise UsageError(f"{option} {text!r}: give positive whole numbers separated by commas, e.g. {option} 30")
+        raise UsageError(f"{option} {text!r}: give positive whole numbers separated by commas, e.g. {option} {example}")
     return values
 
 

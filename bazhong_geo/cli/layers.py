@@ -24,9 +24,9 @@ import pandas as pd
 
 from .. import columns, io, workbook
 from .. import workspace as ws_mod
-from .._validate import ValidationReport
+from .._validate import ValidationReport, detect_dbf_encoding
 from ..region import BAZHONG
-from .common import DataError, UsageError, echo
+from .common import DataError, UsageError, echo, note
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".fgb")
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
@@ -191,6 +191,13 @@ def match_codes(table: pd.DataFrame, register: pd.DataFrame, report: ValidationR
 
 # =============================================================================================== settlements
 
+def option_targets(args: Any, kind: str) -> tuple:
+    """Targets named by a column option on the command line (for :func:`fit_mapping`)."""
+    given = {"code": "code_col", "name": "name_col", "tier" if kind == "settlements" else "road_class": "class_col",
+             "population": "population_col"}
+    return tuple(t for t, opt in given.items() if getattr(args, opt, None))
+
+
 def column_mapping(args: Any, layer: ws_mod.Layer | None, kind: str) -> dict:
     """Target -> source column: the workspace layer's fields, overridden by the command-line options."""
     out = dict(layer.fields) if layer is not None else {}
@@ -201,6 +208,17 @@ def column_mapping(args: Any, layer: ws_mod.Layer | None, kind: str) -> dict:
     for target, source in given.items():
         if source and target in roles:
             out[target] = source
+    return out
+
+
+def fit_mapping(mapping: dict, optional: tuple, available: list, path: Path) -> dict:
+    """Drop the ``optional`` targets (given by a command-line option for several files) whose column this file
+    lacks: ``--class-col 道路等级`` names the roads' class, not the settlements' 等级."""
+    out = dict(mapping)
+    for target in optional:
+        if target in out and out[target] not in available:
+            note(f"{path.name}: no column {out[target]!r}; its option applies to the other file(s) read")
+            del out[target]
     return out
 
 
@@ -222,12 +240,13 @@ def _classify_tiers(table: pd.DataFrame, value_map: dict | None, report: Validat
 
 
 def prepare_settlements(path: Path, *, mapping: dict, value_map: dict | None, register: pd.DataFrame,
-                        register_name: str, sheet: str | None = None,
-                        encoding: str | None = None) -> tuple[pd.DataFrame, ValidationReport]:
+                        register_name: str, sheet: str | None = None, encoding: str | None = None,
+                        optional: tuple = ()) -> tuple[pd.DataFrame, ValidationReport]:
     """A settlement file as the loader's table (code, name, tier, population, designations, lon, lat) and the issues
     found on the way (column recognition, 等级 words, name matching)."""
     report = ValidationReport(str(path), "settlements")
     raw = read_raw(path, sheet=sheet, encoding=encoding)
+    mapping = fit_mapping(mapping, optional, list(raw.columns), path)
     table, colrep = columns.apply_columns(raw, "settlements", mapping)
     for src, dst, how in colrep.matched:
         report.columns[str(src)] = f"{dst} ({how})"
@@ -258,10 +277,12 @@ def prepare_settlements(path: Path, *, mapping: dict, value_map: dict | None, re
 
 def load_settlement_file(path: Path, *, mapping: dict, value_map: dict | None, coords: str,
                          register: pd.DataFrame, register_name: str, sheet: str | None = None,
-                         encoding: str | None = None, region: Any = None) -> tuple[Any, ValidationReport]:
+                         encoding: str | None = None, region: Any = None,
+                         optional: tuple = ()) -> tuple[Any, ValidationReport]:
     """Prepare a settlement file, then read it with :func:`bazhong_geo.io.read_settlements` (errors reported)."""
     table, report = prepare_settlements(path, mapping=mapping, value_map=value_map, register=register,
-                                        register_name=register_name, sheet=sheet, encoding=encoding)
+                                        register_name=register_name, sheet=sheet, encoding=encoding,
+                                        optional=optional)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / f"{path.stem}.csv"        # same name, so the loader's messages name the user's file
         table.to_csv(staged, index=False, encoding="utf-8")
@@ -289,6 +310,12 @@ def load_boundary_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSy
                        layer: str | None = None, encoding: str | None = None) -> tuple[Any, ValidationReport]:
     """Boundaries through :func:`bazhong_geo.io.read_boundaries`, the configured coordinate system where the file
     has none (prefixed Gauss–Krüger eastings give their zone)."""
+    import pyogrio
+
+    guess = detect_dbf_encoding(path)[0] if encoding is None and path.suffix.lower() == ".shp" else encoding
+    fields = list(pyogrio.read_info(path, layer=layer, encoding=guess)["fields"])
+    rename, _ = columns.recognize_columns(pd.DataFrame(columns=fields), "boundaries", mapping)
+    mapping = {**{target: source for source, target in rename.items() if target in ("code", "name")}, **mapping}
     kwargs: dict[str, Any] = {}
     if coords is not None:
         if coords.web is not None:
@@ -303,7 +330,8 @@ def load_boundary_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSy
 # =============================================================================================== roads
 
 def load_road_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSystem | None, speeds: dict | None,
-                   layer: str | None = None, encoding: str | None = None) -> tuple[Any, dict, ValidationReport]:
+                   layer: str | None = None, encoding: str | None = None,
+                   optional: tuple = ()) -> tuple[Any, dict, ValidationReport]:
     """Road lines in the work CRS with ``road_class`` (and ``speed_kmh`` when the file has one), the speed table
     used, and a report: features, zero-length lines, classes without a speed (error), graph components."""
     import geopandas as gpd
@@ -325,7 +353,9 @@ def load_road_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSystem
     else:
         report.crs_in = gdf.crs.to_string()
         gdf = crs_mod.to_work_crs(gdf)
-    renamed, colrep = columns.apply_columns(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), "roads", mapping)
+    attributes = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    mapping = fit_mapping(mapping, optional, list(attributes.columns), path)
+    renamed, colrep = columns.apply_columns(attributes, "roads", mapping)
     for src, dst, how in colrep.matched:
         report.columns[str(src)] = f"{dst} ({how})"
     for role, cands in colrep.ambiguous.items():

@@ -17,6 +17,7 @@ from .. import workspace as ws_mod
 from .common import UsageError, note
 from .layers import (
     column_mapping,
+    option_targets,
     load_boundary_file,
     load_road_file,
     load_settlement_file,
@@ -126,7 +127,8 @@ class Session:
         gdf, report = load_settlement_file(path, mapping=column_mapping(self.args, layer, "settlements"),
                                            value_map=value_map or None, coords=system, register=register,
                                            register_name=register_name, sheet=layer.layer if layer else None,
-                                           encoding=layer.encoding if layer else None)
+                                           encoding=layer.encoding if layer else None,
+                                           optional=option_targets(self.args, "settlements"))
         if report.has_errors and not strict:
             note(f"{path} has problems (rows kept, bad values left empty):\n{report.to_text()}")
         else:
@@ -158,9 +160,9 @@ class Session:
 
     # ------------------------------------------------------------------------------------------- boundaries
     def boundaries(self, path: str | Path | None = None, *, level: str = "township", option: str = "--zones",
-                   required: bool = True) -> Any:
+                   required: bool = True, embedded: bool = True) -> Any:
         """Zones: ``path``, else the workspace's boundaries of ``level`` (or its only level), else embedded."""
-        key = f"boundaries:{path}:{level}"
+        key = f"boundaries:{path}:{level}:{embedded}"
         if key in self._cache:
             return self._cache[key]
         ws = self.workspace
@@ -175,7 +177,7 @@ class Session:
             print_report(report)
             raise_if_errors(report)
             self.cite(f"boundaries: {file} ({len(gdf)} features)")
-        elif self.embedded("boundaries"):
+        elif embedded and self.embedded("boundaries"):
             from ..datasets import load_bazhong
 
             gdf = load_bazhong().boundaries
@@ -207,7 +209,8 @@ class Session:
         roads, table, report = load_road_file(file, mapping=column_mapping(self.args, layer, "roads"),
                                               coords=self.coords_for(layer) if path is None else None, speeds=speeds,
                                               layer=layer.layer if layer else None,
-                                              encoding=layer.encoding if layer else None)
+                                              encoding=layer.encoding if layer else None,
+                                              optional=option_targets(self.args, "roads"))
         print_report(report)
         raise_if_errors(report)
         self.cite(f"roads: {file} ({len(roads)} lines; speeds by class from "
