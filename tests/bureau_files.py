@@ -126,12 +126,12 @@ def write_roads_gpkg(path: Path) -> Path:
 def write_worldcover_tif(path: Path) -> Path:
     """A 10 m WorldCover-class GeoTIFF in UTM 48N: cropland (40) with built-up (50) blocks around three seats."""
     import rasterio
-    from pyproj import Transformer
     from affine import Affine
+    from pyproj import Transformer
 
     to_utm = Transformer.from_crs(4545, 32648, always_xy=True)
     corners = [to_utm.transform(*km(x, y)) for x in (-1, 25) for y in (-1, 7)]
-    xs, ys = zip(*corners)
+    xs, ys = zip(*corners, strict=False)
     west, north = np.floor(min(xs) / 10) * 10, np.ceil(max(ys) / 10) * 10
     width, height = int((max(xs) - west) / 10) + 1, int((north - min(ys)) / 10) + 1
     data = np.full((height, width), 40, dtype="uint8")

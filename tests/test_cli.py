@@ -31,29 +31,38 @@ def files(tmp_path) -> dict[str, Path]:
 
 def test_missing_input_file_is_a_usage_error_without_traceback(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, err = _run(capsys, "validate", "nothing.csv")
-    assert code == 2 and "nothing.csv: no such file" in err and "Traceback" not in err
+    code, _out, err = _run(capsys, "validate", "nothing.csv")
+    assert code == 2
+    assert "nothing.csv: no such file" in err
+    assert "Traceback" not in err
     assert "--debug" in err
 
 
 def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = _run(capsys, "validate", "nothing.csv", "--debug")
-    assert code == 2 and "Traceback" in err and "nothing.csv: no such file" in err
+    assert code == 2
+    assert "Traceback" in err
+    assert "nothing.csv: no such file" in err
 
 
 def test_bad_option_values_are_usage_errors(tmp_path, capsys, monkeypatch, files):
     monkeypatch.chdir(tmp_path)
     code, _, err = _run(capsys, "gaps", "--settlements", str(files["seats"]), "--minutes", "abc")
-    assert code == 2 and "--minutes 'abc'" in err
+    assert code == 2
+    assert "--minutes 'abc'" in err
     code, _, err = _run(capsys, "builtup", "--zones", str(files["townships"]), "--raster", str(files["landcover"]),
                         "--classes", "x")
-    assert code == 2 and "--classes 'x'" in err and "--classes 50" in err
+    assert code == 2
+    assert "--classes 'x'" in err
+    assert "--classes 50" in err
     code, _, err = _run(capsys, "catchments", "--settlements", str(files["seats"]), "--coords", "gcj02",
                         "--tiers", "hamlet", "--out", str(tmp_path / "c.gpkg"))
-    assert code == 2 and "--tiers 'hamlet': not a tier or a designation" in err
+    assert code == 2
+    assert "--tiers 'hamlet': not a tier or a designation" in err
     code, _, err = _run(capsys, "summary", "--workspace", str(tmp_path / "nowhere"))
-    assert code == 2 and "bazhong-geo init" in err
+    assert code == 2
+    assert "bazhong-geo init" in err
     with pytest.raises(SystemExit) as exc:       # argparse: unknown option
         main(["summary", "--no-such-option"])
     assert exc.value.code == 2
@@ -68,7 +77,10 @@ def test_a_permission_error_on_output_is_a_data_error(tmp_path, capsys, monkeypa
     monkeypatch.setattr(writers, "write_table", locked)
     code, _, err = _run(capsys, "builtup", "--zones", str(files["townships"]), "--raster", str(files["landcover"]),
                         "--classes", "50", "--out", str(tmp_path / "out.xlsx"))
-    assert code == 1 and "out.xlsx: permission denied" in err and "Excel" in err and "Traceback" not in err
+    assert code == 1
+    assert "out.xlsx: permission denied" in err
+    assert "Excel" in err
+    assert "Traceback" not in err
 
 
 def test_an_unexpected_exception_says_it_is_a_bug(capsys, monkeypatch):
@@ -77,16 +89,19 @@ def test_an_unexpected_exception_says_it_is_a_bug(capsys, monkeypatch):
 
     monkeypatch.setattr(cli.basic, "cmd_sources", boom)      # the parser is built at each call of main
     code, _, err = _run(capsys, "sources")
-    assert code == 3 and "This is a bug" in err and "Traceback" not in err
+    assert code == 3
+    assert "This is a bug" in err
+    assert "Traceback" not in err
 
 
 def test_subprocess_exit_status_and_no_traceback(tmp_path):
     bad = tmp_path / "towns.csv"
     bad.write_text("code,name,tier,population,lon,lat\nA,甲镇,town,100,106.8,31.9\nA,乙镇,hamlet,-5,106.9,31.9\n",
                    encoding="utf-8")
-    res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "validate", str(bad)], capture_output=True,
+    res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "validate", str(bad)], check=False, capture_output=True,
                          text=True, env=bf.cli_env(), timeout=300, cwd=tmp_path)
-    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
 
 
 # =============================================================================================== validate
@@ -99,7 +114,8 @@ def test_validate_prints_the_whole_report(tmp_path, capsys):
     assert code == 1
     assert "duplicate code(s): A (row 2, 3)" in out
     assert "unknown tier name(s) 'hamlet' (row 3)" in out
-    assert "negative population in 1 row(s)" in out and "non-numeric population" in out
+    assert "negative population in 1 row(s)" in out
+    assert "non-numeric population" in out
     assert "status: ERRORS — 4 error(s)" in out
 
 
@@ -111,7 +127,8 @@ def test_validate_amap_export_without_codes_lists_unmatched_names(tmp_path, caps
     code, out, _ = _run(capsys, "validate", str(path), "--coords", "gcj02")
     assert code == 1
     assert "4 of 5 row(s) matched to the NBS register of 巴中市" in out
-    assert "1 name(s) not found" in out and "row 6 不存在镇" in out
+    assert "1 name(s) not found" in out
+    assert "row 6 不存在镇" in out
 
 
 def test_column_options_name_unusual_headers(tmp_path, capsys):
@@ -120,11 +137,13 @@ def test_column_options_name_unusual_headers(tmp_path, capsys):
     path = tmp_path / "towns.csv"
     df.to_csv(path, index=False)
     code, out, _ = _run(capsys, "validate", str(path))
-    assert code == 1 and "neither a code nor a name column" in out
+    assert code == 1
+    assert "neither a code nor a name column" in out
     code, out, _ = _run(capsys, "validate", str(path), "--code-col", "编号", "--name-col", "单位", "--class-col",
                         "级别x", "--population-col", "人数")
     assert code == 0, out
-    assert "编号 -> code (mapping)" in out and "人数 -> population (mapping)" in out
+    assert "编号 -> code (mapping)" in out
+    assert "人数 -> population (mapping)" in out
 
 
 def test_ambiguous_columns_are_reported_never_guessed(tmp_path, capsys):
@@ -133,7 +152,9 @@ def test_ambiguous_columns_are_reported_never_guessed(tmp_path, capsys):
     path = tmp_path / "towns.csv"
     df.to_csv(path, index=False)
     code, out, _ = _run(capsys, "validate", str(path))
-    assert code == 1 and "several columns could be the code: 乡镇代码, 村代码" in out and "--code-col 乡镇代码" in out
+    assert code == 1
+    assert "several columns could be the code: 乡镇代码, 村代码" in out
+    assert "--code-col 乡镇代码" in out
 
 
 def test_validate_roads_lists_classes_without_a_speed(tmp_path, capsys):
@@ -147,7 +168,8 @@ def test_validate_roads_lists_classes_without_a_speed(tmp_path, capsys):
     roads.to_file(path)
     code, out, _ = _run(capsys, "validate", str(path))
     assert code == 1
-    assert "2 line(s) of class(es) without a speed" in out and "机耕道" in out
+    assert "2 line(s) of class(es) without a speed" in out
+    assert "机耕道" in out
     assert "1 line(s) of zero length" in out
 
 
@@ -160,7 +182,8 @@ def test_validate_raster_without_crs_is_an_error(tmp_path, capsys):
                        transform=Affine(10, 0, 0, 0, -10, 40)) as dst:
         dst.write(np.full((4, 4), 50, dtype="uint8"), 1)
     code, out, _ = _run(capsys, "validate", str(path))
-    assert code == 1 and "has no coordinate system" in out
+    assert code == 1
+    assert "has no coordinate system" in out
 
 
 def test_validate_kind_is_guessed_from_the_file(capsys, files):
@@ -180,10 +203,12 @@ def test_outputs_by_extension_without_a_workspace(tmp_path, capsys, monkeypatch,
     import geopandas as gpd
 
     shp = gpd.read_file(tmp_path / "b.shp", encoding="gbk")
-    assert "诺江镇" in set(shp["name"]) and "builtup_km" in shp.columns
+    assert "诺江镇" in set(shp["name"])
+    assert "builtup_km" in shp.columns
     assert _run(capsys, *base, "--out", "b.csv", "--lang", "zh")[0] == 0
     text = (tmp_path / "b.csv").read_bytes()
-    assert text.startswith(b"\xef\xbb\xbf") and "建成区面积（km²）".encode() in text
+    assert text.startswith(b"\xef\xbb\xbf")
+    assert "建成区面积（km²）".encode() in text
     code, out, _ = _run(capsys, "catchments", "--settlements", str(files["seats"]), "--coords", "gcj02",
                         "--method", "network", "--roads", str(files["roads"]), "--class-col", "道路等级",
                         "--minutes", "15,30", "--out", "c.gpkg")
@@ -192,7 +217,9 @@ def test_outputs_by_extension_without_a_workspace(tmp_path, capsys, monkeypatch,
         minutes = sorted(r[0] for r in con.execute('select distinct minutes from "c"'))
         sources = [r[0] for r in con.execute("select source from sources")]
         styles = con.execute("select count(*) from layer_styles").fetchone()[0]
-    assert minutes == [15, 30] and styles == 1 and any("道路.gpkg" in str(s) for s in sources)
+    assert minutes == [15, 30]
+    assert styles == 1
+    assert any("道路.gpkg" in str(s) for s in sources)
     assert not any("embedded" in str(s) for s in sources)        # your files only: not clipped to embedded data
 
 
@@ -202,7 +229,8 @@ def test_plan_chooses_the_town_covering_most_people(tmp_path, capsys, monkeypatc
                         "--within-km", "10", "--out", "plan.xlsx", "--lang", "en")
     assert code == 0
     # 民胜镇 reaches the county town (4 km, 100,000), itself (30,000) and 火炬镇 (8 km, 28,000)
-    assert "民胜镇" in out and "objective value 158,000" in out
+    assert "民胜镇" in out
+    assert "objective value 158,000" in out
     import openpyxl
 
     rows = list(openpyxl.load_workbook(tmp_path / "plan.xlsx").worksheets[0].iter_rows(values_only=True))
@@ -213,7 +241,10 @@ def test_init_refuses_to_overwrite_and_update_needs_a_workspace(tmp_path, capsys
     monkeypatch.chdir(tmp_path)
     assert _run(capsys, "init", "ws")[0] == 0
     code, _, err = _run(capsys, "init", "ws")
-    assert code == 1 and "already exists" in err and "--force" in err
+    assert code == 1
+    assert "already exists" in err
+    assert "--force" in err
     assert _run(capsys, "init", "ws", "--force")[0] == 0
     code, _, err = _run(capsys, "update", "ws/资料收集表.xlsx")
-    assert code == 2 and "needs a workspace" in err
+    assert code == 2
+    assert "needs a workspace" in err

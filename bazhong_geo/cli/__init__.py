@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     try:
         return args.func(args)
-    except Exception as exc:  # noqa: BLE001 - the one place user errors become messages
+    except Exception as exc:
         status = exit_status(exc)
         if debug:
             traceback.print_exc()

@@ -53,9 +53,11 @@ def deliver(table: Any, path: str | Path, session: Session, *, style: dict | Non
 
 
 def select_facilities(settlements: Any, words: list[str]) -> Any:
-    """Settlements whose tier, or one of whose designations, is one of ``words`` (tiers or designation keys,
-    English or Chinese: ``county_town``, ``key_town``, 县城, 重点镇); a key_town also selects its national/
-    provincial/municipal kinds."""
+    """Settlements whose tier, or one of whose designations, is one of ``words``.
+
+    The words are tiers or designation keys, English or Chinese (``county_town``, ``key_town``, 县城, 重点镇); a
+    key_town also selects its national/provincial/municipal kinds.
+    """
     from ..settlements import Tier
 
     tiers, keys = set(), set()
@@ -68,9 +70,9 @@ def select_facilities(settlements: Any, words: list[str]) -> Any:
             tiers.add(Tier.parse(w).value)
         except ValueError:
             if designation is None:
-                raise UsageError(f"--tiers {w!r}: not a tier or a designation; tiers: "
-                                 f"{', '.join(t.value for t in Tier)}; designations: {', '.join(vocabulary.DESIGNATIONS)}"
-                                 ) from None
+                tiers_text = ", ".join(t.value for t in Tier)
+                raise UsageError(f"--tiers {w!r}: not a tier or a designation; tiers: {tiers_text}; designations: "
+                                 f"{', '.join(vocabulary.DESIGNATIONS)}") from None
             keys.add(designation)
     held = settlements.get("designations", pd.Series([None] * len(settlements), index=settlements.index))
     parts = held.fillna("").astype(str).str.split(";")
@@ -107,8 +109,7 @@ def builtup_table(session: Session, args: Any) -> Any:
     raster, classes, _ = session.landcover(args.raster, int_list(args.classes, "--classes", "50"),
                                            getattr(args, "year", None))
     table = captured(builtup.area_by_zone, raster, zones, classes=classes, id_col="code")
-    out = zones[["code", "name", "geometry"]].merge(table, on="code", how="left")
-    return out
+    return zones[["code", "name", "geometry"]].merge(table, on="code", how="left")
 
 
 def cmd_builtup(args: Any) -> int:
@@ -194,8 +195,10 @@ def add_gaps_command(sub: Any) -> None:
 
 
 def _seat_minutes(roads: Any, speeds: dict, facilities: Any, zones: Any, settlements: Any) -> pd.DataFrame:
-    """Per zone, its seat (the located settlement of the zone's code, else the most populous one inside) and the
-    travel minutes from the nearest facility by road."""
+    """Per zone, its seat and the travel minutes from the nearest facility by road.
+
+    The seat is the located settlement carrying the zone's code, else the most populous one inside the zone.
+    """
     import geopandas as gpd
 
     from .. import network
@@ -223,8 +226,11 @@ def _seat_minutes(roads: Any, speeds: dict, facilities: Any, zones: Any, settlem
 
 
 def gaps_by_zone(catch: Any, zones: Any, settlements: Any, minutes: list[int]) -> Any:
-    """Per zone and time limit: area beyond every facility (km², share) and the known population of the
-    settlements lying there. The union of all facilities' catchments is the covered land."""
+    """Per zone and time limit: area beyond every facility (km², share) and the people of the settlements there.
+
+    The union of all facilities' catchments is the covered land; people are the known populations of the located
+    settlements lying outside it.
+    """
     import geopandas as gpd
     import shapely
 
@@ -242,10 +248,10 @@ def gaps_by_zone(catch: Any, zones: Any, settlements: Any, minutes: list[int]) -
         for g in outside:
             inside = located[located.geometry.within(g)] if not g.is_empty else located.iloc[:0]
             people.append(float(pd.to_numeric(inside["population"], errors="coerce").sum()))
-        for i, (code, name) in enumerate(zip(zones["code"], zones["name"])):
-            rows.append({"code": code, "name": name, "minutes": m, "zone_km2": zone_km2[i],
-                         "outside_km2": out_km2[i], "outside_share": out_km2[i] / zone_km2[i] if zone_km2[i] else np.nan,
-                         "people_outside": people[i], "geometry": outside.iloc[i]})
+        for i, (code, name) in enumerate(zip(zones["code"], zones["name"], strict=True)):
+            share = out_km2[i] / zone_km2[i] if zone_km2[i] else np.nan
+            rows.append({"code": code, "name": name, "minutes": m, "zone_km2": zone_km2[i], "outside_km2": out_km2[i],
+                         "outside_share": share, "people_outside": people[i], "geometry": outside.iloc[i]})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=zones.crs)
 
 

@@ -18,8 +18,7 @@ from .layers import (
     load_road_file,
     load_settlement_file,
 )
-from .session import Session, input_path, table_system
-
+from .session import Session, input_path, table_system, value_map_of
 
 # =============================================================================================== sources
 
@@ -55,7 +54,7 @@ def _layer_for(session: Session, path: Path, kind: str) -> ws_mod.Layer | None:
     if ws is None:
         return None
     for layer in ws.layers():
-        if layer.path.resolve() == path.resolve() and (layer.kind == kind or kind == "raster"):
+        if layer.path.resolve() == path.resolve() and kind in (layer.kind, "raster"):
             return layer
     return None
 
@@ -76,22 +75,16 @@ def validate_file(session: Session, path: Path, kind: str) -> Any:
     """The whole report of one file of ``kind`` (nothing stops at the first problem)."""
     layer = _layer_for(session, path, kind)
     coords = session.coords_for(layer)
-    mapping = column_mapping(session.args, layer, "roads" if kind == "roads" else
-                             "boundaries" if kind == "boundaries" else "settlements")
+    opts = session.file_options(layer, kind if kind in ("roads", "boundaries") else "settlements", lenient=False)
     if kind == "settlements":
         register, name = session.register()
-        value_map = {w: dict(t) for w, t in layer.values.get("tier", {}).items()} if layer is not None else None
-        _, report = load_settlement_file(path, mapping=mapping, value_map=value_map or None,
-                                         coords=table_system(coords), register=register, register_name=name,
-                                         sheet=layer.layer if layer else None,
-                                         encoding=layer.encoding if layer else None)
+        _, report = load_settlement_file(path, opts, value_map=value_map_of(layer), coords=table_system(coords),
+                                         register=register, register_name=name)
     elif kind == "boundaries":
-        _, report = load_boundary_file(path, mapping=mapping, coords=coords, layer=layer.layer if layer else None,
-                                       encoding=layer.encoding if layer else None)
+        _, report = load_boundary_file(path, opts, coords=coords)
     elif kind == "roads":
         speeds = dict(layer.speeds) if layer is not None and getattr(layer, "speeds", None) else None
-        _, _, report = load_road_file(path, mapping=mapping, coords=coords, speeds=speeds,
-                                      layer=layer.layer if layer else None)
+        _, _, report = load_road_file(path, opts, coords=coords, speeds=speeds)
     else:
         lc = layer if isinstance(layer, ws_mod.LandCoverLayer) else None
         if lc is None and session.workspace is not None and session.workspace.landcover:

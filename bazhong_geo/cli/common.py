@@ -37,7 +37,8 @@ def int_list(text: str | None, option: str, example: str = "15,30,60") -> list[i
     try:
         values = [int(float(v)) for v in str(text).replace("，", ",").split(",") if v.strip()]
     except ValueError:
-        raise UsageError(f"{option} {text!r}: give whole numbers separated by commas, e.g. {option} {example}") from None
+        raise UsageError(f"{option} {text!r}: give whole numbers separated by commas, e.g. {option} "
+                         f"{example}") from None
     if not values or any(v <= 0 for v in values):
         raise UsageError(f"{option} {text!r}: give positive whole numbers separated by commas, e.g. {option} {example}")
     return values

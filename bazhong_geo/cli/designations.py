@@ -38,7 +38,7 @@ def write_check_map(result: designation.CheckResult, path: str | Path, region: A
     layer["passed"] = layer["verdict"] == "qualifies"
     layer["reasons"] = [f"{a} / {b} (score {s:.2f}): {rz} || {re_}" for a, b, s, rz, re_ in
                         zip(layer["verdict"], layer["verdict_zh"], layer["score"], layer["reasons_zh"],
-                            layer["reasons_en"])]
+                            layer["reasons_en"], strict=True)]
     p = result.profile
     boundaries = region.get("boundaries") if isinstance(region, dict) else getattr(region, "boundaries", None)
     m = maps.base_map(bounds=(boundaries if boundaries is not None else layer).to_crs(4326))
@@ -50,7 +50,7 @@ def write_check_map(result: designation.CheckResult, path: str | Path, region: A
         centres = centres[~(centres.geometry.isna() | centres.geometry.is_empty)]
         if len(centres):
             maps.add_settlements(m, centres, tiers=["central_city", "county_town"], legend=False)
-    maps.add_candidates(m, layer, pass_col="verdict", reasons_col="reasons",
+    maps.add_candidates(m, layer, pass_col="verdict", reasons_col="reasons",  # noqa: S106 - a column, not a password
                         name=f"{p.label_zh}候选 {p.label_en} candidates")
     maps.add_title(m, f"{p.label_zh}候选评估", f"{p.label_en} check: {len(layer)} located candidates")
     maps.add_layer_control(m)
@@ -100,7 +100,7 @@ def cmd_check(args: Any) -> int:
     session = Session(args)
     if args.candidates is None and session.workspace is None:
         raise UsageError("give a CANDIDATES file (or --list-profiles), or run in a workspace")
-    candidates = session.settlements(args.candidates, option="CANDIDATES", strict=False)
+    candidates = session.settlements(args.candidates, option="CANDIDATES", strict=True)
     if args.candidates is None:
         candidates = candidates[candidates["tier"].isin(["town", "featured_town"])]
     context, drawn, line = check_context(session, args)

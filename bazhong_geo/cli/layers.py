@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,29 @@ def add_column_options(parser: Any, *, coords_default: str | None = None) -> Non
     g.add_argument("--coords", default=coords_default, metavar="SYSTEM",
                    help="coordinate system of the file: wgs84, cgcs2000, gcj02 (Amap/Tencent 火星坐标), bd09 (Baidu) "
                         "or EPSG:xxxx (default: the workspace's, else wgs84 for tables and the file's own CRS)")
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """How to read one file.
+
+    Attributes
+    ----------
+    mapping : dict
+        Target -> source column (the workspace's fields, overridden by ``--code-col`` ...).
+    optional : tuple
+        Targets named by a command-line option for every file a command reads: dropped (with a note) where this
+        file lacks the column (``--class-col 道路等级`` names the roads' class, not the settlements' 等级).
+    layer : str or None
+        Sheet of a workbook or layer of a GeoPackage.
+    encoding : str or None
+        Text encoding of a CSV or .dbf (detected when None).
+    """
+
+    mapping: dict = field(default_factory=dict)
+    optional: tuple = ()
+    layer: str | None = None
+    encoding: str | None = None
 
 
 # =============================================================================================== reports
@@ -160,7 +184,7 @@ def match_codes(table: pd.DataFrame, register: pd.DataFrame, report: ValidationR
     codes: list[str | None] = []
     unmatched, ambiguous = [], []
     for row, name, tier, county_value in zip(table["file_row"], table["name"], table.get("tier", [None] * len(table)),
-                                             table.get("county", [None] * len(table))):
+                                             table.get("county", [None] * len(table)), strict=True):
         if name is None or (isinstance(name, float) and np.isnan(name)):
             codes.append(None)
             continue
@@ -170,7 +194,8 @@ def match_codes(table: pd.DataFrame, register: pd.DataFrame, report: ValidationR
             codes.append(str(hits["code"].iloc[0]))
         elif len(hits) > 1:
             codes.append(None)
-            ambiguous.append((row, name, "; ".join(f"{c} {n}" for c, n in zip(hits["code"], hits["name"]))))
+            listing = "; ".join(f"{c} {n}" for c, n in zip(hits["code"], hits["name"], strict=True))
+            ambiguous.append((row, name, listing))
         else:
             codes.append(None)
             unmatched.append((row, name, county_value))
@@ -212,8 +237,7 @@ def column_mapping(args: Any, layer: ws_mod.Layer | None, kind: str) -> dict:
 
 
 def fit_mapping(mapping: dict, optional: tuple, available: list, path: Path) -> dict:
-    """Drop the ``optional`` targets (given by a command-line option for several files) whose column this file
-    lacks: ``--class-col 道路等级`` names the roads' class, not the settlements' 等级."""
+    """Drop the ``optional`` targets whose column this file lacks (see :class:`FileOptions`)."""
     out = dict(mapping)
     for target in optional:
         if target in out and out[target] not in available:
@@ -233,20 +257,23 @@ def _classify_tiers(table: pd.DataFrame, value_map: dict | None, report: Validat
     tiers = classified["tier"].where(~only_designation, "town")
     designations = classified["designation"]
     if "designations" in table.columns:
-        designations = [";".join(x for x in (str(a) if pd.notna(a) and str(a).strip() else "",
-                                             d or "") if x) or None for a, d in zip(table["designations"], designations)]
+        held = [str(a) if pd.notna(a) and str(a).strip() else "" for a in table["designations"]]
+        designations = [";".join(x for x in (a, d or "") if x) or None
+                        for a, d in zip(held, designations, strict=True)]
     table["tier"] = tiers.where(~bad, table["tier"])
     table["designations"] = designations
 
 
-def prepare_settlements(path: Path, *, mapping: dict, value_map: dict | None, register: pd.DataFrame,
-                        register_name: str, sheet: str | None = None, encoding: str | None = None,
-                        optional: tuple = ()) -> tuple[pd.DataFrame, ValidationReport]:
-    """A settlement file as the loader's table (code, name, tier, population, designations, lon, lat) and the issues
-    found on the way (column recognition, 等级 words, name matching)."""
+def prepare_settlements(path: Path, opts: FileOptions, *, value_map: dict | None, register: pd.DataFrame,
+                        register_name: str) -> tuple[pd.DataFrame, ValidationReport]:
+    """A settlement file as the loader's table, and the issues found on the way.
+
+    The table has code, name, tier, population, designations, lon, lat; the issues come from column recognition,
+    等级 words and name matching.
+    """
     report = ValidationReport(str(path), "settlements")
-    raw = read_raw(path, sheet=sheet, encoding=encoding)
-    mapping = fit_mapping(mapping, optional, list(raw.columns), path)
+    raw = read_raw(path, sheet=opts.layer, encoding=opts.encoding)
+    mapping = fit_mapping(opts.mapping, opts.optional, list(raw.columns), path)
     table, colrep = columns.apply_columns(raw, "settlements", mapping)
     for src, dst, how in colrep.matched:
         report.columns[str(src)] = f"{dst} ({how})"
@@ -257,7 +284,7 @@ def prepare_settlements(path: Path, *, mapping: dict, value_map: dict | None, re
     table.insert(0, "file_row", range(2, len(table) + 2))
     if "population" in table.columns:
         kind = colrep.population_kind
-        table["population_kind"] = {"resident": "常住", "registered": "户籍"}.get(kind or "", None)
+        table["population_kind"] = {"resident": "常住", "registered": "户籍"}.get(kind or "")
         if kind == "unspecified":
             report.add("warning", "population_kind", "the population column does not say 常住 or 户籍: its kind is "
                                                      "unknown (criteria on resident population give 'no data')")
@@ -275,14 +302,12 @@ def prepare_settlements(path: Path, *, mapping: dict, value_map: dict | None, re
     return table.drop(columns=["file_row"]), report
 
 
-def load_settlement_file(path: Path, *, mapping: dict, value_map: dict | None, coords: str,
-                         register: pd.DataFrame, register_name: str, sheet: str | None = None,
-                         encoding: str | None = None, region: Any = None,
-                         optional: tuple = ()) -> tuple[Any, ValidationReport]:
+def load_settlement_file(path: Path, opts: FileOptions, *, value_map: dict | None, coords: str,
+                         register: pd.DataFrame, register_name: str,
+                         region: Any = None) -> tuple[Any, ValidationReport]:
     """Prepare a settlement file, then read it with :func:`bazhong_geo.io.read_settlements` (errors reported)."""
-    table, report = prepare_settlements(path, mapping=mapping, value_map=value_map, register=register,
-                                        register_name=register_name, sheet=sheet, encoding=encoding,
-                                        optional=optional)
+    table, report = prepare_settlements(path, opts, value_map=value_map, register=register,
+                                        register_name=register_name)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / f"{path.stem}.csv"        # same name, so the loader's messages name the user's file
         table.to_csv(staged, index=False, encoding="utf-8")
@@ -306,16 +331,21 @@ def _sample_easting(path: Path, layer: str | None) -> float | None:
     return float(bounds[0]) if bounds is not None else None
 
 
-def load_boundary_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSystem | None,
-                       layer: str | None = None, encoding: str | None = None) -> tuple[Any, ValidationReport]:
-    """Boundaries through :func:`bazhong_geo.io.read_boundaries`, the configured coordinate system where the file
-    has none (prefixed Gauss–Krüger eastings give their zone)."""
+def load_boundary_file(path: Path, opts: FileOptions, *,
+                       coords: ws_mod.CoordinateSystem | None) -> tuple[Any, ValidationReport]:
+    """Boundaries through :func:`bazhong_geo.io.read_boundaries`.
+
+    Code and name columns are recognised as for any layer (乡镇代码, 乡镇名称 ...); the configured coordinate system
+    applies where the file has none (prefixed Gauss–Krüger eastings give their zone).
+    """
     import pyogrio
 
+    layer, encoding = opts.layer, opts.encoding
     guess = detect_dbf_encoding(path)[0] if encoding is None and path.suffix.lower() == ".shp" else encoding
     fields = list(pyogrio.read_info(path, layer=layer, encoding=guess)["fields"])
-    rename, _ = columns.recognize_columns(pd.DataFrame(columns=fields), "boundaries", mapping)
-    mapping = {**{target: source for source, target in rename.items() if target in ("code", "name")}, **mapping}
+    given = fit_mapping(opts.mapping, opts.optional, fields, path)
+    rename, _ = columns.recognize_columns(pd.DataFrame(columns=fields), "boundaries", given)
+    mapping = {**{target: source for source, target in rename.items() if target in ("code", "name")}, **given}
     kwargs: dict[str, Any] = {}
     if coords is not None:
         if coords.web is not None:
@@ -329,18 +359,20 @@ def load_boundary_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSy
 
 # =============================================================================================== roads
 
-def load_road_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSystem | None, speeds: dict | None,
-                   layer: str | None = None, encoding: str | None = None,
-                   optional: tuple = ()) -> tuple[Any, dict, ValidationReport]:
-    """Road lines in the work CRS with ``road_class`` (and ``speed_kmh`` when the file has one), the speed table
-    used, and a report: features, zero-length lines, classes without a speed (error), graph components."""
+def load_road_file(path: Path, opts: FileOptions, *, coords: ws_mod.CoordinateSystem | None,
+                   speeds: dict | None) -> tuple[Any, dict, ValidationReport]:
+    """Road lines in the work CRS, the speed table used, and a report.
+
+    The lines carry ``road_class`` (and ``speed_kmh`` when the file has one); the report lists features,
+    zero-length lines, classes without a speed (an error) and the road graph.
+    """
     import geopandas as gpd
 
     from .. import crs as crs_mod
     from .. import network
 
     report = ValidationReport(str(path), "roads")
-    gdf = gpd.read_file(path, layer=layer, encoding=encoding)
+    gdf = gpd.read_file(path, layer=opts.layer, encoding=opts.encoding)
     report.n_in = len(gdf)
     if coords is not None:
         gdf, notes = ws_mod.place_layer(gdf, coords, source=path.name)
@@ -354,7 +386,7 @@ def load_road_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSystem
         report.crs_in = gdf.crs.to_string()
         gdf = crs_mod.to_work_crs(gdf)
     attributes = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    mapping = fit_mapping(mapping, optional, list(attributes.columns), path)
+    mapping = fit_mapping(opts.mapping, opts.optional, list(attributes.columns), path)
     renamed, colrep = columns.apply_columns(attributes, "roads", mapping)
     for src, dst, how in colrep.matched:
         report.columns[str(src)] = f"{dst} ({how})"
@@ -365,7 +397,7 @@ def load_road_file(path: Path, *, mapping: dict, coords: ws_mod.CoordinateSystem
     table = dict(speeds or {})
     if not table:
         t = network.default_speeds()
-        table = dict(zip(t["road_class"].astype(str), t["speed_kmh"].astype(float)))
+        table = dict(zip(t["road_class"].astype(str), t["speed_kmh"].astype(float), strict=True))
         source = "the default speed table (data/config/road_speeds.csv)"
     else:
         source = "the workspace's speeds"

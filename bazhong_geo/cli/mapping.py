@@ -105,7 +105,8 @@ def cmd_map(args: Any) -> int:
         raise UsageError("--basemap tianditu needs your Tianditu key: --tianditu-key KEY (get one at "
                          "https://console.tianditu.gov.cn), or use --basemap none for an offline map")
     session = Session(args)
-    if args.catchments == "network" and not args.roads and (session.workspace is None or session.workspace.roads is None):
+    has_roads = bool(args.roads) or (session.workspace is not None and session.workspace.roads is not None)
+    if args.catchments == "network" and not has_roads:
         raise UsageError("--catchments network needs --roads FILE (road lines with speed_kmh or a class column)")
     m = own_data_map(args, session) if _own_data(args, session) else embedded_map(args, session)
     out = Path(args.out) if args.out else (session.output("map.html") if session.workspace is not None

@@ -16,11 +16,12 @@ from .. import workbook
 from .. import workspace as ws_mod
 from .common import UsageError, note
 from .layers import (
+    FileOptions,
     column_mapping,
-    option_targets,
     load_boundary_file,
     load_road_file,
     load_settlement_file,
+    option_targets,
     print_report,
     raise_if_errors,
 )
@@ -78,6 +79,16 @@ class Session:
         base = self.workspace.outputs if self.workspace is not None else Path.cwd()
         return base / name
 
+    def file_options(self, layer: ws_mod.Layer | None, kind: str, *, lenient: bool = True) -> FileOptions:
+        """How to read a file of ``kind``: the layer's columns, sheet and encoding, with the column options on top.
+
+        ``lenient``: a column option naming a column this file lacks is dropped (it names another file's column).
+        """
+        return FileOptions(mapping=column_mapping(self.args, layer, kind),
+                           optional=option_targets(self.args, kind) if lenient else (),
+                           layer=layer.layer if layer is not None else None,
+                           encoding=layer.encoding if layer is not None else None)
+
     def coords_for(self, layer: ws_mod.Layer | None) -> ws_mod.CoordinateSystem | None:
         """``--coords`` when given, else the layer's configured coordinate system (None: the file's own)."""
         given = getattr(self.args, "coords", None)
@@ -122,13 +133,10 @@ class Session:
     def _read_settlements(self, path: Path, layer: ws_mod.Layer | None, strict: bool = True) -> Any:
         coords = self.coords_for(layer)
         register, register_name = self.register()
-        value_map = {w: dict(t) for w, t in layer.values.get("tier", {}).items()} if layer is not None else None
+        value_map = value_map_of(layer)
         system = table_system(coords)
-        gdf, report = load_settlement_file(path, mapping=column_mapping(self.args, layer, "settlements"),
-                                           value_map=value_map or None, coords=system, register=register,
-                                           register_name=register_name, sheet=layer.layer if layer else None,
-                                           encoding=layer.encoding if layer else None,
-                                           optional=option_targets(self.args, "settlements"))
+        gdf, report = load_settlement_file(path, self.file_options(layer, "settlements"), value_map=value_map,
+                                           coords=system, register=register, register_name=register_name)
         if report.has_errors and not strict:
             note(f"{path} has problems (rows kept, bad values left empty):\n{report.to_text()}")
         else:
@@ -147,7 +155,7 @@ class Session:
         elif self.embedded("register"):
             path, what = workbook.embedded_register_path(), "the embedded register of 巴中市 (NBS 2023 codes)"
         elif required:
-            raise UsageError("no settlements: give --settlements FILE, or add [settlements] (or \"register\" in "
+            raise UsageError('no settlements: give --settlements FILE, or add [settlements] (or "register" in '
                              "use_embedded) to the workspace")
         else:
             return None
@@ -171,9 +179,8 @@ class Session:
             layer = ws.boundaries.get(level) or next(iter(ws.boundaries.values()))
         if path is not None or layer is not None:
             file = input_path(path, option) if path is not None else layer.path
-            gdf, report = load_boundary_file(file, mapping=column_mapping(self.args, layer, "boundaries"),
-                                             coords=self.coords_for(layer), layer=layer.layer if layer else None,
-                                             encoding=layer.encoding if layer else None)
+            gdf, report = load_boundary_file(file, self.file_options(layer, "boundaries"),
+                                             coords=self.coords_for(layer))
             print_report(report)
             raise_if_errors(report)
             self.cite(f"boundaries: {file} ({len(gdf)} features)")
@@ -205,12 +212,9 @@ class Session:
         speeds = dict(layer.speeds) if layer is not None and layer.speeds else None
         if layer is not None and layer.speeds_file is not None:
             t = pd.read_csv(layer.speeds_file, dtype={"road_class": str})
-            speeds = dict(zip(t["road_class"], t["speed_kmh"].astype(float)))
-        roads, table, report = load_road_file(file, mapping=column_mapping(self.args, layer, "roads"),
-                                              coords=self.coords_for(layer) if path is None else None, speeds=speeds,
-                                              layer=layer.layer if layer else None,
-                                              encoding=layer.encoding if layer else None,
-                                              optional=option_targets(self.args, "roads"))
+            speeds = dict(zip(t["road_class"], t["speed_kmh"].astype(float), strict=True))
+        roads, table, report = load_road_file(file, self.file_options(layer, "roads"),
+                                              coords=self.coords_for(layer) if path is None else None, speeds=speeds)
         print_report(report)
         raise_if_errors(report)
         self.cite(f"roads: {file} ({len(roads)} lines; speeds by class from "
@@ -241,6 +245,12 @@ class Session:
         self.cite(f"land cover: {file} (built-up classes {chosen}"
                   + (f", {layer.legend_name} legend, {layer.year}" if layer is not None else "") + ")")
         return file, chosen, layer
+
+
+def value_map_of(layer: ws_mod.Layer | None) -> dict | None:
+    """The layer's 等级 word -> {tier, designation} mapping (``[settlements.values.tier]``), or None."""
+    words = dict(getattr(layer, "values", {}) or {}).get("tier", {})
+    return {w: dict(t) for w, t in words.items()} or None
 
 
 def table_system(coords: ws_mod.CoordinateSystem | None) -> str:
