@@ -146,6 +146,18 @@ def test_column_options_name_unusual_headers(tmp_path, capsys):
     assert "人数 -> population (mapping)" in out
 
 
+def test_a_code_column_of_names_and_a_missing_column_are_reported(tmp_path, capsys):
+    path = bf.write_amap_xlsx(tmp_path / "amap.xlsx")
+    code, out, _ = _run(capsys, "validate", str(path), "--coords", "gcj02", "--code-col", "名称")
+    assert code == 0
+    assert "the code column '名称' holds no administrative code (e.g. '通江县')" in out
+    assert "leave out --code-col" in out
+    code, out, _ = _run(capsys, "validate", str(path), "--code-col", "代码x")
+    assert code == 1
+    assert out.startswith("settlements file:")
+    assert "the mapping names column '代码x' for 'code'" in out
+
+
 def test_ambiguous_columns_are_reported_never_guessed(tmp_path, capsys):
     df = pd.DataFrame({"乡镇代码": ["511921101"], "村代码": ["511921101001"], "名称": ["民胜镇"], "经度": [107.1],
                        "纬度": [32.1]})

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import workspace as ws_mod
+from .._errors import BazhongGeoError
+from .._validate import ValidationReport
 from ..region import BAZHONG
 from .common import UsageError, echo, note
 from .layers import (
@@ -72,7 +74,20 @@ def _kind_of(path: Path) -> str:
 
 
 def validate_file(session: Session, path: Path, kind: str) -> Any:
-    """The whole report of one file of ``kind`` (nothing stops at the first problem)."""
+    """The whole report of one file of ``kind`` (nothing stops at the first problem).
+
+    A file that cannot be read as ``kind`` at all (a named column it lacks, no code column) gives a report with
+    that one error.
+    """
+    try:
+        return _validate(session, path, kind)
+    except BazhongGeoError as exc:
+        report = ValidationReport(str(path), kind)
+        report.add("error", type(exc).__name__, str(exc))
+        return report
+
+
+def _validate(session: Session, path: Path, kind: str) -> Any:
     layer = _layer_for(session, path, kind)
     coords = session.coords_for(layer)
     opts = session.file_options(layer, kind if kind in ("roads", "boundaries") else "settlements", lenient=False)

@@ -264,6 +264,21 @@ def _classify_tiers(table: pd.DataFrame, value_map: dict | None, report: Validat
     table["designations"] = designations
 
 
+def _check_code_and_name(table: pd.DataFrame, mapping: dict, report: ValidationReport) -> None:
+    """A code column of names (``--code-col 名称``) is said to be one; a missing name column is added, empty."""
+    if "code" in table.columns:
+        values = table["code"].dropna().astype(str).str.strip()
+        values = values[values != ""]
+        if len(values) and not values.str.fullmatch(r"\d+").any():
+            source = mapping.get("code", "code")
+            report.add("warning", "codes_are_not_codes", f"the code column {source!r} holds no administrative code "
+                       f"(e.g. {values.iloc[0]!r}); if the file has no codes, leave out --code-col (or the "
+                       f"workspace's code field): rows are then matched to the register by name")
+    if "name" not in table.columns and "code" in table.columns:
+        table["name"] = None
+        report.add("warning", "no_name_column", "no name column: names left empty (name one with --name-col)")
+
+
 def prepare_settlements(path: Path, opts: FileOptions, *, value_map: dict | None, register: pd.DataFrame,
                         register_name: str) -> tuple[pd.DataFrame, ValidationReport]:
     """A settlement file as the loader's table, and the issues found on the way.
@@ -290,6 +305,7 @@ def prepare_settlements(path: Path, opts: FileOptions, *, value_map: dict | None
                                                      "unknown (criteria on resident population give 'no data')")
     if "tier" in table.columns:
         _classify_tiers(table, value_map, report)
+    _check_code_and_name(table, mapping, report)
     if "code" not in table.columns:
         if "name" not in table.columns:
             report.add("error", "no_code_or_name", f"neither a code nor a name column among {list(raw.columns)}; "
@@ -317,7 +333,8 @@ def load_settlement_file(path: Path, opts: FileOptions, *, value_map: dict | Non
                                           code_col="code", name_col="name")
     loaded.path = str(path)
     loaded.issues = report.issues + loaded.issues
-    loaded.columns = {**report.columns, **{k: v for k, v in loaded.columns.items() if k not in ("code", "name")}}
+    loaded.columns = {**report.columns, **{k: v for k, v in loaded.columns.items()
+                                           if k not in ("code", "name") and k != v}}
     return gdf, loaded
 
 
