@@ -48,8 +48,9 @@ def add_column_options(parser: Any, *, coords_default: str | None = None) -> Non
     g.add_argument("--class-col", metavar="COLUMN", help="column holding the tier (等级) or the road class (道路等级)")
     g.add_argument("--population-col", metavar="COLUMN", help="column holding the population (e.g. 常住人口)")
     g.add_argument("--coords", default=coords_default, metavar="SYSTEM",
-                   help="coordinate system of the file: wgs84, cgcs2000, gcj02 (Amap/Tencent 火星坐标), bd09 (Baidu) "
-                        "or EPSG:xxxx (default: the workspace's, else wgs84 for tables and the file's own CRS)")
+                   help="coordinate system of a settlement file (and of the file validate checks): wgs84, cgcs2000, "
+                        "gcj02 (Amap/Tencent 火星坐标), bd09 (Baidu) or EPSG:xxxx (default: the workspace's, else "
+                        "wgs84 for tables and the file's own CRS)")
 
 
 @dataclass(frozen=True)

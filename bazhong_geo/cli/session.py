@@ -89,10 +89,14 @@ class Session:
                            layer=layer.layer if layer is not None else None,
                            encoding=layer.encoding if layer is not None else None)
 
-    def coords_for(self, layer: ws_mod.Layer | None) -> ws_mod.CoordinateSystem | None:
-        """``--coords`` when given, else the layer's configured coordinate system (None: the file's own)."""
+    def coords_for(self, layer: ws_mod.Layer | None, kind: str = "settlements") -> ws_mod.CoordinateSystem | None:
+        """The coordinate system of a file of ``kind``.
+
+        ``--coords`` applies to settlement files (Amap/Baidu exports) and to the file ``validate`` checks; other
+        files take the layer's configured one (None: the file's own CRS).
+        """
         given = getattr(self.args, "coords", None)
-        if given:
+        if given and (kind == "settlements" or getattr(self.args, "command", None) == "validate"):
             return ws_mod.parse_coordinate_system(given, where="--coords")
         return layer.coords if layer is not None else None
 
@@ -180,7 +184,7 @@ class Session:
         if path is not None or layer is not None:
             file = input_path(path, option) if path is not None else layer.path
             gdf, report = load_boundary_file(file, self.file_options(layer, "boundaries"),
-                                             coords=self.coords_for(layer))
+                                             coords=self.coords_for(layer, "boundaries"))
             print_report(report)
             raise_if_errors(report)
             self.cite(f"boundaries: {file} ({len(gdf)} features)")
@@ -214,7 +218,7 @@ class Session:
             t = pd.read_csv(layer.speeds_file, dtype={"road_class": str})
             speeds = dict(zip(t["road_class"], t["speed_kmh"].astype(float), strict=True))
         roads, table, report = load_road_file(file, self.file_options(layer, "roads"),
-                                              coords=self.coords_for(layer) if path is None else None, speeds=speeds)
+                                              coords=self.coords_for(layer, "roads"), speeds=speeds)
         print_report(report)
         raise_if_errors(report)
         self.cite(f"roads: {file} ({len(roads)} lines; speeds by class from "
