@@ -100,7 +100,7 @@ def cmd_check(args: Any) -> int:
     session = Session(args)
     if args.candidates is None and session.workspace is None:
         raise UsageError("give a CANDIDATES file (or --list-profiles), or run in a workspace")
-    candidates = session.settlements(args.candidates, option="CANDIDATES", strict=True)
+    candidates = session.settlements(args.candidates, option="CANDIDATES", strict=False)
     if args.candidates is None:
         candidates = candidates[candidates["tier"].isin(["town", "featured_town"])]
     context, drawn, line = check_context(session, args)
