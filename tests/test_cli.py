@@ -43,6 +43,9 @@ def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     code, _, err = _run(capsys, "validate", "nothing.csv", "--debug")
     assert code == 2
     assert "Traceback" in err
+    code, _, err = _run(capsys, "--debug", "validate", "nothing.csv")
+    assert code == 2
+    assert "Traceback" in err
     assert "nothing.csv: no such file" in err
 
 

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(巴城 central city, 县城 county towns, 特色镇 featured towns, 中心村 central villages).",
         epilog=EPILOG,
     )
+    parser.add_argument("--debug", action="store_true", dest="debug_all",
+                        help="show the Python traceback of an error (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_basic_commands(sub)
     add_builtup_command(sub)
@@ -77,7 +79,7 @@ def _message(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 data error, 2 usage error)."""
     args = build_parser().parse_args(argv)
-    debug = getattr(args, "debug", False)
+    debug = getattr(args, "debug", False) or getattr(args, "debug_all", False)
     try:
         return args.func(args)
     except Exception as exc:
