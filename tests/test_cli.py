@@ -263,3 +263,25 @@ def test_init_refuses_to_overwrite_and_update_needs_a_workspace(tmp_path, capsys
     code, _, err = _run(capsys, "update", "ws/资料收集表.xlsx")
     assert code == 2
     assert "needs a workspace" in err
+
+
+def test_a_workspace_without_embedded_layers_uses_only_its_own(tmp_path, capsys):
+    ws = tmp_path / "own"
+    assert main(["init", str(ws)]) == 0
+    files = bf.write_bureau_files(ws / "data")
+    config = ws / "bazhong-geo.toml"
+    text = config.read_text(encoding="utf-8").replace('use_embedded = ["boundaries", "register"]', "use_embedded = []")
+    config.write_text(text + '\n[settlements]\npath = "data/乡镇驻地.xlsx"\ncrs = "gcj02"\n', encoding="utf-8")
+    capsys.readouterr()
+    code, _, err = _run(capsys, "builtup", "--raster", str(files["landcover"]), "--classes", "50",
+                        "--workspace", str(ws))
+    assert code == 2
+    assert "no boundaries" in err
+    html = ws / "outputs" / "m.html"
+    code, out, _ = _run(capsys, "map", "--out", str(html), "--workspace", str(ws))
+    assert code == 0
+    assert "drawing 4 located settlement(s)" in out
+    text = html.read_text(encoding="utf-8")
+    assert "乡镇驻地.xlsx" in text
+    assert "embedded" not in text
+    assert "巴城" not in text        # nothing of the embedded register is drawn
