@@ -188,6 +188,23 @@ def test_validate_roads_lists_classes_without_a_speed(tmp_path, capsys):
     assert "1 line(s) of zero length" in out
 
 
+def test_validate_roads_reports_components_and_dangles(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    roads = gpd.GeoDataFrame({"道路等级": ["县道", "乡道", "乡道"]}, crs=4545, geometry=[
+        shapely.LineString([(5e5, 35e5), (502000, 35e5)]),
+        shapely.LineString([(501000, 3500005), (501000, 3501000)]),      # stops 5 m short of the 县道
+        shapely.LineString([(510000, 35e5), (511000, 35e5)])])            # on its own
+    path = tmp_path / "roads.gpkg"
+    roads.to_file(path)
+    code, out, _ = _run(capsys, "validate", str(path))
+    assert code == 0                                                      # warnings: usable, but look
+    assert "6 nodes, 3 edges, 3 connected component(s)" in out
+    assert "1 line end(s) stop within 10 m of a line they do not join" in out
+    assert "[FID 0]" in out
+
+
 def test_validate_raster_without_crs_is_an_error(tmp_path, capsys):
     import rasterio
     from affine import Affine

@@ -389,7 +389,7 @@ def load_road_file(path: Path, opts: FileOptions, *, coords: ws_mod.CoordinateSy
     from .. import crs as crs_mod
     from .. import network
 
-    report = ValidationReport(str(path), "roads")
+    report = ValidationReport(str(path), "roads", row_label="FID")
     gdf = gpd.read_file(path, layer=opts.layer, encoding=opts.encoding)
     report.n_in = len(gdf)
     if coords is not None:
@@ -453,9 +453,37 @@ def _check_roads(roads: Any, speeds: dict, source: str, report: ValidationReport
         return
     graph = network.build_graph(roads, class_col="road_class" if "road_class" in roads.columns else None,
                                 speeds=speeds)
-    parts = {k: v for k, v in graph.report.items() if isinstance(v, (int, float, str))}
-    if parts:
-        report.add("info", "graph", "road graph: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
+    _check_graph(roads, graph, report)
+
+
+def _check_graph(roads: Any, graph: Any, report: ValidationReport, dangle_m: float = 10.0) -> None:
+    """Connected components, and dangles: dead ends within ``dangle_m`` of a line they do not join."""
+    import shapely
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, u, v = len(graph.xy), np.asarray(graph.u), np.asarray(graph.v)
+    if n == 0:
+        return
+    n_comp, labels = connected_components(coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)), directed=False)
+    largest = np.bincount(labels).max() / n
+    report.add("info" if n_comp == 1 else "warning", "components",
+               f"road graph: {n} nodes, {len(u)} edges, {n_comp} connected component(s), the largest with "
+               f"{largest:.0%} of the nodes" + ("" if n_comp == 1 else "; places on the smaller ones reach only "
+                                                "each other (join the lines where they meet)"))
+    dead = np.flatnonzero(np.bincount(np.r_[u, v], minlength=n) == 1)
+    if not len(dead):
+        return
+    points = shapely.points(graph.xy[dead])
+    lines = np.asarray(roads.geometry.values, dtype=object)
+    near, line_idx = roads.sindex.query(points, predicate="dwithin", distance=dangle_m)
+    gaps = shapely.distance(points[near], lines[line_idx])
+    dangling = np.unique(near[gaps > 0.01])
+    if len(dangling):
+        fids = sorted({int(i) for i in line_idx[gaps > 0.01]})
+        report.add("warning", "dangles", f"{len(dangling)} line end(s) stop within {dangle_m:g} m of a line they do "
+                   f"not join (an unsnapped junction?): travel cannot pass there; the lines they approach are listed",
+                   rows=fids)
 
 
 # =============================================================================================== rasters
