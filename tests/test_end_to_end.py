@@ -154,7 +154,8 @@ def test_run_makes_the_meeting_pack_with_a_manifest(ws, capsys):
     assert code == 0
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["steps"] == ["summary", "builtup", "catchments", "gaps", "check", "map"]
-    assert {"builtup.xlsx", "catchments.gpkg", "gaps.xlsx", "map.html", "check/key-town_verdicts.csv"} <= \
+    assert {"summary.xlsx", "builtup.xlsx", "catchments.gpkg", "gaps.xlsx", "map.html",
+            "check/key-town_verdicts.csv"} <= \
         set(manifest["outputs"])
     inputs = {Path(i["path"]).name: i for i in manifest["inputs"]}
     for name in ("bazhong-geo.toml", "乡镇界.shp", "乡镇界.dbf", "乡镇驻地.xlsx", "道路.gpkg", "worldcover_2021.tif"):

@@ -156,6 +156,10 @@ def cmd_summary(args: Any) -> int:
     echo("population_known sums the populations that are known (with_population of them), of mixed kinds and "
          "years (常住/户籍): it is not a total.")
     echo("Sources: " + "; ".join(session.sources))
+    if getattr(args, "out", None):
+        from .analyses import deliver
+
+        deliver(table, args.out, session)
     return 0
 
 
@@ -255,6 +259,8 @@ def add_basic_commands(sub: Any) -> None:
 
     p = sub.add_parser("summary", help="the tier table: counts and population by tier and county (城镇体系汇总)")
     p.add_argument("--settlements", metavar="FILE", help="settlements (default: the workspace's, else embedded)")
+    p.add_argument("--out", metavar="FILE", help="also write the table (.xlsx with a sources sheet, .csv)")
+    p.add_argument("--lang", choices=["zh", "en"], help="headers of --out (default: the workspace's, else zh)")
     add_column_options(p)
     add_workspace_options(p)
     p.set_defaults(func=cmd_summary)

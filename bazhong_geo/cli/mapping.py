@@ -208,7 +208,7 @@ def cmd_run(args: Any) -> int:
     base = {"workspace": str(ws.root), "debug": False, "lang": None, "code_col": None, "name_col": None,
             "class_col": None, "population_col": None, "coords": None, "settlements": None, "zones": None,
             "roads": None}
-    steps = [("summary", cmd_summary, {})]
+    steps = [("summary", cmd_summary, {"out": str(folder / "summary.xlsx")})]
     if ws.landcover and ws.boundaries:
         steps.append(("builtup", cmd_builtup, {"raster": None, "classes": None, "year": None,
                                                "out": str(folder / "builtup.xlsx")}))
