@@ -148,6 +148,18 @@ def test_map_of_own_data_has_no_prefecture_panel_and_skips_the_class_raster(ws, 
     assert "L.imageOverlay(" not in text                                    # no raster overlay
 
 
+def test_map_draws_the_class_raster_as_built_up_km2_per_township(ws, capsys):
+    html = ws / "outputs" / "map_builtup.html"
+    code, out, _ = _run(capsys, ws, "map", "--out", str(html), "--raster", str(ws / "data" / "worldcover_2021.tif"),
+                        "--builtup", "--catchments", "none")
+    assert code == 0
+    assert "drawn as built-up km² per zone" in out
+    text = html.read_text(encoding="utf-8")
+    assert "L.imageOverlay(" not in text                                    # never a continuous surface
+    assert "建成区面积 built-up area" in text                                 # the legend of the choropleth
+    assert "– 1km²" in text                                                 # the top class ends at 诺江镇's 1 km²
+
+
 def test_run_makes_the_meeting_pack_with_a_manifest(ws, capsys):
     folder = ws / "outputs" / "pack"
     code, _out, _ = _run(capsys, ws, "run", "--out", str(folder))

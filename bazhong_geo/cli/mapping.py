@@ -68,15 +68,30 @@ def own_data_map(args: Any, session: Session) -> Any:
     if args.raster:
         path = input_path(args.raster, "--raster")
         if _class_raster(path, session):
-            note(f"{path.name} is a land-cover class raster: not drawn as a continuous surface (run `bazhong-geo "
-                 f"builtup` for built-up km² per zone)")
+            note(f"{path.name} is a land-cover class raster: not drawn as a continuous surface"
+                 + (" (drawn as built-up km² per zone, --builtup)" if args.builtup else
+                    " (--builtup draws built-up km² per zone)"))
         else:
             raster = path
+    choropleth = builtup_choropleth(args, session) if args.builtup else None
     located = int((~(region["settlements"].geometry.isna() | region["settlements"].geometry.is_empty)).sum())
     echo(f"drawing {located} located settlement(s)")
     return maps.settlement_map(region, title=args.title, subtitle=_subtitle(session), basemap=args.basemap,
                                tianditu_key=args.tianditu_key, lang=args.lang, catchments=catch, raster=raster,
-                               progress=progress)
+                               progress=progress, choropleth=choropleth)
+
+
+def builtup_choropleth(args: Any, session: Session) -> dict:
+    """Built-up km² per zone from the land-cover raster, as the map's choropleth (the class raster summarised)."""
+    import argparse
+
+    from .analyses import builtup_table
+
+    options = argparse.Namespace(zones=args.boundaries, raster=args.raster, classes=args.classes, year=None)
+    table = builtup_table(session, options)
+    return {"gdf": table, "column": "builtup_km2", "k": max(1, min(5, int(table["builtup_km2"].nunique()))),
+            "legend_title": "建成区面积 built-up area" if args.lang == "zh" else "built-up area",
+            "unit": "km²", "fmt_digits": 2, "name": "建成区面积 built-up km²"}
 
 
 def embedded_map(args: Any, session: Session) -> Any:
@@ -139,6 +154,10 @@ def add_map_command(sub: Any) -> None:
     p.add_argument("--height", type=int, default=1000, help="PNG height in pixels (default 1000)")
     p.add_argument("--raster", metavar="FILE", help="a continuous raster (e.g. built-up share) drawn as an overlay; "
                                                     "land-cover class rasters are not drawn")
+    p.add_argument("--builtup", action="store_true",
+                   help="with your own data: built-up km² per zone from the land-cover raster (the workspace's, or "
+                        "--raster with --classes) as a choropleth")
+    p.add_argument("--classes", metavar="LIST", help="built-up class values of --raster for --builtup, e.g. 50")
     p.add_argument("--catchments", choices=["voronoi", "network", "none"], default="voronoi",
                    help="county-town catchments: voronoi (default), network (needs roads) or none")
     p.add_argument("--roads", metavar="FILE", help="road lines for --catchments network")
@@ -221,6 +240,7 @@ def cmd_run(args: Any) -> int:
     steps.append(("check", cmd_check, {"candidates": None, "profile": args.profile, "out": str(folder / "check"),
                                        "context": None, "no_context": False, "demand": None, "list_profiles": False}))
     steps.append(("map", cmd_map, {"out": str(folder / "map.html"), "png": None, "pdf": None, "raster": None,
+                                   "builtup": bool(ws.landcover and ws.boundaries), "classes": None,
                                    "catchments": "voronoi", "progress": False, "boundaries": None, "basemap": "none",
                                    "tianditu_key": None, "lang": "zh", "as_of": 2020, "title": None, "paper": "A4",
                                    "portrait": False, "width": 1600, "height": 1000}))

@@ -242,6 +242,8 @@ class Session:
             file = layer.path
         else:
             file = input_path(path, "--raster")
+            if ws is not None:      # the workspace's own raster named by path: its legend applies
+                layer = next((lc for lc in ws.landcover if lc.path.resolve() == file.resolve()), None)
         chosen = list(classes) if classes else (list(layer.builtup_classes) if layer is not None else [])
         if not chosen:
             raise UsageError("--classes: name the built-up class values of the raster, e.g. --classes 50 (ESA "
