@@ -228,31 +228,31 @@ def _seat_minutes(roads: Any, speeds: dict, facilities: Any, zones: Any, settlem
 def gaps_by_zone(catch: Any, zones: Any, settlements: Any, minutes: list[int]) -> Any:
     """Per zone and time limit: area beyond every facility (km², share) and the people of the settlements there.
 
-    The union of all facilities' catchments is the covered land; people are the known populations of the located
-    settlements lying outside it.
+    One call of :func:`bazhong_geo.catchments.gaps` (the union of all facilities' catchments is the covered land),
+    split by ``zones``; people are the known populations of the located settlements outside that union (settlements
+    of unknown population count 0 and are listed by ``validate``).
     """
-    import geopandas as gpd
     import shapely
 
-    from .. import crs
+    from .. import catchments, crs
 
-    rows = []
-    located = settlements[~(settlements.geometry.isna() | settlements.geometry.is_empty)]
-    for m in minutes:
-        band = catch[catch["minutes"] == m] if "minutes" in catch.columns else catch
-        covered = shapely.union_all(np.asarray(band.geometry.values, dtype=object))
-        outside = gpd.GeoSeries([g.difference(covered) for g in zones.geometry], crs=zones.crs)
-        zone_km2 = crs.area_km2(zones.geometry).to_numpy()
-        out_km2 = crs.area_km2(outside).fillna(0.0).to_numpy()
-        people = []
-        for g in outside:
-            inside = located[located.geometry.within(g)] if not g.is_empty else located.iloc[:0]
-            people.append(float(pd.to_numeric(inside["population"], errors="coerce").sum()))
-        for i, (code, name) in enumerate(zip(zones["code"], zones["name"], strict=True)):
-            share = out_km2[i] / zone_km2[i] if zone_km2[i] else np.nan
-            rows.append({"code": code, "name": name, "minutes": m, "zone_km2": zone_km2[i], "outside_km2": out_km2[i],
-                         "outside_share": share, "people_outside": people[i], "geometry": outside.iloc[i]})
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=zones.crs)
+    region = shapely.union_all(np.asarray(crs.to_work_crs(zones).geometry.values, dtype=object))
+    people = settlements[~(settlements.geometry.isna() | settlements.geometry.is_empty)]
+    people = people.assign(population=pd.to_numeric(people["population"], errors="coerce"))
+    people = people[people["population"].notna()]
+    band = catch if "minutes" in catch.columns else catch.assign(minutes=minutes[0])
+    out = catchments.gaps(band[band["minutes"].isin(minutes)], region, people if len(people) else None, zones=zones)
+    zone_km2 = crs.area_km2(crs.to_work_crs(zones).geometry).to_numpy()
+    by_code = dict(zip(zones["code"].astype(str), zone_km2, strict=True))
+    table = out.rename(columns={"zone": "code", "zone_name": "name", "area_km2": "outside_km2",
+                                "share": "outside_share", "population": "people_outside"})
+    table["zone_km2"] = table["code"].astype(str).map(by_code)
+    if "people_outside" not in table.columns:
+        table["people_outside"] = 0.0
+    if "name" not in table.columns:
+        table = table.merge(zones[["code", "name"]], on="code", how="left")
+    return table[["code", "name", "minutes", "zone_km2", "outside_km2", "outside_share", "people_outside",
+                  "geometry"]].reset_index(drop=True)
 
 
 def cmd_gaps(args: Any) -> int:
