@@ -19,6 +19,7 @@ from .basic import add_basic_commands
 from .common import DataError, UsageError
 from .designations import add_designation_commands, write_check_map
 from .mapping import add_map_command, add_run_command
+from .regions import add_compare_command
 
 __all__ = ["DataError", "UsageError", "build_parser", "exit_status", "main", "write_check_map"]
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_designation_commands(sub)
     add_map_command(sub)
     add_run_command(sub)
+    add_compare_command(sub)
     return parser
 
 
