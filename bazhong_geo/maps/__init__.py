@@ -15,7 +15,8 @@ compose    whole maps: settlement_map, progress_map, catchment_map, meeting_map
 markup     escaping and safe JSON for HTML and scripts
 elements   the folium elements and the ``bz`` browser runtime
 offline    one self-contained HTML file (Leaflet inlined): to_html, save, show
-export     PNG/PDF through headless Chromium
+layout     the print page: paper, extent, title, legends, north arrow, scales, sources
+export     PNG/PDF through headless Chromium (screen page or print page, one page per county)
 ========== ====================================================================================
 
 Maps compute nothing: catchments and progress tables come from the caller
@@ -31,8 +32,9 @@ from __future__ import annotations
 from .base import add_layer_control, add_scale_bar, add_title, base_map, fit_bounds
 from .choropleth import add_choropleth, classify
 from .compose import catchment_map, meeting_map, progress_map, settlement_map
-from .export import export_pdf, export_png
+from .export import export_pdf, export_png, export_print
 from .geometry import prepare_geometries
+from .layout import page_geometry, parse_extent, print_layout
 from .layers import add_boundaries, add_builtup, add_candidates, add_catchments, add_designated, add_settlements
 from .legend import add_categorical_legend, add_tier_legend
 from .offline import leaflet_assets, save, show, to_html
@@ -72,4 +74,8 @@ __all__ = [
     "prepare_geometries",
     "export_png",
     "export_pdf",
+    "export_print",
+    "print_layout",
+    "page_geometry",
+    "parse_extent",
 ]

@@ -247,6 +247,7 @@ def add_title(m: folium.Map, title: str, subtitle: str | None = None, *,
     >>> title = add_title(base_map(), "巴中市城乡体系", "2020")
     """
     elements.state(m)["title"] = title
+    elements.state(m)["subtitle"] = subtitle
     sub = f"<p>{escape(subtitle)}</p>" if subtitle else ""
     panel = add_panel(m, f"<h2>{escape(title)}</h2>{sub}", position, "bz-title")
     # keep the title above the zoom control: move the zoom element to the end of the children

@@ -187,6 +187,7 @@ def _add_attribution(m, provenance) -> None:
     """Add the sources of the drawn layers to Leaflet's attribution line."""
     attribution = _attribution(provenance)
     if attribution:
+        elements.state(m)["sources"] = attribution
         elements.Raw(f"__MAP__.attributionControl.addAttribution({script_json(escape(attribution))});").add_to(m)
 
 

@@ -42,7 +42,7 @@ from .style import (
 if TYPE_CHECKING:
     import folium
 
-__all__ = ["add_boundaries", "add_settlements", "add_catchments", "add_builtup", "add_designated", "add_candidates"]
+__all__ = ["record_extents", "label_priority", "add_boundaries", "add_settlements", "add_catchments", "add_builtup", "add_designated", "add_candidates"]
 
 def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
                    color: str = "#34495e", fill: str | None = None, labels: bool = True, area_labels: bool = True,
@@ -89,6 +89,7 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
     if len(boundaries) == 0:
         raise EmptyInputError("boundaries layer has no rows")
     levels = column_or_default(boundaries, "level", "unit").astype(str)
+    record_extents(m, boundaries, levels)
     parts = []
     for level in sorted(levels.unique(), key=lambda v: (v != "prefecture", v)):
         sub = boundaries[levels == level]
@@ -99,7 +100,7 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
     codes = column_or_default(disp, "code", "").astype("string").fillna("")
     props = []
     for nm, cd, level in zip(names, codes, lv):
-        p = {"_k": "p" if level == "prefecture" else "c"}
+        p = {"_k": "p" if level == "prefecture" else ("c" if level in ("county", "unit") else "t")}
         if labels:
             p["_t"] = f"{escape(nm)} <small>{escape(cd)}</small>" if cd else escape(nm)
         props.append(p)
@@ -109,6 +110,8 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
     styles = {
         "p": {"color": color, "weight": 3, "fill": False, "opacity": 0.9},
         "c": {"color": color, "weight": 1.3, "dashArray": "5 4", "opacity": 0.9,
+              "fill": fill is not None, "fillColor": fill or color, "fillOpacity": 0.15 if fill else 0},
+        "t": {"color": color, "weight": 0.8, "dashArray": "2 3", "opacity": 0.8,
               "fill": fill is not None, "fillColor": fill or color, "fillOpacity": 0.15 if fill else 0},
     }
     fg = add_data_layer(m, name or text_of("boundaries", lang), show, {"data": data, "styles": styles})
@@ -123,6 +126,30 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
             elements.DataLayer({"data": features(pts, lab), "styles": {"n": {"shape": "none"}}, "labelDir": "center",
                         "labelClass": "bz-area-label", "labelOffset": [0, 20], "z": -100000}).add_to(fg)
     return fg
+
+
+def record_extents(m: folium.Map, boundaries: gpd.GeoDataFrame, levels: pd.Series) -> None:
+    """Keep each coded unit's longitude/latitude bounds, name and level on the map (``extent="511921"`` of exports).
+
+    Parameters
+    ----------
+    m : folium.Map
+    boundaries : geopandas.GeoDataFrame
+        Units with a CRS and optionally ``code`` and ``name``.
+    levels : pandas.Series
+        Level of each row ("prefecture", "county", "township", ...).
+    """
+    if "code" not in boundaries.columns or boundaries.crs is None:
+        return
+    located = located_mask(boundaries)
+    b = boundaries[located]
+    bounds = b.to_crs(4326).bounds.to_numpy(dtype=float)
+    names = column_or_default(b, "name", "").astype("string").fillna("").tolist()
+    extents = elements.state(m).setdefault("extents", {})
+    for code, name, level, bb in zip(b["code"].astype("string").fillna("").tolist(), names,
+                                     levels[located].tolist(), bounds):
+        if code:
+            extents[code] = {"bounds": tuple(float(v) for v in bb), "name": name, "level": level}
 
 
 _SETTLEMENT_FIELDS = ("code", "tier", "county", "population", "designations", "coord_source")
@@ -212,6 +239,7 @@ def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequ
                         "designations", "county_code", "coord_source") if c in disp.columns]
     rows = [{k: clean(v) for k, v in r.items()} for r in disp[cols].to_dict("records")]
     labels = [escape(n) for n in display_names(disp, lang)]
+    priority = label_priority(disp["_tier"], disp["population"] if "population" in disp.columns else None)
     groups = {}
     # higher tiers sit on top (zIndexOffset); the layer control lists them from the central city down
     for z, t in enumerate(TIER_STYLES):
@@ -221,11 +249,42 @@ def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequ
         sel = sel[np.argsort(-disp["_r"].to_numpy()[sel], kind="stable")]  # larger first: small ones stay clickable
         props = [_settlement_props(rows[i], labels[i], float(disp["_r"].iloc[i]), t, t in label_tiers, lang,
                                    county_names or {}) for i in sel]
+        for i, p in zip(sel, props):
+            p["_lp"] = int(priority[i])
         groups[t] = add_data_layer(m, TIER_STYLES[t][lang], show, _tier_spec(disp.iloc[sel], props, t, z, lang))
     if legend:
         add_tier_legend(m, tiers=[t for t in TIER_STYLES if t in groups], n_unlocated=int((~located).sum()),
                         pop_max=pop_max, r_min=r_min, r_max=r_max)
     return groups
+
+
+def label_priority(tiers: pd.Series, population: pd.Series | None) -> np.ndarray:
+    """Rank of each settlement's label (0 placed first): by tier (central city first), then population (largest first).
+
+    Parameters
+    ----------
+    tiers : pandas.Series
+        Tier values (keys of :data:`TIER_STYLES`).
+    population : pandas.Series, optional
+        Populations (unknown last within a tier).
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Examples
+    --------
+    >>> label_priority(pd.Series(["town", "central_city", "town"]), pd.Series([10, 5, 300])).tolist()
+    [2, 0, 1]
+    """
+    order_of = {t: i for i, t in enumerate(TIER_STYLES)}
+    tier_rank = tiers.map(order_of).to_numpy(dtype=float)
+    pop = (pd.to_numeric(population, errors="coerce").to_numpy(dtype=float) if population is not None
+           else np.full(len(tiers), np.nan))
+    keys = np.lexsort((np.arange(len(tiers)), -np.nan_to_num(pop, nan=-1.0), tier_rank))
+    rank = np.empty(len(tiers), dtype=int)
+    rank[keys] = np.arange(len(tiers))
+    return rank
 
 
 def _symbol_radii(s: gpd.GeoDataFrame, r_min: float, r_max: float) -> float:

@@ -90,19 +90,30 @@ def leaflet_assets() -> dict[str, str]:
 
 READY_JS = """
 (function () {
-  // ready = fonts loaded, the view fitted again at the page's final size, tiles (if any) loaded, two frames drawn
+  // ready = fonts loaded, the legends laid out (print pages), the view fitted again at the page's final size,
+  // labels placed, the scale computed from that view, images and tiles (if any) loaded, two frames drawn
   var map = %s;
   function frames() { requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); }); }
-  function whenTiles() {
+  function whenLoaded() {
     var pending = 0;
+    function done() { if (--pending === 0) { frames(); } }
     map.eachLayer(function (l) {
-      if (l instanceof L.TileLayer && l._loading) { pending++; l.once('load', function () { if (--pending === 0) { frames(); } }); }
+      if (l instanceof L.TileLayer && l._loading) { pending++; l.once('load', done); }
+      else if (l instanceof L.ImageOverlay && l._image && !l._image.complete) {
+        pending++; L.DomEvent.on(l._image, 'load error', done);
+      }
     });
     if (pending === 0) { frames(); }
     else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
   }
   var fonts = (document.fonts && document.fonts.ready) ? document.fonts.ready : Promise.resolve();
-  fonts.then(function () { if (window.bz && bz.refit) { bz.refit(map); } whenTiles(); });
+  fonts.then(function () {
+    if (window.bz && bz.printLayout) { bz.printLayout(map); }
+    if (window.bz && bz.refit) { bz.refit(map); }
+    if (window.bz && bz.declutter) { bz.declutter(map); map.on('zoomend', function () { bz.declutter(map); }); }
+    if (window.bz && bz.printScale) { window.__bazhong_scale = bz.printScale(map); }
+    whenLoaded();
+  });
 })();
 """
 
