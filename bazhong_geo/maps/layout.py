@@ -339,8 +339,9 @@ html, body {{ width: {g.width_px}px !important; height: {g.height_px}px !importa
   width: {fw}px !important; height: {fh}px !important; outline: 1px solid #333; }}
 .leaflet-control-zoom, .leaflet-control-layers, .leaflet-control-scale, .bz-title, .leaflet-control-attribution
   {{ display: none !important; }}
+.folium-map * {{ text-shadow: none !important; box-shadow: none !important; }}
 .bz-label {{ font-size: {12 * f:.2f}px; }}
-.bz-area-label {{ font-size: {13 * f:.2f}px; }}
+.bz-area-label {{ font-size: {13 * f:.2f}px; -webkit-text-stroke: 3px #fff; paint-order: stroke fill; }}
 .bz-print {{ position: absolute; color: #222; font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei",
   "PingFang SC", "Source Han Sans SC", Arial, sans-serif; }}
 #bz-header {{ left: {hx}px; top: {hy}px; width: {hw}px; height: {hh}px; }}
