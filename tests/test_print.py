@@ -7,6 +7,7 @@ ground distance (on the WGS-84 ellipsoid) under the scale bar.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -220,8 +221,14 @@ def test_ratio_scale_follows_the_paper_size(browser):
 
 def test_settlement_labels_never_overlap_and_keep_the_highest_tiers(browser):
     region = _region()
+    m = _map(region)
+    rng = np.random.default_rng(3)
+    schools = gpd.GeoDataFrame({"n": [f"学校{i}" for i in range(20)]},
+                               geometry=[Point(X0 + x, Y0 + y) for x, y in rng.uniform(3_000, 77_000, (20, 2))],
+                               crs=4545)
+    maps.add_layer(m, schools, {"name": "学校", "shape": "square", "label": "n"})
     g = page_geometry("A4", "landscape")
-    ctx, page = _open(browser, print_layout(_map(region), paper="A4", date="2026-01-01"), g)
+    ctx, page = _open(browser, print_layout(m, paper="A4", date="2026-01-01"), g)
     try:
         labels = page.evaluate("""[...document.querySelectorAll('.leaflet-tooltip.bz-label')].map(el => {
             const r = el.getBoundingClientRect();
@@ -231,7 +238,7 @@ def test_settlement_labels_never_overlap_and_keep_the_highest_tiers(browser):
         ctx.close()
     placed = [lab for lab in labels if lab[1]]
     hidden = [lab for lab in labels if not lab[1]]
-    assert len(labels) == 80 and hidden and len(placed) > 20
+    assert len(labels) == 100 and hidden and len(placed) > 20
     for i, a in enumerate(placed):
         assert frame[0] <= a[2] and a[4] <= frame[0] + frame[2] + 0.5 and frame[1] <= a[3]
         for b in placed[i + 1:]:
@@ -338,3 +345,165 @@ def test_print_errors_are_typed_and_say_how_to_fix(tmp_path):
         export_print(maps.base_map(), tmp_path / "x.pdf", per_county=True)
     with pytest.raises(MapExportError, match="give the folium.Map"):
         export_png(maps.to_html(m), tmp_path / "x.png", paper="A4")
+
+
+# ------------------------------------------------------------------------------------------ rasters
+
+def _class_raster(path, blocks, dtype="uint8", nodata=None):
+    """A 4 km x 4 km GeoTIFF (EPSG:4545, 100 m cells), one value per 2 km quadrant (row-major)."""
+    import rasterio
+    from affine import Affine
+
+    data = np.zeros((40, 40), dtype=dtype)
+    for k, v in enumerate(blocks):
+        r, c = divmod(k, 2)
+        data[r * 20:(r + 1) * 20, c * 20:(c + 1) * 20] = v
+    with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=1, dtype=dtype, crs="EPSG:4545",
+                       nodata=nodata, transform=Affine(100, 0, X0, 0, -100, Y0 + 4_000)) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def _overlay_pixels(m):
+    import base64
+    import io
+
+    from PIL import Image
+
+    png = re.search(r'L\.imageOverlay\(\s*"data:image/png;base64,([A-Za-z0-9+/=]+)"', maps.to_html(m)).group(1)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGBA"))
+
+
+def _hex(rgb):
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def test_worldcover_raster_is_drawn_with_its_classes_and_legend(tmp_path):
+    path = _class_raster(tmp_path / "wc.tif", [10, 40, 50, 80])
+    m = maps.base_map()
+    maps.add_raster(m, path)  # detected: every value is a WorldCover class
+    img = _overlay_pixels(m)
+    colours = {_hex(p[:3]) for p in img[img[..., 3] > 0].reshape(-1, 4)}
+    assert colours == {"#006400", "#f096ff", "#fa0000", "#0064c8"}  # class colours only: nothing blended
+    html = maps.to_html(m)
+    legend = re.findall(r"\\u003cspan\\u003e([^\\]+)\\u003c/span\\u003e", html)
+    assert legend == ["林地", "耕地", "建设用地", "永久水体"]
+    assert "土地覆盖（ESA WorldCover）" in html
+    en = maps.base_map(lang="en")
+    maps.add_raster(en, path, kind="categorical")
+    assert "Tree cover" in maps.to_html(en) and "Built-up" in maps.to_html(en)
+
+
+def test_class_rasters_are_never_drawn_as_continuous_surfaces(tmp_path):
+    wc = _class_raster(tmp_path / "wc.tif", [10, 40, 50, 80])
+    with pytest.raises(maps_error(), match="never drawn as a continuous surface"):
+        maps.add_raster(maps.base_map(), wc, kind="continuous")
+    with pytest.raises(maps_error(), match="never drawn as a continuous surface"):
+        maps.add_raster(maps.base_map(), wc, kind="continuous", classes="worldcover")
+    # ambiguous codes, unknown codes and measurements asked to be classes are refused with the fix
+    with pytest.raises(maps_error(), match="worldcover and ghsl_smod; say which"):
+        maps.add_raster(maps.base_map(), _class_raster(tmp_path / "amb.tif", [10, 30, 10, 30]))
+    with pytest.raises(maps_error(), match=r"value\(s\) \[7\] are not classes of worldcover"):
+        maps.add_raster(maps.base_map(), _class_raster(tmp_path / "bad.tif", [10, 7, 50, 80]), classes="worldcover")
+    with pytest.raises(maps_error(), match="match no known class table"):
+        maps.add_raster(maps.base_map(), _class_raster(tmp_path / "f.tif", [0.1, 0.5, 0.7, 1], "float32"),
+                        kind="categorical")
+    # CLCD and GHSL SMOD are recognised; a user's table draws its own colours
+    assert maps.detect_table([1, 2, 4, 8]).key == "clcd" and maps.detect_table([11, 13, 21, 30]).key == "ghsl_smod"
+    assert maps.detect_table([0, 1]) is None  # a 0/1 mask is not land cover
+    user = {1: ("建成区", "built-up", "#e74c3c"), 2: ("水域", "water", "#3498db"), 3: ("农田", "farmland", "#f1c40f")}
+    m = maps.base_map()
+    maps.add_raster(m, _class_raster(tmp_path / "u.tif", [1, 2, 3, 0], nodata=0), classes=user)
+    img = _overlay_pixels(m)
+    assert {_hex(p[:3]) for p in img[img[..., 3] > 0].reshape(-1, 4)} == {"#e74c3c", "#3498db", "#f1c40f"}
+    assert (img[..., 3] == 0).sum() > 0.2 * img[..., 3].size  # nodata quadrant transparent
+
+
+def maps_error():
+    from bazhong_geo._errors import BazhongGeoError
+
+    return BazhongGeoError
+
+
+def test_continuous_raster_uses_a_ramp_and_a_ramp_legend(tmp_path):
+    path = _class_raster(tmp_path / "f.tif", [0.0, 0.5, 0.75, 1.0], "float32")
+    m = maps.base_map()
+    maps.add_raster(m, path, cmap="viridis", vmin=0, vmax=1, opacity=1)
+    img = _overlay_pixels(m)
+    colours = {_hex(p[:3]) for p in img[img[..., 3] > 0].reshape(-1, 4)}
+    assert "#440154" in colours and "#fde725" in colours
+    html = maps.to_html(m)
+    assert "linear-gradient(to right, #440154" in html and "bz-ramp" in html
+    with pytest.raises(maps_error(), match="ramp 'rainbow' unknown"):
+        maps.add_raster(maps.base_map(), path, cmap="rainbow")
+
+
+# ------------------------------------------------------------------------------------------ styled layers
+
+def test_styled_layers_polygon_choropleth_line_and_point():
+    from shapely.geometry import LineString
+
+    m = maps.base_map()
+    polys = gpd.GeoDataFrame({"name": ["甲", "乙", "丙", "丁"], "share": [0.1, 0.4, 0.6, np.nan]},
+                             geometry=[box(106 + i * 0.1, 31, 106.1 + i * 0.1, 31.1) for i in range(4)], crs=4326)
+    maps.add_layer(m, polys, {"name": "城镇化率", "choropleth": {"column": "share", "scheme": "user_defined",
+                                                            "bins": [0.3, 1.0], "digits": 1},
+                              "label": "name", "opacity": 0.5})
+    lines = gpd.GeoDataFrame({"ref": ["G85"]}, geometry=[LineString([(106, 31), (106.4, 31.1)])], crs=4326)
+    maps.add_layer(m, lines, {"name": "高速", "color": "#8e44ad", "weight": 3, "dash": "6 3"})
+    pts = gpd.GeoDataFrame({"n": ["学校"]}, geometry=[Point(106.2, 31.05)], crs=4326)
+    maps.add_layer(m, pts, {"name": "学校", "shape": "square", "fill": "#2980b9", "label": "n"})
+    html = maps.to_html(m)
+    specs = [json.loads(s) for s in re.findall(r"bz\.layer\((\{.*?\})\)\.addTo", html)]
+    poly_spec = specs[0]
+    keys = [f["properties"]["_k"] for f in poly_spec["data"]["features"]]
+    assert keys == ["c0", "c1", "c1", "na"]
+    assert poly_spec["styles"]["c0"]["fillOpacity"] == pytest.approx(0.25) and poly_spec["styles"]["c0"]["opacity"] == 0.5
+    labels = [f["properties"].get("_l") for f in specs[1]["data"]["features"]]
+    assert labels == ["甲", "乙", "丙", "丁"]
+    line_spec = specs[2]
+    assert line_spec["styles"]["a"] == {"color": "#8e44ad", "weight": 3, "opacity": 1.0, "fill": False,
+                                        "dashArray": "6 3"}
+    assert specs[3]["styles"]["a"]["shape"] == "square" and specs[3]["data"]["features"][0]["properties"]["_l"] == "学校"
+    for text in ("0.1 – 0.3", "0.3 – 1", "无数据", "高速", "学校"):
+        assert text in html.replace("\\u0026", "&")
+
+
+def test_styled_layer_errors_name_the_fix():
+    from shapely.geometry import LineString
+
+    g = gpd.GeoDataFrame({"v": [1]}, geometry=[Point(106, 31)], crs=4326)
+    with pytest.raises(maps_error(), match="unknown; use name, color"):
+        maps.add_layer(maps.base_map(), g, {"colour": "red"})
+    with pytest.raises(maps_error(), match="'nope' not in the layer"):
+        maps.add_layer(maps.base_map(), g, {"label": "nope"})
+    with pytest.raises(maps_error(), match="mixes geometry types"):
+        maps.add_layer(maps.base_map(), gpd.GeoDataFrame(geometry=[Point(0, 0), LineString([(0, 0), (1, 1)])],
+                                                         crs=4326))
+    with pytest.raises(maps_error(), match="scheme 'jenks' unknown"):
+        maps.add_layer(maps.base_map(), g, {"choropleth": {"column": "v", "scheme": "jenks"}})
+    with pytest.raises(maps_error(), match="from 0 to 1"):
+        maps.add_layer(maps.base_map(), g, {"opacity": 2})
+
+
+def test_county_print_page_with_land_cover_puts_the_class_legend_beside_the_map(browser, tmp_path):
+    import rasterio
+    from affine import Affine
+
+    region = _region()
+    data = np.full((80, 80), 10, dtype="uint8")
+    data[:, 40:] = 40
+    data[30:50, 30:50] = 50
+    data[60:, :20] = 80
+    tif = tmp_path / "lc.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=80, height=80, count=1, dtype="uint8", crs="EPSG:4545",
+                       transform=Affine(500, 0, X0, 0, -500, Y0 + 80_000)) as dst:
+        dst.write(data, 1)
+    m = maps.settlement_map(region, raster=tif)
+    g = page_geometry("A4", "landscape")
+    ctx, page = _open(browser, print_layout(m, extent="511921", paper="A4", date="2026-01-01"), g)
+    try:
+        legend = page.evaluate("[...document.querySelectorAll('#bz-legends .bz-legend')].map(e => e.textContent)")
+    finally:
+        ctx.close()
+    assert any(t.startswith("土地覆盖（ESA WorldCover）林地耕地建设用地永久水体") for t in legend), legend

@@ -7,9 +7,11 @@ style      symbols, palettes, texts and labels, designation labels, number forma
 geometry   display copies of layers (simplified, longitude/latitude, rounded), GeoJSON features
 base       the Leaflet map, basemaps, fitting the view, panels, title, scale bar, layer control
 layers     boundaries, settlements, catchments, built-up areas, designated towns, candidates
-raster     raster overlays embedded as PNG
+raster     raster overlays embedded as PNG: classes with their legend, or a colour ramp
+classes    class tables of categorical rasters (ESA WorldCover, GHSL SMOD, CLCD, a user's table)
+styled     any GeoDataFrame as a styled polygon, line or point layer (a plain style dict)
 choropleth classified values (mapclassify) and their legend
-legend     tier legend, categorical legends
+legend     tier legend, categorical legends, colour-ramp legends
 panel      the progress panel
 compose    whole maps: settlement_map, progress_map, catchment_map, meeting_map
 markup     escaping and safe JSON for HTML and scripts
@@ -31,16 +33,18 @@ from __future__ import annotations
 
 from .base import add_layer_control, add_scale_bar, add_title, base_map, fit_bounds
 from .choropleth import add_choropleth, classify
+from .classes import CLCD, GHSL_SMOD, WORLDCOVER, ClassTable, class_table, detect_table
 from .compose import catchment_map, meeting_map, progress_map, settlement_map
 from .export import export_pdf, export_png, export_print
 from .geometry import prepare_geometries
 from .layout import page_geometry, parse_extent, print_layout
 from .layers import add_boundaries, add_builtup, add_candidates, add_catchments, add_designated, add_settlements
-from .legend import add_categorical_legend, add_tier_legend
+from .legend import add_categorical_legend, add_ramp_legend, add_tier_legend
 from .offline import leaflet_assets, save, show, to_html
 from .panel import add_progress_panel
 from .raster import add_raster
-from .style import STATUS_COLORS, TIER_STYLES, population_radius
+from .style import RAMPS, STATUS_COLORS, TIER_STYLES, population_radius
+from .styled import add_layer, check_style
 
 __all__ = [
     "TIER_STYLES",
@@ -76,6 +80,16 @@ __all__ = [
     "export_pdf",
     "export_print",
     "print_layout",
+    "add_layer",
+    "check_style",
+    "add_ramp_legend",
+    "ClassTable",
+    "class_table",
+    "detect_table",
+    "WORLDCOVER",
+    "GHSL_SMOD",
+    "CLCD",
+    "RAMPS",
     "page_geometry",
     "parse_extent",
 ]
