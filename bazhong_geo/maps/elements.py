@@ -172,12 +172,17 @@ window.bz = (function () {
     return {metres: metres, px: px, denominator: denominator};
   }
   function printLayout(map) {
-    // legends (not the progress panel) move from the map into the side column; the column shrinks to fit
+    // legends (and the progress panel) move from the map into the side column; they shrink to fit it
     var col = document.getElementById('bz-legends');
     if (!col) { return; }
-    document.querySelectorAll('.leaflet-control-container .bz-legend').forEach(function (el) { col.appendChild(el); });
-    var avail = col.clientHeight, need = col.scrollHeight;
-    if (need > avail && avail > 0) { col.style.zoom = Math.max(0.4, avail / need); }
+    var inner = document.createElement('div');
+    inner.className = 'bz-legends-inner';
+    col.appendChild(inner);
+    document.querySelectorAll('.leaflet-control-container .bz-legend').forEach(function (el) { inner.appendChild(el); });
+    function fits() { var c = col.getBoundingClientRect(), r = inner.getBoundingClientRect();
+      return r.bottom <= c.bottom + 0.5 && r.right <= c.right + 0.5; }
+    var k = 1;
+    while (!fits() && k > 0.4) { k *= 0.96; inner.style.zoom = k; }
   }
   return {svg: svg, layer: layer, panel: panel, fit: fit, refit: refit, declutter: declutter, printScale: printScale,
           printLayout: printLayout, labels: function () { return LABELS; }};

@@ -51,7 +51,7 @@ PRINT_FACTORS = {"A4": {"line": 0.57, "symbol": 0.65, "font": 0.85},
 
 _MARGIN_MM = 10.0
 _HEADER_MM = {"A4": 14.0, "A3": 17.0, "A2": 21.0}
-_FOOTER_MM = 6.0
+_FOOTER_MM = 8.0
 _GAP_MM = 5.0
 _SIDE_MM = {"A4": 58.0, "A3": 66.0, "A2": 80.0}  # legend column (landscape) or band (portrait)
 _SCALEBOX_MM = 36.0
@@ -104,13 +104,15 @@ def _check_paper(paper: str, orientation: str) -> tuple[str, str]:
     return key, orientation
 
 
-def page_geometry(paper: str = "A3", orientation: str = "landscape") -> PageGeometry:
+def page_geometry(paper: str = "A3", orientation: str = "landscape", *, wide_side: bool = False) -> PageGeometry:
     """Return the layout of a sheet: map frame, legend column or band, title and sources line.
 
     Parameters
     ----------
     paper : {"A4", "A3", "A2"}
     orientation : {"landscape", "portrait"}
+    wide_side : bool
+        A wider legend column (landscape) or taller band (portrait) for a progress panel.
 
     Returns
     -------
@@ -133,6 +135,8 @@ def page_geometry(paper: str = "A3", orientation: str = "landscape") -> PageGeom
         w_mm, h_mm = h_mm, w_mm
     k = CSS_PX_PER_MM
     m, head, foot, gap, side = _MARGIN_MM, _HEADER_MM[paper], _FOOTER_MM, _GAP_MM, _SIDE_MM[paper]
+    if wide_side:
+        side *= 1.8
     top = m + head
     bottom = h_mm - m - foot
     if orientation == "landscape":
@@ -326,9 +330,9 @@ def _css(g: PageGeometry, factors: dict) -> str:
     f = factors["font"]
     scalebox_w = _SCALEBOX_MM * CSS_PX_PER_MM + 20
     landscape = g.orientation == "landscape"
-    legends = (f"left: 0; top: 0; width: {sw:.2f}px; height: {sh - 150:.2f}px; flex-direction: column;" if landscape else
-               f"left: 0; top: 0; width: {sw - scalebox_w - 20:.2f}px; height: {sh:.2f}px; flex-direction: column; "
-               "flex-wrap: wrap; align-content: flex-start;")
+    legends = (f"left: 0; top: 0; width: {sw:.2f}px; height: {sh - 150:.2f}px;" if landscape else
+               f"left: 0; top: 0; width: {sw - scalebox_w - 20:.2f}px; height: {sh:.2f}px;")
+    inner = "flex-direction: column;" if landscape else "flex-direction: row; flex-wrap: nowrap;"
     scalebox = ("left: 0; bottom: 0; width: 100%; height: 140px;" if landscape else
                 f"right: 0; top: 0; width: {scalebox_w:.2f}px; height: {sh:.2f}px;")
     return f"""
@@ -348,7 +352,9 @@ html, body {{ width: {g.width_px}px !important; height: {g.height_px}px !importa
 #bz-header h1 {{ margin: 0; font-size: {22 * f:.2f}px; line-height: 1.2; }}
 #bz-header p {{ margin: 2px 0 0 0; font-size: {12 * f:.2f}px; color: #555; }}
 #bz-side {{ left: {sx}px; top: {sy}px; width: {sw}px; height: {sh}px; }}
-#bz-legends {{ position: absolute; {legends} overflow: hidden; display: flex; gap: 6px; }}
+#bz-legends {{ position: absolute; {legends} overflow: hidden; }}
+.bz-legends-inner {{ display: inline-flex; gap: 6px; align-items: flex-start; {inner} }}
+.bz-legends-inner > * {{ flex-shrink: 0; margin: 0 !important; }}
 #bz-legends .bz-panel {{ box-shadow: none; border: 1px solid #bbb; max-width: none; font-size: {12 * f:.2f}px; }}
 #bz-scalebox {{ position: absolute; {scalebox} }}
 #bz-north {{ position: absolute; left: 0; top: 0; }}
@@ -359,8 +365,8 @@ html, body {{ width: {g.width_px}px !important; height: {g.height_px}px !importa
 #bz-scalebar .ticks span {{ position: absolute; top: 2px; transform: translateX(-50%); white-space: nowrap; }}
 #bz-scalebar .ticks .t0 {{ left: 0; }}
 #bz-ratio {{ position: absolute; left: 4px; top: 100px; font-size: {12 * f:.2f}px; font-weight: bold; }}
-#bz-footer {{ left: {ox}px; top: {oy}px; width: {ow}px; height: {oh}px; font-size: {9 * f:.2f}px; color: #555;
-  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; line-height: {oh}px; }}
+#bz-footer {{ left: {ox}px; top: {oy}px; width: {ow}px; height: {oh}px; font-size: {8.5 * f:.2f}px; color: #555;
+  overflow: hidden; line-height: 1.25; display: flex; align-items: center; }}
 """
 
 
@@ -405,8 +411,8 @@ def print_layout(m: folium.Map, *, extent: str | Sequence | gpd.GeoDataFrame | N
     >>> 'id="bz-scalebar"' in page and "<h1>Test</h1>" in page
     True
     """
-    g = page_geometry(paper, orientation)
     st = elements.state(m)
+    g = page_geometry(paper, orientation, wide_side=bool(st.get("progress_panel")))
     lang = st.get("lang", "zh")
     minx, miny, maxx, maxy = basemap_box(m, *resolve_extent(m, extent))
     factors = PRINT_FACTORS[g.paper]
