@@ -568,7 +568,9 @@ def test_quotes_apostrophes_and_backticks_everywhere_show_as_text(browser, tmp_p
                                            "els => els.map(e => e.textContent.trim())")
         assert layers.count(NASTY) == 2  # built-up and raster layers
         assert page.inner_text(".bz-progress").count(NASTY) == 2  # a target and the note
-        assert page.locator(".bz-legend", has_text="a&b").last.inner_text().count(NASTY) == 3  # title, item, note
+        legend = page.locator(".bz-legend:not(:has(.bz-ramp))", has_text="a&b").last
+        assert legend.inner_text().count(NASTY) == 3  # title, item, note
+        assert page.inner_text(".bz-legend:has(.bz-ramp) h4") == NASTY  # the raster's ramp legend
         assert NASTY in page.inner_text(".leaflet-control-attribution")
         popups = page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map), out = [];
             map.eachLayer(l => { if (l.feature && l.getPopup && l.getPopup()) { l.openPopup();

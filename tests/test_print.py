@@ -257,7 +257,13 @@ def test_ten_renders_are_pixel_identical(browser, tmp_path):
         img = Image.open(out)
         renders.append((img.size, img.convert("RGB").tobytes()))
     assert renders[0][0] == (page_geometry("A4").width_px, page_geometry("A4").height_px)
-    assert all(r == renders[0] for r in renders[1:]), [i for i, r in enumerate(renders) if r != renders[0]]
+    first = np.frombuffer(renders[0][1], dtype=np.uint8).reshape(renders[0][0][1], renders[0][0][0], 3)
+    differ = {}
+    for i, (_, data) in enumerate(renders[1:], 1):
+        ys, xs = np.nonzero((np.frombuffer(data, dtype=np.uint8).reshape(first.shape) != first).any(axis=-1))
+        if len(xs):
+            differ[i] = (len(xs), int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max()))
+    assert differ == {}  # render -> (pixels, x range, y range) that differ from the first
 
 
 def _pdfinfo(path):

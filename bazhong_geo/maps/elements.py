@@ -175,9 +175,9 @@ window.bz = (function () {
     // legends (and the progress panel) move from the map into the side column; they shrink to fit it
     var col = document.getElementById('bz-legends');
     if (!col) { return; }
-    var inner = document.createElement('div');
-    inner.className = 'bz-legends-inner';
-    col.appendChild(inner);
+    var inner = col.querySelector('.bz-legends-inner');
+    if (!inner) { inner = document.createElement('div'); inner.className = 'bz-legends-inner'; col.appendChild(inner); }
+    inner.style.zoom = '';
     document.querySelectorAll('.leaflet-control-container .bz-legend').forEach(function (el) { inner.appendChild(el); });
     function fits() { var c = col.getBoundingClientRect(), r = inner.getBoundingClientRect();
       return r.bottom <= c.bottom + 0.5 && r.right <= c.right + 0.5; }

@@ -106,13 +106,22 @@ READY_JS = """
     if (pending === 0) { frames(); }
     else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
   }
+  function fontsSettled(fn, tries) {
+    // fonts load when text first needs them: lay the page out, then wait until no font is loading
+    document.body.getBoundingClientRect();
+    if (!document.fonts || document.fonts.status === 'loaded' || tries >= 20) { fn(); return; }
+    document.fonts.ready.then(function () { setTimeout(function () { fontsSettled(fn, tries + 1); }, 0); });
+  }
   var fonts = (document.fonts && document.fonts.ready) ? document.fonts.ready : Promise.resolve();
   fonts.then(function () {
     if (window.bz && bz.printLayout) { bz.printLayout(map); }
     if (window.bz && bz.refit) { bz.refit(map); }
-    if (window.bz && bz.declutter) { bz.declutter(map); map.on('zoomend', function () { bz.declutter(map); }); }
-    if (window.bz && bz.printScale) { window.__bazhong_scale = bz.printScale(map); }
-    whenLoaded();
+    fontsSettled(function () {
+      if (window.bz && bz.printLayout) { bz.printLayout(map); }
+      if (window.bz && bz.declutter) { bz.declutter(map); map.on('zoomend', function () { bz.declutter(map); }); }
+      if (window.bz && bz.printScale) { window.__bazhong_scale = bz.printScale(map); }
+      whenLoaded();
+    }, 0);
   });
 })();
 """
