@@ -67,7 +67,7 @@ def folium_baseline_mb(region) -> float:
     s = region.settlements
     s = s[~(s.geometry.isna() | s.geometry.is_empty)]
     cols = [c for c in ("code", "name", "tier", "population", "designations", "county_code") if c in s.columns]
-    folium.GeoJson(s[cols + ["geometry"]].to_crs(4326), marker=folium.CircleMarker(radius=4),
+    folium.GeoJson(s[[*cols, "geometry"]].to_crs(4326), marker=folium.CircleMarker(radius=4),
                    popup=folium.GeoJsonPopup(fields=cols)).add_to(m)
     return len(m.get_root().render().encode("utf-8")) / 1e6
 

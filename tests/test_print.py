@@ -39,15 +39,15 @@ def _region():
     towns = [box(tx + i * 13_333.3, ty + j * 13_333.3, tx + (i + 1) * 13_333.3, ty + (j + 1) * 13_333.3)
              for j in range(3) for i in range(3)]
     town_codes = [f"511921{100 + k}" for k in range(1, 10)]
-    b = gpd.GeoDataFrame({"code": ["511900"] + COUNTY_CODES + town_codes,
+    b = gpd.GeoDataFrame({"code": ["511900", *COUNTY_CODES, *town_codes],
                           "name": ["巴中市", "巴州区", "恩阳区", "通江县", "南江县"] + [f"{k}镇" for k in range(1, 10)],
                           "level": ["prefecture"] + ["county"] * 4 + ["township"] * 9},
-                         geometry=[shapely.union_all(cells)] + cells + towns, crs=4545)
+                         geometry=[shapely.union_all(cells), *cells, *towns], crs=4545)
     rng = np.random.default_rng(7)
     xy = rng.uniform(3_000, 77_000, (80, 2))
     s = gpd.GeoDataFrame({"name": ["巴城"] + [f"县城{i}" for i in range(3)] + [f"乡镇{i}号" for i in range(76)],
                           "tier": ["central_city"] + ["county_town"] * 3 + ["town"] * 76,
-                          "population": [600_000, 200_000, 150_000, 100_000] + list(rng.uniform(1e3, 5e4, 76))},
+                          "population": [600000, 200000, 150000, 100000, *list(rng.uniform(1000.0, 50000.0, 76))]},
                          geometry=[Point(X0 + x, Y0 + y) for x, y in xy], crs=4545)
     return {"boundaries": b, "settlements": s}
 
@@ -138,7 +138,7 @@ FRAME_JS = ("(() => { const el = document.querySelector('.folium-map'); const r 
 
 # ------------------------------------------------------------------------------------------ in Chromium
 
-@pytest.mark.parametrize("level,code,paper,orientation", [
+@pytest.mark.parametrize(("level", "code", "paper", "orientation"), [
     ("prefecture", "511900", "A3", "landscape"),
     ("county", "511921", "A4", "landscape"),
     ("township", "511921101", "A4", "portrait"),
@@ -155,7 +155,8 @@ def test_vertex_scale_bar_ratio_and_extent_at_every_level(browser, tmp_path, lev
     try:
         left, top, w, h = page.evaluate(FRAME_JS)
         # the frame is where the paper layout puts it
-        assert (left, top) == pytest.approx(g.frame[:2], abs=1) and (w, h) == pytest.approx(g.frame[2:], abs=1)
+        assert (left, top) == pytest.approx(g.frame[:2], abs=1)
+        assert (w, h) == pytest.approx(g.frame[2:], abs=1)
         view = View(poly.bounds, (w, h), g.pad_px)
         png = tmp_path / "page.png"
         page.screenshot(path=str(png))
@@ -170,7 +171,8 @@ def test_vertex_scale_bar_ratio_and_extent_at_every_level(browser, tmp_path, lev
         # nothing of the extent is cut off: its bounding box lies inside the frame
         for lon, lat in ((poly.bounds[0], poly.bounds[1]), (poly.bounds[2], poly.bounds[3])):
             px, py = view.pixel(lon, lat)
-            assert 0 <= px <= w and 0 <= py <= h
+            assert 0 <= px <= w
+            assert 0 <= py <= h
         # the scale bar: its drawn length on the ellipsoid, at the frame's centre, is the distance it states
         bar = page.evaluate("(() => { const b = document.getElementById('bz-scalebar');"
                             " const r = b.querySelector('.bar').getBoundingClientRect();"
@@ -238,9 +240,13 @@ def test_settlement_labels_never_overlap_and_keep_the_highest_tiers(browser):
         ctx.close()
     placed = [lab for lab in labels if lab[1]]
     hidden = [lab for lab in labels if not lab[1]]
-    assert len(labels) == 100 and hidden and len(placed) > 20
+    assert len(labels) == 100
+    assert hidden
+    assert len(placed) > 20
     for i, a in enumerate(placed):
-        assert frame[0] <= a[2] and a[4] <= frame[0] + frame[2] + 0.5 and frame[1] <= a[3]
+        assert frame[0] <= a[2]
+        assert a[4] <= frame[0] + frame[2] + 0.5
+        assert frame[1] <= a[3]
         for b in placed[i + 1:]:
             assert not (a[2] < b[4] and b[2] < a[4] and a[3] < b[5] and b[3] < a[5]), (a[0], b[0])
     names = {lab[0] for lab in placed}
@@ -272,7 +278,7 @@ def _pdfinfo(path):
     return pages, tuple(map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups()))
 
 
-@pytest.mark.parametrize("paper,orientation,points", [("A3", "landscape", (1191, 842)), ("A4", "portrait", (595, 842)),
+@pytest.mark.parametrize(("paper", "orientation", "points"), [("A3", "landscape", (1191, 842)), ("A4", "portrait", (595, 842)),
                                                       ("A2", "landscape", (1684, 1191))])
 def test_pdf_has_one_vector_page_per_county_at_the_paper_size(browser, tmp_path, paper, orientation, points):
     from PIL import Image
@@ -293,7 +299,8 @@ def test_pdf_has_one_vector_page_per_county_at_the_paper_size(browser, tmp_path,
     subprocess.run(["pdftoppm", "-r", "20", "-png", str(out), str(tmp_path / "pg")], check=True)
     shots = sorted(tmp_path.glob("pg-*.png"))
     arrays = [np.asarray(Image.open(p).convert("L"), dtype=float) for p in shots]
-    assert len(arrays) == 4 and all(a.std() > 5 for a in arrays)
+    assert len(arrays) == 4
+    assert all(a.std() > 5 for a in arrays)
     assert all(np.abs(arrays[0] - a).mean() > 0.5 for a in arrays[1:])
 
 
@@ -302,7 +309,8 @@ def test_one_page_pdf_and_png_per_county(browser, tmp_path):
     one = export_print(m, tmp_path / "one.pdf", paper="A4", extent="511921101", browser=browser)
     assert _pdfinfo(one[0])[0] == 1
     pngs = export_print(m, tmp_path / "c.png", paper="A4", per_county=True, scale=1, browser=browser)
-    assert [p.name for p in pngs] == [f"c_{c}.png" for c in COUNTY_CODES] and all(p.exists() for p in pngs)
+    assert [p.name for p in pngs] == [f"c_{c}.png" for c in COUNTY_CODES]
+    assert all(p.exists() for p in pngs)
 
 
 # ------------------------------------------------------------------------------------------ no browser
@@ -315,7 +323,9 @@ def test_page_geometry_is_the_paper_at_96_css_px_per_inch():
         assert (land.width_mm, land.height_mm) == (h, w)
         for geom in (g, land):
             fx, fy, fw, fh = geom.frame
-            assert fx >= 10 * CSS_PX_PER_MM - 0.1 and fx + fw <= geom.width_px and fy + fh <= geom.height_px
+            assert fx >= 10 * CSS_PX_PER_MM - 0.1
+            assert fx + fw <= geom.width_px
+            assert fy + fh <= geom.height_px
 
 
 def test_extents_parse_and_resolve():
@@ -345,11 +355,11 @@ def test_print_errors_are_typed_and_say_how_to_fix(tmp_path):
         print_layout(m, extent=(X0, Y0, X0 + 1000, Y0 + 1000))
     with pytest.raises(MapExportError, match="minx < maxx"):
         print_layout(m, extent=(107, 32, 106, 33))
-    with pytest.raises(MapExportError, match=".pdf or a .png"):
+    with pytest.raises(MapExportError, match=r"\.pdf or a \.png"):
         export_print(m, tmp_path / "x.jpg")
     with pytest.raises(MapExportError, match="per-county pages need county boundaries"):
         export_print(maps.base_map(), tmp_path / "x.pdf", per_county=True)
-    with pytest.raises(MapExportError, match="give the folium.Map"):
+    with pytest.raises(MapExportError, match=r"give the folium\.Map"):
         export_png(maps.to_html(m), tmp_path / "x.png", paper="A4")
 
 
@@ -397,7 +407,8 @@ def test_worldcover_raster_is_drawn_with_its_classes_and_legend(tmp_path):
     assert "土地覆盖（ESA WorldCover）" in html
     en = maps.base_map(lang="en")
     maps.add_raster(en, path, kind="categorical")
-    assert "Tree cover" in maps.to_html(en) and "Built-up" in maps.to_html(en)
+    assert "Tree cover" in maps.to_html(en)
+    assert "Built-up" in maps.to_html(en)
 
 
 def test_class_rasters_are_never_drawn_as_continuous_surfaces(tmp_path):
@@ -415,7 +426,8 @@ def test_class_rasters_are_never_drawn_as_continuous_surfaces(tmp_path):
         maps.add_raster(maps.base_map(), _class_raster(tmp_path / "f.tif", [0.1, 0.5, 0.7, 1], "float32"),
                         kind="categorical")
     # CLCD and GHSL SMOD are recognised; a user's table draws its own colours
-    assert maps.detect_table([1, 2, 4, 8]).key == "clcd" and maps.detect_table([11, 13, 21, 30]).key == "ghsl_smod"
+    assert maps.detect_table([1, 2, 4, 8]).key == "clcd"
+    assert maps.detect_table([11, 13, 21, 30]).key == "ghsl_smod"
     assert maps.detect_table([0, 1]) is None  # a 0/1 mask is not land cover
     user = {1: ("建成区", "built-up", "#e74c3c"), 2: ("水域", "water", "#3498db"), 3: ("农田", "farmland", "#f1c40f")}
     m = maps.base_map()
@@ -437,9 +449,11 @@ def test_continuous_raster_uses_a_ramp_and_a_ramp_legend(tmp_path):
     maps.add_raster(m, path, cmap="viridis", vmin=0, vmax=1, opacity=1)
     img = _overlay_pixels(m)
     colours = {_hex(p[:3]) for p in img[img[..., 3] > 0].reshape(-1, 4)}
-    assert "#440154" in colours and "#fde725" in colours
+    assert "#440154" in colours
+    assert "#fde725" in colours
     html = maps.to_html(m)
-    assert "linear-gradient(to right, #440154" in html and "bz-ramp" in html
+    assert "linear-gradient(to right, #440154" in html
+    assert "bz-ramp" in html
     with pytest.raises(maps_error(), match="ramp 'rainbow' unknown"):
         maps.add_raster(maps.base_map(), path, cmap="rainbow")
 
@@ -464,13 +478,15 @@ def test_styled_layers_polygon_choropleth_line_and_point():
     poly_spec = specs[0]
     keys = [f["properties"]["_k"] for f in poly_spec["data"]["features"]]
     assert keys == ["c0", "c1", "c1", "na"]
-    assert poly_spec["styles"]["c0"]["fillOpacity"] == pytest.approx(0.25) and poly_spec["styles"]["c0"]["opacity"] == 0.5
+    assert poly_spec["styles"]["c0"]["fillOpacity"] == pytest.approx(0.25)
+    assert poly_spec["styles"]["c0"]["opacity"] == 0.5
     labels = [f["properties"].get("_l") for f in specs[1]["data"]["features"]]
     assert labels == ["甲", "乙", "丙", "丁"]
     line_spec = specs[2]
     assert line_spec["styles"]["a"] == {"color": "#8e44ad", "weight": 3, "opacity": 1.0, "fill": False,
                                         "dashArray": "6 3"}
-    assert specs[3]["styles"]["a"]["shape"] == "square" and specs[3]["data"]["features"][0]["properties"]["_l"] == "学校"
+    assert specs[3]["styles"]["a"]["shape"] == "square"
+    assert specs[3]["data"]["features"][0]["properties"]["_l"] == "学校"
     for text in ("0.1 – 0.3", "0.3 – 1", "无数据", "高速", "学校"):
         assert text in html.replace("\\u0026", "&")
 

@@ -87,7 +87,7 @@ def main() -> int:
                                      date=DATE)
     written += maps.export_print(m, DOCS / "counties_A4.pdf", paper="A4", per_county=True, date=DATE)
     for path in written:
-        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.0f} KiB)")  # noqa: T201 (a tool)
+        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,8 +20,17 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from branca.element import MacroElement
 
-__all__ = ["BASEMAPS", "base_map", "fit_bounds", "basemap_box", "add_data_layer", "add_panel", "add_title",
-           "add_scale_bar", "add_layer_control"]
+__all__ = [
+    "BASEMAPS",
+    "add_data_layer",
+    "add_layer_control",
+    "add_panel",
+    "add_scale_bar",
+    "add_title",
+    "base_map",
+    "basemap_box",
+    "fit_bounds",
+]
 
 _DEFAULT_CENTER = (31.87, 106.95)  # Bazhong
 

@@ -12,15 +12,15 @@ and China's CLCD (Yang & Huang 2021). A user's table is a mapping ``value -> (la
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
 from .._errors import BazhongGeoError
 from .markup import check_color
 
-__all__ = ["ClassTable", "WORLDCOVER", "GHSL_SMOD", "CLCD", "KNOWN_TABLES", "class_table", "detect_table"]
+__all__ = ["CLCD", "GHSL_SMOD", "KNOWN_TABLES", "WORLDCOVER", "ClassTable", "class_table", "detect_table"]
 
 
 @dataclass(frozen=True)

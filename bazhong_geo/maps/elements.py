@@ -14,7 +14,8 @@ from .markup import script_json
 if TYPE_CHECKING:
     import folium
 
-__all__ = ["RUNTIME_JS", "CSS", "POSITIONS", "state", "check_position", "DataLayer", "Panel", "Raw"]
+# DataLayer, Panel and Raw are built on first access by the module's __getattr__ (branca loads only for a map)
+__all__ = ["CSS", "POSITIONS", "RUNTIME_JS", "DataLayer", "Panel", "Raw", "check_position", "state"]  # noqa: F822
 
 #: Leaflet control corners.
 POSITIONS = ("topleft", "topright", "bottomleft", "bottomright")
@@ -27,11 +28,15 @@ window.bz = (function () {
         p.push((c + q * Math.cos(a)).toFixed(1) + ',' + (c + q * Math.sin(a)).toFixed(1)); }
       return '<polygon points="' + p.join(' ') + '"/>'; },
     square: function (s) { return '<rect x="1" y="1" width="' + (s - 2) + '" height="' + (s - 2) + '"/>'; },
-    diamond: function (s) { var c = s / 2; return '<polygon points="' + c + ',1 ' + (s - 1) + ',' + c + ' ' + c + ',' + (s - 1) + ' 1,' + c + '"/>'; },
-    triangle: function (s) { return '<polygon points="' + s / 2 + ',1 ' + (s - 1) + ',' + (s - 1) + ' 1,' + (s - 1) + '"/>'; },
+    diamond: function (s) { var c = s / 2;
+      return '<polygon points="' + c + ',1 ' + (s - 1) + ',' + c + ' ' + c + ',' + (s - 1) + ' 1,' + c + '"/>'; },
+    triangle: function (s) {
+      return '<polygon points="' + s / 2 + ',1 ' + (s - 1) + ',' + (s - 1) + ' 1,' + (s - 1) + '"/>'; },
     circle: function (s) { return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 1) + '"/>'; },
-    cross: function (s) { return '<path d="M2,2L' + (s - 2) + ',' + (s - 2) + 'M' + (s - 2) + ',2L2,' + (s - 2) + '" stroke-width="3"/>'; },
-    ring: function (s) { return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 2) + '" fill="none" stroke-width="3"/>'; }
+    cross: function (s) {
+      return '<path d="M2,2L' + (s - 2) + ',' + (s - 2) + 'M' + (s - 2) + ',2L2,' + (s - 2) + '" stroke-width="3"/>'; },
+    ring: function (s) {
+      return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 2) + '" fill="none" stroke-width="3"/>'; }
   };
   function svg(shape, s, fill, stroke) {
     s = Math.max(4, Math.round(s));
@@ -47,7 +52,9 @@ window.bz = (function () {
     var k = K('line'); if (k === 1) { return st; }
     var o = Object.assign({}, st);
     o.weight = (o.weight === undefined ? 3 : o.weight) * k;
-    if (o.dashArray) { o.dashArray = String(o.dashArray).split(/[ ,]+/).map(function (v) { return +v * k; }).join(' '); }
+    if (o.dashArray) {
+      o.dashArray = String(o.dashArray).split(/[ ,]+/).map(function (v) { return +v * k; }).join(' ');
+    }
     return o;
   }
   var LABELS = [];
@@ -63,7 +70,9 @@ window.bz = (function () {
     }
     else if (p._t) { layer.bindTooltip(p._t, {sticky: true, className: 'bz-tip'}); }
     if (p._p) { layer.bindPopup(p._p, {maxWidth: 360}); }
-    else if (p._v && spec.fields) { layer.bindPopup(function () { return facts(p._h, spec.fields, p._v); }, {maxWidth: 360}); }
+    else if (p._v && spec.fields) {
+      layer.bindPopup(function () { return facts(p._h, spec.fields, p._v); }, {maxWidth: 360});
+    }
   }
   function facts(head, fields, values) {
     var d = document.createElement('div'), b = document.createElement('b'), t = document.createElement('table');
@@ -79,7 +88,8 @@ window.bz = (function () {
     return L.geoJSON(spec.data, {
       style: function (f) { return scaled(spec.styles[f.properties._k] || spec.style || {}); },
       pointToLayer: function (f, ll) {
-        var st = spec.styles[f.properties._k] || spec.style || {}, r = (f.properties._r || st.radius || 5) * K('symbol');
+        var st = spec.styles[f.properties._k] || spec.style || {};
+        var r = (f.properties._r || st.radius || 5) * K('symbol');
         if (spec.points === 'circle') { return L.circleMarker(ll, Object.assign({}, scaled(st), {radius: r})); }
         if (st.shape === 'none') { return L.marker(ll, {keyboard: false, interactive: false,
           icon: L.divIcon({html: '', className: 'bz-sym', iconSize: [0, 0]})}); }
@@ -107,7 +117,8 @@ window.bz = (function () {
     // the arguments are kept so the view can be fitted again once the page has its final size
     map.__bzFit = [bounds, topLeft, bottomRight];
     var size = map.getSize(), k = Math.max(0, Math.min(1,
-      (size.x - 40) / Math.max(1, topLeft[0] + bottomRight[0]), (size.y - 40) / Math.max(1, topLeft[1] + bottomRight[1])));
+      (size.x - 40) / Math.max(1, topLeft[0] + bottomRight[0]),
+      (size.y - 40) / Math.max(1, topLeft[1] + bottomRight[1])));
     map.fitBounds(bounds, {paddingTopLeft: [topLeft[0] * k, topLeft[1] * k],
                            paddingBottomRight: [bottomRight[0] * k, bottomRight[1] * k], animate: false});
   }
@@ -162,8 +173,9 @@ window.bz = (function () {
     for (var i = 0; i < 4; i++) { segs += '<div class="seg" style="left:' + (i * px / 4) + 'px;width:' + (px / 4) +
       'px;background:' + (i % 2 ? '#fff' : '#222') + '"></div>'; }
     bar.innerHTML = '<div class="bar" style="width:' + px + 'px">' + segs + '</div>' +
-      '<div class="ticks" style="width:' + px + 'px"><span class="t0">0</span><span class="t1" style="left:' + (px / 2) +
-      'px">' + (v / 2) + '</span><span class="t2" style="left:' + px + 'px">' + v + unit + '</span></div>';
+      '<div class="ticks" style="width:' + px + 'px"><span class="t0">0</span>' +
+      '<span class="t1" style="left:' + (px / 2) + 'px">' + (v / 2) + '</span>' +
+      '<span class="t2" style="left:' + px + 'px">' + v + unit + '</span></div>';
     bar.setAttribute('data-metres', metres); bar.setAttribute('data-px', px);
     var digits = Math.pow(10, Math.max(0, Math.floor(Math.log10(denominator)) - 2));
     var ratio = document.getElementById('bz-ratio');
@@ -178,7 +190,8 @@ window.bz = (function () {
     var inner = col.querySelector('.bz-legends-inner');
     if (!inner) { inner = document.createElement('div'); inner.className = 'bz-legends-inner'; col.appendChild(inner); }
     inner.style.zoom = '';
-    document.querySelectorAll('.leaflet-control-container .bz-legend').forEach(function (el) { inner.appendChild(el); });
+    document.querySelectorAll('.leaflet-control-container .bz-legend')
+      .forEach(function (el) { inner.appendChild(el); });
     function fits() { var c = col.getBoundingClientRect(), r = inner.getBoundingClientRect();
       return r.bottom <= c.bottom + 0.5 && r.right <= c.right + 0.5; }
     var k = 1;
@@ -211,7 +224,8 @@ CSS = """
 .bz-progress td, .bz-progress th { padding: 1px 5px; border-bottom: 1px solid #e5e5e5; text-align: left;
   vertical-align: top; }
 .bz-progress td.num { text-align: right; white-space: nowrap; }
-.bz-status { display: inline-block; padding: 0 5px; border-radius: 3px; color: #fff; font-size: 11px; white-space: nowrap; }
+.bz-status { display: inline-block; padding: 0 5px; border-radius: 3px; color: #fff; font-size: 11px;
+  white-space: nowrap; }
 .bz-label { background: rgba(255,255,255,0.8); border: none; box-shadow: none; padding: 0 3px; font-size: 12px;
   font-weight: bold; color: #222; }
 .bz-label::before, .bz-area-label::before { display: none; }

@@ -16,14 +16,24 @@ from .layout import PAPER_MM, PageGeometry, county_extents, page_geometry, print
 from .offline import to_html
 
 if TYPE_CHECKING:
-    from typing import Sequence
+    from collections.abc import Sequence
 
     import folium
     import geopandas as gpd
     from playwright.sync_api import Browser, Page, Playwright
 
-__all__ = ["CHROMIUM_ARGS", "PAPER_MM", "STILL_JS", "still", "find_chromium", "launch_browser", "export_png",
-           "export_pdf", "export_print", "render_page"]
+__all__ = [
+    "CHROMIUM_ARGS",
+    "PAPER_MM",
+    "STILL_JS",
+    "export_pdf",
+    "export_png",
+    "export_print",
+    "find_chromium",
+    "launch_browser",
+    "render_page",
+    "still",
+]
 
 #: Flags that keep Chromium quiet and offline (no background network, no component updates).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -185,7 +195,7 @@ def render_page(page: Page, html_text: str, *, timeout_s: float = 60.0) -> list[
     return errors
 
 
-def export_png(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike,
+def export_png(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike,  # noqa: PLR0913 (public API options)
                size: tuple[int, int] = (1600, 1000), *, scale: float = 1.0,
                timeout_s: float = 60.0, browser: Browser | None = None,
                extent: str | Sequence | gpd.GeoDataFrame | None = None, paper: str | None = None,
@@ -257,12 +267,12 @@ def _shoot(b: Browser, html_text: str, out: Path, size: tuple[int, int], scale: 
             raise MapExportError(f"the map page raised script errors: {errors[:3]}")
         tmp = out.with_name(out.name + ".part")
         page.screenshot(path=str(tmp), full_page=False, type="png")
-        os.replace(tmp, out)
+        tmp.replace(out)
     finally:
         context.close()
 
 
-def export_pdf(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike, paper: str = "A4",
+def export_pdf(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike, paper: str = "A4",  # noqa: PLR0913 (public API options)
                landscape: bool = True, *, timeout_s: float = 60.0,
                browser: Browser | None = None, orientation: str | None = None,
                extent: str | Sequence | gpd.GeoDataFrame | None = None, per_county: bool = False,
@@ -319,7 +329,7 @@ def export_pdf(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathL
     return out
 
 
-def export_print(m: folium.Map, path: str | os.PathLike, *, extent: str | Sequence | gpd.GeoDataFrame | None = None,
+def export_print(m: folium.Map, path: str | os.PathLike, *, extent: str | Sequence | gpd.GeoDataFrame | None = None,  # noqa: PLR0913 (public API options)
                  paper: str = "A3", orientation: str = "landscape", per_county: bool = False, scale: float = 2.0,
                  title: str | None = None, subtitle: str | None = None, sources: str | None = None,
                  date: str | None = None, timeout_s: float = 60.0, browser: Browser | None = None) -> list[Path]:
@@ -377,7 +387,7 @@ def export_print(m: folium.Map, path: str | os.PathLike, *, extent: str | Sequen
     targets = [out if len(pages) == 1 else out.with_name(f"{out.stem}_{code}{out.suffix}") for code, _ in pages]
 
     def shoot_all(b):
-        for target, (_, html) in zip(targets, pages):
+        for target, (_, html) in zip(targets, pages, strict=False):
             _shoot(b, html, target, (g.width_px, g.height_px), scale, timeout_s)
 
     _with_browser(shoot_all, browser)
@@ -399,7 +409,7 @@ def _pages(m, extent, g: PageGeometry, per_county: bool, **texts) -> list[tuple[
 
 def _print_pdf(b: Browser, htmls: list[str], out: Path, g: PageGeometry, timeout_s: float,
                extra_css: str | None = None) -> None:
-    """Print pages to one PDF: each page is a frame of a sheet-sized box, one box per sheet (temporary name, then rename)."""
+    """Print pages to one PDF: each page a frame in a sheet-sized box, one box per sheet (written, then renamed)."""
     context = b.new_context(viewport={"width": g.width_px, "height": g.height_px})
     tmp = Path(tempfile.mkdtemp(prefix="bazhong_geo_print_"))
     try:
@@ -425,7 +435,7 @@ def _print_pdf(b: Browser, htmls: list[str], out: Path, g: PageGeometry, timeout
         part = out.with_name(out.name + ".part")
         page.pdf(path=str(part), width=f"{g.width_mm}mm", height=f"{g.height_mm}mm", print_background=True,
                  margin={"top": "0", "right": "0", "bottom": "0", "left": "0"}, prefer_css_page_size=True)
-        os.replace(part, out)
+        part.replace(out)
     finally:
         context.close()
         shutil.rmtree(tmp, ignore_errors=True)

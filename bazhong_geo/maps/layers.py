@@ -12,7 +12,8 @@ Each ``add_*`` function draws the GeoDataFrame it is given; none computes analys
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -42,9 +43,10 @@ from .style import (
 if TYPE_CHECKING:
     import folium
 
-__all__ = ["record_extents", "label_priority", "add_boundaries", "add_settlements", "add_catchments", "add_builtup", "add_designated", "add_candidates"]
+__all__ = ["add_boundaries", "add_builtup", "add_candidates", "add_catchments", "add_designated", "add_settlements",
+           "label_priority", "record_extents"]
 
-def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
+def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,  # noqa: PLR0913 (public API options)
                    color: str = "#34495e", fill: str | None = None, labels: bool = True, area_labels: bool = True,
                    show: bool = True) -> folium.FeatureGroup:
     """Add administrative boundaries (prefecture bold, counties thin) with names as tooltips.
@@ -99,7 +101,7 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
     names = display_names(disp, lang)
     codes = column_or_default(disp, "code", "").astype("string").fillna("")
     props = []
-    for nm, cd, level in zip(names, codes, lv):
+    for nm, cd, level in zip(names, codes, lv, strict=False):
         p = {"_k": "p" if level == "prefecture" else ("c" if level in ("county", "unit") else "t")}
         if labels:
             p["_t"] = f"{escape(nm)} <small>{escape(cd)}</small>" if cd else escape(nm)
@@ -147,7 +149,7 @@ def record_extents(m: folium.Map, boundaries: gpd.GeoDataFrame, levels: pd.Serie
     names = column_or_default(b, "name", "").astype("string").fillna("").tolist()
     extents = elements.state(m).setdefault("extents", {})
     for code, name, level, bb in zip(b["code"].astype("string").fillna("").tolist(), names,
-                                     levels[located].tolist(), bounds):
+                                     levels[located].tolist(), bounds, strict=False):
         if code:
             extents[code] = {"bounds": tuple(float(v) for v in bb), "name": name, "level": level}
 
@@ -180,7 +182,7 @@ def _settlement_facts(row: dict, tier: str, lang: str, county_names: dict) -> tu
     return title, [None if clean(v) is None or v == "" else str(v) for v in values]
 
 
-def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequence[str] | None = None,
+def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequence[str] | None = None,  # noqa: PLR0913 (public API options)
                     label_tiers: Sequence[str] = ("central_city", "county_town"), name: str | None = None,
                     r_min: float = 3.0, r_max: float = 22.0, county_names: dict | None = None, show: bool = True,
                     legend: bool = True) -> dict[str, folium.FeatureGroup]:
@@ -249,7 +251,7 @@ def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequ
         sel = sel[np.argsort(-disp["_r"].to_numpy()[sel], kind="stable")]  # larger first: small ones stay clickable
         props = [_settlement_props(rows[i], labels[i], float(disp["_r"].iloc[i]), t, t in label_tiers, lang,
                                    county_names or {}) for i in sel]
-        for i, p in zip(sel, props):
+        for i, p in zip(sel, props, strict=False):
             p["_lp"] = int(priority[i])
         groups[t] = add_data_layer(m, TIER_STYLES[t][lang], show, _tier_spec(disp.iloc[sel], props, t, z, lang))
     if legend:
@@ -313,7 +315,7 @@ def _tier_spec(disp: gpd.GeoDataFrame, props: list[dict], tier: str, z: int, lan
             "styles": {tier: {"shape": sty["shape"], "fillColor": sty["fill"], "color": "#222"}}}
 
 
-def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
+def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,  # noqa: PLR0913 (public API options)
                    label_col: str | None = None,
                    population_col: str | None = None, show: bool = True, legend: bool = False,
                    opacity: float = 0.35) -> folium.FeatureGroup:
@@ -412,7 +414,7 @@ def add_builtup(m: folium.Map, builtup: gpd.GeoDataFrame, *, name: str | None = 
     areas = areas_km2(builtup, "builtup_km2")
     names = display_names(disp, lang)
     props = []
-    for nm, a in zip(names, areas):
+    for nm, a in zip(names, areas, strict=False):
         txt = f"{text_of('builtup', lang)} {fmt_num(a, 2)} km²"
         props.append({"_k": "b", "_t": (escape(nm) + " · " if nm else "") + escape(txt)})
     return add_data_layer(m, name or text_of("builtup", lang), show, {
@@ -449,7 +451,7 @@ def add_designated(m: folium.Map, settlements: gpd.GeoDataFrame, *, name: str | 
     disp = prepare_geometries(sel, tolerance_m=0, coords=st["coords"])
     names = display_names(disp, lang)
     props = []
-    for nm, d in zip(names, disp["designations"].fillna("").astype(str)):
+    for nm, d in zip(names, disp["designations"].fillna("").astype(str), strict=False):
         labels = "; ".join(designation_label(x, lang) for x in d.split(";") if x.strip())
         props.append({"_k": "d", "_r": 11, "_t": f"{escape(nm)}: {escape(labels)}"})
     return add_data_layer(m, name or text_of("designated", lang), show, {

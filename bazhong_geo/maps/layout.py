@@ -17,10 +17,11 @@ True
 
 from __future__ import annotations
 
-import datetime as _dt
+import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .._errors import MapExportError
 from . import elements
@@ -32,8 +33,18 @@ if TYPE_CHECKING:
     import folium
     import geopandas as gpd
 
-__all__ = ["PAPER_MM", "ORIENTATIONS", "PRINT_FACTORS", "CSS_PX_PER_MM", "PageGeometry", "page_geometry",
-           "parse_extent", "resolve_extent", "county_extents", "print_layout"]
+__all__ = [
+    "CSS_PX_PER_MM",
+    "ORIENTATIONS",
+    "PAPER_MM",
+    "PRINT_FACTORS",
+    "PageGeometry",
+    "county_extents",
+    "page_geometry",
+    "parse_extent",
+    "print_layout",
+    "resolve_extent",
+]
 
 #: ISO paper sizes (portrait width, height) in millimetres.
 PAPER_MM = {"A4": (210, 297), "A3": (297, 420), "A2": (420, 594)}
@@ -307,8 +318,8 @@ def county_extents(m: folium.Map, level: str = "county") -> list[tuple[str, str]
 
 
 _TEXTS = {"sources": ("资料来源", "Sources"), "date": ("制图日期", "Map date"),
-          "projection": ("投影：Web 墨卡托（EPSG:3857），比例尺以图框中心纬度计", "Projection: Web Mercator "
-                         "(EPSG:3857); scales true at the latitude of the frame's centre"),
+          "projection": ("投影：Web 墨卡托（EPSG:3857），比例尺以图框中心纬度计", ("Projection: Web Mercator "
+                         "(EPSG:3857); scales true at the latitude of the frame's centre")),
           "north": ("北", "N"), "scale": ("比例尺", "Scale")}
 
 
@@ -381,7 +392,7 @@ def _layout_html(title: str, subtitle: str | None, footer: str, lang: str) -> st
 
 def print_layout(m: folium.Map, *, extent: str | Sequence | gpd.GeoDataFrame | None = None, paper: str = "A3",
                  orientation: str = "landscape", title: str | None = None, subtitle: str | None = None,
-                 sources: str | None = None, date: str | _dt.date | None = None) -> str:
+                 sources: str | None = None, date: str | dt.date | None = None) -> str:
     """Return the print page of ``m``: one sheet of ``paper`` with the map fitted to ``extent``.
 
     Parameters
@@ -418,7 +429,7 @@ def print_layout(m: folium.Map, *, extent: str | Sequence | gpd.GeoDataFrame | N
     factors = PRINT_FACTORS[g.paper]
     settings = {"extent": [[miny, minx], [maxy, maxx]], "pad": g.pad_px, "barMaxPx": g.bar_max_px,
                 "k": factors, "paper": g.paper, "orientation": g.orientation}
-    day = date.isoformat() if isinstance(date, _dt.date) else (date or _dt.date.today().isoformat())
+    day = date.isoformat() if isinstance(date, dt.date) else (date or dt.datetime.now().astimezone().date().isoformat())
     src = sources if sources is not None else st.get("sources")
     parts = ([f"{_t('sources', lang)}: {src}"] if src else []) + [f"{_t('date', lang)}: {day}",
                                                                    _t("projection", lang)]

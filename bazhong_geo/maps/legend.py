@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     import folium
     from branca.element import MacroElement
 
-__all__ = ["svg_symbol", "add_tier_legend", "add_categorical_legend", "add_ramp_legend"]
+__all__ = ["add_categorical_legend", "add_ramp_legend", "add_tier_legend", "svg_symbol"]
 
 def _nice(x: float) -> float:
     """``x`` rounded to one significant digit (0 for non-positive or non-finite values)."""
@@ -46,7 +47,7 @@ def svg_symbol(shape: str, size: float, fill: str, stroke: str = "#222") -> str:
     >>> svg_symbol("square", 14, "#e67e22")[:30]
     '<svg width="14" height="14" vi'
     """
-    s = max(4, int(round(size)))
+    s = max(4, round(size))
     check_color(fill), check_color(stroke)
     c = s / 2
     if shape == "star":

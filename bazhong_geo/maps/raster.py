@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,7 +33,7 @@ RASTER_KINDS = ("auto", "categorical", "continuous")
 """How a raster is drawn: ``auto`` (categorical when it has or matches a class table), classes or a ramp."""
 
 
-def add_raster(m: folium.Map, raster: str | os.PathLike, *, name: str | None = None, band: int = 1,
+def add_raster(m: folium.Map, raster: str | os.PathLike, *, name: str | None = None, band: int = 1,  # noqa: PLR0913 (public API options)
                kind: str = "auto", classes: str | ClassTable | Mapping | None = None,
                color: str = "#c0392b", cmap: str | Sequence[str] | None = None, vmin: float | None = None,
                vmax: float | None = None, max_size: int = 1200, opacity: float = 0.8,
@@ -263,7 +264,7 @@ def _web_mercator_grid(src, max_size: int):
     transform, width, height = calculate_default_transform(src.crs, _WEB_MERCATOR, src.width, src.height, *src.bounds)
     scale = max(width, height) / max_size
     if scale > 1:
-        width, height = int(math.ceil(width / scale)), int(math.ceil(height / scale))
+        width, height = math.ceil(width / scale), math.ceil(height / scale)
         transform, width, height = calculate_default_transform(src.crs, _WEB_MERCATOR, src.width, src.height,
                                                                *src.bounds, dst_width=width, dst_height=height)
     return transform, width, height

@@ -9,7 +9,8 @@ vocabulary and :func:`fmt_num` / :func:`unit_label` for the shared unit formatte
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,25 @@ from ..region import BAZHONG
 from ..settlements import Tier
 
 __all__ = [
-    "TIER_STYLES", "STATUS_COLORS", "YLORRD", "RAMPS", "QUALITATIVE", "NO_DATA_COLOR", "DESIGNATION_LABELS", "TEXTS",
-    "BOUND_SIGNS", "text_of", "clean", "fmt_num", "fmt_year", "column_or_default", "display_names",
-    "tier_keys", "population_radius", "designation_label", "unit_label",
+    "BOUND_SIGNS",
+    "DESIGNATION_LABELS",
+    "NO_DATA_COLOR",
+    "QUALITATIVE",
+    "RAMPS",
+    "STATUS_COLORS",
+    "TEXTS",
+    "TIER_STYLES",
+    "YLORRD",
+    "clean",
+    "column_or_default",
+    "designation_label",
+    "display_names",
+    "fmt_num",
+    "fmt_year",
+    "population_radius",
+    "text_of",
+    "tier_keys",
+    "unit_label",
 ]
 
 #: Tier value -> symbol (shape, fill colour, default radius in px when the population is unknown) and labels.

@@ -19,7 +19,8 @@ The style is data (JSON/TOML-friendly), so a workspace configuration can hold it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +39,7 @@ from .style import NO_DATA_COLOR, YLORRD, clean, fmt_num, text_of
 if TYPE_CHECKING:
     import folium
 
-__all__ = ["STYLE_KEYS", "CHOROPLETH_KEYS", "SHAPES", "check_style", "geometry_kind", "add_layer"]
+__all__ = ["CHOROPLETH_KEYS", "SHAPES", "STYLE_KEYS", "add_layer", "check_style", "geometry_kind"]
 
 #: Keys of a layer style and their defaults (None: depends on the geometry, or off).
 STYLE_KEYS: dict[str, Any] = {
@@ -195,7 +196,7 @@ def add_layer(m: folium.Map, gdf: gpd.GeoDataFrame, style: Mapping[str, Any] | N
     keys, styles, items = _classes(layer, st, kind, lang)
     labels = (layer[st["label"]].map(clean).tolist() if st["label"] else [None] * len(layer))
     props = []
-    for i, (k, lab) in enumerate(zip(keys, labels)):
+    for i, (k, lab) in enumerate(zip(keys, labels, strict=False)):
         p = {"_k": k}
         if lab is not None and kind == "point":
             p.update({"_l": escape(lab), "_lp": 1_000_000 + i})
@@ -248,7 +249,7 @@ def _classes(layer: gpd.GeoDataFrame, st: dict, kind: str, lang: str) -> tuple[l
     if len(colors) < n:
         raise BazhongGeoError(f"choropleth: {n} classes but {len(colors)} colours given")
     values = pd.to_numeric(layer[ch["column"]], errors="coerce").to_numpy(dtype=float)
-    lows = [float(np.nanmin(values))] + upper[:-1]
+    lows = [float(np.nanmin(values)), *upper[:-1]]
     digits, unit = int(ch.get("digits", 0)), str(ch.get("unit", ""))
     styles = {f"c{i}": _symbol(st, kind, colors[i]) for i in range(n)}
     items = [(f"{fmt_num(lows[i], digits)} – {fmt_num(upper[i], digits)}{unit}", colors[i])
