@@ -143,12 +143,12 @@ window.bz = (function () {
       var el = it.layer.getTooltip().getElement();
       el.style.display = ''; el.style.marginLeft = ''; el.removeAttribute('data-bz-placed');
       var base = parseFloat(getComputedStyle(el).marginLeft) || 0, r0 = el.getBoundingClientRect();
-      var shifts = it.dir === 'right' ? [0, -(r0.width + 2 * it.off + 2 * base)] : [0];
+      var shifts = it.dir === 'right' ? [0, -Math.round(r0.width + 2 * it.off + 2 * base)] : [0];
       for (var i = 0; i < shifts.length; i++) {
         var b = {l: r0.left + shifts[i], r: r0.right + shifts[i], t: r0.top, b: r0.bottom};
         var inside = b.l >= frame.left && b.r <= frame.right && b.t >= frame.top && b.b <= frame.bottom;
         if (inside && !placed.some(function (q) { return overlaps(b, q); })) {
-          if (shifts[i]) { el.style.marginLeft = (base + shifts[i]) + 'px'; }
+          if (shifts[i]) { el.style.marginLeft = Math.round(base + shifts[i]) + 'px'; }
           el.setAttribute('data-bz-placed', '1'); placed.push(b); return;
         }
       }

@@ -355,7 +355,7 @@ html, body {{ width: {g.width_px}px !important; height: {g.height_px}px !importa
 .leaflet-control-zoom, .leaflet-control-layers, .leaflet-control-scale, .bz-title, .leaflet-control-attribution
   {{ display: none !important; }}
 .folium-map * {{ text-shadow: none !important; box-shadow: none !important; }}
-.bz-label {{ font-size: {12 * f:.2f}px; }}
+.bz-label {{ font-size: {12 * f:.2f}px; line-height: {2 * round(7.5 * f)}px; }}
 .bz-area-label {{ font-size: {13 * f:.2f}px; -webkit-text-stroke: 3px #fff; paint-order: stroke fill; }}
 .bz-print {{ position: absolute; color: #222; font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei",
   "PingFang SC", "Source Han Sans SC", Arial, sans-serif; }}
@@ -434,7 +434,8 @@ def print_layout(m: folium.Map, *, extent: str | Sequence | gpd.GeoDataFrame | N
     parts = ([f"{_t('sources', lang)}: {src}"] if src else []) + [f"{_t('date', lang)}: {day}",
                                                                    _t("projection", lang)]
     text = to_html(m, offline=True)
-    head = f"<script>window.__bz_print = {script_json(settings)};</script>"
+    # 2D transforms: no composited layer per marker (their rasterisation could vary between renders)
+    head = f"<script>window.L_DISABLE_3D = true; window.__bz_print = {script_json(settings)};</script>"
     text = text.replace("<head>", "<head>\n" + head, 1)
     text = text.replace("</head>", f"<style>{_css(g, factors)}</style>\n</head>", 1)
     body = _layout_html(title or st.get("title") or "", subtitle if subtitle is not None else st.get("subtitle"),
