@@ -434,8 +434,7 @@ def print_layout(m: folium.Map, *, extent: str | Sequence | gpd.GeoDataFrame | N
     parts = ([f"{_t('sources', lang)}: {src}"] if src else []) + [f"{_t('date', lang)}: {day}",
                                                                    _t("projection", lang)]
     text = to_html(m, offline=True)
-    # 2D transforms: no composited layer per marker (their rasterisation could vary between renders)
-    head = f"<script>window.L_DISABLE_3D = true; window.__bz_print = {script_json(settings)};</script>"
+    head = f"<script>window.__bz_print = {script_json(settings)};</script>"
     text = text.replace("<head>", "<head>\n" + head, 1)
     text = text.replace("</head>", f"<style>{_css(g, factors)}</style>\n</head>", 1)
     body = _layout_html(title or st.get("title") or "", subtitle if subtitle is not None else st.get("subtitle"),
