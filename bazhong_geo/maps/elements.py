@@ -134,25 +134,31 @@ window.bz = (function () {
   function overlaps(a, b) { return a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b; }
   function declutter(map) {
     // permanent labels placed by priority (lower first): right of the symbol, else left, else hidden;
-    // boxes in screen space for the current view, none overlapping another, none outside the map
+    // boxes in screen space for the current view, none overlapping another, none outside the map.
+    // One pass of writes (reset), one of reads (boxes), then placement in script and one pass of writes.
     var frame = map.getContainer().getBoundingClientRect(), placed = [];
     var items = LABELS.filter(function (it) { var t = it.layer.getTooltip && it.layer.getTooltip();
       return it.layer._map === map && t && t.getElement() && t.getElement().parentNode; });
     items.sort(function (a, b) { return (a.prio - b.prio) || (a.i - b.i); });
+    items.forEach(function (it) { var el = it.layer.getTooltip().getElement();
+      el.style.display = ''; el.style.marginLeft = ''; el.removeAttribute('data-bz-placed'); it.el = el; });
+    items.forEach(function (it) { it.base = parseFloat(getComputedStyle(it.el).marginLeft) || 0;
+      it.box = it.el.getBoundingClientRect(); });
     items.forEach(function (it) {
-      var el = it.layer.getTooltip().getElement();
-      el.style.display = ''; el.style.marginLeft = ''; el.removeAttribute('data-bz-placed');
-      var base = parseFloat(getComputedStyle(el).marginLeft) || 0, r0 = el.getBoundingClientRect();
-      var shifts = it.dir === 'right' ? [0, -Math.round(r0.width + 2 * it.off + 2 * base)] : [0];
+      var r0 = it.box, shifts = it.dir === 'right' ? [0, -Math.round(r0.width + 2 * it.off + 2 * it.base)] : [0];
+      it.shift = null;
       for (var i = 0; i < shifts.length; i++) {
         var b = {l: r0.left + shifts[i], r: r0.right + shifts[i], t: r0.top, b: r0.bottom};
         var inside = b.l >= frame.left && b.r <= frame.right && b.t >= frame.top && b.b <= frame.bottom;
         if (inside && !placed.some(function (q) { return overlaps(b, q); })) {
-          if (shifts[i]) { el.style.marginLeft = Math.round(base + shifts[i]) + 'px'; }
-          el.setAttribute('data-bz-placed', '1'); placed.push(b); return;
+          it.shift = shifts[i]; placed.push(b); break;
         }
       }
-      el.style.display = 'none';
+    });
+    items.forEach(function (it) {
+      if (it.shift === null) { it.el.style.display = 'none'; return; }
+      if (it.shift) { it.el.style.marginLeft = Math.round(it.base + it.shift) + 'px'; }
+      it.el.setAttribute('data-bz-placed', '1');
     });
     return placed.length;
   }
