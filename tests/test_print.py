@@ -306,8 +306,12 @@ def test_pdf_has_one_vector_page_per_county_at_the_paper_size(browser, tmp_path,
 
 def test_one_page_pdf_and_png_per_county(browser, tmp_path):
     m = _map(_region())
-    one = export_print(m, tmp_path / "one.pdf", paper="A4", extent="511921101", browser=browser)
+    one = export_print(m, tmp_path / "one.pdf", paper="A4", extent="511921101", browser=browser, date="2026-01-02")
     assert _pdfinfo(one[0])[0] == 1
+    # same map, same date: same bytes (Chromium's time of printing is replaced by the map's date)
+    again = export_print(m, tmp_path / "again.pdf", paper="A4", extent="511921101", browser=browser, date="2026-01-02")
+    assert again[0].read_bytes() == one[0].read_bytes()
+    assert b"/CreationDate (D:20260102000000" in one[0].read_bytes()
     pngs = export_print(m, tmp_path / "c.png", paper="A4", per_county=True, scale=1, browser=browser)
     assert [p.name for p in pngs] == [f"c_{c}.png" for c in COUNTY_CODES]
     assert all(p.exists() for p in pngs)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -32,6 +34,7 @@ __all__ = [
     "find_chromium",
     "launch_browser",
     "render_page",
+    "stamp_pdf_dates",
     "still",
 ]
 
@@ -382,7 +385,7 @@ def export_print(m: folium.Map, path: str | os.PathLike, *, extent: str | Sequen
     pages = _pages(m, extent, g, per_county, title=title, subtitle=subtitle, sources=sources, date=date)
     out.parent.mkdir(parents=True, exist_ok=True)
     if kind == ".pdf":
-        _with_browser(lambda b: _print_pdf(b, [html for _, html in pages], out, g, timeout_s), browser)
+        _with_browser(lambda b: _print_pdf(b, [html for _, html in pages], out, g, timeout_s, day=date), browser)
         return [out]
     targets = [out if len(pages) == 1 else out.with_name(f"{out.stem}_{code}{out.suffix}") for code, _ in pages]
 
@@ -408,7 +411,7 @@ def _pages(m, extent, g: PageGeometry, per_county: bool, **texts) -> list[tuple[
 
 
 def _print_pdf(b: Browser, htmls: list[str], out: Path, g: PageGeometry, timeout_s: float,
-               extra_css: str | None = None) -> None:
+               extra_css: str | None = None, day: str | None = None) -> None:
     """Print pages to one PDF: each page a frame in a sheet-sized box, one box per sheet (written, then renamed)."""
     context = b.new_context(viewport={"width": g.width_px, "height": g.height_px})
     tmp = Path(tempfile.mkdtemp(prefix="bazhong_geo_print_"))
@@ -435,10 +438,38 @@ def _print_pdf(b: Browser, htmls: list[str], out: Path, g: PageGeometry, timeout
         part = out.with_name(out.name + ".part")
         page.pdf(path=str(part), width=f"{g.width_mm}mm", height=f"{g.height_mm}mm", print_background=True,
                  margin={"top": "0", "right": "0", "bottom": "0", "left": "0"}, prefer_css_page_size=True)
+        stamp_pdf_dates(part, day)
         part.replace(out)
     finally:
         context.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stamp_pdf_dates(path: str | os.PathLike, day: str | None = None) -> None:
+    """Set the PDF's creation and modification dates to midnight of ``day`` (ISO; default today), in place.
+
+    Chromium stamps the time of printing; with the map's date instead, the same map gives the same bytes.
+    The stamp keeps its length, so the file's cross-reference offsets stay right.
+
+    Parameters
+    ----------
+    path : str or Path
+        A PDF written by Chromium.
+    day : str, optional
+        ``YYYY-MM-DD``.
+
+    Raises
+    ------
+    MapExportError
+        ``day`` is not a date.
+    """
+    digits = re.sub(r"\D", "", day or dt.datetime.now().astimezone().date().isoformat())[:8]
+    if len(digits) != 8:
+        raise MapExportError(f"date {day!r}: give YYYY-MM-DD")
+    data = Path(path).read_bytes()
+    data = re.sub(rb"/(CreationDate|ModDate) \(D:\d{14}", lambda mm: b"/" + mm.group(1) + b" (D:"
+                  + digits.encode() + b"000000", data)
+    Path(path).write_bytes(data)
 
 
 def _wait_frames(page: Page, n: int, timeout_s: float, errors: list[str]) -> None:
