@@ -16,8 +16,9 @@ table. Programming errors are not caught.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -31,7 +32,7 @@ from .maps.style import tier_keys
 if TYPE_CHECKING:
     from .datasets import Region
 
-__all__ = ["CATCHMENT_METHODS", "MeetingInputs", "county_town_catchments", "plan_progress", "build_meeting_inputs"]
+__all__ = ["CATCHMENT_METHODS", "MeetingInputs", "build_meeting_inputs", "county_town_catchments", "plan_progress"]
 
 CATCHMENT_METHODS = ("voronoi", "network")
 """How the meeting map's county-town catchments can be made."""

@@ -67,9 +67,26 @@ def folium_baseline_mb(region) -> float:
     s = region.settlements
     s = s[~(s.geometry.isna() | s.geometry.is_empty)]
     cols = [c for c in ("code", "name", "tier", "population", "designations", "county_code") if c in s.columns]
-    folium.GeoJson(s[cols + ["geometry"]].to_crs(4326), marker=folium.CircleMarker(radius=4),
+    folium.GeoJson(s[[*cols, "geometry"]].to_crs(4326), marker=folium.CircleMarker(radius=4),
                    popup=folium.GeoJsonPopup(fields=cols)).add_to(m)
     return len(m.get_root().render().encode("utf-8")) / 1e6
+
+
+def _print_timings(m, region, tmp: Path) -> tuple[float, float, float]:
+    """Seconds for: the A3 print page as PDF; one A4 page per county; the A3 page as PNG with every settlement
+    labelled (labels placed without overlaps by priority)."""
+    from bazhong_geo import maps
+
+    t0 = time.perf_counter()
+    maps.export_print(m, tmp / "map.pdf", paper="A3")
+    t1 = time.perf_counter()
+    maps.export_print(m, tmp / "counties.pdf", paper="A4", per_county=True)
+    t2 = time.perf_counter()
+    labelled = maps.settlement_map(region, label_tiers=("central_city", "county_town", "featured_town", "town",
+                                                        "central_village", "village"))
+    t3 = time.perf_counter()
+    maps.export_print(labelled, tmp / "labels.png", paper="A3", scale=1)
+    return t1 - t0, t2 - t1, time.perf_counter() - t3
 
 
 def measure(label, region, tolerance_m=30.0, export=True):
@@ -85,16 +102,17 @@ def measure(label, region, tolerance_m=30.0, export=True):
         out = maps.save(m, Path(tmp) / "map.html")
         t2 = time.perf_counter()
         size = out.stat().st_size
-        png_s = float("nan")
+        png_s = print_s = county_s = labels_s = float("nan")
         if export:
             from bazhong_geo.maps.export import export_png
 
             t3 = time.perf_counter()
             export_png(out, Path(tmp) / "map.png", size=(1600, 1000))
             png_s = time.perf_counter() - t3
+            print_s, county_s, labels_s = _print_timings(m, region, Path(tmp))
     located = int((~region.settlements.geometry.is_empty & region.settlements.geometry.notna()).sum())
     return {"case": label, "located": located, "html_mb": size / 1e6, "build_s": t1 - t0, "save_s": t2 - t1,
-            "png_s": png_s, "notes": notes, "folium_mb": folium_baseline_mb(region)}
+            "png_s": png_s, "print_s": print_s, "county_s": county_s, "labels_s": labels_s, "notes": notes, "folium_mb": folium_baseline_mb(region)}
 
 
 def main() -> int:
@@ -103,11 +121,12 @@ def main() -> int:
             measure("stress: all 1,948 settlements located", _stress_region(region))]
     print(f"machine: {platform.machine()}, {platform.python_version()}, 2 cores; date {time.strftime('%Y-%m-%d')}")
     print("| case | located settlements | HTML MB (offline, Leaflet inlined) | plain folium MB (CDN, not inlined) | "
-          "ratio | build s | save s | PNG export s |")
-    print("|---|---|---|---|---|---|---|---|")
+          "ratio | build s | save s | PNG export s | A3 print PDF s | A4 per-county PDF s | A3 PNG, all labelled s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['case']} | {r['located']:,} | {r['html_mb']:.2f} | {r['folium_mb']:.2f} | "
-              f"{r['html_mb'] / r['folium_mb']:.2f} | {r['build_s']:.2f} | {r['save_s']:.2f} | {r['png_s']:.2f} |")
+              f"{r['html_mb'] / r['folium_mb']:.2f} | {r['build_s']:.2f} | {r['save_s']:.2f} | {r['png_s']:.2f} | "
+              f"{r['print_s']:.2f} | {r['county_s']:.2f} | {r['labels_s']:.2f} |")
         for n in r["notes"]:
             print(f"  note: {n}", file=sys.stderr)
     return 0

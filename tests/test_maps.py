@@ -30,9 +30,9 @@ def _region():
     cells = [box(X0 + i * 40_000, Y0 + j * 40_000, X0 + (i + 1) * 40_000, Y0 + (j + 1) * 40_000)
              for j in range(2) for i in range(3)][:5]
     codes = ["511902", "511903", "511921", "511922", "511923"]
-    b = gpd.GeoDataFrame({"code": ["511900"] + codes, "name": ["巴中市", "巴州区", "恩阳区", "通江县", "南江县", HOSTILE],
+    b = gpd.GeoDataFrame({"code": ["511900", *codes], "name": ["巴中市", "巴州区", "恩阳区", "通江县", "南江县", HOSTILE],
                           "level": ["prefecture"] + ["county"] * 5},
-                         geometry=[shapely.union_all(cells)] + cells, crs=4545)
+                         geometry=[shapely.union_all(cells), *cells], crs=4545)
     s = gpd.GeoDataFrame({
         "code": ["511900", "511921", "511922", "511923", "511921101", "511922102", "511923103",
                  "511902001001", "511902001201"],
@@ -137,14 +137,18 @@ def _open(browser, tmp_path, html_text, size=(1400, 900)):
 
 def test_js_embedding_cannot_close_the_script_element():
     text = maps.markup.script_json({"n": "</script><script>alert(1)</script>\u2028`'\"&"})
-    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
+    assert "\u2028" not in text
     assert json.loads(text)["n"] == "</script><script>alert(1)</script>\u2028`'\"&"
 
 
 def test_html_escape_covers_quotes_and_backticks():
     assert maps.markup.escape(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
     assert maps.markup.escape("'\"`") == "&#x27;&quot;&#96;"
-    assert maps.markup.escape(None) == "" and maps.markup.escape(float("nan")) == ""
+    assert maps.markup.escape(None) == ""
+    assert maps.markup.escape(float("nan")) == ""
 
 
 def test_offline_html_inlines_leaflet_and_loads_nothing(full_map_html):
@@ -163,7 +167,8 @@ def test_offline_html_inlines_leaflet_and_loads_nothing(full_map_html):
 def test_online_html_keeps_folium_links():
     html_text = maps.to_html(maps.base_map(), offline=False)
     leaflet = re.search(r'<script src="https://[^"]*leaflet\.js"></script>', html_text)
-    assert leaflet and html_text.index("window.bz = ") == leaflet.end() + len("<script>\n")  # runtime right after
+    assert leaflet
+    assert html_text.index("window.bz = ") == leaflet.end() + len("<script>\n")
     assert "Leaflet 1.9.3" not in html_text  # nothing inlined online
 
 
@@ -193,14 +198,16 @@ def test_prepare_geometries_keeps_every_feature_and_trims_precision():
     # a wiggly coverage: two polygons sharing a zig-zag edge with 1 m steps, plus a tiny 5 m square
     xs = np.linspace(X0, X0 + 10_000, 2001)
     ys = Y0 + 5_000 + np.where(np.arange(len(xs)) % 2, 1.0, 0.0)
-    edge = list(zip(xs, ys))
-    lower = shapely.Polygon([(X0, Y0)] + edge + [(X0 + 10_000, Y0)])
-    upper = shapely.Polygon(edge + [(X0 + 10_000, Y0 + 10_000), (X0, Y0 + 10_000)])
+    edge = list(zip(xs, ys, strict=False))
+    lower = shapely.Polygon([(X0, Y0), *edge, (X0 + 10000, Y0)])
+    upper = shapely.Polygon([*edge, (X0 + 10000, Y0 + 10000), (X0, Y0 + 10000)])
     tiny = box(X0 + 20_000, Y0, X0 + 20_005, Y0 + 5)
     sliver = shapely.Polygon([(X0 + 30_000, Y0), (X0 + 30_000.3, Y0), (X0 + 30_000.1, Y0 + 0.4)])  # < 1 m grid
     g = gpd.GeoDataFrame({"name": ["a", "b", "c", "d"]}, geometry=[lower, upper, tiny, sliver], crs=4545)
     out = maps.prepare_geometries(g, tolerance_m=30)
-    assert len(out) == 4 and not out.geometry.is_empty.any() and out.geometry.is_valid.all()
+    assert len(out) == 4
+    assert not out.geometry.is_empty.any()
+    assert out.geometry.is_valid.all()
     assert shapely.get_num_coordinates(out.geometry.values).sum() < shapely.get_num_coordinates(g.geometry.values).sum() / 50
     coords = shapely.get_coordinates(out.geometry.values[:3])
     assert np.allclose(coords, np.round(coords, 5), atol=1e-12)
@@ -208,7 +215,8 @@ def test_prepare_geometries_keeps_every_feature_and_trims_precision():
     back = out.to_crs(4545)
     inter = back.geometry.iloc[0].intersection(back.geometry.iloc[1]).area
     union = back.geometry.iloc[0].union(back.geometry.iloc[1]).area
-    assert inter < 1.0 and union == pytest.approx(100_000_000, rel=1e-3)
+    assert inter < 1.0
+    assert union == pytest.approx(100_000_000, rel=1e-3)
     # points untouched except rounding
     pts = maps.prepare_geometries(region["settlements"].iloc[:2], tolerance_m=30)
     assert pts.geometry.iloc[0].distance(region["settlements"].to_crs(4326).geometry.iloc[0]) < 1e-5
@@ -243,7 +251,8 @@ def test_amap_basemap_shifts_every_layer_to_gcj02_by_450_to_500_m(tmp_path):
              "candidates": region["settlements"].iloc[:3].assign(passed=[True, False, None])}
     wgs_html = maps.to_html(maps.settlement_map(region, **extra))
     gcj_html = maps.to_html(maps.settlement_map(region, basemap="amap", **extra))
-    assert "autonavi" in gcj_html and "autonavi" not in wgs_html
+    assert "autonavi" in gcj_html
+    assert "autonavi" not in wgs_html
     # boundaries, area labels, catchments, settlements, rings, candidates: the same vertices, each shifted
     wgs, gcj = _layer_coords(wgs_html), _layer_coords(gcj_html)
     assert len(wgs) == len(gcj) > 50
@@ -257,9 +266,10 @@ def test_amap_basemap_shifts_every_layer_to_gcj02_by_450_to_500_m(tmp_path):
     maps.add_settlements(m, seats)
     shown = gpd.GeoSeries(shapely.points(_layer_coords(maps.to_html(m))), crs=4326).to_crs(4545)
     metres = shown.distance(seats.geometry.to_crs(4545).sort_index(), align=False)
-    assert len(shown) == 5 and metres.between(440, 500).all()
+    assert len(shown) == 5
+    assert metres.between(440, 500).all()
     # the raster overlay's corners and the initial view move with the data
-    corners = [np.array(json.loads(re.search(r"L\.imageOverlay\(\s*\"data:[^\"]*\",\s*(\[\[.*?\]\])", t, re.S)
+    corners = [np.array(json.loads(re.search(r"L\.imageOverlay\(\s*\"data:[^\"]*\",\s*(\[\[.*?\]\])", t, re.DOTALL)
                                    .group(1))) for t in (wgs_html, gcj_html)]
     for bounds_wgs, bounds_gcj in (corners, (_fit_bounds(wgs_html), _fit_bounds(gcj_html))):
         lon, lat = wgs84_to_gcj02(bounds_wgs[:, 1], bounds_wgs[:, 0])
@@ -271,27 +281,33 @@ def test_tianditu_needs_a_key_and_basemap_names_are_checked():
     with pytest.raises(BazhongGeoError, match="Tianditu key"):
         maps.base_map(basemap="tianditu")
     with pytest.raises(BazhongGeoError, match="Tianditu key"):  # long enough: refused for its characters
-        maps.base_map(basemap="tianditu", tianditu_key="0123456789abcdef0123456789ab\"<x>")
+        maps.base_map(basemap="tianditu", tianditu_key='0123456789abcdef0123456789ab"<x>')
     html_text = maps.to_html(maps.base_map(basemap="tianditu", tianditu_key="0123456789abcdef0123456789abcdef"))
-    assert "vec_w" in html_text and "cva_w" in html_text and "tk=0123456789abcdef" in html_text
+    assert "vec_w" in html_text
+    assert "cva_w" in html_text
+    assert "tk=0123456789abcdef" in html_text
     with pytest.raises(BazhongGeoError, match="basemap"):
         maps.base_map(basemap="google")
 
 
 def test_population_radius_is_square_root_scaled():
     r = maps.population_radius([100_000, 400_000, np.nan], pop_max=400_000, r_min=1, r_max=20)
-    assert r[1] == pytest.approx(20) and r[0] == pytest.approx(10) and np.isnan(r[2])
+    assert r[1] == pytest.approx(20)
+    assert r[0] == pytest.approx(10)
+    assert np.isnan(r[2])
     assert (r[1] / r[0]) ** 2 == pytest.approx(4)  # symbol area proportional to population
 
 
 def test_classification_schemes():
     values = [1, 2, 3, 4, 10, 11, 12, 50]
     idx, upper = maps.classify(values, scheme="user_defined", bins=[5, 20])
-    assert idx.tolist() == [0, 0, 0, 0, 1, 1, 1, 2] and upper == [5.0, 20.0, 50.0]
+    assert idx.tolist() == [0, 0, 0, 0, 1, 1, 1, 2]
+    assert upper == [5.0, 20.0, 50.0]
     idx, upper = maps.classify(values, scheme="natural_breaks", k=3)
     assert idx.tolist() == [0, 0, 0, 0, 1, 1, 1, 2]
     idx, upper = maps.classify([1, 2, 3, 4, np.nan], scheme="quantiles", k=2)
-    assert idx.tolist() == [0, 0, 1, 1, -1] and upper == [2.5, 4.0]
+    assert idx.tolist() == [0, 0, 1, 1, -1]
+    assert upper == [2.5, 4.0]
     with pytest.raises(BazhongGeoError):
         maps.classify(values, scheme="user_defined")
 
@@ -299,7 +315,7 @@ def test_classification_schemes():
 CHORO_VALUES = [1, 2, 3, 4, 10, 11, 12, 50]
 
 
-@pytest.mark.parametrize("scheme,kw,classes,legend,note", [
+@pytest.mark.parametrize(("scheme", "kw", "classes", "legend", "note"), [
     ("quantiles", {"k": 4}, [0, 0, 1, 1, 2, 2, 3, 3], ["1 – 2.75", "2.75 – 7", "7 – 11.25", "11.25 – 50"], "quantiles"),
     ("natural_breaks", {"k": 3}, [0, 0, 0, 0, 1, 1, 1, 2], ["1 – 4", "4 – 12", "12 – 50"], "natural breaks"),
     ("equal_interval", {"k": 3}, [0, 0, 0, 0, 0, 0, 0, 2], ["1 – 17.33", "17.33 – 33.67", "33.67 – 50"],
@@ -308,7 +324,7 @@ CHORO_VALUES = [1, 2, 3, 4, 10, 11, 12, 50]
 ])
 def test_choropleth_scheme_classes_colours_and_legend(scheme, kw, classes, legend, note):
     """Known answers (by hand) for each mapclassify scheme: every unit's class and colour, the legend's rows."""
-    cells = gpd.GeoDataFrame({"name": [f"u{i}" for i in range(9)], "v": CHORO_VALUES + [np.nan]},
+    cells = gpd.GeoDataFrame({"name": [f"u{i}" for i in range(9)], "v": [*CHORO_VALUES, np.nan]},
                              geometry=[box(X0 + i * 1000, Y0, X0 + (i + 1) * 1000, Y0 + 1000) for i in range(9)],
                              crs=4545)
     m = maps.base_map(lang="en")
@@ -317,12 +333,13 @@ def test_choropleth_scheme_classes_colours_and_legend(scheme, kw, classes, legen
     keys = [f["properties"]["_k"] for f in spec["data"]["features"]]
     assert keys == [f"c{c}" for c in classes] + ["na"]  # NaN is "no data", not a class
     palette = [spec["styles"][f"c{i}"]["fillColor"] for i in range(len(legend))]
-    assert len(set(palette)) == len(legend) and spec["styles"]["na"]["fillColor"] not in palette
+    assert len(set(palette)) == len(legend)
+    assert spec["styles"]["na"]["fillColor"] not in palette
     panel = [c for c in m._children.values() if getattr(c, "_name", "") == "BzPanel"][-1]
     content = json.loads(panel.content)
     rows = re.findall(r'<div class="row"><span class="sw" style="background:(#\w+)"></span><span>([^<]*)</span>',
                       content)
-    assert [label for _, label in rows] == legend + ["no data"]
+    assert [label for _, label in rows] == [*legend, "no data"]
     assert [colour for colour, _ in rows][:-1] == palette
     assert f'<div class="note">{note}</div>' in content
 
@@ -355,7 +372,7 @@ def test_tiers_accept_every_alias_tier_parse_accepts():
     s = _region()["settlements"].assign(tier=aliases)
     html_text = maps.to_html(_with_settlements(s))
     located = s[s.geometry.notna()]
-    for alias, tier in zip(located["tier"], [Tier.parse(a).value for a in located["tier"]]):
+    for alias, tier in zip(located["tier"], [Tier.parse(a).value for a in located["tier"]], strict=False):
         assert f'"_k":"{tier}"' in html_text, alias
     assert maps.style.tier_keys(pd.Series(aliases)).tolist() == [Tier.parse(a).value for a in aliases]
     assert maps.style.tier_keys(pd.Series(["central village"])).tolist() == ["central_village"]  # legend label
@@ -386,10 +403,12 @@ def test_raster_overlay_is_embedded_as_png(tmp_path):
     m = maps.base_map()
     overlay = maps.add_raster(m, path)
     html_text = maps.to_html(m)
-    assert "data:image/png;base64," in html_text and "L.imageOverlay" in html_text
+    assert "data:image/png;base64," in html_text
+    assert "L.imageOverlay" in html_text
     (s, w), (n, e) = overlay.bounds
     corners = gpd.GeoSeries([Point(w, s), Point(e, n)], crs=4326).to_crs(4545)
-    assert corners.iloc[0].x == pytest.approx(X0, abs=300) and corners.iloc[1].y == pytest.approx(Y0 + 5_000, abs=300)
+    assert corners.iloc[0].x == pytest.approx(X0, abs=300)
+    assert corners.iloc[1].y == pytest.approx(Y0 + 5_000, abs=300)
     # the image shows the block of ones (columns 10-30 of 80, rows 10-20 of 50) and nothing else
     import base64
     import io
@@ -400,11 +419,14 @@ def test_raster_overlay_is_embedded_as_png(tmp_path):
     alpha = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGBA"))[..., 3]
     rows, cols = np.nonzero(alpha > 127)
     height, width = alpha.shape
-    assert cols.min() / width == pytest.approx(10 / 80, abs=0.03) and (cols.max() + 1) / width == pytest.approx(
+    assert cols.min() / width == pytest.approx(10 / 80, abs=0.03)
+    assert (cols.max() + 1) / width == pytest.approx(
         30 / 80, abs=0.03)
-    assert rows.min() / height == pytest.approx(10 / 50, abs=0.04) and (rows.max() + 1) / height == pytest.approx(
+    assert rows.min() / height == pytest.approx(10 / 50, abs=0.04)
+    assert (rows.max() + 1) / height == pytest.approx(
         20 / 50, abs=0.04)
-    assert alpha.max() == round(255 * 0.8) and (alpha > 0).sum() < 1.3 * len(rows)  # opacity 0.8, edges only blurred
+    assert alpha.max() == round(255 * 0.8)
+    assert (alpha > 0).sum() < 1.3 * len(rows)
     # the colour asked for, whatever its spelling (it used to fall back to red silently unless #rrggbb)
     for spelling, rgb in (("#c0392b", (192, 57, 43)), ("navy", (0, 0, 128)), ("#0f0", (0, 255, 0))):
         m = maps.base_map()
@@ -424,14 +446,16 @@ def test_offline_map_opens_with_no_network_request_and_no_error(browser, tmp_pat
         assert log["requests"], "the page itself must be recorded"
         outside = [u for u in log["requests"] if not u.startswith(("file:", "data:"))]
         assert outside == []
-        assert log["errors"] == [] and log["dialogs"] == []
+        assert log["errors"] == []
+        assert log["dialogs"] == []
         # layers, legends, panels in the DOM
         layer_names = page.eval_on_selector_all(".leaflet-control-layers-overlays label span",
                                                 "els => els.map(e => e.textContent.trim())")
         assert {"行政区划", "中心城区", "县城", "特色镇", "中心村", "一般镇", "村", "服务范围", "重点/特色镇", "建成区",
                 "建成区栅格", "候选镇村"} <= set(layer_names)
         assert page.locator("img.leaflet-image-layer[src^='data:image/png']").count() == 1
-        assert "符合" in page.inner_text("body") and "不符合" in page.inner_text("body")  # candidates legend
+        assert "符合" in page.inner_text("body")
+        assert "不符合" in page.inner_text("body")
         assert page.locator(".bz-legend-tiers").count() == 1
         assert page.locator(".bz-legend-tiers svg").count() >= 6
         assert "1 个居民点无坐标" in page.inner_text(".bz-legend-tiers")
@@ -455,7 +479,8 @@ def test_map_fits_a_window_narrower_than_its_panel_paddings(browser, tmp_path, f
         assert log["errors"] == []
         view = page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
             const c = map.getCenter(); return [map.getZoom(), c.lat, c.lng]; }""")
-        assert all(np.isfinite(view)) and view[0] > 0
+        assert all(np.isfinite(view))
+        assert view[0] > 0
     finally:
         context.close()
 
@@ -464,7 +489,8 @@ def test_hostile_names_show_as_text_and_do_not_execute(browser, tmp_path, full_m
     context, page, log = _open(browser, tmp_path, full_map_html)
     try:
         labels = page.eval_on_selector_all(".bz-label", "els => els.map(e => e.textContent)")
-        assert HOSTILE in labels and QUOTES in labels
+        assert HOSTILE in labels
+        assert QUOTES in labels
         assert page.locator("img[src='x']").count() == 0
         assert HOSTILE in page.inner_text(".bz-progress")
         assert "<b>subtitle</b> `x`" in page.inner_text(".bz-title")
@@ -473,7 +499,8 @@ def test_hostile_names_show_as_text_and_do_not_execute(browser, tmp_path, full_m
             map.eachLayer(l => { if (l instanceof L.Marker && l.feature && l.getPopup && l.getPopup() &&
                 l.getTooltip && l.getTooltip() && l.getTooltip().getContent().includes('onerror')) l.openPopup(); }); }""")
         popup = page.inner_text(".leaflet-popup-content")
-        assert HOSTILE in popup and "293,300" in popup
+        assert HOSTILE in popup
+        assert "293,300" in popup
         # hover tooltips of polygons (county with the hostile name, catchment) are text too
         tips = page.evaluate("""() => { const out = []; const map = Object.values(window).find(v => v instanceof L.Map);
             map.eachLayer(l => { if (l.feature && l.getTooltip && l.getTooltip()) { l.openTooltip(); } });
@@ -481,7 +508,8 @@ def test_hostile_names_show_as_text_and_do_not_execute(browser, tmp_path, full_m
         assert any(HOSTILE in t for t in tips)
         assert page.locator("img[src='x']").count() == 0
         page.wait_for_timeout(100)
-        assert log["dialogs"] == [] and log["errors"] == []
+        assert log["dialogs"] == []
+        assert log["errors"] == []
     finally:
         context.close()
 
@@ -496,11 +524,17 @@ def test_english_labels(browser, tmp_path):
     context, page, log = _open(browser, tmp_path, html_text)
     try:
         legend = page.locator(".bz-legend", has_text="urban share").inner_text()
-        assert "37.4 – 40 %" in legend and "40 – 50 %" in legend and "50 – 100 %" in legend and "no data" in legend
+        assert "37.4 – 40 %" in legend
+        assert "40 – 50 %" in legend
+        assert "50 – 100 %" in legend
+        assert "no data" in legend
         assert "user-defined breaks" in legend
         text = page.inner_text("body")
-        assert "Settlement tiers" in text and "central city" in text and "Progress towards targets" in text
-        assert "urbanization rate" in text and "achieved" in text
+        assert "Settlement tiers" in text
+        assert "central city" in text
+        assert "Progress towards targets" in text
+        assert "urbanization rate" in text
+        assert "achieved" in text
         assert log["errors"] == []
     finally:
         context.close()
@@ -525,8 +559,12 @@ def test_english_option_translates_layers_legends_panels_and_popups(browser, tmp
         # every piece of map furniture is in English: no CJK character in legends, panels, layer control
         chrome = page.eval_on_selector_all(".bz-legend, .bz-progress, .bz-title, .leaflet-control-layers",
                                            "els => els.map(e => e.innerText).join(' ')")
-        assert "Settlement tiers" in chrome and "passes" in chrome and "data incomplete" in chrome
-        assert "Bazhou GDP" in chrome and "bn yuan" in chrome and "people" in chrome
+        assert "Settlement tiers" in chrome
+        assert "passes" in chrome
+        assert "data incomplete" in chrome
+        assert "Bazhou GDP" in chrome
+        assert "bn yuan" in chrome
+        assert "people" in chrome
         assert not re.search(r"[\u3400-\u9fff]", chrome), re.findall(r"[\u3400-\u9fff]+", chrome)
         # popups: English field names and tier
         page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
@@ -561,14 +599,17 @@ def test_quotes_apostrophes_and_backticks_everywhere_show_as_text(browser, tmp_p
     context, page, log = _open(browser, tmp_path, maps.to_html(m))
     try:
         assert page.title() == NASTY
-        assert page.inner_text(".bz-title h2") == NASTY and page.inner_text(".bz-title p") == NASTY
+        assert page.inner_text(".bz-title h2") == NASTY
+        assert page.inner_text(".bz-title p") == NASTY
         assert NASTY in page.eval_on_selector_all(".bz-label", "els => els.map(e => e.textContent)")
         assert NASTY in page.eval_on_selector_all(".bz-area-label", "els => els.map(e => e.textContent)")
         layers = page.eval_on_selector_all(".leaflet-control-layers-overlays label span",
                                            "els => els.map(e => e.textContent.trim())")
         assert layers.count(NASTY) == 2  # built-up and raster layers
         assert page.inner_text(".bz-progress").count(NASTY) == 2  # a target and the note
-        assert page.locator(".bz-legend", has_text="a&b").last.inner_text().count(NASTY) == 3  # title, item, note
+        legend = page.locator(".bz-legend:not(:has(.bz-ramp))", has_text="a&b").last
+        assert legend.inner_text().count(NASTY) == 3  # title, item, note
+        assert page.inner_text(".bz-legend:has(.bz-ramp) h4") == NASTY  # the raster's ramp legend
         assert NASTY in page.inner_text(".leaflet-control-attribution")
         popups = page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map), out = [];
             map.eachLayer(l => { if (l.feature && l.getPopup && l.getPopup()) { l.openPopup();
@@ -579,7 +620,8 @@ def test_quotes_apostrophes_and_backticks_everywhere_show_as_text(browser, tmp_p
         assert sum(p.count(NASTY) for p in popups) >= 6  # settlement, catchment, candidate (x2) popups; tooltips
         assert page.locator("img[src='x']").count() == 0
         assert page.evaluate("typeof x") == "undefined"
-        assert log["dialogs"] == [] and log["errors"] == []
+        assert log["dialogs"] == []
+        assert log["errors"] == []
     finally:
         context.close()
 
@@ -657,7 +699,7 @@ def _pdf_pages(path):
     return pages, tuple(map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups()))
 
 
-@pytest.mark.parametrize("paper,landscape,points", [("A4", True, (842, 595)), ("A4", False, (595, 842)),
+@pytest.mark.parametrize(("paper", "landscape", "points"), [("A4", True, (842, 595)), ("A4", False, (595, 842)),
                                                     ("A3", True, (1191, 842)), ("A3", False, (842, 1191))])
 def test_pdf_export_is_one_page_of_the_paper_size(browser, tmp_path, paper, landscape, points):
     from PIL import Image
@@ -696,12 +738,14 @@ def test_meeting_inputs_leave_out_with_a_note_what_the_data_cannot_give():
     s = region["settlements"]
     no_towns = {**region, "settlements": s[~s["tier"].isin(["central_city", "county_town"])]}
     inputs = build_meeting_inputs(no_towns, progress=_progress(), catchments="voronoi")
-    assert inputs.catchments is None and inputs.progress is not None
-    assert inputs.notes == ["catchments left out: EmptyInputError: no located central city or county town to build "
-                            "catchments from"]
+    assert inputs.catchments is None
+    assert inputs.progress is not None
+    assert inputs.notes == [("catchments left out: EmptyInputError: no located central city or county town to build "
+                            "catchments from")]
     m = maps.meeting_map(no_towns, progress=inputs.progress, catchments=inputs.catchments)
     html_text = maps.to_html(m)
-    assert '"bz-progress bz-legend"' in html_text and '"_k":"k0"' not in html_text
+    assert '"bz-progress bz-legend"' in html_text
+    assert '"_k":"k0"' not in html_text
 
 
 def test_meeting_inputs_reject_a_wrong_argument_instead_of_leaving_it_out():
@@ -716,9 +760,13 @@ def test_meeting_map_draws_only_what_it_is_given():
     bare = maps.to_html(maps.meeting_map(region))
     panel = '"bz-progress bz-legend"'  # the panel's classes as the runtime receives them (the CSS is always there)
     catchment = '"_k":"k0"'  # the first catchment's style key
-    assert panel not in bare and catchment not in bare and "城镇体系等级" in bare
+    assert panel not in bare
+    assert catchment not in bare
+    assert "城镇体系等级" in bare
     full = maps.to_html(maps.meeting_map(region, progress=_progress(), catchments=_catchments(region), as_of=2020))
-    assert panel in full and catchment in full and "评估年份 2020" in full
+    assert panel in full
+    assert catchment in full
+    assert "评估年份 2020" in full
 
 
 def test_network_catchment_bands_share_the_centre_colour():
@@ -746,13 +794,14 @@ def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
     region = load_bazhong()
     b, s = region.boundaries, region.settlements.copy()
     rng = np.random.default_rng(0)
-    for code, county in zip(b["code"], b.geometry):
+    for code, county in zip(b["code"], b.geometry, strict=False):
         todo = np.flatnonzero((s["county_code"] == code).to_numpy() & s.geometry.isna().to_numpy())
         minx, miny, maxx, maxy = county.bounds
         pts = shapely.points(rng.uniform(minx, maxx, 4 * len(todo) + 50), rng.uniform(miny, maxy, 4 * len(todo) + 50))
         pts = pts[shapely.contains(county, pts)][:len(todo)]
         s.loc[s.index[todo], "geometry"] = pts
-    assert s.geometry.notna().all() and len(s) > 1900
+    assert s.geometry.notna().all()
+    assert len(s) > 1900
     located = {"boundaries": b, "settlements": s, "provenance": region.provenance}
     inputs = build_meeting_inputs(located, as_of=2020)
     notes = inputs.notes
@@ -761,7 +810,9 @@ def test_full_bazhong_map_with_every_settlement_located_stays_under_3_mb():
     size = len(html_text.encode("utf-8"))
     print(f"full Bazhong map, {len(s):,} settlements located: {size / 1e6:.2f} MB")
     assert size < 3_000_000
-    assert notes == [] and "bz-progress" in html_text and "无坐标" not in html_text
+    assert notes == []
+    assert "bz-progress" in html_text
+    assert "无坐标" not in html_text
     # no feature dropped: every settlement of every tier, every boundary, every catchment
     for tier, n in s["tier"].value_counts().items():
         assert html_text.count(f'"_k":"{tier}"') == n, tier
@@ -784,15 +835,22 @@ def test_cli_map_writes_offline_html(tmp_path, capsys):
     code = cli.main(["map", "--out", str(out), "--boundaries", str(bpath), "--settlements", str(spath),
                      "--catchments", "none", "--lang", "en"])
     printed = capsys.readouterr().out
-    assert code == 0 and out.exists() and f"wrote {out}" in printed and "note:" not in printed
+    assert code == 0
+    assert out.exists()
+    assert f"wrote {out}" in printed
+    assert "note:" not in printed
     text = out.read_text(encoding="utf-8")
-    assert "<script src=" not in text and "Settlement tiers" in text and '<html lang="en">' in text
+    assert "<script src=" not in text
+    assert "Settlement tiers" in text
+    assert '<html lang="en">' in text
     code = cli.main(["map", "--out", str(out), "--boundaries", str(bpath), "--settlements", str(spath),
                      "--catchments", "none", "--basemap", "osm"])
-    assert code == 0 and "note: basemap osm: tiles load from the internet" in capsys.readouterr().out
+    assert code == 0
+    assert "note: basemap osm: tiles load from the internet" in capsys.readouterr().out
     assert "tile.openstreetmap.org" in out.read_text(encoding="utf-8")
     code = cli.main(["map", "--out", str(out), "--catchments", "none", "--basemap", "tianditu"])
-    assert code == 2 and "Tianditu key" in capsys.readouterr().err
+    assert code == 2
+    assert "Tianditu key" in capsys.readouterr().err
 
 
 def test_cli_map_exports_png_and_pdf_of_the_requested_sizes(tmp_path, capsys):
@@ -804,10 +862,13 @@ def test_cli_map_exports_png_and_pdf_of_the_requested_sizes(tmp_path, capsys):
     code = cli.main(["map", "--out", str(out), "--png", str(png), "--width", "640", "--height", "480",
                      "--pdf", str(pdf), "--paper", "A3", "--catchments", "none"])
     printed = capsys.readouterr().out
-    assert code == 0 and f"wrote {png}" in printed and f"wrote {pdf}" in printed
+    assert code == 0
+    assert f"wrote {png}" in printed
+    assert f"wrote {pdf}" in printed
     assert Image.open(png).size == (640, 480)
     pages, size = _pdf_pages(pdf)
-    assert pages == 1 and size == pytest.approx((1191, 842), abs=2)  # A3 landscape
+    assert pages == 1
+    assert size == pytest.approx((1191, 842), abs=2)
 
 
 def test_meeting_map_passes_progress_warnings_on_as_notes():
@@ -825,7 +886,8 @@ def test_candidates_accept_designation_verdicts_with_an_incomplete_state():
     html_text = maps.to_html(m)
     spec = json.loads(re.search(r"bz\.layer\((\{.*?\})\)\.addTo", html_text).group(1))
     assert [f["properties"]["_k"] for f in spec["data"]["features"]] == ["y", "n", "u"]
-    assert "数据不全" in spec["data"]["features"][2]["properties"]["_p"] and "缺少人口数据" in html_text
+    assert "数据不全" in spec["data"]["features"][2]["properties"]["_p"]
+    assert "缺少人口数据" in html_text
     with pytest.raises(BazhongGeoError, match="maybe"):
         maps.add_candidates(maps.base_map(), c.assign(verdict=["maybe"] * 3))
     # a candidate without a point is counted under the legend, not dropped silently
@@ -834,7 +896,8 @@ def test_candidates_accept_designation_verdicts_with_an_incomplete_state():
     maps.add_candidates(m, c)
     html_text = maps.to_html(m)
     assert "1 candidates without coordinates not shown" in html_text
-    assert html_text.count('"_k":"n"') == 0 and html_text.count('"_k":"y"') == 1
+    assert html_text.count('"_k":"n"') == 0
+    assert html_text.count('"_k":"y"') == 1
 
 
 def test_folium_default_marker_uses_inlined_images(browser, tmp_path):
@@ -865,8 +928,11 @@ from hypothesis import strategies as st  # noqa: E402
 @given(st.text())
 def test_any_text_embeds_safely_and_round_trips(text):
     embedded = maps.markup.script_json({"name": text})
-    assert "<" not in embedded and ">" not in embedded and "&" not in embedded
-    assert "\u2028" not in embedded and "\u2029" not in embedded
+    assert "<" not in embedded
+    assert ">" not in embedded
+    assert "&" not in embedded
+    assert "\u2028" not in embedded
+    assert "\u2029" not in embedded
     assert json.loads(embedded)["name"] == text
     escaped = maps.markup.escape(text)
     assert not set("<>\"'`") & set(escaped)
@@ -881,8 +947,10 @@ def test_prepare_geometries_never_drops_or_invalidates(boxes, tolerance):
              for x, y, w, h in boxes]
     g = gpd.GeoDataFrame({"name": [str(i) for i in range(len(polys))]}, geometry=polys, crs=4545)
     out = maps.prepare_geometries(g, tolerance_m=tolerance)
-    assert len(out) == len(g) and out["name"].tolist() == g["name"].tolist()
-    assert not out.geometry.is_empty.any() and out.geometry.is_valid.all()
+    assert len(out) == len(g)
+    assert out["name"].tolist() == g["name"].tolist()
+    assert not out.geometry.is_empty.any()
+    assert out.geometry.is_valid.all()
 
 
 def test_progress_panel_shows_bounds_as_bounds():
@@ -901,12 +969,14 @@ def test_progress_panel_shows_bounds_as_bounds():
         return html
 
     html = _panel_text(m)
-    assert "&gt; 20" in html and "≥ 4" in html
+    assert "&gt; 20" in html
+    assert "≥ 4" in html
     prog["latest_bound"] = ["", None]
     m2 = maps.base_map()
     maps.add_progress_panel(m2, prog)
     html2 = _panel_text(m2)
-    assert "&gt; 20" not in html2 and "≥ 4" not in html2
+    assert "&gt; 20" not in html2
+    assert "≥ 4" not in html2
     assert isinstance(m2, folium.Map)
 
 
@@ -917,7 +987,8 @@ def test_progress_panel_names_the_definition_used():
     m = maps.base_map()
     maps.add_progress_panel(m, prog)
     html = m.get_root().render()
-    assert "口径：urban_settlement" in html and "口径：resident_urban_share" in html
+    assert "口径：urban_settlement" in html
+    assert "口径：resident_urban_share" in html
     m_en = maps.base_map(lang="en")
     maps.add_progress_panel(m_en, prog)
     assert "definition: urban_settlement" in m_en.get_root().render()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,8 +20,17 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from branca.element import MacroElement
 
-__all__ = ["BASEMAPS", "base_map", "fit_bounds", "basemap_box", "add_data_layer", "add_panel", "add_title",
-           "add_scale_bar", "add_layer_control"]
+__all__ = [
+    "BASEMAPS",
+    "add_data_layer",
+    "add_layer_control",
+    "add_panel",
+    "add_scale_bar",
+    "add_title",
+    "base_map",
+    "basemap_box",
+    "fit_bounds",
+]
 
 _DEFAULT_CENTER = (31.87, 106.95)  # Bazhong
 
@@ -247,6 +257,7 @@ def add_title(m: folium.Map, title: str, subtitle: str | None = None, *,
     >>> title = add_title(base_map(), "巴中市城乡体系", "2020")
     """
     elements.state(m)["title"] = title
+    elements.state(m)["subtitle"] = subtitle
     sub = f"<p>{escape(subtitle)}</p>" if subtitle else ""
     panel = add_panel(m, f"<h2>{escape(title)}</h2>{sub}", position, "bz-title")
     # keep the title above the zoom control: move the zoom element to the end of the children

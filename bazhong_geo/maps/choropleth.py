@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     import folium
     import geopandas as gpd
 
-__all__ = ["SCHEMES", "classify", "add_choropleth"]
+__all__ = ["SCHEMES", "add_choropleth", "classify"]
 
 #: scheme -> (mapclassify class, zh legend note, en legend note)
 SCHEMES = {"quantiles": ("Quantiles", "分位数", "quantiles"),
@@ -81,7 +82,7 @@ def classify(values: Sequence[float] | np.ndarray | pd.Series, scheme: str = "qu
     return idx, [float(b) for b in c.bins]
 
 
-def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, scheme: str = "quantiles", k: int = 5,
+def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, scheme: str = "quantiles", k: int = 5,  # noqa: PLR0913 (public API options)
                    bins: Sequence[float] | None = None,
                    colors: Sequence[str] | None = None, name: str | None = None, legend_title: str | None = None,
                    fmt_digits: int = 0, unit: str = "", tolerance_m: float = 30.0, show: bool = True,
@@ -133,14 +134,14 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, scheme:
     names = display_names(disp, lang)
     vals = pd.to_numeric(gdf[column], errors="coerce").to_numpy(dtype=float)
     props = []
-    for nm, v, c in zip(names, vals, idx):
+    for nm, v, c in zip(names, vals, idx, strict=False):
         vtxt = f"{fmt_num(v, fmt_digits)}{unit}" if np.isfinite(v) else text_of("no_data", lang)
         props.append({"_k": f"c{c}" if c >= 0 else "na", "_t": f"{escape(nm)}: {escape(vtxt)}"})
     styles = {f"c{i}": {"color": "#555", "weight": 1, "fillColor": colors[i], "fillOpacity": 0.7} for i in range(n)}
     styles["na"] = {"color": "#555", "weight": 1, "fillColor": NO_DATA_COLOR, "fillOpacity": 0.7}
     fg = add_data_layer(m, name or (legend_title or column), show, {"data": features(disp, props), "styles": styles})
     finite = vals[np.isfinite(vals)]
-    lows = [float(finite.min())] + upper[:-1]
+    lows = [float(finite.min()), *upper[:-1]]
     items = []
     for i in range(n):
         lo_txt = fmt_num(lows[i], fmt_digits)

@@ -15,7 +15,8 @@ These functions compute nothing: catchments and the progress table are computed 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     from ..datasets import Region
 
-__all__ = ["settlement_map", "progress_map", "catchment_map", "meeting_map", "region_parts"]
+__all__ = ["catchment_map", "meeting_map", "progress_map", "region_parts", "settlement_map"]
 
 
 def region_parts(region: Region | Mapping[str, Any]) -> tuple:
@@ -56,7 +57,7 @@ def region_parts(region: Region | Mapping[str, Any]) -> tuple:
     >>> region_parts({"boundaries": None})
     (None, None, None)
     """
-    get = (lambda k: region.get(k)) if isinstance(region, dict) else (lambda k: getattr(region, k, None))
+    get = (region.get) if isinstance(region, dict) else (lambda k: getattr(region, k, None))
     return get("boundaries"), get("settlements"), get("provenance")
 
 
@@ -86,7 +87,7 @@ def _attribution(provenance, layers: Sequence[str] | None = _MAP_LAYERS) -> str 
     return " · ".join(seen) if seen else None
 
 
-def settlement_map(region: Region | Mapping[str, Any], *, title: str | None = None, subtitle: str | None = None,
+def settlement_map(region: Region | Mapping[str, Any], *, title: str | None = None, subtitle: str | None = None,  # noqa: PLR0913 (public API options)
                    basemap: str = "none", tianditu_key: str | None = None, lang: str = "zh",
                    tiers: Sequence[str] | None = None, label_tiers: Sequence[str] = ("central_city", "county_town"),
                    catchments: gpd.GeoDataFrame | None = None, builtup: gpd.GeoDataFrame | None = None,
@@ -162,7 +163,7 @@ def _add_boundaries(m, boundaries, lang: str, tolerance_m: float) -> dict:
     add_boundaries(m, boundaries, tolerance_m=tolerance_m)
     if "code" not in boundaries.columns:
         return {}
-    return dict(zip(boundaries["code"].astype(str), display_names(boundaries, lang)))
+    return dict(zip(boundaries["code"].astype(str), display_names(boundaries, lang), strict=False))
 
 
 def _add_areas(m, *, raster, builtup, catchments, tolerance_m: float) -> None:
@@ -187,6 +188,7 @@ def _add_attribution(m, provenance) -> None:
     """Add the sources of the drawn layers to Leaflet's attribution line."""
     attribution = _attribution(provenance)
     if attribution:
+        elements.state(m)["sources"] = attribution
         elements.Raw(f"__MAP__.attributionControl.addAttribution({script_json(escape(attribution))});").add_to(m)
 
 
@@ -230,7 +232,7 @@ def catchment_map(region: Region | Mapping[str, Any], catchments: gpd.GeoDataFra
     return settlement_map(region, catchments=catchments, **_titled(kwargs, "title_catchment"))
 
 
-def meeting_map(region: Region | Mapping[str, Any], *, progress: pd.DataFrame | None = None,
+def meeting_map(region: Region | Mapping[str, Any], *, progress: pd.DataFrame | None = None,  # noqa: PLR0913 (public API options)
                 catchments: gpd.GeoDataFrame | None = None, raster: str | os.PathLike | None = None,
                 basemap: str = "none", tianditu_key: str | None = None, lang: str = "zh", as_of: int | None = None,
                 title: str | None = None) -> folium.Map:

@@ -14,7 +14,8 @@ from .markup import script_json
 if TYPE_CHECKING:
     import folium
 
-__all__ = ["RUNTIME_JS", "CSS", "POSITIONS", "state", "check_position", "DataLayer", "Panel", "Raw"]
+# DataLayer, Panel and Raw are built on first access by the module's __getattr__ (branca loads only for a map)
+__all__ = ["CSS", "POSITIONS", "RUNTIME_JS", "DataLayer", "Panel", "Raw", "check_position", "state"]  # noqa: F822
 
 #: Leaflet control corners.
 POSITIONS = ("topleft", "topright", "bottomleft", "bottomright")
@@ -27,11 +28,15 @@ window.bz = (function () {
         p.push((c + q * Math.cos(a)).toFixed(1) + ',' + (c + q * Math.sin(a)).toFixed(1)); }
       return '<polygon points="' + p.join(' ') + '"/>'; },
     square: function (s) { return '<rect x="1" y="1" width="' + (s - 2) + '" height="' + (s - 2) + '"/>'; },
-    diamond: function (s) { var c = s / 2; return '<polygon points="' + c + ',1 ' + (s - 1) + ',' + c + ' ' + c + ',' + (s - 1) + ' 1,' + c + '"/>'; },
-    triangle: function (s) { return '<polygon points="' + s / 2 + ',1 ' + (s - 1) + ',' + (s - 1) + ' 1,' + (s - 1) + '"/>'; },
+    diamond: function (s) { var c = s / 2;
+      return '<polygon points="' + c + ',1 ' + (s - 1) + ',' + c + ' ' + c + ',' + (s - 1) + ' 1,' + c + '"/>'; },
+    triangle: function (s) {
+      return '<polygon points="' + s / 2 + ',1 ' + (s - 1) + ',' + (s - 1) + ' 1,' + (s - 1) + '"/>'; },
     circle: function (s) { return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 1) + '"/>'; },
-    cross: function (s) { return '<path d="M2,2L' + (s - 2) + ',' + (s - 2) + 'M' + (s - 2) + ',2L2,' + (s - 2) + '" stroke-width="3"/>'; },
-    ring: function (s) { return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 2) + '" fill="none" stroke-width="3"/>'; }
+    cross: function (s) {
+      return '<path d="M2,2L' + (s - 2) + ',' + (s - 2) + 'M' + (s - 2) + ',2L2,' + (s - 2) + '" stroke-width="3"/>'; },
+    ring: function (s) {
+      return '<circle cx="' + s / 2 + '" cy="' + s / 2 + '" r="' + (s / 2 - 2) + '" fill="none" stroke-width="3"/>'; }
   };
   function svg(shape, s, fill, stroke) {
     s = Math.max(4, Math.round(s));
@@ -40,13 +45,34 @@ window.bz = (function () {
     return '<svg xmlns="http://www.w3.org/2000/svg" width="' + s + '" height="' + s + '" viewBox="0 0 ' + s + ' ' + s +
       '" fill="' + f + '" stroke="' + k + '" stroke-width="1.2">' + (SHAPES[shape] || SHAPES.circle)(s) + '</svg>';
   }
+  // print settings (window.__bz_print, set by a print page before the map is made): factors for line widths,
+  // symbol sizes and fonts at paper size; absent on screen (every factor 1)
+  function K(name) { var P = window.__bz_print; return P && P.k ? P.k[name] : 1; }
+  function scaled(st) {
+    var k = K('line'); if (k === 1) { return st; }
+    var o = Object.assign({}, st);
+    o.weight = (o.weight === undefined ? 3 : o.weight) * k;
+    if (o.dashArray) {
+      o.dashArray = String(o.dashArray).split(/[ ,]+/).map(function (v) { return +v * k; }).join(' ');
+    }
+    return o;
+  }
+  var LABELS = [];
   function bind(f, layer, spec) {
     var p = f.properties || {};
-    if (p._l) { layer.bindTooltip(p._l, {permanent: true, direction: spec.labelDir || 'right',
-      className: spec.labelClass || 'bz-label', offset: spec.labelOffset || [p._r || 0, 0]}); }
+    if (p._l) {
+      var off = spec.labelOffset ? [spec.labelOffset[0] * K('symbol'), spec.labelOffset[1] * K('symbol')]
+                                 : [(p._r || 0) * K('symbol'), 0];
+      layer.bindTooltip(p._l, {permanent: true, direction: spec.labelDir || 'right',
+        className: spec.labelClass || 'bz-label', offset: off});
+      LABELS.push({layer: layer, prio: (p._lp === undefined ? 1e12 : p._lp), i: LABELS.length,
+                   dir: spec.labelDir || 'right', off: off[0]});
+    }
     else if (p._t) { layer.bindTooltip(p._t, {sticky: true, className: 'bz-tip'}); }
     if (p._p) { layer.bindPopup(p._p, {maxWidth: 360}); }
-    else if (p._v && spec.fields) { layer.bindPopup(function () { return facts(p._h, spec.fields, p._v); }, {maxWidth: 360}); }
+    else if (p._v && spec.fields) {
+      layer.bindPopup(function () { return facts(p._h, spec.fields, p._v); }, {maxWidth: 360});
+    }
   }
   function facts(head, fields, values) {
     var d = document.createElement('div'), b = document.createElement('b'), t = document.createElement('table');
@@ -60,10 +86,11 @@ window.bz = (function () {
   }
   function layer(spec) {
     return L.geoJSON(spec.data, {
-      style: function (f) { return spec.styles[f.properties._k] || spec.style || {}; },
+      style: function (f) { return scaled(spec.styles[f.properties._k] || spec.style || {}); },
       pointToLayer: function (f, ll) {
-        var st = spec.styles[f.properties._k] || spec.style || {}, r = f.properties._r || st.radius || 5;
-        if (spec.points === 'circle') { return L.circleMarker(ll, Object.assign({}, st, {radius: r})); }
+        var st = spec.styles[f.properties._k] || spec.style || {};
+        var r = (f.properties._r || st.radius || 5) * K('symbol');
+        if (spec.points === 'circle') { return L.circleMarker(ll, Object.assign({}, scaled(st), {radius: r})); }
         if (st.shape === 'none') { return L.marker(ll, {keyboard: false, interactive: false,
           icon: L.divIcon({html: '', className: 'bz-sym', iconSize: [0, 0]})}); }
         var s = 2 * r;
@@ -90,15 +117,94 @@ window.bz = (function () {
     // the arguments are kept so the view can be fitted again once the page has its final size
     map.__bzFit = [bounds, topLeft, bottomRight];
     var size = map.getSize(), k = Math.max(0, Math.min(1,
-      (size.x - 40) / Math.max(1, topLeft[0] + bottomRight[0]), (size.y - 40) / Math.max(1, topLeft[1] + bottomRight[1])));
+      (size.x - 40) / Math.max(1, topLeft[0] + bottomRight[0]),
+      (size.y - 40) / Math.max(1, topLeft[1] + bottomRight[1])));
     map.fitBounds(bounds, {paddingTopLeft: [topLeft[0] * k, topLeft[1] * k],
                            paddingBottomRight: [bottomRight[0] * k, bottomRight[1] * k], animate: false});
   }
   function refit(map) {
     map.invalidateSize({animate: false, pan: false});
-    if (map.__bzFit) { fit(map, map.__bzFit[0], map.__bzFit[1], map.__bzFit[2]); }
+    var P = window.__bz_print;
+    if (P && P.extent) {
+      // a print page: the requested extent, fitted exactly (no zoom snapping) inside the map frame
+      map.options.zoomSnap = 0;
+      map.fitBounds(P.extent, {padding: [P.pad, P.pad], animate: false});
+    } else if (map.__bzFit) { fit(map, map.__bzFit[0], map.__bzFit[1], map.__bzFit[2]); }
   }
-  return {svg: svg, layer: layer, panel: panel, fit: fit, refit: refit};
+  function overlaps(a, b) { return a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b; }
+  function declutter(map) {
+    // permanent labels placed by priority (lower first): right of the symbol, else left, else hidden;
+    // boxes in screen space for the current view, none overlapping another, none outside the map.
+    // One pass of writes (reset), one of reads (boxes), then placement in script and one pass of writes.
+    var frame = map.getContainer().getBoundingClientRect(), placed = [];
+    var items = LABELS.filter(function (it) { var t = it.layer.getTooltip && it.layer.getTooltip();
+      return it.layer._map === map && t && t.getElement() && t.getElement().parentNode; });
+    items.sort(function (a, b) { return (a.prio - b.prio) || (a.i - b.i); });
+    items.forEach(function (it) { var el = it.layer.getTooltip().getElement();
+      el.style.display = ''; el.style.marginLeft = ''; el.removeAttribute('data-bz-placed'); it.el = el; });
+    items.forEach(function (it) { it.base = parseFloat(getComputedStyle(it.el).marginLeft) || 0;
+      it.box = it.el.getBoundingClientRect(); });
+    items.forEach(function (it) {
+      var r0 = it.box, shifts = it.dir === 'right' ? [0, -Math.round(r0.width + 2 * it.off + 2 * it.base)] : [0];
+      it.shift = null;
+      for (var i = 0; i < shifts.length; i++) {
+        var b = {l: r0.left + shifts[i], r: r0.right + shifts[i], t: r0.top, b: r0.bottom};
+        var inside = b.l >= frame.left && b.r <= frame.right && b.t >= frame.top && b.b <= frame.bottom;
+        if (inside && !placed.some(function (q) { return overlaps(b, q); })) {
+          it.shift = shifts[i]; placed.push(b); break;
+        }
+      }
+    });
+    items.forEach(function (it) {
+      if (it.shift === null) { it.el.style.display = 'none'; return; }
+      if (it.shift) { it.el.style.marginLeft = Math.round(it.base + it.shift) + 'px'; }
+      it.el.setAttribute('data-bz-placed', '1');
+    });
+    return placed.length;
+  }
+  function niceDistance(m) {
+    var p = Math.pow(10, Math.floor(Math.log10(m))), f = m / p;
+    return (f >= 5 ? 5 : f >= 2 ? 2 : 1) * p;
+  }
+  function fmtInt(n) { return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, '\u2009'); }
+  function printScale(map) {
+    // the graphic scale and the ratio scale, both from the final view: metres per CSS pixel measured
+    // along the parallel through the centre of the map frame (1 CSS pixel = 0.0254 / 96 m on paper)
+    var P = window.__bz_print, bar = document.getElementById('bz-scalebar');
+    if (!P || !bar) { return null; }
+    var size = map.getSize(), y = size.y / 2, x0 = size.x / 4, x1 = 3 * size.x / 4;
+    var mpp = map.distance(map.containerPointToLatLng([x0, y]), map.containerPointToLatLng([x1, y])) / (x1 - x0);
+    var metres = niceDistance(P.barMaxPx * mpp), px = metres / mpp, denominator = mpp / (0.0254 / 96);
+    var km = metres >= 1000, unit = km ? ' km' : ' m', v = km ? metres / 1000 : metres, segs = '';
+    for (var i = 0; i < 4; i++) { segs += '<div class="seg" style="left:' + (i * px / 4) + 'px;width:' + (px / 4) +
+      'px;background:' + (i % 2 ? '#fff' : '#222') + '"></div>'; }
+    bar.innerHTML = '<div class="bar" style="width:' + px + 'px">' + segs + '</div>' +
+      '<div class="ticks" style="width:' + px + 'px"><span class="t0">0</span>' +
+      '<span class="t1" style="left:' + (px / 2) + 'px">' + (v / 2) + '</span>' +
+      '<span class="t2" style="left:' + px + 'px">' + v + unit + '</span></div>';
+    bar.setAttribute('data-metres', metres); bar.setAttribute('data-px', px);
+    var digits = Math.pow(10, Math.max(0, Math.floor(Math.log10(denominator)) - 2));
+    var ratio = document.getElementById('bz-ratio');
+    ratio.textContent = '1 : ' + fmtInt(Math.round(denominator / digits) * digits);
+    ratio.setAttribute('data-denominator', denominator);
+    return {metres: metres, px: px, denominator: denominator};
+  }
+  function printLayout(map) {
+    // legends (and the progress panel) move from the map into the side column; they shrink to fit it
+    var col = document.getElementById('bz-legends');
+    if (!col) { return; }
+    var inner = col.querySelector('.bz-legends-inner');
+    if (!inner) { inner = document.createElement('div'); inner.className = 'bz-legends-inner'; col.appendChild(inner); }
+    inner.style.zoom = '';
+    document.querySelectorAll('.leaflet-control-container .bz-legend')
+      .forEach(function (el) { inner.appendChild(el); });
+    function fits() { var c = col.getBoundingClientRect(), r = inner.getBoundingClientRect();
+      return r.bottom <= c.bottom + 0.5 && r.right <= c.right + 0.5; }
+    var k = 1;
+    while (!fits() && k > 0.4) { k *= 0.96; inner.style.zoom = k; }
+  }
+  return {svg: svg, layer: layer, panel: panel, fit: fit, refit: refit, declutter: declutter, printScale: printScale,
+          printLayout: printLayout, labels: function () { return LABELS; }};
 })();
 """
 
@@ -124,7 +230,8 @@ CSS = """
 .bz-progress td, .bz-progress th { padding: 1px 5px; border-bottom: 1px solid #e5e5e5; text-align: left;
   vertical-align: top; }
 .bz-progress td.num { text-align: right; white-space: nowrap; }
-.bz-status { display: inline-block; padding: 0 5px; border-radius: 3px; color: #fff; font-size: 11px; white-space: nowrap; }
+.bz-status { display: inline-block; padding: 0 5px; border-radius: 3px; color: #fff; font-size: 11px;
+  white-space: nowrap; }
 .bz-label { background: rgba(255,255,255,0.8); border: none; box-shadow: none; padding: 0 3px; font-size: 12px;
   font-weight: bold; color: #222; }
 .bz-label::before, .bz-area-label::before { display: none; }

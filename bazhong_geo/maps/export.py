@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -11,24 +13,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._errors import ChromiumNotFoundError, MapExportError
+from . import elements
+from .layout import PAPER_MM, PageGeometry, county_extents, page_geometry, print_layout
 from .offline import to_html
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import folium
+    import geopandas as gpd
     from playwright.sync_api import Browser, Page, Playwright
 
-__all__ = ["CHROMIUM_ARGS", "PAPER_MM", "STILL_JS", "still", "find_chromium", "launch_browser", "export_png",
-           "export_pdf", "render_page"]
+__all__ = [
+    "CHROMIUM_ARGS",
+    "PAPER_MM",
+    "STILL_JS",
+    "export_pdf",
+    "export_png",
+    "export_print",
+    "find_chromium",
+    "launch_browser",
+    "render_page",
+    "stamp_pdf_dates",
+    "still",
+]
 
 #: Flags that keep Chromium quiet and offline (no background network, no component updates).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-default-apps", "--disable-extensions",
                  "--mute-audio", "--hide-scrollbars"]
-
-#: ISO paper sizes (portrait width, height) in millimetres.
-PAPER_MM = {"A4": (210, 297), "A3": (297, 420)}
-
-_CSS_PX_PER_MM = 96 / 25.4
 
 #: Script put before ``</head>`` of an exported page (after Leaflet, before the map is made): no zoom, fade
 #: or marker animation, so the picture taken is the final view and the same map gives the same pixels.
@@ -185,17 +198,22 @@ def render_page(page: Page, html_text: str, *, timeout_s: float = 60.0) -> list[
     return errors
 
 
-def export_png(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike,
+def export_png(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike,  # noqa: PLR0913 (public API options)
                size: tuple[int, int] = (1600, 1000), *, scale: float = 1.0,
-               timeout_s: float = 60.0, browser=None) -> Path:
+               timeout_s: float = 60.0, browser: Browser | None = None,
+               extent: str | Sequence | gpd.GeoDataFrame | None = None, paper: str | None = None,
+               orientation: str = "landscape", per_county: bool = False) -> Path:
     """Screenshot the map to a PNG of ``size`` CSS pixels (times ``scale``) and return the path.
+
+    With ``paper``, ``extent`` or ``per_county`` the PNG is the print page instead
+    (:func:`export_print`: the sheet at ``scale`` device pixels per CSS pixel, ``size`` unused).
 
     Parameters
     ----------
     map_or_html : folium.Map, path or str
-        A map (saved offline first), an HTML file, or HTML text.
+        A map (saved offline first), an HTML file, or HTML text (the print page needs the map).
     path : str or Path
-        Output PNG.
+        Output PNG (per county: the first page's; the others are written beside it, see :func:`export_print`).
     size : (width, height)
         Viewport in CSS pixels; the PNG has ``size * scale`` pixels.
     scale : float
@@ -204,6 +222,8 @@ def export_png(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathL
         Rendering timeout.
     browser : playwright Browser, optional
         A browser to reuse (same thread); by default one is launched and closed.
+    extent, paper, orientation, per_county
+        The print page (see :func:`export_print`; ``paper`` defaults to A3 there).
 
     Returns
     -------
@@ -219,45 +239,71 @@ def export_png(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathL
     >>> export_png(base_map(), "map.png", size=(800, 600))      # doctest: +SKIP
     PosixPath('map.png')
     """
+    if paper is not None or extent is not None or per_county:
+        return export_print(_needs_map(map_or_html), path, extent=extent, paper=paper or "A3",
+                            orientation=orientation, per_county=per_county, scale=scale, timeout_s=timeout_s,
+                            browser=browser)[0]
     width, height = (int(v) for v in size)
     if width < 50 or height < 50 or width > 10000 or height > 10000:
         raise MapExportError(f"size {size} out of range: give (width, height) in pixels between 50 and 10000")
     html_text = _html_text(map_or_html)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-
-    def shoot(b):
-        context = b.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
-        try:
-            page = context.new_page()
-            errors = render_page(page, html_text, timeout_s=timeout_s)
-            if errors:
-                raise MapExportError(f"the map page raised script errors: {errors[:3]}")
-            page.screenshot(path=str(out), full_page=False, type="png")
-        finally:
-            context.close()
-
-    _with_browser(shoot, browser)
+    _with_browser(lambda b: _shoot(b, html_text, out, (width, height), scale, timeout_s), browser)
     return out
 
 
-def export_pdf(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike, paper: str = "A4",
-               landscape: bool = True, *, timeout_s: float = 60.0,
-               browser=None) -> Path:
-    """Print the map to a one-page PDF of ISO ``paper`` size (A4 or A3), landscape by default.
+def _needs_map(map_or_html):
+    if not hasattr(map_or_html, "get_root"):
+        raise MapExportError("the print page (paper, extent, per_county) is made from the map itself: give the "
+                             "folium.Map, not its HTML")
+    return map_or_html
 
-    The page is laid out at the paper's size (96 CSS px per inch) without margins, so the map, legends
-    and panels fill the sheet as they do on screen.
+
+def _shoot(b: Browser, html_text: str, out: Path, size: tuple[int, int], scale: float, timeout_s: float) -> None:
+    """Render ``html_text`` at ``size`` CSS pixels and ``scale`` and write the PNG (temporary name, then rename)."""
+    context = b.new_context(viewport={"width": size[0], "height": size[1]}, device_scale_factor=scale)
+    try:
+        page = context.new_page()
+        errors = render_page(page, html_text, timeout_s=timeout_s)
+        if errors:
+            raise MapExportError(f"the map page raised script errors: {errors[:3]}")
+        tmp = out.with_name(out.name + ".part")
+        page.screenshot(path=str(tmp), full_page=False, type="png")
+        tmp.replace(out)
+    finally:
+        context.close()
+
+
+def export_pdf(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathLike, paper: str = "A4",  # noqa: PLR0913 (public API options)
+               landscape: bool = True, *, timeout_s: float = 60.0,
+               browser: Browser | None = None, orientation: str | None = None,
+               extent: str | Sequence | gpd.GeoDataFrame | None = None, per_county: bool = False,
+               layout: bool | None = None) -> Path:
+    """Print the map to a PDF of ISO ``paper`` size (A4, A3 or A2), landscape by default.
+
+    A folium map is printed as its print page (:func:`export_print`: title, map frame fitted to ``extent``,
+    legends, north arrow, graphic and ratio scales, sources and date; one page per county with
+    ``per_county``), vector throughout. HTML (a file or text) is printed as it is laid out on a screen of
+    the paper's size, on one page.
 
     Parameters
     ----------
     map_or_html : folium.Map, path or str
     path : str or Path
         Output PDF.
-    paper : {"A4", "A3"}
+    paper : {"A4", "A3", "A2"}
     landscape : bool
+        Orientation, unless ``orientation`` is given.
     timeout_s : float
     browser : playwright Browser, optional
+    orientation : {"landscape", "portrait"}, optional
+    extent : str, sequence or GeoDataFrame, optional
+        What the map frame shows (a division code, bounds with an optional CRS); default the prefecture.
+    per_county : bool
+        One page per county.
+    layout : bool, optional
+        Force the print page (True) or the screen page (False); default: the print page for a map.
 
     Returns
     -------
@@ -266,38 +312,186 @@ def export_pdf(map_or_html: folium.Map | str | os.PathLike, path: str | os.PathL
     Examples
     --------
     >>> from bazhong_geo.maps import base_map
-    >>> export_pdf(base_map(), "map.pdf", paper="A3")         # doctest: +SKIP
+    >>> export_pdf(base_map(), "map.pdf", paper="A3", extent=(106.3, 31.3, 107.8, 32.8))   # doctest: +SKIP
     PosixPath('map.pdf')
     """
-    key = str(paper).upper()
-    if key not in PAPER_MM:
-        raise MapExportError(f"paper {paper!r} unknown; use one of {', '.join(PAPER_MM)}")
-    w_mm, h_mm = PAPER_MM[key]
-    if landscape:
-        w_mm, h_mm = h_mm, w_mm
-    vw, vh = int(round(w_mm * _CSS_PX_PER_MM)), int(round(h_mm * _CSS_PX_PER_MM))
+    orientation = orientation or ("landscape" if landscape else "portrait")
+    g = page_geometry(paper, orientation)
+    if layout is None:
+        layout = hasattr(map_or_html, "get_root")
+    if layout:
+        return export_print(_needs_map(map_or_html), path, extent=extent, paper=paper, orientation=orientation,
+                            per_county=per_county, timeout_s=timeout_s, browser=browser)[0]
+    if extent is not None or per_county:
+        raise MapExportError("extent and per_county need the print page: give the folium.Map (layout=True)")
     html_text = _html_text(map_or_html)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-
-    def print_pdf(b):
-        context = b.new_context(viewport={"width": vw, "height": vh})
-        try:
-            page = context.new_page()
-            errors = render_page(page, html_text, timeout_s=timeout_s)
-            if errors:
-                raise MapExportError(f"the map page raised script errors: {errors[:3]}")
-            page.add_style_tag(content=f"@page {{ size: {w_mm}mm {h_mm}mm; margin: 0; }} "
-                                       "html, body { overflow: hidden; } .leaflet-control-zoom { display: none; }")
-            page.emulate_media(media="screen")
-            page.pdf(path=str(out), width=f"{w_mm}mm", height=f"{h_mm}mm", print_background=True,
-                     margin={"top": "0", "right": "0", "bottom": "0", "left": "0"}, page_ranges="1",
-                     prefer_css_page_size=False)
-        finally:
-            context.close()
-
-    _with_browser(print_pdf, browser)
+    css = ("html, body { overflow: hidden; } .leaflet-control-zoom { display: none; }")
+    _with_browser(lambda b: _print_pdf(b, [html_text], out, g, timeout_s, extra_css=css), browser)
     return out
+
+
+def export_print(m: folium.Map, path: str | os.PathLike, *, extent: str | Sequence | gpd.GeoDataFrame | None = None,  # noqa: PLR0913 (public API options)
+                 paper: str = "A3", orientation: str = "landscape", per_county: bool = False, scale: float = 2.0,
+                 title: str | None = None, subtitle: str | None = None, sources: str | None = None,
+                 date: str | None = None, timeout_s: float = 60.0, browser: Browser | None = None) -> list[Path]:
+    """Print the map's print page (:func:`~bazhong_geo.maps.layout.print_layout`) to a PDF or PNG.
+
+    The page is laid out at the paper's size, the view fitted once to the extent at that size, every
+    layer, image and tile drawn before the capture, labels placed without overlaps, and the scales
+    computed from the final view. A PDF is vector (lines, symbols and text; rasters as images) and holds
+    one page per county with ``per_county`` (in code order), else one page. A PNG has ``scale`` device
+    pixels per CSS pixel (2 ≈ 192 dpi); per county, one PNG per county named ``<stem>_<code>.png``.
+
+    Parameters
+    ----------
+    m : folium.Map
+    path : str or Path
+        ``.pdf`` or ``.png``.
+    extent : str, sequence or GeoDataFrame, optional
+        See :func:`~bazhong_geo.maps.layout.resolve_extent` (ignored with ``per_county``).
+    paper : {"A4", "A3", "A2"}
+    orientation : {"landscape", "portrait"}
+    per_county : bool
+        One page per county of the map's boundaries.
+    scale : float
+        PNG device scale factor.
+    title, subtitle, sources, date : str, optional
+        See :func:`~bazhong_geo.maps.layout.print_layout`; per county the county's name follows the subtitle.
+    timeout_s : float
+    browser : playwright Browser, optional
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (one PDF; or one PNG per page).
+
+    Raises
+    ------
+    MapExportError
+        Unknown paper, orientation, extent or file type; a page that fails to render.
+
+    Examples
+    --------
+    >>> export_print(m, "counties.pdf", paper="A3", per_county=True)       # doctest: +SKIP
+    [PosixPath('counties.pdf')]
+    """
+    out = Path(path)
+    kind = out.suffix.lower()
+    if kind not in (".pdf", ".png"):
+        raise MapExportError(f"{out}: print to a .pdf or a .png file")
+    g = page_geometry(paper, orientation)
+    pages = _pages(m, extent, g, per_county, title=title, subtitle=subtitle, sources=sources, date=date)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if kind == ".pdf":
+        _with_browser(lambda b: _print_pdf(b, [html for _, html in pages], out, g, timeout_s, day=date), browser)
+        return [out]
+    targets = [out if len(pages) == 1 else out.with_name(f"{out.stem}_{code}{out.suffix}") for code, _ in pages]
+
+    def shoot_all(b):
+        for target, (_, html) in zip(targets, pages, strict=False):
+            _shoot(b, html, target, (g.width_px, g.height_px), scale, timeout_s)
+
+    _with_browser(shoot_all, browser)
+    return targets
+
+
+def _pages(m, extent, g: PageGeometry, per_county: bool, **texts) -> list[tuple[str, str]]:
+    """(code, print page HTML) of each page."""
+    common = {"paper": g.paper, "orientation": g.orientation, **texts}
+    if not per_county:
+        return [("map", print_layout(m, extent=extent, **common))]
+    base_sub = texts.get("subtitle") or elements.state(m).get("subtitle")
+    pages = []
+    for code, name in county_extents(m):
+        sub = f"{base_sub} · {name}" if base_sub else name
+        pages.append((code, print_layout(m, extent=code, **{**common, "subtitle": sub})))
+    return pages
+
+
+def _print_pdf(b: Browser, htmls: list[str], out: Path, g: PageGeometry, timeout_s: float,
+               extra_css: str | None = None, day: str | None = None) -> None:
+    """Print pages to one PDF: each page a frame in a sheet-sized box, one box per sheet (written, then renamed)."""
+    context = b.new_context(viewport={"width": g.width_px, "height": g.height_px})
+    tmp = Path(tempfile.mkdtemp(prefix="bazhong_geo_print_"))
+    try:
+        frames = []
+        for i, html_text in enumerate(htmls):
+            (tmp / f"page_{i:03d}.html").write_text(still(html_text), encoding="utf-8")
+            frames.append(f'<div class="pg"><iframe src="page_{i:03d}.html" scrolling="no"></iframe></div>')
+        index = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>@page {{ size: {g.width_mm}mm "
+                 f"{g.height_mm}mm; margin: 0; }} html, body {{ margin: 0; padding: 0; }} .pg {{ width: "
+                 f"{g.width_px}px; height: {g.height_px}px; overflow: hidden; break-after: page; }} "
+                 f".pg:last-child {{ break-after: auto; }} iframe {{ border: 0; display: block; width: "
+                 f"{g.width_px}px; height: {g.height_px}px; }}</style></head><body>{''.join(frames)}</body></html>")
+        (tmp / "index.html").write_text(index, encoding="utf-8")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto((tmp / "index.html").as_uri(), wait_until="load", timeout=timeout_s * 1000)
+        _wait_frames(page, len(htmls), timeout_s, errors)
+        if extra_css:
+            for frame in page.frames[1:]:
+                frame.add_style_tag(content=extra_css)
+        page.emulate_media(media="screen")
+        part = out.with_name(out.name + ".part")
+        page.pdf(path=str(part), width=f"{g.width_mm}mm", height=f"{g.height_mm}mm", print_background=True,
+                 margin={"top": "0", "right": "0", "bottom": "0", "left": "0"}, prefer_css_page_size=True)
+        stamp_pdf_dates(part, day)
+        part.replace(out)
+    finally:
+        context.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stamp_pdf_dates(path: str | os.PathLike, day: str | None = None) -> None:
+    """Set the PDF's creation and modification dates to midnight of ``day`` (ISO; default today), in place.
+
+    Chromium stamps the time of printing; with the map's date instead, the same map gives the same bytes.
+    The stamp keeps its length, so the file's cross-reference offsets stay right.
+
+    Parameters
+    ----------
+    path : str or Path
+        A PDF written by Chromium.
+    day : str, optional
+        ``YYYY-MM-DD``.
+
+    Raises
+    ------
+    MapExportError
+        ``day`` is not a date.
+    """
+    digits = re.sub(r"\D", "", day or dt.datetime.now().astimezone().date().isoformat())[:8]
+    if len(digits) != 8:
+        raise MapExportError(f"date {day!r}: give YYYY-MM-DD")
+    data = Path(path).read_bytes()
+    data = re.sub(rb"/(CreationDate|ModDate) \(D:\d{14}", lambda mm: b"/" + mm.group(1) + b" (D:"
+                  + digits.encode() + b"000000", data)
+    Path(path).write_bytes(data)
+
+
+def _wait_frames(page: Page, n: int, timeout_s: float, errors: list[str]) -> None:
+    """Wait until every page frame has rendered (``__bazhong_ready``, or network idle without the flag)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    frames = page.frames[1:]
+    if len(frames) != n:
+        raise MapExportError(f"{len(frames)} of {n} pages loaded")
+    for i, frame in enumerate(frames):
+        if errors:
+            raise MapExportError(f"the map page raised script errors: {errors[:3]}")
+        try:
+            frame.frame_element().scroll_into_view_if_needed()  # a page out of view gets no animation frames
+            if frame.evaluate("document.documentElement.outerHTML.indexOf('__bazhong_ready') >= 0"):
+                frame.wait_for_function("window.__bazhong_ready === true", timeout=timeout_s * 1000)
+            else:
+                page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+        except PlaywrightTimeoutError as exc:
+            raise MapExportError(f"page {i + 1} did not finish rendering within {timeout_s:.0f} s") from exc
+    if errors:
+        raise MapExportError(f"the map page raised script errors: {errors[:3]}")
 
 
 def _with_browser(fn, browser=None):

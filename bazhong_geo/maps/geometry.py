@@ -12,7 +12,7 @@ from .. import crs
 from .._errors import BazhongGeoError, MissingCRSError
 from ..settings import WORK_CRS
 
-__all__ = ["prepare_geometries", "features", "located_mask", "areas_km2"]
+__all__ = ["areas_km2", "features", "located_mask", "prepare_geometries"]
 
 _LINEAL_OR_POLYGONAL = [1, 2, 3, 5, 6]  # shapely type ids: LineString, LinearRing, Polygon, Multi...
 _POLYGONAL = [3, 6]
@@ -131,7 +131,7 @@ def features(gdf: gpd.GeoDataFrame, props: list[dict]) -> dict:
     """
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     feats = [{"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": p}
-             for geom, p in zip(geoms, props) if geom is not None and not shapely.is_empty(geom)]
+             for geom, p in zip(geoms, props, strict=False) if geom is not None and not shapely.is_empty(geom)]
     return {"type": "FeatureCollection", "features": feats}
 
 

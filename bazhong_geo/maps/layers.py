@@ -12,7 +12,8 @@ Each ``add_*`` function draws the GeoDataFrame it is given; none computes analys
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -42,9 +43,10 @@ from .style import (
 if TYPE_CHECKING:
     import folium
 
-__all__ = ["add_boundaries", "add_settlements", "add_catchments", "add_builtup", "add_designated", "add_candidates"]
+__all__ = ["add_boundaries", "add_builtup", "add_candidates", "add_catchments", "add_designated", "add_settlements",
+           "label_priority", "record_extents"]
 
-def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
+def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,  # noqa: PLR0913 (public API options)
                    color: str = "#34495e", fill: str | None = None, labels: bool = True, area_labels: bool = True,
                    show: bool = True) -> folium.FeatureGroup:
     """Add administrative boundaries (prefecture bold, counties thin) with names as tooltips.
@@ -89,6 +91,7 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
     if len(boundaries) == 0:
         raise EmptyInputError("boundaries layer has no rows")
     levels = column_or_default(boundaries, "level", "unit").astype(str)
+    record_extents(m, boundaries, levels)
     parts = []
     for level in sorted(levels.unique(), key=lambda v: (v != "prefecture", v)):
         sub = boundaries[levels == level]
@@ -98,8 +101,8 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
     names = display_names(disp, lang)
     codes = column_or_default(disp, "code", "").astype("string").fillna("")
     props = []
-    for nm, cd, level in zip(names, codes, lv):
-        p = {"_k": "p" if level == "prefecture" else "c"}
+    for nm, cd, level in zip(names, codes, lv, strict=False):
+        p = {"_k": "p" if level == "prefecture" else ("c" if level in ("county", "unit") else "t")}
         if labels:
             p["_t"] = f"{escape(nm)} <small>{escape(cd)}</small>" if cd else escape(nm)
         props.append(p)
@@ -109,6 +112,8 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
     styles = {
         "p": {"color": color, "weight": 3, "fill": False, "opacity": 0.9},
         "c": {"color": color, "weight": 1.3, "dashArray": "5 4", "opacity": 0.9,
+              "fill": fill is not None, "fillColor": fill or color, "fillOpacity": 0.15 if fill else 0},
+        "t": {"color": color, "weight": 0.8, "dashArray": "2 3", "opacity": 0.8,
               "fill": fill is not None, "fillColor": fill or color, "fillOpacity": 0.15 if fill else 0},
     }
     fg = add_data_layer(m, name or text_of("boundaries", lang), show, {"data": data, "styles": styles})
@@ -123,6 +128,30 @@ def add_boundaries(m: folium.Map, boundaries: gpd.GeoDataFrame, *, name: str | N
             elements.DataLayer({"data": features(pts, lab), "styles": {"n": {"shape": "none"}}, "labelDir": "center",
                         "labelClass": "bz-area-label", "labelOffset": [0, 20], "z": -100000}).add_to(fg)
     return fg
+
+
+def record_extents(m: folium.Map, boundaries: gpd.GeoDataFrame, levels: pd.Series) -> None:
+    """Keep each coded unit's longitude/latitude bounds, name and level on the map (``extent="511921"`` of exports).
+
+    Parameters
+    ----------
+    m : folium.Map
+    boundaries : geopandas.GeoDataFrame
+        Units with a CRS and optionally ``code`` and ``name``.
+    levels : pandas.Series
+        Level of each row ("prefecture", "county", "township", ...).
+    """
+    if "code" not in boundaries.columns or boundaries.crs is None:
+        return
+    located = located_mask(boundaries)
+    b = boundaries[located]
+    bounds = b.to_crs(4326).bounds.to_numpy(dtype=float)
+    names = column_or_default(b, "name", "").astype("string").fillna("").tolist()
+    extents = elements.state(m).setdefault("extents", {})
+    for code, name, level, bb in zip(b["code"].astype("string").fillna("").tolist(), names,
+                                     levels[located].tolist(), bounds, strict=False):
+        if code:
+            extents[code] = {"bounds": tuple(float(v) for v in bb), "name": name, "level": level}
 
 
 _SETTLEMENT_FIELDS = ("code", "tier", "county", "population", "designations", "coord_source")
@@ -153,7 +182,7 @@ def _settlement_facts(row: dict, tier: str, lang: str, county_names: dict) -> tu
     return title, [None if clean(v) is None or v == "" else str(v) for v in values]
 
 
-def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequence[str] | None = None,
+def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequence[str] | None = None,  # noqa: PLR0913 (public API options)
                     label_tiers: Sequence[str] = ("central_city", "county_town"), name: str | None = None,
                     r_min: float = 3.0, r_max: float = 22.0, county_names: dict | None = None, show: bool = True,
                     legend: bool = True) -> dict[str, folium.FeatureGroup]:
@@ -212,6 +241,7 @@ def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequ
                         "designations", "county_code", "coord_source") if c in disp.columns]
     rows = [{k: clean(v) for k, v in r.items()} for r in disp[cols].to_dict("records")]
     labels = [escape(n) for n in display_names(disp, lang)]
+    priority = label_priority(disp["_tier"], disp["population"] if "population" in disp.columns else None)
     groups = {}
     # higher tiers sit on top (zIndexOffset); the layer control lists them from the central city down
     for z, t in enumerate(TIER_STYLES):
@@ -221,11 +251,42 @@ def add_settlements(m: folium.Map, settlements: gpd.GeoDataFrame, *, tiers: Sequ
         sel = sel[np.argsort(-disp["_r"].to_numpy()[sel], kind="stable")]  # larger first: small ones stay clickable
         props = [_settlement_props(rows[i], labels[i], float(disp["_r"].iloc[i]), t, t in label_tiers, lang,
                                    county_names or {}) for i in sel]
+        for i, p in zip(sel, props, strict=False):
+            p["_lp"] = int(priority[i])
         groups[t] = add_data_layer(m, TIER_STYLES[t][lang], show, _tier_spec(disp.iloc[sel], props, t, z, lang))
     if legend:
         add_tier_legend(m, tiers=[t for t in TIER_STYLES if t in groups], n_unlocated=int((~located).sum()),
                         pop_max=pop_max, r_min=r_min, r_max=r_max)
     return groups
+
+
+def label_priority(tiers: pd.Series, population: pd.Series | None) -> np.ndarray:
+    """Rank of each settlement's label (0 placed first): by tier (central city first), then population (largest first).
+
+    Parameters
+    ----------
+    tiers : pandas.Series
+        Tier values (keys of :data:`TIER_STYLES`).
+    population : pandas.Series, optional
+        Populations (unknown last within a tier).
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Examples
+    --------
+    >>> label_priority(pd.Series(["town", "central_city", "town"]), pd.Series([10, 5, 300])).tolist()
+    [2, 0, 1]
+    """
+    order_of = {t: i for i, t in enumerate(TIER_STYLES)}
+    tier_rank = tiers.map(order_of).to_numpy(dtype=float)
+    pop = (pd.to_numeric(population, errors="coerce").to_numpy(dtype=float) if population is not None
+           else np.full(len(tiers), np.nan))
+    keys = np.lexsort((np.arange(len(tiers)), -np.nan_to_num(pop, nan=-1.0), tier_rank))
+    rank = np.empty(len(tiers), dtype=int)
+    rank[keys] = np.arange(len(tiers))
+    return rank
 
 
 def _symbol_radii(s: gpd.GeoDataFrame, r_min: float, r_max: float) -> float:
@@ -254,7 +315,7 @@ def _tier_spec(disp: gpd.GeoDataFrame, props: list[dict], tier: str, z: int, lan
             "styles": {tier: {"shape": sty["shape"], "fillColor": sty["fill"], "color": "#222"}}}
 
 
-def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,
+def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame, *, name: str | None = None, tolerance_m: float = 30.0,  # noqa: PLR0913 (public API options)
                    label_col: str | None = None,
                    population_col: str | None = None, show: bool = True, legend: bool = False,
                    opacity: float = 0.35) -> folium.FeatureGroup:
@@ -353,7 +414,7 @@ def add_builtup(m: folium.Map, builtup: gpd.GeoDataFrame, *, name: str | None = 
     areas = areas_km2(builtup, "builtup_km2")
     names = display_names(disp, lang)
     props = []
-    for nm, a in zip(names, areas):
+    for nm, a in zip(names, areas, strict=False):
         txt = f"{text_of('builtup', lang)} {fmt_num(a, 2)} km²"
         props.append({"_k": "b", "_t": (escape(nm) + " · " if nm else "") + escape(txt)})
     return add_data_layer(m, name or text_of("builtup", lang), show, {
@@ -390,7 +451,7 @@ def add_designated(m: folium.Map, settlements: gpd.GeoDataFrame, *, name: str | 
     disp = prepare_geometries(sel, tolerance_m=0, coords=st["coords"])
     names = display_names(disp, lang)
     props = []
-    for nm, d in zip(names, disp["designations"].fillna("").astype(str)):
+    for nm, d in zip(names, disp["designations"].fillna("").astype(str), strict=False):
         labels = "; ".join(designation_label(x, lang) for x in d.split(";") if x.strip())
         props.append({"_k": "d", "_r": 11, "_t": f"{escape(nm)}: {escape(labels)}"})
     return add_data_layer(m, name or text_of("designated", lang), show, {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     import folium
     from branca.element import MacroElement
 
-__all__ = ["svg_symbol", "add_tier_legend", "add_categorical_legend"]
+__all__ = ["add_categorical_legend", "add_ramp_legend", "add_tier_legend", "svg_symbol"]
 
 def _nice(x: float) -> float:
     """``x`` rounded to one significant digit (0 for non-positive or non-finite values)."""
@@ -46,7 +47,7 @@ def svg_symbol(shape: str, size: float, fill: str, stroke: str = "#222") -> str:
     >>> svg_symbol("square", 14, "#e67e22")[:30]
     '<svg width="14" height="14" vi'
     """
-    s = max(4, int(round(size)))
+    s = max(4, round(size))
     check_color(fill), check_color(stroke)
     c = s / 2
     if shape == "star":
@@ -146,3 +147,43 @@ def add_categorical_legend(m: folium.Map, title: str, items: Sequence[tuple], *,
         rows.append(f'<div class="row">{sym}<span>{escape(label)}</span></div>')
     extra = f'<div class="note">{escape(note)}</div>' if note else ""
     return add_panel(m, f"<h4>{escape(title)}</h4>{''.join(rows)}{extra}", position, "bz-legend")
+
+
+def add_ramp_legend(m: folium.Map, title: str, colors: Sequence[str], vmin: float, vmax: float, *,
+                    position: str = "bottomright", digits: int = 2, note: str | None = None) -> MacroElement:
+    """Add the legend of a continuous colour ramp: a gradient bar from ``vmin`` to ``vmax`` with three ticks.
+
+    Parameters
+    ----------
+    m : folium.Map
+    title : str
+        Legend heading (escaped).
+    colors : sequence of str
+        The ramp, low to high.
+    vmin, vmax : float
+        Values at the ends.
+    position : str
+        Leaflet control corner.
+    digits : int
+        Decimals of the tick values (trailing zeros dropped).
+    note : str, optional
+        Small print (escaped).
+
+    Returns
+    -------
+    folium.Element
+
+    Examples
+    --------
+    >>> from bazhong_geo.maps import base_map
+    >>> _ = add_ramp_legend(base_map(), "建成比例", ["#ffffcc", "#800026"], 0, 1)
+    """
+    stops = ", ".join(check_color(c) for c in colors)
+    ticks = "".join(f'<span style="position:absolute;left:{pos}%;transform:translateX(-50%)">'
+                    f'{escape(fmt_num(v, digits))}</span>'
+                    for pos, v in ((0, vmin), (50, (vmin + vmax) / 2), (100, vmax)))
+    extra = f'<div class="note">{escape(note)}</div>' if note else ""
+    body = (f'<div class="bz-ramp" style="height:12px;width:160px;margin:2px 8px;border:1px solid #777;'
+            f'background:linear-gradient(to right, {stops})"></div>'
+            f'<div style="position:relative;height:16px;width:160px;margin:0 8px;font-size:11px">{ticks}</div>')
+    return add_panel(m, f"<h4>{escape(title)}</h4>{body}{extra}", position, "bz-legend")

@@ -6,17 +6,18 @@ import html
 import json
 import math
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .._errors import BazhongGeoError
 
-__all__ = ["escape", "script_json", "check_color", "fact_table", "popup_html"]
+__all__ = ["check_color", "escape", "fact_table", "popup_html", "script_json"]
 
 _COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 
 def escape(value: Any) -> str:
-    """Return ``value`` as HTML-escaped text (quotes and backticks included); ``None``/NaN -> ''.
+    r"""Return ``value`` as HTML-escaped text (quotes and backticks included); ``None``/NaN -> ''.
 
     Parameters
     ----------
@@ -28,7 +29,7 @@ def escape(value: Any) -> str:
 
     Examples
     --------
-    >>> escape("<b>'\\"`</b>")
+    >>> escape("<b>'\"`</b>")
     '&lt;b&gt;&#x27;&quot;&#96;&lt;/b&gt;'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -37,9 +38,9 @@ def escape(value: Any) -> str:
 
 
 def script_json(obj: Any) -> str:
-    """Serialise ``obj`` as JSON that is safe inside a ``<script>`` element.
+    r"""Serialise ``obj`` as JSON that is safe inside a ``<script>`` element.
 
-    ``<``, ``>``, ``&`` and the line separators U+2028/U+2029 are written as ``\\uXXXX`` escapes, so no
+    ``<``, ``>``, ``&`` and the line separators U+2028/U+2029 are written as ``\uXXXX`` escapes, so no
     string can close the script element or break the JavaScript parser.
 
     Parameters
@@ -54,7 +55,7 @@ def script_json(obj: Any) -> str:
     Examples
     --------
     >>> script_json({"n": "</script>"})
-    '{"n":"\\\\u003c/script\\\\u003e"}'
+    '{"n":"\\u003c/script\\u003e"}'
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -1,4 +1,4 @@
-"""Offline single-file HTML: Leaflet inlined from django-leaflet, folium's CDN assets stripped, same map -> same bytes."""
+"""Offline single-file HTML: Leaflet inlined from django-leaflet, folium's CDN assets stripped; same map, same bytes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import folium
     from IPython.display import HTML
 
-__all__ = ["leaflet_assets", "to_html", "save", "show", "deterministic_ids", "layer_control_last"]
+__all__ = ["deterministic_ids", "layer_control_last", "leaflet_assets", "save", "show", "to_html"]
 
 #: The two jQuery calls folium's own templates make (``$(`<html>`)[0]`` in Popup, ``$(document).ready`` in
 #: keep_in_front), so a plain folium.Popup still works when jQuery is left out offline.
@@ -84,25 +84,48 @@ def leaflet_assets() -> dict[str, str]:
         if f.exists():
             icons[key] = "data:image/png;base64," + base64.b64encode(f.read_bytes()).decode("ascii")
     # folium's default markers then use the inlined images instead of resolving "images/..." next to the file
-    js += ("\nL.Icon.Default.imagePath = '';\nL.Icon.Default.mergeOptions(" + script_json(icons) + ");\n") if icons else ""
+    if icons:
+        js += "\nL.Icon.Default.imagePath = '';\nL.Icon.Default.mergeOptions(" + script_json(icons) + ");\n"
     return {"js": js, "css": css, "version": m.group(1) if m else "unknown", "path": str(folder)}
 
 
 READY_JS = """
 (function () {
-  // ready = fonts loaded, the view fitted again at the page's final size, tiles (if any) loaded, two frames drawn
+  // ready = fonts loaded, the legends laid out (print pages), the view fitted again at the page's final size,
+  // labels placed, the scale computed from that view, images and tiles (if any) loaded, two frames drawn
   var map = %s;
-  function frames() { requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); }); }
-  function whenTiles() {
+  function frames() {
+    requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bazhong_ready = true; }); });
+  }
+  function whenLoaded() {
     var pending = 0;
+    function done() { if (--pending === 0) { frames(); } }
     map.eachLayer(function (l) {
-      if (l instanceof L.TileLayer && l._loading) { pending++; l.once('load', function () { if (--pending === 0) { frames(); } }); }
+      if (l instanceof L.TileLayer && l._loading) { pending++; l.once('load', done); }
+      else if (l instanceof L.ImageOverlay && l._image && !l._image.complete) {
+        pending++; L.DomEvent.on(l._image, 'load error', done);
+      }
     });
     if (pending === 0) { frames(); }
     else { setTimeout(function () { window.__bazhong_tiles_timeout = true; window.__bazhong_ready = true; }, 20000); }
   }
+  function fontsSettled(fn, tries) {
+    // fonts load when text first needs them: lay the page out, then wait until no font is loading
+    document.body.getBoundingClientRect();
+    if (!document.fonts || document.fonts.status === 'loaded' || tries >= 20) { fn(); return; }
+    document.fonts.ready.then(function () { setTimeout(function () { fontsSettled(fn, tries + 1); }, 0); });
+  }
   var fonts = (document.fonts && document.fonts.ready) ? document.fonts.ready : Promise.resolve();
-  fonts.then(function () { if (window.bz && bz.refit) { bz.refit(map); } whenTiles(); });
+  fonts.then(function () {
+    if (window.bz && bz.printLayout) { bz.printLayout(map); }
+    if (window.bz && bz.refit) { bz.refit(map); }
+    fontsSettled(function () {
+      if (window.bz && bz.printLayout) { bz.printLayout(map); }
+      if (window.bz && bz.declutter) { bz.declutter(map); map.on('zoomend', function () { bz.declutter(map); }); }
+      if (window.bz && bz.printScale) { window.__bazhong_scale = bz.printScale(map); }
+      whenLoaded();
+    }, 0);
+  });
 })();
 """
 

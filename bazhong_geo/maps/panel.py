@@ -60,6 +60,7 @@ def add_progress_panel(m: folium.Map, progress: pd.DataFrame, *, title: str | No
     extra = f'<div class="note">{escape(note)}</div>' if note else ""
     content = (f"<h4>{escape(title or text_of('progress', lang))}</h4><div>{_summary(progress, lang)}</div>"
                f"<table>{head}{body}</table>{extra}")
+    elements.state(m)["progress_panel"] = True  # the print page widens its side column for it
     return add_panel(m, content, position, "bz-progress bz-legend")
 
 

@@ -9,7 +9,8 @@ vocabulary and :func:`fmt_num` / :func:`unit_label` for the shared unit formatte
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,25 @@ from ..region import BAZHONG
 from ..settlements import Tier
 
 __all__ = [
-    "TIER_STYLES", "STATUS_COLORS", "YLORRD", "QUALITATIVE", "NO_DATA_COLOR", "DESIGNATION_LABELS", "TEXTS",
-    "BOUND_SIGNS", "text_of", "clean", "fmt_num", "fmt_year", "column_or_default", "display_names",
-    "tier_keys", "population_radius", "designation_label", "unit_label",
+    "BOUND_SIGNS",
+    "DESIGNATION_LABELS",
+    "NO_DATA_COLOR",
+    "QUALITATIVE",
+    "RAMPS",
+    "STATUS_COLORS",
+    "TEXTS",
+    "TIER_STYLES",
+    "YLORRD",
+    "clean",
+    "column_or_default",
+    "designation_label",
+    "display_names",
+    "fmt_num",
+    "fmt_year",
+    "population_radius",
+    "text_of",
+    "tier_keys",
+    "unit_label",
 ]
 
 #: Tier value -> symbol (shape, fill colour, default radius in px when the population is unknown) and labels.
@@ -50,6 +67,13 @@ YLORRD = {
     7: ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
     8: ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"],
     9: ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"],
+}
+#: Continuous colour ramps (low to high) for rasters: ColorBrewer YlOrRd, Blues, Greens; matplotlib viridis.
+RAMPS = {
+    "ylorrd": ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"],
+    "blues": ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"],
+    "greens": ["#f7fcf5", "#e5f5e0", "#c7e9c0", "#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"],
+    "viridis": ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"],
 }
 #: Qualitative palette (ColorBrewer Set3 + Pastel1) for catchments.
 QUALITATIVE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
@@ -94,6 +118,8 @@ TEXTS = {
     "incomplete": ("数据不全", "data incomplete"),
     "reasons": ("原因", "reasons"),
     "no_data": ("无数据", "no data"),
+    "layer": ("图层", "Layer"),
+    "not_drawn": ("{n} 个要素无几何，未显示", "{n} features without geometry not shown"),
     "title_settlement": ("巴中市城乡体系", "Bazhong settlement system"),
     "title_progress": ("巴中市城乡提升目标进展", "Bazhong: progress towards the plan targets"),
     "title_catchment": ("巴中市服务范围", "Bazhong catchments"),
