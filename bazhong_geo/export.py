@@ -7,8 +7,26 @@
 
 from __future__ import annotations
 
-from .maps.export import (CHROMIUM_ARGS, PAPER_MM, STILL_JS, export_pdf, export_png, find_chromium, launch_browser,
-                          render_page, still)
+from .maps.export import (
+    CHROMIUM_ARGS,
+    PAPER_MM,
+    STILL_JS,
+    export_pdf,
+    export_png,
+    find_chromium,
+    launch_browser,
+    render_page,
+    still,
+)
 
-__all__ = ["CHROMIUM_ARGS", "PAPER_MM", "STILL_JS", "still", "find_chromium", "launch_browser", "export_png",
-           "export_pdf", "render_page"]
+__all__ = [
+    "CHROMIUM_ARGS",
+    "PAPER_MM",
+    "STILL_JS",
+    "export_pdf",
+    "export_png",
+    "find_chromium",
+    "launch_browser",
+    "render_page",
+    "still",
+]
