@@ -1119,8 +1119,9 @@ def nearest(
         Minutes from each node to its fastest source (default: people travelling to the service) or
         from the source to the node; they differ only on one-way roads.
     **road_options
-        Passed to :func:`build_graph` when ``roads`` are lines: ``oneway_col``, ``limited_access``,
-        ``interchanges``, ``ramps``, ``planarize``, ...
+        Passed to :func:`build_graph` when ``roads`` are lines: ``speed_col``, ``class_col``, ``speeds``,
+        ``oneway_col``, ``limited_access``, ``interchanges``, ``ramps``, ``planarize``, ... or
+        ``options=RoadOptions(...)``.
 
     Returns
     -------
@@ -1192,7 +1193,8 @@ def travel_times(
     directly). Dijkstra runs from the end nodes of the smaller side's edges, in batches (undirected graph).
     Travel is from each origin to each destination: on one-way roads swap the two for the other direction.
     Points snap only onto roads that are not limited-access. ``road_options`` go to :func:`build_graph`
-    (``oneway_col``, ``limited_access``, ``interchanges``, ...).
+    (``speed_col``, ``class_col``, ``speeds``, ``oneway_col``, ``limited_access``, ``interchanges``, ... or
+    ``options=RoadOptions(...)``).
 
     Examples
     --------
