@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +24,13 @@ from ._errors import (
     UnsupportedGridError,
 )
 from ._validate import located
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+
+    import geopandas as gpd
+    from affine import Affine
+    from shapely.geometry.base import BaseGeometry
 
 METHODS = ("dasymetric", "area", "point", "unallocated")
 """How each zone's total was placed: by weighted cells, by area alone (no weighted cell), all in the cell under
@@ -52,7 +61,7 @@ class Allocation:
     zones: object
     report: dict = field(default_factory=dict)
 
-    def to_raster(self, path) -> None:
+    def to_raster(self, path: str | Path) -> None:
         """Write the people per cell as a one-band float GeoTIFF (nodata -1)."""
         import rasterio
 
@@ -62,7 +71,7 @@ class Allocation:
             dst.write(self.population, 1)
 
 
-def coverage_fractions(geom, transform, shape) -> tuple[int, int, np.ndarray]:
+def coverage_fractions(geom: BaseGeometry, transform: Affine, shape: tuple[int, int]) -> tuple[int, int, np.ndarray]:
     """Exact share of each raster cell covered by a polygon (the zonal engine's coverage fractions).
 
     Returns ``(row0, col0, fractions)``: the window's top-left cell and a 2-D array of fractions in [0, 1]
@@ -96,9 +105,12 @@ def _open(raster):
         return arr, r.transform, r.crs, r.nodata(1)
 
 
-def cell_weights(values: np.ndarray, weights=None, nodata=None, report: dict | None = None) -> np.ndarray:
-    """Weight of each cell: ``weights[class]`` (classes not listed weigh 0 and are reported), or, without
-    ``weights``, the cell value itself (e.g. a built-up share); nodata and negative values weigh 0.
+def cell_weights(values: np.ndarray, weights: Mapping[Any, float] | None = None, nodata: float | None = None,
+                 report: dict | None = None) -> np.ndarray:
+    """Return the weight of each cell: ``weights[class]``, or without ``weights`` the cell value itself.
+
+    Classes not listed in ``weights`` weigh 0 and are reported; without ``weights`` the value itself is the
+    weight (e.g. a built-up share). Nodata and negative values weigh 0.
 
     Examples
     --------
@@ -152,7 +164,8 @@ def _zone_inputs(zones, total_col: str, zone_col: str | None, crs):
     return zones.to_crs(crs), totals, codes
 
 
-def allocate(zones, raster, *, total_col: str = "population", zone_col: str | None = "code", weights=None) -> Allocation:
+def allocate(zones: gpd.GeoDataFrame, raster: Any, *, total_col: str = "population", zone_col: str | None = "code",
+             weights: Mapping[Any, float] | None = None) -> Allocation:
     """Spread each zone's total onto the raster cells it covers (dasymetric), conserving every zone's total.
 
     Parameters
@@ -211,7 +224,7 @@ def allocate(zones, raster, *, total_col: str = "population", zone_col: str | No
 
 
 def _spread(frac: np.ndarray, w: np.ndarray, total: float):
-    """``(method, weighted share, people per cell)`` for one zone's window; ``(None, nan, None)`` if it covers nothing."""
+    """``(method, weighted share, people per cell)`` of one zone's window; ``(None, nan, None)`` if it covers none."""
     cover = frac.sum()
     if cover <= 0:
         return None, np.nan, None

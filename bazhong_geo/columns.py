@@ -42,10 +42,10 @@ __all__ = [
 ]
 
 ROLE_ALIASES: dict[str, tuple[str, ...]] = {
-    "code": ("code", "行政区划代码", "统计用区划代码", "区划代码", "乡镇代码", "村代码", "村庄代码", "行政代码", "代码", "编码",
-             "adcode", "xzqdm", "pac", "admin_code", "nbs_code"),
-    "name": ("name", "名称", "乡镇名称", "乡镇名", "镇名", "村名", "村庄名称", "地名", "行政区划名称", "区划名称", "xzqmc",
-             "name_zh", "mc"),
+    "code": ("code", "行政区划代码", "统计用区划代码", "区划代码", "乡镇代码", "村代码", "村庄代码", "行政代码", "代码",
+             "编码", "adcode", "xzqdm", "pac", "admin_code", "nbs_code"),
+    "name": ("name", "名称", "乡镇名称", "乡镇名", "镇名", "村名", "村庄名称", "地名", "行政区划名称", "区划名称",
+             "xzqmc", "name_zh", "mc"),
     "lon": ("lon", "lng", "long", "longitude", "经度", "x", "东经", "x坐标", "point_x"),
     "lat": ("lat", "latitude", "纬度", "y", "北纬", "y坐标", "point_y"),
     "resident_population": ("常住人口", "resident_population", "resident", "常住人口数"),
@@ -118,7 +118,7 @@ class ColumnReport:
         """The report as readable lines (for the CLI)."""
         out = [f"{src} -> {dst} ({how})" for src, dst, how in self.matched]
         out += [f"ambiguous {role}: {', '.join(map(str, cands))} (name one with a mapping, e.g. {role} = "
-                f"\"{cands[0]}\")" for role, cands in self.ambiguous.items()]
+                f'"{cands[0]}")' for role, cands in self.ambiguous.items()]
         if self.unmatched:
             out.append("kept as they are: " + ", ".join(map(str, self.unmatched)))
         return out

@@ -99,7 +99,8 @@ def _reason(c: Criterion, profile: Profile, outcome: str, measured: Any, extra_z
     pz, pe = profile.label_zh, profile.label_en
     cap = le[:1].upper() + le[1:]
     if outcome == "no_data":
-        return (f"缺少{lz}数据{('（' + why_zh + '）') if why_zh else ''}，无法判断是否达到{pz}标准 {threshold_text_zh(c)}",
+        return ((f"缺少{lz}数据{('（' + why_zh + '）') if why_zh else ''}，"
+                 f"无法判断是否达到{pz}标准 {threshold_text_zh(c)}"),
                 (f"No data on {le}{(' (' + why_en + ')') if why_en else ''}; cannot tell whether it meets the "
                  f"{pe} threshold of {threshold_text_en(c)}"))
     if c.kind == "designation":
@@ -326,9 +327,12 @@ def _measure_attribute(c: Criterion, inp: _Inputs) -> _Measure:
 
 
 def _apply_accept_kinds(c: Criterion, cand: pd.DataFrame, m: _Measure) -> None:
-    """A figure of another kind (household-registered, or the whole township instead of the town area) cannot
-    decide -- except an upper bound (a whole-township resident count) that is already too small."""
-    vals = m.values
+    """Mark figures of another kind as undecidable, except an upper bound that is already too small.
+
+    A figure of another kind (household-registered, or the whole township instead of the town area) cannot
+    decide -- except an upper bound (a whole-township resident count) that is already too small.
+    """
+    vals = m.values  # noqa: PD011  (a _Measure field, not pandas)
     kinds = cand[c.kind_column].fillna("").astype(str).str.strip().to_numpy()
     wrong = (kinds != "") & ~np.isin(kinds, c.accept_kinds) & np.isfinite(vals)
     bound_fail = wrong & np.isin(kinds, c.upper_bound_kinds) & ~_compare(vals, c)
@@ -357,8 +361,11 @@ def _measure_designation(c: Criterion, inp: _Inputs) -> _Measure:
 
 
 def _reference_towns(c: Criterion, inp: _Inputs) -> tuple[Any, pd.DataFrame, np.ndarray]:
-    """The reference layer, its table and the selected rows: county towns (distance_to_tier) or designated towns
-    (spacing; the context, else the candidates themselves)."""
+    """Return the reference layer, its table and the selected rows.
+
+    County towns for ``distance_to_tier``; designated towns for ``spacing`` (the context, else the candidates
+    themselves).
+    """
     ref = inp.ctx_w if inp.ctx_w is not None else inp.cand_w
     tab = inp.ctx if inp.ctx_w is not None else inp.cand
     if c.kind == "distance_to_tier":
@@ -394,7 +401,8 @@ def _measure_distance(c: Criterion, inp: _Inputs) -> _Measure:
         # nothing designated anywhere: spacing holds trivially
         vals = np.where(inp.ok, np.inf, np.nan)
         return _Measure(vals, inp.ok, inp.ok & _compare(vals, c), _rep(n, _NO_LOCATION[0]), _rep(n, _NO_LOCATION[1]),
-                        extra_zh=_rep(n, "（范围内无已命名镇）"), extra_en=_rep(n, " (no designated town in the context)"),
+                        extra_zh=_rep(n, "（范围内无已命名镇）"),
+                        extra_en=_rep(n, " (no designated town in the context)"),
                         needs=_rep(n, "location"))
     d, j = _nearest(inp.xy, inp.ok, ref_xy[use], inp.codes, ref_codes[use], exclude_self=c.kind == "spacing")
     vals = d * (1.0 / UNITS[c.unit][1])      # metres -> threshold unit
@@ -588,7 +596,8 @@ def _candidate_table(candidates: Any) -> pd.DataFrame:
         raise TypeError(f"candidates must be a DataFrame or GeoDataFrame, got {type(candidates).__name__}")
     for col in ("code", "name"):
         if col not in candidates.columns:
-            raise MissingColumnError(f"candidates have no {col!r} column (columns: {', '.join(map(str, candidates.columns))}); "
+            raise MissingColumnError(f"candidates have no {col!r} column (columns: "
+                                     f"{', '.join(map(str, candidates.columns))}); "
                                      "add a unique code and a name per candidate")
     if len(candidates) == 0:
         raise EmptyInputError("no candidates to check")
@@ -645,9 +654,9 @@ def _evaluate_composite(c: Criterion, parent: str, t: _Tally) -> np.ndarray:
     m = len(c.children)
     head_zh = prof.label_zh + "综合判定" if c.id == "overall" else c.label_zh or c.id
     head_en = prof.label_en + " overall" if c.id == "overall" else c.label_en or c.id
-    rz = [f"{head_zh}：{m}项中满足{p}项、可判定{kk}项（{rule_zh}）" for p, kk in zip(n_pass, n_known)]
+    rz = [f"{head_zh}：{m}项中满足{p}项、可判定{kk}项（{rule_zh}）" for p, kk in zip(n_pass, n_known, strict=True)]
     re_ = [f"{head_en[:1].upper() + head_en[1:]}: {p} of {m} criteria met, {kk} decidable ({rule_en})"
-           for p, kk in zip(n_pass, n_known)]
+           for p, kk in zip(n_pass, n_known, strict=True)]
     source = c.source if c.id != "overall" else (Path(prof.path).name if prof.path else "<dict>")
     t.rows.append(pd.DataFrame({"code": t.codes, "name": t.names, "criterion": c.id, "kind": "composite",
                                 "parent": parent, "measured": [f"{p}/{m}" for p in n_pass],
@@ -665,7 +674,7 @@ def _leaf_reasons(c: Criterion, prof: Profile, meas: _Measure, oc: np.ndarray) -
         if oc[i] == "no_data":
             a, b = _reason(c, prof, "no_data", None, why_zh=meas.why_zh[i], why_en=meas.why_en[i])
         else:
-            a, b = _reason(c, prof, oc[i], meas.values[i], ez[i], ee[i])
+            a, b = _reason(c, prof, oc[i], meas.values[i], ez[i], ee[i])  # noqa: PD011  (_Measure field)
         rz.append(a)
         re_.append(b)
     return rz, re_
@@ -677,7 +686,8 @@ def _evaluate_leaf(c: Criterion, parent: str, t: _Tally) -> np.ndarray:
     res = np.where(~meas.known, -1, np.where(meas.passed, 1, 0))
     oc = _outcome_names(res)
     rz, re_ = _leaf_reasons(c, t.profile, meas, oc)
-    measured = meas.values.astype(object) if meas.values.dtype != object else meas.values
+    values = meas.values  # noqa: PD011  (a _Measure field, not pandas)
+    measured = values.astype(object) if values.dtype != object else values
     measured = np.where(meas.known, measured, None)
     thr = list(c.value) if isinstance(c.value, tuple) else c.value
     t.rows.append(pd.DataFrame({"code": t.codes, "name": t.names, "criterion": c.id, "kind": c.kind,
@@ -722,7 +732,8 @@ def _verdicts_table(t: _Tally, overall: np.ndarray, details: pd.DataFrame) -> pd
     verdicts = pd.DataFrame({"code": code_arr, "name": t.names, "verdict": verdict,
                              "verdict_zh": [VERDICTS_ZH[v] for v in verdict], "score": np.round(score, 4),
                              "n_pass": (lo == 1).sum(0), "n_fail": (lo == 0).sum(0), "n_no_data": (lo == -1).sum(0),
-                             "reasons_zh": rz.reindex(code_arr).to_numpy(), "reasons_en": re_.reindex(code_arr).to_numpy()})
+                             "reasons_zh": rz.reindex(code_arr).to_numpy(),
+                             "reasons_en": re_.reindex(code_arr).to_numpy()})
     vorder = verdicts["verdict"].map({"qualifies": 0, "incomplete": 1, "does not qualify": 2})
     ranking = np.lexsort((code_arr, -verdicts["score"].to_numpy(), vorder.to_numpy()))
     rank = np.empty(n, int)
@@ -805,7 +816,8 @@ def _missing_summary(needs_rows: list[tuple[str, str, str, str]]) -> pd.DataFram
     for need, g in df.groupby("data_needed", sort=True):
         cand = g.drop_duplicates("code")
         out.append({"data_needed": need,
-                    "data_needed_zh": _NEEDS_ZH.get(need, "区域背景（县城/已命名镇位置）" if need.startswith("context") else need),
+                    "data_needed_zh": _NEEDS_ZH.get(need, "区域背景（县城/已命名镇位置）"
+                                                    if need.startswith("context") else need),
                     "criteria": ", ".join(dict.fromkeys(g["criterion"])), "n_candidates": len(cand),
                     "codes": ";".join(cand["code"]), "names": "、".join(cand["name"])})
     return pd.DataFrame(out, columns=cols).sort_values(["n_candidates", "data_needed"], ascending=[False, True],
@@ -863,8 +875,8 @@ def _fix_zip_times(path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zout:
         for info, data in members:
             if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2000-01-01T00:00:00Z\g<3>",
-                              data)
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
+                              rb"\g<1>2000-01-01T00:00:00Z\g<3>", data)
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
             zout.writestr(fixed, data)

@@ -513,8 +513,8 @@ def _spacing_conflicts(xy: np.ndarray | None, codes: np.ndarray, is_fixed: np.nd
         return []
     D = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1]) / 1000.0
     conflicts = []
-    ii, jj = np.nonzero(np.triu(D < min_km, 1))
-    for a, b in zip(ii.tolist(), jj.tolist()):
+    ii, jj = np.nonzero(np.triu(min_km > D, 1))
+    for a, b in zip(ii.tolist(), jj.tolist(), strict=True):
         if is_fixed[a] and is_fixed[b]:
             notes.append(f"fixed {codes[a]} and {codes[b]} are {D[a, b]:.1f} km apart (< {min_km} km); "
                          "kept, spacing applies to new designations")
@@ -523,9 +523,13 @@ def _spacing_conflicts(xy: np.ndarray | None, codes: np.ndarray, is_fixed: np.nd
     return conflicts
 
 
-def _build_model(candidates: Any, demand: Any, costs: _Costs, codes_all: np.ndarray, pop: np.ndarray,
-                 k: int | None, standard: _Standard, opts: LocationOptions, notes: list[str]) -> PlanModel:
-    """Restrict to located candidates and add the constraints: fixed towns, county maxima and minima, spacing."""
+def _build_model(candidates: Any, demand: Any, costs: _Costs, checked: tuple[int | None, np.ndarray, np.ndarray],
+                 standard: _Standard, opts: LocationOptions, notes: list[str]) -> PlanModel:
+    """Restrict to located candidates and add the constraints: fixed towns, county maxima and minima, spacing.
+
+    ``checked`` is ``(k, codes, population)`` as :func:`_check_tables` returns them.
+    """
+    k, codes_all, pop = checked
     idx = _located(costs, codes_all, k, opts, notes)
     codes = codes_all[idx]
     is_fixed = np.isin(codes, list(opts.fixed))
@@ -533,7 +537,8 @@ def _build_model(candidates: Any, demand: Any, costs: _Costs, codes_all: np.ndar
     minima = _minimum_groups(candidates, idx, k, groups, opts.min_per_county)
     xy = costs.xy[idx] if costs.xy is not None else None
     conflicts = _spacing_conflicts(xy, codes, is_fixed, opts.min_spacing_km, notes)
-    dem_codes = demand["code"].astype(str).to_numpy() if "code" in demand.columns else np.arange(len(demand)).astype(str)
+    dem_codes = (demand["code"].astype(str).to_numpy() if "code" in demand.columns
+                 else np.arange(len(demand)).astype(str))
     return PlanModel(C=costs.C[:, idx], pop=pop, w=pop, k=k, codes=codes, is_fixed=is_fixed, groups=groups,
                      conflicts=conflicts, standard=standard, notes=notes, minima=minima, demand_codes=dem_codes,
                      strict=opts.strict)
@@ -607,7 +612,7 @@ def _population_within_reach(C: np.ndarray, standard: float) -> np.ndarray:
     Whole demand units by their representative point (a point on the surface of a polygon): a unit counts with
     all its people or not at all. The one place this module decides "population within reach of a town".
     """
-    return C <= standard
+    return standard >= C
 
 
 def _nearest_candidate_cost(C: np.ndarray) -> np.ndarray:
@@ -663,7 +668,7 @@ def _p_median(m: PlanModel) -> ObjectiveModel:
             reach = np.flatnonzero(np.isfinite(C[i]))
             z = [pulp.LpVariable(f"z_{i}_{j}", lowBound=0, upBound=1) for j in reach]
             prob += pulp.lpSum(z) == 1, f"assign_{i}"
-            for zz, j in zip(z, reach):
+            for zz, j in zip(z, reach, strict=True):
                 prob += zz <= x[j], f"open_{i}_{j}"
                 terms.append(float(w[i] * C[i, j]) * zz)
         prob += pulp.lpSum(terms)
@@ -725,7 +730,7 @@ def _cover_within(m: PlanModel, rows: np.ndarray, radius: float) -> ObjectiveMod
     A = m.C[rows] <= radius
 
     def add_terms(prob: Any, x: list) -> None:
-        for i, reach in zip(rows, A):
+        for i, reach in zip(rows, A, strict=True):
             prob += pulp.lpSum(x[j] for j in np.flatnonzero(reach)) >= 1, f"cover_{i}"
         prob += pulp.lpSum(x)                   # constant when k is set: any feasible choice is optimal
 
@@ -938,8 +943,11 @@ def _how_many(m: PlanModel) -> str:
 
 
 def _valid(m: PlanModel, mask: np.ndarray) -> bool:
-    """A choice of exactly k towns (when k is set) with the fixed ones, within the county maxima and minima, no
-    spacing conflict."""
+    """Return whether ``mask`` is a valid choice.
+
+    Valid: exactly k towns (when k is set) with the fixed ones, within the county maxima and minima, no
+    spacing conflict.
+    """
     return ((m.k is None or int(mask.sum()) == m.k) and bool(mask[m.is_fixed].all())
             and all(int(mask[members].sum()) <= q for _, members, q in m.groups)
             and all(int(mask[members].sum()) >= lo for _, members, lo in m.minima)
@@ -1008,8 +1016,8 @@ def _greedy_candidates(m: PlanModel, obj: ObjectiveModel, state: _GreedyState) -
         if slots <= 0:
             return None
         if slots < deficit:
-            raise InfeasiblePlanError(f"greedy: {slots} designation(s) left for {deficit} missing by the county minima; "
-                                      "try solver='exact' or relax the constraints")
+            raise InfeasiblePlanError(f"greedy: {slots} designation(s) left for {deficit} missing by the county "
+                                      "minima; try solver='exact' or relax the constraints")
         must_fill = slots == deficit
     else:
         complete = obj.done(state.chosen)
@@ -1025,8 +1033,11 @@ def _greedy_candidates(m: PlanModel, obj: ObjectiveModel, state: _GreedyState) -
 
 
 def _greedy(m: PlanModel, obj: ObjectiveModel) -> np.ndarray:
-    """Greedy add-one heuristic honouring fixed towns, county maxima and minima and spacing; ties go to the smaller
-    code. With ``k`` it adds towns until there are ``k``; without, until ``obj.done`` and the minima are met."""
+    """Choose towns by greedy add-one, honouring fixed towns, county maxima and minima and spacing.
+
+    Ties go to the smaller code. With ``k`` it adds towns until there are ``k``; without, until ``obj.done`` and
+    the minima are met.
+    """
     if m.k is None and obj.done is None:
         raise InvalidPlanError(f"the {m.standard.objective} objective has neither k nor a completion rule (done)")
     state = _GreedyState.start(m)
@@ -1220,10 +1231,11 @@ def plan_designations(candidates: Any, demand: Any, k: int | None = None, *, obj
     """
     opts = _options(options, option_fields)
     standard = _check_standard(objective, within_km, within_minutes, roads, opts)
-    k, codes_all, pop = _check_tables(candidates, demand, k, objective, opts)
+    checked = _check_tables(candidates, demand, k, objective, opts)
+    codes_all = checked[1]
     notes: list[str] = []
     costs = _costs(candidates, demand, standard, roads, opts, notes)
-    model = _build_model(candidates, demand, costs, codes_all, pop, k, standard, opts, notes)
+    model = _build_model(candidates, demand, costs, checked, standard, opts, notes)
     obj = OBJECTIVES[objective].build(model)
     solution = _SOLVE[opts.solver](model, obj, opts)
     return _result(model, obj, solution, codes_all, costs.located, opts, costs.unit)

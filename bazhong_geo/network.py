@@ -1,9 +1,11 @@
-"""Road graphs from line layers: vectorised graph building, snapping, multi-source shortest paths and travel-time grids."""
+"""Road graphs from line layers: vectorised graph building, snapping, multi-source shortest paths, time grids."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,8 +18,18 @@ from ._errors import (
     MissingCRSError,
 )
 from ._validate import located
+from .crs import to_work_crs
+from .settings import WORK_CRS
 
-WORK_EPSG = 4545
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping, Sequence
+
+    import geopandas as gpd
+    import pandas as pd
+    from numpy.typing import ArrayLike
+    from scipy.sparse import csr_matrix
+
+WORK_EPSG = int(WORK_CRS.split(":")[1])
 """EPSG code of the work CRS (CGCS2000 3-degree Gauss-Krüger, central meridian 108°E)."""
 
 DEFAULT_WALK_KMH = 4.5
@@ -32,7 +44,7 @@ def _m_per_min(kmh: float) -> float:
     return kmh * 1000.0 / 60.0
 
 
-def to_work(gdf, what: str = "layer", report: dict | None = None):
+def to_work(gdf: gpd.GeoDataFrame, what: str = "layer", report: dict | None = None) -> gpd.GeoDataFrame:
     """Return ``gdf`` in EPSG:4545, reprojecting (and noting it in ``report``) when it is in another CRS.
 
     Raises :class:`MissingCRSError` when the layer has no CRS.
@@ -41,15 +53,13 @@ def to_work(gdf, what: str = "layer", report: dict | None = None):
         raise MissingCRSError(
             f"the {what} has no CRS; set it first, e.g. gdf.set_crs(4326) for lon/lat or gdf.set_crs(4545)"
         )
-    from .crs import to_work_crs
-
     out = to_work_crs(gdf, source=what)
     if out is not gdf and report is not None:
         report.setdefault("reprojected", []).append(f"{what}: {gdf.crs.to_string()} -> EPSG:{WORK_EPSG}")
     return out
 
 
-def default_speeds():
+def default_speeds() -> pd.DataFrame:
     """Return the default road-class speed table (``data/config/road_speeds.csv``) as a DataFrame.
 
     Columns: ``road_class``, ``speed_kmh``, ``source``. OSM ``highway`` classes and the Chinese
@@ -65,7 +75,8 @@ def default_speeds():
     return table
 
 
-def road_speeds(roads, *, speed_col: str = "speed_kmh", class_col: str | None = None, speeds=None) -> np.ndarray:
+def road_speeds(roads: pd.DataFrame, *, speed_col: str = "speed_kmh", class_col: str | None = None,
+                speeds: Mapping[str, float] | None = None) -> np.ndarray:
     """Speed in km/h of every road feature.
 
     A value in ``speed_col`` wins where present; otherwise, with ``class_col``, the road class is looked
@@ -98,7 +109,8 @@ def road_speeds(roads, *, speed_col: str = "speed_kmh", class_col: str | None = 
         if class_col not in roads.columns:
             raise MissingColumnError(f"roads: no column {class_col!r} (class_col); columns are {list(roads.columns)}")
         table = default_speeds()
-        mapping = {str(k).strip().lower(): float(v) for k, v in zip(table["road_class"], table["speed_kmh"])}
+        mapping = {str(k).strip().lower(): float(v)
+                   for k, v in zip(table["road_class"], table["speed_kmh"], strict=True)}
         for k, v in (speeds or {}).items():
             mapping[str(k).strip().lower()] = float(v)
         need = np.isnan(out)
@@ -115,7 +127,8 @@ def road_speeds(roads, *, speed_col: str = "speed_kmh", class_col: str | None = 
         out[need] = looked[need]
     elif not have_speed:
         raise MissingColumnError(
-            f"roads: no speed column {speed_col!r}; give speeds in km/h there or name a road-class column with class_col="
+            f"roads: no speed column {speed_col!r}; give speeds in km/h there or name a road-class column with "
+            f"class_col="
         )
     bad = ~np.isfinite(out) | (out <= 0)
     if bad.any():
@@ -148,8 +161,11 @@ _ONEWAY_REV = {"-1", "-1.0", "reverse", "rev"}
 
 
 def _by_value(values, fn) -> np.ndarray:
-    """``fn`` applied to the distinct stripped, lower-cased strings of ``values`` ('' for missing), spread back to
-    every row: string work once per distinct value, not once per row."""
+    """Apply ``fn`` once per distinct value and spread the result back to every row.
+
+    ``fn`` gets the distinct stripped, lower-cased strings of ``values`` ('' for missing): string work once per
+    distinct value, not once per row.
+    """
     import pandas as pd
 
     codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
@@ -162,7 +178,7 @@ def _lower(values) -> np.ndarray:
     return _by_value(values, lambda low: low)
 
 
-def find_class_col(roads, class_col: str | None) -> str | None:
+def find_class_col(roads: pd.DataFrame, class_col: str | None) -> str | None:
     """The road-class column: ``class_col`` when given (it must exist), else the first of :data:`CLASS_COLUMNS` present.
 
     Examples
@@ -178,7 +194,7 @@ def find_class_col(roads, class_col: str | None) -> str | None:
     return next((c for c in CLASS_COLUMNS if c in roads.columns), None)
 
 
-def flags(values) -> np.ndarray:
+def flags(values: ArrayLike) -> np.ndarray:
     """Truth of yes/no-like values (``yes``/``true``/``T``/``1``/``viaduct`` ... true; ``no``/``F``/``0``/empty false).
 
     Examples
@@ -191,7 +207,7 @@ def flags(values) -> np.ndarray:
     return _by_value(values, lambda low: ~np.isin(low, list(_FALSE)))
 
 
-def oneway_directions(values, report: dict | None = None) -> np.ndarray:
+def oneway_directions(values: ArrayLike, report: dict | None = None) -> np.ndarray:
     """OSM-style one-way values as directions: 1 along the drawing, -1 against it, 0 two-way.
 
     ``yes``/``true``/``T``/``1`` = 1; ``-1``/``reverse`` = -1; ``no``/``false``/``F``/``0``/empty = 0. Other
@@ -214,7 +230,7 @@ def oneway_directions(values, report: dict | None = None) -> np.ndarray:
     if odd.any():
         out[odd] = 0
         vals, counts = np.unique(_lower(np.asarray(values, dtype=object)[odd]).astype(str), return_counts=True)
-        found = dict(zip(vals.tolist(), counts.tolist()))
+        found = dict(zip(vals.tolist(), counts.tolist(), strict=True))
         if report is not None:
             report["oneway_unrecognised"] = found
         warnings.warn(f"roads: one-way values {found} are not recognised and taken as two-way", stacklevel=3)
@@ -246,6 +262,64 @@ class RoadRules:
     grade: np.ndarray
 
 
+@dataclass(frozen=True)
+class RoadOptions:
+    """How a road layer becomes a graph: the options of :func:`build_graph`, in one value.
+
+    Every function that reads road lines (:func:`road_rules`, :func:`road_segments`, :func:`build_graph`,
+    :func:`bazhong_geo.roads_qa.qa_roads`, and :func:`nearest` / :func:`travel_times` through their
+    ``road_options``) takes ``options=RoadOptions(...)`` and/or the same names as keywords; keywords win.
+
+    Attributes
+    ----------
+    speed_col, class_col, speeds
+        See :func:`road_speeds`.
+    oneway_col : str, optional
+        One-way column (default ``"oneway"``, used when present).
+    limited_access : None, bool, str or sequence
+        Limited-access classes or a yes/no column (see :func:`limited_mask`).
+    ramps : sequence of str
+        Ramp classes.
+    grade_cols : sequence of str
+        Columns read as grade separation.
+    precision_m, segmentize_m, planarize, interchanges, interchange_m
+        See :func:`build_graph`.
+
+    Examples
+    --------
+    >>> RoadOptions.of(None, class_col="道路等级").class_col
+    '道路等级'
+    """
+
+    speed_col: str | None = "speed_kmh"
+    class_col: str | None = None
+    speeds: Any = None
+    oneway_col: str | None = "oneway"
+    limited_access: Any = None
+    ramps: Any = DEFAULT_RAMPS
+    grade_cols: Any = GRADE_COLUMNS
+    precision_m: float = 0.01
+    segmentize_m: float | None = None
+    planarize: bool = False
+    interchanges: Any = None
+    interchange_m: float = INTERCHANGE_M
+
+    @classmethod
+    def of(cls, options: RoadOptions | None = None, **road_options: Any) -> RoadOptions:
+        """Return ``options`` (default: the defaults) with the keyword ``road_options`` replacing its fields.
+
+        Raises
+        ------
+        TypeError
+            A keyword that is not a road option (as a misspelt keyword argument would).
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(road_options) - names)
+        if unknown:
+            raise TypeError(f"unknown road option(s) {unknown}; the options are {sorted(names)}")
+        return dataclasses.replace(options if options is not None else cls(), **road_options)
+
+
 def _class_mask(roads, class_col, classes) -> np.ndarray:
     if class_col is None:
         return np.zeros(len(roads), dtype=bool)
@@ -253,7 +327,7 @@ def _class_mask(roads, class_col, classes) -> np.ndarray:
     return _by_value(roads[class_col], lambda low: np.isin(low, wanted))
 
 
-def limited_mask(roads, class_col: str | None, limited_access=None) -> np.ndarray:
+def limited_mask(roads: pd.DataFrame, class_col: str | None, limited_access: Any = None) -> np.ndarray:
     """Limited-access features: by class (default :data:`DEFAULT_LIMITED_ACCESS`) or by a boolean column.
 
     ``limited_access`` is ``None``/``True`` (the default classes), ``False`` (none), the name of a column of
@@ -275,7 +349,7 @@ def limited_mask(roads, class_col: str | None, limited_access=None) -> np.ndarra
     return _class_mask(roads, class_col, classes)
 
 
-def grade_levels(roads, grade_cols=GRADE_COLUMNS) -> np.ndarray:
+def grade_levels(roads: pd.DataFrame, grade_cols: Sequence[str] | None = GRADE_COLUMNS) -> np.ndarray:
     """Level of each feature: the ``layer`` value, else +1 for a bridge and -1 for a tunnel, else 0."""
     import pandas as pd
 
@@ -293,22 +367,19 @@ def grade_levels(roads, grade_cols=GRADE_COLUMNS) -> np.ndarray:
 
 
 def road_rules(
-    roads,
+    roads: Any,
+    options: RoadOptions | None = None,
     *,
-    speed_col: str | None = "speed_kmh",
-    class_col: str | None = None,
-    speeds=None,
-    oneway_col: str | None = "oneway",
-    limited_access=None,
-    ramps=DEFAULT_RAMPS,
-    grade_cols=GRADE_COLUMNS,
     report: dict | None = None,
+    **road_options: Any,
 ) -> RoadRules:
     """Speed, one-way direction, limited access, ramps and grade level of every road feature.
 
     The class column is ``class_col`` or the first of :data:`CLASS_COLUMNS` present; its classes give
     the speed where ``speed_col`` has none (see :func:`road_speeds`) and mark limited-access roads and
     ramps. ``oneway_col`` is used when present (the default ``"oneway"`` only if the layer has it).
+    The options (``speed_col``, ``class_col``, ``speeds``, ``oneway_col``, ``limited_access``, ``ramps``,
+    ``grade_cols``) come as a :class:`RoadOptions` and/or keywords.
 
     Examples
     --------
@@ -319,20 +390,22 @@ def road_rules(
     >>> r.speed.tolist(), r.limited.tolist(), r.ramp.tolist(), r.direction.tolist()
     ([90.0, 40.0, 40.0], [True, False, False], [False, True, False], [0, 1, 0])
     """
+    o = RoadOptions.of(options, **road_options)
     report = {} if report is None else report
-    ccol = find_class_col(roads, class_col)
-    use_class = ccol if (class_col is not None or speed_col is None or speed_col not in roads.columns
-                         or roads[speed_col].isna().any()) else None
-    speed = road_speeds(roads, speed_col=speed_col, class_col=use_class, speeds=speeds)
+    ccol = find_class_col(roads, o.class_col)
+    use_class = ccol if (o.class_col is not None or o.speed_col is None or o.speed_col not in roads.columns
+                         or roads[o.speed_col].isna().any()) else None
+    speed = road_speeds(roads, speed_col=o.speed_col, class_col=use_class, speeds=o.speeds)
     direction = np.zeros(len(roads), dtype=np.int8)
-    if oneway_col is not None and oneway_col in roads.columns:
-        direction = oneway_directions(roads[oneway_col], report)
+    if o.oneway_col is not None and o.oneway_col in roads.columns:
+        direction = oneway_directions(roads[o.oneway_col], report)
         report["oneway_features"] = int((direction != 0).sum())
-    elif oneway_col is not None and oneway_col != "oneway":
-        raise MissingColumnError(f"roads: no column {oneway_col!r} (oneway_col); columns are {list(roads.columns)}")
-    limited = limited_mask(roads, ccol, limited_access)
-    ramp = _class_mask(roads, ccol, ramps or ())
-    grade = grade_levels(roads, grade_cols)
+    elif o.oneway_col is not None and o.oneway_col != "oneway":
+        raise MissingColumnError(f"roads: no column {o.oneway_col!r} (oneway_col); columns are "
+                                 f"{list(roads.columns)}")
+    limited = limited_mask(roads, ccol, o.limited_access)
+    ramp = _class_mask(roads, ccol, o.ramps or ())
+    grade = grade_levels(roads, o.grade_cols)
     if limited.any():
         report["limited_access_features"] = int(limited.sum())
     if (grade != 0).any():
@@ -385,15 +458,20 @@ class RoadGraph:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes."""
         return len(self.xy)
 
     @property
     def n_edges(self) -> int:
+        """Number of edges."""
         return len(self.u)
 
-    def csr(self, reverse: bool = False):
-        """``scipy.sparse.csr_matrix`` of edge minutes, row = from, column = to (cached); symmetric but for one-way
-        edges. ``reverse=True``: the transposed graph (every edge driven backwards), for travel towards a node."""
+    def csr(self, reverse: bool = False) -> csr_matrix:
+        """Return the ``scipy.sparse.csr_matrix`` of edge minutes, row = from, column = to (cached).
+
+        Symmetric but for one-way edges. ``reverse=True``: the transposed graph (every edge driven backwards), for
+        travel towards a node.
+        """
         if reverse:
             if not self.has_oneway:
                 return self.csr()
@@ -413,6 +491,7 @@ class RoadGraph:
 
     @property
     def has_oneway(self) -> bool:
+        """Whether any edge is one-way."""
         return self.oneway is not None and bool(self.oneway.any())
 
     def components(self) -> np.ndarray:
@@ -445,7 +524,7 @@ class RoadGraph:
                                           "network (add local roads, or limited_access=False)")
         return self._snap_nodes
 
-    def snap(self, xy: np.ndarray):
+    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node of each point that is not limited-access only: ``(node index, distance in m)``."""
         from scipy.spatial import cKDTree
 
@@ -468,10 +547,10 @@ class RoadGraph:
             self._inc = (ptr, eids[order % len(eids)].astype(np.int64))
             L = self.length_m[eids]
             h = float(np.quantile(L, 0.99)) if len(L) else 0.0
-            self._long = (h, eids[L > h])
+            self._long = (h, eids[h < L])
         return self._inc
 
-    def snap_edges(self, xy: np.ndarray):
+    def snap_edges(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest point on the network of each point.
 
         Returns ``(edge, fraction, distance_m)``: the edge index, the position of the nearest point
@@ -514,9 +593,11 @@ class RoadGraph:
         return edges[best], t[best], d[best]
 
     def csr_with_sources(self, src: np.ndarray, nodes: np.ndarray, minutes: np.ndarray, k: int | None = None,
-                         reverse: bool = False):
-        """The graph (reversed with ``reverse``) plus ``k`` virtual source nodes (rows ``n .. n+k-1``) with one-way
-        edges ``src -> nodes``."""
+                         reverse: bool = False) -> csr_matrix:
+        """Return the graph (reversed with ``reverse``) plus ``k`` virtual source nodes.
+
+        The source nodes are rows ``n .. n+k-1``, with one-way edges ``src -> nodes``.
+        """
         from scipy.sparse import csr_matrix
 
         base = self.csr(reverse)
@@ -530,12 +611,14 @@ class RoadGraph:
         data = np.concatenate([base.data, np.asarray(minutes, dtype=float)[order]])  # explicit zeros are edges
         return csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
-    def attach(self, xy: np.ndarray, walk_kmh: float, reverse: bool = False):
-        """Snap points onto edges; return ``(src, node, minutes, edge, fraction, distance_m)`` where each point
-        reaches both ends of its edge: walk to the nearest point of the edge, then drive along it.
+    def attach(self, xy: np.ndarray, walk_kmh: float, reverse: bool = False) -> tuple[np.ndarray, ...]:
+        """Snap points onto edges; return ``(src, node, minutes, edge, fraction, distance_m)``.
+
+        Each point reaches both ends of its edge: walk to the nearest point of the edge, then drive along it.
 
         On a one-way edge ``u -> v`` a point reaches only ``v``; with ``reverse`` (travel towards the point)
-        it is reached only from ``u``."""
+        it is reached only from ``u``.
+        """
         e, f, d = self.snap_edges(xy)
         walk = d / _m_per_min(walk_kmh)
         m = self.minutes[e]
@@ -551,22 +634,7 @@ class RoadGraph:
         return src, node, mins, e, f, d
 
 
-def build_graph(
-    roads,
-    *,
-    speed_col: str | None = "speed_kmh",
-    class_col: str | None = None,
-    speeds=None,
-    precision_m: float = 0.01,
-    segmentize_m: float | None = None,
-    planarize: bool = False,
-    oneway_col: str | None = "oneway",
-    limited_access=None,
-    ramps=DEFAULT_RAMPS,
-    interchanges=None,
-    interchange_m: float = INTERCHANGE_M,
-    grade_cols=GRADE_COLUMNS,
-) -> RoadGraph:
+def build_graph(roads: Any, options: RoadOptions | None = None, **road_options: Any) -> RoadGraph:
     """Build a :class:`RoadGraph` from road lines, vectorised.
 
     Every vertex of every (Multi)LineString becomes a node; vertices closer than about ``precision_m``
@@ -585,6 +653,8 @@ def build_graph(
     ----------
     roads : GeoDataFrame
         Lines with a CRS; reprojected to EPSG:4545 when in another CRS (noted in ``report``).
+    options : RoadOptions, optional
+        All the options below in one value; keywords given as well replace its fields.
     speed_col, class_col, speeds
         See :func:`road_speeds`; the class column defaults to the first of :data:`CLASS_COLUMNS`
         present (道路等级, road_class, highway, ...), used for speeds where ``speed_col`` has none.
@@ -634,12 +704,11 @@ def build_graph(
     >>> g.n_nodes, int(g.components().max()) + 1
     (6, 2)
     """
-    seg = road_segments(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, precision_m=precision_m,
-                        segmentize_m=segmentize_m, planarize=planarize, oneway_col=oneway_col,
-                        limited_access=limited_access, ramps=ramps, grade_cols=grade_cols)
+    o = RoadOptions.of(options, **road_options)
+    seg = road_segments(roads, o)
     edges = seg.edges
-    if interchanges is not None:
-        edges = _add_interchanges(edges, seg.xy, interchanges, interchange_m, speeds, seg.report)
+    if o.interchanges is not None:
+        edges = _add_interchanges(edges, seg.xy, o.interchanges, o.interchange_m, o.speeds, seg.report)
     return finish_graph(seg.xy, edges, seg.report)
 
 
@@ -668,23 +737,10 @@ class RoadSegments:
     report: dict
 
 
-def road_segments(
-    roads,
-    *,
-    speed_col: str | None = "speed_kmh",
-    class_col: str | None = None,
-    speeds=None,
-    precision_m: float = 0.01,
-    segmentize_m: float | None = None,
-    planarize: bool = False,
-    oneway_col: str | None = "oneway",
-    limited_access=None,
-    ramps=DEFAULT_RAMPS,
-    grade_cols=GRADE_COLUMNS,
-) -> RoadSegments:
+def road_segments(roads: Any, options: RoadOptions | None = None, **road_options: Any) -> RoadSegments:
     """The nodes and segments of :func:`build_graph` before parallel segments are merged (for road checks).
 
-    Parameters are those of :func:`build_graph`.
+    Parameters are those of :func:`build_graph` (``interchanges`` are not used here).
 
     Examples
     --------
@@ -700,11 +756,12 @@ def road_segments(
     report: dict = {}
     if len(roads) == 0:
         raise EmptyInputError("roads: the layer has no features")
+    o = RoadOptions.of(options, **road_options)
+    precision_m, segmentize_m = o.precision_m, o.segmentize_m
     roads = to_work(roads, "roads", report)
-    rules = road_rules(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, oneway_col=oneway_col,
-                       limited_access=limited_access, ramps=ramps, grade_cols=grade_cols, report=report)
+    rules = road_rules(roads, o, report=report)
     parts, pfeat, missing = _line_parts(roads, report)
-    if planarize:
+    if o.planarize:
         parts, pfeat, pdir = _planarize(parts, pfeat, rules, precision_m, report)
         report["planarized"] = f"{len(pfeat)} noded pieces"
     else:
@@ -760,10 +817,13 @@ def _segments(coords: np.ndarray, cidx: np.ndarray):
 
 
 def _drop_degenerate(coords, cidx, pfeat, n_parts: int, missing: int, report: dict):
-    """Segments of the parts, leaving out zero-length parts (all vertices at one point) — counted, with their rows —
-    and counting parts without coordinates; no GEOS call, so no GEOS error whatever the lines.
+    """Segments of the parts, leaving out zero-length parts and counting parts without coordinates.
 
-    Returns ``(coords, cidx, a, step, length)`` (see :func:`_segments`)."""
+    Zero-length parts (all vertices at one point) are counted, with their rows. No GEOS call, so no GEOS error
+    whatever the lines.
+
+    Returns ``(coords, cidx, a, step, length)`` (see :func:`_segments`).
+    """
     a, step, length = _segments(coords, cidx)
     counts = np.bincount(cidx, minlength=n_parts)
     n_empty = int((counts == 0).sum()) + missing
@@ -793,8 +853,11 @@ def _coordinate_keys(coords: np.ndarray, precision_m: float) -> np.ndarray:
 
 
 def _vertex_levels(cidx: np.ndarray, vfeat: np.ndarray, key: np.ndarray, rules: RoadRules) -> np.ndarray:
-    """Level of each vertex: 0 joins roads, 1 = limited-access (except at ramp vertices), 2+ = inner vertices of
-    grade-separated roads, one level per ``layer``."""
+    """Level of each vertex, which keeps separated roads apart.
+
+    0 joins roads, 1 = limited-access (except at ramp vertices), 2+ = inner vertices of grade-separated roads,
+    one level per ``layer``.
+    """
     n = len(cidx)
     end = np.ones(n, dtype=bool)
     end[1:-1] = (cidx[1:-1] != cidx[:-2]) | (cidx[1:-1] != cidx[2:])
@@ -850,14 +913,16 @@ def _add_interchanges(edges: dict, xy: np.ndarray, interchanges, tol_m: float, s
 
 def _ramp_kmh(speeds) -> float:
     speeds_table = default_speeds()
-    table = dict(zip(speeds_table["road_class"].astype(str), speeds_table["speed_kmh"].astype(float)))
+    table = dict(zip(speeds_table["road_class"].astype(str), speeds_table["speed_kmh"].astype(float), strict=True))
     table.update({str(k): float(v) for k, v in (speeds or {}).items()})
     return float(table.get("匝道", 40.0))
 
 
 def finish_graph(xy: np.ndarray, e: dict, report: dict) -> RoadGraph:
-    """A :class:`RoadGraph` from segments (see :class:`RoadSegments`): self-loops dropped, one-way edges oriented,
-    parallel edges merged (the fastest kept); counts in ``report``."""
+    """Return a :class:`RoadGraph` from segments (see :class:`RoadSegments`).
+
+    Self-loops are dropped, one-way edges oriented, parallel edges merged (the fastest kept); counts in ``report``.
+    """
     n_nodes = len(xy)
     u, v = e["u"], e["v"]
     keep = u != v
@@ -893,8 +958,11 @@ def finish_graph(xy: np.ndarray, e: dict, report: dict) -> RoadGraph:
 
 
 def _planarize(parts, pfeat, rules: RoadRules, precision_m, report: dict):
-    """Node the at-grade, not-limited lines at every crossing; each piece takes the feature (and direction, re-aligned)
-    of the fastest line covering its middle. Limited-access and grade-separated lines pass through unchanged."""
+    """Node the at-grade, not-limited lines at every crossing.
+
+    Each piece takes the feature (and direction, re-aligned) of the fastest line covering its middle.
+    Limited-access and grade-separated lines pass through unchanged.
+    """
     import shapely
 
     parts = np.asarray(parts, dtype=object)
@@ -937,7 +1005,7 @@ def _planarize(parts, pfeat, rules: RoadRules, precision_m, report: dict):
 
 
 def dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
-    """``np.unique(key, return_inverse=True)`` ids (sorted order) via a stable radix argsort; returns (inverse, count)."""
+    """Return ``(inverse, count)``: ``np.unique(key, return_inverse=True)`` ids via a stable radix argsort."""
     order = np.argsort(key, kind="stable")
     ks = key[order]
     new = np.empty(len(ks), dtype=bool)
@@ -950,7 +1018,7 @@ def dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _source_points(sources, report: dict, what: str = "sources"):
-    """xy of located sources and their positions; unlocated ones are reported."""
+    """Xy of located sources and their positions; unlocated ones are reported."""
     import shapely
 
     if hasattr(sources, "geometry"):
@@ -1017,20 +1085,17 @@ def _snap_sources(g: RoadGraph, xy, walk_kmh, far_m, report, what="source", reve
 
 
 def nearest(
-    roads,
-    sources,
+    roads: Any,
+    sources: Any,
     *,
-    speed_col: str = "speed_kmh",
-    class_col: str | None = None,
-    speeds=None,
     walk_kmh: float = DEFAULT_WALK_KMH,
     limit: float = np.inf,
     far_m: float = DEFAULT_FAR_M,
     graph: RoadGraph | None = None,
     geometry: bool = True,
     direction: str = "to_facility",
-    **road_options,
-):
+    **road_options: Any,
+) -> pd.DataFrame:
     """Minutes from the fastest source to every node of the road graph (multi-source Dijkstra).
 
     Each source walks (at ``walk_kmh``, straight line) to the nearest point of the network, then drives
@@ -1054,8 +1119,9 @@ def nearest(
         Minutes from each node to its fastest source (default: people travelling to the service) or
         from the source to the node; they differ only on one-way roads.
     **road_options
-        Passed to :func:`build_graph` when ``roads`` are lines: ``oneway_col``, ``limited_access``,
-        ``interchanges``, ``ramps``, ``planarize``, ...
+        Passed to :func:`build_graph` when ``roads`` are lines: ``speed_col``, ``class_col``, ``speeds``,
+        ``oneway_col``, ``limited_access``, ``interchanges``, ``ramps``, ``planarize``, ... or
+        ``options=RoadOptions(...)``.
 
     Returns
     -------
@@ -1080,7 +1146,7 @@ def nearest(
 
     report: dict = {}
     reverse = check_direction(direction)
-    g = _graph(roads, graph, speed_col=speed_col, class_col=class_col, speeds=speeds, **road_options)
+    g = _graph(roads, graph, **road_options)
     xy, pos = _source_points(sources, report)
     vs, node, walk = _snap_sources(g, xy, walk_kmh, far_m, report, reverse=reverse)[:3]
     n = g.n_nodes
@@ -1108,19 +1174,16 @@ def nearest(
 
 
 def travel_times(
-    roads,
-    origins,
-    destinations,
+    roads: Any,
+    origins: Any,
+    destinations: Any,
     *,
-    speed_col: str = "speed_kmh",
-    class_col: str | None = None,
-    speeds=None,
     walk_kmh: float = DEFAULT_WALK_KMH,
     direct_walk: bool = True,
     far_m: float = DEFAULT_FAR_M,
     graph: RoadGraph | None = None,
     batch: int = 32,
-    **road_options,
+    **road_options: Any,
 ) -> np.ndarray:
     """Travel-time matrix in minutes, ``n_origins × n_destinations``.
 
@@ -1130,7 +1193,8 @@ def travel_times(
     directly). Dijkstra runs from the end nodes of the smaller side's edges, in batches (undirected graph).
     Travel is from each origin to each destination: on one-way roads swap the two for the other direction.
     Points snap only onto roads that are not limited-access. ``road_options`` go to :func:`build_graph`
-    (``oneway_col``, ``limited_access``, ``interchanges``, ...).
+    (``speed_col``, ``class_col``, ``speeds``, ``oneway_col``, ``limited_access``, ``interchanges``, ... or
+    ``options=RoadOptions(...)``).
 
     Examples
     --------
@@ -1145,7 +1209,7 @@ def travel_times(
     from scipy.sparse.csgraph import dijkstra
 
     report: dict = {}
-    g = _graph(roads, graph, speed_col=speed_col, class_col=class_col, speeds=speeds, **road_options)
+    g = _graph(roads, graph, **road_options)
     oxy, opos = _source_points(origins, report)
     dxy, dpos = _source_points(destinations, report)
     _, _, _, oe, of, od = _snap_sources(g, oxy, walk_kmh, far_m, report, "origin")
@@ -1209,12 +1273,12 @@ class TimeGrid:
 
 def time_grid(
     graph: RoadGraph,
-    sources,
+    sources: Any,
     *,
     cell_m: float = 100.0,
     limit: float = 60.0,
     walk_kmh: float = DEFAULT_WALK_KMH,
-    bounds=None,
+    bounds: tuple[float, float, float, float] | None = None,
     far_m: float = DEFAULT_FAR_M,
     direction: str = "to_facility",
 ) -> TimeGrid:
@@ -1243,7 +1307,6 @@ def time_grid(
     -------
     TimeGrid
     """
-    from affine import Affine
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
@@ -1252,20 +1315,86 @@ def time_grid(
     xy, pos = _source_points(sources, report)
     svs, snode, swalk = _snap_sources(graph, xy, walk_kmh, far_m, report, reverse=reverse)[:3]
     wpm = _m_per_min(walk_kmh)
-    if bounds is None:
-        reach = min(limit, 240.0) * wpm
-        lo = np.minimum(graph.xy.min(axis=0), xy.min(axis=0)) - reach
-        hi = np.maximum(graph.xy.max(axis=0), xy.max(axis=0)) + reach
-        bounds = (lo[0], lo[1], hi[0], hi[1])
-    xmin, ymin, xmax, ymax = bounds
-    ncol = max(int(np.ceil((xmax - xmin) / cell_m)), 1)
-    nrow = max(int(np.ceil((ymax - ymin) / cell_m)), 1)
-    transform = Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymin + nrow * cell_m)
-    top = ymin + nrow * cell_m
+    grid = _Grid.of(graph, xy, bounds, cell_m, min(limit, 240.0) * wpm)
     n_road = graph.n_nodes
-    n_cell = nrow * ncol
-    ids = np.arange(n_cell).reshape(nrow, ncol) + n_road
-    step = cell_m / wpm
+    n_cell = grid.nrow * grid.ncol
+    diag = cell_m / wpm * np.sqrt(2.0)
+    gu, gv, gw = _road_edges(graph, reverse)
+    for part in (_walk_edges(grid, n_road, cell_m / wpm), _connector_edges(graph, grid, wpm)):
+        gu += part[0]
+        gv += part[1]
+        gw += part[2]
+    # virtual source nodes -> snapped road node and -> own cell
+    k = len(xy)
+    vs = n_road + n_cell + np.arange(k)
+    scol, srow, sin, sw = grid.cells_of(xy, wpm)
+    gu += [vs[svs], vs[sin]]
+    gv += [snode, n_road + srow[sin] * grid.ncol + scol[sin]]
+    gw += [swalk, sw[sin]]
+    N = n_road + n_cell + k
+    csr = csr_matrix((np.concatenate(gw), (np.concatenate(gu), np.concatenate(gv))), shape=(N, N))
+    dist, _, src = dijkstra(csr, directed=True, indices=vs, min_only=True, return_predecessors=True, limit=limit + diag)
+    cells = slice(n_road, n_road + n_cell)
+    minutes = dist[cells].reshape(grid.nrow, grid.ncol)
+    s = src[cells]
+    lab = np.where(s >= 0, pos[np.clip(s - n_road - n_cell, 0, None)], -1).reshape(grid.nrow, grid.ncol)
+    report.update(graph.report)
+    return TimeGrid(minutes=minutes, source=lab, transform=grid.transform(), cell_m=cell_m, slack=diag / 2.0,
+                    report=report)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A regular grid of ``nrow`` x ``ncol`` cells of ``cell_m``, west edge ``xmin``, north edge ``top``."""
+
+    xmin: float
+    top: float
+    cell_m: float
+    nrow: int
+    ncol: int
+
+    @classmethod
+    def of(cls, graph: RoadGraph, xy: np.ndarray, bounds, cell_m: float, reach_m: float) -> _Grid:
+        """The grid over ``bounds``, default the roads and sources plus the walking reach."""
+        if bounds is None:
+            lo = np.minimum(graph.xy.min(axis=0), xy.min(axis=0)) - reach_m
+            hi = np.maximum(graph.xy.max(axis=0), xy.max(axis=0)) + reach_m
+            bounds = (lo[0], lo[1], hi[0], hi[1])
+        xmin, ymin, xmax, ymax = bounds
+        ncol = max(int(np.ceil((xmax - xmin) / cell_m)), 1)
+        nrow = max(int(np.ceil((ymax - ymin) / cell_m)), 1)
+        return cls(xmin=xmin, top=ymin + nrow * cell_m, cell_m=cell_m, nrow=nrow, ncol=ncol)
+
+    def transform(self):
+        """The grid's affine transform (row 0 = north)."""
+        from affine import Affine
+
+        return Affine(self.cell_m, 0.0, self.xmin, 0.0, -self.cell_m, self.top)
+
+    def cells_of(self, xy: np.ndarray, wpm: float):
+        """``(col, row, inside, walk minutes to the cell centre)`` of each point."""
+        col = np.floor((xy[:, 0] - self.xmin) / self.cell_m).astype(np.int64)
+        row = np.floor((self.top - xy[:, 1]) / self.cell_m).astype(np.int64)
+        inside = (col >= 0) & (col < self.ncol) & (row >= 0) & (row < self.nrow)
+        cx = self.xmin + (col + 0.5) * self.cell_m
+        cy = self.top - (row + 0.5) * self.cell_m
+        return col, row, inside, np.hypot(xy[:, 0] - cx, xy[:, 1] - cy) / wpm
+
+
+def _road_edges(graph: RoadGraph, reverse: bool):
+    """Edge lists ``(u, v, minutes)`` of the road graph, both ways but for one-way edges (swapped with reverse)."""
+    two = slice(None) if graph.oneway is None else ~graph.oneway
+    gu = [graph.u, graph.v[two]]
+    gv = [graph.v, graph.u[two]]
+    gw = [graph.minutes, graph.minutes[two]]
+    if reverse:
+        gu, gv = gv, gu
+    return gu, gv, gw
+
+
+def _walk_edges(grid: _Grid, n_road: int, step: float):
+    """Edge lists of the 8-connected walking grid (cell ids after the ``n_road`` road nodes)."""
+    ids = np.arange(grid.nrow * grid.ncol).reshape(grid.nrow, grid.ncol) + n_road
     diag = step * np.sqrt(2.0)
     pairs = [
         (ids[:, :-1], ids[:, 1:], step),
@@ -1273,58 +1402,38 @@ def time_grid(
         (ids[:-1, :-1], ids[1:, 1:], diag),
         (ids[:-1, 1:], ids[1:, :-1], diag),
     ]
-    two = slice(None) if graph.oneway is None else ~graph.oneway
-    gu = [graph.u, graph.v[two]]
-    gv = [graph.v, graph.u[two]]
-    gw = [graph.minutes, graph.minutes[two]]
-    if reverse:
-        gu, gv = gv, gu
+    gu, gv, gw = [], [], []
     for a, b, w in pairs:
         a, b = a.ravel(), b.ravel()
         gu += [a, b]
         gv += [b, a]
         gw += [np.full(a.size, w), np.full(a.size, w)]
-    # road node <-> the centres of the 2 x 2 cells around it (all within one cell diagonal); not limited-access
+    return gu, gv, gw
+
+
+def _connector_edges(graph: RoadGraph, grid: _Grid, wpm: float):
+    """Edge lists joining each road node (not limited-access) and the centres of the 2 x 2 cells around it."""
+    n_road = graph.n_nodes
     local = graph.local_nodes()
-    c0 = np.floor((graph.xy[local, 0] - xmin) / cell_m - 0.5).astype(np.int64)
-    r0 = np.floor((top - graph.xy[local, 1]) / cell_m - 0.5).astype(np.int64)
+    c0 = np.floor((graph.xy[local, 0] - grid.xmin) / grid.cell_m - 0.5).astype(np.int64)
+    r0 = np.floor((grid.top - graph.xy[local, 1]) / grid.cell_m - 0.5).astype(np.int64)
+    gu, gv, gw = [], [], []
     for dr in (0, 1):
         for dc in (0, 1):
             col, row = c0 + dc, r0 + dr
-            inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
+            inside = (col >= 0) & (col < grid.ncol) & (row >= 0) & (row < grid.nrow)
             rn = local[inside]
-            cid = n_road + row[inside] * ncol + col[inside]
-            cx = xmin + (col[inside] + 0.5) * cell_m
-            cy = top - (row[inside] + 0.5) * cell_m
+            cid = n_road + row[inside] * grid.ncol + col[inside]
+            cx = grid.xmin + (col[inside] + 0.5) * grid.cell_m
+            cy = grid.top - (row[inside] + 0.5) * grid.cell_m
             cw = np.hypot(graph.xy[rn, 0] - cx, graph.xy[rn, 1] - cy) / wpm
             gu += [rn, cid]
             gv += [cid, rn]
             gw += [cw, cw]
-    # virtual source nodes -> snapped road node and -> own cell
-    k = len(xy)
-    vs = n_road + n_cell + np.arange(k)
-    scol = np.floor((xy[:, 0] - xmin) / cell_m).astype(np.int64)
-    srow = np.floor((top - xy[:, 1]) / cell_m).astype(np.int64)
-    sin = (scol >= 0) & (scol < ncol) & (srow >= 0) & (srow < nrow)
-    scx = xmin + (scol + 0.5) * cell_m
-    scy = top - (srow + 0.5) * cell_m
-    sw = np.hypot(xy[:, 0] - scx, xy[:, 1] - scy) / wpm
-    gu += [vs[svs], vs[sin]]
-    gv += [snode, n_road + srow[sin] * ncol + scol[sin]]
-    gw += [swalk, sw[sin]]
-    N = n_road + n_cell + k
-    rows = np.concatenate(gu)
-    csr = csr_matrix((np.concatenate(gw), (rows, np.concatenate(gv))), shape=(N, N))
-    dist, _, src = dijkstra(csr, directed=True, indices=vs, min_only=True, return_predecessors=True, limit=limit + diag)
-    cells = slice(n_road, n_road + n_cell)
-    minutes = dist[cells].reshape(nrow, ncol)
-    s = src[cells]
-    lab = np.where(s >= 0, pos[np.clip(s - n_road - n_cell, 0, None)], -1).reshape(nrow, ncol)
-    report.update(graph.report)
-    return TimeGrid(minutes=minutes, source=lab, transform=transform, cell_m=cell_m, slack=diag / 2.0, report=report)
+    return gu, gv, gw
 
 
-def isochrones(grid: TimeGrid, minutes=(15, 30, 60)):
+def isochrones(grid: TimeGrid, minutes: Sequence[float] = (15, 30, 60)) -> gpd.GeoDataFrame:
     """Polygons of the land reached within each limit, one per (source, limit), from a :class:`TimeGrid`.
 
     A cell is in the polygon when its whole square is within the limit (centre time + ``slack``), so
@@ -1356,7 +1465,7 @@ def isochrones(grid: TimeGrid, minutes=(15, 30, 60)):
         order = np.argsort(vals, kind="stable")
         present = np.unique(vals)
         multi = shapely.multipolygons(polys[order], indices=np.searchsorted(present, vals[order])) if len(vals) else []
-        geom_by = dict(zip(present.tolist(), list(multi)))
+        geom_by = dict(zip(present.tolist(), list(multi), strict=True))
         for s in srcs.tolist():
             recs_src.append(s)
             recs_min.append(m)

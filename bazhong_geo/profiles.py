@@ -386,7 +386,8 @@ def _threshold(op: str, raw: Any, unit: Any, where: str) -> Any:
     if op == "between":
         if (not isinstance(raw, (list, tuple)) or len(raw) != 2
                 or not all(_is_number(x) for x in raw) or float(raw[0]) > float(raw[1])):
-            raise InvalidCriterionError(f"{where}: op 'between' needs value = [low, high] with low <= high, got {raw!r}")
+            raise InvalidCriterionError(f"{where}: op 'between' needs value = [low, high] with low <= high, "
+                                        f"got {raw!r}")
         return (float(raw[0]), float(raw[1]))
     if not _is_number(raw):
         raise InvalidCriterionError(f"{where}: `value` must be a number for op {op!r}, got {raw!r}")
@@ -407,7 +408,8 @@ def _attribute_fields(spec: Mapping, where: str, op: str, unit: str) -> tuple[st
     if not attribute or not isinstance(attribute, str):
         raise InvalidCriterionError(f"{where}: an attribute criterion needs `attribute` (a column name)")
     dim = UNITS[unit][0]
-    kinds = _str_list(spec.get("accept_kinds", []), where, "accept_kinds must list the accepted kinds, e.g. ['town_area']")
+    kinds = _str_list(spec.get("accept_kinds", []), where,
+                      "accept_kinds must list the accepted kinds, e.g. ['town_area']")
     ub = _str_list(spec.get("upper_bound_kinds", []), where, "upper_bound_kinds must list kinds, e.g. ['常住']")
     if ub and not kinds:
         raise InvalidCriterionError(f"{where}: upper_bound_kinds needs accept_kinds")

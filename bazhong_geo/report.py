@@ -83,14 +83,15 @@ def progress_html(table: pd.DataFrame, as_of: int, figures: dict | None = None, 
             "需年增 required/yr", "实年增 observed/yr", "状态 status", "口径 definition", "说明 note", "更多 more"]
     out = ["<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
            f"<title>{e(plan_name)} progress as of {as_of} · 目标进展</title>",
-           "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif;margin:1.5em;font-size:13px}"
-           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}"
-           "th{background:#f0f0f0;font-weight:600}.s{color:#fff;font-weight:bold;white-space:nowrap}"
-           "td.n{text-align:right;white-space:nowrap}.en{color:#666;font-size:11px}.note{max-width:26em;font-size:12px}"
-           "details{font-size:11px;max-width:30em}img{max-width:640px;margin:6px}</style></head><body>",
+           ("<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif;margin:1.5em;font-size:13px}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}"
+            "th{background:#f0f0f0;font-weight:600}.s{color:#fff;font-weight:bold;white-space:nowrap}"
+            "td.n{text-align:right;white-space:nowrap}.en{color:#666;font-size:11px}"
+            ".note{max-width:26em;font-size:12px}"
+            "details{font-size:11px;max-width:30em}img{max-width:640px;margin:6px}</style></head><body>"),
            f"<h1>{e(plan_name)}: 目标进展 / progress as of {as_of}</h1>",
-           "<p>Status: achieved 已完成 · on_track 按期推进 · behind 滞后 · no_data 无数据. "
-           "Rules and definitions: bazhong_geo/data/settlements/README.md. Full table: progress.csv.</p>",
+           ("<p>Status: achieved 已完成 · on_track 按期推进 · behind 滞后 · no_data 无数据. "
+            "Rules and definitions: bazhong_geo/data/settlements/README.md. Full table: progress.csv.</p>"),
            "<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     for r in table.to_dict("records"):
         latest = (f"{r['latest_bound']}{_cell(r['latest_value'])} ({_cell(r['latest_year'])}, {r['latest_kind']})"
@@ -106,8 +107,8 @@ def progress_html(table: pd.DataFrame, as_of: int, figures: dict | None = None, 
             f'<td class="n">{e(latest)}</td>', f'<td class="n">{e(base)}</td>', f'<td class="n">{e(pct)}</td>',
             f"<td class=\"n\">{num(r['required_annual_change'])}</td>",
             f"<td class=\"n\">{num(r['observed_annual_change'])}</td>",
-            f"<td class=\"s\" style=\"background:{STATUS_COLORS[r['status']]}\">{e(labels[r['status']])} "
-            f"({e(r['status'])})</td>",
+            (f"<td class=\"s\" style=\"background:{STATUS_COLORS[r['status']]}\">{e(labels[r['status']])} "
+             f"({e(r['status'])})</td>"),
             f"<td>{e(r['definition'])}</td>", f"<td class=\"note\">{e(r['status_note'])}</td>",
             f"<td><details><summary>…</summary>{more}</details></td>" if more else "<td></td>",
         ]

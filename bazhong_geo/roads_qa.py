@@ -8,19 +8,24 @@ tunnels, ``layer``) are meant not to join what they cross, so their crossings ar
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._validate import located
 from .network import (
-    DEFAULT_RAMPS,
-    GRADE_COLUMNS,
     WORK_EPSG,
+    RoadOptions,
     default_speeds,
     find_class_col,
     finish_graph,
     road_segments,
     to_work,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
 
 ISSUES = ("component", "dangle", "zero_length", "duplicate_segment", "crossing_without_node", "unknown_class",
           "missing_speed", "missing_geometry")
@@ -30,25 +35,22 @@ _QA_SPEED = "__qa_speed_kmh"
 
 
 def qa_roads(
-    roads,
+    roads: gpd.GeoDataFrame,
+    options: RoadOptions | None = None,
     *,
-    speed_col: str | None = "speed_kmh",
-    class_col: str | None = None,
-    speeds=None,
     id_col: str | None = None,
-    oneway_col: str | None = "oneway",
-    limited_access=None,
-    ramps=DEFAULT_RAMPS,
-    grade_cols=GRADE_COLUMNS,
-    precision_m: float = 0.01,
     dangle_m: float = 10.0,
-):
+    **road_options: Any,
+) -> gpd.GeoDataFrame:
     """Check a road layer; one row per problem, located, with the feature to fix.
 
     Parameters
     ----------
     roads : GeoDataFrame of lines
         With a CRS (reprojected to EPSG:4545).
+    options : RoadOptions, optional
+        The road options below in one value (keywords given as well replace its fields); ``segmentize_m``,
+        ``planarize`` and ``interchanges`` are not used (the checks look at the layer as drawn).
     speed_col, class_col, speeds
         As in :func:`bazhong_geo.network.road_speeds` (the class column is found by itself when not given).
     id_col : str, optional
@@ -86,14 +88,16 @@ def qa_roads(
     import pandas as pd
     import shapely
 
+    o = RoadOptions.of(options, **road_options)
+    precision_m = o.precision_m
     roads = to_work(roads, "roads")
     ids = np.asarray(roads[id_col].to_numpy() if id_col is not None else np.arange(len(roads)), dtype=object)
     geoms = np.asarray(roads.geometry.values, dtype=object)
-    ccol = find_class_col(roads, class_col)
-    parts = [_attribute_issues(roads, geoms, speed_col, ccol, speeds), _geometry_issues(geoms)]
+    ccol = find_class_col(roads, o.class_col)
+    parts = [_attribute_issues(roads, geoms, o.speed_col, ccol, o.speeds), _geometry_issues(geoms)]
     topo = roads.assign(**{_QA_SPEED: 1.0})  # topology does not depend on speeds (checked above)
-    seg = road_segments(topo, speed_col=_QA_SPEED, class_col=ccol, precision_m=precision_m, oneway_col=oneway_col,
-                        limited_access=limited_access, ramps=ramps, grade_cols=grade_cols)
+    seg = road_segments(topo, dataclasses.replace(o, speed_col=_QA_SPEED, class_col=ccol, segmentize_m=None,
+                                                  planarize=False, interchanges=None))
     parts.append(_duplicate_segments(seg))
     graph = finish_graph(seg.xy, dict(seg.edges), dict(seg.report))
     comp_rows, components = _components(graph)
@@ -160,7 +164,8 @@ def _attribute_issues(roads, geoms, speed_col, ccol, speeds):
     r = np.flatnonzero(unknown)
     if len(r):
         out.append(_rows("unknown_class", r, xy[r], cls[r],
-                         [f"class {c!r} is not in the speed table: add it to speeds= or road_speeds.csv" for c in cls[r]]))
+                         [f"class {c!r} is not in the speed table: add it to speeds= or road_speeds.csv"
+                          for c in cls[r]]))
     r = np.flatnonzero(no_speed)
     if len(r):
         out.append(_rows("missing_speed", r, xy[r], sp[r],
@@ -229,7 +234,7 @@ def _components(graph):
     rest = table.iloc[1:]
     rows = _rows("component", rest["row"], rest[["x", "y"]].to_numpy(), rest["share_of_length"],
                  [f"component {c} ({m} nodes, {km:.3f} km) is not joined to the main network: join it or check it"
-                  for c, m, km in zip(rest["component"], rest["nodes"], rest["length_km"])])
+                  for c, m, km in zip(rest["component"], rest["nodes"], rest["length_km"], strict=True)])
     return rows, table
 
 
@@ -267,7 +272,7 @@ def _dangles(graph, geoms, dangle_m, precision_m):
         gap[di[first]] = d[first]
         near[di[first]] = gi[first]
     detail = [f"dead end {g:.2f} m from the road at row {n}: snap it if they should meet (possible undershoot)"
-              if n >= 0 else "dead end" for g, n in zip(gap, near)]
+              if n >= 0 else "dead end" for g, n in zip(gap, near, strict=True)]
     return _rows("dangle", own, graph.xy[dead], gap, detail)
 
 
@@ -308,5 +313,5 @@ def _crossings(seg, geoms, precision_m):
     kind = np.where(in_a[miss] | in_b[miss], "touch", "cross")
     fa, fb = fa[miss], fb[miss]
     detail = [f"rows {i} and {j} {k} here without a shared vertex: add a junction vertex to both, or mark one as "
-              f"a bridge/tunnel" for i, j, k in zip(fa, fb, kind)]
+              f"a bridge/tunnel" for i, j, k in zip(fa, fb, kind, strict=True)]
     return _rows("crossing_without_node", fa, pxy[miss], fb, detail)

@@ -8,12 +8,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._errors import (
+    DuplicateCodeError,
+    EmptyInputError,
+    InvalidParentError,
+    InvalidPopulationError,
+    MissingColumnError,
+    UnknownTierError,
+)
 from .crs import to_work_crs
-from ._errors import DuplicateCodeError, EmptyInputError, InvalidParentError, MissingColumnError, UnknownTierError
 from .vocabulary import Tier, allowed_tier_names  # noqa: F401  (Tier is defined once, in vocabulary; re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable
+
     import geopandas as gpd
+    from numpy.typing import ArrayLike
 
 
 REQUIRED_COLUMNS = ("code", "name", "tier", "parent_code", "population")
@@ -51,7 +61,7 @@ class RankSize:
     four_city_primacy: float
 
 
-def rank_size(population) -> RankSize:
+def rank_size(population: ArrayLike) -> RankSize:
     """Return rank-size statistics (Zipf exponent with its 95 % interval, primacy) of populations.
 
     Parameters
@@ -127,23 +137,14 @@ class SettlementSystem:
     '511921'
     """
 
-    def __init__(self, settlements: "gpd.GeoDataFrame", *, crs=None):
-
-        missing = [c for c in REQUIRED_COLUMNS if c not in settlements.columns]
-        if missing:
-            raise MissingColumnError(
-                f"settlements lack the column(s) {missing}; required: {list(REQUIRED_COLUMNS)} and a geometry "
-                f"(read files with bazhong_geo.read_settlements, which maps common column names)")
-        if len(settlements) == 0:
-            raise EmptyInputError("the settlement table has no rows")
+    def __init__(self, settlements: gpd.GeoDataFrame, *, crs: object = None) -> None:
+        _check_columns_and_rows(settlements)
         gdf = to_work_crs(settlements, crs=crs).copy()
         gdf["code"] = gdf["code"].astype(str).str.strip()
-        dup = gdf["code"][gdf["code"].duplicated(keep=False)]
-        if len(dup):
-            raise DuplicateCodeError(f"duplicate settlement codes: {sorted(set(dup))}; every code must be unique")
-        gdf["tier"] = [Tier.parse(t).value for t in gdf["tier"]]
+        _check_unique_codes(gdf)
+        gdf["tier"] = _parse_tiers(gdf)
         gdf["parent_code"] = gdf["parent_code"].map(_clean_code).astype(object)
-        gdf["population"] = pd.to_numeric(gdf["population"], errors="raise").astype("float64")
+        gdf["population"] = _parse_population(gdf)
         if "county_code" not in gdf.columns:
             gdf["county_code"] = gdf["code"].map(_county_of_code)
         gdf["county_code"] = gdf["county_code"].map(_clean_code).astype(object)
@@ -170,22 +171,22 @@ class SettlementSystem:
             raise KeyError(f"no settlement with code {code!r}")
         return self.settlements.iloc[int(self._by_code[code])]
 
-    def of_tier(self, *tiers) -> "gpd.GeoDataFrame":
+    def of_tier(self, *tiers: Tier | str) -> gpd.GeoDataFrame:
         """Return the settlements of one or more tiers (Tier or names)."""
         values = {Tier.parse(t).value for t in tiers}
         return self.settlements[self.settlements["tier"].isin(values)]
 
-    def located(self) -> "gpd.GeoDataFrame":
+    def located(self) -> gpd.GeoDataFrame:
         """Return the settlements with a usable point coordinate."""
         geom = self.settlements.geometry
         return self.settlements[geom.notna() & ~geom.is_empty]
 
-    def with_designation(self, key: str) -> "gpd.GeoDataFrame":
+    def with_designation(self, key: str) -> gpd.GeoDataFrame:
         """Return the settlements holding designation ``key`` (e.g. "national_key_town")."""
         held = self.settlements["designations"].str.split(";").map(lambda keys: key in keys)
         return self.settlements[held]
 
-    def children(self, code: str) -> "gpd.GeoDataFrame":
+    def children(self, code: str) -> gpd.GeoDataFrame:
         """Return the settlements whose parent is ``code``."""
         return self.settlements[self.settlements["parent_code"] == str(code)]
 
@@ -228,7 +229,8 @@ class SettlementSystem:
         idx = parent_idx[ok].astype(int)
         child_tier = s["tier"].to_numpy()[ok]
         parent_tier = s["tier"].to_numpy()[idx]
-        allowed = np.array([Tier(p) in Tier(c).allowed_parents for c, p in zip(child_tier, parent_tier)], dtype=bool)
+        allowed = np.array([Tier(p) in Tier(c).allowed_parents
+                            for c, p in zip(child_tier, parent_tier, strict=True)], dtype=bool)
         same_county = (s["county_code"].to_numpy()[ok] == s["county_code"].to_numpy()[idx]) | (
             parent_tier == Tier.CENTRAL_CITY.value)
         msg = np.where(~allowed, np.char.add("parent tier not allowed: ", parent_tier.astype(str)),
@@ -239,8 +241,8 @@ class SettlementSystem:
         out["problem"] = problems[bad]
         return out.reset_index(drop=True)
 
-    def assign_parents(self, boundaries: "gpd.GeoDataFrame | None" = None, *,
-                       max_distance_m: float | None = None) -> tuple["SettlementSystem", pd.DataFrame]:
+    def assign_parents(self, boundaries: gpd.GeoDataFrame | None = None, *,
+                       max_distance_m: float | None = None) -> tuple[SettlementSystem, pd.DataFrame]:
         """Fill missing parent links; return the new system and a report of every decision.
 
         Each settlement without a parent (other than the central city) is placed, in order:
@@ -266,7 +268,7 @@ class SettlementSystem:
         located = self.located()
         polygon_of = None
         if boundaries is not None and len(todo):
-    
+
             b = to_work_crs(boundaries)[["code", "geometry"]].assign(code=lambda d: d["code"].astype(str))
             pts = gpd.GeoDataFrame({"i": todo}, geometry=s.geometry.loc[todo].values, crs=s.crs)
             pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
@@ -335,7 +337,7 @@ class SettlementSystem:
         out.insert(3, "county_name", out["county_code"].map(lambda c: names.get(c, "全市" if c == "all" else "")))
         return out.reset_index(drop=True)
 
-    def rank_size(self, tiers=None) -> RankSize:
+    def rank_size(self, tiers: Tier | str | Iterable[Tier | str] | None = None) -> RankSize:
         """Return rank-size statistics over settlements of ``tiers`` (default: all) with known population."""
         s = self.settlements if tiers is None else self.of_tier(*([tiers] if isinstance(tiers, (str, Tier)) else tiers))
         return rank_size(s["population"])
@@ -355,3 +357,60 @@ def _county_of_code(code: str) -> str | None:
     if not (code.isdigit() and len(code) in (6, 9, 12)) or code[4:6] == "00":
         return None
     return code[:6]
+
+
+_READ_HINT = "read files with bazhong_geo.read_settlements, which maps common column names"
+
+
+def _row_label(row: pd.Series) -> str:
+    """``code (name)`` of a settlement row, for messages."""
+    return f"{row['code']} ({row['name']})"
+
+
+def _check_columns_and_rows(settlements) -> None:
+    """Raise MissingColumnError or EmptyInputError, each with the fix, for a frame that cannot be a system."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in settlements.columns]
+    if missing:
+        raise MissingColumnError(
+            f"settlements lack the column(s) {missing}; required: {list(REQUIRED_COLUMNS)} and a geometry "
+            f"({_READ_HINT})")
+    if len(settlements) == 0:
+        raise EmptyInputError(f"the settlement table has no rows; pass at least one settlement ({_READ_HINT}, "
+                              f"and check the file is not empty and no filter removed every row)")
+
+
+def _check_unique_codes(gdf) -> None:
+    """Raise DuplicateCodeError naming every duplicated code with the names of the settlements holding it."""
+    dup = gdf[gdf["code"].duplicated(keep=False)]
+    if len(dup):
+        named = "; ".join(f"{code}: {', '.join(map(str, group['name']))}"
+                          for code, group in dup.groupby("code", sort=True))
+        raise DuplicateCodeError(f"duplicate settlement codes ({named}); every code must be unique: "
+                                 f"give each settlement its own code or drop the repeated rows")
+
+
+def _parse_tiers(gdf) -> list[str]:
+    """Return the tier values of every row; an unknown tier names its rows (code, name)."""
+    parsed = {}
+    for value in pd.unique(gdf["tier"]):
+        try:
+            parsed[value] = Tier.parse(value).value
+        except UnknownTierError as exc:
+            rows = gdf[gdf["tier"].isna()] if pd.isna(value) else gdf[gdf["tier"] == value]
+            named = ", ".join(_row_label(row) for _, row in rows.head(10).iterrows())
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            raise UnknownTierError(f"settlement(s) {named}{more}: {exc}") from exc
+    return [parsed[value] for value in gdf["tier"]]
+
+
+def _parse_population(gdf) -> pd.Series:
+    """Return the population as float; a value that is not a number names its rows (code, name)."""
+    raw = gdf["population"]
+    numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+    bad = numbers.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        rows = "; ".join(f"{_row_label(row)}: {row['population']!r}" for _, row in gdf[bad].head(20).iterrows())
+        more = f" and {int(bad.sum()) - 20} more" if bad.sum() > 20 else ""
+        raise InvalidPopulationError(f"population is not a number for settlement(s) {rows}{more}; write "
+                                     f"populations as numbers (persons), or leave the cell blank when unknown")
+    return numbers

@@ -5,18 +5,41 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import builtup, resources, units
+from ._errors import (
+    DuplicateIndicatorError,
+    IndicatorFormatError,
+    IndicatorUnitError,
+    InputFileError,
+    MissingFileError,
+    PlanFormatError,
+    PlanYearError,
+    PlanYearWarning,
+    UnknownUnitNameError,
+)
+from .io.files import check_input_file
 from .region import BAZHONG
-from ._errors import (DuplicateIndicatorError, IndicatorFormatError, IndicatorUnitError, PlanFormatError,
-                      PlanYearError, PlanYearWarning, UnknownUnitNameError)
 
-__all__ = ["DEFINITIONS", "STATUSES", "PLAN_COLUMNS", "INDICATOR_COLUMNS", "PROGRESS_COLUMNS", "SCOPE_NAMES",
-           "load_plan", "load_indicators", "check_indicators", "measure", "progress", "trajectory_figure",
-           "write_report"]
+__all__ = [
+    "DEFINITIONS",
+    "INDICATOR_COLUMNS",
+    "PLAN_COLUMNS",
+    "PROGRESS_COLUMNS",
+    "SCOPE_NAMES",
+    "STATUSES",
+    "check_indicators",
+    "load_indicators",
+    "load_plan",
+    "measure",
+    "progress",
+    "trajectory_figure",  # noqa: F822  (moved to trajectory; resolved by this module's __getattr__)
+    "write_report",  # noqa: F822  (moved to report; resolved by this module's __getattr__)
+]
 
 PREFECTURE = BAZHONG.code
 """The prefecture's code (``BAZHONG.code``): scope of the plan's prefecture-wide targets."""
@@ -57,12 +80,14 @@ YEAR_RANGE = (1949, 2100)
 
 #: Named indicator definitions: what each figure counts. A plan row names one; progress uses only that one.
 DEFINITIONS = {
-    "resident_urban_share": "urban residents / resident population x 100 (常住人口城镇化率); census or statistical bulletin",
-    "urban_settlement": "people living in the contiguous urban settlement of 巴城 (citypopulation.de); equals the census "
-                        "urban population of 巴州区 + 恩阳区 + 巴中经济开发区",
+    "resident_urban_share": "urban residents / resident population x 100 (常住人口城镇化率); census or statistical "
+                            "bulletin",
+    "urban_settlement": "people living in the contiguous urban settlement of 巴城 (citypopulation.de); equals the "
+                        "census urban population of 巴州区 + 恩阳区 + 巴中经济开发区",
     "urban_districts_residents": "all resident population of 巴州区 + 恩阳区 + 巴中经济开发区, urban and rural",
     "household_registered": "household-registered (户籍) population",
-    "built_up_extent": "built-up area (建成区面积) of the central city in km²: statistical figure or raster-measured extent",
+    "built_up_extent": "built-up area (建成区面积) of the central city in km²: statistical figure or raster-measured "
+                       "extent",
     "town_area_population_ge_50000": "number of towns whose town-area (镇区) population is at least 50,000",
     "township_population_ge_50000": "number of towns whose whole-township population is at least 50,000 "
                                     "(overcounts mega-towns: the plan counts town-area population)",
@@ -99,13 +124,26 @@ def _resolve(name_or_path, suffix: str = ".csv") -> Path:
     return p
 
 
-def _read_text_table(path: Path, error) -> pd.DataFrame:
-    if not path.exists():
-        raise error(f"{path}: file not found")
+def _checked_file(path: Path, error: type[Exception], what: str) -> Path:
+    """Run the io file checks (missing, a folder, unreadable, 0 bytes) and raise them as ``error`` naming ``what``."""
+    try:
+        return check_input_file(path)
+    except MissingFileError as exc:
+        raise error(f"{what} not found: {exc}") from exc
+    except InputFileError as exc:
+        raise error(f"{what} cannot be read: {exc}") from exc
+
+
+def _read_text_table(path: Path, error: type[Exception], what: str, columns: list[str]) -> pd.DataFrame:
+    path = _checked_file(path, error, what)
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise error(f"{path}: the {what} is empty (no header line); write the header line "
+                    f"{','.join(columns)} and one row under it for each entry") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot be read as a UTF-8 CSV table ({exc})") from None
+        raise error(f"{path}: cannot be read as a UTF-8 CSV table ({exc}); save it from Excel as "
+                    f"'CSV UTF-8 (Comma delimited)'") from None
 
 
 def _require_columns(df: pd.DataFrame, required, optional, path: Path, error) -> None:
@@ -124,7 +162,7 @@ def _int_or_error(text: str, what: str, where: str, error) -> int:
     return int(value)
 
 
-def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
+def load_plan(name_or_path: str | Path = "plan_2020") -> pd.DataFrame:
     """Read and check a plan file: one row per target.
 
     Parameters
@@ -153,7 +191,7 @@ def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
     ('>=', 45.0, 2020, 'resident_urban_share')
     """
     path = _resolve(name_or_path)
-    df = _read_text_table(path, PlanFormatError)
+    df = _read_text_table(path, PlanFormatError, "plan file", PLAN_COLUMNS)
     _require_columns(df, PLAN_COLUMNS, _PLAN_OPTIONAL, path, PlanFormatError)
     df = df.copy()
     if "indicator" not in df.columns:
@@ -195,12 +233,12 @@ def load_plan(name_or_path="plan_2020") -> pd.DataFrame:
     if not dup.empty:
         lines = [int(i) + 2 for i in dup.index]
         raise PlanFormatError(f"{path}: key/scope repeated on lines {lines} "
-                              f"({sorted(set(zip(dup['key'], dup['scope'])))}); keep one row per target")
+                              f"({sorted(set(zip(dup['key'], dup['scope'], strict=True)))}); keep one row per target")
     plan.attrs = {"path": str(path), "name": path.stem}
     return plan
 
 
-def load_indicators(path=None) -> pd.DataFrame:
+def load_indicators(path: str | Path | None = None) -> pd.DataFrame:
     """Read and check an indicator table (default: the shipped ``data/settlements/indicators.csv``).
 
     Parameters
@@ -230,7 +268,7 @@ def load_indicators(path=None) -> pd.DataFrame:
     46.16
     """
     path = Path(path) if path is not None else resources.data_file("settlements/indicators.csv")
-    df = _read_text_table(path, IndicatorFormatError)
+    df = _read_text_table(path, IndicatorFormatError, "indicator table", INDICATOR_COLUMNS)
     _require_columns(df, INDICATOR_COLUMNS, _INDICATOR_OPTIONAL, path, IndicatorFormatError)
     return check_indicators(df, str(path))
 
@@ -317,13 +355,17 @@ def check_indicators(df: pd.DataFrame, where: str) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------- measuring
 
-def _measured_row(key, scope, year, value, unit, definition, method, note="", n_missing=np.nan):
-    return {"key": key, "scope": scope, "year": int(year), "value": float(value), "unit": unit, "kind": "measured",
-            "bound": "", "definition": definition, "note": note, "source": "bazhong_geo.targets.measure",
-            "method": method, "n_missing": n_missing}
+def _measured_row(key, scope, year, value, unit, definition, method, **extra) -> dict:
+    """One measured indicator row; ``extra`` may set ``note``, ``n_missing`` and ``bound``."""
+    row = {"key": key, "scope": scope, "year": int(year), "value": float(value), "unit": unit, "kind": "measured",
+           "bound": "", "definition": definition, "note": "", "source": "bazhong_geo.targets.measure",
+           "method": method, "n_missing": np.nan}
+    row.update(extra)
+    return row
 
 
-def measure(region, *, raster=None, builtup_rule=None, raster_year=None, census_year=None) -> pd.DataFrame:
+def measure(region: Any, *, raster: str | Path | None = None, builtup_rule: object = None,
+            raster_year: int | None = None, census_year: int | None = None) -> pd.DataFrame:
     """Compute indicators from the region's data; every row has ``kind`` "measured" and a ``method``.
 
     Parameters
@@ -362,55 +404,69 @@ def measure(region, *, raster=None, builtup_rule=None, raster_year=None, census_
     rows = []
     census = getattr(region, "census", None)
     if census is not None and len(census):
-        c = census.copy()
-        c["code"] = c["code"].astype(str)
-        pop = pd.to_numeric(c["resident_population"], errors="coerce")
-        share = pd.to_numeric(c["urban_share"], errors="coerce")
-        years = c["year"] if "year" in c.columns else pd.Series([census_year or 2020] * len(c))
-        year = int(pd.Series(years).dropna().astype(int).mode().iloc[0])
-        ok = pop.notna() & share.notna()
-        if ok.any():
-            rate = float((pop[ok] * share[ok]).sum() / pop[ok].sum() * 100)
-            rows.append(_measured_row("urbanization_rate", PREFECTURE, year, round(rate, 4), "percent",
-                                      "resident_urban_share", "sum(resident_population x urban_share) / "
-                                      "sum(resident_population) over the census units x 100",
-                                      n_missing=int((~ok).sum())))
-        for code, p, s in zip(c["code"][ok], pop[ok], share[ok]):
-            rows.append(_measured_row("urbanization_rate", code, year, round(float(s) * 100, 4), "percent",
-                                      "resident_urban_share", "census urban_share x 100"))
-        if pop.notna().all():
-            rows.append(_measured_row("resident_population", PREFECTURE, year, float(pop.sum()), "people",
-                                      "census_resident", "sum of the census units' resident_population"))
-        cc = c["code"].isin(BAZHONG.central_city_census_members) & ok
-        if cc.any():
-            members = "+".join(sorted(c["code"][cc]))
-            rows.append(_measured_row("central_city_population", PREFECTURE, year,
-                                      round(float((pop[cc] * share[cc]).sum())), "people", "urban_settlement",
-                                      f"sum(resident_population x urban_share) of census units {members}",
-                                      note="urban shares are rounded to 4 decimals: about ±50 persons per unit"))
-            rows.append(_measured_row("central_city_population", PREFECTURE, year, float(pop[cc].sum()), "people",
-                                      "urban_districts_residents", f"sum of resident_population of census units {members}"))
+        rows += _measure_census(census, census_year)
     reg = getattr(region, "settlements", None)
     if reg is not None and len(reg):
         rows += _measure_register(reg, census_year or 2020)
     if raster is not None:
-        if raster_year is None:
-            raise IndicatorFormatError("measure(raster=...): give raster_year, the year the raster shows; an indicator needs a year")
-        if builtup_rule is None:
-            kwargs = {}
-        elif isinstance(builtup_rule, dict):
-            kwargs = dict(builtup_rule)
-        else:
-            kwargs = {"rule": builtup_rule}
-        km2 = float(builtup.central_city_builtup_km2(region, raster, **kwargs))
-        rows.append(_measured_row("central_city_builtup_area", PREFECTURE, raster_year, round(km2, 4), "km2",
-                                  "built_up_extent", f"bazhong_geo.builtup.central_city_builtup_km2 on {raster}"
-                                  + (f" with rule {builtup_rule!r}" if builtup_rule is not None else "")))
-    cols = INDICATOR_COLUMNS + ["method", "n_missing"]
+        rows.append(_measure_builtup(region, raster, builtup_rule, raster_year))
+    cols = [*INDICATOR_COLUMNS, "method", "n_missing"]
     if not rows:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(rows)[cols]
     return out.sort_values(["key", "scope", "year", "definition"], kind="stable").reset_index(drop=True)
+
+
+def _measure_census(census: pd.DataFrame, census_year: int | None) -> list[dict]:
+    """Urbanization rates (prefecture and units), resident population and central-city population from a census."""
+    rows = []
+    c = census.copy()
+    c["code"] = c["code"].astype(str)
+    pop = pd.to_numeric(c["resident_population"], errors="coerce")
+    share = pd.to_numeric(c["urban_share"], errors="coerce")
+    years = c["year"] if "year" in c.columns else pd.Series([census_year or 2020] * len(c))
+    year = int(pd.Series(years).dropna().astype(int).mode().iloc[0])
+    ok = pop.notna() & share.notna()
+    if ok.any():
+        rate = float((pop[ok] * share[ok]).sum() / pop[ok].sum() * 100)
+        rows.append(_measured_row("urbanization_rate", PREFECTURE, year, round(rate, 4), "percent",
+                                  "resident_urban_share", "sum(resident_population x urban_share) / "
+                                  "sum(resident_population) over the census units x 100",
+                                  n_missing=int((~ok).sum())))
+    rows += [_measured_row("urbanization_rate", code, year, round(float(s) * 100, 4), "percent",
+                           "resident_urban_share", "census urban_share x 100")
+             for code, s in zip(c["code"][ok], share[ok], strict=True)]
+    if pop.notna().all():
+        rows.append(_measured_row("resident_population", PREFECTURE, year, float(pop.sum()), "people",
+                                  "census_resident", "sum of the census units' resident_population"))
+    cc = c["code"].isin(BAZHONG.central_city_census_members) & ok
+    if cc.any():
+        members = "+".join(sorted(c["code"][cc]))
+        rows.append(_measured_row("central_city_population", PREFECTURE, year,
+                                  round(float((pop[cc] * share[cc]).sum())), "people", "urban_settlement",
+                                  f"sum(resident_population x urban_share) of census units {members}",
+                                  note="urban shares are rounded to 4 decimals: about ±50 persons per unit"))
+        rows.append(_measured_row("central_city_population", PREFECTURE, year, float(pop[cc].sum()), "people",
+                                  "urban_districts_residents",
+                                  f"sum of resident_population of census units {members}"))
+    return rows
+
+
+def _measure_builtup(region: Any, raster: str | Path, builtup_rule: object, raster_year: int | None) -> dict:
+    """The central city's built-up km² measured on ``raster``."""
+    if raster_year is None:
+        raise IndicatorFormatError("measure(raster=...): give raster_year, the year the raster shows; an indicator "
+                                   "needs a year")
+    if builtup_rule is None:
+        kwargs = {}
+    elif isinstance(builtup_rule, dict):
+        kwargs = dict(builtup_rule)
+    else:
+        kwargs = {"rule": builtup_rule}
+    km2 = float(builtup.central_city_builtup_km2(region, raster, **kwargs))
+    rule = f" with rule {builtup_rule!r}" if builtup_rule is not None else ""
+    return _measured_row("central_city_builtup_area", PREFECTURE, raster_year, round(km2, 4), "km2",
+                         "built_up_extent", f"bazhong_geo.builtup.central_city_builtup_km2 on {raster}{rule}")
 
 
 def _measure_register(reg: pd.DataFrame, year: int) -> list[dict]:
@@ -425,67 +481,81 @@ def _measure_register(reg: pd.DataFrame, year: int) -> list[dict]:
         py = pd.to_numeric(towns["population_year"], errors="coerce").dropna()
         year = int(py.max()) if len(py) else year
     if "designations" in towns.columns:
-        des = towns["designations"].fillna("").astype(str).str.split(";").map(
-            lambda ds: frozenset(d.strip() for d in ds if d.strip()))
-        keys = sorted(set().union(*des)) if len(des) else []
-        featured = [k for k in keys if "featured" in k or "culture_tourism" in k]   # 特色小镇 of any list
-        groups = [("designated_towns", f"designation:{k}", des.map(lambda ds, k=k: k in ds),
-                   f"towns of the register whose designations include {k!r}", "") for k in keys]
-        groups.append(("key_towns", "national_key_town_list", des.map(lambda ds: "national_key_town" in ds),
-                       "towns of the register with designation 'national_key_town'", ""))
-        if featured:
-            groups.append(("featured_towns", "featured_town_designations",
-                           des.map(lambda ds: bool(ds & set(featured))),
-                           f"distinct towns of the register with any of {featured}", ">="))
-        for key, definition, has, method, bound in groups:
-            note = ("lower bound: the register holds only the designation lists found" if bound
-                    else "the register holds only the designation lists found")
-            rows.append(_measured_row(key, PREFECTURE, year, int(has.sum()), "count", definition, method, note=note))
-            rows[-1]["bound"] = bound
-            for code, n in has.groupby(county).sum().items():
-                if code:
-                    rows.append(_measured_row(key, code, year, int(n), "count", definition,
-                                              f"{method}, county {code}", note=note))
-                    rows[-1]["bound"] = bound
+        rows += _designation_rows(towns, county, year)
     if "population" in towns.columns:
-        pop = pd.to_numeric(towns["population"], errors="coerce")
-        pkind = towns["population_kind"].fillna("").astype(str) if "population_kind" in towns.columns else None
-        n_missing = int(pop.isna().sum())
-        mix = ""
-        if pkind is not None or "population_year" in towns.columns:
-            kinds = pkind[pop.notna()].replace("", "unknown").value_counts().sort_index() if pkind is not None else None
-            yrs = (pd.to_numeric(towns["population_year"], errors="coerce")[pop.notna()]
-                   if "population_year" in towns.columns else pd.Series(dtype=float))
-            mix = "; populations of mixed kinds and years"
-            if kinds is not None and len(kinds):
-                mix += " (" + ", ".join(f"{k} {v}" for k, v in kinds.items())
-                if yrs.notna().any():
-                    mix += f"; years {int(yrs.min())}-{int(yrs.max())}, {int(yrs.isna().sum())} without year"
-                mix += ")"
-        for definition, key in [("township_population_ge_50000", "mega_towns"),
-                                ("township_population_25000_35000", "key_towns")]:
-            lo, hi = BANDS[definition]
-            n = int(((pop >= lo) & (pop <= hi)).sum())
-            rows.append(_measured_row(key, PREFECTURE, year, n, "count", definition,
-                                      f"towns of the register with population in [{lo:,.0f}, {hi:,.0f}]",
-                                      note=(f"{n_missing} of {len(pop)} towns have no population: the count is a "
-                                            "lower bound" if n_missing else "all towns have a population") + mix,
-                                      n_missing=n_missing))
-            if n_missing:
-                rows[-1]["bound"] = ">="
-        if pkind is not None:
-            town_area = pkind.str.contains("town_area|镇区", regex=True)
-            if town_area.any():
-                lo, _ = BANDS["town_area_population_ge_50000"]
-                n_ta_missing = int(len(pop) - (town_area & pop.notna()).sum())
-                n = int((town_area & (pop >= lo)).sum())
-                rows.append(_measured_row("mega_towns", PREFECTURE, year, n, "count",
-                                          "town_area_population_ge_50000",
-                                          "towns whose town-area population (population_kind town_area) >= 50,000",
-                                          note=f"{n_ta_missing} towns have no town-area population",
-                                          n_missing=n_ta_missing))
-                if n_ta_missing:
-                    rows[-1]["bound"] = ">="
+        rows += _band_rows(towns, year)
+    return rows
+
+
+def _designation_rows(towns: pd.DataFrame, county: pd.Series, year: int) -> list[dict]:
+    """Counts of towns holding each designation (prefecture and county rows), key towns and featured towns."""
+    rows = []
+    des = towns["designations"].fillna("").astype(str).str.split(";").map(
+        lambda ds: frozenset(d.strip() for d in ds if d.strip()))
+    keys = sorted(set().union(*des)) if len(des) else []
+    featured = [k for k in keys if "featured" in k or "culture_tourism" in k]   # 特色小镇 of any list
+    groups = [("designated_towns", f"designation:{k}", des.map(lambda ds, k=k: k in ds),
+               f"towns of the register whose designations include {k!r}", "") for k in keys]
+    groups.append(("key_towns", "national_key_town_list", des.map(lambda ds: "national_key_town" in ds),
+                   "towns of the register with designation 'national_key_town'", ""))
+    if featured:
+        groups.append(("featured_towns", "featured_town_designations",
+                       des.map(lambda ds: bool(ds & set(featured))),
+                       f"distinct towns of the register with any of {featured}", ">="))
+    for key, definition, has, method, bound in groups:
+        note = ("lower bound: the register holds only the designation lists found" if bound
+                else "the register holds only the designation lists found")
+        rows.append(_measured_row(key, PREFECTURE, year, int(has.sum()), "count", definition, method, note=note,
+                                  bound=bound))
+        rows += [_measured_row(key, code, year, int(n), "count", definition, f"{method}, county {code}", note=note,
+                               bound=bound)
+                 for code, n in has.groupby(county).sum().items() if code]
+    return rows
+
+
+def _population_mix(towns: pd.DataFrame, pop: pd.Series, pkind: pd.Series | None) -> str:
+    """Note on the kinds and years of the towns' populations ("" when the register does not say)."""
+    if pkind is None and "population_year" not in towns.columns:
+        return ""
+    kinds = pkind[pop.notna()].replace("", "unknown").value_counts().sort_index() if pkind is not None else None
+    yrs = (pd.to_numeric(towns["population_year"], errors="coerce")[pop.notna()]
+           if "population_year" in towns.columns else pd.Series(dtype=float))
+    mix = "; populations of mixed kinds and years"
+    if kinds is not None and len(kinds):
+        mix += " (" + ", ".join(f"{k} {v}" for k, v in kinds.items())
+        if yrs.notna().any():
+            mix += f"; years {int(yrs.min())}-{int(yrs.max())}, {int(yrs.isna().sum())} without year"
+        mix += ")"
+    return mix
+
+
+def _band_rows(towns: pd.DataFrame, year: int) -> list[dict]:
+    """Counts of towns by population band (a lower bound where populations are missing)."""
+    rows = []
+    pop = pd.to_numeric(towns["population"], errors="coerce")
+    pkind = towns["population_kind"].fillna("").astype(str) if "population_kind" in towns.columns else None
+    n_missing = int(pop.isna().sum())
+    mix = _population_mix(towns, pop, pkind)
+    for definition, key in [("township_population_ge_50000", "mega_towns"),
+                            ("township_population_25000_35000", "key_towns")]:
+        lo, hi = BANDS[definition]
+        n = int(((pop >= lo) & (pop <= hi)).sum())
+        rows.append(_measured_row(key, PREFECTURE, year, n, "count", definition,
+                                  f"towns of the register with population in [{lo:,.0f}, {hi:,.0f}]",
+                                  note=(f"{n_missing} of {len(pop)} towns have no population: the count is a "
+                                        "lower bound" if n_missing else "all towns have a population") + mix,
+                                  n_missing=n_missing, bound=">=" if n_missing else ""))
+    if pkind is not None:
+        town_area = pkind.str.contains("town_area|镇区", regex=True)
+        if town_area.any():
+            lo, _ = BANDS["town_area_population_ge_50000"]
+            n_ta_missing = int(len(pop) - (town_area & pop.notna()).sum())
+            n = int((town_area & (pop >= lo)).sum())
+            rows.append(_measured_row("mega_towns", PREFECTURE, year, n, "count",
+                                      "town_area_population_ge_50000",
+                                      "towns whose town-area population (population_kind town_area) >= 50,000",
+                                      note=f"{n_ta_missing} towns have no town-area population",
+                                      n_missing=n_ta_missing, bound=">=" if n_ta_missing else ""))
     return rows
 
 
@@ -503,7 +573,7 @@ def _target_set(comparison: str, target: float):
 
 
 def _subset(a, b) -> bool:
-    """Is interval a inside interval b?"""
+    """Return whether interval a lies inside interval b."""
     alo, alc, ahi, ahc = a
     blo, blc, bhi, bhc = b
     lo_ok = alo > blo or (alo == blo and (blc or not alc))
@@ -512,13 +582,12 @@ def _subset(a, b) -> bool:
 
 
 def _disjoint(a, b) -> bool:
+    """Return whether intervals a and b share no value."""
     alo, alc, ahi, ahc = a
     blo, blc, bhi, bhc = b
     if ahi < blo or (ahi == blo and not (ahc and blc)):
         return True
-    if bhi < alo or (bhi == alo and not (bhc and alc)):
-        return True
-    return False
+    return bhi < alo or (bhi == alo and not (bhc and alc))
 
 
 def satisfies(value: float, comparison: str, target: float, bound: str = "") -> bool | None:
@@ -567,7 +636,8 @@ def _check_units(plan: pd.DataFrame, ind: pd.DataFrame) -> None:
                                      "percent; bazhong_geo.units.convert does it) and say so in the note")
 
 
-def progress(plan, indicators=None, as_of: int = 2020) -> pd.DataFrame:
+def progress(plan: pd.DataFrame | str | Path, indicators: pd.DataFrame | str | Path | None = None,
+             as_of: int = 2020) -> pd.DataFrame:
     """Where each target stands at ``as_of``: one row per target, plus one per county with data for it.
 
     Status rules (applied to the plan's definition only; other definitions appear in ``alternatives``):
@@ -661,14 +731,8 @@ def _county_values(own: pd.DataFrame) -> str:
 
 
 def _assess(t: dict, cand: pd.DataFrame, scope: str, as_of: int) -> dict:
-    comp, target, ty, by = t["comparison"], float(t["target"]), int(t["target_year"]), int(t["baseline_year"])
-    nan = float("nan")
-    row = {k: t[k] for k in ("key", "description_zh", "description_en", "unit", "comparison", "target",
-                             "target_year", "definition")}
-    row.update(scope=scope, scope_name=SCOPE_NAMES.get(scope, scope), source=t["source"], as_of=as_of,
-               baseline_value=nan, baseline_year=pd.NA, latest_value=nan, latest_year=pd.NA, latest_kind="",
-               latest_bound="", gap=nan, percent_of_way=nan, required_annual_change=nan,
-               observed_annual_change=nan, status="no_data", status_note="", alternatives="")
+    """One progress row: the latest figure, the baseline, the trend and the status of target ``t`` in ``scope``."""
+    row = _empty_progress_row(t, scope, as_of)
     notes = []
     if scope != t["scope"]:
         notes.append(f"county figure against the {SCOPE_NAMES.get(t['scope'], t['scope'])} target")
@@ -681,71 +745,107 @@ def _assess(t: dict, cand: pd.DataFrame, scope: str, as_of: int) -> dict:
         ly = int(used["year"].max())
         latest = _pick(used[used["year"] == ly])
         row.update(latest_value=float(latest["value"]), latest_year=ly, latest_kind=latest["kind"],
-                   latest_bound=latest["bound"], gap=target - float(latest["value"]))
+                   latest_bound=latest["bound"], gap=float(t["target"]) - float(latest["value"]))
         if latest["bound"]:
             notes.append(f"latest figure is a bound: {latest['bound']} {units.fmt(latest['value'])}")
-        # baseline
-        earlier = used[used["year"] <= by]
-        if not earlier.empty:
-            b = _pick(earlier[earlier["year"] == earlier["year"].max()])
-            if int(b["year"]) != by:
-                notes.append(f"no figure for baseline year {by}: baseline from {int(b['year'])}")
-        else:
-            before = used[used["year"] < ly]
-            b = _pick(before[before["year"] == before["year"].min()]) if not before.empty else None
-            if b is not None:
-                notes.append(f"no figure at or before baseline year {by}: baseline from {int(b['year'])}")
-        if b is not None and not b["bound"]:
-            bv, byr = float(b["value"]), int(b["year"])
-            row.update(baseline_value=bv, baseline_year=byr)
-            if target != bv:
-                row["percent_of_way"] = (float(latest["value"]) - bv) / (target - bv) * 100
-            if ly > byr:
-                row["observed_annual_change"] = (float(latest["value"]) - bv) / (ly - byr)
-            else:
-                # the latest figure is the baseline figure itself (no figure after the baseline year yet): the
-                # trend runs from the exact figure before it, if any -- two figures are not "a single figure"
-                prior = used[(used["year"] < ly) & (used["bound"] == "")]
-                if not prior.empty:
-                    p = _pick(prior[prior["year"] == prior["year"].max()])
-                    row["observed_annual_change"] = (float(latest["value"]) - float(p["value"])) / (ly - int(p["year"]))
-                    notes.append(f"no figure after the baseline: observed trend from {int(p['year'])} to {ly}")
-        met = satisfies(latest["value"], comp, target, latest["bound"])
-        if ly < ty and met is not True:
-            row["required_annual_change"] = (target - float(latest["value"])) / (ty - ly)
-        if met is True:
-            row["status"] = "achieved"
-            yrs = used[[satisfies(v, comp, target, bd) is True for v, bd in zip(used["value"], used["bound"])]]
-            first = int(yrs["year"].min())
-            if first > ty:
-                notes.append(f"met in {first}, after the target year {ty}")
-        elif met is None:
-            row["status"] = "no_data"
-            notes.append(f"the bound cannot decide against {comp} {units.fmt(target)}")
-        elif as_of >= ty:
-            if ly < ty:
-                row["status"] = "no_data"
-                msg = f"no figure for the target year {ty}; last figure {ly}: {units.fmt(latest['value'])}"
-                obs = row["observed_annual_change"]
-                if not math.isnan(obs):
-                    proj = float(latest["value"]) + obs * (ty - ly)
-                    msg += (f"; at the observed trend ({obs:+.4g}/yr) {ty} would be about {units.fmt(proj)} "
-                            "(a projection, not a figure)")
-                notes.append(msg)
-            else:
-                row["status"] = "behind"
-                notes.append(f"target year {ty} reached without meeting the target")
-        else:
-            obs, req = row["observed_annual_change"], row["required_annual_change"]
-            if math.isnan(obs):
-                row["status"] = "no_data"
-                notes.append("a single figure: no trend to compare with the required change")
-            else:
-                sign = {">=": 1, ">": 1, "<=": -1, "<": -1}.get(comp, 1 if target > float(latest["value"]) else -1)
-                row["status"] = "on_track" if sign * obs >= sign * req else "behind"
+        baseline = _baseline(used, ly, int(t["baseline_year"]), notes)
+        if baseline is not None and not baseline["bound"]:
+            _add_trend(row, used, latest, baseline, float(t["target"]), notes)
+        _add_status(row, used, latest, t, as_of, notes)
     row["alternatives"] = _alternatives(past, latest, t)
     row["status_note"] = "; ".join(notes)
     return row
+
+
+def _empty_progress_row(t: dict, scope: str, as_of: int) -> dict:
+    """A progress row of target ``t`` in ``scope`` with no figure yet (status ``no_data``)."""
+    nan = float("nan")
+    row = {k: t[k] for k in ("key", "description_zh", "description_en", "unit", "comparison", "target",
+                             "target_year", "definition")}
+    row.update(scope=scope, scope_name=SCOPE_NAMES.get(scope, scope), source=t["source"], as_of=as_of,
+               baseline_value=nan, baseline_year=pd.NA, latest_value=nan, latest_year=pd.NA, latest_kind="",
+               latest_bound="", gap=nan, percent_of_way=nan, required_annual_change=nan,
+               observed_annual_change=nan, status="no_data", status_note="", alternatives="")
+    return row
+
+
+def _baseline(used: pd.DataFrame, ly: int, by: int, notes: list[str]) -> pd.Series | None:
+    """The baseline figure: at the baseline year ``by``, else the latest before it, else the earliest before ``ly``."""
+    earlier = used[used["year"] <= by]
+    if not earlier.empty:
+        b = _pick(earlier[earlier["year"] == earlier["year"].max()])
+        if int(b["year"]) != by:
+            notes.append(f"no figure for baseline year {by}: baseline from {int(b['year'])}")
+        return b
+    before = used[used["year"] < ly]
+    if before.empty:
+        return None
+    b = _pick(before[before["year"] == before["year"].min()])
+    notes.append(f"no figure at or before baseline year {by}: baseline from {int(b['year'])}")
+    return b
+
+
+def _add_trend(row: dict, used: pd.DataFrame, latest: pd.Series, b: pd.Series, target: float,
+               notes: list[str]) -> None:
+    """Fill the baseline, the percent of the way and the observed annual change of ``row``."""
+    ly = int(latest["year"])
+    bv, byr = float(b["value"]), int(b["year"])
+    row.update(baseline_value=bv, baseline_year=byr)
+    if target != bv:
+        row["percent_of_way"] = (float(latest["value"]) - bv) / (target - bv) * 100
+    if ly > byr:
+        row["observed_annual_change"] = (float(latest["value"]) - bv) / (ly - byr)
+        return
+    # the latest figure is the baseline figure itself (no figure after the baseline year yet): the
+    # trend runs from the exact figure before it, if any -- two figures are not "a single figure"
+    prior = used[(used["year"] < ly) & (used["bound"] == "")]
+    if not prior.empty:
+        p = _pick(prior[prior["year"] == prior["year"].max()])
+        row["observed_annual_change"] = (float(latest["value"]) - float(p["value"])) / (ly - int(p["year"]))
+        notes.append(f"no figure after the baseline: observed trend from {int(p['year'])} to {ly}")
+
+
+def _add_status(row: dict, used: pd.DataFrame, latest: pd.Series, t: dict, as_of: int, notes: list[str]) -> None:
+    """Set the required annual change and the status of ``row`` (see :func:`progress` for the rules)."""
+    comp, target, ty = t["comparison"], float(t["target"]), int(t["target_year"])
+    ly = int(latest["year"])
+    met = satisfies(latest["value"], comp, target, latest["bound"])
+    if ly < ty and met is not True:
+        row["required_annual_change"] = (target - float(latest["value"])) / (ty - ly)
+    if met is True:
+        row["status"] = "achieved"
+        yrs = used[[satisfies(v, comp, target, bd) is True
+                    for v, bd in zip(used["value"], used["bound"], strict=True)]]
+        first = int(yrs["year"].min())
+        if first > ty:
+            notes.append(f"met in {first}, after the target year {ty}")
+    elif met is None:
+        row["status"] = "no_data"
+        notes.append(f"the bound cannot decide against {comp} {units.fmt(target)}")
+    elif as_of >= ty:
+        row["status"] = "no_data" if ly < ty else "behind"
+        notes.append(_missed_note(row, latest, ty) if ly < ty
+                     else f"target year {ty} reached without meeting the target")
+    else:
+        obs, req = row["observed_annual_change"], row["required_annual_change"]
+        if math.isnan(obs):
+            row["status"] = "no_data"
+            notes.append("a single figure: no trend to compare with the required change")
+        else:
+            sign = {">=": 1, ">": 1, "<=": -1, "<": -1}.get(comp, 1 if target > float(latest["value"]) else -1)
+            row["status"] = "on_track" if sign * obs >= sign * req else "behind"
+
+
+def _missed_note(row: dict, latest: pd.Series, ty: int) -> str:
+    """Note for a target year reached without its figure: the last figure and, with a trend, its projection."""
+    ly = int(latest["year"])
+    msg = f"no figure for the target year {ty}; last figure {ly}: {units.fmt(latest['value'])}"
+    obs = row["observed_annual_change"]
+    if not math.isnan(obs):
+        proj = float(latest["value"]) + obs * (ty - ly)
+        msg += (f"; at the observed trend ({obs:+.4g}/yr) {ty} would be about {units.fmt(proj)} "
+                "(a projection, not a figure)")
+    return msg
 
 
 def _alternatives(past: pd.DataFrame, latest, t: dict) -> str:
@@ -774,8 +874,11 @@ _MOVED = {"trajectory_figure": "trajectory", "write_report": "report"}
 
 
 def __getattr__(name: str):
-    """Resolve ``trajectory_figure`` (now in :mod:`bazhong_geo.trajectory`) and ``write_report`` (now in
-    :mod:`bazhong_geo.report`) on first access, so ``targets.write_report(...)`` keeps working."""
+    """Resolve the names that moved out of this module on first access.
+
+    ``trajectory_figure`` is now in :mod:`bazhong_geo.trajectory` and ``write_report`` in :mod:`bazhong_geo.report`;
+    ``targets.write_report(...)`` keeps working.
+    """
     if name in _MOVED:
         from importlib import import_module
 

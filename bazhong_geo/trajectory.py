@@ -19,10 +19,12 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto 
                 "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
 
 _TEXT = {
-    "zh": {"year": "年份", "target": "目标", "required": "目标路径", "no_data": "无数据", "as_of": "评估年", "bound": "界值",
-           "kind": {"reported": "公布值", "measured": "测算值", "estimated": "推算值"}, "definition": "口径"},
+    "zh": {"year": "年份", "target": "目标", "required": "目标路径", "no_data": "无数据", "as_of": "评估年",
+           "bound": "界值", "kind": {"reported": "公布值", "measured": "测算值", "estimated": "推算值"},
+           "definition": "口径"},
     "en": {"year": "year", "target": "target", "required": "path to target", "no_data": "no data",
-           "as_of": "as of", "bound": "bound", "kind": {"reported": "reported", "measured": "measured", "estimated": "estimated"},
+           "as_of": "as of", "bound": "bound",
+           "kind": {"reported": "reported", "measured": "measured", "estimated": "estimated"},
            "definition": "definition"},
 }
 _MARKERS = {"reported": "o", "measured": "s", "estimated": "D"}
@@ -113,7 +115,7 @@ def trajectory_figure(plan: pd.DataFrame, indicators: pd.DataFrame, key: str, sc
     >>> fig.axes[0].get_ylabel()
     'percent'
     """
-    import matplotlib
+    import matplotlib as mpl
     from matplotlib.figure import Figure
 
     plan = targets.load_plan(plan) if not isinstance(plan, pd.DataFrame) else plan
@@ -133,7 +135,7 @@ def trajectory_figure(plan: pd.DataFrame, indicators: pd.DataFrame, key: str, sc
     data = ind[(ind["key"] == t["indicator"]) & (ind["scope"] == scope)]
     used = data[data["definition"] == t["definition"]].sort_values(["year", "kind"])
     others = sorted(set(data["definition"]) - {t["definition"]})
-    with matplotlib.rc_context(_font_rc(family)):
+    with mpl.rc_context(_font_rc(family)):
         fig = Figure(figsize=(7.2, 4.2), dpi=100)
         ax = fig.add_subplot()
         for kind, g in used.groupby("kind", sort=True):
@@ -147,12 +149,13 @@ def trajectory_figure(plan: pd.DataFrame, indicators: pd.DataFrame, key: str, sc
                 ax.plot([r["year"]], [r["value"]], marker="^" if up else "v", markerfacecolor="none", markersize=10,
                         color="#2166ac", linestyle="none",
                         label=f"{txt['kind'][kind]} ({txt['bound']})" if i == 0 else None)
-                ax.annotate(units.fmt(r["value"], bound=r["bound"]), (r["year"], r["value"]), textcoords="offset points",
-                            xytext=(6, 6 if up else -12), fontsize=8, color="#2166ac")
-        years = list(used["year"]) + [int(t["target_year"]), int(t["baseline_year"])]
+                ax.annotate(units.fmt(r["value"], bound=r["bound"]), (r["year"], r["value"]),
+                            textcoords="offset points", xytext=(6, 6 if up else -12), fontsize=8, color="#2166ac")
+        years = [*used["year"], int(t["target_year"]), int(t["baseline_year"])]
         x0, x1 = min(years) - 0.5, max(years) + 0.5
         ax.hlines(float(t["target"]), x0, x1, colors="#d73027", linestyles="--",
-                  label=f"{txt['target']} {units.fmt(float(t['target']), bound=t['comparison'])} ({int(t['target_year'])})")
+                  label=(f"{txt['target']} {units.fmt(float(t['target']), bound=t['comparison'])} "
+                         f"({int(t['target_year'])})"))
         ax.plot([int(t["target_year"])], [float(t["target"])], marker="*", markersize=12, color="#d73027",
                 linestyle="none")
         exact = used[used["bound"] == ""]

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from ._errors import UnknownTierError
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     """Tiers of Bazhong's settlement system, ordered from the top.
 
     The plan's four tiers are the central city (巴城), county towns (县城), featured towns (特色镇)
@@ -95,7 +95,7 @@ class Tier(str, Enum):
         >>> Tier.parse("全国重点镇")
         Traceback (most recent call last):
         ...
-        bazhong_geo._errors.UnknownTierError: '全国重点镇' names a designation (national_key_town, 全国重点镇), not a tier: ...
+        bazhong_geo._errors.UnknownTierError: '全国重点镇' names a designation (national_key_town, 全国重点镇), ...
         """
         if isinstance(value, Tier):
             return value
@@ -233,7 +233,7 @@ _TIER_WORDS = {t.value: t.value for t in Tier} | {t.name.lower(): t.value for t 
 
 
 def _clean(value: object) -> str:
-    return "" if value is None or value != value else str(value).strip()
+    return "" if value is None or value != value else str(value).strip()  # noqa: PLR0124  (NaN, NaT: unequal to self)
 
 
 def tier_of_word(value: object) -> Tier | None:

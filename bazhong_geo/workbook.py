@@ -25,9 +25,11 @@ import pandas as pd
 
 from . import columns, writers
 from ._errors import RegisterMergeError, UnknownCoordinateSystemError
-from .resources import data_file
 from .crs import transform_coords, web_system
+from .io.files import check_input_file
 from .region import BAZHONG, normalize_code
+from .resources import data_file
+from .settings import WORK_CRS
 from .settlements import Tier
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,11 +66,11 @@ WORKBOOK_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 )
 """(key, Chinese label, pre-filled) of each column of the register sheet; the header cell is "label\\nkey"."""
 
-COORDINATE_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09", "EPSG:4545", "EPSG:4524")
+COORDINATE_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09", WORK_CRS, "EPSG:4524")
 """Coordinate systems offered in the workbook's dropdown (any EPSG code may be typed)."""
 
-DESIGNATIONS = ("全国重点镇", "省级重点镇", "市级重点镇", "重点镇", "全国特色小镇", "省级特色小镇", "市级特色镇", "中心镇",
-                "四好村", "省级四好村")
+DESIGNATIONS = ("全国重点镇", "省级重点镇", "市级重点镇", "重点镇", "全国特色小镇", "省级特色小镇", "市级特色镇",
+                "中心镇", "四好村", "省级四好村")
 """Designation words offered in the dropdown (several may be typed, separated by ；or ;)."""
 
 _LISTS = "选项 Lists"
@@ -193,7 +195,7 @@ def _prefill(register: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_collection_workbook(path: str | Path, register: pd.DataFrame) -> Path:
-    """Write the data-collection workbook for ``register`` (every row pre-filled), all or nothing.
+    r"""Write the data-collection workbook for ``register`` (every row pre-filled), all or nothing.
 
     Parameters
     ----------
@@ -206,7 +208,7 @@ def write_collection_workbook(path: str | Path, register: pd.DataFrame) -> Path:
     Returns
     -------
     pathlib.Path
-        The workbook. Sheets: instructions (Chinese and English), the register (header "中文\\nkey", pre-filled
+        The workbook. Sheets: instructions (Chinese and English), the register (header "中文\nkey", pre-filled
         columns grey, dropdowns for tier, coordinate system and designations, whole-number checks for populations
         and years), and the lists behind the dropdowns.
     """
@@ -287,10 +289,12 @@ def _validations(ws, n: int) -> None:
     specs = [
         (DataValidation(type="list", formula1=f"{q}!$A$2:$A${len(Tier) + 1}", errorStyle="warning",
                         error="请选择列表中的等级 / choose a tier from the list", showErrorMessage=True), ["tier"]),
-        (DataValidation(type="list", formula1=f"{q}!$B$2:$B${len(COORDINATE_SYSTEMS) + 1}", errorStyle="information",
-                        error="可填其他 EPSG 代码 / another EPSG code is fine", showErrorMessage=True), ["coord_system"]),
-        (DataValidation(type="list", formula1=f"{q}!$C$2:$C${len(DESIGNATIONS) + 1}", errorStyle="information",
-                        error="多个称号用分号分隔 / separate several with ；", showErrorMessage=True), ["designations"]),
+        (DataValidation(type="list", formula1=f"{q}!$B$2:$B${len(COORDINATE_SYSTEMS) + 1}",
+                        errorStyle="information", error="可填其他 EPSG 代码 / another EPSG code is fine",
+                        showErrorMessage=True), ["coord_system"]),
+        (DataValidation(type="list", formula1=f"{q}!$C$2:$C${len(DESIGNATIONS) + 1}",
+                        errorStyle="information", error="多个称号用分号分隔 / separate several with ；",
+                        showErrorMessage=True), ["designations"]),
         (DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", showErrorMessage=True,
                         error="人口为非负整数 / a population is a whole number ≥ 0"),
          ["resident_population", "registered_population", "town_area_population"]),
@@ -309,11 +313,18 @@ def _validations(ws, n: int) -> None:
 def read_collection_workbook(path: str | Path) -> pd.DataFrame:
     """Read the register sheet of a filled workbook; columns are the keys of :data:`WORKBOOK_COLUMNS`.
 
-    Adds ``file_row`` (the spreadsheet row number, header = 1). Raises RegisterMergeError when the sheet is absent.
+    Adds ``file_row`` (the spreadsheet row number, header = 1).
+
+    Raises
+    ------
+    MissingFileError, UnreadableFileError, BrokenFileError
+        No such file; it may not be read; a folder, 0 bytes, or not an ``.xlsx`` workbook (checked before opening).
+    RegisterMergeError
+        The register sheet is absent.
     """
     from openpyxl import load_workbook
 
-    path = Path(path)
+    path = check_input_file(path)
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
         if SHEET not in wb.sheetnames:
@@ -333,6 +344,7 @@ def read_collection_workbook(path: str | Path) -> pd.DataFrame:
 def _read_any(path: Path, *, mapping: Mapping | None, value_map: Mapping | None, coords: str,
               sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
     """A settlement file (Excel/CSV/vector) as workbook-keyed columns, with notes on its columns."""
+    check_input_file(path)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
@@ -425,7 +437,7 @@ def _standardise(raw: pd.DataFrame, path: Path, *, mapping, value_map, coords: s
         classified = columns.classify_values(df["tier"], value_map)
         out["tier"] = classified["tier"]
         out["designations"] = classified["designation"]
-        for row, problem in zip(df["file_row"], classified["problem"]):
+        for row, problem in zip(df["file_row"], classified["problem"], strict=True):
             if problem:
                 notes.append(f"{path.name} row {row}: {problem} (add it to the value mapping)")
     return out, notes
@@ -677,7 +689,8 @@ def _point(row: pd.Series, where: str, notes: list) -> tuple[float, float] | Non
         return None
     if not (73.0 <= lon <= 136.0 and 3.0 <= lat <= 54.0):
         notes.append(f"{where}: point ({row['lon']}, {row['lat']}) in {system or 'wgs84'} falls outside China "
-                     f"({lon:.4f}, {lat:.4f}): longitude and latitude swapped, or another coordinate system? Not merged")
+                     f"({lon:.4f}, {lat:.4f}): longitude and latitude swapped, or another coordinate system? "
+                     f"Not merged")
         return None
     return round(lon, 7), round(lat, 7)
 
@@ -751,7 +764,7 @@ def _apply(reg: pd.DataFrame, i: int, new: dict, file_row, overwrite: bool, rows
             continue
         keys = (main, "lat") if main == "lon" else (main,)
         olds = [_old(reg, i, k) for k in keys]
-        if all(not _blank(o) and _same(o, new[k]) for o, k in zip(olds, keys)):
+        if all(not _blank(o) and _same(o, new[k]) for o, k in zip(olds, keys, strict=True)):
             continue
         if any(not _blank(o) for o in olds):
             shown = lambda vals: vals[0] if len(vals) == 1 else tuple(vals)

@@ -43,6 +43,8 @@ from .settlements import Tier
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Mapping
 
+    import geopandas as gpd
+
 __all__ = [
     "CONFIG_NAME",
     "EMBEDDED_LAYERS",
@@ -137,7 +139,8 @@ def gauss_kruger_crs(datum: str, zone: int, *, zone_prefix: bool = True) -> str:
     """
     key = _DATUM_ALIASES.get(str(datum).strip().lower())
     if key is None:
-        raise UnknownCoordinateSystemError(f"unknown datum {datum!r} for Gauss-Kruger; use cgcs2000, xian80 or beijing54")
+        raise UnknownCoordinateSystemError(f"unknown datum {datum!r} for Gauss-Kruger; use cgcs2000, xian80 or "
+                                           f"beijing54")
     zone = int(zone)
     if 25 <= zone <= 45:
         stem, cm = "3-degree Gauss-Kruger", 3 * zone
@@ -149,7 +152,7 @@ def gauss_kruger_crs(datum: str, zone: int, *, zone_prefix: bool = True) -> str:
     name = f"{_DATUMS[key][0]} / {stem} zone {zone}" if zone_prefix else f"{_DATUMS[key][0]} / {stem} CM {cm}E"
     code = _gk_index().get(name)
     if code is None:  # pragma: no cover - every zone of the three datums is in the EPSG database
-        raise UnknownCoordinateSystemError(f"no EPSG code for {name!r}; give crs = \"EPSG:xxxx\" instead")
+        raise UnknownCoordinateSystemError(f'no EPSG code for {name!r}; give crs = "EPSG:xxxx" instead')
     return code
 
 
@@ -176,7 +179,8 @@ class CoordinateSystem:
     Attributes
     ----------
     name : str
-        ``"wgs84"``, ``"gcj02"``, ``"bd09"``, a datum (``"cgcs2000"``, ``"xian80"``, ``"beijing54"``) or ``"EPSG:nnnn"``.
+        ``"wgs84"``, ``"gcj02"``, ``"bd09"``, a datum (``"cgcs2000"``, ``"xian80"``, ``"beijing54"``) or
+        ``"EPSG:nnnn"``.
     zone_prefix : bool
         Eastings carry the Gauss–Krüger zone number in front.
     zone : int or None
@@ -261,7 +265,7 @@ def parse_coordinate_system(value: str, *, zone_prefix: bool = False, zone: int 
         if name in ("gcj02", "bd09", "wgs84") and (zone_prefix or zone is not None):
             raise UnknownCoordinateSystemError(
                 f"{where}: {text!r} is longitude/latitude; zone_prefix and zone apply to Gauss-Kruger coordinates "
-                f"(crs = \"cgcs2000\" with zone_prefix = true, or an EPSG code)")
+                f'(crs = "cgcs2000" with zone_prefix = true, or an EPSG code)')
         if name == "wgs84" and zone is None:
             return CoordinateSystem("wgs84")
         cs = CoordinateSystem(name, zone_prefix=zone_prefix, zone=zone)
@@ -278,7 +282,8 @@ def parse_coordinate_system(value: str, *, zone_prefix: bool = False, zone: int 
     try:
         CRS.from_user_input(code)
     except CRSError:
-        raise UnknownCoordinateSystemError(f"{where}: {code} is not in the EPSG database; use {_SYSTEM_NAMES}") from None
+        raise UnknownCoordinateSystemError(f"{where}: {code} is not in the EPSG database; "
+                                           f"use {_SYSTEM_NAMES}") from None
     if zone_prefix:
         fe = _false_easting(code)
         if fe is None or fe < 1_000_000:
@@ -288,8 +293,8 @@ def parse_coordinate_system(value: str, *, zone_prefix: bool = False, zone: int 
     return CoordinateSystem(code, zone_prefix=zone_prefix, zone=zone)
 
 
-def place_layer(gdf, coords: CoordinateSystem | None, *, work_crs: str = WORK_CRS,
-                source: str = "the layer") -> tuple[Any, list[str]]:
+def place_layer(gdf: gpd.GeoDataFrame, coords: CoordinateSystem | None, *, work_crs: str = WORK_CRS,
+                source: str = "the layer") -> tuple[gpd.GeoDataFrame, list[str]]:
     """Give a layer read from a file the coordinate system the configuration states, then bring it to ``work_crs``.
 
     Parameters
@@ -320,8 +325,8 @@ def place_layer(gdf, coords: CoordinateSystem | None, *, work_crs: str = WORK_CR
     if coords is None:
         if gdf.crs is None:
             raise MissingCRSError(f"{source} has no coordinate system (.prj) and the configuration gives none; add "
-                                  f"crs = \"cgcs2000\" (with zone_prefix = true for 36xxxxxxx eastings) or "
-                                  f"crs = \"EPSG:xxxx\" to its layer")
+                                  f'crs = "cgcs2000" (with zone_prefix = true for 36xxxxxxx eastings) or '
+                                  f'crs = "EPSG:xxxx" to its layer')
         target = gdf.crs.to_string()
         out = gdf
     else:
@@ -348,7 +353,7 @@ def _check_prefix(gdf, source: str) -> None:
         zone = zone_of_easting(minx)
         raise UnknownCoordinateSystemError(
             f"{source}: eastings such as {minx:.0f} carry the zone number {zone}, but {gdf.crs.to_string()} has none; "
-            f"set crs = \"cgcs2000\" with zone_prefix = true for the layer (CGCS2000: "
+            f'set crs = "cgcs2000" with zone_prefix = true for the layer (CGCS2000: '
             f"{gauss_kruger_crs('cgcs2000', zone)})")
 
 
@@ -371,7 +376,8 @@ class Layer:
     fields : mapping
         Target -> source column (``{"code": "乡镇代码"}``), for :func:`bazhong_geo.columns.recognize_columns`.
     values : mapping
-        Target column -> {word -> tier or {"tier", "designation"}} (``{"tier": {"重点镇": {"designation": "key_town"}}}``).
+        Target column -> {word -> tier or {"tier", "designation"}}
+        (``{"tier": {"重点镇": {"designation": "key_town"}}}``).
     layer : str or None
         Layer of a GeoPackage, or sheet of a workbook.
     encoding : str or None
@@ -496,7 +502,7 @@ class Workspace:
 
 # =============================================================================================== the template
 
-_TEMPLATE = '''\
+_TEMPLATE = """\
 # bazhong-geo 工作区配置 / workspace configuration
 # 本文件由 `bazhong-geo init` 生成。每个命令在当前文件夹（或 --workspace 指定的文件夹）中查找本文件。
 # Written by `bazhong-geo init`. Every command looks for this file in the current folder (or --workspace DIR).
@@ -573,7 +579,7 @@ outputs = "outputs"                # 成果文件夹 / output folder
 #[interchanges]
 #path = "data/互通.csv"
 #crs = "gcj02"
-'''
+"""
 
 
 def workspace_template(name: str = "", region: str = BAZHONG.code, workbook_name: str = "资料收集表.xlsx") -> str:
@@ -684,7 +690,7 @@ def _typed(table: dict, key: str, types, where: str, problems: _Problems, defaul
         return default
     value = table[key]
     types = types if isinstance(types, tuple) else (types,)
-    if bool not in types and isinstance(value, bool) or not isinstance(value, types):
+    if (bool not in types and isinstance(value, bool)) or not isinstance(value, types):
         names = " or ".join({str: "text in quotes", bool: "true/false", int: "a whole number", list: "a list [...]",
                              dict: "a table {...}"}[t] for t in types)
         problems.add(f"{where}.{key}", f"{value!r} should be {names}")
@@ -749,7 +755,7 @@ def _coords(table: dict, where: str, problems: _Problems) -> CoordinateSystem | 
     zone = _typed(table, "zone", int, where, problems)
     if crs is None:
         if prefix or zone is not None:
-            problems.add(f"{where}.crs", "zone_prefix/zone need crs = \"cgcs2000\" (or xian80, beijing54)")
+            problems.add(f"{where}.crs", 'zone_prefix/zone need crs = "cgcs2000" (or xian80, beijing54)')
         return None
     try:
         return parse_coordinate_system(crs, zone_prefix=prefix, zone=zone, where=f"{where}.crs")
@@ -768,7 +774,7 @@ def _common(table: dict, kind: str, where: str, root: Path, problems: _Problems,
             _typed(table, key, types, where, problems)
     path_text = table.get("path")
     if not isinstance(path_text, str) or not path_text.strip():
-        problems.add(f"{where}.path", "missing: give the file, e.g. path = \"data/乡镇界.shp\"")
+        problems.add(f"{where}.path", 'missing: give the file, e.g. path = "data/乡镇界.shp"')
         return None
     path = _resolve(root, path_text)
     if check_files and not path.exists():
@@ -820,14 +826,14 @@ def _legend(value, where: str, problems: _Problems) -> tuple[dict, tuple, str]:
     if isinstance(value, str):
         if value not in LEGENDS:
             problems.add(f"{where}.legend", f"unknown legend {value!r}; use one of {sorted(LEGENDS)} or a table "
-                                            f"{{ \"1\" = \"cropland\", ... }}")
+                                            f'{{ "1" = "cropland", ... }}')
             return {}, (), value
         legend, builtup = LEGENDS[value]
         return dict(legend), builtup, value
     legend = {}
     for k, v in (value or {}).items():
         if not str(k).strip().isdigit():
-            problems.add(f"{where}.legend.{k}", "class values are whole numbers in quotes, e.g. \"50\" = \"built_up\"")
+            problems.add(f"{where}.legend.{k}", 'class values are whole numbers in quotes, e.g. "50" = "built_up"')
             continue
         legend[int(k)] = str(v)
     return legend, (), "custom"
@@ -900,7 +906,7 @@ def _workspace_table(data: dict, root: Path, problems: _Problems) -> dict[str, A
     got = {k: _typed(table, k, t, "workspace", problems) for k, t in _WORKSPACE_KEYS.items()}
     region = got["region"] or BAZHONG.code
     if normalize_code(region) is None:
-        problems.add("workspace.region", f"{region!r} is not an NBS code (6, 9 or 12 digits), e.g. \"511900\"")
+        problems.add("workspace.region", f'{region!r} is not an NBS code (6, 9 or 12 digits), e.g. "511900"')
     lang = got["lang"] or "zh"
     if lang not in ("zh", "en"):
         problems.add("workspace.lang", f"{lang!r} should be zh or en")

@@ -1,7 +1,5 @@
 """Tests of designation planning (maximal covering, p-median): known optima, greedy gaps, spopt agreement."""
 
-import inspect
-
 import geopandas as gpd
 import numpy as np
 import pulp
@@ -511,8 +509,6 @@ def _class_roads():
     return gpd.GeoDataFrame({"道路等级": ["primary"]}, geometry=[line], crs=4545)
 
 
-@pytest.mark.skipif("class_col" not in inspect.signature(location.network.travel_times).parameters,
-                    reason="network.travel_times takes no class_col yet (merged from the network branch)")
 def test_road_class_column_gives_the_speeds():
     from bazhong_geo import network
 

@@ -245,6 +245,21 @@ def test_planarize_joins_crossings():
     assert t[0, 0] == pytest.approx(0.5 + 2.0)  # 1 km at 120 km/h, then 1 km at 30 km/h
 
 
+def test_road_options_as_one_value_or_as_keywords():
+    roads = _roads([[(-1000, 0), (1000, 0)], [(0, -1000), (0, 1000)], [(-1000, 0), (0, 0)]], [60.0, 30.0, 120.0])
+    opts = N.RoadOptions(planarize=True)
+    by_value = N.build_graph(roads, opts)
+    by_keyword = N.build_graph(roads, planarize=True)
+    np.testing.assert_array_equal(by_value.minutes, by_keyword.minutes)
+    assert by_value.components().max() == 0
+    # a keyword given as well replaces the field of the options value
+    assert N.build_graph(roads, opts, planarize=False).components().max() == 1
+    t = N.travel_times(roads, _pts([(-1000, 0)]), _pts([(0, 1000)]), options=opts)
+    assert t[0, 0] == pytest.approx(0.5 + 2.0)
+    with pytest.raises(TypeError, match="planarise"):
+        N.build_graph(roads, planarise=True)
+
+
 def test_multilines_missing_geometries_and_speed_fallback():
     roads = gpd.GeoDataFrame(
         {"speed_kmh": [np.nan, 60.0, 30.0], "highway": ["trunk", None, None]}, crs=4545,

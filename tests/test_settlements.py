@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from bazhong_geo import SettlementSystem, Tier
-from bazhong_geo._errors import (DuplicateCodeError, EmptyInputError, InvalidParentError, MissingColumnError,
-                                 UnknownTierError)
+from bazhong_geo._errors import (DuplicateCodeError, EmptyInputError, InvalidParentError, InvalidPopulationError,
+                                 MissingColumnError, UnknownTierError)
 from bazhong_geo.settlements import allowed_tier_names, rank_size
 
 
@@ -79,6 +79,27 @@ def test_system_rejects_bad_tables():
         SettlementSystem(bad)
     with pytest.raises(EmptyInputError):
         SettlementSystem(gdf.iloc[:0])
+
+
+def test_bad_rows_are_named_by_code_and_name():
+    gdf = _system_frame()
+    dup = pd.concat([gdf, gdf.iloc[[2]].assign(name="丙镇")])
+    with pytest.raises(DuplicateCodeError, match=r"511921101: 甲镇, 丙镇"):
+        SettlementSystem(dup)
+    bad = gdf.copy()
+    bad.loc[[3, 4], "tier"] = "hamlet"
+    with pytest.raises(UnknownTierError, match=r"511921102 \(乙镇\), 511921101200 \(一村\).*'hamlet'"):
+        SettlementSystem(bad)
+    text = gdf.astype({"population": object})
+    text.loc[1, "population"] = "lots"
+    text.loc[3, "population"] = ""  # a blank cell is an unknown population, not an error
+    with pytest.raises(InvalidPopulationError, match=r"511921 \(通江县城\): 'lots'") as err:
+        SettlementSystem(text)
+    assert "乙镇" not in str(err.value)
+    text.loc[1, "population"] = "200000"
+    system = SettlementSystem(text)
+    assert system.get("511921")["population"] == 200_000.0
+    assert np.isnan(system.get("511921102")["population"])
 
 
 def test_parents_children_ancestors():

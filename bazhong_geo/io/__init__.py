@@ -11,15 +11,15 @@ goes into one :class:`ValidationReport`.
 
 from .._validate import ValidationReport
 from .columns import (
-                      CODE_ALIASES,
-                      LAT_ALIASES,
-                      LEVEL_ALIASES,
-                      LON_ALIASES,
-                      NAME_ALIASES,
-                      PARENT_ALIASES,
-                      POP_ALIASES,
-                      TIER_ALIASES,
-                      WKT_ALIASES,
+    CODE_ALIASES,
+    LAT_ALIASES,
+    LEVEL_ALIASES,
+    LON_ALIASES,
+    NAME_ALIASES,
+    PARENT_ALIASES,
+    POP_ALIASES,
+    TIER_ALIASES,
+    WKT_ALIASES,
 )
 from .files import check_input_file
 from .formats import TABLE_SUFFIXES, VECTOR_SUFFIXES
@@ -27,21 +27,21 @@ from .geometry import BAZHONG_BBOX
 from .readers import read_boundaries, read_settlements, report_of
 
 __all__ = [
-                      "BAZHONG_BBOX",
-                      "CODE_ALIASES",
-                      "LAT_ALIASES",
-                      "LEVEL_ALIASES",
-                      "LON_ALIASES",
-                      "NAME_ALIASES",
-                      "PARENT_ALIASES",
-                      "POP_ALIASES",
-                      "TABLE_SUFFIXES",
-                      "TIER_ALIASES",
-                      "VECTOR_SUFFIXES",
-                      "WKT_ALIASES",
-                      "ValidationReport",
-                      "check_input_file",
-                      "read_boundaries",
-                      "read_settlements",
-                      "report_of",
+    "BAZHONG_BBOX",
+    "CODE_ALIASES",
+    "LAT_ALIASES",
+    "LEVEL_ALIASES",
+    "LON_ALIASES",
+    "NAME_ALIASES",
+    "PARENT_ALIASES",
+    "POP_ALIASES",
+    "TABLE_SUFFIXES",
+    "TIER_ALIASES",
+    "VECTOR_SUFFIXES",
+    "WKT_ALIASES",
+    "ValidationReport",
+    "check_input_file",
+    "read_boundaries",
+    "read_settlements",
+    "report_of",
 ]

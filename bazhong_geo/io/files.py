@@ -30,6 +30,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SHP_MAGIC = (9994).to_bytes(4, "big")
 _PARQUET_MAGIC = b"PAR1"
 _REEXPORT = "export it again from your GIS (QGIS: right-click the layer > Export > Save Features As)"
+_RESAVE = "save the table again from the program that made it (Excel: Save As, CSV UTF-8 or Excel Workbook)"
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 
 
 def _first_file_ancestor(path: Path) -> Path | None:
@@ -172,7 +174,8 @@ def check_input_file(path: str | Path) -> Path:
         raise UnreadableFileError(f"{path}: you may not read this file (permissions {oct(st.st_mode & 0o777)}); "
                                   f"give yourself read access (chmod u+r) or copy the file somewhere you can read")
     if st.st_size == 0:
-        raise BrokenFileError(f"{path}: the file is empty (0 bytes); the export or the copy failed — {_REEXPORT}, "
+        again = _RESAVE if path.suffix.lower() in _TABLE_SUFFIXES else _REEXPORT
+        raise BrokenFileError(f"{path}: the file is empty (0 bytes); the export or the copy failed — {again}, "
                               f"or copy it again")
     head = _read_head(path)
     suffix = path.suffix.lower()
