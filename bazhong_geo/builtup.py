@@ -11,6 +11,7 @@ from ._errors import (
     InvalidBuiltupRuleError,
     MissingColumnError,
     MissingCRSError,
+    RasterValueWarning,
 )
 from ._validate import located
 from .crs import WORK_CRS, area_km2, to_work_crs
@@ -20,7 +21,7 @@ from .settlements import Tier
 from .zonal.accumulate import AreaSums
 from .zonal.areas import CellArea
 from .zonal.raster import open_raster
-from .zonal.strips import class_mask, stream_summaries, strips, valid_mask, values_found
+from .zonal.strips import class_mask, fill_warning, fills_found, stream_summaries, strips, valid_mask, values_found
 from .zonal.zones import ZoneCoverage, zone_coverage, zones_frame
 
 __all__ = [
@@ -187,12 +188,16 @@ def _result(zc, acc, ds, band, classes, fraction, name):
     elif report["no_valid_codes"]:
         warnings.warn(f"{len(report['no_valid_codes'])} zone(s) fall only on nodata cells of {name}: "
                       f"{', '.join(report['no_valid_codes'][:20])}", stacklevel=4)
-    if classes is not None and not report["nodata_everywhere"] and acc.selected.sum() == 0:
+    if acc.fills:
+        report["fill_values_as_nodata"] = dict(acc.fills)
+        warnings.warn(fill_warning(name, acc.fills), RasterValueWarning, stacklevel=4)
+    if classes is not None and not report["nodata_everywhere"] and acc.selected.sum() == 0 and acc.valid.sum() > 0:
         found, more = values_found(ds, band)
-        in_zones = " in the zones" if any(v > 0 for v in acc.valid) else ""
+        present = set(found) & set(classes.tolist())
         report["classes_found"] = found
-        warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell{in_zones} of {name}; classes "
-                      f"found in the raster: {found}{' ...' if more else ''}", stacklevel=4)
+        where = (f"in the zones (the raster has {sorted(present)} elsewhere)" if present
+                 else f"of {name}; classes found in the raster: {found}{' ...' if more else ''}")
+        warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell {where}", stacklevel=4)
     if fraction == "share" and np.isfinite(acc.max_value) and (acc.max_value > 1.0 + 1e-6 or acc.min_value < 0):
         report["share_out_of_range"] = [acc.min_value, acc.max_value]
         warnings.warn(f"fraction='share' expects cell values 0-1 but {name} has values in "
@@ -341,15 +346,19 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
 # ------------------------------------------------------------------------------------ extents
 
 def _read_builtup(ds, band, classes, fraction, min_fraction, area):
-    """Whole-raster built-up mask and, for fraction rules, built-up share per cell (strip by strip)."""
+    """Whole-raster built-up mask, for fraction rules the built-up share per cell, and the fill values read as
+    nodata (strip by strip)."""
     from rasterio.windows import Window
 
     nodata = ds.nodatavals[band - 1]
     mask = np.zeros((ds.height, ds.width), dtype=bool)
     amount = None if classes is not None else np.zeros((ds.height, ds.width), dtype=np.float32)
+    fills: dict = {}
     for r0, r1 in strips(ds):
         data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
-        valid = valid_mask(data, nodata)
+        valid = valid_mask(data, nodata, keep=classes)
+        for v, c in fills_found(data, nodata, keep=classes).items():
+            fills[v] = fills.get(v, 0) + c
         if classes is not None:
             m = class_mask(data, classes)
         else:
@@ -365,7 +374,7 @@ def _read_builtup(ds, band, classes, fraction, min_fraction, area):
         if valid is not None:
             m &= valid
         mask[r0:r1] = m
-    return mask, amount
+    return mask, amount, fills
 
 
 def _cell_plane_m2(ds):
@@ -428,7 +437,9 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
         ds, name, rcrs = r.dataset, r.name, r.crs
         transform, shape = ds.transform, (ds.height, ds.width)
         area = CellArea(rcrs, transform, shape)
-        mask, amount = _read_builtup(ds, band, classes, fraction, min_fraction, area)
+        mask, amount, fills = _read_builtup(ds, band, classes, fraction, min_fraction, area)
+        if fills:
+            warnings.warn(fill_warning(name, fills), RasterValueWarning, stacklevel=2)
         found = None
         if classes is not None and not mask.any():
             found, more = values_found(ds, band)

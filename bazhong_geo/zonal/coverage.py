@@ -195,6 +195,10 @@ def compute_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int]
         return _coverage_batch(x0[sl], y0[sl], x1[sl], y1[sl], zone[sl], transform, shape, tick)
 
     nb = len(bounds) - 1
+    if nb < 1 or len(zone) == 0:  # no zone reaches the grid (or every zone is empty): an empty coverage
+        empty_i = np.zeros(0, dtype=np.int32)
+        return Coverage(empty_i, empty_i, empty_i, np.zeros(0), empty_i, empty_i, empty_i, empty_i, np.zeros(0),
+                        presorted=True)
     if est.sum() > 6e6:  # large rasters: one batch at a time keeps the peak memory low
         threads = 1
     if nb > 1 and threads > 1:

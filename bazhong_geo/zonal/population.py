@@ -24,20 +24,31 @@ from .._errors import (
     InvalidPopulationError,
     MissingColumnError,
     MissingCRSError,
+    RasterValueWarning,
     UnsupportedFormatError,
 )
 from .._validate import located
 from .accumulate import ZoneStats
 from .coverage import compute_coverage
 from .raster import open_raster
-from .strips import strips, valid_mask
-from .zones import densify_length
+from .strips import fill_warning, fills_found, strips, valid_mask
+from .zones import densify_length, polygon_zones
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["population_within"]
+__all__ = ["population_within", "zone_codes"]
+
+
+def zone_codes(zones: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
+    """How zones are named in messages: their ``code`` (and ``name``) when they have them, else their index."""
+    if hasattr(zones, "columns") and "code" in zones.columns:
+        codes = zones["code"].astype(str)
+        if "name" in zones.columns:
+            codes = codes + " " + zones["name"].astype(str)
+        return codes.to_numpy()
+    return np.array([str(i) for i in zones.index], dtype=object)
 
 
 def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, *, column: str = "population",
@@ -97,8 +108,10 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
     geo = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
     if geo.crs is None:
         raise MissingCRSError("zones have no CRS; set it with zones.set_crs(...) (e.g. 'EPSG:4545')")
+    codes = zone_codes(zones)
+    geo = geo.__class__(polygon_zones(geo.to_numpy(), codes), index=geo.index, crs=geo.crs)
     if _is_raster(population):
-        values, report = _from_raster(geo, population, raster_crs, band)
+        values, report = _from_raster(geo, population, raster_crs, band, codes)
     elif hasattr(population, "geometry") or hasattr(population, "settlements"):
         values, report = _from_vector(geo, population, column)
     else:
@@ -122,8 +135,8 @@ def _is_raster(obj) -> bool:
 
 # ------------------------------------------------------------------------------------ raster
 
-def _from_raster(geo, population, raster_crs, band):
-    """Coverage-weighted sums of people per cell, streamed in strips."""
+def _from_raster(geo, population, raster_crs, band, codes):
+    """Coverage-weighted sums of people per cell, streamed in strips; warns when zones get no valid cell."""
     import shapely
     from pyproj import CRS
     from rasterio.windows import Window
@@ -139,15 +152,41 @@ def _from_raster(geo, population, raster_crs, band):
         garr = np.where(present, garr, shapely.Polygon())
         cov = compute_coverage(garr, r.transform, r.shape)
         stats = ZoneStats(cov, len(garr))
-        total = 0.0
+        total, valid_cells, fills = 0.0, 0, {}
         nodata = r.nodata(band)
         for r0, r1 in strips(r.dataset):
-            data = np.asarray(r.read(band, window=Window(0, r0, r.shape[1], r1 - r0)), dtype=np.float64)
-            valid = valid_mask(data, nodata)
+            raw = np.asarray(r.read(band, window=Window(0, r0, r.shape[1], r1 - r0)))
+            valid = valid_mask(raw, nodata)
+            for v, c in fills_found(raw, nodata).items():
+                fills[v] = fills.get(v, 0) + c
+            data = raw.astype(np.float64)
             ok = np.isfinite(data) if valid is None else valid & np.isfinite(data)
             total += float(data[ok].sum())
+            valid_cells += int(ok.sum())
             stats.add(r0, data, ok)
-    return stats.sum, {"population_total": total, "method": "raster"}
+        report = {"population_total": total, "method": "raster"}
+        _warn_raster(report, r.name, fills, valid_cells, stats.count, present, codes)
+    return stats.sum, report
+
+
+def _warn_raster(report, name, fills, valid_cells, counted, present, codes):
+    """Fill values read as nodata; a raster with no valid cell; zones without any valid cell (all in ``report``)."""
+    name = name if name.startswith("population raster") else f"population raster {name}"
+    if fills:
+        report["fill_values_as_nodata"] = fills
+        warnings.warn(fill_warning(name, fills), RasterValueWarning, stacklevel=5)
+    if valid_cells == 0:
+        report["nodata_everywhere"] = True
+        warnings.warn(f"{name} has no valid cell (nodata everywhere): every zone gets 0 people; "
+                      f"check the file and its nodata value", RasterValueWarning, stacklevel=5)
+        return
+    empty = present & (counted <= 0)
+    if empty.any():
+        report["no_valid_codes"] = codes[empty].tolist()
+        listing = ", ".join(codes[empty][:20].tolist()) + (" ..." if empty.sum() > 20 else "")
+        warnings.warn(f"{int(empty.sum())} zone(s) cover no valid cell of {name} (outside it, "
+                      f"or only on nodata): 0 people for {listing}; check that raster and zones overlap "
+                      f"(report['no_valid_codes'])", RasterValueWarning, stacklevel=5)
 
 
 # ------------------------------------------------------------------------------------ vectors

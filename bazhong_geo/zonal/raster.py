@@ -137,7 +137,8 @@ def open_raster(source: Any, *, crs: Any = None, what: str = "raster", north_up:
     what : str
         What the raster is (e.g. "population raster"), used in messages.
     north_up : bool
-        Refuse rotated or sheared transforms (the default; the coverage engine itself accepts them).
+        Refuse rotated or sheared transforms (the default; the coverage engine itself accepts them for
+        projected grids; a rotated longitude/latitude grid is always refused, naming the raster).
     crs_arg : str or None
         Name of the caller's argument that gives ``crs`` (named in the missing-CRS message); None when the
         caller has no such argument.
@@ -153,7 +154,8 @@ def open_raster(source: Any, *, crs: Any = None, what: str = "raster", north_up:
     MissingCRSError
         The raster has no CRS and ``crs`` is not given.
     UnsupportedGridError
-        A rotated or sheared transform (with ``north_up``), or an array that is not 2-D.
+        A rotated or sheared transform (with ``north_up``, or on a longitude/latitude grid), or an array that
+        is not 2-D.
     """
     if isinstance(source, (str, os.PathLike)):
         import rasterio
@@ -193,7 +195,7 @@ def _checked(ds, name, crs, what, north_up, crs_arg) -> Raster:
         raise MissingCRSError(
             f"{what} {name}: no CRS given (coordinate reference system); {how} (e.g. 'EPSG:4326' for "
             f"longitude/latitude, 'ESRI:54009' for GHSL Mollweide, 'EPSG:4545' for the work CRS)")
-    if north_up:
-        check_north_up(ds.transform, name)
     rcrs = CRS.from_user_input(crs) if crs is not None else _pyproj_crs(ds.crs)
+    if north_up or rcrs.is_geographic:  # true cell areas of a longitude/latitude grid need it north-up
+        check_north_up(ds.transform, name)
     return Raster(ds, rcrs, name)

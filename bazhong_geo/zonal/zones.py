@@ -20,7 +20,9 @@ from .._errors import (
     GridMismatchError,
     MissingColumnError,
     MissingCRSError,
+    ZoneGeometryError,
 )
+from ..geodesy import polygonal
 from .areas import CellArea, area_km2
 from .coverage import Coverage, compute_coverage
 from .raster import open_raster
@@ -28,7 +30,7 @@ from .raster import open_raster
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-__all__ = ["ZoneCoverage", "densify_length", "zone_coverage", "zones_frame"]
+__all__ = ["GEOMETRY_NAMES", "ZoneCoverage", "densify_length", "polygon_zones", "zone_coverage", "zones_frame"]
 
 
 def zones_frame(zones: gpd.GeoDataFrame | gpd.GeoSeries, id_col: str) -> gpd.GeoDataFrame:
@@ -44,6 +46,40 @@ def zones_frame(zones: gpd.GeoDataFrame | gpd.GeoSeries, id_col: str) -> gpd.Geo
     if zones.crs is None:
         raise MissingCRSError("zones has no CRS; set it with zones.set_crs(...) (e.g. 'EPSG:4545')")
     return zones
+
+
+GEOMETRY_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                  6: "MultiPolygon", 7: "GeometryCollection"}
+"""shapely geometry type ids and their names (for messages)."""
+
+
+def polygon_zones(geoms: np.ndarray, codes: np.ndarray, what: str = "zones") -> np.ndarray:
+    """Zone geometries reduced to their polygons (all of them, also inside nested collections).
+
+    A zone with lines or points only has no area: :class:`ZoneGeometryError` names those zones by code;
+    lines and points inside a collection that also holds polygons are left out (they cover no cell).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> polygon_zones(np.array([shapely.LineString([(0, 0), (1, 1)])], dtype=object), np.array(["R1"]))
+    Traceback (most recent call last):
+    ...
+    bazhong_geo._errors.ZoneGeometryError: zones R1 (LineString) have no area: areas, shares and people per zone need polygons; buffer the lines first (e.g. zones.buffer(50)), or use bazhong_geo.zonal.zonal_stats, which weights the cells along a line by the length inside them
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    out = polygonal(geoms)
+    flat = ~blank & shapely.is_empty(out)
+    if flat.any():
+        kinds = sorted(set(shapely.get_type_id(geoms[flat]).tolist()))
+        names = ", ".join(GEOMETRY_NAMES.get(k, str(k)) for k in kinds)
+        listing = ", ".join(codes[flat][:20].tolist()) + (" ..." if flat.sum() > 20 else "")
+        raise ZoneGeometryError(
+            f"{what} {listing} ({names}) have no area: areas, shares and people per zone need polygons; buffer "
+            f"the lines first (e.g. zones.buffer(50)), or use bazhong_geo.zonal.zonal_stats, which weights the "
+            f"cells along a line by the length inside them")
+    return out
 
 
 def densify_length(zcrs: Any, rcrs: Any, transform: Any) -> float:
@@ -137,6 +173,7 @@ def zone_coverage(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, *, id_co
     rcrs, transform, shape = _grid_of(raster, raster_crs)
     codes = zones[id_col].astype(str).to_numpy()
     geoms, report = _repaired(zones.geometry.to_numpy(), codes)
+    geoms = polygon_zones(geoms, codes)
     gs0 = zones.geometry.__class__(geoms, crs=zones.crs)
     garr = _in_raster_crs(gs0, codes, rcrs, transform)
     gbounds = shapely.bounds(garr)  # of the whole zones, before any clipping
