@@ -96,6 +96,13 @@ def _areas_km2(geoms) -> np.ndarray:
 
 
 def _finish(rows, geoms, report, population=None, extra=None):
+    """The catchment finisher shared by radius, voronoi, nested and network: one GeoDataFrame, areas, people.
+
+    The method's ``report`` is kept and the population report is merged into it (never overwritten), so
+    the accounting holds: people inside catchments + ``population_outside`` + ``population_unlocated`` =
+    ``population_total`` for a partition (voronoi, nested at one depth); overlapping catchments (radius,
+    network bands) count shared people once per catchment.
+    """
     import geopandas as gpd
 
     cols = {"code": rows["code"].to_numpy(), "name": rows["name"].to_numpy() if "name" in rows else None,
@@ -106,10 +113,20 @@ def _finish(rows, geoms, report, population=None, extra=None):
         cols.update(extra)
     out = gpd.GeoDataFrame(cols, geometry=_objarray(geoms), crs=WORK_EPSG)
     out["area_km2"] = _areas_km2(out.geometry.values)
+    out.attrs["report"] = dict(report)
     if population is not None:
-        out = population_served(out, population)
-    out.attrs["report"] = report
+        out = population_served(out, population)  # merges its report into the method's
     return out
+
+
+def _warn_outside(rows, method: str) -> None:
+    """Warn about settlements lying outside ``within`` (their catchment is what reaches inside: maybe nothing)."""
+    names = rows["name"].astype(str) if "name" in rows else rows["code"].astype(str)
+    listing = ", ".join(f"{c} {n}" for c, n in zip(rows["code"].astype(str), names)) if len(rows) <= 20 else \
+        ", ".join(rows["code"].astype(str).head(20)) + " ..."
+    warnings.warn(f"{len(rows)} settlement(s) lie outside 'within' ({listing}): their {method} catchment is only "
+                  f"what reaches inside it, possibly nothing (report['outside_within']); widen 'within' or check "
+                  f"their coordinates", stacklevel=3)
 
 
 def _dedupe_locations(xy: np.ndarray, codes: np.ndarray, duplicates: str, report: dict):
@@ -318,6 +335,7 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     outside = ~shapely.intersects_xy(region, xy[:, 0], xy[:, 1])
     if outside.any():  # kept: a cell may still reach into the region
         report["outside_within"] = rows.loc[outside, "code"].tolist()
+        _warn_outside(rows.loc[outside], "voronoi")
     if not respect_counties:
         geoms = voronoi_cells(xy, region)
         county = rows["county_code"].to_numpy() if "county_code" in rows else np.full(len(rows), None)
@@ -400,7 +418,9 @@ def nested(system, *, within=None, population=None):
     never overlap, a village lies in exactly one town catchment, which lies in exactly one county-town
     catchment, and every depth of the tree partitions ``within``. Parent links follow ``parent_code``;
     a settlement whose parent has no coordinates hangs from its nearest located ancestor
-    (``report["reattached"]``); settlements without coordinates are left out and counted.
+    (``report["reattached"]``); settlements without coordinates are left out and counted; settlements
+    lying outside ``within`` are kept (their catchment is what reaches inside, possibly empty), listed in
+    ``report["outside_within"]`` and warned about.
 
     Parameters
     ----------
@@ -441,6 +461,11 @@ def nested(system, *, within=None, population=None):
     if len(loc) == 0:
         raise EmptyInputError("no settlement has coordinates; nested catchments need points")
     region = _geometry(within, "within")
+    xy = shapely.get_coordinates(np.asarray(loc.geometry.values, dtype=object))
+    outside = ~shapely.intersects_xy(region, xy[:, 0], xy[:, 1])
+    if outside.any():
+        report["outside_within"] = loc.loc[outside, "code"].tolist()
+        _warn_outside(loc.loc[outside], "nested")
     parent_of = dict(zip(gdf["code"], gdf["parent_code"]))
     located = set(loc["code"])
     eff: dict = {}

@@ -30,7 +30,7 @@ from .raster import open_raster
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-__all__ = ["GEOMETRY_NAMES", "ZoneCoverage", "densify_length", "polygon_zones", "zone_coverage", "zones_frame"]
+__all__ = ["GEOMETRY_NAMES", "ZoneCoverage", "densify_length", "polygon_zones", "repair_zones", "zone_coverage", "zones_frame"]
 
 
 def zones_frame(zones: gpd.GeoDataFrame | gpd.GeoSeries, id_col: str) -> gpd.GeoDataFrame:
@@ -172,7 +172,7 @@ def zone_coverage(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, *, id_co
     zones = zones_frame(zones, id_col)
     rcrs, transform, shape = _grid_of(raster, raster_crs)
     codes = zones[id_col].astype(str).to_numpy()
-    geoms, report = _repaired(zones.geometry.to_numpy(), codes)
+    geoms, report = repair_zones(zones.geometry.to_numpy(), codes)
     geoms = polygon_zones(geoms, codes)
     gs0 = zones.geometry.__class__(geoms, crs=zones.crs)
     garr = _in_raster_crs(gs0, codes, rcrs, transform)
@@ -214,15 +214,34 @@ def _grid_of(raster, raster_crs):
         return r.crs, r.transform, r.shape
 
 
-def _repaired(geoms, codes):
-    """Geometries with the invalid ones repaired by make_valid (warned about), and the report naming them."""
+def repair_zones(geoms: np.ndarray, codes: np.ndarray, *, stacklevel: int = 3) -> tuple[np.ndarray, dict]:
+    """Zone geometries with the invalid ones (bow-ties, self-intersections) repaired, and a report naming them.
+
+    Repaired by ``make_valid`` (method "structure": a bow-tie becomes its two triangles) and warned about;
+    an invalid zone is never used as is (its coverage would silently under-count).
+
+    Returns
+    -------
+    (geometries, report)
+        ``report``: ``outside_codes`` (empty here, filled by the caller) and ``repaired_codes``.
+
+    Examples
+    --------
+    >>> import shapely, warnings
+    >>> bow = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     fixed, rep = repair_zones(np.array([bow], dtype=object), np.array(["Z1"]))
+    >>> fixed[0].area, rep["repaired_codes"]
+    (2.0, ['Z1'])
+    """
     bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     report = {"outside_codes": [], "repaired_codes": sorted(codes[bad].tolist())}
     if bad.any():
         geoms = geoms.copy()
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
         warnings.warn(f"repaired {int(bad.sum())} invalid zone geometries with make_valid: "
-                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=3)
+                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=stacklevel)
     return geoms, report
 
 
