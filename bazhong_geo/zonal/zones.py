@@ -30,7 +30,17 @@ from .raster import open_raster
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-__all__ = ["GEOMETRY_NAMES", "ZoneCoverage", "densify_length", "polygon_zones", "repair_zones", "zone_coverage", "zones_frame"]
+__all__ = [
+    "GEOMETRY_NAMES",
+    "ZoneCoverage",
+    "clipped_to_grid",
+    "densify_length",
+    "in_raster_crs",
+    "polygon_zones",
+    "repair_zones",
+    "zone_coverage",
+    "zones_frame",
+]
 
 
 def zones_frame(zones: gpd.GeoDataFrame | gpd.GeoSeries, id_col: str) -> gpd.GeoDataFrame:
@@ -175,9 +185,9 @@ def zone_coverage(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, *, id_co
     geoms, report = repair_zones(zones.geometry.to_numpy(), codes)
     geoms = polygon_zones(geoms, codes)
     gs0 = zones.geometry.__class__(geoms, crs=zones.crs)
-    garr = _in_raster_crs(gs0, codes, rcrs, transform)
+    garr = in_raster_crs(gs0, codes, rcrs, transform)
     gbounds = shapely.bounds(garr)  # of the whole zones, before any clipping
-    cov = compute_coverage(_clipped_to_grid(garr, gbounds, transform, shape), transform, shape)
+    cov = compute_coverage(clipped_to_grid(garr, gbounds, transform, shape), transform, shape)
     area = CellArea(rcrs, transform, shape)
     cell_wa = area.at(cov.cell_row, cov.cell_col)
     cell_wa *= cov.cell_frac  # m² of the cell inside the zone
@@ -245,7 +255,7 @@ def repair_zones(geoms: np.ndarray, codes: np.ndarray, *, stacklevel: int = 3) -
     return geoms, report
 
 
-def _in_raster_crs(gs, codes, rcrs, transform):
+def in_raster_crs(gs: gpd.GeoSeries, codes: np.ndarray, rcrs: Any, transform: Any) -> np.ndarray:
     """Zone geometries in the raster's CRS (edges densified to about a vertex per cell); unprojectable is an error."""
     from pyproj import CRS
 
@@ -262,7 +272,7 @@ def _in_raster_crs(gs, codes, rcrs, transform):
     return garr
 
 
-def _clipped_to_grid(garr, gbounds, transform, shape):
+def clipped_to_grid(garr: np.ndarray, gbounds: np.ndarray, transform: Any, shape: tuple[int, int]) -> np.ndarray:
     """Zones reaching beyond the grid clipped to its bounds plus 2 cells (no covered cell changes)."""
     if transform.b != 0 or transform.d != 0:
         return garr
