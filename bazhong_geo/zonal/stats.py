@@ -2,15 +2,16 @@
 
 For each zone the raster's cells are weighted by their coverage fraction *c* (the share of the cell inside
 the zone, exact; :mod:`.coverage`) — for line zones by the length of line inside the cell, in the raster
-CRS's units (values along roads weighted by length; ``count`` is then the length, as in exactextract). Cells whose coverage is not above ``min_coverage_frac``,
-nodata cells and NaN are left out. With *x* the cell value and *w* the value of a second (weights) raster:
+CRS's units (values along roads weighted by length; ``count`` is then the length, as in exactextract).
+Cells whose coverage is below ``min_coverage_frac``, nodata cells and NaN are left out. With *x* the cell value and *w* the value of a second (weights) raster:
 
 =========================  ==========================================================================
 ``count``                  Σ c (cells, partly covered ones counted by their fraction)
 ``sum``, ``mean``          Σ c·x and Σ c·x / Σ c
 ``min``, ``max``           extreme value of the cells with positive coverage (not weighted)
 ``median``, ``quantile``   weighted quantiles of the distinct values, each weighted by Σ c of its cells
-                           (exactextract's interpolated definition; ``"quantile(q=0.25)"``)
+                           (exactextract's interpolated definition; ``"quantile(q=0.25)"``); on an
+                           integer raster truncated to an integer, as exactextract returns them
 ``majority`` (``mode``)    value with the largest Σ c (ties: the largest value)
 ``minority``               value with the smallest Σ c (ties: the smallest value)
 ``variety``                number of distinct values
@@ -127,8 +128,8 @@ def _zone_geometries(zones, id_col, rcrs, transform, shape):
 class _Accumulator:
     """Per-zone sums and, when asked, the per-(zone, value) histogram of coverage (and weight × coverage)."""
 
-    def __init__(self, n, histogram, weighted):
-        self.n, self.histogram, self.weighted = n, histogram, weighted
+    def __init__(self, n, histogram, weighted, integer):
+        self.n, self.histogram, self.weighted, self.integer = n, histogram, weighted, integer
         self.count = np.zeros(n)
         self.sum = np.zeros(n)
         self.min = np.full(n, np.inf)
@@ -180,7 +181,7 @@ def _read_strip(r, band, r0, r1):
 
 def _strip_pairs(cov, r0, r1, width, min_cov):
     zone, row, col, frac = cov.pairs_in_rows(r0, r1)
-    keep = frac > min_cov
+    keep = (frac >= min_cov) & (frac > 0)
     return zone[keep], (row[keep] - r0) * width + col[keep], frac[keep], row[keep], col[keep]
 
 
@@ -204,7 +205,8 @@ def zonal_stats(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, stats: Any
     weights : raster on the same grid, optional
         Second raster for ``weighted_*`` statistics (e.g. people per cell: people-weighted built-up share).
     min_coverage_frac : float
-        Leave out cells whose coverage is not above this (0–1; as exactextract's ``min_coverage_frac``).
+        Leave out cells whose coverage is below this (0–1; as exactextract's ``min_coverage_frac``: a cell
+        covered exactly that much counts).
     default_weight : float, optional
         Weight for cells where ``weights`` is nodata (default: such cells make the weighted statistics NaN).
     id_col : str
@@ -255,7 +257,8 @@ def zonal_stats(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, stats: Any
         raise InvalidThresholdError(f"{sorted(kinds_asked & _WEIGHTED)} need weights=<raster on the same grid>")
     with open_raster(raster, crs=raster_crs, north_up=False) as r:
         codes, labels, cov, kinds = _zone_geometries(zones, id_col, r.crs, r.transform, r.shape)
-        acc = _Accumulator(len(codes), bool(kinds_asked & _HISTOGRAM), weights is not None)
+        integer = np.dtype(r.dataset.dtypes[band - 1]).kind in "iu"
+        acc = _Accumulator(len(codes), bool(kinds_asked & _HISTOGRAM), weights is not None, integer)
         fills = _accumulate(r, weights, band, cov, acc, float(min_coverage_frac), default_weight)
     out = pd.DataFrame({"code": codes})
     hist = acc.merged_histogram() if acc.histogram else None
@@ -351,7 +354,7 @@ def _histogram_statistic(kind, q, acc, hist):
             return np.sqrt(var) if kind == "stdev" else np.sqrt(var) / mean
     for s, e, zz in zip(starts, ends, zs, strict=True):
         out[zz] = weighted_quantile(v[s:e], c[s:e], q)
-    return out
+    return np.trunc(out) if acc.integer else out
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
