@@ -11,15 +11,17 @@ zero beyond ``max_cost``), the same as PySAL ``access`` 1.1 (``fca.two_stage_fca
   Joseph & Bantock / Weibull form ``A_i = sum_j S_j f(c_ij) / V_j``, ``V_j = sum_k P_k f(c_kj)``
   (2SFCA with a continuous decay).
 
-Supply locations that no demand reaches get ``R_j = 0``; demand locations reaching no supply get
-``A_i = 0`` (``access`` leaves these NaN).
+Supply locations that no demand reaches get ``R_j = 0``. Demand locations reaching no supply get
+``A_i = 0`` by default (``no_supply="zero"``: "no service in reach" is zero service, and sums and means over
+villages stay defined); PySAL ``access`` leaves them NaN — pass ``no_supply="nan"`` for its behaviour
+(documented in BENCHMARKS.md, "Differences from peers").
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._errors import BazhongGeoError, InvalidPopulationError, MissingColumnError
+from ._errors import BazhongGeoError, InvalidPopulationError, InvalidThresholdError, MissingColumnError
 from ._validate import located
 from .crs import to_work_crs
 from .network import travel_times
@@ -123,7 +125,24 @@ def _vec(x, n, what):
     return v
 
 
-def two_sfca(cost, supply, demand, *, max_cost=None, weight=None) -> np.ndarray:
+NO_SUPPLY = ("zero", "nan")
+"""What a demand location with no supply in reach gets: 0 (default) or NaN (PySAL access)."""
+
+
+def _no_supply(values: np.ndarray, w: np.ndarray, no_supply: str, s: np.ndarray | None = None) -> np.ndarray:
+    """``values`` with the demand locations that reach no supply set by the ``no_supply`` rule."""
+    if no_supply not in NO_SUPPLY:
+        raise InvalidThresholdError(f"no_supply must be 'zero' (0 where no supply is in reach) or 'nan' (PySAL "
+                                    f"access), not {no_supply!r}")
+    if no_supply == "zero":
+        return values
+    reach = (w > 0) if s is None else (w > 0) & (s[None, :] > 0)
+    out = np.asarray(values, dtype=float).copy()
+    out[~reach.any(axis=1)] = np.nan
+    return out
+
+
+def two_sfca(cost, supply, demand, *, max_cost=None, weight=None, no_supply: str = "zero") -> np.ndarray:
     """Two-step floating catchment area accessibility of each demand location.
 
     Parameters
@@ -138,6 +157,8 @@ def two_sfca(cost, supply, demand, *, max_cost=None, weight=None) -> np.ndarray:
         Catchment limit (costs ``<= max_cost`` count).
     weight : callable, optional
         Decay ``f(cost)``; ``None`` = 1 (classic 2SFCA).
+    no_supply : {"zero", "nan"}
+        Demand locations with no supply location in reach get 0 (default) or NaN (as PySAL ``access``).
 
     Returns
     -------
@@ -148,26 +169,34 @@ def two_sfca(cost, supply, demand, *, max_cost=None, weight=None) -> np.ndarray:
     --------
     >>> two_sfca([[5, 50], [5, 5]], supply=[10, 4], demand=[100, 100], max_cost=30).tolist()
     [0.05, 0.09]
+    >>> two_sfca([[5, 50], [50, 50]], supply=[10, 4], demand=[100, 100], max_cost=30, no_supply="nan").tolist()
+    [0.1, nan]
     """
     w = _weights(cost, weight, max_cost)
     s = _vec(supply, w.shape[1], "supply")
     p = _vec(demand, w.shape[0], "demand")
     d = p @ w
     r = np.divide(s, d, out=np.zeros_like(s), where=d > 0)
-    return w @ r
+    return _no_supply(w @ r, w, no_supply)
 
 
-def enhanced_two_sfca(cost, supply, demand, *, weight=None, max_cost=None) -> np.ndarray:
+def enhanced_two_sfca(cost, supply, demand, *, weight=None, max_cost=None, no_supply: str = "zero") -> np.ndarray:
     """Enhanced 2SFCA: 2SFCA with a stepped decay (default 1 / 0.68 / 0.22 per 10-minute zone up to 30).
+
+    ``no_supply`` as in :func:`two_sfca`.
 
     >>> enhanced_two_sfca([[5, 15]], supply=[1, 1], demand=[100]).round(6).tolist()
     [0.02]
     """
-    return two_sfca(cost, supply, demand, max_cost=max_cost, weight=weight or step(DEFAULT_E2SFCA_STEPS))
+    return two_sfca(cost, supply, demand, max_cost=max_cost, weight=weight or step(DEFAULT_E2SFCA_STEPS),
+                    no_supply=no_supply)
 
 
-def gravity(cost, supply, demand=None, *, weight, max_cost=None, demand_adjusted: bool = False) -> np.ndarray:
+def gravity(cost, supply, demand=None, *, weight, max_cost=None, demand_adjusted: bool = False,
+            no_supply: str = "zero") -> np.ndarray:
     """Gravity accessibility: Hansen potential, or demand-adjusted (Joseph & Bantock) with ``demand_adjusted``.
+
+    ``no_supply`` as in :func:`two_sfca` (a location whose decay weights are all 0 has no supply in reach).
 
     >>> gravity([[10, 20]], supply=[1, 1], weight=power(10, -1)).tolist()
     [1.5]
@@ -175,17 +204,18 @@ def gravity(cost, supply, demand=None, *, weight, max_cost=None, demand_adjusted
     w = _weights(cost, weight, max_cost)
     s = _vec(supply, w.shape[1], "supply")
     if not demand_adjusted:
-        return w @ s
+        return _no_supply(w @ s, w, no_supply)
     if demand is None:
         raise BazhongGeoError("demand_adjusted gravity needs demand")
     p = _vec(demand, w.shape[0], "demand")
     v = p @ w
     r = np.divide(s, v, out=np.zeros_like(s), where=v > 0)
-    return w @ r
+    return _no_supply(w @ r, w, no_supply)
 
 
 def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca", demand_col: str = "population",
-                  supply_col: str = "capacity", max_cost=None, weight=None, name: str | None = None, **network_kw):
+                  supply_col: str = "capacity", max_cost=None, weight=None, name: str | None = None,
+                  no_supply: str = "zero", **network_kw):
     """Accessibility of each demand location (GeoDataFrames in, a copy of ``demand`` with a new column out).
 
     Parameters
@@ -198,6 +228,9 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
         A ready cost matrix (n_demand × n_supply); without ``roads`` or ``cost``, straight-line
         distance in km is the cost.
     method : {"2sfca", "e2sfca", "gravity", "gravity_adjusted"}
+    no_supply : {"zero", "nan"}
+        Demand locations with no supply in reach get 0 (default) or NaN (as PySAL ``access``); either
+        way they are listed in ``attrs["report"]["no_supply_in_reach"]`` (row positions).
 
     Returns
     -------
@@ -222,6 +255,7 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
 
     if method not in ("2sfca", "e2sfca", "gravity", "gravity_adjusted"):
         raise BazhongGeoError(f"unknown method {method!r}; use 2sfca, e2sfca, gravity or gravity_adjusted")
+    _no_supply(np.zeros(0), np.zeros((0, 0)), no_supply)  # checks the choice before any work
     for df, col, what in ((demand, demand_col, "demand"), (supply, supply_col, "supply")):
         if method != "gravity" or what == "supply":
             if col not in df.columns:
@@ -251,14 +285,22 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
             cost = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1]) / 1000.0
     s = supply[supply_col].to_numpy(dtype=float)
     if method == "2sfca":
-        val = two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight)
+        val = two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight,
+                       no_supply=no_supply)
     elif method == "e2sfca":
-        val = enhanced_two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight)
+        val = enhanced_two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight,
+                                no_supply=no_supply)
     elif method in ("gravity", "gravity_adjusted"):
         if weight is None:
             raise BazhongGeoError("gravity needs a decay weight, e.g. weight=accessibility.power(30, -1, 1)")
         p = demand[demand_col].to_numpy(dtype=float) if method == "gravity_adjusted" else None
-        val = gravity(cost, s, p, weight=weight, max_cost=max_cost, demand_adjusted=method == "gravity_adjusted")
+        val = gravity(cost, s, p, weight=weight, max_cost=max_cost, demand_adjusted=method == "gravity_adjusted",
+                      no_supply=no_supply)
+    w = _weights(cost, weight or (step(DEFAULT_E2SFCA_STEPS) if method == "e2sfca" else None), max_cost)
+    nothing = np.flatnonzero(~(w > 0).any(axis=1))
+    nothing = nothing[~np.isin(nothing, unlocated["demand"])]
+    if len(nothing):
+        report["no_supply_in_reach"] = nothing.tolist()
     val = np.asarray(val, dtype=float).copy()
     val[unlocated["demand"]] = np.nan
     out = demand.copy()
