@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,12 +35,14 @@ from ._errors import (
     MissingColumnError,
     MissingCRSError,
     MissingPopulationError,
+    RasterValueWarning,
     UnknownUrbanRuralCodeError,
     UnsupportedGridError,
 )
 from .zonal.areas import CellArea, area_km2
 from .zonal.coverage import compute_coverage
 from .zonal.raster import open_raster
+from .zonal.strips import fill_mask, fill_warning, fills_found
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -115,6 +118,10 @@ def _read_raster(src, what: str, *, nodata=None):
         valid = ~np.ma.getmaskarray(band) & np.isfinite(values)
         if nodata is not None:
             valid &= values != nodata
+        fills = fills_found(np.ma.getdata(band), r.nodata(1)) if nodata is None else {}
+        if fills:  # no declared nodata: typical fill values are nodata, said aloud
+            valid &= ~fill_mask(np.ma.getdata(band))
+            warnings.warn(fill_warning(r.name, fills), RasterValueWarning, stacklevel=4)
         crs = r.dataset.crs if isinstance(r.dataset.crs, CRS) else CRS.from_wkt(r.crs.to_wkt())
         return values, valid, r.transform, crs, r.name
 
@@ -468,6 +475,10 @@ def _near(mask, candidates, radius_cells):
     return out.reshape(h, w)
 
 
+DENSITY_BASES = ("cell", "true")
+"""How Degree-of-Urbanisation densities count area: per nominal grid cell (GHSL) or per true km²."""
+
+
 @dataclasses.dataclass(frozen=True)
 class DegurbaThresholds:
     """The thresholds of the Degree of Urbanisation (levels 1 and 2), with the official values as defaults.
@@ -518,6 +529,21 @@ class DegurbaThresholds:
         0.5: with a water mask, a cell at least this share water is water (our rule, mirroring water_land_share).
     cell_size_m : float
         1,000 m: the method's grid cell (manual, 2.1).
+    density_basis : {"cell", "true"}
+        "cell" (default, GHSL): densities are people per km² of permanent land counted in *nominal* grid
+        cells — a 1 km cell of the grid's projection is 1 km², as GHSL and flexurba count it (GHS-SMOD's
+        Mollweide cells are spherical, 0.99777 true km² at Bazhong's latitude). "true": people per true
+        ellipsoidal km² of land. Areas reported (``land_km2``, ``summary``, ``urban_areas``) are true km²
+        either way.
+    nodata_water : bool
+        True (default, GHSL): a cell with no population data whose permanent land share (``land_share``) or
+        water mask says it is water holds 0 people and is classed water (10), as GHS-SMOD classes open
+        water without population data. False: such cells stay off-grid (0), nothing assumed.
+    dense_cluster_counts_centre : bool
+        False (default, the GHSL manual's reading): a dense urban cluster's 5,000 people are counted in its
+        own cells, outside urban centres — a dense urban cluster is a *town* distinct from the city. True:
+        flexurba's implementation, where the population of an urban centre adjacent (rook) to the candidate
+        cells counts toward the 5,000, so a city's dense fringe of any size becomes class 23.
 
     Examples
     --------
@@ -555,9 +581,18 @@ class DegurbaThresholds:
     water_population: float = 0.0
     water_mask_share: float = 0.5
     cell_size_m: float = 1000.0
+    density_basis: str = "cell"
+    nodata_water: bool = True
+    dense_cluster_counts_centre: bool = False
 
     def __post_init__(self):
+        if self.density_basis not in DENSITY_BASES:
+            raise InvalidThresholdError(
+                f"density_basis={self.density_basis!r}: must be 'cell' (people per nominal km² of grid cell, GHSL) "
+                f"or 'true' (people per true ellipsoidal km²)")
         for k, v in dataclasses.asdict(self).items():
+            if k == "density_basis":
+                continue
             if k.endswith("_contiguity"):
                 if v not in (4, 8):
                     raise InvalidThresholdError(f"{k}={v!r}: contiguity must be 4 (rook) or 8 (queen)")
@@ -807,9 +842,19 @@ def degurba(
     Notes
     -----
     Areas are true (ellipsoidal) km², the same km² as :func:`bazhong_geo.crs.area_km2` and builtup: a cell's land
-    area is its share of permanent land times its true area (:class:`bazhong_geo.zonal.CellArea`), and densities
-    are people per true km² of land. ESRI:54009 is spherical Mollweide on radius *a*, so a GHSL "1 km²" cell is
-    0.99777 km² of the ellipsoid at Bazhong's latitude: densities read 0.22 % higher than people per nominal cell.
+    area is its share of permanent land times its true area (:class:`bazhong_geo.zonal.CellArea`). Densities
+    follow GHSL by default (``DegurbaThresholds.density_basis="cell"``): people per km² of permanent land counted
+    in nominal grid cells, so the numbers match GHS-SMOD and flexurba. ESRI:54009 is spherical Mollweide on
+    radius *a*, so a GHSL "1 km²" cell is 0.99777 km² of the ellipsoid at Bazhong's latitude; with
+    ``density_basis="true"`` densities are per true km² and read 0.22 % higher there.
+
+    Deliberate choices where peers differ (each an option; see BENCHMARKS.md, "Differences from peers"):
+    cells with no population data over water are water (10) as in GHSL (``nodata_water``); a dense urban
+    cluster's 5,000 people are its own, not an adjacent urban centre's (``dense_cluster_counts_centre``,
+    flexurba counts them).
+
+    A population raster without a declared nodata value has its typical fill values (-9999, -3.4e38, 65535)
+    read as nodata, with a :class:`~bazhong_geo._errors.RasterValueWarning`.
 
     Raises
     ------
@@ -832,8 +877,8 @@ def degurba(
         raise InvalidThresholdError(
             f"thresholds must be a DegurbaThresholds, not {type(thresholds).__name__}; e.g. "
             f"thresholds=DegurbaThresholds(cluster_density=300)")
-    km = _km_inputs(population, builtup, land_share, water_mask, nodata, thresholds.cell_size_m, target_crs)
-    density, built_km2, built_per_land = _densities(km)
+    km = _km_inputs(population, builtup, land_share, water_mask, nodata, thresholds, target_crs)
+    density, built_km2, built_per_land = _densities(km, thresholds.density_basis)
     centre, cluster = _level1_masks(km, density, built_per_land, thresholds)
     level1 = km.valid.view(np.uint8).copy()          # 1 rural (valid), 0 off-grid
     level1[cluster] = 2
@@ -844,11 +889,13 @@ def degurba(
                        km.cell_km2, km.method, thresholds)
 
 
-def _km_inputs(population, builtup, land_share, water_mask, nodata, cell_size_m, target_crs) -> _KmGrid:
+def _km_inputs(population, builtup, land_share, water_mask, nodata, t: DegurbaThresholds, target_crs) -> _KmGrid:
     """Read and check the inputs, then aggregate them to the method's km grid."""
+    cell_size_m = t.cell_size_m
     values, valid, transform, crs, label = _read_raster(population, "population", nodata=nodata)
     if not valid.any():
-        raise EmptyInputError(f"population: {label} has no cell with data (all nodata)")
+        raise EmptyInputError(f"population: {label} has no cell with data (all nodata); check the file and its "
+                              f"nodata value")
     neg = valid & (values < 0)
     if neg.any():
         r, c = np.argwhere(neg)[0]
@@ -874,18 +921,41 @@ def _km_inputs(population, builtup, land_share, water_mask, nodata, cell_size_m,
     wm = _read_aligned(water_mask, "water_mask", shape, transform, crs)
     if wm is not None:
         data_means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
+    if t.nodata_water:
+        values, valid = _water_without_data(values, valid, land, wm, t.water_land_share)
     return aggregate_to_km_grid(values, valid, transform, crs, land_share=land, data_means=data_means,
                                 cell_size_m=cell_size_m, target_crs=target_crs)
 
 
-def _densities(km: _KmGrid):
-    """People per km² of land (per km² of cell where a cell with data has no land); built-up km² and share of land."""
+def _water_without_data(values, valid, land, water, water_land_share):
+    """Cells without population data that the land share or the water mask call water: 0 people, with data (GHSL)."""
+    wet = np.zeros(values.shape, dtype=bool)
+    if land is not None:
+        wet |= np.isfinite(land) & (land < water_land_share)
+    if water is not None:
+        wet |= np.nan_to_num(water) > 0
+    fill = ~valid & wet
+    if not fill.any():
+        return values, valid
+    values = np.where(fill, 0.0, values)
+    return values, valid | fill
+
+
+def _densities(km: _KmGrid, basis: str = "cell"):
+    """People per km² of land (per km² of cell where a cell with data has no land); built-up km² and share of land.
+
+    ``basis="cell"``: land counted in nominal km² of the grid cell (GHSL); ``"true"``: in true km².
+    """
     pop, land_km2, ok = km.population, km.land_km2, km.valid
+    true_cell = _cell_area(km.transform, km.crs, pop.shape).grid() / 1e6
+    land_basis = land_km2 * (km.cell_km2 / true_cell) if basis == "cell" else land_km2
+    cell_basis = km.cell_km2 if basis == "cell" else true_cell
     with np.errstate(divide="ignore", invalid="ignore"):
-        density = pop / land_km2
+        density = pop / land_basis
     no_land = ~(land_km2 > 0)
     if no_land.any():  # no land (or no data): people there count per km² of cell, empty cells are 0
-        density[no_land] = np.where(ok[no_land], pop[no_land] / km.cell_km2, 0.0)
+        per_cell = np.broadcast_to(cell_basis, pop.shape)[no_land]
+        density[no_land] = np.where(ok[no_land], pop[no_land] / per_cell, 0.0)
     built_per_land = built_km2 = None
     if "builtup" in km.means:  # GHSL compares built-up area per km² of permanent land
         built_km2 = np.nan_to_num(km.means["builtup"]) * km.data_km2
@@ -942,7 +1012,12 @@ def _level2_urban(level2, density, pop, centre, cluster, built_per_land, t: Degu
     if built_per_land is not None and t.builtup_dense_share is not None:
         dense_hit |= built_per_land.ravel()[rest_idx] >= t.builtup_dense_share
     dense_cand.ravel()[rest_idx[dense_hit]] = True
-    dense, _, _ = _clusters(dense_cand, _STRUCTURE[t.dense_cluster_contiguity], pop, t.dense_cluster_population)
+    if t.dense_cluster_counts_centre:  # flexurba: an adjacent urban centre's people count toward the 5,000
+        grown, _, _ = _clusters(dense_cand | centre, _STRUCTURE[t.dense_cluster_contiguity], pop,
+                                t.dense_cluster_population)
+        dense = grown & dense_cand
+    else:
+        dense, _, _ = _clusters(dense_cand, _STRUCTURE[t.dense_cluster_contiguity], pop, t.dense_cluster_population)
     level2[dense] = 23
     rest_idx = rest_idx[~dense.ravel()[rest_idx]]
     sd_cand = np.zeros(density.shape, bool)

@@ -133,14 +133,19 @@ def test_density_is_per_km2_of_land():
     assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
     g = degurba(km_grid(pop), land_share=land)
     assert (g.level1 == 3).sum() == 64
-    # density is per true (ellipsoidal) km² of land, as every area of the package: ESRI:54009 is spherical
-    # Mollweide, so a "1 km²" cell near the equator is ~0.993 km² of the ellipsoid (geodesic area of the cell)
+    # by default density is GHSL's: people per km² of land in nominal grid cells (800 / 0.5 = 1,600 exactly)
+    assert g.density[5, 5] == 1600.0
+    # areas are true (ellipsoidal) km², as every area of the package: ESRI:54009 is spherical Mollweide, so a
+    # "1 km²" cell near the equator is ~0.993 km² of the ellipsoid (geodesic area of the cell)
     cell = shapely.segmentize(shapely.box(5_000, 6_000, 6_000, 7_000), 10.0)
     true_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(
         gpd.GeoSeries([cell], crs=MOLL).to_crs(4326).iloc[0])[0]) / 1e6
     assert 0.99 < true_km2 < 0.995
-    assert np.isclose(g.density[5, 5], 800.0 / (0.5 * true_km2), rtol=1e-6)
     assert np.isclose(g.land_km2[5, 5], 0.5 * true_km2, rtol=1e-6)
+    # density_basis="true": people per true km² of land
+    t = degurba(km_grid(pop), land_share=land, thresholds=DegurbaThresholds(density_basis="true"))
+    assert np.isclose(t.density[5, 5], 800.0 / (0.5 * true_km2), rtol=1e-6)
+    assert np.array_equal(t.land_km2, g.land_km2)
 
 
 def test_builtup_rule_adds_centre_cells():
@@ -286,7 +291,12 @@ def test_exact_aggregation_from_geographic_grid_at_bazhong():
     assert full.sum() >= 40
     assert np.allclose(g.population[full], 2000.0 * g.land_km2[full], rtol=1e-4)
     part = g.land_km2 > 0.02   # partly covered edge cells: density over the covered land is still 2,000/km²
-    assert np.allclose(g.density[part], 2000.0, rtol=1e-3)
+    # GHSL's density (default): per nominal km² of cell, i.e. 2,000 × true cell km² / nominal cell km²
+    ratio = g.cell_area_km2() / g.cell_km2
+    assert 0.99 < ratio.min() and ratio.max() < 1.0
+    assert np.allclose(g.density[part], 2000.0 * ratio[part], rtol=1e-3)
+    t = degurba((fine, t, "EPSG:4326"), thresholds=DegurbaThresholds(density_basis="true"))
+    assert np.allclose(t.density[part], 2000.0, rtol=1e-3)
 
 
 @settings(max_examples=25, deadline=None)
@@ -614,3 +624,53 @@ def test_builtup_share_is_per_km2_of_land():
     assert (g.level1 == 3).sum() == 64
     g2 = degurba(km_grid(pop), land_share=land, builtup=built, thresholds=DegurbaThresholds(centre_density=5_000, builtup_centre_share=0.61))
     assert (g2.level1 == 3).sum() == 0
+
+
+# ------------------------------------------------------------------------------------ peers' definitions
+
+def test_density_basis_is_checked():
+    with pytest.raises(InvalidThresholdError, match=r"density_basis='km2'.*'cell'.*GHSL.*'true'"):
+        DegurbaThresholds(density_basis="km2")
+
+
+def test_nodata_over_water_is_water_as_ghsl_or_off_grid():
+    pop = np.full((12, 12), 100.0)
+    pop[:, :3] = np.nan                      # no population data over a lake (land share 0)
+    land = np.ones_like(pop)
+    land[:, :3] = 0.0
+    g = degurba(km_grid(pop), land_share=land)
+    assert (g.level2[:, :3] == 10).all() and (g.level1[:, :3] == 1).all() and g.population[:, :3].sum() == 0
+    off = degurba(km_grid(pop), land_share=land, thresholds=DegurbaThresholds(nodata_water=False))
+    assert (off.level2[:, :3] == 0).all() and (off.level1[:, :3] == 0).all()
+    # without a land share or a water mask nothing says it is water: off-grid either way
+    assert (degurba(km_grid(pop)).level2[:, :3] == 0).all()
+
+
+def test_dense_cluster_population_is_its_own_unless_flexurba_option():
+    pop = np.zeros((20, 20))
+    pop[4:12, 4:12] = 2_000.0                # a city: 63 km² at 2,000/km² ...
+    pop[11, 8] = 1_000.0                     # ... with a notch that only the majority smoothing adds
+    pop[12:14, 8] = 1_600.0                  # a dense fringe below the notch: 2 cells, 3,200 people of its own
+    base = degurba(km_grid(pop))
+    assert base.level2[11, 8] == 30 and (base.level2[4:11, 4:12] == 30).all()
+    # the manual's reading: a dense urban cluster (a town) needs 5,000 people of its own -> suburban (21)
+    assert base.level2[12, 8] == 21 and base.level2[13, 8] == 21
+    flex = degurba(km_grid(pop), thresholds=DegurbaThresholds(dense_cluster_counts_centre=True))
+    # flexurba: the adjacent centre's people count toward the 5,000 -> dense urban cluster (23)
+    assert flex.level2[12, 8] == 23 and flex.level2[13, 8] == 23
+    assert (flex.level2 == 30).sum() == (base.level2 == 30).sum()
+
+
+def test_fill_value_population_without_nodata_is_warned_not_negative(tmp_path):
+    import rasterio
+    from bazhong_geo._errors import RasterValueWarning
+
+    pop = np.full((12, 12), 100.0, dtype="float32")
+    pop[0, :] = -9999.0
+    path = tmp_path / "pop_fill.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=12, height=12, count=1, dtype="float32", crs=MOLL,
+                       transform=Affine(1000, 0, 0, 0, -1000, 12000)) as dst:
+        dst.write(pop, 1)
+    with pytest.warns(RasterValueWarning, match=r"pop_fill.tif declares no nodata value.*-9999: 12 cells"):
+        g = degurba(str(path))
+    assert g.population.sum() == 100.0 * 11 * 12 and (g.level1[0] == 0).all()
