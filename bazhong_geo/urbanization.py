@@ -112,7 +112,7 @@ def _read_raster(src, what: str, *, nodata=None):
     """Read a raster-like input (the zonal engine's opener) -> (values float64, valid bool, transform, crs, label)."""
     from rasterio.crs import CRS
 
-    with open_raster(src, what=what, north_up=False, crs_arg=None) as r:
+    with open_raster(src, what=what, north_up=True, crs_arg=None) as r:  # a rotated grid: named in the error
         band = np.ma.asarray(r.read(1, masked=True))
         values = np.asarray(band.filled(np.nan) if np.ma.is_masked(band) else band.data, dtype="float64")
         valid = ~np.ma.getmaskarray(band) & np.isfinite(values)

@@ -390,3 +390,68 @@ def test_respect_counties_settlement_spanning_two_counties_gets_a_cell_in_each()
         v2 = C.voronoi(SettlementSystem(sys_gdf.drop(columns="county_codes")), ["central_city", "county_town"],
                        within=shapely.union_all([west, east]), respect_counties=True, counties=counties)
     assert v2.attrs["report"]["counties_without_settlements"] == ["511903"]
+
+
+# ------------------------------------------------------------------------------------ issue 11: the analysis class
+
+def _people_grid():
+    """100 people per 100 m cell over a 6 km square around SQUARE (so people lie outside the catchments too)."""
+    from affine import Affine
+
+    return (np.full((60, 60), 100.0), Affine(100, 0, X0 - 1000, 0, -100, Y0 + 5000), "EPSG:4545")
+
+
+@pytest.mark.parametrize("method", ["radius", "voronoi", "nested"])
+def test_finisher_keeps_the_method_report_and_people_in_equal_people_out(method):
+    s = _system([(1000, 1000), (3000, 3000), None], codes=["a", "b", "c"])
+    pop = _people_grid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "radius":
+            out = C.radius(s, "town", radii={"town": 500.0}, population=pop)
+        elif method == "voronoi":
+            out = C.voronoi(s, "town", within=SQUARE, population=pop)
+        else:
+            out = C.nested(s, within=SQUARE, population=pop)
+    rep = out.attrs["report"]
+    assert rep["unlocated"] == 1 and rep["unlocated_codes"] == ["c"]  # the method's report survived
+    assert rep["population_total"] == pytest.approx(360_000.0)
+    inside = out["population"].sum()
+    # disjoint catchments: people inside + people outside every catchment = all the people of the raster
+    assert inside + rep["population_outside"] == pytest.approx(rep["population_total"], rel=1e-9)
+    if method != "radius":
+        assert inside == pytest.approx(16e6 / 1e4 * 100.0, rel=1e-9)  # SQUARE holds 1,600 cells
+
+
+def test_nested_settlement_outside_within_is_warned_and_reported():
+    s = _system([(1000, 1000), (3000, 1000), (9000, 9000)], tiers=["town", "village", "village"],
+                codes=["t", "v1", "v2"], parents=[None, "t", "t"])
+    with pytest.warns(UserWarning, match=r"1 settlement\(s\) lie outside 'within' \(v2 名2\).*widen 'within'"):
+        out = C.nested(s, within=SQUARE)
+    assert out.attrs["report"]["outside_within"] == ["v2"]
+    assert out.set_index("code").loc["v2", "area_km2"] == 0.0
+
+
+def test_voronoi_settlement_outside_within_is_warned():
+    s = _system([(1000, 1000), (9000, 9000)], codes=["a", "far"])
+    with pytest.warns(UserWarning, match=r"outside 'within' \(far 名1\): their voronoi catchment"):
+        C.voronoi(s, "town", within=SQUARE)
+
+
+def test_bow_tie_catchment_is_repaired_with_a_warning_not_undercounted():
+    bow = shapely.Polygon([(X0, Y0), (X0 + 4000, Y0 + 4000), (X0 + 4000, Y0), (X0, Y0 + 4000)])
+    cat = gpd.GeoDataFrame({"code": ["bt"], "tier": ["town"]}, geometry=[bow], crs=4545)
+    with pytest.warns(UserWarning, match=r"repaired 1 invalid zone geometries with make_valid: bt"):
+        out = C.population_served(cat, _people_grid())
+    assert out["population"].iloc[0] == pytest.approx(80_000.0)  # two triangles of 4 km²: half of SQUARE
+    assert out.attrs["report"]["repaired_codes"] == ["bt"]
+
+
+def test_null_catchment_geometry_counts_zero_with_a_warning():
+    cat = gpd.GeoDataFrame({"code": ["a", "b"], "name": ["甲", "乙"], "tier": ["town", "town"]}, crs=4545,
+                           geometry=[None, SQUARE])
+    for pop in (_people_grid(), gpd.GeoDataFrame({"population": [5.0]}, geometry=[shapely.Point(X0 + 1, Y0 + 1)],
+                                                 crs=4545)):
+        with pytest.warns(UserWarning, match=r"1 zone\(s\) have no geometry \(missing or empty\): 0 people for a 甲"):
+            out = C.population_served(cat, pop)
+        assert out["population"].iloc[0] == 0.0 and out.attrs["report"]["empty_codes"] == ["a"]
