@@ -125,11 +125,56 @@ def _zone_geometries(zones, id_col, rcrs, transform, shape):
 
 # ------------------------------------------------------------------------------------ accumulation
 
+class _ValueKeys:
+    """Order-preserving 32-bit codes of raster values (≤ 32-bit dtypes), packed with the zone into one uint64.
+
+    One integer key per (zone, value) makes the histogram a hash factorisation instead of a two-key sort (about
+    ten times faster); float64 and 64-bit integer rasters keep the exact two-key path (``packed`` False).
+    """
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self.packed = self.dtype.itemsize <= 4 and self.dtype.kind in "fiu"
+
+    def encode(self, zone, raw):
+        dt = self.dtype
+        if dt.kind == "f":  # IEEE order: flip every bit of negatives, set the sign bit of positives (in 32 bits)
+            bits = raw.astype(np.float32, copy=False).view(np.uint32)
+            low = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x80000000)).astype(np.uint64)
+        elif dt.kind == "i":
+            low = (raw.astype(np.int64) + 2**31).astype(np.uint64)
+        else:
+            low = raw.astype(np.uint64)
+        return (zone.astype(np.uint64) << np.uint64(32)) | low
+
+    def decode(self, key):
+        zone = (key >> np.uint64(32)).astype(np.int64)
+        low = key & np.uint64(0xFFFFFFFF)
+        dt = self.dtype
+        if dt.kind == "f":
+            bits = np.where(low >> np.uint64(31), low ^ np.uint64(0x80000000), ~low & np.uint64(0xFFFFFFFF))
+            vals = bits.astype(np.uint32).view(np.float32).astype(np.float64)
+        elif dt.kind == "i":
+            vals = (low.astype(np.int64) - 2**31).astype(np.float64)
+        else:
+            vals = low.astype(np.float64)
+        return zone, vals
+
+
+def _factorized(keys, weights):
+    """(distinct keys, Σ weights per key)."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(keys)
+    return np.asarray(uniq, dtype=np.uint64), np.bincount(codes, weights, minlength=len(uniq))
+
+
 class _Accumulator:
     """Per-zone sums and, when asked, the per-(zone, value) histogram of coverage (and weight × coverage)."""
 
-    def __init__(self, n, histogram, weighted, integer):
+    def __init__(self, n, histogram, weighted, integer, dtype):
         self.n, self.histogram, self.weighted, self.integer = n, histogram, weighted, integer
+        self.keys = _ValueKeys(dtype)
         self.count = np.zeros(n)
         self.sum = np.zeros(n)
         self.min = np.full(n, np.inf)
@@ -138,7 +183,7 @@ class _Accumulator:
         self.wsum = np.zeros(n)
         self.hist = []  # (zone, value, Σc) per strip, merged at the end
 
-    def add(self, zone, vals, frac, wts):
+    def add(self, zone, vals, frac, wts, raw):
         n = self.n
         self.count += np.bincount(zone, frac, minlength=n)
         self.sum += np.bincount(zone, frac * vals, minlength=n)
@@ -150,11 +195,21 @@ class _Accumulator:
             self.wcount += np.bincount(zone, cw, minlength=n)
             self.wsum += np.bincount(zone, cw * vals, minlength=n)
         if self.histogram and len(zone):
-            self.hist.append(_grouped(zone, vals, frac))
+            if self.keys.packed:
+                self.hist.append(_factorized(self.keys.encode(zone, raw), frac))
+            else:
+                self.hist.append(_grouped(zone, vals, frac))
 
     def merged_histogram(self):
+        """(zone, value, Σ coverage) per distinct (zone, value), sorted by zone then value."""
         if not self.hist:
             return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+        if self.keys.packed:
+            keys, sums = _factorized(np.concatenate([h[0] for h in self.hist]),
+                                     np.concatenate([h[1] for h in self.hist]))
+            order = np.argsort(keys)
+            z, v = self.keys.decode(keys[order])
+            return z, v, sums[order]
         z = np.concatenate([h[0] for h in self.hist])
         v = np.concatenate([h[1] for h in self.hist])
         c = np.concatenate([h[2] for h in self.hist])
@@ -257,8 +312,9 @@ def zonal_stats(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, stats: Any
         raise InvalidThresholdError(f"{sorted(kinds_asked & _WEIGHTED)} need weights=<raster on the same grid>")
     with open_raster(raster, crs=raster_crs, north_up=False) as r:
         codes, labels, cov, kinds = _zone_geometries(zones, id_col, r.crs, r.transform, r.shape)
-        integer = np.dtype(r.dataset.dtypes[band - 1]).kind in "iu"
-        acc = _Accumulator(len(codes), bool(kinds_asked & _HISTOGRAM), weights is not None, integer)
+        dtype = np.dtype(r.dataset.dtypes[band - 1])
+        acc = _Accumulator(len(codes), bool(kinds_asked & _HISTOGRAM), weights is not None, dtype.kind in "iu",
+                           dtype)
         fills = _accumulate(r, weights, band, cov, acc, float(min_coverage_frac), default_weight)
     out = pd.DataFrame({"code": codes})
     hist = acc.merged_histogram() if acc.histogram else None
@@ -284,7 +340,8 @@ def _accumulate(r, weights, band, cov, acc, min_cov, default_weight):
             for v, c in fills_found(raw, r.nodata(band)).items():
                 fills[v] = fills.get(v, 0) + c
             zone, pos, frac, _, _ = _strip_pairs(cov, r0, r1, width, min_cov)
-            flat = raw.ravel()[pos].astype(np.float64)
+            raw_at = raw.ravel()[pos]
+            flat = raw_at.astype(np.float64)
             ok = np.isfinite(flat) if valid is None else valid.ravel()[pos] & np.isfinite(flat)
             wts = None
             if wr is not None:
@@ -293,7 +350,7 @@ def _accumulate(r, weights, band, cov, acc, min_cov, default_weight):
                 bad_w = ~np.isfinite(wts) if wvalid is None else ~wvalid.ravel()[pos] | ~np.isfinite(wts)
                 wts[bad_w] = np.nan if default_weight is None else float(default_weight)
                 wts = wts[ok]
-            acc.add(zone[ok], flat[ok], frac[ok], wts)
+            acc.add(zone[ok], flat[ok], frac[ok], wts, raw_at[ok])
     return fills
 
 
