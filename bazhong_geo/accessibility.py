@@ -1,4 +1,4 @@
-"""Spatial accessibility between supply and demand: 2SFCA, enhanced 2SFCA and gravity models with distance-decay functions.
+"""Spatial accessibility between supply and demand: 2SFCA, enhanced 2SFCA and gravity models with distance decay.
 
 Formulas (costs ``c_ij`` in minutes from demand location *i* to supply location *j*, weight ``w = f(c)``,
 zero beyond ``max_cost``), the same as PySAL ``access`` 1.1 (``fca.two_stage_fca``, ``weighted_catchment``):
@@ -108,9 +108,9 @@ def _weights(cost, weight, max_cost):
         cc = np.where(ok, c, 0.0)
         try:
             w = np.asarray(weight(cc), dtype=float)
-            if w.shape != cc.shape:
-                raise TypeError
         except (TypeError, ValueError):
+            w = None
+        if w is None or w.shape != cc.shape:  # a decay written for scalars: applied cell by cell
             w = np.vectorize(weight, otypes=[float])(cc)
         w = np.where(ok, w, 0.0)
     return w
@@ -121,7 +121,9 @@ def _vec(x, n, what):
     if len(v) != n:
         raise BazhongGeoError(f"{what}: {len(v)} values for {n} locations in the cost matrix")
     if np.isnan(v).any() or (v < 0).any():
-        raise InvalidPopulationError(f"{what}: missing or negative values at {np.flatnonzero(np.isnan(v) | (v < 0))[:10].tolist()}")
+        bad = np.flatnonzero(np.isnan(v) | (v < 0))[:10].tolist()
+        raise InvalidPopulationError(f"{what}: missing or negative values at positions {bad}; fill them or drop "
+                                     f"those rows")
     return v
 
 
@@ -213,9 +215,10 @@ def gravity(cost, supply, demand=None, *, weight, max_cost=None, demand_adjusted
     return _no_supply(w @ r, w, no_supply)
 
 
-def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca", demand_col: str = "population",
-                  supply_col: str = "capacity", max_cost=None, weight=None, name: str | None = None,
-                  no_supply: str = "zero", **network_kw):
+def accessibility(  # noqa: PLR0913  (keyword options of the public call, as PySAL access names them)
+        demand, supply, *, roads=None, cost=None, method: str = "2sfca", demand_col: str = "population",
+        supply_col: str = "capacity", max_cost=None, weight=None, name: str | None = None, no_supply: str = "zero",
+        **network_kw):
     """Accessibility of each demand location (GeoDataFrames in, a copy of ``demand`` with a new column out).
 
     Parameters
@@ -249,53 +252,14 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
     >>> accessibility(villages, clinics, max_cost=10)["2sfca"].tolist()   # straight-line km
     [0.04, 0.0]
     """
-    import warnings
-
-    import shapely
-
-    if method not in ("2sfca", "e2sfca", "gravity", "gravity_adjusted"):
-        raise BazhongGeoError(f"unknown method {method!r}; use 2sfca, e2sfca, gravity or gravity_adjusted")
-    _no_supply(np.zeros(0), np.zeros((0, 0)), no_supply)  # checks the choice before any work
-    for df, col, what in ((demand, demand_col, "demand"), (supply, supply_col, "supply")):
-        if method != "gravity" or what == "supply":
-            if col not in df.columns:
-                raise MissingColumnError(f"{what}: no column {col!r}")
-    # costs from the geometries: locations without coordinates are unreachable (NaN), get no value, reported
+    _check_request(demand, supply, method, demand_col, supply_col, no_supply)
     report: dict = {}
     unlocated = {"demand": np.zeros(0, dtype=np.int64)}
-    for df, what in ((demand, "demand"), (supply, "supply")) if cost is None else ():
-        rows = np.flatnonzero(~located(df))
-        unlocated[what] = rows
-        if len(rows):
-            report[f"{what}_unlocated"] = rows.tolist()
-            warnings.warn(f"{what}: {len(rows)} location(s) without coordinates (rows {rows[:10].tolist()}"
-                          f"{' ...' if len(rows) > 10 else ''}) are left out (report['{what}_unlocated'])",
-                          stacklevel=2)
     if cost is None:
-        if roads is not None:
-            with warnings.catch_warnings():  # unlocated rows are reported above, once
-                warnings.filterwarnings("ignore", message=r".*without coordinates were left out")
-                cost = travel_times(roads, demand, supply, **network_kw)
-        else:
-            def xy(df):
-                c = shapely.centroid(np.asarray(to_work_crs(df).geometry.values, dtype=object))
-                return np.column_stack([shapely.get_x(c), shapely.get_y(c)])  # NaN where missing
-
-            a, b = xy(demand), xy(supply)
-            cost = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1]) / 1000.0
-    s = supply[supply_col].to_numpy(dtype=float)
-    if method == "2sfca":
-        val = two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight,
-                       no_supply=no_supply)
-    elif method == "e2sfca":
-        val = enhanced_two_sfca(cost, s, demand[demand_col].to_numpy(dtype=float), max_cost=max_cost, weight=weight,
-                                no_supply=no_supply)
-    elif method in ("gravity", "gravity_adjusted"):
-        if weight is None:
-            raise BazhongGeoError("gravity needs a decay weight, e.g. weight=accessibility.power(30, -1, 1)")
-        p = demand[demand_col].to_numpy(dtype=float) if method == "gravity_adjusted" else None
-        val = gravity(cost, s, p, weight=weight, max_cost=max_cost, demand_adjusted=method == "gravity_adjusted",
-                      no_supply=no_supply)
+        unlocated = _unlocated(demand, supply, report)
+        cost = _costs(demand, supply, roads, network_kw)
+    val = _values(method, cost, supply[supply_col].to_numpy(dtype=float), demand[demand_col], max_cost, weight,
+                  no_supply)
     w = _weights(cost, weight or (step(DEFAULT_E2SFCA_STEPS) if method == "e2sfca" else None), max_cost)
     nothing = np.flatnonzero(~(w > 0).any(axis=1))
     nothing = nothing[~np.isin(nothing, unlocated["demand"])]
@@ -307,3 +271,62 @@ def accessibility(demand, supply, *, roads=None, cost=None, method: str = "2sfca
     out[name or method] = val
     out.attrs["report"] = report
     return out
+
+
+def _check_request(demand, supply, method, demand_col, supply_col, no_supply):
+    """The method, the no-supply rule and the columns, checked before any routing."""
+    if method not in ("2sfca", "e2sfca", "gravity", "gravity_adjusted"):
+        raise BazhongGeoError(f"unknown method {method!r}; use 2sfca, e2sfca, gravity or gravity_adjusted")
+    _no_supply(np.zeros(0), np.zeros((0, 0)), no_supply)
+    for df, col, what in ((demand, demand_col, "demand"), (supply, supply_col, "supply")):
+        if (method != "gravity" or what == "supply") and col not in df.columns:
+            raise MissingColumnError(f"{what}: no column {col!r} (columns: {list(df.columns)}); pass {what}_col=...")
+
+
+def _unlocated(demand, supply, report):
+    """Rows without coordinates (unreachable, NaN cost), warned about and listed in ``report``."""
+    import warnings
+
+    unlocated = {}
+    for df, what in ((demand, "demand"), (supply, "supply")):
+        rows = np.flatnonzero(~located(df))
+        unlocated[what] = rows
+        if len(rows):
+            report[f"{what}_unlocated"] = rows.tolist()
+            warnings.warn(f"{what}: {len(rows)} location(s) without coordinates (rows {rows[:10].tolist()}"
+                          f"{' ...' if len(rows) > 10 else ''}) are left out (report['{what}_unlocated'])",
+                          stacklevel=3)
+    return unlocated
+
+
+def _costs(demand, supply, roads, network_kw):
+    """Travel times over ``roads``, else straight-line km between the locations (NaN where one is missing)."""
+    import warnings
+
+    import shapely
+
+    if roads is not None:
+        with warnings.catch_warnings():  # unlocated rows are reported once, by _unlocated
+            warnings.filterwarnings("ignore", message=r".*without coordinates were left out")
+            return travel_times(roads, demand, supply, **network_kw)
+
+    def xy(df):
+        c = shapely.centroid(np.asarray(to_work_crs(df).geometry.to_numpy(), dtype=object))
+        return np.column_stack([shapely.get_x(c), shapely.get_y(c)])
+
+    a, b = xy(demand), xy(supply)
+    return np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1]) / 1000.0
+
+
+def _values(method, cost, s, demand_values, max_cost, weight, no_supply):
+    """The chosen measure for every demand location."""
+    p = demand_values.to_numpy(dtype=float)
+    if method == "2sfca":
+        return two_sfca(cost, s, p, max_cost=max_cost, weight=weight, no_supply=no_supply)
+    if method == "e2sfca":
+        return enhanced_two_sfca(cost, s, p, max_cost=max_cost, weight=weight, no_supply=no_supply)
+    if weight is None:
+        raise BazhongGeoError("gravity needs a decay weight, e.g. weight=accessibility.power(30, -1, 1)")
+    adjusted = method == "gravity_adjusted"
+    return gravity(cost, s, p if adjusted else None, weight=weight, max_cost=max_cost, demand_adjusted=adjusted,
+                   no_supply=no_supply)

@@ -176,7 +176,7 @@ def _result(zc, acc, ds, band, classes, fraction, name):
               "repaired_codes": list(zc.report.get("repaired_codes", [])),
               "empty_codes": list(zc.report.get("empty_codes", []))}
     outside = set(report["outside_codes"]) | set(report["empty_codes"])
-    report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2) if v <= 0 and c not in outside)
+    report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2, strict=False) if v <= 0 and c not in outside)
     report["nodata_everywhere"] = acc.total_valid_cells == 0
     if report["outside_codes"]:
         warnings.warn(f"{len(report['outside_codes'])} zone(s) lie outside the raster {name}: builtup_km2 0, "
@@ -248,7 +248,7 @@ def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="c
         rest = list(pool.map(lambda r: _area_by_zone(r, zones, classes, fraction, id_col, zc, raster_crs, band,
                                                      progress)[0], rasters[1:]))
     out, reports = [], {}
-    for lab, df in zip(labels, [first] + rest):
+    for lab, df in zip(labels, [first, *rest], strict=False):
         reports[lab] = df.attrs.get("report")
         df.insert(0, "layer", lab)
         out.append(df)
@@ -347,7 +347,8 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
 
 def _read_builtup(ds, band, classes, fraction, min_fraction, area):
     """Whole-raster built-up mask, for fraction rules the built-up share per cell, and the fill values read as
-    nodata (strip by strip)."""
+    nodata (strip by strip).
+    """
     from rasterio.windows import Window
 
     nodata = ds.nodatavals[band - 1]

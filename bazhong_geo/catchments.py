@@ -46,7 +46,7 @@ def _tier_rows(system, tier, report: dict):
         raise EmptyInputError(f"no settlements of tier {names}; tiers present: {present}")
     ok = _located(rows)
     report["tier"] = ";".join(values)
-    report["settlements"] = int(len(rows))
+    report["settlements"] = len(rows)
     report["unlocated"] = int((~ok).sum())
     if (~ok).any():
         report["unlocated_codes"] = rows.loc[~ok, "code"].tolist()
@@ -122,7 +122,7 @@ def _finish(rows, geoms, report, population=None, extra=None):
 def _warn_outside(rows, method: str) -> None:
     """Warn about settlements lying outside ``within`` (their catchment is what reaches inside: maybe nothing)."""
     names = rows["name"].astype(str) if "name" in rows else rows["code"].astype(str)
-    listing = ", ".join(f"{c} {n}" for c, n in zip(rows["code"].astype(str), names)) if len(rows) <= 20 else \
+    listing = ", ".join(f"{c} {n}" for c, n in zip(rows["code"].astype(str), names, strict=False)) if len(rows) <= 20 else \
         ", ".join(rows["code"].astype(str).head(20)) + " ..."
     warnings.warn(f"{len(rows)} settlement(s) lie outside 'within' ({listing}): their {method} catchment is only "
                   f"what reaches inside it, possibly nothing (report['outside_within']); widen 'within' or check "
@@ -247,7 +247,7 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
     import shapely
 
     report: dict = {}
-    rows, t = _tier_rows(system, tier, report)
+    rows, _t = _tier_rows(system, tier, report)
     same: dict = {}
     _dedupe_locations(shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object)),
                       rows["code"].to_numpy(), "merge", same)
@@ -259,11 +259,11 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
     present = sorted(rows["tier"].unique().tolist())
     if radii is None or isinstance(radii, dict):
         table = default_radii()
-        mapping = dict(zip(table["tier"].astype(str), table["radius_m"].astype(float)))
-        sources = dict(zip(table["tier"].astype(str), table.get("source", table["tier"]).astype(str)))
+        mapping = dict(zip(table["tier"].astype(str), table["radius_m"].astype(float), strict=False))
+        sources = dict(zip(table["tier"].astype(str), table.get("source", table["tier"]).astype(str), strict=False))
         given = {str(getattr(k, "value", k)): float(v) for k, v in (radii or {}).items()}
         mapping.update(given)
-        sources.update({k: "argument" for k in given})
+        sources.update(dict.fromkeys(given, "argument"))
         missing = [x for x in present if x not in mapping]
         if missing:
             raise MissingColumnError(f"no radius for tier(s) {missing}; pass radii={{'{missing[0]}': metres}}")
@@ -328,7 +328,7 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     if duplicates not in ("error", "merge"):
         raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
-    rows, t = _tier_rows(system, tier, report)
+    rows, _t = _tier_rows(system, tier, report)
     region = _geometry(within, "within")
     rows, merged = _merge_duplicates(rows, duplicates, report)
     xy = shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object))
@@ -370,14 +370,14 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
         member = _county_membership(rows, cc)
         pieces = [[] for _ in range(len(rows))]
         empty_counties = []
-        for code, cg in zip(ccodes, cgeoms):
+        for code, cg in zip(ccodes, cgeoms, strict=False):
             sel = np.flatnonzero([code in m for m in member])
             cg = shapely.intersection(cg, region)
             if len(sel) == 0:
                 if not cg.is_empty:
                     empty_counties.append(code)
                 continue
-            for i, cell in zip(sel, voronoi_cells(xy[sel], cg)):
+            for i, cell in zip(sel, voronoi_cells(xy[sel], cg), strict=False):
                 pieces[i].append(cell)
         geoms = np.array([shapely.union_all(p) if p else shapely.Polygon() for p in pieces], dtype=object)
         if empty_counties:
@@ -396,7 +396,7 @@ def _county_membership(rows, county_codes) -> list[set]:
     """
     listed = rows["county_codes"].to_numpy() if "county_codes" in rows else np.full(len(rows), None)
     out = []
-    for many, one in zip(listed, county_codes):
+    for many, one in zip(listed, county_codes, strict=False):
         codes = {c.strip() for c in str(many).split(";") if c.strip()} if isinstance(many, str) and many else set()
         out.append(codes or ({str(one)} if one is not None and not (isinstance(one, float) and np.isnan(one))
                              else set()))
@@ -450,7 +450,7 @@ def nested(system, *, within=None, population=None):
     import shapely
 
     gdf = _frame(system)
-    report: dict = {"settlements": int(len(gdf))}
+    report: dict = {"settlements": len(gdf)}
     ok = _located(gdf)
     report["unlocated"] = int((~ok).sum())
     if (~ok).any():
@@ -466,11 +466,11 @@ def nested(system, *, within=None, population=None):
     if outside.any():
         report["outside_within"] = loc.loc[outside, "code"].tolist()
         _warn_outside(loc.loc[outside], "nested")
-    parent_of = dict(zip(gdf["code"], gdf["parent_code"]))
+    parent_of = dict(zip(gdf["code"], gdf["parent_code"], strict=False))
     located = set(loc["code"])
     eff: dict = {}
     reattached = []
-    for code, p in zip(loc["code"], loc["parent_code"]):
+    for code, p in zip(loc["code"], loc["parent_code"], strict=False):
         seen = {code}
         q = p
         while q is not None and not (isinstance(q, float) and np.isnan(q)) and q not in located:
@@ -487,7 +487,7 @@ def nested(system, *, within=None, population=None):
     children: dict = {}
     for c, p in eff.items():
         children.setdefault(p, []).append(c)
-    xy_of = dict(zip(loc["code"], map(tuple, shapely.get_coordinates(np.asarray(loc.geometry.values, dtype=object)))))
+    xy_of = dict(zip(loc["code"], map(tuple, shapely.get_coordinates(np.asarray(loc.geometry.values, dtype=object))), strict=False))
     catch: dict = {}
     core: dict = {}
     depth: dict = {}
@@ -507,7 +507,7 @@ def nested(system, *, within=None, population=None):
                     dup_groups.append(sib)
         cells = voronoi_cells(xy[keep], area)
         cell_of = {}
-        for k, cell in zip(keep, cells):
+        for k, cell in zip(keep, cells, strict=False):
             grp = members.get(k, [seeds[k]]) if members else [seeds[k]]
             kid = [c for c in grp if c != parent_code]
             cell_of[kid[0] if kid else seeds[k]] = cell
@@ -516,7 +516,6 @@ def nested(system, *, within=None, population=None):
         for c in kids:
             catch[c] = cell_of.get(c, shapely.Polygon())
             depth[c] = d
-        return
 
     frontier = [(None, region, children.get(None, []), 0)]
     while frontier:
@@ -612,7 +611,7 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     if duplicates not in ("error", "merge"):
         raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
-    rows, t = _tier_rows(system, tier, report)
+    rows, _t = _tier_rows(system, tier, report)
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0:
         raise InvalidThresholdError(f"minutes must be positive numbers, got {minutes!r}")
@@ -636,7 +635,7 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
         if key in rep:
             rep[key] = codes[rep[key]].tolist()
     iso = isochrones(grid, bands)
-    have = {(int(s), float(m)): geom for s, m, geom in zip(iso["source"], iso["minutes"], iso.geometry.values)}
+    have = {(int(s), float(m)): geom for s, m, geom in zip(iso["source"], iso["minutes"], iso.geometry.values, strict=False)}
     src, mins, geoms = [], [], []
     for m in bands:
         for i in range(len(rows)):
@@ -738,7 +737,7 @@ def gaps(catchments, region=None, population=None, *, column: str = "population"
         key = key if isinstance(key, tuple) else (key,)
         cover = shapely.union_all(np.asarray(grp.geometry.values, dtype=object))
         geoms.append(shapely.difference(area, cover))
-        for k, v in zip(keys, key):
+        for k, v in zip(keys, key, strict=False):
             recs[k].append(v)
     out = gpd.GeoDataFrame(recs, geometry=geoms, crs=WORK_EPSG)
     total = _areas_km2([area])[0]

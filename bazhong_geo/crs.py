@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._errors import MissingCRSError, UnknownCoordinateSystemError
-from .settings import CGCS2000, WGS84, WORK_CRS  # noqa: F401  (re-exported: defined once in settings)
 from .geodesy import area_km2, equal_area_crs  # noqa: F401  (re-exported: one area implementation)
+from .settings import CGCS2000, WGS84, WORK_CRS  # noqa: F401  (re-exported: defined once in settings)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -43,10 +43,6 @@ from .zonal.areas import CellArea, area_km2
 from .zonal.coverage import compute_coverage
 from .zonal.raster import open_raster
 from .zonal.strips import fill_mask, fill_warning, fills_found
-
-if TYPE_CHECKING:  # pragma: no cover
-    import geopandas as gpd
-    import pandas as pd
 
 __all__ = [
     "LEVEL1_CLASSES",
@@ -267,7 +263,7 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
             return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * true_km2)
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
-            return _block_sum(values, valid, land, specs, transform, crs, int(round(fx)), int(round(fy)),
+            return _block_sum(values, valid, land, specs, transform, crs, round(fx), round(fy),
                               unit, cell_size_m)
     return _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
                             Affine)
@@ -280,9 +276,9 @@ def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_si
     size = cell_size_m / unit  # target cell size in CRS units
     # align blocks to multiples of the target cell size where the fine grid allows it
     off_x = (transform.c % size) / transform.a
-    pad_left = (int(round(off_x)) % fx) if abs(off_x - round(off_x)) < 1e-6 else 0
+    pad_left = (round(off_x) % fx) if abs(off_x - round(off_x)) < 1e-6 else 0
     off_y = ((-transform.f) % size) / (-transform.e)
-    pad_top = (int(round(off_y)) % fy) if abs(off_y - round(off_y)) < 1e-6 else 0
+    pad_top = (round(off_y) % fy) if abs(off_y - round(off_y)) < 1e-6 else 0
     H = -(-(h + pad_top) // fy) * fy
     W = -(-(w + pad_left) // fx) * fx
 
@@ -319,7 +315,7 @@ def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, ta
     s = cell_size_m
     x0, x1 = np.floor(xmin / s) * s, np.ceil(xmax / s) * s
     y0, y1 = np.floor(ymin / s) * s, np.ceil(ymax / s) * s
-    ncol, nrow = int(round((x1 - x0) / s)), int(round((y1 - y0) / s))
+    ncol, nrow = round((x1 - x0) / s), round((y1 - y0) / s)
     # corner lattice of the target grid, transformed once (shared corners => the polygons tile exactly)
     cx = x0 + s * np.arange(ncol + 1)
     cy = y1 - s * np.arange(nrow + 1)
@@ -745,10 +741,10 @@ class DegurbaGrid:
         dtype = "uint8" if is_int else "float64"
         nodata = 0 if is_int else np.nan
         out = [a.astype(dtype) if is_int else np.where(self.valid, a, np.nan).astype(dtype) for a in arrays]
-        profile = dict(driver="GTiff", width=self.shape[1], height=self.shape[0], count=len(out), dtype=dtype,
-                       crs=self.crs, transform=self.transform, nodata=nodata, compress="deflate")
+        profile = {"driver": "GTiff", "width": self.shape[1], "height": self.shape[0], "count": len(out), "dtype": dtype,
+                       "crs": self.crs, "transform": self.transform, "nodata": nodata, "compress": "deflate"}
         with rasterio.open(path, "w", **profile) as dst:
-            for i, (name, a) in enumerate(zip(layers, out), start=1):
+            for i, (name, a) in enumerate(zip(layers, out, strict=False), start=1):
                 dst.write(a, i)
                 dst.set_band_description(i, name)
         return os.fspath(path)

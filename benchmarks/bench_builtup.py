@@ -90,9 +90,9 @@ def make_raster(size, year=0, seed=0):
     coarse_n = size // 64 + 2
     coarse = rng.random((coarse_n, coarse_n))
     thr = 0.80 - 0.02 * year  # built-up grows every year
-    profile = dict(driver="GTiff", height=size, width=size, count=1, dtype="uint8", crs="EPSG:4545",
-                   transform=from_origin(X0, Y0, CELL, CELL), nodata=255, tiled=True, blockxsize=512,
-                   blockysize=512, compress="deflate")
+    profile = {"driver": "GTiff", "height": size, "width": size, "count": 1, "dtype": "uint8", "crs": "EPSG:4545",
+                   "transform": from_origin(X0, Y0, CELL, CELL), "nodata": 255, "tiled": True, "blockxsize": 512,
+                   "blockysize": 512, "compress": "deflate"}
     rng2 = np.random.default_rng(seed + 100 + year)
     tmp = path.with_suffix(".part.tif")
     with rasterio.open(tmp, "w", **profile) as dst:

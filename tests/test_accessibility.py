@@ -103,7 +103,8 @@ def test_accessibility_unlocated_rows_reported_not_misaligned():
             pytest.warns(UserWarning, match=r"supply: 1 location\(s\) without coordinates \(rows \[1\]\)"):
         out = A.accessibility(demand, supply, max_cost=10)  # straight-line km
     # the unlocated village gets no value (not 0, not another village's), and takes no share of the supply
-    assert out["2sfca"].tolist()[0] == pytest.approx(0.04) and np.isnan(out["2sfca"].iloc[1])
+    assert out["2sfca"].tolist()[0] == pytest.approx(0.04)
+    assert np.isnan(out["2sfca"].iloc[1])
     assert out["2sfca"].iloc[2] == 0.0
     # row 2 reaches no supply: 0 by default, and the report says why
     assert out.attrs["report"] == {"demand_unlocated": [1], "supply_unlocated": [1], "no_supply_in_reach": [2]}
@@ -138,7 +139,8 @@ def test_no_supply_choice_checked_and_reported():
                                 geometry=[shapely.Point(500000, 3500000), shapely.Point(520000, 3500000)])
     clinics = gpd.GeoDataFrame({"capacity": [4.0]}, crs=4545, geometry=[shapely.Point(505000, 3500000)])
     out = A.accessibility(villages, clinics, max_cost=10, no_supply="nan")
-    assert out["2sfca"].iloc[0] == pytest.approx(0.04) and np.isnan(out["2sfca"].iloc[1])
+    assert out["2sfca"].iloc[0] == pytest.approx(0.04)
+    assert np.isnan(out["2sfca"].iloc[1])
     assert out.attrs["report"]["no_supply_in_reach"] == [1]
     with pytest.raises(InvalidThresholdError, match="no_supply"):
         A.accessibility(villages, clinics, max_cost=10, no_supply=0)

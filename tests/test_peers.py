@@ -50,7 +50,8 @@ def test_2sfca_no_supply_in_reach_zero_here_nan_in_access():
                    cost_name="cost")
     theirs = model.two_stage_fca(name="x", max_cost=30)["x_doc"].reindex([0, 1, 2]).to_numpy()
     ours = A.two_sfca(cost, supply, demand, max_cost=30)
-    assert np.isnan(theirs[1]) and ours[1] == 0.0                     # the one difference
+    assert np.isnan(theirs[1])
+    assert ours[1] == 0.0
     np.testing.assert_allclose(ours[[0, 2]], theirs[[0, 2]], rtol=1e-12)
     np.testing.assert_allclose(A.two_sfca(cost, supply, demand, max_cost=30, no_supply="nan"), theirs,
                                rtol=1e-12, equal_nan=True)           # the peer's behaviour, on request
@@ -76,7 +77,8 @@ def test_exactextract_known_case_and_cell_list_difference():
         with mem.open() as ds:
             ours = zonal.zonal_cells(ds, zone)
             theirs = exact_extract(ds, zone, ["cell_id", "values"], output="pandas").iloc[0]
-    assert len(ours) == 9 and len(theirs["values"]) == 8          # the nodata corner: listed here, NaN
+    assert len(ours) == 9
+    assert len(theirs["values"]) == 8
     assert np.isnan(ours.loc[ours["cell_id"] == 0, "value"]).all()
     np.testing.assert_array_equal(ours.dropna()["cell_id"].to_numpy(), theirs["cell_id"])
 

@@ -52,11 +52,15 @@ def test_open_raster_accepts_path_dataset_and_array(tmp_path):
     tr = from_origin(500_000, 3_500_000, 10, 10)
     path = write(tmp_path / "a.tif", data, tr, "EPSG:4545")
     with zonal.open_raster(path) as r:
-        assert r.shape == (3, 4) and r.crs.to_epsg() == 4545 and r.read(1).sum() == data.sum()
+        assert r.shape == (3, 4)
+        assert r.crs.to_epsg() == 4545
+        assert r.read(1).sum() == data.sum()
     with rasterio.open(path) as ds, zonal.open_raster(ds) as r:
-        assert r.name == path and r.transform == tr
+        assert r.name == path
+        assert r.transform == tr
     with zonal.open_raster((data, tr, "EPSG:4545")) as r:
-        assert r.read(1).sum() == data.sum() and r.nodata() is None
+        assert r.read(1).sum() == data.sum()
+        assert r.nodata() is None
 
 
 def test_open_raster_errors_name_the_file(tmp_path):
@@ -96,7 +100,7 @@ def test_area_density_known_answers():
     assert dens * 1e-4 == pytest.approx(cell, rel=1e-6)
 
 
-@pytest.mark.parametrize("crs, transform, step", [
+@pytest.mark.parametrize(("crs", "transform", "step"), [
     ("ESRI:54009", from_origin(10_200_000, 3_800_000, 1000, 1000), 10.0),     # GHSL Mollweide (spherical)
     ("EPSG:4545", from_origin(560_000, 3_540_000, 100, 100), 1.0),            # the work CRS, off its meridian
     ("EPSG:4326", from_origin(106.70, 31.90, 3 / 3600, 3 / 3600), 1e-5),     # 3″ WorldPop
@@ -152,7 +156,7 @@ def test_sums_and_stats_match_exactextract(tmp_path):
     data[rng.random(data.shape) < 0.1] = -9999.0
     tr = from_origin(500_000, 3_500_040, 1, 1)
     path = write(tmp_path / "v.tif", data, tr, "EPSG:4545", nodata=-9999.0)
-    zones = shapely.transform(_zones(), lambda xy: xy + [500_000, 3_500_000])
+    zones = shapely.transform(_zones(), lambda xy: [*xy, 500000, 3500000])
     gdf = gpd.GeoDataFrame({"code": np.arange(len(zones))}, geometry=zones, crs=4545)
     ee = exact_extract(path, gdf, ["sum", "count", "min", "max", "mean"], output="pandas")
     cov = zonal.compute_coverage(zones, tr, data.shape)
@@ -218,11 +222,14 @@ def test_population_within_points_polygons_and_errors():
         got = zonal.population_within(cat, pts)
     assert got.tolist() == [12.0, 0.0]
     rep = got.attrs["report"]
-    assert rep["method"] == "points" and rep["population_outside"] == 9.0 and rep["population_unlocated"] == 4.0
+    assert rep["method"] == "points"
+    assert rep["population_outside"] == 9.0
+    assert rep["population_unlocated"] == 4.0
     units = gpd.GeoDataFrame({"population": [100.0]}, crs=4545,
                              geometry=[shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 2000)])
     got = zonal.population_within(cat, units)  # areal weighting: 1/4 in a, 1/2 in b, 1/4 outside
-    assert got.tolist() == pytest.approx([25.0, 50.0]) and got.attrs["report"]["population_outside"] == 25.0
+    assert got.tolist() == pytest.approx([25.0, 50.0])
+    assert got.attrs["report"]["population_outside"] == 25.0
     assert zonal.population_within(cat, units.to_crs(4490)).tolist() == pytest.approx([25.0, 50.0], rel=1e-4)
     with pytest.raises(MissingColumnError):
         zonal.population_within(cat, units, column="people")
@@ -297,10 +304,10 @@ def test_population_within_counts_a_mixed_layer_part_by_part():
 
 # ------------------------------------------------------------------------------------ issue 11: rasters, class by class
 
-import warnings  # noqa: E402  (the issue-11 section is self-contained)
+import warnings
 
-from bazhong_geo import builtup  # noqa: E402
-from bazhong_geo._errors import RasterValueWarning, ZoneGeometryError  # noqa: E402
+from bazhong_geo import builtup
+from bazhong_geo._errors import RasterValueWarning, ZoneGeometryError
 
 T100 = from_origin(500_000, 3_501_000, 100, 100)
 
@@ -323,7 +330,8 @@ def caught(fn):
 def test_zones_off_the_raster_or_empty_give_0_with_codes_listed(geom):
     mask = np.ones((10, 10), dtype="uint8")
     df, msgs, _ = caught(lambda: builtup.area_by_zone((mask, T100, "EPSG:4545"), zones_of(geom), classes=[1]))
-    assert df["builtup_km2"].tolist() == [0.0] and df["valid_share"].tolist() == [0.0]
+    assert df["builtup_km2"].tolist() == [0.0]
+    assert df["valid_share"].tolist() == [0.0]
     rep = df.attrs["report"]
     assert rep["outside_codes"] + rep["empty_codes"] == ["Z0"]
     assert any("Z0" in m for m in msgs)
@@ -374,7 +382,8 @@ def test_all_nodata_population_raster_warns(tmp_path):
     z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000))
     with pytest.warns(RasterValueWarning, match=r"empty_pop.tif has no valid cell \(nodata everywhere\).*check"):
         people = zonal.population_within(z, path)
-    assert people.tolist() == [0.0] and people.attrs["report"]["nodata_everywhere"] is True
+    assert people.tolist() == [0.0]
+    assert people.attrs["report"]["nodata_everywhere"] is True
 
 
 def test_population_raster_not_reaching_the_zones_warns_naming_them(tmp_path):
@@ -384,7 +393,8 @@ def test_population_raster_not_reaching_the_zones_warns_naming_them(tmp_path):
     with pytest.warns(RasterValueWarning, match=r"1 zone\(s\) cover no valid cell of population raster .*pop.tif.*"
                                                 r"Z1 远郊; check that raster and zones overlap"):
         people = zonal.population_within(z, path)
-    assert people.tolist() == [100.0, 0.0] and people.attrs["report"]["no_valid_codes"] == ["Z1"]
+    assert people.tolist() == [100.0, 0.0]
+    assert people.attrs["report"]["no_valid_codes"] == ["Z1"]
 
 
 def test_rotated_raster_error_names_the_file(tmp_path):

@@ -354,7 +354,7 @@ def _accumulate(r, weights, band, cov, acc, min_cov, default_weight):
     return fills
 
 
-class _nothing:  # noqa: N801  (a null context manager yielding None, named like contextlib's)
+class _nothing:
     def __enter__(self):
         return None
 

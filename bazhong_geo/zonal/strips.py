@@ -23,10 +23,10 @@ from numpy.typing import ArrayLike
 from .. import settings
 
 __all__ = [
+    "FILL_VALUES",
     "PREFETCH_BYTES",
     "BitPrefix",
     "StripSummary",
-    "FILL_VALUES",
     "as_dtype_values",
     "class_mask",
     "fill_mask",
@@ -141,7 +141,7 @@ def fills_found(data: np.ndarray, nodata: float | None, keep: ArrayLike | None =
     if fills is None or not fills.any():
         return {}
     vals, counts = np.unique(data[fills], return_counts=True)
-    return {float(v) if data.dtype.kind == "f" else int(v): int(c) for v, c in zip(vals, counts)}
+    return {float(v) if data.dtype.kind == "f" else int(v): int(c) for v, c in zip(vals, counts, strict=False)}
 
 
 def fill_warning(name: str, fills: dict) -> str:
@@ -273,7 +273,7 @@ def stream_summaries(ds: Any, classes: ArrayLike | None, band: int, progress: bo
                     data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
                     q.put(StripSummary(r0, data, classes, nodata))
                     del data
-        except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which re-raises it)
+        except BaseException as exc:
             q.put(exc)
         q.put(None)
 
