@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -57,8 +58,9 @@ def _check_rule(classes, fraction):
 
 # ------------------------------------------------------------------------------------ public: rasters
 
-def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", coverage=None, raster_crs=None,
-                 band=1, progress=False):
+def area_by_zone(  # noqa: PLR0913  (keyword options of the public call)
+        raster, zones, *, classes=None, fraction=None, id_col="code", coverage=None, raster_crs=None, band=1,
+        progress=False):
     """Built-up km² per zone from a raster, with exact coverage fractions and true cell areas.
 
     Cells cut by a zone edge count by the fraction of the cell inside the zone (exactextract's
@@ -138,11 +140,26 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
     (0.495, 0.495)
     """
     classes = _check_rule(classes, fraction)
-    return _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress)[0]
+    rule = _Rule(classes, fraction, id_col, raster_crs, band, progress)
+    return _area_by_zone(raster, zones, rule, coverage)[0]
 
 
-def _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress):
+@dataclasses.dataclass(frozen=True)
+class _Rule:
+    """The built-up rule and reading options of one area_by_zone call."""
+
+    classes: np.ndarray | None
+    fraction: str | None
+    id_col: str
+    raster_crs: object
+    band: int
+    progress: bool
+
+
+def _area_by_zone(raster, zones, rule, coverage):
     """area_by_zone returning (DataFrame, ZoneCoverage)."""
+    classes, fraction, id_col, raster_crs, band, progress = (rule.classes, rule.fraction, rule.id_col,
+                                                             rule.raster_crs, rule.band, rule.progress)
     with open_raster(raster, crs=raster_crs, north_up=False) as r:
         ds, name, rcrs = r.dataset, r.name, r.crs
         if coverage is not None:
@@ -176,7 +193,8 @@ def _result(zc, acc, ds, band, classes, fraction, name):
               "repaired_codes": list(zc.report.get("repaired_codes", [])),
               "empty_codes": list(zc.report.get("empty_codes", []))}
     outside = set(report["outside_codes"]) | set(report["empty_codes"])
-    report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2, strict=False) if v <= 0 and c not in outside)
+    report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2, strict=True)
+                                      if v <= 0 and c not in outside)
     report["nodata_everywhere"] = acc.total_valid_cells == 0
     if report["outside_codes"]:
         warnings.warn(f"{len(report['outside_codes'])} zone(s) lie outside the raster {name}: builtup_km2 0, "
@@ -206,8 +224,9 @@ def _result(zc, acc, ds, band, classes, fraction, name):
     return df
 
 
-def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="code", labels=None,
-                       raster_crs=None, band=1, progress=False):
+def area_by_zone_stack(  # noqa: PLR0913  (keyword options of the public call)
+        rasters, zones, *, classes=None, fraction=None, id_col="code", labels=None, raster_crs=None, band=1,
+        progress=False):
     """Built-up km² per zone for several rasters on one grid (e.g. yearly layers), computing coverage once.
 
     Parameters
@@ -243,10 +262,10 @@ def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="c
     classes = _check_rule(classes, fraction)
     # the first layer computes the zone coverage (while its raster is being read); the others reuse it,
     # two layers at a time (reading and decompressing release the GIL)
-    first, zc = _area_by_zone(rasters[0], zones, classes, fraction, id_col, None, raster_crs, band, progress)
+    rule = _Rule(classes, fraction, id_col, raster_crs, band, progress)
+    first, zc = _area_by_zone(rasters[0], zones, rule, None)
     with ThreadPoolExecutor(2) as pool:
-        rest = list(pool.map(lambda r: _area_by_zone(r, zones, classes, fraction, id_col, zc, raster_crs, band,
-                                                     progress)[0], rasters[1:]))
+        rest = list(pool.map(lambda r: _area_by_zone(r, zones, rule, zc)[0], rasters[1:]))
     out, reports = [], {}
     for lab, df in zip(labels, [first, *rest], strict=False):
         reports[lab] = df.attrs.get("report")
@@ -346,8 +365,9 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
 # ------------------------------------------------------------------------------------ extents
 
 def _read_builtup(ds, band, classes, fraction, min_fraction, area):
-    """Whole-raster built-up mask, for fraction rules the built-up share per cell, and the fill values read as
-    nodata (strip by strip).
+    """Whole-raster built-up mask, the built-up share per cell (fraction rules) and the fills read as nodata.
+
+    Read strip by strip.
     """
     from rasterio.windows import Window
 
@@ -383,8 +403,55 @@ def _cell_plane_m2(ds):
     return abs(t.a * t.e - t.b * t.d)
 
 
-def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_km2=0.01, settlements=None,
-            max_distance_m=2000.0, connectivity=8, raster_crs=None, band=1):
+def _patch_sums(labels, n, area, amount):
+    """(true footprint m², built-up m², cells) of every labelled patch (index 0 = background), 1,024 rows at a time."""
+    foot = np.zeros(n + 1)
+    built = np.zeros(n + 1)
+    cells = np.zeros(n + 1, dtype=np.int64)
+    shape = labels.shape
+    for r0 in range(0, shape[0], 1024):
+        lab = labels[r0:r0 + 1024]
+        rows = np.arange(r0, r0 + lab.shape[0])
+        if area.row_area is not None:
+            a = np.broadcast_to(area.row_area[rows][:, None], lab.shape)
+        else:
+            rr, cc = np.meshgrid(rows, np.arange(shape[1]), indexing="ij")
+            a = area.at(rr, cc)
+        lf = lab.ravel()
+        foot += np.bincount(lf, a.ravel(), minlength=n + 1)
+        cells += np.bincount(lf, minlength=n + 1)
+        if amount is not None:
+            am = amount[r0:r0 + 1024].astype(np.float64)
+            built += np.bincount(lf, (am * a).ravel(), minlength=n + 1)
+    return foot, (foot.copy() if amount is None else built), cells
+
+
+def _patch_polygons(labels, order, n, transform, connectivity):
+    """One (Multi)Polygon per kept patch, in ``order``, traced from the label grid."""
+    import shapely
+    from rasterio import features
+
+    remap = np.zeros(n + 1, dtype=np.int32)
+    remap[order] = np.arange(1, len(order) + 1, dtype=np.int32)
+    out_lab = remap[labels]
+    geoms, vals = [], []
+    for g, v in features.shapes(out_lab, mask=out_lab > 0, transform=transform, connectivity=connectivity):
+        geoms.append(shapely.geometry.shape(g))
+        vals.append(int(v))
+    vals = np.asarray(vals, dtype=np.int64)
+    geoms = np.asarray(geoms, dtype=object)
+    idx = np.argsort(vals, kind="stable")
+    polys = shapely.multipolygons(geoms[idx], indices=vals[idx] - 1) if len(idx) else np.zeros(0, dtype=object)
+    polys = np.asarray(polys, dtype=object)
+    if len(polys):
+        single = shapely.get_num_geometries(polys) == 1
+        polys[single] = shapely.get_geometry(polys[single], 0)
+    return polys
+
+
+def extents(  # noqa: PLR0913  (keyword options of the public call)
+        raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_km2=0.01, settlements=None,
+        max_distance_m=2000.0, connectivity=8, raster_crs=None, band=1):
     """Built-up patches (connected components of built-up cells), vectorised, with their km² and settlement.
 
     Parameters
@@ -426,10 +493,7 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
     >>> settlement_builtup_km2(patches, region.settlements)                                  # doctest: +SKIP
     """
     import geopandas as gpd
-    import shapely
-    from rasterio import features
     from scipy import ndimage
-
 
     classes = _check_rule(classes, fraction)
     if connectivity not in (4, 8):
@@ -449,44 +513,11 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
     structure = np.ones((3, 3), dtype=bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
     labels, n = ndimage.label(mask, structure=structure)
     del mask
-    foot = np.zeros(n + 1)
-    built = np.zeros(n + 1)
-    cells = np.zeros(n + 1, dtype=np.int64)
-    for r0 in range(0, shape[0], 1024):
-        lab = labels[r0:r0 + 1024]
-        rows = np.arange(r0, r0 + lab.shape[0])
-        if area.row_area is not None:
-            a = np.broadcast_to(area.row_area[rows][:, None], lab.shape)
-        else:
-            rr, cc = np.meshgrid(rows, np.arange(shape[1]), indexing="ij")
-            a = area.at(rr, cc)
-        lf = lab.ravel()
-        foot += np.bincount(lf, a.ravel(), minlength=n + 1)
-        cells += np.bincount(lf, minlength=n + 1)
-        if amount is not None:
-            am = amount[r0:r0 + 1024].astype(np.float64)
-            built += np.bincount(lf, (am * a).ravel(), minlength=n + 1)
-    if amount is None:
-        built = foot.copy()
+    foot, built, cells = _patch_sums(labels, n, area, amount)
     keep = np.nonzero(built[1:] / 1e6 >= min_area_km2)[0] + 1
-    remap = np.zeros(n + 1, dtype=np.int32)
     order = keep[np.lexsort((keep, -built[keep]))]  # decreasing built-up, then label
-    remap[order] = np.arange(1, len(order) + 1, dtype=np.int32)
-    out_lab = remap[labels]
+    polys = _patch_polygons(labels, order, n, transform, connectivity)
     del labels
-    geoms, vals = [], []
-    for g, v in features.shapes(out_lab, mask=out_lab > 0, transform=transform, connectivity=connectivity):
-        geoms.append(shapely.geometry.shape(g))
-        vals.append(int(v))
-    del out_lab
-    vals = np.asarray(vals, dtype=np.int64)
-    geoms = np.asarray(geoms, dtype=object)
-    idx = np.argsort(vals, kind="stable")
-    polys = shapely.multipolygons(geoms[idx], indices=vals[idx] - 1) if len(idx) else np.zeros(0, dtype=object)
-    polys = np.asarray(polys, dtype=object)
-    if len(polys):
-        single = shapely.get_num_geometries(polys) == 1
-        polys[single] = shapely.get_geometry(polys[single], 0)
     gdf = gpd.GeoDataFrame({
         "patch_id": np.arange(1, len(order) + 1, dtype=np.int64),
         "cells": cells[order],
