@@ -156,7 +156,7 @@ def test_sums_and_stats_match_exactextract(tmp_path):
     data[rng.random(data.shape) < 0.1] = -9999.0
     tr = from_origin(500_000, 3_500_040, 1, 1)
     path = write(tmp_path / "v.tif", data, tr, "EPSG:4545", nodata=-9999.0)
-    zones = shapely.transform(_zones(), lambda xy: [*xy, 500000, 3500000])
+    zones = shapely.transform(_zones(), lambda xy: xy + np.array([500_000.0, 3_500_000.0]))
     gdf = gpd.GeoDataFrame({"code": np.arange(len(zones))}, geometry=zones, crs=4545)
     ee = exact_extract(path, gdf, ["sum", "count", "min", "max", "mean"], output="pandas")
     cov = zonal.compute_coverage(zones, tr, data.shape)

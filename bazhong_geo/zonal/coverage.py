@@ -72,12 +72,12 @@ def _split(x0, y0, x1, y1, axis):
     pstart = cstart + np.arange(m)  # index of each segment's first piece
     cross_out = pstart[seg_c] + j + 1  # piece that starts at this crossing
     P = tot + m
-    sa = np.empty(P); sb = np.empty(P); ea = np.empty(P); eb = np.empty(P)
-    sa[pstart] = a0; sb[pstart] = b0
-    sa[cross_out] = k; sb[cross_out] = kb
-    ea[cross_out - 1] = k; eb[cross_out - 1] = kb
+    sa, sb, ea, eb = np.empty(P), np.empty(P), np.empty(P), np.empty(P)
+    sa[pstart], sb[pstart] = a0, b0
+    sa[cross_out], sb[cross_out] = k, kb
+    ea[cross_out - 1], eb[cross_out - 1] = k, kb
     last = pstart + n
-    ea[last] = a1; eb[last] = b1
+    ea[last], eb[last] = a1, b1
     seg = np.repeat(np.arange(m), npieces)
     if axis == 0:
         return sa, sb, ea, eb, seg
@@ -120,8 +120,8 @@ class Coverage:
         overlap), sorted by row.
     """
 
-    def __init__(self, cell_row, cell_col, cell_zone, cell_frac, run_row, run_c0, run_c1, run_zone, run_w,
-                 presorted=False):
+    def __init__(  # noqa: PLR0913, PLR0917  (the nine parallel arrays of the sparse coverage, by name)
+            self, cell_row, cell_col, cell_zone, cell_frac, run_row, run_c0, run_c1, run_zone, run_w, presorted=False):
         if presorted:
             self.cell_row, self.cell_col, self.cell_zone, self.cell_frac = cell_row, cell_col, cell_zone, cell_frac
             self.run_row, self.run_c0, self.run_c1, self.run_zone, self.run_w = run_row, run_c0, run_c1, run_zone, run_w
@@ -192,7 +192,7 @@ def compute_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int]
     Zones are processed in batches of about ``batch_pieces`` boundary pieces (bounded memory, cache
     friendly), ``threads`` batches at a time.
     """
-    tick = timer or (lambda label: None)
+    tick = timer or (lambda _label: None)
     x0, y0, x1, y1, zone = ring_segments(geoms, ~transform)
     tick("rings")
     est = np.abs(np.floor(x1) - np.floor(x0)) + np.abs(np.floor(y1) - np.floor(y0)) + 1.0
@@ -284,8 +284,8 @@ def merge_coverages(parts: list[Coverage]) -> Coverage:
 def _merge(parts):
     """Merge batch coverages (each sorted by row) into one sorted by row, one field at a time (low peak memory)."""
     out = {}
-    for prefix, fields in (("cell", ("cell_row", "cell_col", "cell_zone", "cell_frac")),
-                           ("run", ("run_row", "run_c0", "run_c1", "run_zone", "run_w"))):
+    for fields in (("cell_row", "cell_col", "cell_zone", "cell_frac"),
+                   ("run_row", "run_c0", "run_c1", "run_zone", "run_w")):
         rows = np.concatenate([getattr(p, fields[0]) for p in parts])
         order = np.argsort(rows, kind="stable")  # timsort merges the sorted batches
         out[fields[0]] = rows[order]
@@ -298,6 +298,22 @@ def _merge(parts):
             del col
         del order
     return Coverage(**out, presorted=True)
+
+
+def _runs(urow, ucol, uzone, gfirst, run_val, height, width):
+    """Runs of untouched cells between consecutive boundary cells of a (row, zone) group, with their weight."""
+    nxt_same = np.zeros(len(urow), dtype=bool)
+    np.logical_not(gfirst[1:], out=nxt_same[:-1])
+    i = np.nonzero(nxt_same & (np.abs(run_val) > _FLOAT_EPS))[0]
+    rv = run_val[i]
+    rc0 = np.clip(ucol[i] + 1, 0, width)
+    rc1 = np.clip(ucol[i + 1], 0, width)
+    rr = urow[i]
+    ok = np.nonzero((rc1 > rc0) & (rr >= 0) & (rr < height))[0]
+    rv = rv[ok]
+    rvr = np.round(rv)
+    rv = np.where(np.abs(rv - rvr) < 1e-6, rvr, rv)
+    return rr[ok], rc0[ok], rc1[ok], uzone[i][ok], rv
 
 
 def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
@@ -368,18 +384,6 @@ def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
     # boundary cells
     inside = (urow >= 0) & (urow < height) & (ucol >= 0) & (ucol < width) & (frac > 1e-12)
     cells = (urow[inside], ucol[inside], uzone[inside], np.minimum(frac[inside], 1.0))
-    # runs of untouched cells between consecutive boundary cells of a (row, zone) group
-    nxt_same = np.zeros(len(group), dtype=bool)
-    np.logical_not(gfirst[1:], out=nxt_same[:-1])
-    i = np.nonzero(nxt_same & (np.abs(run_val) > _FLOAT_EPS))[0]
-    rv = run_val[i]
-    rc0 = np.clip(ucol[i] + 1, 0, width)
-    rc1 = np.clip(ucol[i + 1], 0, width)
-    rr = urow[i]
-    ok = np.nonzero((rc1 > rc0) & (rr >= 0) & (rr < height))[0]
-    rv = rv[ok]
-    rvr = np.round(rv)
-    rv = np.where(np.abs(rv - rvr) < 1e-6, rvr, rv)
-    runs = (rr[ok], rc0[ok], rc1[ok], uzone[i][ok], rv)
+    runs = _runs(urow, ucol, uzone, gfirst, run_val, height, width)
     tick("runs")
     return Coverage(*cells, *runs, presorted=True)
