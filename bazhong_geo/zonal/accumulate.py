@@ -23,7 +23,8 @@ from .zones import ZoneCoverage
 __all__ = ["AreaSums", "ZoneStats", "coverage_sums"]
 
 
-def coverage_sums(coverage: Coverage, values: np.ndarray, n_zones: int, weights: np.ndarray | None = None) -> np.ndarray:
+def coverage_sums(coverage: Coverage, values: np.ndarray, n_zones: int,
+                  weights: np.ndarray | None = None) -> np.ndarray:
     """Σ over cells of coverage fraction × value (× weight) for each zone, from an in-memory grid.
 
     Parameters

@@ -316,6 +316,18 @@ def _runs(urow, ucol, uzone, gfirst, run_val, height, width):
     return rr[ok], rc0[ok], rc1[ok], uzone[i][ok], rv
 
 
+def _pieces(x0, y0, x1, y1, zone):
+    """(Δy, Δy counted in its own cell, row, col, zone) of the non-horizontal pieces (each within one cell)."""
+    dy = y1 - y0
+    keep = np.nonzero(dy != 0.0)[0]  # horizontal pieces contribute nothing
+    dy = dy[keep]
+    mx = 0.5 * (x0[keep] + x1[keep])
+    row = np.floor(0.5 * (y0[keep] + y1[keep])).astype(np.int64)
+    col_f = np.floor(mx)
+    a = dy * (1.0 - (mx - col_f))  # part of the piece's Δy counted in its own cell
+    return dy, a, row, col_f.astype(np.int64), zone[keep]
+
+
 def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
     height, width = shape
     # split at integer columns then rows: every piece lies in one cell
@@ -324,17 +336,8 @@ def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
     x0, y0, x1, y1, s = _split(x0, y0, x1, y1, axis=1)
     zone = zone[s]
     tick("split")
-    dy = y1 - y0
-    keep = np.nonzero(dy != 0.0)[0]  # horizontal pieces contribute nothing
-    dy = dy[keep]
-    mx = 0.5 * (x0[keep] + x1[keep])
-    row = np.floor(0.5 * (y0[keep] + y1[keep])).astype(np.int64)
-    zone = zone[keep]
-    del x0, x1, y0, y1, s, keep
-    col_f = np.floor(mx)
-    a = dy * (1.0 - (mx - col_f))  # part of the piece's Δy counted in its own cell
-    col = col_f.astype(np.int64)
-    del mx, col_f
+    dy, a, row, col, zone = _pieces(x0, y0, x1, y1, zone)
+    del x0, x1, y0, y1, s
     empty_i = np.zeros(0, dtype=np.int32)
     if len(dy) == 0:
         return Coverage(empty_i, empty_i, empty_i, np.zeros(0), empty_i, empty_i, empty_i, empty_i, np.zeros(0))

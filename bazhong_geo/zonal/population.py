@@ -78,7 +78,8 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
     pandas.Series
         People per zone (float), indexed like ``zones``, named ``column``. ``attrs["report"]``:
         ``population_total`` (all people of the input), ``population_outside`` (located people, or people in
-        valid raster cells, in no zone), ``method`` ("points", "areal_weighting", "points+areal_weighting" or "raster") and, when some rows have no
+        valid raster cells, in no zone), ``method`` ("points", "areal_weighting", "points+areal_weighting" or
+        "raster") and, when some rows have no
         coordinates, ``population_unlocated`` and ``population_unlocated_rows`` (codes, else positions);
         ``repaired_codes``, ``empty_codes``, and for rasters ``no_valid_codes``, ``nodata_everywhere`` and
         ``fill_values_as_nodata`` when they apply (each also warned about).

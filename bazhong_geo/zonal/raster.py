@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,10 +31,10 @@ def check_north_up(transform: Any, name: str) -> None:
     """Raise UnsupportedGridError unless ``transform`` is axis-aligned (no rotation or shear).
 
     >>> from affine import Affine
-    >>> check_north_up(Affine(1, 0.5, 0, 0, -1, 0), "pop.tif")
+    >>> check_north_up(Affine(1, 0.5, 0, 0, -1, 0), "pop.tif")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    bazhong_geo._errors.UnsupportedGridError: raster pop.tif: transform (1.0, 0.5, 0.0, 0.0, -1.0, 0.0) is rotated or sheared; warp it to a north-up grid (gdalwarp) first
+    bazhong_geo._errors.UnsupportedGridError: raster pop.tif: transform (1.0, 0.5, ...) is rotated or sheared; warp...
     """
     if transform.b != 0 or transform.d != 0:
         raise UnsupportedGridError(
@@ -162,7 +163,7 @@ def open_raster(source: Any, *, crs: Any = None, what: str = "raster", north_up:
         from rasterio.errors import RasterioIOError
 
         name = os.fspath(source)
-        if not os.path.exists(name):
+        if not Path(name).exists():
             raise RasterNotFoundError(f"{what}: file {name!r} does not exist; check the path")
         try:
             ds = rasterio.open(name)

@@ -3,7 +3,8 @@
 For each zone the raster's cells are weighted by their coverage fraction *c* (the share of the cell inside
 the zone, exact; :mod:`.coverage`) — for line zones by the length of line inside the cell, in the raster
 CRS's units (values along roads weighted by length; ``count`` is then the length, as in exactextract).
-Cells whose coverage is below ``min_coverage_frac``, nodata cells and NaN are left out. With *x* the cell value and *w* the value of a second (weights) raster:
+Cells whose coverage is below ``min_coverage_frac``, nodata cells and NaN are left out. With *x* the cell value
+and *w* the value of a second (weights) raster:
 
 =========================  ==========================================================================
 ``count``                  Σ c (cells, partly covered ones counted by their fraction)
@@ -242,7 +243,8 @@ def _strip_pairs(cov, r0, r1, width, min_cov):
 
 # ------------------------------------------------------------------------------------ public
 
-def zonal_stats(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, stats: Any = ("count", "sum", "mean"), *,
+def zonal_stats(  # noqa: PLR0913  (keyword options of the public call, as exactextract names them)
+        raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, stats: Any = ("count", "sum", "mean"), *,
                 weights: Any = None, min_coverage_frac: float = 0.0, default_weight: float | None = None,
                 id_col: str = "code", raster_crs: Any = None, band: int = 1) -> pd.DataFrame:
     """Coverage-weighted statistics of a raster in each zone (polygons by area, lines by length).
@@ -329,7 +331,7 @@ def _accumulate(r, weights, band, cov, acc, min_cov, default_weight):
     """Stream the raster (and weights) strip by strip into the accumulator; returns the fill values found."""
     fills: dict = {}
     with open_raster(weights, crs=r.crs, what="weights raster", north_up=False) if weights is not None \
-            else _nothing() as wr:
+            else _Nothing() as wr:
         if wr is not None and (wr.shape != r.shape or not wr.transform.almost_equals(r.transform)):
             raise GridMismatchError(
                 f"weights raster {wr.name} is on another grid (shape {wr.shape}, transform {tuple(wr.transform)[:6]}) "
@@ -354,7 +356,9 @@ def _accumulate(r, weights, band, cov, acc, min_cov, default_weight):
     return fills
 
 
-class _nothing:
+class _Nothing:
+    """A context manager yielding None (no weights raster)."""
+
     def __enter__(self):
         return None
 
@@ -490,7 +494,7 @@ def zonal_cells(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, *, weights
     with open_raster(raster, crs=raster_crs, north_up=False) as r:
         codes, _, cov, _ = _zone_geometries(zones, id_col, r.crs, r.transform, r.shape)
         wctx = open_raster(weights, crs=r.crs, what="weights raster", north_up=False) if weights is not None \
-            else _nothing()
+            else _Nothing()
         with wctx as wr:
             for r0, r1 in strips(r.dataset):
                 raw, valid = _read_strip(r, band, r0, r1)
