@@ -1,4 +1,7 @@
-"""Service catchments of the settlement system: radius, Voronoi, nested and road-network catchments; population served; gaps."""
+"""Service catchments of the settlement system: radius, Voronoi, nested and road-network catchments.
+
+Also the people each catchment serves, and the gaps between catchments.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,8 @@ def _tier_rows(system, tier, report: dict):
 
     gdf = _frame(system)
     many = isinstance(tier, (list, tuple, set))
-    ts = [Tier.parse(x) for x in (sorted(tier, key=str) if isinstance(tier, set) else tier)] if many else [Tier.parse(tier)]
+    ts = ([Tier.parse(x) for x in (sorted(tier, key=str) if isinstance(tier, set) else tier)] if many
+          else [Tier.parse(tier)])
     t = ts[0]
     values = [x.value for x in ts]
     rows = gdf[gdf["tier"].isin(values)]
@@ -65,7 +69,7 @@ def _tier_rows(system, tier, report: dict):
 
 
 def _geometry(obj, what="within"):
-    """A single (Multi)Polygon in EPSG:4545 from a geometry, GeoSeries/GeoDataFrame or Region (default: the prefecture)."""
+    """A single (Multi)Polygon in EPSG:4545 from a geometry, GeoSeries/GeoDataFrame or Region (default: prefecture)."""
     return region_geometry(obj, what)
 
 
@@ -122,8 +126,9 @@ def _finish(rows, geoms, report, population=None, extra=None):
 def _warn_outside(rows, method: str) -> None:
     """Warn about settlements lying outside ``within`` (their catchment is what reaches inside: maybe nothing)."""
     names = rows["name"].astype(str) if "name" in rows else rows["code"].astype(str)
-    listing = ", ".join(f"{c} {n}" for c, n in zip(rows["code"].astype(str), names, strict=False)) if len(rows) <= 20 else \
-        ", ".join(rows["code"].astype(str).head(20)) + " ..."
+    codes = rows["code"].astype(str)
+    listing = (", ".join(f"{c} {n}" for c, n in zip(codes, names, strict=True)) if len(rows) <= 20
+               else ", ".join(codes.head(20)) + " ...")
     warnings.warn(f"{len(rows)} settlement(s) lie outside 'within' ({listing}): their {method} catchment is only "
                   f"what reaches inside it, possibly nothing (report['outside_within']); widen 'within' or check "
                   f"their coordinates", stacklevel=3)
@@ -203,7 +208,7 @@ def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- catchments
 
 def default_radii():
-    """The default catchment radius by tier (``data/config/catchment_radii.csv``): ``tier``, ``radius_m``, ``source``."""
+    """The default catchment radius by tier (``data/config/catchment_radii.csv``): tier, radius_m, source."""
     import pandas as pd
 
     from ._paths import config_path
@@ -356,7 +361,7 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
         cc = rows["county_code"].astype(object).to_numpy() if "county_code" in rows else np.full(len(rows), None)
         known = np.isin(cc.astype(str), ccodes)
         if (~known).any():
-            pts = gpd.GeoSeries(rows.geometry.values[~known], crs=WORK_EPSG)
+            pts = gpd.GeoSeries(rows.geometry.to_numpy()[~known], crs=WORK_EPSG)
             hit = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), gpd.GeoDataFrame({"c": ccodes}, geometry=cgeoms,
                                                                                crs=WORK_EPSG),
                             predicate="intersects", how="left")
@@ -403,6 +408,112 @@ def _county_membership(rows, county_codes) -> list[set]:
     return out
 
 
+def _nested_located(gdf, report):
+    """The located settlements, sorted by code; the others counted and warned about."""
+    ok = _located(gdf)
+    report["unlocated"] = int((~ok).sum())
+    if (~ok).any():
+        report["unlocated_codes"] = gdf.loc[~ok, "code"].tolist()
+        warnings.warn(f"{(~ok).sum()} settlement(s) without coordinates are left out of nested catchments",
+                      stacklevel=3)
+    loc = gdf[ok].sort_values("code", kind="stable").reset_index(drop=True)
+    if len(loc) == 0:
+        raise EmptyInputError("no settlement has coordinates; nested catchments need points")
+    return loc
+
+
+def _nested_outside(loc, region, report):
+    """Settlements outside ``within``: kept, listed and warned about."""
+    import shapely
+
+    xy = shapely.get_coordinates(np.asarray(loc.geometry.to_numpy(), dtype=object))
+    outside = ~shapely.intersects_xy(region, xy[:, 0], xy[:, 1])
+    if outside.any():
+        report["outside_within"] = loc.loc[outside, "code"].tolist()
+        _warn_outside(loc.loc[outside], "nested")
+
+
+def _blank(p) -> bool:
+    return p is None or (isinstance(p, float) and np.isnan(p))
+
+
+def _effective_parents(gdf, loc, report):
+    """Each located settlement's nearest located ancestor (None for roots); re-hung ones in the report."""
+    parent_of = dict(zip(gdf["code"], gdf["parent_code"], strict=True))
+    located = set(loc["code"])
+    eff: dict = {}
+    reattached = []
+    for code, p in zip(loc["code"], loc["parent_code"], strict=True):
+        seen = {code}
+        q = p
+        while not _blank(q) and q not in located and q not in seen:
+            seen.add(q)
+            q = parent_of.get(q)
+        q = q if (q in located and q != code) else None
+        if q != p and not _blank(p):
+            reattached.append(code)
+        eff[code] = q
+    if reattached:
+        report["reattached"] = reattached
+    return eff
+
+
+def _nested_partition(loc, eff, region):
+    """Top-down recursive Voronoi: (catchment, core, depth) of every located settlement."""
+    import shapely
+
+    children: dict = {}
+    for c, p in eff.items():
+        children.setdefault(p, []).append(c)
+    coords = shapely.get_coordinates(np.asarray(loc.geometry.to_numpy(), dtype=object))
+    xy_of = dict(zip(loc["code"], map(tuple, coords), strict=True))
+    catch: dict = {}
+    core: dict = {}
+    depth: dict = {}
+    dup_groups: list = []
+    frontier = [(None, region, children.get(None, []), 0)]
+    while frontier:
+        nxt = []
+        for p, area, kids, d in frontier:
+            cell_of = _split_among(p, area, kids, xy_of, dup_groups)
+            if p is not None:
+                core[p] = cell_of.get(p, shapely.Polygon())
+            for c in kids:
+                catch[c] = cell_of.get(c, shapely.Polygon())
+                depth[c] = d
+                if c in children:
+                    nxt.append((c, catch[c], children[c], d + 1))
+                else:
+                    core[c] = catch[c]
+        frontier = nxt
+    if dup_groups:
+        listing = "; ".join(",".join(g) for g in dup_groups[:10])
+        raise DuplicateLocationError(
+            f"sibling settlements share a location ({listing}); correct their coordinates so that each has its own cell"
+        )
+    return catch, core, depth
+
+
+def _split_among(parent_code, area, kids, xy_of, dup_groups):
+    """Voronoi cells of a parent and its children within the parent's area; siblings on one point are collected.
+
+    A child sitting on its parent's point takes the shared cell (the parent's core is then empty).
+    """
+    seeds = ([parent_code] if parent_code is not None else []) + sorted(kids)
+    xy = np.array([xy_of[c] for c in seeds])
+    keep, members = _dedupe_locations(xy, np.array(seeds, dtype=object), "merge", {})
+    for m in (members or {}).values():
+        sib = [c for c in m if c != parent_code]
+        if len(sib) > 1:
+            dup_groups.append(sib)
+    cell_of = {}
+    for k, cell in zip(keep, voronoi_cells(xy[keep], area), strict=True):
+        grp = members.get(k, [seeds[k]]) if members else [seeds[k]]
+        kid = [c for c in grp if c != parent_code]
+        cell_of[kid[0] if kid else seeds[k]] = cell
+    return cell_of
+
+
 def nested(system, *, within=None, population=None):
     """Hierarchical catchments along the parent links: the tiers nest exactly, by construction.
 
@@ -447,92 +558,13 @@ def nested(system, *, within=None, population=None):
     >>> n.set_index("code").geometry.area.round(6).to_dict()
     {'t': 16.0, 'v1': 6.0, 'v2': 6.0}
     """
-    import shapely
-
     gdf = _frame(system)
     report: dict = {"settlements": len(gdf)}
-    ok = _located(gdf)
-    report["unlocated"] = int((~ok).sum())
-    if (~ok).any():
-        report["unlocated_codes"] = gdf.loc[~ok, "code"].tolist()
-        warnings.warn(f"{(~ok).sum()} settlement(s) without coordinates are left out of nested catchments",
-                      stacklevel=2)
-    loc = gdf[ok].sort_values("code", kind="stable").reset_index(drop=True)
-    if len(loc) == 0:
-        raise EmptyInputError("no settlement has coordinates; nested catchments need points")
+    loc = _nested_located(gdf, report)
     region = _geometry(within, "within")
-    xy = shapely.get_coordinates(np.asarray(loc.geometry.values, dtype=object))
-    outside = ~shapely.intersects_xy(region, xy[:, 0], xy[:, 1])
-    if outside.any():
-        report["outside_within"] = loc.loc[outside, "code"].tolist()
-        _warn_outside(loc.loc[outside], "nested")
-    parent_of = dict(zip(gdf["code"], gdf["parent_code"], strict=False))
-    located = set(loc["code"])
-    eff: dict = {}
-    reattached = []
-    for code, p in zip(loc["code"], loc["parent_code"], strict=False):
-        seen = {code}
-        q = p
-        while q is not None and not (isinstance(q, float) and np.isnan(q)) and q not in located:
-            if q in seen:
-                break
-            seen.add(q)
-            q = parent_of.get(q)
-        q = q if (q in located and q not in (code,)) else None
-        if q != p and p is not None and not (isinstance(p, float) and np.isnan(p)):
-            reattached.append(code)
-        eff[code] = q
-    if reattached:
-        report["reattached"] = reattached
-    children: dict = {}
-    for c, p in eff.items():
-        children.setdefault(p, []).append(c)
-    xy_of = dict(zip(loc["code"], map(tuple, shapely.get_coordinates(np.asarray(loc.geometry.values, dtype=object))), strict=False))
-    catch: dict = {}
-    core: dict = {}
-    depth: dict = {}
-    dup_groups = []
-
-    def split(parent_code, area, kids, d):
-        seeds = ([parent_code] if parent_code is not None else []) + sorted(kids)
-        xy = np.array([xy_of[c] for c in seeds])
-        keep, members = _dedupe_locations(xy, np.array(seeds, dtype=object), "merge", {})
-        if members:
-            for k, m in members.items():
-                if parent_code is not None and parent_code in m:
-                    # a child sitting on its parent's point takes the shared cell; the parent's core is empty
-                    pass
-                sib = [c for c in m if c != parent_code]
-                if len(sib) > 1:
-                    dup_groups.append(sib)
-        cells = voronoi_cells(xy[keep], area)
-        cell_of = {}
-        for k, cell in zip(keep, cells, strict=False):
-            grp = members.get(k, [seeds[k]]) if members else [seeds[k]]
-            kid = [c for c in grp if c != parent_code]
-            cell_of[kid[0] if kid else seeds[k]] = cell
-        if parent_code is not None:
-            core[parent_code] = cell_of.get(parent_code, shapely.Polygon())
-        for c in kids:
-            catch[c] = cell_of.get(c, shapely.Polygon())
-            depth[c] = d
-
-    frontier = [(None, region, children.get(None, []), 0)]
-    while frontier:
-        nxt = []
-        for p, area, kids, d in frontier:
-            split(p, area, kids, d)
-            for c in kids:
-                if c in children:
-                    nxt.append((c, catch[c], children[c], d + 1))
-                else:
-                    core[c] = catch[c]
-        frontier = nxt
-    if dup_groups:
-        listing = "; ".join(",".join(g) for g in dup_groups[:10])
-        raise DuplicateLocationError(
-            f"sibling settlements share a location ({listing}); correct their coordinates so that each has its own cell"
-        )
+    _nested_outside(loc, region, report)
+    eff = _effective_parents(gdf, loc, report)
+    catch, core, depth = _nested_partition(loc, eff, region)
     rows = loc.set_index("code").loc[sorted(catch, key=lambda c: (depth[c], c))].reset_index()
     codes = rows["code"].tolist()
     core_geoms = [core[c] for c in codes]
@@ -635,7 +667,7 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
         if key in rep:
             rep[key] = codes[rep[key]].tolist()
     iso = isochrones(grid, bands)
-    have = {(int(s), float(m)): geom for s, m, geom in zip(iso["source"], iso["minutes"], iso.geometry.values, strict=False)}
+    have = {(int(s), float(m)): geom for s, m, geom in zip(iso["source"], iso["minutes"], iso.geometry.values)}
     src, mins, geoms = [], [], []
     for m in bands:
         for i in range(len(rows)):
