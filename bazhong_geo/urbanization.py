@@ -43,6 +43,7 @@ from .zonal.areas import CellArea, area_km2
 from .zonal.coverage import compute_coverage
 from .zonal.raster import open_raster
 from .zonal.strips import fill_mask, fill_warning, fills_found
+from .zonal.zones import polygon_zones, repair_zones
 
 __all__ = [
     "LEVEL1_CLASSES",
@@ -133,8 +134,7 @@ def _read_aligned(src, what, shape, transform, crs):
                 f"{what}: array shape {arr.shape} differs from the population grid {shape}; "
                 "pass a layer on the same grid as the population"
             )
-        values = np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
-        return values
+        return np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
     values, valid, tr, c, label = _read_raster(src, what)
     if values.shape != shape or not tr.almost_equals(transform) or (crs is not None and c != crs):
         raise GridMismatchError(
@@ -186,9 +186,9 @@ def _metres(crs) -> float | None:
         return None
 
 
-def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, means=None, data_means=None,
-                         cell_size_m=1000.0,
-                         target_crs=MOLLWEIDE):
+def aggregate_to_km_grid(  # noqa: PLR0913  (keyword options of the public call)
+        values, valid, transform, crs, *, land_share=None, means=None, data_means=None, cell_size_m=1000.0,
+        target_crs=MOLLWEIDE):
     """Aggregate a population grid exactly onto a grid of ``cell_size_m`` cells (population conserved).
 
     Three cases, chosen from the input grid:
@@ -234,7 +234,6 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
     >>> g.population.shape, float(g.population.sum()), g.method
     ((2, 2), 400.0, 'block_sum')
     """
-    from affine import Affine
     from rasterio.crs import CRS
 
     if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
@@ -263,15 +262,29 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
             return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * true_km2)
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
-            return _block_sum(values, valid, land, specs, transform, crs, round(fx), round(fy),
-                              unit, cell_size_m)
-    return _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
-                            Affine)
+            return _block_sum(_Fine(values, valid, land, specs, transform, crs), round(fx), round(fy), unit,
+                              cell_size_m)
+    return _exact_aggregate(_Fine(values, valid, land, specs, transform, crs), cell_size_m,
+                            CRS.from_user_input(target_crs))
 
 
-def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_size_m):
+@dataclasses.dataclass(frozen=True)
+class _Fine:
+    """The fine input grid of an aggregation: values, validity, land share, auxiliary layers, grid."""
+
+    values: np.ndarray
+    valid: np.ndarray
+    land: np.ndarray
+    specs: list
+    transform: Any
+    crs: Any
+
+
+def _block_sum(fine: _Fine, fx, fy, unit, cell_size_m):
     from affine import Affine
 
+    values, valid, land, specs, transform, crs = (fine.values, fine.valid, fine.land, fine.specs, fine.transform,
+                                                  fine.crs)
     h, w = values.shape
     size = cell_size_m / unit  # target cell size in CRS units
     # align blocks to multiples of the target cell size where the fine grid allows it
@@ -303,11 +316,14 @@ def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_si
     return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum", data_km2)
 
 
-def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, target, Affine):
+def _exact_aggregate(fine: _Fine, cell_size_m, target):
     import shapely
+    from affine import Affine
     from pyproj import Transformer
     from rasterio.warp import transform_bounds
 
+    values, valid, land, specs, transform, crs = (fine.values, fine.valid, fine.land, fine.specs, fine.transform,
+                                                  fine.crs)
     h, w = values.shape
     left, top = transform.c, transform.f
     right, bottom = left + w * transform.a, top + h * transform.e
@@ -445,7 +461,7 @@ def _majority_smooth(centre, allowed, k):
 
 
 def _near(mask, candidates, radius_cells):
-    """For cells in ``candidates``: is a ``mask`` cell within ``radius_cells`` (centre-to-centre)?
+    """For cells in ``candidates``, whether a ``mask`` cell lies within ``radius_cells`` (centre-to-centre).
 
     Equivalent to ``scipy.ndimage.distance_transform_edt(~mask) <= radius_cells`` at those cells, computed only
     where it is needed (a disk of offsets over flat indices).
@@ -741,7 +757,8 @@ class DegurbaGrid:
         dtype = "uint8" if is_int else "float64"
         nodata = 0 if is_int else np.nan
         out = [a.astype(dtype) if is_int else np.where(self.valid, a, np.nan).astype(dtype) for a in arrays]
-        profile = {"driver": "GTiff", "width": self.shape[1], "height": self.shape[0], "count": len(out), "dtype": dtype,
+        profile = {"driver": "GTiff", "width": self.shape[1], "height": self.shape[0], "count": len(out),
+                   "dtype": dtype,
                        "crs": self.crs, "transform": self.transform, "nodata": nodata, "compress": "deflate"}
         with rasterio.open(path, "w", **profile) as dst:
             for i, (name, a) in enumerate(zip(layers, out, strict=False), start=1):
@@ -762,7 +779,8 @@ def degurba(
 ) -> DegurbaGrid:
     """Classify a population grid by the Degree of Urbanisation, levels 1 and 2.
 
-    The rules (defaults are the official values, in :class:`DegurbaThresholds`; *Applying the Degree of Urbanisation*, 2021 edition, ch. 2 and
+    The rules (defaults are the official values, in :class:`DegurbaThresholds`; *Applying the Degree of
+    Urbanisation*, 2021 edition, ch. 2 and
     Annex; GHSL Data Package 2023/2024 for the level-2 GHS-SMOD classes):
 
     Level 1
@@ -1045,9 +1063,64 @@ _L2_SHARE_COLS = {
 
 def _grid_coverage(grid: DegurbaGrid, units):
     """Exact coverage of grid cells by unit polygons -> (unit index per pair, flat cell id, coverage fraction)."""
-    geoms = units.geometry.to_numpy()
+    codes = units.index.astype(str).to_numpy()
+    geoms, _ = repair_zones(units.geometry.to_numpy(), codes, stacklevel=4)  # bow-ties repaired, warned
+    geoms = polygon_zones(geoms, codes, "units")  # every polygon, also inside collections
     zone, row, col, cov = compute_coverage(geoms, grid.transform, grid.shape).pairs()
     return zone, row * grid.shape[1] + col, cov
+
+
+def _check_units(units, id_col):
+    """Units: present, with a CRS, the id column, unique ids and a geometry on every row."""
+    if units is None:
+        raise EmptyInputError("classify_units: no units given; pass a GeoDataFrame of polygons")
+    if len(units) == 0:
+        raise EmptyInputError("classify_units: the units GeoDataFrame has no rows")
+    if units.crs is None:
+        raise MissingCRSError("classify_units: the units have no CRS; set it with .set_crs(...)")
+    if id_col not in units.columns:
+        raise MissingColumnError(f"classify_units: column {id_col!r} not in the units ({list(units.columns)}); "
+                                 f"pass id_col=...")
+    dup = units[id_col][units[id_col].duplicated(keep=False)]
+    if len(dup):
+        raise DuplicateCodeError(f"classify_units: {id_col} values repeat: {sorted(map(str, dup.unique()))[:20]}")
+    empty = units.geometry.isna() | units.geometry.is_empty
+    if empty.any():
+        raise EmptyInputError(
+            f"classify_units: rows {list(units.index[empty])[:20]} ({id_col} "
+            f"{list(units.loc[empty, id_col])[:20]}) have no geometry; fix or remove them"
+        )
+
+
+def _unit_population(grid, population):
+    """People per grid cell: the grid's own, an array on the grid, or a raster aggregated to it."""
+    if population is None:
+        return grid.population
+    if isinstance(population, np.ndarray) and not _is_raster_tuple(population):
+        if population.shape != grid.shape:
+            raise GridMismatchError(
+                f"classify_units: population shape {population.shape} differs from grid {grid.shape}")
+        return np.where(np.isfinite(population), population, 0.0)
+    v, ok, tr, crs, label = _read_raster(population, "population")
+    km = aggregate_to_km_grid(v, ok, tr, crs, cell_size_m=grid.thresholds.cell_size_m)
+    if km.population.shape != grid.shape or not km.transform.almost_equals(grid.transform):
+        raise GridMismatchError(
+            f"classify_units: population {label} aggregates to a grid {km.population.shape} "
+            f"{tuple(km.transform)[:6]} unlike the DEGURBA grid {grid.shape} {tuple(grid.transform)[:6]}"
+        )
+    return km.population
+
+
+def _unit_classes(w1, w2, known):
+    """Level-1 and level-2 unit codes from the class shares (population, else land area)."""
+    half = 0.5 - 1e-9  # shares that are 50 % by construction must not fall below it by float rounding
+    l1_code = np.where(w1[:, 3] >= half, 3, np.where(w1[:, 1] < half, 2, 1))
+    l1_code = np.where(known, l1_code, 1)
+    town = np.where(w2[:, 30] + w2[:, 23] >= half, 23, np.where(w2[:, 21] + w1[:, 1] >= half, 21, 22))
+    urbanish = w2[:, 30] + w2[:, 23] + w2[:, 22] + w2[:, 21] + w2[:, 13]
+    rural = np.where(urbanish >= half, 13, np.where(w2[:, 11] >= half, 11, 12))
+    l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(known, rural, 11)))
+    return l1_code, l2_code
 
 
 def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: str = "code"):
@@ -1103,40 +1176,8 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     """
     import pandas as pd
 
-    if units is None:
-        raise EmptyInputError("classify_units: no units given; pass a GeoDataFrame of polygons")
-    if len(units) == 0:
-        raise EmptyInputError("classify_units: the units GeoDataFrame has no rows")
-    if units.crs is None:
-        raise MissingCRSError("classify_units: the units have no CRS; set it with .set_crs(...)")
-    if id_col not in units.columns:
-        raise MissingColumnError(f"classify_units: column {id_col!r} not in the units ({list(units.columns)})")
-    dup = units[id_col][units[id_col].duplicated(keep=False)]
-    if len(dup):
-        raise DuplicateCodeError(f"classify_units: {id_col} values repeat: {sorted(map(str, dup.unique()))[:20]}")
-    empty = units.geometry.isna() | units.geometry.is_empty
-    if empty.any():
-        raise EmptyInputError(
-            f"classify_units: rows {list(units.index[empty])[:20]} ({id_col} "
-            f"{list(units.loc[empty, id_col])[:20]}) have no geometry; fix or remove them"
-        )
-
-    if population is None:
-        pop = grid.population
-    elif isinstance(population, np.ndarray) and not _is_raster_tuple(population):
-        if population.shape != grid.shape:
-            raise GridMismatchError(f"classify_units: population shape {population.shape} differs from grid {grid.shape}")
-        pop = np.where(np.isfinite(population), population, 0.0)
-    else:
-        v, ok, tr, crs, label = _read_raster(population, "population")
-        km = aggregate_to_km_grid(v, ok, tr, crs, cell_size_m=grid.thresholds.cell_size_m)
-        if km.population.shape != grid.shape or not km.transform.almost_equals(grid.transform):
-            raise GridMismatchError(
-                f"classify_units: population {label} aggregates to a grid {km.population.shape} "
-                f"{tuple(km.transform)[:6]} unlike the DEGURBA grid {grid.shape} {tuple(grid.transform)[:6]}"
-            )
-        pop = km.population
-
+    _check_units(units, id_col)
+    pop = _unit_population(grid, population)
     u = units.to_crs(grid.crs) if units.crs != grid.crs else units
     uid, cid, cov = _grid_coverage(grid, u)
     n = len(units)
@@ -1176,13 +1217,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         w2 = np.where(has_pop[:, None], s2, a2 / atot[:, None])
     w1, w2 = np.nan_to_num(w1), np.nan_to_num(w2)
     known = has_pop | by_area
-    half = 0.5 - 1e-9  # shares that are 50 % by construction must not fall below it by float rounding
-    l1_code = np.where(w1[:, 3] >= half, 3, np.where(w1[:, 1] < half, 2, 1))
-    l1_code = np.where(known, l1_code, 1)
-    town = np.where(w2[:, 30] + w2[:, 23] >= half, 23, np.where(w2[:, 21] + w1[:, 1] >= half, 21, 22))
-    urbanish = w2[:, 30] + w2[:, 23] + w2[:, 22] + w2[:, 21] + w2[:, 13]
-    rural = np.where(urbanish >= half, 13, np.where(w2[:, 11] >= half, 11, 12))
-    l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(known, rural, 11)))
+    l1_code, l2_code = _unit_classes(w1, w2, known)
     out["class_l1_code"] = l1_code
     out["class_l1"] = [UNIT_CLASSES_L1[c] for c in l1_code]
     out["class_l2_code"] = l2_code
@@ -1286,7 +1321,7 @@ def urbanization_rate(units, code_col: str = "urban_rural_code", population_col:
         "population": pop.fillna(0.0).astype(float).to_numpy(),
         "urban_population": pop.fillna(0.0).where(urban, 0.0).astype(float).to_numpy(),
     }, index=units.index)
-    keys = ["_group"] if not groups else groups
+    keys = groups or ["_group"]
     for g in groups:
         frame[g] = units[g].to_numpy()
     if groups:
