@@ -60,8 +60,7 @@ class GridMismatchError(BazhongGeoError):
 
 
 class InvalidThresholdError(BazhongGeoError):
-    """A threshold or parameter outside its meaningful range (Degree-of-Urbanisation thresholds, catchment radii,
-    time bands)."""
+    """A threshold or parameter outside its meaningful range (DEGURBA thresholds, catchment radii, time bands)."""
 
 
 class RasterNotFoundError(BazhongGeoError):
@@ -199,3 +198,33 @@ class ChromiumNotFoundError(BazhongGeoError):
 
 class MapExportError(BazhongGeoError):
     """A map page that failed to render in the headless browser (script errors, timeout, bad paper size)."""
+
+
+# --- files, outputs and cache: nothing crashes, nothing silent, nothing lost (issue 11) ---------------
+
+class InputFileError(BazhongGeoError):
+    """An input path that cannot be read as a file of its kind (base of the file errors; names the file and the fix)."""
+
+
+class MissingFileError(InputFileError, FileNotFoundError):
+    """An input file that does not exist (or a path through something that is not a folder)."""
+
+
+class UnreadableFileError(InputFileError):
+    """An input file the process may not read (permissions) or that the system refuses to open."""
+
+
+class BrokenFileError(InputFileError, UnsupportedFormatError):
+    """An input file that is empty, truncated, a folder, not of the format its name says, or lacks its sidecars."""
+
+
+class CRSMismatchError(BazhongGeoError):
+    """A layer whose coordinates contradict its label (e.g. labelled EPSG:4545 but holding longitude/latitude)."""
+
+
+class GeometryTypeError(BazhongGeoError):
+    """Geometries of a kind the layer cannot hold (points or lines in a boundary layer)."""
+
+
+class OutputError(BazhongGeoError):
+    """An output that cannot be written (read-only folder or file, a folder in the way, disk full); none half-made."""

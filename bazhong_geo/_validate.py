@@ -5,9 +5,9 @@ from __future__ import annotations
 import codecs
 import re
 import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,6 +101,35 @@ class ValidationReport:
         """Number of issues of a severity."""
         return sum(i.severity == severity for i in self.issues)
 
+    def to_dict(self) -> dict:
+        """The report as plain JSON-ready data (how loaders attach it to ``gdf.attrs["report"]``).
+
+        Plain data survive copies of the frame and ``to_parquet`` (which stores ``attrs`` as JSON).
+
+        Examples
+        --------
+        >>> r = ValidationReport("x.csv", "settlements", n_in=2, n_out=2)
+        >>> _ = r.add("error", "missing_code", "x.csv: 1 row without a code", rows=[3])
+        >>> ValidationReport.from_dict(r.to_dict()).errors[0].rows
+        (3,)
+        """
+        return {"path": self.path, "kind": self.kind, "n_in": int(self.n_in), "n_out": int(self.n_out),
+                "row_label": self.row_label, "columns": {str(k): str(v) for k, v in self.columns.items()},
+                "encoding": self.encoding, "crs_in": self.crs_in,
+                "issues": [{"severity": i.severity, "code": i.code, "message": i.message,
+                            "rows": [r if isinstance(r, (int, str)) else str(r) for r in i.rows]}
+                           for i in self.issues]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ValidationReport:
+        """Rebuild a report from :meth:`to_dict` output."""
+        report = cls(data["path"], data["kind"], n_in=data.get("n_in", 0), n_out=data.get("n_out", 0),
+                     row_label=data.get("row_label", "row"), columns=dict(data.get("columns", {})),
+                     encoding=data.get("encoding"), crs_in=data.get("crs_in"))
+        for i in data.get("issues", []):
+            report.add(i["severity"], i["code"], i["message"], rows=i.get("rows", ()))
+        return report
+
     def to_frame(self) -> pd.DataFrame:
         """One row per issue: severity, code, message, n_rows, rows (';'-joined)."""
         return pd.DataFrame(
@@ -117,10 +146,11 @@ class ValidationReport:
     def to_text(self) -> str:
         """A plain-text report a planner can read (English, Chinese names as found)."""
         status = "ERRORS" if self.has_errors else "OK"
+        counts = (f"status: {status} — {self.count('error')} error(s), {self.count('warning')} warning(s), "
+                  f"{self.count('repair')} repair(s)")
         lines = [
             f"{self.kind} file: {self.path}",
-            f"status: {status} — {self.count('error')} error(s), {self.count('warning')} warning(s), "
-            f"{self.count('repair')} repair(s)",
+            counts,
             f"rows in: {self.n_in}, rows out: {self.n_out}",
         ]
         if self.crs_in:
@@ -139,7 +169,7 @@ class ValidationReport:
 
 
 def _plain(value):
-    """numpy scalars -> Python scalars so reports print cleanly."""
+    """Numpy scalars -> Python scalars so reports print cleanly."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -191,7 +221,7 @@ def _cpg_encoding(text: str) -> str | None:
     text = text.strip().strip("\x00").strip()
     if not text:
         return None
-    m = re.fullmatch(r"(?:ANSI\s*|CP\s*|Windows-?)?(\d+)", text, flags=re.I)
+    m = re.fullmatch(r"(?:ANSI\s*|CP\s*|Windows-?)?(\d+)", text, flags=re.IGNORECASE)
     name = ("utf-8" if m.group(1) == "65001" else f"cp{m.group(1)}") if m else text
     try:
         return codecs.lookup(name).name
@@ -338,7 +368,7 @@ def located(geoms) -> np.ndarray:
     if hasattr(geoms, "geometry"):
         geoms = geoms.geometry
     if hasattr(geoms, "values") and hasattr(geoms, "crs"):
-        geoms = geoms.values
+        geoms = geoms.array
     if isinstance(geoms, list):
         arr = np.empty(len(geoms), dtype=object)
         arr[:] = geoms
@@ -387,3 +417,24 @@ def region_geometry(obj, what: str = "region"):
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     return geom
+
+
+def describe_features(frame, row_ids, mask, row_label: str = "row", limit: int = 10) -> str:
+    """Name the rows/features under ``mask`` by code and name (with the row/FID), e.g. ``"511902 巴州区 (FID 3)"``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"code": ["511902", None], "name": ["巴州区", "恩阳区"]})
+    >>> describe_features(df, np.array([1, 2]), np.array([True, True]), "FID")
+    '511902 巴州区 (FID 1), 恩阳区 (FID 2)'
+    """
+    mask = np.asarray(mask, dtype=bool)
+    codes = frame["code"].to_numpy()[mask] if "code" in frame.columns else [None] * int(mask.sum())
+    names = frame["name"].to_numpy()[mask] if "name" in frame.columns else [None] * int(mask.sum())
+    parts = []
+    for rid, code, name in zip(np.asarray(row_ids)[mask], codes, names, strict=True):
+        words = " ".join(str(v) for v in (code, name) if v is not None and not (isinstance(v, float) and np.isnan(v))
+                         and str(v).strip())
+        parts.append(f"{words} ({row_label} {_plain(rid)})" if words else f"{row_label} {_plain(rid)}")
+    more = f", ... (+{len(parts) - limit} more)" if len(parts) > limit else ""
+    return ", ".join(parts[:limit]) + more

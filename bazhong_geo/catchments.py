@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from . import zonal
+from . import resources, zonal
 from ._errors import (
     DuplicateLocationError,
     EmptyInputError,
@@ -136,7 +136,7 @@ def _warn_outside(rows, method: str) -> None:
 
 def _dedupe_locations(xy: np.ndarray, codes: np.ndarray, duplicates: str, report: dict):
     """Group identical locations (1 mm). Returns index of the kept row per location and its group members."""
-    from .network import _dense_ids
+    from .network import dense_ids as _dense_ids
 
     q = np.rint(xy * 1000.0).astype(np.int64)
     q -= q.min(axis=0)
@@ -211,9 +211,8 @@ def default_radii():
     """The default catchment radius by tier (``data/config/catchment_radii.csv``): tier, radius_m, source."""
     import pandas as pd
 
-    from ._paths import config_path
 
-    path = config_path("catchment_radii.csv")
+    path = resources.data_file("config/catchment_radii.csv")
     table = pd.read_csv(path)
     if not {"tier", "radius_m"} <= set(table.columns):
         raise MissingColumnError(f"{path}: needs columns tier, radius_m, source")
@@ -579,7 +578,8 @@ def nested(system, *, within=None, population=None):
 
 def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "speed_kmh", class_col=None, speeds=None,
             walk_kmh: float = 4.5, population=None, cell_m: float = 100.0, within=None, far_m: float = 1000.0,
-            planarize: bool = False, oneway_col=None, duplicates: str = "error"):
+            planarize: bool = False, oneway_col="oneway", duplicates: str = "error", direction: str = "to_facility",
+            limited_access=None, interchanges=None):
     """Road-network catchments: the land each settlement of ``tier`` reaches first within each time limit.
 
     Travel = walk (``walk_kmh``, straight line) from the settlement to the road, drive at the road's speed,
@@ -595,7 +595,10 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     tier : Tier or str
     roads : GeoDataFrame of lines
         With ``speed_col`` (km/h) or a ``class_col`` mapped by ``speeds``/the default table
-        (``data/config/road_speeds.csv``); reprojected to EPSG:4545 if needed.
+        (``data/config/road_speeds.csv``; a 道路等级 / road_class / highway column is found by itself);
+        reprojected to EPSG:4545 if needed. Limited-access roads (高速, 高速公路, expressway, motorway) join
+        the rest only at ramps (匝道) and ``interchanges``; bridges and tunnels only at their ends; nobody
+        walks onto an expressway (see :func:`bazhong_geo.network.build_graph`).
     minutes : sequence of float
     population : raster path or GeoDataFrame, optional
     cell_m : float
@@ -606,8 +609,12 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     planarize : bool
         Join roads where they cross without a shared vertex (see :func:`bazhong_geo.network.build_graph`).
     oneway_col : str, optional
-        OSM-style one-way column (see :func:`bazhong_geo.network.build_graph`); travel is from the
-        settlement outwards.
+        One-way column (default ``"oneway"`` when the layer has it; see
+        :func:`bazhong_geo.network.oneway_directions`).
+    direction : {"to_facility", "from_facility"}
+        Travel to the settlement (default: people going to the service) or from it outwards.
+    limited_access, interchanges
+        See :func:`bazhong_geo.network.build_graph`.
     duplicates : {"error", "merge"}
         Several settlements at one location, as in :func:`voronoi`: raise
         :class:`DuplicateLocationError` (default), or give the location one catchment under its first
@@ -643,19 +650,21 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     if duplicates not in ("error", "merge"):
         raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
-    rows, _t = _tier_rows(system, tier, report)
+    rows, _ = _tier_rows(system, tier, report)
     bands = sorted({float(m) for m in minutes})
     if not bands or bands[0] <= 0:
         raise InvalidThresholdError(f"minutes must be positive numbers, got {minutes!r}")
     rows, merged = _merge_duplicates(rows, duplicates, report)
     g = build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=cell_m,
-                    planarize=planarize, oneway_col=oneway_col)
+                    planarize=planarize, oneway_col=oneway_col, limited_access=limited_access,
+                    interchanges=interchanges)
     region = None
     bounds = None
     if within is not None:
         region = _geometry(within, "within")
         bounds = region.bounds
-    grid = time_grid(g, rows.geometry, cell_m=cell_m, limit=bands[-1], walk_kmh=walk_kmh, bounds=bounds, far_m=far_m)
+    grid = time_grid(g, rows.geometry, cell_m=cell_m, limit=bands[-1], walk_kmh=walk_kmh, bounds=bounds, far_m=far_m,
+                     direction=direction)
     g.components()
     rep = {**report, **g.report, **grid.report}
     if rep.get("components", 1) > 1:
@@ -733,23 +742,35 @@ def population_served(catchments, population, *, column: str = "population", ras
     return out
 
 
-def gaps(catchments, region=None, population=None, *, column: str = "population"):
-    """Land (and population) outside every catchment — the blind spots — per tier (and time band).
+def gaps(catchments, region=None, population=None, *, column: str = "population", per_tier: bool = False,
+         zones=None, zone_col: str = "code"):
+    """Land (and population) outside every catchment — the blind spots — of the chosen tiers (per time band).
+
+    By default the question is "who is outside every facility?": the catchments of all tiers given are
+    united (per ``minutes`` band when present) and the gap is the region minus that union.
 
     Parameters
     ----------
     catchments : GeoDataFrame
-        Output of :func:`radius`, :func:`voronoi`, :func:`network` (grouped by ``tier`` and, when
-        present, ``minutes``).
+        Output of :func:`radius`, :func:`voronoi`, :func:`network` (with ``tier`` and, for network
+        catchments, ``minutes``); select the tiers of interest before calling.
     region : optional
         The area of interest (default the prefecture).
     population : raster path or GeoDataFrame, optional
+        People counted in each gap (see :func:`population_served`).
+    per_tier : bool
+        ``True``: one gap per tier (and band) instead — land outside every facility *of that tier*.
+    zones : GeoDataFrame of polygons, optional
+        Townships, counties...: the gaps are split by zone, one row per (band, zone).
+    zone_col : str
+        Zone code column of ``zones``.
 
     Returns
     -------
     GeoDataFrame
-        ``tier`` (, ``minutes``), ``area_km2``, ``share`` (of the region's area) (, ``population``),
-        geometry = the uncovered land.
+        ``tier`` (the tiers united, ``;``-joined, or the tier with ``per_tier``) (, ``minutes``)
+        (, ``zone``), ``area_km2``, ``share`` (of the region's, or the zone's, area within the region)
+        (, ``population``), geometry = the uncovered land, EPSG:4545.
 
     Examples
     --------
@@ -757,24 +778,76 @@ def gaps(catchments, region=None, population=None, *, column: str = "population"
     >>> c = gpd.GeoDataFrame({"tier": ["town"]}, geometry=[shapely.box(5e5, 35e5, 501000, 3502000)], crs=4545)
     >>> gaps(c, shapely.box(5e5, 35e5, 502000, 3502000))[["tier", "share"]].round(4).values.tolist()
     [['town', 0.5]]
+
+    Two tiers whose catchments overlap: the gap outside both, and per tier:
+
+    >>> c = gpd.GeoDataFrame({"tier": ["town", "village"]}, crs=4545,
+    ...     geometry=[shapely.box(5e5, 35e5, 501000, 3502000), shapely.box(500500, 35e5, 501500, 3502000)])
+    >>> gaps(c, shapely.box(5e5, 35e5, 502000, 3502000))[["tier", "share"]].round(4).values.tolist()
+    [['town;village', 0.25]]
+    >>> gaps(c, shapely.box(5e5, 35e5, 502000, 3502000), per_tier=True)["share"].round(4).tolist()
+    [0.5, 0.5]
     """
     import geopandas as gpd
     import shapely
 
     area = _geometry(region, "region")
-    keys = ["tier"] + (["minutes"] if "minutes" in catchments.columns else [])
-    recs = {k: [] for k in keys}
-    geoms = []
-    for key, grp in catchments.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        cover = shapely.union_all(np.asarray(grp.geometry.values, dtype=object))
-        geoms.append(shapely.difference(area, cover))
-        for k, v in zip(keys, key, strict=False):
-            recs[k].append(v)
+    if "tier" not in catchments.columns:
+        raise MissingColumnError("catchments: no column 'tier'; pass the output of radius, voronoi or network")
+    groups, recs = _gap_groups(catchments, per_tier)
+    geoms = [shapely.difference(area, shapely.union_all(np.asarray(g.geometry.values, dtype=object)))
+             for g in groups]
     out = gpd.GeoDataFrame(recs, geometry=geoms, crs=WORK_EPSG)
-    total = _areas_km2([area])[0]
+    if zones is not None:
+        out, base = _gaps_by_zone(out, zones, zone_col, area)
+    else:
+        base = np.full(len(out), _areas_km2([area])[0])
     out["area_km2"] = _areas_km2(out.geometry.values)
-    out["share"] = out["area_km2"] / total
+    out["share"] = out["area_km2"] / np.where(base > 0, base, np.nan)
     if population is not None:
         out = population_served(out, population, column=column)
+    out.attrs["report"] = {"tiers": sorted(catchments["tier"].astype(str).unique().tolist()), "per_tier": per_tier}
     return out
+
+
+def _gap_groups(catchments, per_tier: bool):
+    """Groups of catchments whose union is one gap, and the key columns of each (tier label, minutes)."""
+    keys = (["tier"] if per_tier else []) + (["minutes"] if "minutes" in catchments.columns else [])
+    if not keys:
+        label = ";".join(sorted(catchments["tier"].astype(str).unique()))
+        return [catchments], {"tier": [label]}
+    recs: dict = {"tier": []} | {k: [] for k in keys if k != "tier"}
+    groups = []
+    for key, grp in catchments.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        groups.append(grp)
+        named = dict(zip(keys, key))
+        recs["tier"].append(named["tier"] if per_tier else ";".join(sorted(grp["tier"].astype(str).unique())))
+        for k in keys:
+            if k != "tier":
+                recs[k].append(named[k])
+    return groups, recs
+
+
+def _gaps_by_zone(out, zones, zone_col: str, area):
+    """Each gap split by zone (one row per gap and zone); returns the rows and each zone's area (km²) in the region."""
+    import geopandas as gpd
+    import shapely
+
+    from .crs import to_work_crs
+
+    if zone_col not in zones.columns:
+        raise MissingColumnError(f"zones: no column {zone_col!r} (zone_col); columns are {list(zones.columns)}")
+    if zones.crs is None:
+        raise MissingCRSError("zones: the layer has no CRS; set it first, e.g. zones.set_crs(4545)")
+    zones = to_work_crs(zones, source="zones")
+    zg = shapely.intersection(_objarray(zones.geometry), area)
+    zarea = _areas_km2(zg)
+    gi = np.repeat(np.arange(len(out)), len(zones))
+    zi = np.tile(np.arange(len(zones)), len(out))
+    geoms = shapely.intersection(_objarray(out.geometry)[gi], zg[zi])
+    rows = out.drop(columns="geometry").iloc[gi].reset_index(drop=True)
+    rows["zone"] = zones[zone_col].to_numpy()[zi]
+    if "name" in zones.columns:
+        rows["zone_name"] = zones["name"].to_numpy()[zi]
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=WORK_EPSG), zarea[zi]

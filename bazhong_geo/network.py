@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._errors import EmptyInputError, InvalidSpeedError, MissingColumnError, MissingCRSError
+from . import resources
+from ._errors import (
+    EmptyInputError,
+    InvalidSpeedError,
+    InvalidThresholdError,
+    MissingColumnError,
+    MissingCRSError,
+)
 from ._validate import located
 
 WORK_EPSG = 4545
@@ -50,9 +57,8 @@ def default_speeds():
     """
     import pandas as pd
 
-    from ._paths import config_path
 
-    path = config_path("road_speeds.csv")
+    path = resources.data_file("config/road_speeds.csv")
     table = pd.read_csv(path, dtype={"road_class": str})
     if not {"road_class", "speed_kmh"} <= set(table.columns):
         raise MissingColumnError(f"{path}: needs columns road_class, speed_kmh (and source)")
@@ -95,17 +101,18 @@ def road_speeds(roads, *, speed_col: str = "speed_kmh", class_col: str | None = 
         mapping = {str(k).strip().lower(): float(v) for k, v in zip(table["road_class"], table["speed_kmh"])}
         for k, v in (speeds or {}).items():
             mapping[str(k).strip().lower()] = float(v)
-        classes = roads[class_col].astype("string").str.strip().str.lower()
         need = np.isnan(out)
-        looked = classes[need].map(mapping)
-        missing = sorted(set(classes[need][looked.isna()].dropna().astype(str)))
-        if missing or classes[need].isna().any():
+        looked = _by_value(roads[class_col], lambda low: np.array([mapping.get(x, np.nan) for x in low], dtype=float))
+        unknown = need & np.isnan(looked)
+        if unknown.any():
+            names = _lower(np.asarray(roads[class_col].to_numpy(), dtype=object)[unknown])
+            missing = sorted(set(names.tolist()) - {""})
             raise InvalidSpeedError(
                 f"roads: no speed for road class(es) {missing[:20]}"
-                + (" and for rows with an empty class" if classes[need].isna().any() else "")
-                + f"; add them to `speeds` (class -> km/h) or to data/config/road_speeds.csv"
+                + (" and for rows with an empty class" if (names == "").any() else "")
+                + "; add them to `speeds` (class -> km/h) or to data/config/road_speeds.csv"
             )
-        out[need] = looked.to_numpy(dtype=float)
+        out[need] = looked[need]
     elif not have_speed:
         raise MissingColumnError(
             f"roads: no speed column {speed_col!r}; give speeds in km/h there or name a road-class column with class_col="
@@ -118,6 +125,219 @@ def road_speeds(roads, *, speed_col: str = "speed_kmh", class_col: str | None = 
             f"{' ...' if len(rows) > 10 else ''}, values {out[rows[:5]].tolist()}); speeds must be > 0 km/h"
         )
     return out
+
+
+DEFAULT_LIMITED_ACCESS = ("高速", "高速公路", "expressway", "motorway")
+"""Road classes that are limited-access by default: they join other roads only at interchanges."""
+
+DEFAULT_RAMPS = ("匝道", "ramp", "motorway_link")
+"""Road classes of ramp links: a limited-access road joins the network where it shares a vertex with one."""
+
+CLASS_COLUMNS = ("道路等级", "road_class", "highway", "fclass", "class")
+"""Column names recognised as the road class when ``class_col`` is not given (first found wins)."""
+
+GRADE_COLUMNS = ("bridge", "tunnel", "layer")
+"""Columns marking grade-separated roads (bridges, tunnels, OSM ``layer``)."""
+
+INTERCHANGE_M = 50.0
+"""Default snapping tolerance of interchange points (m)."""
+
+_FALSE = {"", "no", "false", "f", "n", "0", "0.0", "none", "nan", "null", "<na>"}
+_ONEWAY_FWD = {"yes", "true", "t", "y", "1", "1.0"}
+_ONEWAY_REV = {"-1", "-1.0", "reverse", "rev"}
+
+
+def _by_value(values, fn) -> np.ndarray:
+    """``fn`` applied to the distinct stripped, lower-cased strings of ``values`` ('' for missing), spread back to
+    every row: string work once per distinct value, not once per row."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    low = pd.Series(uniques, dtype=object).astype("string").str.strip().str.lower().fillna("").to_numpy(dtype=object)
+    return np.asarray(fn(np.append(low, "").astype(object)))[codes]  # code -1 (missing) -> the appended ''
+
+
+def _lower(values) -> np.ndarray:
+    """Stripped, lower-cased strings ('' for missing)."""
+    return _by_value(values, lambda low: low)
+
+
+def find_class_col(roads, class_col: str | None) -> str | None:
+    """The road-class column: ``class_col`` when given (it must exist), else the first of :data:`CLASS_COLUMNS` present.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> find_class_col(pd.DataFrame({"道路等级": ["县道"]}), None)
+    '道路等级'
+    """
+    if class_col is not None:
+        if class_col not in roads.columns:
+            raise MissingColumnError(f"roads: no column {class_col!r} (class_col); columns are {list(roads.columns)}")
+        return class_col
+    return next((c for c in CLASS_COLUMNS if c in roads.columns), None)
+
+
+def flags(values) -> np.ndarray:
+    """Truth of yes/no-like values (``yes``/``true``/``T``/``1``/``viaduct`` ... true; ``no``/``F``/``0``/empty false).
+
+    Examples
+    --------
+    >>> flags(["yes", "F", None, "viaduct", 0, "1"]).tolist()
+    [True, False, False, True, False, True]
+    >>> flags([0.0, 1.0, float("nan")]).tolist()
+    [False, True, False]
+    """
+    return _by_value(values, lambda low: ~np.isin(low, list(_FALSE)))
+
+
+def oneway_directions(values, report: dict | None = None) -> np.ndarray:
+    """OSM-style one-way values as directions: 1 along the drawing, -1 against it, 0 two-way.
+
+    ``yes``/``true``/``T``/``1`` = 1; ``-1``/``reverse`` = -1; ``no``/``false``/``F``/``0``/empty = 0. Other
+    values (e.g. ``reversible``) are taken as two-way and counted in ``report["oneway_unrecognised"]``.
+
+    Examples
+    --------
+    >>> oneway_directions(["yes", "-1", "no", "T", None, "F"]).tolist()
+    [1, -1, 0, 1, 0, 0]
+    """
+    def direction(low):
+        d = np.zeros(len(low), dtype=np.int8)
+        d[np.isin(low, list(_ONEWAY_FWD))] = 1
+        d[np.isin(low, list(_ONEWAY_REV))] = -1
+        d[~np.isin(low, list(_ONEWAY_FWD | _ONEWAY_REV | _FALSE))] = 2  # not recognised
+        return d
+
+    out = _by_value(values, direction)
+    odd = out == 2
+    if odd.any():
+        out[odd] = 0
+        vals, counts = np.unique(_lower(np.asarray(values, dtype=object)[odd]).astype(str), return_counts=True)
+        found = dict(zip(vals.tolist(), counts.tolist()))
+        if report is not None:
+            report["oneway_unrecognised"] = found
+        warnings.warn(f"roads: one-way values {found} are not recognised and taken as two-way", stacklevel=3)
+    return out
+
+
+@dataclass
+class RoadRules:
+    """Per-feature road attributes that shape the graph.
+
+    Attributes
+    ----------
+    speed : ndarray of float
+        km/h.
+    direction : ndarray of int8
+        1 one-way along the drawing, -1 against it, 0 two-way.
+    limited : ndarray of bool
+        Limited-access roads (joined only at ramps and interchanges; nothing snaps onto them).
+    ramp : ndarray of bool
+        Ramp links.
+    grade : ndarray of int64
+        Level of grade-separated roads (OSM ``layer``; bridges +1, tunnels -1 without one); 0 at grade.
+    """
+
+    speed: np.ndarray
+    direction: np.ndarray
+    limited: np.ndarray
+    ramp: np.ndarray
+    grade: np.ndarray
+
+
+def _class_mask(roads, class_col, classes) -> np.ndarray:
+    if class_col is None:
+        return np.zeros(len(roads), dtype=bool)
+    wanted = [str(c).strip().lower() for c in classes]
+    return _by_value(roads[class_col], lambda low: np.isin(low, wanted))
+
+
+def limited_mask(roads, class_col: str | None, limited_access=None) -> np.ndarray:
+    """Limited-access features: by class (default :data:`DEFAULT_LIMITED_ACCESS`) or by a boolean column.
+
+    ``limited_access`` is ``None``/``True`` (the default classes), ``False`` (none), the name of a column of
+    ``roads`` holding yes/no values, or a sequence of class names.
+    """
+    if limited_access is False:
+        return np.zeros(len(roads), dtype=bool)
+    if isinstance(limited_access, str) and limited_access in roads.columns:
+        return flags(roads[limited_access])
+    if limited_access is None or limited_access is True:
+        classes = DEFAULT_LIMITED_ACCESS
+    else:
+        classes = [limited_access] if isinstance(limited_access, str) else list(limited_access)
+        if class_col is None:
+            raise MissingColumnError(
+                f"roads: limited_access={limited_access!r} names classes but the layer has no class column "
+                f"(one of {list(CLASS_COLUMNS)} or class_col=); or name a yes/no column instead"
+            )
+    return _class_mask(roads, class_col, classes)
+
+
+def grade_levels(roads, grade_cols=GRADE_COLUMNS) -> np.ndarray:
+    """Level of each feature: the ``layer`` value, else +1 for a bridge and -1 for a tunnel, else 0."""
+    import pandas as pd
+
+    grade = np.zeros(len(roads), dtype=np.int64)
+    cols = [c for c in (grade_cols or ()) if c in roads.columns]
+    for c in cols:
+        if c == "layer":
+            layer = pd.to_numeric(roads[c], errors="coerce").fillna(0).to_numpy(dtype=float)
+            grade = np.where(grade == 0, np.rint(layer).astype(np.int64), grade)
+    for c in cols:
+        if c != "layer":
+            mark = flags(roads[c])
+            grade = np.where((grade == 0) & mark, -1 if c == "tunnel" else 1, grade)
+    return grade
+
+
+def road_rules(
+    roads,
+    *,
+    speed_col: str | None = "speed_kmh",
+    class_col: str | None = None,
+    speeds=None,
+    oneway_col: str | None = "oneway",
+    limited_access=None,
+    ramps=DEFAULT_RAMPS,
+    grade_cols=GRADE_COLUMNS,
+    report: dict | None = None,
+) -> RoadRules:
+    """Speed, one-way direction, limited access, ramps and grade level of every road feature.
+
+    The class column is ``class_col`` or the first of :data:`CLASS_COLUMNS` present; its classes give
+    the speed where ``speed_col`` has none (see :func:`road_speeds`) and mark limited-access roads and
+    ramps. ``oneway_col`` is used when present (the default ``"oneway"`` only if the layer has it).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> roads = gpd.GeoDataFrame({"道路等级": ["高速公路", "匝道", "县道"], "oneway": ["no", "yes", None]},
+    ...     geometry=[shapely.LineString([(0, 0), (1, 0)])] * 3, crs=4545)
+    >>> r = road_rules(roads, speed_col=None)
+    >>> r.speed.tolist(), r.limited.tolist(), r.ramp.tolist(), r.direction.tolist()
+    ([90.0, 40.0, 40.0], [True, False, False], [False, True, False], [0, 1, 0])
+    """
+    report = {} if report is None else report
+    ccol = find_class_col(roads, class_col)
+    use_class = ccol if (class_col is not None or speed_col is None or speed_col not in roads.columns
+                         or roads[speed_col].isna().any()) else None
+    speed = road_speeds(roads, speed_col=speed_col, class_col=use_class, speeds=speeds)
+    direction = np.zeros(len(roads), dtype=np.int8)
+    if oneway_col is not None and oneway_col in roads.columns:
+        direction = oneway_directions(roads[oneway_col], report)
+        report["oneway_features"] = int((direction != 0).sum())
+    elif oneway_col is not None and oneway_col != "oneway":
+        raise MissingColumnError(f"roads: no column {oneway_col!r} (oneway_col); columns are {list(roads.columns)}")
+    limited = limited_mask(roads, ccol, limited_access)
+    ramp = _class_mask(roads, ccol, ramps or ())
+    grade = grade_levels(roads, grade_cols)
+    if limited.any():
+        report["limited_access_features"] = int(limited.sum())
+    if (grade != 0).any():
+        report["grade_separated_features"] = int((grade != 0).sum())
+    return RoadRules(speed=speed, direction=direction, limited=limited & ~ramp, ramp=ramp, grade=grade)
 
 
 @dataclass
@@ -137,6 +357,10 @@ class RoadGraph:
         Length of each edge in metres.
     oneway : ndarray of bool (m,), optional
         One-way edges (``None``: all two-way).
+    limited : ndarray of bool (m,), optional
+        Limited-access edges and interchange links (``None``: none); points never snap onto them.
+    feature : ndarray of int (m,), optional
+        Row position of the road feature each edge comes from (-1 for interchange links).
     report : dict
         What was repaired or is worth knowing: ``self_loops`` dropped, ``parallel_edges`` merged,
         ``components`` (count), ``largest_component_share``, ``reprojected``.
@@ -149,7 +373,11 @@ class RoadGraph:
     length_m: np.ndarray
     report: dict = field(default_factory=dict)
     oneway: np.ndarray | None = None
+    limited: np.ndarray | None = None
+    feature: np.ndarray | None = None
     _csr: object = field(default=None, repr=False)
+    _csr_rev: object = field(default=None, repr=False)
+    _snap_nodes: object = field(default=None, repr=False)
     _tree: object = field(default=None, repr=False)
     _labels: object = field(default=None, repr=False)
     _inc: object = field(default=None, repr=False)
@@ -163,8 +391,15 @@ class RoadGraph:
     def n_edges(self) -> int:
         return len(self.u)
 
-    def csr(self):
-        """Symmetric ``scipy.sparse.csr_matrix`` of edge minutes (cached)."""
+    def csr(self, reverse: bool = False):
+        """``scipy.sparse.csr_matrix`` of edge minutes, row = from, column = to (cached); symmetric but for one-way
+        edges. ``reverse=True``: the transposed graph (every edge driven backwards), for travel towards a node."""
+        if reverse:
+            if not self.has_oneway:
+                return self.csr()
+            if self._csr_rev is None:
+                self._csr_rev = self.csr().T.tocsr()
+            return self._csr_rev
         if self._csr is None:
             from scipy.sparse import csr_matrix
 
@@ -195,25 +430,45 @@ class RoadGraph:
             self.report["nodes_outside_largest_component"] = int((self._labels != 0).sum())
         return self._labels
 
+    def local_nodes(self) -> np.ndarray:
+        """Nodes that points may snap to: ends of edges that are not limited-access (positions, sorted)."""
+        if self._snap_nodes is None:
+            if self.limited is None:
+                self._snap_nodes = np.arange(self.n_nodes)
+            else:
+                mask = np.zeros(self.n_nodes, dtype=bool)
+                mask[self.u[~self.limited]] = True
+                mask[self.v[~self.limited]] = True
+                self._snap_nodes = np.flatnonzero(mask)
+                if len(self._snap_nodes) == 0:
+                    raise EmptyInputError("roads: every road is limited-access; nothing can be reached from off the "
+                                          "network (add local roads, or limited_access=False)")
+        return self._snap_nodes
+
     def snap(self, xy: np.ndarray):
-        """Nearest node of each point: ``(node index, distance in m)``."""
+        """Nearest node of each point that is not limited-access only: ``(node index, distance in m)``."""
         from scipy.spatial import cKDTree
 
+        nodes = self.local_nodes()
         if self._tree is None:
-            self._tree = cKDTree(self.xy, leafsize=32, balanced_tree=False, compact_nodes=False)
+            pts = self.xy if self.limited is None else self.xy[nodes]
+            self._tree = cKDTree(pts, leafsize=32, balanced_tree=False, compact_nodes=False)
         d, i = self._tree.query(np.asarray(xy, dtype=float).reshape(-1, 2))
-        return i.astype(np.int64), d
+        i = i.astype(np.int64)
+        return (i if self.limited is None else nodes[i]), d
 
     def _incidence(self):
+        """CSR-like incidence of the snappable (not limited-access) edges: ``(ptr, edge ids)`` by node."""
         if getattr(self, "_inc", None) is None:
-            ends = np.concatenate([self.u, self.v])
+            eids = np.arange(self.n_edges) if self.limited is None else np.flatnonzero(~self.limited)
+            ends = np.concatenate([self.u[eids], self.v[eids]])
             order = np.argsort(ends, kind="stable")
             ptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
             np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=ptr[1:])
-            self._inc = (ptr, (order % self.n_edges).astype(np.int64))
-            L = self.length_m
+            self._inc = (ptr, eids[order % len(eids)].astype(np.int64))
+            L = self.length_m[eids]
             h = float(np.quantile(L, 0.99)) if len(L) else 0.0
-            self._long = (h, np.flatnonzero(L > h))
+            self._long = (h, eids[L > h])
         return self._inc
 
     def snap_edges(self, xy: np.ndarray):
@@ -234,6 +489,8 @@ class RoadGraph:
         balls = self._tree.query_ball_point(xy, r)
         counts = np.array([len(b) for b in balls], dtype=np.int64)
         nodes = np.fromiter(chain.from_iterable(balls), dtype=np.int64, count=int(counts.sum()))
+        if self.limited is not None:
+            nodes = self.local_nodes()[nodes]
         src = np.repeat(np.arange(len(xy)), counts)
         deg = ptr[nodes + 1] - ptr[nodes]
         tot = int(deg.sum())
@@ -256,11 +513,13 @@ class RoadGraph:
         best = order[first]
         return edges[best], t[best], d[best]
 
-    def csr_with_sources(self, src: np.ndarray, nodes: np.ndarray, minutes: np.ndarray, k: int | None = None):
-        """The graph plus ``k`` virtual source nodes (rows ``n .. n+k-1``) with one-way edges ``src -> nodes``."""
+    def csr_with_sources(self, src: np.ndarray, nodes: np.ndarray, minutes: np.ndarray, k: int | None = None,
+                         reverse: bool = False):
+        """The graph (reversed with ``reverse``) plus ``k`` virtual source nodes (rows ``n .. n+k-1``) with one-way
+        edges ``src -> nodes``."""
         from scipy.sparse import csr_matrix
 
-        base = self.csr()
+        base = self.csr(reverse)
         n = self.n_nodes
         src = np.asarray(src, dtype=np.int64)
         k = int(src.max()) + 1 if k is None else k
@@ -271,9 +530,12 @@ class RoadGraph:
         data = np.concatenate([base.data, np.asarray(minutes, dtype=float)[order]])  # explicit zeros are edges
         return csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
-    def attach(self, xy: np.ndarray, walk_kmh: float):
+    def attach(self, xy: np.ndarray, walk_kmh: float, reverse: bool = False):
         """Snap points onto edges; return ``(src, node, minutes, edge, fraction, distance_m)`` where each point
-        reaches both ends of its edge: walk to the nearest point of the edge, then drive along it."""
+        reaches both ends of its edge: walk to the nearest point of the edge, then drive along it.
+
+        On a one-way edge ``u -> v`` a point reaches only ``v``; with ``reverse`` (travel towards the point)
+        it is reached only from ``u``."""
         e, f, d = self.snap_edges(xy)
         walk = d / _m_per_min(walk_kmh)
         m = self.minutes[e]
@@ -281,8 +543,10 @@ class RoadGraph:
         src = np.concatenate([np.arange(k), np.arange(k)])
         node = np.concatenate([self.u[e], self.v[e]])
         mins = np.concatenate([walk + f * m, walk + (1.0 - f) * m])
-        if self.has_oneway:  # on a one-way edge only its far end can be driven to
-            keep = np.concatenate([~self.oneway[e], np.ones(k, dtype=bool)])
+        if self.has_oneway:  # on a one-way edge only its far end can be driven to (its near end from, reversed)
+            two = ~self.oneway[e]  # a point lying on the end node itself is at that node either way
+            keep = (np.concatenate([np.ones(k, dtype=bool), two | (f >= 1.0 - 1e-12)]) if reverse
+                    else np.concatenate([two | (f <= 1e-12), np.ones(k, dtype=bool)]))
             src, node, mins = src[keep], node[keep], mins[keep]
         return src, node, mins, e, f, d
 
@@ -290,43 +554,68 @@ class RoadGraph:
 def build_graph(
     roads,
     *,
-    speed_col: str = "speed_kmh",
+    speed_col: str | None = "speed_kmh",
     class_col: str | None = None,
     speeds=None,
     precision_m: float = 0.01,
     segmentize_m: float | None = None,
     planarize: bool = False,
-    oneway_col: str | None = None,
+    oneway_col: str | None = "oneway",
+    limited_access=None,
+    ramps=DEFAULT_RAMPS,
+    interchanges=None,
+    interchange_m: float = INTERCHANGE_M,
+    grade_cols=GRADE_COLUMNS,
 ) -> RoadGraph:
     """Build a :class:`RoadGraph` from road lines, vectorised.
 
     Every vertex of every (Multi)LineString becomes a node; vertices closer than about ``precision_m``
     (coordinates rounded to that grid) are the same node, so lines that share a vertex are connected
-    (the usual topology of OSM exports; lines crossing without a shared vertex — bridges — stay apart).
-    Each pair of consecutive vertices is an edge with its length and travel minutes at the road's speed.
+    (the usual topology of OSM exports; lines crossing without a shared vertex stay apart). Each pair of
+    consecutive vertices is an edge with its length and travel minutes at the road's speed. Three rules
+    keep roads apart even where they share a vertex:
+
+    - **limited-access roads** (expressways) join other roads only at vertices shared with ramp links
+      and at ``interchanges``; elsewhere they pass over or under everything;
+    - **grade-separated roads** (a truthy ``bridge``/``tunnel`` or a non-zero ``layer``) join others only
+      at their own ends; their inner vertices connect only to roads on the same level;
+    - **one-way roads** are driven in one direction only.
 
     Parameters
     ----------
     roads : GeoDataFrame
         Lines with a CRS; reprojected to EPSG:4545 when in another CRS (noted in ``report``).
     speed_col, class_col, speeds
-        See :func:`road_speeds`.
+        See :func:`road_speeds`; the class column defaults to the first of :data:`CLASS_COLUMNS`
+        present (道路等级, road_class, highway, ...), used for speeds where ``speed_col`` has none.
     precision_m : float
         Rounding grid for node identity, metres.
     segmentize_m : float, optional
         Add vertices so that no edge is longer than this (used for isochrone grids).
     planarize : bool
-        Node the lines first (``shapely.union_all``) so that roads crossing without a shared vertex are
-        joined there — for layers digitised without topology. Every crossing becomes a junction
-        (bridges and tunnels too); each piece keeps the fastest speed of the lines it lies on.
-        Noted in ``report["planarized"]``.
+        Node the at-grade, not-limited lines first (``shapely.union_all``) so that roads crossing without
+        a shared vertex are joined there — for layers digitised without topology. Each piece keeps the
+        attributes of the fastest line it lies on (one-way direction re-aligned). Limited-access and
+        grade-separated roads are never noded. Noted in ``report["planarized"]``.
     oneway_col : str, optional
-        Column marking one-way roads as in OSM: ``yes``/``true``/``1`` = in the drawing direction,
-        ``-1``/``reverse`` = against it; anything else = two-way.
+        One-way column (default ``"oneway"``, used when present): see :func:`oneway_directions`.
+    limited_access : None, bool, str or sequence
+        Limited-access classes (default :data:`DEFAULT_LIMITED_ACCESS`), ``False`` for none, or a
+        yes/no column of ``roads``.
+    ramps : sequence of str
+        Ramp classes (default :data:`DEFAULT_RAMPS`).
+    interchanges : GeoDataFrame / GeoSeries of points, optional
+        Interchanges: each joins the nearest limited-access node and the nearest other node, both
+        within ``interchange_m``, by a link at the ramp speed (class 匝道 of the speed table).
+        Interchanges that find no pair are listed in ``report["interchanges_unmatched"]`` (warned).
+    grade_cols : sequence of str
+        Columns read as grade separation (default ``bridge``, ``tunnel``, ``layer``; those present).
 
     Returns
     -------
     RoadGraph
+        ``report`` also counts ``zero_length_dropped`` features (zero-length lines are dropped, never
+        an error), ``limited_access_features``, ``grade_separated_features``, ``oneway_features``.
 
     Examples
     --------
@@ -336,6 +625,75 @@ def build_graph(
     >>> g = build_graph(roads)
     >>> g.n_nodes, g.n_edges, g.minutes.round(3).tolist()
     (3, 2, [1.0, 1.0])
+
+    An expressway crossing a county road at a shared vertex is not joined to it:
+
+    >>> roads = gpd.GeoDataFrame({"道路等级": ["高速公路", "县道"]}, crs=4545, geometry=[
+    ...     shapely.LineString([(0, 0), (500, 0), (1000, 0)]), shapely.LineString([(500, -500), (500, 0), (500, 500)])])
+    >>> g = build_graph(roads, speed_col=None)
+    >>> g.n_nodes, int(g.components().max()) + 1
+    (6, 2)
+    """
+    seg = road_segments(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, precision_m=precision_m,
+                        segmentize_m=segmentize_m, planarize=planarize, oneway_col=oneway_col,
+                        limited_access=limited_access, ramps=ramps, grade_cols=grade_cols)
+    edges = seg.edges
+    if interchanges is not None:
+        edges = _add_interchanges(edges, seg.xy, interchanges, interchange_m, speeds, seg.report)
+    return finish_graph(seg.xy, edges, seg.report)
+
+
+@dataclass
+class RoadSegments:
+    """Road lines cut into segments between consecutive vertices, before parallel segments are merged.
+
+    Attributes
+    ----------
+    xy : ndarray (n, 2)
+        Node coordinates, EPSG:4545; vertices on separated levels (expressways, bridges) are distinct nodes.
+    edges : dict of ndarrays
+        ``u``, ``v`` (nodes, drawing order), ``length``, ``minutes``, ``feature`` (row position in the
+        road layer), ``dirn`` (1, -1, 0 one-way direction), ``limited`` (bool).
+    rules : RoadRules
+        Per-feature attributes.
+    roads : GeoDataFrame
+        The road layer in EPSG:4545.
+    report : dict
+    """
+
+    xy: np.ndarray
+    edges: dict
+    rules: RoadRules
+    roads: object
+    report: dict
+
+
+def road_segments(
+    roads,
+    *,
+    speed_col: str | None = "speed_kmh",
+    class_col: str | None = None,
+    speeds=None,
+    precision_m: float = 0.01,
+    segmentize_m: float | None = None,
+    planarize: bool = False,
+    oneway_col: str | None = "oneway",
+    limited_access=None,
+    ramps=DEFAULT_RAMPS,
+    grade_cols=GRADE_COLUMNS,
+) -> RoadSegments:
+    """The nodes and segments of :func:`build_graph` before parallel segments are merged (for road checks).
+
+    Parameters are those of :func:`build_graph`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> roads = gpd.GeoDataFrame({"speed_kmh": [60.0, 30.0]}, crs=4545,
+    ...     geometry=[shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(1000, 0), (0, 0)])])
+    >>> s = road_segments(roads)
+    >>> len(s.xy), s.edges["feature"].tolist()
+    (2, [0, 1])
     """
     import shapely
 
@@ -343,7 +701,41 @@ def build_graph(
     if len(roads) == 0:
         raise EmptyInputError("roads: the layer has no features")
     roads = to_work(roads, "roads", report)
-    speed = road_speeds(roads, speed_col=speed_col, class_col=class_col, speeds=speeds)
+    rules = road_rules(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, oneway_col=oneway_col,
+                       limited_access=limited_access, ramps=ramps, grade_cols=grade_cols, report=report)
+    parts, pfeat, missing = _line_parts(roads, report)
+    if planarize:
+        parts, pfeat, pdir = _planarize(parts, pfeat, rules, precision_m, report)
+        report["planarized"] = f"{len(pfeat)} noded pieces"
+    else:
+        pdir = rules.direction[pfeat]
+    if segmentize_m:
+        parts = shapely.segmentize(parts, segmentize_m)
+    coords, cidx = shapely.get_coordinates(parts, return_index=True)
+    coords, cidx, a, _, length = _drop_degenerate(coords, cidx, pfeat, len(parts), missing, report)
+    vfeat = pfeat[cidx]
+    key = _coordinate_keys(coords, precision_m)
+    if rules.limited.any() or (rules.grade != 0).any():
+        lvl = _vertex_levels(cidx, vfeat, key, rules)
+        if lvl.any():
+            kid, _ = dense_ids(key)
+            key = kid * (int(lvl.max()) + 1) + lvl
+    inv, n_nodes = dense_ids(key)
+    xy = np.empty((n_nodes, 2))
+    xy[inv] = coords
+    edges = {
+        "u": inv[a], "v": inv[a + 1], "length": length,
+        "feature": vfeat[a], "dirn": pdir[cidx[a]],
+    }
+    edges["minutes"] = edges["length"] / (rules.speed[edges["feature"]] * (1000.0 / 60.0))
+    edges["limited"] = rules.limited[edges["feature"]]
+    return RoadSegments(xy=xy, edges=edges, rules=rules, roads=roads, report=report)
+
+
+def _line_parts(roads, report: dict):
+    """Single LineString parts of the road features and their row positions; zero-length ones dropped and counted."""
+    import shapely
+
     geoms = np.asarray(roads.geometry.values, dtype=object)
     types = shapely.get_type_id(geoms)  # -1 = missing
     bad = ~np.isin(types, (-1, 1, 5))
@@ -352,58 +744,129 @@ def build_graph(
         raise EmptyInputError(
             f"roads: {bad.sum()} feature(s) are not (Multi)LineStrings (rows {rows[:10].tolist()}); keep only lines"
         )
-    direction = np.zeros(len(roads), dtype=np.int8)
-    if oneway_col is not None:
-        if oneway_col not in roads.columns:
-            raise MissingColumnError(f"roads: no column {oneway_col!r} (oneway_col)")
-        val = roads[oneway_col].astype("string").str.strip().str.lower()
-        direction[val.isin(["yes", "true", "1"]).fillna(False).to_numpy(dtype=bool)] = 1
-        direction[val.isin(["-1", "reverse"]).fillna(False).to_numpy(dtype=bool)] = -1
-        if planarize and direction.any():
-            raise EmptyInputError("roads: planarize cannot keep one-way directions; node the layer beforehand")
-        report["oneway_features"] = int((direction != 0).sum())
     if (types == 5).any():
-        parts, pidx = shapely.get_parts(geoms, return_index=True)
+        parts, pfeat = shapely.get_parts(geoms, return_index=True)
     else:
-        parts, pidx = geoms, np.arange(len(geoms))
-    if planarize:
-        parts, pidx, speed = _planarize(parts, speed[pidx], precision_m)
-        report["planarized"] = f"{len(pidx)} noded pieces"
-    if segmentize_m:
-        parts = shapely.segmentize(parts, segmentize_m)
-    coords, cidx = shapely.get_coordinates(parts, return_index=True)
-    if len(coords) < 2:
-        raise EmptyInputError("roads: no line has two vertices")
-    # parts without coordinates (empty or missing), plus missing rows that get_parts already dropped
-    n_empty = len(parts) - int(np.count_nonzero(np.bincount(cidx, minlength=len(parts))))
-    if (types == 5).any():
-        n_empty += int((types == -1).sum())
-    if n_empty:
-        report["empty_geometries"] = n_empty
+        parts, pfeat = geoms, np.arange(len(geoms))
+    missing = int((types == -1).sum()) if (types == 5).any() else 0  # rows get_parts leaves out
+    return parts, pfeat.astype(np.int64), missing
+
+
+def _segments(coords: np.ndarray, cidx: np.ndarray):
+    """Consecutive-vertex segments within each part: start vertex positions, steps (dx, dy) and lengths."""
     a = np.flatnonzero(cidx[1:] == cidx[:-1])
-    b = a + 1
+    step = np.diff(coords, axis=0)[a]
+    return a, step, np.hypot(step[:, 0], step[:, 1])
+
+
+def _drop_degenerate(coords, cidx, pfeat, n_parts: int, missing: int, report: dict):
+    """Segments of the parts, leaving out zero-length parts (all vertices at one point) — counted, with their rows —
+    and counting parts without coordinates; no GEOS call, so no GEOS error whatever the lines.
+
+    Returns ``(coords, cidx, a, step, length)`` (see :func:`_segments`)."""
+    a, step, length = _segments(coords, cidx)
+    counts = np.bincount(cidx, minlength=n_parts)
+    n_empty = int((counts == 0).sum()) + missing
+    if n_empty:
+        report["empty_geometries"] = report.get("empty_geometries", 0) + n_empty
+    moves = np.zeros(n_parts, dtype=bool)
+    moves[cidx[a[length > 0]]] = True
+    zero = (counts > 0) & ~moves
+    if zero.any():
+        report["zero_length_dropped"] = report.get("zero_length_dropped", 0) + int(zero.sum())
+        report["zero_length_rows"] = sorted(set(report.get("zero_length_rows", [])) | set(pfeat[zero].tolist()))[:100]
+        keep = ~zero[cidx]
+        coords, cidx = coords[keep], cidx[keep]
+        a, step, length = _segments(coords, cidx)
+    if len(a) == 0:
+        raise EmptyInputError("roads: no line has two distinct vertices")
+    return coords, cidx, a, step, length
+
+
+def _coordinate_keys(coords: np.ndarray, precision_m: float) -> np.ndarray:
+    """One int64 key per vertex: coordinates rounded to ``precision_m``."""
     q = coords * (1.0 / precision_m)
     np.rint(q, out=q)
     q = q.astype(np.int64)
     q -= q.min(axis=0)
-    key = q[:, 0] * (q[:, 1].max() + 1) + q[:, 1]
-    inv, n_nodes = _dense_ids(key)
-    xy = np.empty((n_nodes, 2))
-    xy[inv] = coords
-    u, v = inv[a], inv[b]
-    step = np.diff(coords, axis=0)[a]
-    length = np.hypot(step[:, 0], step[:, 1])
-    feat = pidx[cidx[a]]
-    sp = speed[feat]
-    minutes = length / (sp * (1000.0 / 60.0))
-    dirn = direction[feat] if oneway_col is not None else None
-    loop = u == v
-    if loop.any():
-        report["self_loops_dropped"] = int(loop.sum())
-        keep = ~loop
-        u, v, minutes, length = u[keep], v[keep], minutes[keep], length[keep]
-        dirn = dirn[keep] if dirn is not None else None
-    if dirn is not None and dirn.any():
+    return q[:, 0] * (q[:, 1].max() + 1) + q[:, 1]
+
+
+def _vertex_levels(cidx: np.ndarray, vfeat: np.ndarray, key: np.ndarray, rules: RoadRules) -> np.ndarray:
+    """Level of each vertex: 0 joins roads, 1 = limited-access (except at ramp vertices), 2+ = inner vertices of
+    grade-separated roads, one level per ``layer``."""
+    n = len(cidx)
+    end = np.ones(n, dtype=bool)
+    end[1:-1] = (cidx[1:-1] != cidx[:-2]) | (cidx[1:-1] != cidx[2:])
+    lvl = np.zeros(n, dtype=np.int64)
+    grade = rules.grade[vfeat]
+    sep = (grade != 0) & ~end
+    if sep.any():
+        codes = np.unique(grade[sep])
+        lvl[sep] = 2 + np.searchsorted(codes, grade[sep])
+    la = rules.limited[vfeat]
+    if la.any():
+        ramp_keys = np.unique(key[rules.ramp[vfeat] & (lvl == 0)])  # not inner vertices of a ramp on a bridge
+        lvl[la & ~np.isin(key, ramp_keys)] = 1
+    return lvl
+
+
+def _add_interchanges(edges: dict, xy: np.ndarray, interchanges, tol_m: float, speeds, report: dict) -> dict:
+    """Link each interchange's nearest limited-access node to its nearest other node (both within ``tol_m``)."""
+    from scipy.spatial import cKDTree
+
+    tmp: dict = {}
+    pts, pos = _source_points(interchanges, tmp, what="interchanges")
+    if "reprojected" in tmp:
+        report.setdefault("reprojected", []).extend(tmp["reprojected"])
+    n = len(xy)
+    la = np.zeros(n, dtype=bool)
+    local = np.zeros(n, dtype=bool)
+    for mask, sel in ((la, edges["limited"]), (local, ~edges["limited"])):
+        mask[edges["u"][sel]] = True
+        mask[edges["v"][sel]] = True
+    la_only = np.flatnonzero(la & ~local)
+    loc = np.flatnonzero(local)
+    if len(la_only) == 0 or len(loc) == 0:
+        report["interchanges_unmatched"] = pos.tolist()
+        warnings.warn("interchanges: the roads have no limited-access or no other roads to join", stacklevel=3)
+        return edges
+    d1, i1 = cKDTree(xy[la_only]).query(pts)
+    d2, i2 = cKDTree(xy[loc]).query(pts)
+    ok = (d1 <= tol_m) & (d2 <= tol_m)
+    if (~ok).any():
+        report["interchanges_unmatched"] = pos[~ok].tolist()
+        warnings.warn(
+            f"{(~ok).sum()} interchange(s) have no limited-access road and other road within {tol_m:g} m "
+            f"(positions in report['interchanges_unmatched']); move them or raise interchange_m", stacklevel=3)
+    a, b = la_only[i1[ok]], loc[i2[ok]]
+    length = np.hypot(*(xy[a] - xy[b]).T)
+    kmh = _ramp_kmh(speeds)
+    report["interchanges_joined"] = int(ok.sum())
+    add = {"u": a, "v": b, "length": length, "feature": np.full(len(a), -1), "dirn": np.zeros(len(a), dtype=np.int8),
+           "minutes": length / (kmh * 1000.0 / 60.0), "limited": np.ones(len(a), dtype=bool)}
+    return {k: np.concatenate([edges[k], add[k]]) for k in edges}
+
+
+def _ramp_kmh(speeds) -> float:
+    speeds_table = default_speeds()
+    table = dict(zip(speeds_table["road_class"].astype(str), speeds_table["speed_kmh"].astype(float)))
+    table.update({str(k): float(v) for k, v in (speeds or {}).items()})
+    return float(table.get("匝道", 40.0))
+
+
+def finish_graph(xy: np.ndarray, e: dict, report: dict) -> RoadGraph:
+    """A :class:`RoadGraph` from segments (see :class:`RoadSegments`): self-loops dropped, one-way edges oriented,
+    parallel edges merged (the fastest kept); counts in ``report``."""
+    n_nodes = len(xy)
+    u, v = e["u"], e["v"]
+    keep = u != v
+    if (~keep).any():
+        report["self_loops_dropped"] = int((~keep).sum())
+        e = {k: x[keep] for k, x in e.items()}
+        u, v = e["u"], e["v"]
+    dirn = e["dirn"]
+    if dirn.any():
         rev = dirn < 0
         u, v = np.where(rev, v, u), np.where(rev, u, v)
         ow = dirn != 0
@@ -413,43 +876,67 @@ def build_graph(
         ow = None
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         pair = lo * n_nodes + hi
+    minutes, length, feature, limited = e["minutes"], e["length"], e["feature"], e["limited"]
     order = np.argsort(pair, kind="stable")  # radix sort for integers
     ps = pair[order]
-    dup = ps[1:] == ps[:-1]
-    if dup.any():
+    if (ps[1:] == ps[:-1]).any():
         order = np.lexsort((minutes, pair))
         ps = pair[order]
         first = np.ones(len(ps), dtype=bool)
         first[1:] = ps[1:] != ps[:-1]
         report["parallel_edges_merged"] = int((~first).sum())
         sel = np.sort(order[first])
-        lo, hi, minutes, length = lo[sel], hi[sel], minutes[sel], length[sel]
+        lo, hi, minutes, length, feature, limited = (x[sel] for x in (lo, hi, minutes, length, feature, limited))
         ow = ow[sel] if ow is not None else None
     return RoadGraph(xy=xy, u=lo, v=hi, minutes=np.maximum(minutes, 1e-12), length_m=length, report=report,
-                     oneway=ow)
+                     oneway=ow, limited=limited if limited.any() else None, feature=feature)
 
 
-def _planarize(parts, part_speed, precision_m):
-    """Node lines at every crossing; each noded piece takes the fastest speed of the lines covering its middle."""
+def _planarize(parts, pfeat, rules: RoadRules, precision_m, report: dict):
+    """Node the at-grade, not-limited lines at every crossing; each piece takes the feature (and direction, re-aligned)
+    of the fastest line covering its middle. Limited-access and grade-separated lines pass through unchanged."""
     import shapely
 
     parts = np.asarray(parts, dtype=object)
     ok = located(parts)
-    noded = shapely.get_parts(shapely.union_all(parts[ok]))
-    noded = noded[shapely.get_type_id(noded) == 1]
+    if (~ok).any():
+        report["empty_geometries"] = int((~ok).sum())
+    ok[ok] = shapely.length(parts[ok]) > 0
+    zero = located(parts) & ~ok
+    if zero.any():  # zero-length lines are left out of the noding (counted here, since they vanish)
+        report["zero_length_dropped"] = int(zero.sum())
+        report["zero_length_rows"] = sorted(set(pfeat[zero].tolist()))[:100]
+    parts, pfeat = parts[ok], pfeat[ok]
+    special = rules.limited[pfeat] | (rules.grade[pfeat] != 0)
+    flat = np.flatnonzero(~special)
+    if len(flat) == 0:
+        return parts, pfeat, rules.direction[pfeat]
+    noded = shapely.get_parts(shapely.union_all(parts[flat]))
+    noded = noded[(shapely.get_type_id(noded) == 1) & (shapely.length(noded) > 0)]
     mid = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-    tree = shapely.STRtree(parts[ok])
+    tree = shapely.STRtree(parts[flat])
     si, pi = tree.query(mid, predicate="dwithin", distance=max(precision_m, 1e-6) * 10)
-    sp = np.zeros(len(noded))
-    np.maximum.at(sp, si, part_speed[ok][pi])
-    if (sp == 0).any():  # not found (numerical): nearest line
-        miss = np.flatnonzero(sp == 0)
-        near = tree.nearest(mid[miss])
-        sp[miss] = part_speed[ok][near]
-    return noded, np.arange(len(noded)), sp
+    sp = rules.speed[pfeat[flat]]
+    best = np.full(len(noded), -1)
+    order = np.lexsort((sp[pi], si))  # per piece, fastest last
+    best[si[order]] = pi[order]
+    miss = np.flatnonzero(best < 0)
+    if len(miss):  # not found (numerical): nearest line
+        best[miss] = tree.nearest(mid[miss])
+    src = flat[best]
+    feat = pfeat[src]
+    dirn = rules.direction[feat].copy()
+    ow = np.flatnonzero(dirn != 0)
+    if len(ow):
+        a = shapely.line_locate_point(parts[src[ow]], shapely.get_point(noded[ow], 0))
+        b = shapely.line_locate_point(parts[src[ow]], shapely.get_point(noded[ow], -1))
+        dirn[ow] = np.where(b < a, -dirn[ow], dirn[ow])
+    keep = np.flatnonzero(special)
+    return (np.concatenate([noded, parts[keep]]), np.concatenate([feat, pfeat[keep]]),
+            np.concatenate([dirn, rules.direction[pfeat[keep]]]))
 
 
-def _dense_ids(key: np.ndarray):
+def dense_ids(key: np.ndarray) -> tuple[np.ndarray, int]:
     """``np.unique(key, return_inverse=True)`` ids (sorted order) via a stable radix argsort; returns (inverse, count)."""
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -462,12 +949,12 @@ def _dense_ids(key: np.ndarray):
     return inv, int(ids[-1]) + 1 if len(ids) else 0
 
 
-def _source_points(sources, report: dict):
+def _source_points(sources, report: dict, what: str = "sources"):
     """xy of located sources and their positions; unlocated ones are reported."""
     import shapely
 
     if hasattr(sources, "geometry"):
-        sources = to_work(sources, "sources", report)
+        sources = to_work(sources, what, report)
         geoms = np.asarray(sources.geometry.values, dtype=object)
     else:
         geoms = np.asarray(sources, dtype=object)
@@ -483,21 +970,36 @@ def _source_points(sources, report: dict):
         report["sources_unlocated"] = np.flatnonzero(~ok).tolist()
         warnings.warn(f"{(~ok).sum()} source(s) without coordinates were left out (positions in report)", stacklevel=3)
     if len(pos) == 0:
-        raise EmptyInputError("sources: none has a usable point geometry")
+        raise EmptyInputError(f"{what}: none has a usable point geometry")
     return shapely.get_coordinates(geoms[pos]), pos
 
 
-def _graph(roads, graph, speed_col, class_col, speeds, segmentize_m=None):
-    if graph is not None:
-        return graph
-    if isinstance(roads, RoadGraph):
-        return roads
-    return build_graph(roads, speed_col=speed_col, class_col=class_col, speeds=speeds, segmentize_m=segmentize_m)
+DIRECTIONS = ("to_facility", "from_facility")
+"""Travel directions: towards the sources (people going to a service) or away from them."""
 
 
-def _snap_sources(g: RoadGraph, xy, walk_kmh, far_m, report, what="source"):
+def check_direction(direction: str) -> bool:
+    """``True`` when travel is towards the sources (``"to_facility"``); raises on an unknown direction."""
+    if direction not in DIRECTIONS:
+        raise InvalidThresholdError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    return direction == "to_facility"
+
+
+def _graph(roads, graph, **options) -> RoadGraph:
+    """``graph``, or ``roads`` when it is a RoadGraph, or a graph built from the road lines with ``options``."""
+    given = graph if graph is not None else roads if isinstance(roads, RoadGraph) else None
+    if given is None:
+        return build_graph(roads, **options)
+    extra = sorted(k for k, v in options.items() if k not in ("speed_col", "class_col", "speeds") and v is not None)
+    if extra:
+        warnings.warn(f"road options {extra} are ignored: the graph is already built (pass them to build_graph)",
+                      stacklevel=3)
+    return given
+
+
+def _snap_sources(g: RoadGraph, xy, walk_kmh, far_m, report, what="source", reverse=False):
     """Attach points to the network (see :meth:`RoadGraph.attach`) and report far / off-component ones."""
-    att = g.attach(xy, walk_kmh)
+    att = g.attach(xy, walk_kmh, reverse)
     e, d = att[3], att[5]
     far = np.flatnonzero(d > far_m)
     labels = g.components()
@@ -526,6 +1028,8 @@ def nearest(
     far_m: float = DEFAULT_FAR_M,
     graph: RoadGraph | None = None,
     geometry: bool = True,
+    direction: str = "to_facility",
+    **road_options,
 ):
     """Minutes from the fastest source to every node of the road graph (multi-source Dijkstra).
 
@@ -546,6 +1050,12 @@ def nearest(
     geometry : bool
         ``False`` returns a DataFrame with ``x``, ``y`` columns instead of Point geometries (creating
         a million shapely Points costs about as much as the shortest paths themselves).
+    direction : {"to_facility", "from_facility"}
+        Minutes from each node to its fastest source (default: people travelling to the service) or
+        from the source to the node; they differ only on one-way roads.
+    **road_options
+        Passed to :func:`build_graph` when ``roads`` are lines: ``oneway_col``, ``limited_access``,
+        ``interchanges``, ``ramps``, ``planarize``, ...
 
     Returns
     -------
@@ -569,12 +1079,13 @@ def nearest(
     from scipy.sparse.csgraph import dijkstra
 
     report: dict = {}
-    g = _graph(roads, graph, speed_col, class_col, speeds)
+    reverse = check_direction(direction)
+    g = _graph(roads, graph, speed_col=speed_col, class_col=class_col, speeds=speeds, **road_options)
     xy, pos = _source_points(sources, report)
-    vs, node, walk = _snap_sources(g, xy, walk_kmh, far_m, report)[:3]
+    vs, node, walk = _snap_sources(g, xy, walk_kmh, far_m, report, reverse=reverse)[:3]
     n = g.n_nodes
     k = len(xy)
-    csr = g.csr_with_sources(vs, node, walk, k)
+    csr = g.csr_with_sources(vs, node, walk, k, reverse=reverse)
     dist, _, src = dijkstra(
         csr, directed=True, indices=n + np.arange(k), min_only=True, return_predecessors=True, limit=limit
     )
@@ -609,6 +1120,7 @@ def travel_times(
     far_m: float = DEFAULT_FAR_M,
     graph: RoadGraph | None = None,
     batch: int = 32,
+    **road_options,
 ) -> np.ndarray:
     """Travel-time matrix in minutes, ``n_origins × n_destinations``.
 
@@ -616,6 +1128,9 @@ def travel_times(
     the destination (or the straight walk when ``direct_walk`` and shorter). Rows/columns of points
     without a geometry are NaN; pairs in different road components are ``inf`` (unless walkable
     directly). Dijkstra runs from the end nodes of the smaller side's edges, in batches (undirected graph).
+    Travel is from each origin to each destination: on one-way roads swap the two for the other direction.
+    Points snap only onto roads that are not limited-access. ``road_options`` go to :func:`build_graph`
+    (``oneway_col``, ``limited_access``, ``interchanges``, ...).
 
     Examples
     --------
@@ -630,7 +1145,7 @@ def travel_times(
     from scipy.sparse.csgraph import dijkstra
 
     report: dict = {}
-    g = _graph(roads, graph, speed_col, class_col, speeds)
+    g = _graph(roads, graph, speed_col=speed_col, class_col=class_col, speeds=speeds, **road_options)
     oxy, opos = _source_points(origins, report)
     dxy, dpos = _source_points(destinations, report)
     _, _, _, oe, of, od = _snap_sources(g, oxy, walk_kmh, far_m, report, "origin")
@@ -701,6 +1216,7 @@ def time_grid(
     walk_kmh: float = DEFAULT_WALK_KMH,
     bounds=None,
     far_m: float = DEFAULT_FAR_M,
+    direction: str = "to_facility",
 ) -> TimeGrid:
     """Travel time to the fastest source for every cell of a grid, road plus off-network walking.
 
@@ -719,6 +1235,9 @@ def time_grid(
         Largest time of interest (minutes); the search stops there.
     bounds : tuple, optional
         ``(xmin, ymin, xmax, ymax)`` of the grid; default the roads and sources plus the walking reach.
+    direction : {"to_facility", "from_facility"}
+        Travel towards the sources (default) or away from them (differs on one-way roads). Cells join
+        only nodes of roads that are not limited-access.
 
     Returns
     -------
@@ -729,8 +1248,9 @@ def time_grid(
     from scipy.sparse.csgraph import dijkstra
 
     report: dict = {}
+    reverse = check_direction(direction)
     xy, pos = _source_points(sources, report)
-    svs, snode, swalk = _snap_sources(graph, xy, walk_kmh, far_m, report)[:3]
+    svs, snode, swalk = _snap_sources(graph, xy, walk_kmh, far_m, report, reverse=reverse)[:3]
     wpm = _m_per_min(walk_kmh)
     if bounds is None:
         reach = min(limit, 240.0) * wpm
@@ -757,19 +1277,22 @@ def time_grid(
     gu = [graph.u, graph.v[two]]
     gv = [graph.v, graph.u[two]]
     gw = [graph.minutes, graph.minutes[two]]
+    if reverse:
+        gu, gv = gv, gu
     for a, b, w in pairs:
         a, b = a.ravel(), b.ravel()
         gu += [a, b]
         gv += [b, a]
         gw += [np.full(a.size, w), np.full(a.size, w)]
-    # road node <-> the centres of the 2 x 2 cells around it (all within one cell diagonal)
-    c0 = np.floor((graph.xy[:, 0] - xmin) / cell_m - 0.5).astype(np.int64)
-    r0 = np.floor((top - graph.xy[:, 1]) / cell_m - 0.5).astype(np.int64)
+    # road node <-> the centres of the 2 x 2 cells around it (all within one cell diagonal); not limited-access
+    local = graph.local_nodes()
+    c0 = np.floor((graph.xy[local, 0] - xmin) / cell_m - 0.5).astype(np.int64)
+    r0 = np.floor((top - graph.xy[local, 1]) / cell_m - 0.5).astype(np.int64)
     for dr in (0, 1):
         for dc in (0, 1):
             col, row = c0 + dc, r0 + dr
             inside = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
-            rn = np.flatnonzero(inside)
+            rn = local[inside]
             cid = n_road + row[inside] * ncol + col[inside]
             cx = xmin + (col[inside] + 0.5) * cell_m
             cy = top - (row[inside] + 0.5) * cell_m
@@ -839,3 +1362,6 @@ def isochrones(grid: TimeGrid, minutes=(15, 30, 60)):
             recs_min.append(m)
             recs_geom.append(geom_by.get(s, shapely.MultiPolygon()))
     return gpd.GeoDataFrame({"source": recs_src, "minutes": recs_min}, geometry=recs_geom, crs=WORK_EPSG)
+
+
+_dense_ids = dense_ids  # the old private name, still imported by catchments.voronoi

@@ -16,14 +16,15 @@ import html
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from . import targets, units, vocabulary
+from . import atomic, targets, units, vocabulary
 from ._errors import PlanYearWarning
 from .trajectory import save_figure, trajectory_figure
 
-__all__ = ["write_report", "progress_markdown", "progress_html", "STATUS_LABELS", "STATUS_COLORS"]
+__all__ = ["STATUS_COLORS", "STATUS_LABELS", "progress_html", "progress_markdown", "write_report"]
 
 #: Status labels of :func:`bazhong_geo.targets.progress` by language (from the shared status vocabulary).
 STATUS_LABELS = {lang: {key: s[lang] for key, s in vocabulary.STATUSES.items()} for lang in ("zh", "en")}
@@ -102,7 +103,7 @@ def progress_html(table: pd.DataFrame, as_of: int, figures: dict | None = None, 
             f"<td>{e(r['description_zh'])}<div class=\"en\">{e(r['key'])} · {e(r['description_en'])}</div></td>",
             f"<td style=\"white-space:nowrap\">{e(r['scope_name'])}</td>",
             f"<td class=\"n\">{e(r['comparison'])} {num(r['target'])} {e(r['unit'])} ({r['target_year']})</td>",
-            f"<td class=\"n\">{e(latest)}</td>", f"<td class=\"n\">{e(base)}</td>", f"<td class=\"n\">{e(pct)}</td>",
+            f'<td class="n">{e(latest)}</td>', f'<td class="n">{e(base)}</td>', f'<td class="n">{e(pct)}</td>',
             f"<td class=\"n\">{num(r['required_annual_change'])}</td>",
             f"<td class=\"n\">{num(r['observed_annual_change'])}</td>",
             f"<td class=\"s\" style=\"background:{STATUS_COLORS[r['status']]}\">{e(labels[r['status']])} "
@@ -121,14 +122,16 @@ def progress_html(table: pd.DataFrame, as_of: int, figures: dict | None = None, 
     return "\n".join(out) + "\n"
 
 
-def write_report(out_dir, as_of: int = 2020, plan="plan_2020", indicators=None, region=None, lang="zh",
-                 figure_formats=("png",)) -> dict:
+def write_report(out_dir: str | Path, as_of: int = 2020, plan: pd.DataFrame | str | Path = "plan_2020",
+                 indicators: pd.DataFrame | str | Path | None = None, region: Any = None, lang: str = "zh",
+                 figure_formats: tuple[str, ...] = ("png",)) -> dict:
     """Write the progress report: progress.csv, progress.md, progress.html and trajectory figures.
 
     Parameters
     ----------
     out_dir : path-like
-        Created if missing; files are overwritten.
+        Created if missing. The files are written all or nothing: if anything fails (a bad table, a figure, a
+        read-only file), none of the new files lands and the old ones stay as they were.
     as_of : int
         The assessment year (see :func:`bazhong_geo.targets.progress`).
     plan : DataFrame or str or path-like
@@ -148,6 +151,11 @@ def write_report(out_dir, as_of: int = 2020, plan="plan_2020", indicators=None, 
     dict
         ``{"csv": path, "md": path, "html": path, "figures": [paths], "table": DataFrame}``.
 
+    Raises
+    ------
+    OutputError
+        ``out_dir`` (or a file in it) is read-only, a file stands where the folder goes, or the disk is full.
+
     Examples
     --------
     >>> import tempfile
@@ -155,8 +163,7 @@ def write_report(out_dir, as_of: int = 2020, plan="plan_2020", indicators=None, 
     >>> sorted(p.name for p in out["figures"])[:1]                   # doctest: +SKIP
     ['trajectory_central_city_builtup_area_511900.png']
     """
-    out_dir = Path(out_dir)
-    (out_dir / "trajectories").mkdir(parents=True, exist_ok=True)
+    out_dir = atomic.ensure_folder(out_dir, what="report folder")
     plan = targets.load_plan(plan) if not isinstance(plan, pd.DataFrame) else plan
     ind = targets.load_indicators(indicators) if not isinstance(indicators, pd.DataFrame) else indicators
     if region is not None:
@@ -165,23 +172,24 @@ def write_report(out_dir, as_of: int = 2020, plan="plan_2020", indicators=None, 
                         ignore_index=True)
     ind = targets.check_indicators(ind, "indicators")
     table = targets.progress(plan, ind, as_of=as_of)
-    csv_path = out_dir / "progress.csv"
-    table.to_csv(csv_path, index=False, lineterminator="\n", encoding="utf-8")
-    md_path = out_dir / "progress.md"
-    md_path.write_text(f"# {plan.attrs.get('name', 'plan')}: progress as of {as_of} (目标进展)\n\n"
-                       + progress_markdown(table, lang="zh") + "\nRules and definitions: bazhong_geo/data/settlements/README.md\n",
-                       encoding="utf-8")
+    csv_path, md_path, html_path = out_dir / "progress.csv", out_dir / "progress.md", out_dir / "progress.html"
     figures, links = [], {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=PlanYearWarning)
-        for t in plan.to_dict("records"):
-            fig = trajectory_figure(plan, ind, t["key"], lang=lang, as_of=as_of)
-            for fmt in figure_formats:
-                p = save_figure(fig, out_dir / "trajectories" / f"trajectory_{t['key']}_{t['scope']}.{fmt}")
-                figures.append(p)
-                if fmt == figure_formats[0]:
-                    links[t["key"]] = f"trajectories/{p.name}"
-    html_path = out_dir / "progress.html"
-    html_path.write_text(progress_html(table, as_of, links, lang=lang, plan_name=plan.attrs.get("name", "plan")),
-                         encoding="utf-8")
+    with atomic.Transaction() as tx:
+        table.to_csv(tx.path(csv_path), index=False, lineterminator="\n", encoding="utf-8")
+        tx.path(md_path).write_text(f"# {plan.attrs.get('name', 'plan')}: progress as of {as_of} (目标进展)\n\n"
+                                    + progress_markdown(table, lang="zh")
+                                    + "\nRules and definitions: bazhong_geo/data/settlements/README.md\n",
+                                    encoding="utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=PlanYearWarning)
+            for t in plan.to_dict("records"):
+                fig = trajectory_figure(plan, ind, t["key"], lang=lang, as_of=as_of)
+                for fmt in figure_formats:
+                    p = out_dir / "trajectories" / f"trajectory_{t['key']}_{t['scope']}.{fmt}"
+                    save_figure(fig, tx.path(p), atomic_write=False)
+                    figures.append(p)
+                    if fmt == figure_formats[0]:
+                        links[t["key"]] = f"trajectories/{p.name}"
+        tx.path(html_path).write_text(progress_html(table, as_of, links, lang=lang,
+                                                    plan_name=plan.attrs.get("name", "plan")), encoding="utf-8")
     return {"csv": csv_path, "md": md_path, "html": html_path, "figures": figures, "table": table}

@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
+from . import atomic
 from .settings import ENV_DATA, env_path
 
 EDITABLE = (
@@ -66,7 +67,7 @@ def override_dir() -> Path | None:
 
 
 def data_file(relpath: str) -> Path:
-    """Return the path a table (or a folder of tables) is read from: the override's copy if it exists, else the package's.
+    """Return the path a table (or a folder of tables) is read from: the override's copy if there, else the package's.
 
     Parameters
     ----------
@@ -129,7 +130,8 @@ def table_locations() -> list[tuple[str, str, Path]]:
 def init_data_folder(folder: str | Path, *, overwrite: bool = False) -> list[Path]:
     """Copy the editable tables into ``folder`` (a planner-owned data folder) and return the files written.
 
-    Files already there are kept unless ``overwrite`` is true, so a planner's edits are never lost.
+    Files already there are kept unless ``overwrite`` is true, so a planner's edits are never lost. The copy is
+    all or nothing: if one file cannot be written, none is (:class:`bazhong_geo.atomic.Transaction`).
 
     Parameters
     ----------
@@ -142,6 +144,11 @@ def init_data_folder(folder: str | Path, *, overwrite: bool = False) -> list[Pat
     -------
     list of pathlib.Path
 
+    Raises
+    ------
+    OutputError
+        ``folder`` cannot be created or written (a file in the way, read-only), or a table there is read-only.
+
     Examples
     --------
     >>> import tempfile
@@ -150,16 +157,16 @@ def init_data_folder(folder: str | Path, *, overwrite: bool = False) -> list[Pat
     ...     sorted(p.relative_to(tmp).as_posix() for p in written)[:2]
     ['boundaries/README.md', 'config/catchment_radii.csv']
     """
-    dest = Path(folder)
+    dest = atomic.ensure_folder(folder, what="data folder")
     written: list[Path] = []
-    for rel in EDITABLE:
-        src = package_data_dir() / rel
-        files = sorted(p for p in src.rglob("*") if p.is_file()) if src.is_dir() else [src]
-        for f in files:
-            target = dest / f.relative_to(package_data_dir())
-            if target.exists() and not overwrite:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, target)
-            written.append(target)
+    with atomic.Transaction() as tx:
+        for rel in EDITABLE:
+            src = package_data_dir() / rel
+            files = sorted(p for p in src.rglob("*") if p.is_file()) if src.is_dir() else [src]
+            for f in files:
+                target = dest / f.relative_to(package_data_dir())
+                if target.exists() and not overwrite:
+                    continue
+                shutil.copyfile(f, tx.path(target))
+                written.append(target)
     return written

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from . import region, targets, units
+from . import atomic, region, targets, units
 from ._errors import CJKFontWarning, PlanFormatError
 
-__all__ = ["find_cjk_font", "trajectory_figure", "save_figure"]
+__all__ = ["find_cjk_font", "save_figure", "trajectory_figure"]
 
 #: Font families tried in order for Chinese labels.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK JP", "Noto Sans CJK TC",
@@ -39,7 +40,7 @@ def _latin(text: str) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
-def find_cjk_font(warn: bool = True):
+def find_cjk_font(warn: bool = True) -> tuple[str | None, str | None]:
     """Return ``(family, path)`` of an installed CJK font known to matplotlib, or ``(None, None)``.
 
     Parameters
@@ -75,7 +76,8 @@ def _font_rc(family):
             "svg.hashsalt": "bazhong_geo", "svg.fonttype": "path"}
 
 
-def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None, cjk=True):
+def trajectory_figure(plan: pd.DataFrame, indicators: pd.DataFrame, key: str, scope: str | None = None,
+                      lang: str = "zh", as_of: int | None = None, cjk: bool = True) -> Any:
     """Value by year of one target's indicator with the target line, as a matplotlib Figure.
 
     Only the plan's definition is plotted (other definitions are named in the note line). Markers tell the kind
@@ -185,12 +187,25 @@ def trajectory_figure(plan, indicators, key, scope=None, lang="zh", as_of=None, 
     return fig
 
 
-def save_figure(fig, path) -> Path:
-    """Save a figure (PNG or SVG by the suffix) without timestamps, so the same figure gives the same bytes."""
-    import matplotlib
+def save_figure(fig: Any, path: str | Path, *, atomic_write: bool = True) -> Path:
+    """Save a figure (PNG or SVG by the suffix) without timestamps, so the same figure gives the same bytes.
+
+    Written all or nothing (a temporary name, then renamed); ``atomic_write=False`` writes ``path`` directly, for a
+    caller that already writes to a temporary name (:class:`bazhong_geo.atomic.Transaction`).
+
+    Raises
+    ------
+    OutputError
+        The folder or the file is read-only, or the disk is full (an existing file is kept).
+    """
+    import matplotlib as mpl
 
     path = Path(path)
     meta = {"Software": None} if path.suffix.lower() == ".png" else {"Date": None, "Creator": None}
-    with matplotlib.rc_context(getattr(fig, "_bazhong_rc", {})):
-        fig.savefig(path, metadata=meta)
+    with mpl.rc_context(getattr(fig, "_bazhong_rc", {})):
+        if not atomic_write:
+            fig.savefig(path, metadata=meta, format=path.suffix.lstrip(".").lower())
+            return path
+        with atomic.atomic_path(path) as tmp:
+            fig.savefig(tmp, metadata=meta, format=path.suffix.lstrip(".").lower())
     return path

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
 import re
 import shutil
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
+from . import atomic
 from ._errors import UnsupportedFormatError
 from .settlements import Tier
 
@@ -120,7 +121,8 @@ class WriteResult:
 
 # =============================================================================================== entry point
 
-def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sources=None, style: dict | None = None,
+def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sources: Any = None,
+                style: dict | None = None,
                 layer: str | None = None) -> WriteResult:
     """Write a table or layer, format by extension, all or nothing.
 
@@ -149,6 +151,9 @@ def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sourc
     ------
     UnsupportedFormatError
         For another extension (naming the supported ones), or a geometry format for a table without geometry.
+    OutputError
+        The folder or the file is read-only, a folder stands where the file goes, a file where a folder should be,
+        or the disk is full; nothing is left half-written and an existing file is kept.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -161,7 +166,7 @@ def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sourc
     if suffix in (".gpkg", ".shp", ".geojson") and not geo:
         raise UnsupportedFormatError(f"{path.name}: a {suffix} file needs a geometry; this table has none — write "
                                      f".xlsx, .csv or .parquet instead")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.check_writable(path)
     writer = {".xlsx": _write_xlsx, ".csv": _write_csv, ".gpkg": _write_gpkg, ".shp": _write_shp,
               ".geojson": _write_geojson, ".parquet": _write_parquet}[suffix]
     return writer(data, path, lang=lang, sources=sources, style=style, layer=layer)
@@ -169,13 +174,6 @@ def write_table(data: pd.DataFrame, path: str | Path, *, lang: str = "en", sourc
 
 def _is_geo(data) -> bool:
     return hasattr(data, "geometry") and getattr(data, "_geometry_column_name", None) in getattr(data, "columns", ())
-
-
-def _temp_beside(path: Path, suffix: str | None = None) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
 
 
 # =============================================================================================== tables
@@ -201,7 +199,7 @@ def _as_table(data, lang: str) -> tuple[pd.DataFrame, list[str]]:
             notes.append(f"{'/'.join(sorted(types))} geometries left out (write .gpkg or .shp for them)")
     if lang == "zh":
         if "tier" in df.columns:
-            df["tier"] = df["tier"].map(lambda t: _tier_zh(t))
+            df["tier"] = df["tier"].map(_tier_zh)
         df.columns = [header(str(c), "zh") for c in df.columns]
     return df, notes
 
@@ -229,13 +227,9 @@ def _sources_frame(sources) -> pd.DataFrame:
 
 def _write_csv(data, path: Path, *, lang: str, **_) -> WriteResult:
     df, notes = _as_table(data, lang)
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return WriteResult(path=path, files=[path], notes=notes + ["UTF-8 with BOM (opens in Excel)"])
+    return WriteResult(path=path, files=[path], notes=[*notes, "UTF-8 with BOM (opens in Excel)"])
 
 
 def _write_xlsx(data, path: Path, *, lang: str, sources=None, **_) -> WriteResult:
@@ -277,7 +271,7 @@ def _check_excel_text(df: pd.DataFrame, path: Path) -> None:
                                      f"from the text (or write .csv)")
 
 
-def cell_value(v):
+def cell_value(v: Any) -> Any:
     """A value openpyxl can store: NaN/NA -> empty, numpy scalars -> Python, others as text."""
     import numpy as np
     import pandas as pd
@@ -291,21 +285,17 @@ def cell_value(v):
     return str(v)
 
 
-def save_workbook(wb, path: Path) -> None:
+def save_workbook(wb: Any, path: Path) -> None:
     """Save with fixed document times and zip dates, to a temporary name, then rename."""
     from datetime import datetime
 
-    when = datetime(*FIXED_TIME)
+    when = datetime(*FIXED_TIME)  # noqa: DTZ001 - workbook properties store naive times; fixed for equal bytes
     wb.properties.created = when
     wb.properties.modified = when
     wb.properties.creator = "bazhong_geo"
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         wb.save(tmp)
         normalize_xlsx(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def normalize_xlsx(path: str | Path) -> None:
@@ -327,12 +317,8 @@ def normalize_xlsx(path: str | Path) -> None:
 
 
 def _write_parquet(data, path: Path, **_) -> WriteResult:
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         data.to_parquet(tmp, index=False)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return WriteResult(path=path, files=[path])
 
 
@@ -344,12 +330,8 @@ def _write_geojson(data, path: Path, **_) -> WriteResult:
     if data.crs is not None and not data.crs.equals("EPSG:4326"):
         out = data.to_crs(4326)
         notes.append(f"reprojected from {data.crs.to_string()} to WGS-84 (GeoJSON is longitude/latitude)")
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         out.to_file(tmp, driver="GeoJSON", engine="pyogrio")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return WriteResult(path=path, files=[path], notes=notes)
 
 
@@ -357,17 +339,13 @@ def _write_gpkg(data, path: Path, *, lang: str, sources=None, style=None, layer=
     import pyogrio
 
     name = layer or path.stem
-    tmp = _temp_beside(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         data.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
         src = _sources_frame(sources)
         if len(src):
             pyogrio.write_dataframe(src, tmp, layer="sources", driver="GPKG")
         qml = qml_style(data, style=style, lang=lang)
         add_layer_style(tmp, name, _gpkg_geometry_column(tmp, name), qml)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return WriteResult(path=path, files=[path], notes=[f"QGIS style stored in layer_styles for layer {name!r}"])
 
 
@@ -377,7 +355,7 @@ def _gpkg_geometry_column(gpkg: Path, table: str) -> str:
     return row[0] if row else "geom"
 
 
-def shapefile_names(columns) -> dict[str, str]:
+def shapefile_names(columns: Iterable) -> dict[str, str]:
     """Return column -> Shapefile field name (at most 10 bytes, unique) for every column that must change.
 
     Examples
@@ -410,16 +388,16 @@ def _write_shp(data, path: Path, **_) -> WriteResult:
     workdir = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent))
     sidecars = (".shp", ".shx", ".dbf", ".prj", ".cpg")
     try:
-        out.to_file(workdir / path.name, driver="ESRI Shapefile", engine="pyogrio", encoding="GBK")
-        (workdir / path.with_suffix(".cpg").name).write_text("GBK", encoding="ascii")
-        written = [p for p in (workdir / path.with_suffix(s).name for s in sidecars) if p.exists()]
-        for p in (path.with_suffix(s) for s in sidecars):   # no stale sidecar of an older file survives
-            p.unlink(missing_ok=True)
-        files = []
-        for p in written:
-            target = path.parent / p.name
-            p.replace(target)
-            files.append(target)
+        with atomic.Transaction() as tx:   # the parts land together or not at all
+            out.to_file(workdir / path.name, driver="ESRI Shapefile", engine="pyogrio", encoding="GBK")
+            (workdir / path.with_suffix(".cpg").name).write_text("GBK", encoding="ascii")
+            written = [p for p in (workdir / path.with_suffix(s).name for s in sidecars) if p.exists()]
+            for p in written:
+                tx.adopt(p, path.parent / p.name)
+            for p in (path.with_suffix(s) for s in sidecars):   # no stale sidecar of an older file survives
+                if p.name not in {w.name for w in written}:
+                    tx.remove(p)
+        files = tx.targets
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     notes = ["GBK attributes with a .cpg (ArcGIS, QGIS)"]
@@ -454,7 +432,7 @@ def _symbol(kind: str, color: str, name: str) -> str:
 
 
 def _geometry_kind(data) -> str:
-    types = {t for t in data.geometry.dropna().geom_type}
+    types = set(data.geometry.dropna().geom_type)
     if types and types <= {"Polygon", "MultiPolygon"}:
         return "fill"
     if types and types <= {"LineString", "MultiLineString", "LinearRing"}:
@@ -475,7 +453,7 @@ def _breaks(values, classes: int) -> list[float]:
     return [float(e) for e in edges]
 
 
-def qml_style(data, *, style: dict | None = None, lang: str = "en") -> str:
+def qml_style(data: Any, *, style: dict | None = None, lang: str = "en") -> str:
     """Return a QGIS layer style (QML) for ``data``: single symbol, or graduated on ``style["column"]``.
 
     Parameters

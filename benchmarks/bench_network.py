@@ -47,6 +47,26 @@ def sources(n: int, k: int, step: float = 100.0, seed: int = 1):
     return gpd.GeoSeries(shapely.points(xy), crs=4545)
 
 
+def with_rules(roads, n: int):
+    """``roads`` of :func:`grid_roads` with a motorway along the middle row (ramps every 50 edges), every 10th line
+    one-way and every 20th vertical line a bridge."""
+    roads = roads.copy()
+    m = len(roads) // 2  # first half: horizontal-in-j lines (a[:, 1] -> a[:, 1] + 1), n - 1 per row i
+    pos = np.arange(len(roads))
+    row = np.where(pos < m, pos // (n - 1), -1)
+    cls = np.full(len(roads), "tertiary", dtype=object)
+    cls[row == n // 2] = "motorway"
+    # the vertical lines touching the motorway every 50 columns are ramps
+    vert = pos >= m
+    vi = (pos - m) // n  # vertical line from (vi, vj) to (vi + 1, vj)
+    vj = (pos - m) % n
+    cls[vert & ((vi == n // 2) | (vi == n // 2 - 1)) & (vj % 50 == 0)] = "motorway_link"
+    roads["highway"] = cls
+    roads["oneway"] = np.where(pos % 10 == 3, "yes", "no")
+    roads["bridge"] = np.where(vert & (vj % 20 == 7), "yes", None)
+    return roads
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -93,6 +113,59 @@ def stage(name: str, n: int, k: int) -> dict:
             N.build_graph(roads)
             build.append(time.perf_counter() - t0)
         out["sp_seconds"], out["raw_scipy_seconds"], out["build_seconds"] = min(sp), min(raw), min(build)
+    elif name == "rules":
+        # the same lines with road rules switched on: the middle row of horizontal edges is a motorway (joined to
+        # the grid every 50 edges by ramps), every 10th line one-way, every 20th vertical line a bridge
+        from bazhong_geo import network as N
+
+        roads = with_rules(roads, n)
+        N.nearest(roads.iloc[:100], src.iloc[:2])
+        best = np.inf
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            res = N.nearest(roads, src, geometry=False)
+            best = min(best, time.perf_counter() - t0)
+            out["nodes"] = len(res)
+            out["limited_access_features"] = res.attrs["report"]["limited_access_features"]
+            del res
+        out["seconds_xy"] = best
+        build = []
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            N.build_graph(roads)
+            build.append(time.perf_counter() - t0)
+        out["build_seconds"] = min(build)
+    elif name == "igraph":
+        # a lean igraph pipeline fed the same lines: vertex ids by np.unique on the rounded coordinates, Graph from the
+        # edge list, sources snapped to the nearest node (KD-tree), one virtual source node, one Dijkstra
+        import igraph as ig
+        import shapely
+        from scipy.spatial import cKDTree
+
+        runs = []
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            coords = shapely.get_coordinates(roads.geometry.values)
+            q = np.rint(coords / 0.01).astype(np.int64)
+            keys, inv = np.unique(q[:, 0] * 100_000_000 + q[:, 1], return_inverse=True)
+            nxy = np.empty((len(keys), 2))
+            nxy[inv] = coords
+            e = inv.reshape(-1, 2)
+            length = np.hypot(*(coords[1::2] - coords[::2]).T)
+            w = length / (roads.speed_kmh.to_numpy() * 1000 / 60)
+            xy = np.column_stack([src.x, src.y])
+            d, nn = cKDTree(nxy).query(xy)
+            n_nodes = len(keys)
+            G = ig.Graph(n=n_nodes + 1, edges=np.vstack([e, np.column_stack([np.full(len(nn), n_nodes), nn])]),
+                         directed=False)
+            G.es["weight"] = np.concatenate([w, d / 75.0]).tolist()
+            tb = time.perf_counter() - t0
+            dist = np.asarray(G.distances(source=[n_nodes], weights="weight")[0][:n_nodes])
+            runs.append((time.perf_counter() - t0, tb))
+            out["nodes"] = n_nodes
+            out["checksum"] = float(np.round(dist[np.isfinite(dist)].sum(), 3))
+            del G, dist
+        out["seconds"], out["build_seconds"] = min(runs)
     elif name == "networkx":
         import networkx as nx
         import shapely
@@ -151,17 +224,31 @@ def main(argv=None):
     ap.add_argument("--iso-n", type=int, default=317, help="grid side for isochrones (317 -> 200,344 edges)")
     ap.add_argument("--stage", default=None)
     ap.add_argument("--stage-n", type=int, default=None)
+    ap.add_argument("--only", default=None, help="comma-separated stages, e.g. ours,igraph,rules")
     a = ap.parse_args(argv)
     if a.stage:
         print(json.dumps(stage(a.stage, a.stage_n, a.sources)))
         return
     res = {}
-    for name, n in (("ours", a.n), ("networkx", a.n), ("isochrones", a.iso_n), ("prefecture", a.iso_n)):
+    stages = (("ours", a.n), ("igraph", a.n), ("rules", a.n), ("networkx", a.n), ("isochrones", a.iso_n),
+              ("prefecture", a.iso_n))
+    if a.only:
+        stages = tuple(s for s in stages if s[0] in a.only.split(","))
+    for name, n in stages:
         p = subprocess.run([sys.executable, __file__, "--stage", name, "--stage-n", str(n), "--sources", str(a.sources)],
                            capture_output=True, text=True, check=True)
         res[name] = json.loads(p.stdout.strip().splitlines()[-1])
         print(name, res[name], file=sys.stderr)
-    o, x, iso, pre = res["ours"], res["networkx"], res["isochrones"], res["prefecture"]
+    if a.only:
+        print(json.dumps(res, indent=1))
+        return
+    o, x, iso, pre, ig_, r = (res[k] for k in ("ours", "networkx", "isochrones", "prefecture", "igraph", "rules"))
+    print(f"| same, beside a lean igraph pipeline fed the same lines (np.unique ids, KD-tree snap, virtual source) | "
+          f"bazhong_geo {o['seconds_xy']:.2f} s (x/y) | igraph {ig_['seconds']:.2f} s (build {ig_['build_seconds']:.2f} s) "
+          f"| **{ig_['seconds'] / o['seconds_xy']:.2f}×** | peak {o['peak_mb']:.0f} MB vs {ig_['peak_mb']:.0f} MB |")
+    print(f"| same with road rules (motorway joined at ramps only, 10% one-way, 5% bridges) | bazhong_geo "
+          f"{r['seconds_xy']:.2f} s (build {r['build_seconds']:.2f} s) | igraph without rules {ig_['seconds']:.2f} s | "
+          f"**{ig_['seconds'] / r['seconds_xy']:.2f}×** | peak {r['peak_mb']:.0f} MB |")
     print(f"| nearest source for every node, {o['edges']:,} edges, {o['nodes']:,} nodes, {o['sources']} sources, "
           f"end to end from lines | bazhong_geo {o['seconds']:.2f} s (graph build {o['build_seconds']:.2f} s) | "
           f"networkx {x['seconds']:.2f} s (build {x['build_seconds']:.2f} s + multi_source_dijkstra {x['sp_seconds']:.2f} s) "

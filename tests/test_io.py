@@ -393,7 +393,7 @@ def test_missing_tier_inferred_from_codes_and_reported(tmp_path):
 def test_blank_code_is_an_error(tmp_path):
     df = _register()
     df.loc[3, "行政代码"] = ""
-    with pytest.raises(MissingValueError, match=r"reg\.csv: 1 row\(s\) without a code \(row 5\)"):
+    with pytest.raises(MissingValueError, match=r"reg\.csv: 1 row\(s\) without a code \(某村 \(row 5\)\)"):
         read_settlements(_write(tmp_path, df))
 
 
@@ -620,3 +620,91 @@ def test_io_submodule_docstring_examples(name, tmp_path, monkeypatch):
     assert result.failed == 0
     if name.endswith("readers"):
         assert result.attempted >= 5          # the public readers show a runnable example
+
+
+# ============================================================================================ issue 11: lying CRS, reports
+
+def _lying(tmp_path, name="lying.gpkg", crs=4545):
+    """Boundaries holding lon/lat (CGCS2000) but labelled with a projected CRS — a common export mistake."""
+    src = _boundaries()
+    path = tmp_path / name
+    src.set_crs(crs, allow_override=True).to_file(path)
+    return path
+
+
+def test_projected_label_over_lonlat_is_an_error_with_the_fix(tmp_path):
+    from bazhong_geo._errors import CRSMismatchError
+
+    path = _lying(tmp_path)
+    with pytest.raises(CRSMismatchError) as err:
+        read_boundaries(path)
+    msg = str(err.value)
+    for words in ("lying.gpkg", "EPSG:4545", "coords='wgs84'", "--coords wgs84"):
+        assert words in msg
+    assert "x 106.6000 to 107.3000" in msg
+
+
+def test_coords_relabels_a_lying_file_to_the_known_answer(tmp_path):
+    path = _lying(tmp_path)
+    gdf, report = read_boundaries(path, coords="cgcs2000", return_report=True)
+    truth = _boundaries().to_crs(4545)
+    assert shapely.equals_exact(gdf.geometry.values, truth.geometry.values, tolerance=1e-6).all()
+    assert [i.severity for i in report.issues if i.code == "crs_relabelled"] == ["repair"]
+
+
+def test_coords_on_an_honest_projected_layer_is_reported_not_applied(tmp_path):
+    path = tmp_path / "gk.gpkg"
+    _boundaries().to_crs(4545).to_file(path)
+    gdf, report = read_boundaries(path, coords="gcj02", return_report=True)
+    truth = _boundaries().to_crs(4545)
+    assert shapely.equals_exact(gdf.geometry.values, truth.geometry.values, tolerance=1e-6).all()
+    assert any(i.code == "coords_not_applied" for i in report.issues)
+
+
+def test_lying_settlement_table_coords_is_an_error(tmp_path):
+    from bazhong_geo._errors import CRSMismatchError
+
+    _register().to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(CRSMismatchError, match=r"r\.csv: coords='EPSG:4545' was given.*longitude/latitude"):
+        read_settlements(tmp_path / "r.csv", coords="EPSG:4545")
+
+
+def test_load_bazhong_reports_a_lying_boundary_file_and_coords_fixes_it(tmp_path):
+    from bazhong_geo import load_bazhong
+    from bazhong_geo._errors import CRSMismatchError
+
+    path = _lying(tmp_path)
+    with pytest.raises(CRSMismatchError, match=r"lying\.gpkg"):
+        load_bazhong(boundaries=path)
+    region = load_bazhong(boundaries=path, coords="wgs84")
+    assert sorted(region.boundaries["code"]) == ["511902", "511921"]
+    assert any(i.code == "crs_relabelled" for r in region.reports for i in r.issues)
+
+
+def test_the_report_travels_with_the_frame(tmp_path):
+    from bazhong_geo.io import report_of
+
+    _register().to_csv(tmp_path / "r.csv", index=False)
+    gdf, report = read_settlements(tmp_path / "r.csv", return_report=True)
+    assert gdf.attrs["report"] == report.to_dict()
+    back = report_of(gdf.copy())
+    assert back.to_text() == report.to_text()
+    gdf.to_parquet(tmp_path / "r.parquet")                       # attrs stay JSON-ready
+    assert report_of(gpd.read_parquet(tmp_path / "r.parquet")).n_in == 5
+
+
+def test_boundary_problems_name_the_feature_by_code_and_name(tmp_path):
+    path = tmp_path / "b.gpkg"
+    _boundaries(geoms=(SQ_A, BOWTIE), names=("巴州区", "通江县")).to_file(path)
+    _, report = read_boundaries(path, return_report=True)
+    repair = next(i for i in report.issues if i.code == "invalid_geometry")
+    assert "511921 通江县 (FID 2)" in repair.message
+
+
+def test_a_point_in_a_boundary_layer_is_an_error(tmp_path):
+    from bazhong_geo._errors import GeometryTypeError
+
+    path = tmp_path / "mixed.gpkg"
+    _boundaries(geoms=(SQ_A, Point(107.1, 31.8))).to_file(path)
+    with pytest.raises(GeometryTypeError, match=r"mixed\.gpkg.*not polygons \(Point\): 511921 通江县 \(FID 2\)"):
+        read_boundaries(path)

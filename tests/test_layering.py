@@ -9,7 +9,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "bazhong_geo"
 # the foundation modules of this layer (settings → region/units/vocabulary → io → datasets → targets → report);
 # a subpackage counts with all its modules (io.columns, io.formats …)
-LAYER_TOP = ("settings", "region", "units", "vocabulary", "resources", "_paths", "_validate", "io", "settlements",
+LAYER_TOP = ("settings", "region", "units", "vocabulary", "resources", "_validate", "io", "settlements",
              "datasets", "targets", "trajectory", "report")
 
 

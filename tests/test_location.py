@@ -1,5 +1,7 @@
 """Tests of designation planning (maximal covering, p-median): known optima, greedy gaps, spopt agreement."""
 
+import inspect
+
 import geopandas as gpd
 import numpy as np
 import pulp
@@ -418,7 +420,7 @@ def test_p_center_optimum_equals_brute_force(seed, constraint):
 def test_set_cover_and_p_center_agree_with_spopt(seed):
     from spopt.locate import LSCP, PCenter
 
-    cands, demand, w, cost = _random_instance(seed, n_dem=40, n_cand=10)
+    cands, demand, _, cost = _random_instance(seed, n_dem=40, n_cand=10)
     solver = pulp.PULP_CBC_CMD(msg=False)
     pre = np.zeros(len(cands), int)
     pre[3] = 1
@@ -449,7 +451,7 @@ def test_uncoverable_demand_is_listed_or_an_error(trap):
     with pytest.warns(UncoverableDemandWarning, match="b5"):
         res = plan_designations(cands, far, objective="set_cover", within_km=5)
     assert res.chosen == ["E", "W"] and res.objective_value == 2
-    assert res.excluded.to_dict("records") == [{"demand": "b5", "population": 700.0, "best_cost": 35.0,
+    assert res.excluded.to_dict("records") == [{"row": 4, "demand": "b5", "population": 700.0, "best_cost": 35.0,
                                                 "reason": "no candidate within 5 km"}]
     assert res.covered_population == 32000 and any("b5" in n for n in res.notes)
     with pytest.raises(UncoverableDemandError, match="b5"):
@@ -509,7 +511,7 @@ def _class_roads():
     return gpd.GeoDataFrame({"道路等级": ["primary"]}, geometry=[line], crs=4545)
 
 
-@pytest.mark.skipif("class_col" not in __import__("inspect").signature(location.network.travel_times).parameters,
+@pytest.mark.skipif("class_col" not in inspect.signature(location.network.travel_times).parameters,
                     reason="network.travel_times takes no class_col yet (merged from the network branch)")
 def test_road_class_column_gives_the_speeds():
     from bazhong_geo import network
@@ -529,3 +531,16 @@ def test_road_class_column_gives_the_speeds():
     assert list(res.excluded["demand"]) == ["v2"]
     pc = plan_designations(cands, demand, 1, objective="p_center", roads=roads, class_col="道路等级")
     assert pc.chosen == ["a"] and pc.objective_value == pytest.approx(5 * minutes)
+
+
+def test_p_center_stopped_by_the_time_limit_keeps_a_valid_choice_and_a_bound():
+    cands, demand, _ = _constrained_instance(13, n_dem=30, n_cand=8)       # greedy 36.5 km, optimum 23.1 km
+    optimum = plan_designations(cands, demand, 3, objective="p_center")
+    stopped = plan_designations(cands, demand, 3, objective="p_center", time_limit_s=1e-9)   # no probe runs
+    assert stopped.status in ("Feasible", "Greedy fallback") and stopped.gap_basis == "lp_relaxation"
+    assert len(stopped.chosen) == 3 and stopped.objective_value > optimum.objective_value + 1
+    assert stopped.gap == pytest.approx((stopped.objective_value - stopped.bound) / stopped.objective_value)
+    assert stopped.bound <= optimum.objective_value * (1 + 1e-6) and any("time limit" in n for n in stopped.notes)
+    # nobody to serve: any valid choice is optimal, with worst cost 0
+    empty = plan_designations(cands, demand.assign(population=0.0), 2, objective="p_center", fixed="c05")
+    assert empty.objective_value == 0 and "c05" in empty.chosen and len(empty.chosen) == 2

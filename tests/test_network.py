@@ -287,7 +287,10 @@ def test_oneway_roads():
     # both on the one-way edge: forward along it, backward around the loop
     t = N.travel_times(g, _pts([(200, 0), (700, 0)]), _pts([(700, 0), (200, 0)]), direct_walk=False)
     assert t[0, 0] == pytest.approx(0.5) and t[1, 1] == pytest.approx(0.3 + 1 + np.sqrt(2) + 0.2)
-    # nearest: B is reached from A in 1 min, A from B only around the loop
-    out = N.nearest(g, _pts([B]))
+    # nearest from the facility B: A only around the loop; towards B (the default): A -> B in 1 min
+    out = N.nearest(g, _pts([B]), direction="from_facility")
     got = dict(zip(map(tuple, shapely.get_coordinates(out.geometry.values) - [X0, Y0]), out.minutes))
     assert got[A] == pytest.approx(1 + np.sqrt(2))
+    out = N.nearest(g, _pts([B]))
+    got = dict(zip(map(tuple, shapely.get_coordinates(out.geometry.values) - [X0, Y0]), out.minutes))
+    assert got[A] == pytest.approx(1.0) and got[D] == pytest.approx(1.0)

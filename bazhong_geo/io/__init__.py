@@ -21,10 +21,27 @@ from .columns import (
                       TIER_ALIASES,
                       WKT_ALIASES,
 )
+from .files import check_input_file
 from .formats import TABLE_SUFFIXES, VECTOR_SUFFIXES
 from .geometry import BAZHONG_BBOX
-from .readers import read_boundaries, read_settlements
+from .readers import read_boundaries, read_settlements, report_of
 
-__all__ = ["read_boundaries", "read_settlements", "ValidationReport", "BAZHONG_BBOX", "VECTOR_SUFFIXES",
-           "TABLE_SUFFIXES", "CODE_ALIASES", "NAME_ALIASES", "LEVEL_ALIASES", "TIER_ALIASES", "PARENT_ALIASES",
-           "POP_ALIASES", "LON_ALIASES", "LAT_ALIASES", "WKT_ALIASES"]
+__all__ = [
+                      "BAZHONG_BBOX",
+                      "CODE_ALIASES",
+                      "LAT_ALIASES",
+                      "LEVEL_ALIASES",
+                      "LON_ALIASES",
+                      "NAME_ALIASES",
+                      "PARENT_ALIASES",
+                      "POP_ALIASES",
+                      "TABLE_SUFFIXES",
+                      "TIER_ALIASES",
+                      "VECTOR_SUFFIXES",
+                      "WKT_ALIASES",
+                      "ValidationReport",
+                      "check_input_file",
+                      "read_boundaries",
+                      "read_settlements",
+                      "report_of",
+]

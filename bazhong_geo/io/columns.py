@@ -1,9 +1,10 @@
-"""Column recognition for planners' files: the aliases of every column, renaming, and the checks of codes, tiers and populations."""
+"""Column recognition for planners' files: aliases of every column, renaming, checks of codes, tiers and populations."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from .._errors import (
 from .._validate import (
     ValidationReport,
     column_key,
+    describe_features,
     find_column,
     format_rows,
     normalise_codes,
@@ -27,11 +29,8 @@ from .._validate import (
 )
 from ..settlements import Tier
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
-
-CODE_ALIASES = ["code", "adcode", "pac", "xzqdm", "行政代码", "行政区划代码", "区划代码", "统计用区划代码", "代码", "编码",
+CODE_ALIASES = ["code", "adcode", "pac", "xzqdm", "行政代码", "行政区划代码", "区划代码", "统计用区划代码", "代码",
+                "编码",
                 "admin_code", "nbs_code"]
 
 
@@ -62,7 +61,8 @@ LAT_ALIASES = ["lat", "latitude", "纬度", "y", "北纬", "lat_wgs84", "latitud
 WKT_ALIASES = ["geometry", "wkt", "geom", "the_geom"]
 
 
-def rename_columns(df, report: ValidationReport, specs, path: Path):
+def rename_columns(df: pd.DataFrame, report: ValidationReport, specs: list[tuple[str, Any, list, bool]],
+                   path: Path) -> pd.DataFrame:
     """Rename source columns to the normalised names; MissingColumnError for required ones."""
     geom = df.geometry.name if hasattr(df, "geometry") and isinstance(df, geopandas_module().GeoDataFrame) else None
     columns = [c for c in df.columns if c != geom]
@@ -89,28 +89,34 @@ def rename_columns(df, report: ValidationReport, specs, path: Path):
     return out
 
 
-def geopandas_module():
+def geopandas_module() -> ModuleType:
+    """Return geopandas, imported on first use (keeps ``import bazhong_geo.io`` light)."""
     import geopandas as gpd
 
     return gpd
 
 
-def check_missing(values: pd.Series, row_ids, report, what: str, path: Path, fix: str) -> None:
+def check_missing(values: pd.Series, row_ids: np.ndarray, report: ValidationReport, what: str, path: Path, fix: str,
+                  names: pd.Series | None = None) -> None:
+    """Record an error for blank ``values`` (e.g. codes), naming the rows (and their names when given) and ``fix``."""
     missing = values.isna().to_numpy()
     if missing.any():
         rows = row_ids[missing]
+        where = f"{report.row_label} {format_rows(rows)}"
+        if names is not None:
+            where = describe_features(pd.DataFrame({"name": names.to_numpy()}), row_ids, missing, report.row_label)
         report.add("error", f"missing_{what}",
-                   f"{path.name}: {int(missing.sum())} row(s) without a {what} ({report.row_label} "
-                   f"{format_rows(rows)}); {fix}", rows=rows)
+                   f"{path.name}: {int(missing.sum())} row(s) without a {what} ({where}); {fix}", rows=rows)
         report.errors[-1].exc = MissingValueError
 
 
-def check_duplicates(codes: pd.Series, row_ids, report, path: Path, fix: str) -> None:
+def check_duplicates(codes: pd.Series, row_ids: np.ndarray, report: ValidationReport, path: Path, fix: str) -> None:
+    """Record an error for codes that occur more than once, each code with its rows."""
     dup = codes.notna() & codes.duplicated(keep=False)
     if not dup.any():
         return
     groups = {}
-    for code, rid in zip(codes[dup], row_ids[dup.to_numpy()]):
+    for code, rid in zip(codes[dup], row_ids[dup.to_numpy()], strict=True):
         groups.setdefault(code, []).append(rid)
     listing = "; ".join(f"{c} ({report.row_label} {format_rows(r)})" for c, r in sorted(groups.items())[:20])
     more = f"; ... (+{len(groups) - 20} more codes)" if len(groups) > 20 else ""
@@ -124,7 +130,8 @@ def _tier_of_code(code) -> str | None:
     return {"prefecture": "central_city", "county": "county_town", "township": "town", "village": "village"}.get(level)
 
 
-def check_tiers(out, row_ids, report, path: Path) -> None:
+def check_tiers(out: pd.DataFrame, row_ids: np.ndarray, report: ValidationReport, path: Path) -> None:
+    """Parse the tier column (or infer tiers from NBS codes); unknown or blank tiers are errors naming the rows."""
     allowed = ", ".join(f"{t.value} ({t.label_zh})" for t in Tier)
     if "tier" not in out.columns:
         inferred = out["code"].map(_tier_of_code)
@@ -170,7 +177,8 @@ def check_tiers(out, row_ids, report, path: Path) -> None:
         report.add("info", "tier_names", "tier names normalised: " + ", ".join(changed))
 
 
-def check_population(out, row_ids, report, path: Path) -> None:
+def check_population(out: pd.DataFrame, row_ids: np.ndarray, report: ValidationReport, path: Path) -> None:
+    """Parse populations (万人 columns scaled); text and negative values are errors naming the rows."""
     if "population" not in out.columns:
         out["population"] = np.nan
         report.add("info", "no_population_column", "no population column: population unknown (NaN) for all rows")
@@ -179,7 +187,7 @@ def check_population(out, row_ids, report, path: Path) -> None:
     num, bad = to_number(out["population"])
     if bad.any():
         vals = out["population"].to_numpy()[bad]
-        listing = ", ".join(f"{r}: {v!r}" for r, v in list(zip(row_ids[bad], vals))[:15])
+        listing = ", ".join(f"{r}: {v!r}" for r, v in list(zip(row_ids[bad], vals, strict=True))[:15])
         report.add("error", "non_numeric_population",
                    f"{path.name}: non-numeric population in {int(bad.sum())} row(s) ({report.row_label} {listing}"
                    f"{' ...' if bad.sum() > 15 else ''}); write plain numbers of people (e.g. 22000, not '约2.2万人'), "
@@ -187,7 +195,7 @@ def check_population(out, row_ids, report, path: Path) -> None:
         report.errors[-1].exc = InvalidPopulationError
     neg = num < 0
     if neg.any():
-        listing = ", ".join(f"{r}: {v:g}" for r, v in list(zip(row_ids[neg], num[neg]))[:15])
+        listing = ", ".join(f"{r}: {v:g}" for r, v in list(zip(row_ids[neg], num[neg], strict=True))[:15])
         report.add("error", "negative_population",
                    f"{path.name}: negative population in {int(neg.sum())} row(s) ({report.row_label} {listing}); "
                    f"correct the values or leave the cells empty if unknown", rows=row_ids[neg])
@@ -202,7 +210,7 @@ def check_population(out, row_ids, report, path: Path) -> None:
     out["population"] = np.where(bad, np.nan, num).astype("float64")
 
 
-def other_columns(out, fmt: str) -> None:
+def other_columns(out: pd.DataFrame, fmt: str) -> None:
     """Tables are read as text: make code-like columns strings and fully numeric columns numbers."""
     if fmt != "table":
         return
@@ -211,7 +219,7 @@ def other_columns(out, fmt: str) -> None:
         if c in core or pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_datetime64_any_dtype(out[c]):
             continue
         k = column_key(c)
-        if k.endswith("code") or "代码" in k or "编码" in k or k.endswith("id"):
+        if k.endswith(("code", "id")) or "代码" in k or "编码" in k:
             out[c] = normalise_codes(out[c])
             continue
         num, bad = to_number(out[c])

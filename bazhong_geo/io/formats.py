@@ -1,16 +1,21 @@
-"""Reading files by format: vector layers (GeoPackage, Shapefile with GBK .dbf, GeoJSON, GeoParquet), CSV/Excel tables with header detection and encodings."""
+"""Reading files by format: vector layers (GeoPackage, Shapefile with GBK .dbf, GeoJSON, GeoParquet), CSV/Excel tables.
+
+CSV/Excel tables get header-row detection and encoding detection.
+"""
 
 from __future__ import annotations
 
 import csv
 import io as _stdio
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._errors import (
+    BazhongGeoError,
+    BrokenFileError,
     EmptyInputError,
     UnsupportedFormatError,
 )
@@ -21,10 +26,7 @@ from .._validate import (
     detect_text_encoding,
 )
 from .columns import CODE_ALIASES, LAT_ALIASES, LON_ALIASES, NAME_ALIASES, POP_ALIASES, TIER_ALIASES
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
+from .files import check_input_file
 
 VECTOR_SUFFIXES = {".gpkg": "GeoPackage", ".shp": "Shapefile", ".geojson": "GeoJSON", ".json": "GeoJSON",
                    ".parquet": "GeoParquet", ".geoparquet": "GeoParquet", ".fgb": "FlatGeobuf"}
@@ -33,23 +35,24 @@ VECTOR_SUFFIXES = {".gpkg": "GeoPackage", ".shp": "Shapefile", ".geojson": "GeoJ
 TABLE_SUFFIXES = {".csv": "CSV", ".txt": "CSV", ".tsv": "CSV", ".xlsx": "Excel", ".xlsm": "Excel"}
 
 
-class PlainParquet(Exception):
+class PlainParquetError(Exception):
     """A parquet file without GeoParquet metadata (read as a table)."""
 
 
-def check_path(path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file; check the path (relative paths start in {Path.cwd()})")
-    return path
+def check_path(path: str | Path) -> Path:
+    """The input file checked before any driver reads it (see :func:`.files.check_input_file`)."""
+    return check_input_file(path)
 
 
 def check_mode(errors: str) -> None:
+    """Check the ``errors=`` argument of the readers."""
     if errors not in ("raise", "report"):
-        raise ValueError(f"errors must be 'raise' or 'report', got {errors!r}")
+        raise BazhongGeoError(f"errors must be 'raise' or 'report', got {errors!r}; pass errors='report' to "
+                              f"collect problems in the report instead of raising")
 
 
 def format_of(path: Path, kind: str) -> str:
+    """Return ``"vector"`` or ``"table"`` by the suffix; another suffix is an error with the way to convert it."""
     suffix = path.suffix.lower()
     if suffix in VECTOR_SUFFIXES:
         return "vector"
@@ -64,12 +67,14 @@ def format_of(path: Path, kind: str) -> str:
                                  f"loader (reads {', '.join(known)}); {hint}")
 
 
-def require_rows(df, path: Path) -> None:
+def require_rows(df: pd.DataFrame, path: Path) -> None:
+    """An input without rows is an :class:`EmptyInputError` naming the file."""
     if len(df) == 0:
         raise EmptyInputError(f"{path.name}: the file has no rows/features; check the layer/sheet or the file")
 
 
-def read_vector(path: Path, *, layer, encoding, report: ValidationReport):
+def read_vector(path: Path, *, layer: str | int | None, encoding: str | None,
+                report: ValidationReport) -> tuple[Any, np.ndarray]:
     """Read a vector layer with pyogrio (GeoParquet with geopandas); return (gdf, feature ids)."""
     import geopandas as gpd
     import pyogrio
@@ -80,14 +85,22 @@ def read_vector(path: Path, *, layer, encoding, report: ValidationReport):
             gdf = gpd.read_parquet(path)
         except ValueError as exc:
             if "geo" in str(exc).lower():
-                raise PlainParquet() from exc
-            raise UnsupportedFormatError(f"{path.name}: cannot read as GeoParquet ({exc})") from exc
+                raise PlainParquetError from exc
+            raise BrokenFileError(f"{path}: cannot be read as GeoParquet ({exc}); write it again with "
+                                  f"GeoDataFrame.to_parquet or send a GeoPackage") from exc
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for damaged files
+            raise BrokenFileError(f"{path}: cannot be read as GeoParquet ({exc}); write it again with "
+                                  f"GeoDataFrame.to_parquet or send a GeoPackage") from exc
         report.crs_in = gdf.crs.to_string() if gdf.crs is not None else None
         return gdf.reset_index(drop=True), np.arange(len(gdf))
 
     kwargs = {}
     if layer is None and suffix == ".gpkg":
-        layers = pyogrio.list_layers(path)
+        try:
+            layers = pyogrio.list_layers(path)
+        except Exception as exc:  # pyogrio's DataSourceError for a damaged database
+            raise BrokenFileError(f"{path}: cannot be opened as a GeoPackage ({exc}); the file is damaged — copy it "
+                                  f"again or export it again from your GIS") from exc
         spatial = [str(name) for name, gtype in layers if gtype is not None]
         if len(layers) > 1:
             layer = spatial[0] if spatial else str(layers[0][0])
@@ -111,8 +124,8 @@ def read_vector(path: Path, *, layer, encoding, report: ValidationReport):
     try:
         gdf = pyogrio.read_dataframe(path, fid_as_index=True, **kwargs)
     except Exception as exc:  # pyogrio raises DataSourceError/DataLayerError and friends
-        raise UnsupportedFormatError(f"{path.name}: cannot be read as a vector layer ({exc}); check the file "
-                                     f"(and the layer name) in QGIS") from exc
+        raise BrokenFileError(f"{path}: cannot be read as a vector layer ({exc}); check the file (and the layer "
+                              f"name) in QGIS, or export it again as GeoPackage") from exc
     crs_in = getattr(gdf, "crs", None)
     report.crs_in = crs_in.to_string() if crs_in is not None else None
     ids = gdf.index.to_numpy()
@@ -120,12 +133,17 @@ def read_vector(path: Path, *, layer, encoding, report: ValidationReport):
 
 
 def read_plain_parquet(path: Path, report: ValidationReport) -> pd.DataFrame:
-    df = pd.read_parquet(path)
+    """Read a parquet file without GeoParquet metadata as a plain table."""
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow's ArrowInvalid for a damaged file
+        raise BrokenFileError(f"{path}: cannot be read as Parquet ({exc}); write it again or send a CSV") from exc
     report.add("info", "plain_parquet", "parquet without GeoParquet metadata: read as a table (lon/lat columns)")
     return df.reset_index(drop=True)
 
 
-def read_table(path: Path, *, layer, encoding, report: ValidationReport):
+def read_table(path: Path, *, layer: str | int | None, encoding: str | None,
+               report: ValidationReport) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a CSV or Excel sheet as text/values; return (DataFrame, row numbers as in the file)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         rows = _excel_rows(path, layer)
@@ -155,7 +173,7 @@ def read_table(path: Path, *, layer, encoding, report: ValidationReport):
     h = _header_index(rows)
     if h:
         report.add("info", "header_row", f"header found on row {rows[h][0]}; rows above it skipped")
-    header_no, header = rows[h]
+    _, header = rows[h]
     width = max(len(r) for _, r in rows[h:])
     names, seen = [], {}
     for i in range(width):
@@ -213,11 +231,15 @@ def _excel_rows(path: Path, sheet) -> list:
         if sheet is None:
             ws = wb.worksheets[0]
         elif isinstance(sheet, int):
+            if not -len(wb.worksheets) <= sheet < len(wb.worksheets):
+                raise UnsupportedFormatError(f"{path.name}: no sheet number {sheet} (the workbook has "
+                                             f"{len(wb.worksheets)}: {wb.sheetnames}); pass layer=<sheet>")
             ws = wb.worksheets[sheet]
         elif sheet in wb.sheetnames:
             ws = wb[sheet]
         else:
-            raise UnsupportedFormatError(f"{path.name}: no sheet {sheet!r}; sheets: {wb.sheetnames}; pass layer=<sheet>")
+            raise UnsupportedFormatError(f"{path.name}: no sheet {sheet!r}; sheets: {wb.sheetnames}; "
+                                         f"pass layer=<sheet>")
         rows = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
                 if any(not _blank(v) for v in r)]
     finally:
@@ -227,7 +249,8 @@ def _excel_rows(path: Path, sheet) -> list:
 
 def _header_index(rows: list) -> int:
     """Index of the header row among the first rows: the first with two or more known column names."""
-    known = {column_key(a) for a in CODE_ALIASES + NAME_ALIASES + LON_ALIASES + LAT_ALIASES + TIER_ALIASES + POP_ALIASES}
+    aliases = (*CODE_ALIASES, *NAME_ALIASES, *LON_ALIASES, *LAT_ALIASES, *TIER_ALIASES, *POP_ALIASES)
+    known = {column_key(a) for a in aliases}
     for i, (_, cells) in enumerate(rows[:10]):
         if sum(column_key(c) in known for c in cells if isinstance(c, str)) >= 2:
             return i

@@ -1,9 +1,9 @@
-"""The public readers: ``read_boundaries`` and ``read_settlements`` as pipelines of the format, column and geometry steps."""
+"""The public readers: ``read_boundaries`` and ``read_settlements``, pipelines of format, column and geometry steps."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ from .._errors import (
 )
 from .._validate import (
     ValidationReport,
+    describe_features,
     normalise_codes,
     region_geometry,
 )
@@ -37,7 +38,7 @@ from .columns import (
     rename_columns,
 )
 from .formats import (
-    PlainParquet,
+    PlainParquetError,
     check_mode,
     check_path,
     format_of,
@@ -53,17 +54,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @overload
-def read_boundaries(path, *, crs=..., layer=..., encoding=..., code_col=..., name_col=..., coords=...,
-                    return_report: Literal[False] = ..., errors: str = ...) -> "gpd.GeoDataFrame": ...
+def read_boundaries(path: str | Path, *, crs: Any = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                    code_col: str | None = ..., name_col: str | None = ..., coords: str | None = ...,
+                    return_report: Literal[False] = ..., errors: str = ...) -> gpd.GeoDataFrame: ...
 
 
 @overload
-def read_boundaries(path, *, crs=..., layer=..., encoding=..., code_col=..., name_col=..., coords=...,
-                    return_report: Literal[True], errors: str = ...) -> "tuple[gpd.GeoDataFrame, ValidationReport]": ...
+def read_boundaries(path: str | Path, *, crs: Any = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                    code_col: str | None = ..., name_col: str | None = ..., coords: str | None = ...,
+                    return_report: Literal[True], errors: str = ...) -> tuple[gpd.GeoDataFrame, ValidationReport]: ...
 
 
-def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None, name_col=None, coords=None,
-                    return_report: bool = False, errors: str = "raise"):
+def read_boundaries(  # noqa: PLR0913 - the public reader: every option is a documented keyword
+        path: str | Path, *, crs: Any = None, layer: str | int | None = None, encoding: str | None = None,
+        code_col: str | None = None, name_col: str | None = None, coords: str | None = None,
+        return_report: bool = False, errors: str = "raise") -> Any:
     """Read administrative boundaries (prefecture, counties, townships) into the work CRS.
 
     Parameters
@@ -80,9 +85,13 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
     code_col, name_col : str, optional
         Source columns holding the administrative code and the name; detected from common names
         (``code``, ``adcode``, ``PAC``, ``XZQDM``, ``行政代码``, ``代码`` / ``name``, ``XZQMC``, ``名称`` ...).
-    coords : {"gcj02", "bd09"}, optional
+    coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
         The file's longitude/latitude are GCJ-02 (Amap/Tencent) or BD-09 (Baidu) although labelled
-        WGS-84; they are converted to WGS-84 on load.
+        WGS-84; they are converted to WGS-84 on load. A layer labelled with a projected CRS (e.g.
+        EPSG:4545) whose coordinates are degrees (within ±180/±90) is a
+        :class:`~bazhong_geo._errors.CRSMismatchError` unless ``coords`` is given: then it is read as
+        longitude/latitude in that system (reported as a repair). On a layer in metres ``coords`` is
+        not applied (reported).
     return_report : bool
         Also return the :class:`ValidationReport`.
     errors : {"raise", "report"}
@@ -93,6 +102,8 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
     Returns
     -------
     geopandas.GeoDataFrame or (GeoDataFrame, ValidationReport)
+        The report is also attached to the frame as ``gdf.attrs["report"]`` (a plain dict, see
+        :meth:`ValidationReport.to_dict`; :func:`bazhong_geo.io.report_of` turns it back into a report).
         EPSG:4545, columns ``code`` (str), ``name``, ``level`` (``prefecture`` / ``county`` /
         ``township`` / ``village`` from the code length where no level column exists), the other
         attributes as in the file, ``geometry``. Invalid polygons are repaired (reported), empty or
@@ -101,6 +112,12 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
     Raises
     ------
     MissingCRSError, MissingColumnError, MissingValueError, DuplicateCodeError, UnsupportedFormatError, EmptyInputError
+    MissingFileError, UnreadableFileError, BrokenFileError
+        The path is missing, unreadable, a folder, empty, truncated or not of its format (before any driver).
+    CRSMismatchError
+        A projected label over longitude/latitude values (``coords=`` fixes it).
+    GeometryTypeError
+        Points or lines in the layer: boundaries are polygons.
 
     Examples
     --------
@@ -127,16 +144,18 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
                                 ("level", None, LEVEL_ALIASES, False)], path)
     out["code"] = normalise_codes(out["code"])
     check_missing(out["code"], row_ids, report, "code", path,
-                   "fill in the administrative code (6-digit county, 9-digit township)")
+                  "fill in the administrative code (6-digit county, 9-digit township)",
+                  names=out["name"] if "name" in out.columns else None)
     check_duplicates(out["code"], row_ids, report, path,
                       "a boundary file holds one feature per unit: dissolve multi-part units "
                       "(gdf.dissolve('code')) or correct the codes")
     if "name" not in out.columns:
         out["name"] = None
-        report.add("warning", "no_name_column", f"no name column found among {list(gdf.columns.drop(gdf.geometry.name))}"
-                   f"; pass name_col=...")
+        found = list(gdf.columns.drop(gdf.geometry.name))
+        report.add("warning", "no_name_column", f"no name column found among {found}; pass name_col=...")
     if "level" in out.columns:
-        out["level"] = out["level"].map(lambda v: region_mod.LEVEL_WORDS.get(str(v).strip(), v) if pd.notna(v) else None)
+        out["level"] = out["level"].map(
+            lambda v: region_mod.LEVEL_WORDS.get(str(v).strip(), v) if pd.notna(v) else None)
     else:
         out["level"] = out["code"].map(region_mod.code_level)
         unknown = out["level"].isna() & out["code"].notna()
@@ -155,33 +174,39 @@ def read_boundaries(path, *, crs=None, layer=None, encoding=None, code_col=None,
 
 
 @overload
-def read_settlements(path, *, coords: str = ..., crs=..., lon_col=..., lat_col=..., layer=..., encoding=..., region=...,
-                     code_col=..., name_col=..., return_report: Literal[False] = ...,
-                     errors: str = ...) -> "gpd.GeoDataFrame": ...
+def read_settlements(path: str | Path, *, coords: str | None = ..., crs: Any = ..., lon_col: str | None = ...,
+                     lat_col: str | None = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                     region: Any = ..., code_col: str | None = ..., name_col: str | None = ...,
+                     return_report: Literal[False] = ..., errors: str = ...) -> gpd.GeoDataFrame: ...
 
 
 @overload
-def read_settlements(path, *, coords: str = ..., crs=..., lon_col=..., lat_col=..., layer=..., encoding=..., region=...,
-                     code_col=..., name_col=..., return_report: Literal[True],
-                     errors: str = ...) -> "tuple[gpd.GeoDataFrame, ValidationReport]": ...
+def read_settlements(path: str | Path, *, coords: str | None = ..., crs: Any = ..., lon_col: str | None = ...,
+                     lat_col: str | None = ..., layer: str | int | None = ..., encoding: str | None = ...,
+                     region: Any = ..., code_col: str | None = ..., name_col: str | None = ...,
+                     return_report: Literal[True], errors: str = ...) -> tuple[gpd.GeoDataFrame, ValidationReport]: ...
 
 
-def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat_col=None, layer=None, encoding=None,
-                     region=None, code_col=None, name_col=None, return_report: bool = False,
-                     errors: str = "raise"):
-    """Read a settlement register (CSV/Excel with lon/lat, or a point layer) into the work CRS.
+def read_settlements(  # noqa: PLR0913 - the public reader: every option is a documented keyword
+        path: str | Path, *, coords: str | None = None, crs: Any = None, lon_col: str | None = None,
+        lat_col: str | None = None, layer: str | int | None = None, encoding: str | None = None, region: Any = None,
+        code_col: str | None = None, name_col: str | None = None, return_report: bool = False,
+        errors: str = "raise") -> Any:
+    r"""Read a settlement register (CSV/Excel with lon/lat, or a point layer) into the work CRS.
 
     Parameters
     ----------
     path : str or Path
         CSV (UTF-8, UTF-8 with BOM or GB18030/GBK, detected), Excel ``.xlsx`` (sheet = ``layer``), or a
         GeoPackage/Shapefile/GeoJSON/GeoParquet point layer.
-    coords : str
-        Coordinate system of the lon/lat (or x/y) columns of a table: ``"wgs84"`` (default),
+    coords : str, optional
+        Coordinate system of the lon/lat (or x/y) columns of a table: ``"wgs84"`` (the default for tables),
         ``"cgcs2000"`` (EPSG:4490), ``"gcj02"`` (Amap/Tencent, 火星坐标), ``"bd09"`` (Baidu) or any
         CRS pyproj understands (``"EPSG:4545"``). GCJ-02/BD-09 are converted to WGS-84 on load. For a
         vector file, ``"gcj02"``/``"bd09"`` say its lon/lat are web-map coordinates; otherwise the
-        file's own CRS is used.
+        file's own CRS is used. A file labelled with a projected CRS that holds longitude/latitude is a
+        :class:`~bazhong_geo._errors.CRSMismatchError` unless ``coords`` names the lon/lat system
+        (``"wgs84"``, ``"cgcs2000"``, ``"gcj02"``, ``"bd09"``): then it is read as such (a reported repair).
     crs : optional
         For a vector file without CRS, the CRS to assume; for a table, overrides ``coords``.
     lon_col, lat_col : str, optional
@@ -206,6 +231,7 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
     Returns
     -------
     geopandas.GeoDataFrame or (GeoDataFrame, ValidationReport)
+        The report is also attached as ``gdf.attrs["report"]`` (a plain dict; :func:`bazhong_geo.io.report_of`).
         EPSG:4545 with ``code`` (str), ``name``, ``tier`` (a :class:`~bazhong_geo.Tier` value),
         ``parent_code`` (str or None), ``population`` (float, NaN unknown), the other attributes of
         the file and point ``geometry`` (None where the row has no coordinate; such rows are
@@ -218,7 +244,8 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
     Raises
     ------
     MissingColumnError, MissingValueError, DuplicateCodeError, InvalidPopulationError, UnknownTierError,
-    InvalidCoordinateError, MissingCRSError, UnknownCoordinateSystemError, UnsupportedFormatError, EmptyInputError
+    InvalidCoordinateError, MissingCRSError, UnknownCoordinateSystemError, UnsupportedFormatError, EmptyInputError,
+    MissingFileError, UnreadableFileError, BrokenFileError, CRSMismatchError
         All problems of a file are collected first; the exception raised is that of the first error
         and its message lists the others. The full report is attached as ``exc.report``.
 
@@ -232,7 +259,8 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
 
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "towns.csv"
-    >>> _ = path.write_text("代码,名称,等级,人口,经度,纬度\\n511902101,清江镇,镇,30000,106.85,31.95\\n", encoding="utf-8")
+    >>> text = "代码,名称,等级,人口,经度,纬度\n511902101,清江镇,镇,30000,106.85,31.95\n"
+    >>> _ = path.write_text(text, encoding="utf-8")
     >>> gdf = read_settlements(path)
     >>> gdf[["code", "name", "tier"]].values.tolist(), gdf.crs.to_epsg()
     ([['511902101', '清江镇', 'town']], 4545)
@@ -248,7 +276,7 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
             if not isinstance(gdf, geopandas_module().GeoDataFrame):
                 report.add("info", "no_geometry", "the layer has no geometry column: read as a table (lon/lat columns)")
                 fmt = "table"
-        except PlainParquet:
+        except PlainParquetError:
             gdf, row_ids = read_plain_parquet(path, report), None
             row_ids = np.arange(len(gdf))
             report.row_label = "row (0-based)"
@@ -264,7 +292,7 @@ def read_settlements(path, *, coords: str = "wgs84", crs=None, lon_col=None, lat
                                 ("population", None, POP_ALIASES, False)], path)
     out["code"] = normalise_codes(out["code"])
     check_missing(out["code"], row_ids, report, "code", path, "give every settlement a code (NBS 9-digit township, "
-                   "12-digit village, or your own unique code)")
+                  "12-digit village, or your own unique code)", names=out["name"])
     check_duplicates(out["code"], row_ids, report, path,
                       "give every settlement its own code (NBS 12-digit codes for villages, 9-digit for townships)")
     out["name"] = out["name"].map(lambda v: str(v).strip() if pd.notna(v) and str(v).strip() else None)
@@ -315,8 +343,7 @@ def _check_region(gdf, row_ids, report, region, kind: str = "settlements") -> No
     outside[located] = ~inside
     if outside.any():
         what = "point(s)" if kind == "settlements" else "feature(s)"
-        names = gdf["name"].to_numpy()[outside] if "name" in gdf.columns else [""] * int(outside.sum())
-        listing = ", ".join(f"{r} {n or ''}".strip() for r, n in list(zip(row_ids[outside], names))[:10])
+        listing = describe_features(gdf, row_ids, outside, report.row_label)
         fix = "the coordinate system (coords=)" if kind == "settlements" else "the CRS of the file (.prj)"
         report.add("warning", "outside_region", f"{int(outside.sum())} {what} outside {where} (kept): {listing}"
                    f"; check the coordinates and {fix}", rows=row_ids[outside])
@@ -342,4 +369,20 @@ def _finish(out, report: ValidationReport, path: Path, return_report: bool, mode
         exc = exc_type(message)
         exc.report = report
         raise exc
+    out.attrs["report"] = report.to_dict()
     return (out, report) if return_report else out
+
+
+def report_of(frame: Any) -> ValidationReport | None:
+    """Return the :class:`ValidationReport` a loader attached to ``frame`` (``frame.attrs["report"]``), or None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> report_of(pd.DataFrame()) is None
+    True
+    """
+    data = getattr(frame, "attrs", {}).get("report")
+    if isinstance(data, ValidationReport):
+        return data
+    return ValidationReport.from_dict(data) if isinstance(data, dict) else None
