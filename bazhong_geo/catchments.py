@@ -15,6 +15,7 @@ from ._errors import (
     EmptyInputError,
     InvalidThresholdError,
     MissingColumnError,
+    MissingCRSError,
 )
 from ._validate import located as _located
 from ._validate import region_geometry

@@ -7,7 +7,7 @@ import pytest
 import shapely
 from access import Access, weights
 
-from bazhong_geo import accessibility as A
+from bazhong_geo import accessibility as A  # noqa: N812  (short module alias used throughout)
 
 
 def _access_model(cost, supply, demand):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
-from bazhong_geo import catchments as C
+from bazhong_geo import catchments as C  # noqa: N812  (short module alias used throughout)
 from bazhong_geo._errors import DuplicateLocationError, EmptyInputError, InvalidThresholdError, MissingCRSError
 from bazhong_geo.settlements import SettlementSystem
 
@@ -100,7 +100,7 @@ def test_bad_input():
     with pytest.raises(EmptyInputError, match="no settlements of tier 'county_town'"):
         C.network(s, "county_town", gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
                                                      geometry=[shapely.LineString([(X0, Y0), (X0 + 10, Y0)])]))
-    with pytest.raises(EmptyInputError, match="none of the 1 settlements .* has coordinates"), \
+    with pytest.raises(EmptyInputError, match=r"none of the 1 settlements .* has coordinates"), \
             pytest.warns(UserWarning, match="no coordinates"):
         C.radius(_system([None]), "town")
 
@@ -142,13 +142,13 @@ def _tree_system(rng, n_towns, n_vill):
     xy, tiers, codes, parents = [], [], [], []
     pts = rng.choice(4000 * 4000, size=1 + n_towns + n_vill, replace=False)
     pts = np.c_[pts % 4000, pts // 4000].astype(float)
-    k = 0
-    xy.append(tuple(pts[k])); tiers.append("county_town"); codes.append("c"); parents.append(None); k += 1
-    for t in range(n_towns):
-        xy.append(tuple(pts[k])); tiers.append("town"); codes.append(f"t{t}"); parents.append("c"); k += 1
-    for v in range(n_vill):
-        xy.append(tuple(pts[k])); tiers.append("village"); codes.append(f"v{v}")
-        parents.append(f"t{rng.integers(n_towns)}"); k += 1
+    rows = [("county_town", "c", None)] + [("town", f"t{t}", "c") for t in range(n_towns)]
+    rows += [("village", f"v{v}", f"t{rng.integers(n_towns)}") for v in range(n_vill)]
+    for k, (tier, code, parent) in enumerate(rows):
+        xy.append(tuple(pts[k]))
+        tiers.append(tier)
+        codes.append(code)
+        parents.append(parent)
     return _system(xy, tiers=tiers, codes=codes, parents=parents)
 
 

@@ -120,7 +120,7 @@ def test_to_work_crs_and_missing_crs():
     assert out.crs.to_epsg() == 4545
     assert out.geometry.x[0] == pytest.approx(500_000, abs=1e-6)  # on the central meridian
     bare = gpd.GeoDataFrame(geometry=[Point(108.0, 32.0)])
-    with pytest.raises(MissingCRSError, match="towns.gpkg.*EPSG:4490"):
+    with pytest.raises(MissingCRSError, match=r"towns.gpkg.*EPSG:4490"):
         crs.to_work_crs(bare, source="towns.gpkg")
     assert crs.to_work_crs(bare, crs=4490).crs.to_epsg() == 4545
 

@@ -25,7 +25,7 @@ from access import Access
 from affine import Affine
 from exactextract import exact_extract
 
-from bazhong_geo import accessibility as A
+from bazhong_geo import accessibility as A  # noqa: N812  (short module alias, as in test_accessibility)
 from bazhong_geo import zonal
 from bazhong_geo.urbanization import DegurbaThresholds, degurba
 

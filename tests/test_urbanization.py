@@ -346,7 +346,7 @@ def test_block_aggregation_conserves_population(fine, size, ox):
 
 def test_bad_inputs_raise_typed_errors(tmp_path):
     pop = np.ones((5, 5))
-    with pytest.raises(MissingCRSError, match="no CRS given.*pass \\(array, transform, crs\\)"):
+    with pytest.raises(MissingCRSError, match=r"no CRS given.*pass \(array, transform, crs\)"):
         degurba((pop, Affine(1000, 0, 0, 0, -1000, 5000), None))
     neg = pop.copy()
     neg[1, 1] = -3
@@ -358,7 +358,7 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
         degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_contiguity=6))
     with pytest.raises(InvalidThresholdError, match="cluster_density=-1: must be a finite number >= 0"):
         degurba(km_grid(pop), thresholds=DegurbaThresholds(cluster_density=-1))
-    with pytest.raises(InvalidThresholdError, match="25 cell.* outside 0..1 .*not percentages"):
+    with pytest.raises(InvalidThresholdError, match=r"25 cell.* outside 0\.\.1 .*not percentages"):
         degurba(km_grid(pop), land_share=np.full((5, 5), 50.0))
     with pytest.raises(EmptyInputError, match="no cell with data"):
         degurba(km_grid(np.full((5, 5), np.nan)))

@@ -5,6 +5,8 @@ Peers: exactextract (coverage-weighted sums, count/min/max/mean) and pyproj's ge
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -15,15 +17,17 @@ from exactextract import exact_extract
 from pyproj import Geod
 from rasterio.transform import from_origin
 
+from bazhong_geo import builtup, settings, zonal
 from bazhong_geo import crs as bcrs
-from bazhong_geo import settings, zonal
 from bazhong_geo._errors import (
     InvalidPopulationError,
     MissingColumnError,
     MissingCRSError,
     RasterNotFoundError,
+    RasterValueWarning,
     UnsupportedFormatError,
     UnsupportedGridError,
+    ZoneGeometryError,
 )
 from bazhong_geo.urbanization import aggregate_to_km_grid
 from bazhong_geo.zonal.accumulate import ZoneStats, coverage_sums
@@ -286,7 +290,7 @@ def test_builtup_accepts_an_array_raster_like_a_file(tmp_path):
     from_array = area_by_zone((mask, tr, "EPSG:4545"), zone, classes=[1])
     assert from_array.builtup_km2[0] == pytest.approx(0.495, rel=1e-6)  # 495 m of the 1,000 m width
     assert from_array.builtup_km2[0] == pytest.approx(from_file.builtup_km2[0], rel=1e-12)
-    with pytest.raises(RasterNotFoundError, match="missing.tif"):
+    with pytest.raises(RasterNotFoundError, match=r"missing\.tif"):
         area_by_zone(tmp_path / "missing.tif", zone, classes=[1])
 
 
@@ -304,10 +308,7 @@ def test_population_within_counts_a_mixed_layer_part_by_part():
 
 # ------------------------------------------------------------------------------------ issue 11: rasters, class by class
 
-import warnings
 
-from bazhong_geo import builtup
-from bazhong_geo._errors import RasterValueWarning, ZoneGeometryError
 
 T100 = from_origin(500_000, 3_501_000, 100, 100)
 
