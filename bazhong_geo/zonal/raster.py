@@ -164,7 +164,7 @@ def open_raster(source: Any, *, crs: Any = None, what: str = "raster", north_up:
 
         name = os.fspath(source)
         if not Path(name).exists():
-            raise RasterNotFoundError(f"{what}: file {name!r} does not exist; check the path")
+            raise RasterNotFoundError(f"{what}: no such file {name!r} (it does not exist); check the path")
         try:
             ds = rasterio.open(name)
         except RasterioIOError as exc:
