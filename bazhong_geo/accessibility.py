@@ -19,16 +19,23 @@ villages stay defined); PySAL ``access`` leaves them NaN — pass ``no_supply="n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._errors import BazhongGeoError, InvalidPopulationError, InvalidThresholdError, MissingColumnError
 from ._validate import located
 from .crs import to_work_crs
 from .network import travel_times
 
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
 # ----------------------------------------------------------------------------------------------- decay functions
 
-def step(steps: dict):
+def step(steps: dict) -> Callable[[Any], Any]:
     """Stepped decay: weight ``v`` for costs ``<= k`` (smallest ``k`` first), 0 beyond the largest ``k``.
 
     >>> step({10: 1, 20: 0.68, 30: 0.22})(np.array([0, 10, 15, 30, 31])).tolist()
@@ -49,7 +56,7 @@ def step(steps: dict):
     return f
 
 
-def gaussian(sigma: float):
+def gaussian(sigma: float) -> Callable[[Any], Any]:
     """Gaussian decay ``exp(-x² / (2 sigma²))`` (``f(0) = 1``, as ``access.weights.gaussian``).
 
     >>> round(float(gaussian(20)(20)), 6)
@@ -60,7 +67,7 @@ def gaussian(sigma: float):
     return lambda x: np.exp(-np.square(np.asarray(x, dtype=float)) / (2.0 * sigma**2))
 
 
-def power(scale: float, alpha: float, min_cost: float = 0.0):
+def power(scale: float, alpha: float, min_cost: float = 0.0) -> Callable[[Any], Any]:
     """Power (gravity) decay ``(max(x, min_cost) / scale) ** alpha``; ``alpha`` negative for decay.
 
     Same as ``access.weights.gravity``.
@@ -71,7 +78,7 @@ def power(scale: float, alpha: float, min_cost: float = 0.0):
     return lambda x: np.power(np.maximum(np.asarray(x, dtype=float), min_cost) / scale, alpha)
 
 
-def exponential(beta: float):
+def exponential(beta: float) -> Callable[[Any], Any]:
     """Exponential decay ``exp(-beta x)``.
 
     >>> float(exponential(0.1)(0))
@@ -80,7 +87,7 @@ def exponential(beta: float):
     return lambda x: np.exp(-beta * np.asarray(x, dtype=float))
 
 
-def linear(max_cost: float):
+def linear(max_cost: float) -> Callable[[Any], Any]:
     """Linear decay ``max(0, 1 - x / max_cost)``.
 
     >>> linear(30)(np.array([0, 15, 45])).tolist()
@@ -144,7 +151,8 @@ def _no_supply(values: np.ndarray, w: np.ndarray, no_supply: str, s: np.ndarray 
     return out
 
 
-def two_sfca(cost, supply, demand, *, max_cost=None, weight=None, no_supply: str = "zero") -> np.ndarray:
+def two_sfca(cost: ArrayLike, supply: ArrayLike, demand: ArrayLike, *, max_cost: float | None = None,
+             weight: Callable | None = None, no_supply: str = "zero") -> np.ndarray:
     """Two-step floating catchment area accessibility of each demand location.
 
     Parameters
@@ -182,7 +190,8 @@ def two_sfca(cost, supply, demand, *, max_cost=None, weight=None, no_supply: str
     return _no_supply(w @ r, w, no_supply)
 
 
-def enhanced_two_sfca(cost, supply, demand, *, weight=None, max_cost=None, no_supply: str = "zero") -> np.ndarray:
+def enhanced_two_sfca(cost: ArrayLike, supply: ArrayLike, demand: ArrayLike, *, weight: Callable | None = None,
+                      max_cost: float | None = None, no_supply: str = "zero") -> np.ndarray:
     """Enhanced 2SFCA: 2SFCA with a stepped decay (default 1 / 0.68 / 0.22 per 10-minute zone up to 30).
 
     ``no_supply`` as in :func:`two_sfca`.
@@ -194,7 +203,8 @@ def enhanced_two_sfca(cost, supply, demand, *, weight=None, max_cost=None, no_su
                     no_supply=no_supply)
 
 
-def gravity(cost, supply, demand=None, *, weight, max_cost=None, demand_adjusted: bool = False,
+def gravity(cost: ArrayLike, supply: ArrayLike, demand: ArrayLike | None = None, *, weight: Callable,
+            max_cost: float | None = None, demand_adjusted: bool = False,
             no_supply: str = "zero") -> np.ndarray:
     """Gravity accessibility: Hansen potential, or demand-adjusted (Joseph & Bantock) with ``demand_adjusted``.
 
@@ -216,9 +226,10 @@ def gravity(cost, supply, demand=None, *, weight, max_cost=None, demand_adjusted
 
 
 def accessibility(  # noqa: PLR0913  (keyword options of the public call, as PySAL access names them)
-        demand, supply, *, roads=None, cost=None, method: str = "2sfca", demand_col: str = "population",
-        supply_col: str = "capacity", max_cost=None, weight=None, name: str | None = None, no_supply: str = "zero",
-        **network_kw):
+        demand: gpd.GeoDataFrame, supply: gpd.GeoDataFrame, *, roads: gpd.GeoDataFrame | None = None,
+        cost: ArrayLike | None = None, method: str = "2sfca", demand_col: str = "population",
+        supply_col: str = "capacity", max_cost: float | None = None, weight: Callable | None = None,
+        name: str | None = None, no_supply: str = "zero", **network_kw: Any) -> gpd.GeoDataFrame:
     """Accessibility of each demand location (GeoDataFrames in, a copy of ``demand`` with a new column out).
 
     Parameters

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._errors import (
     EmptyInputError,
@@ -24,6 +27,10 @@ from .zonal.areas import CellArea
 from .zonal.raster import open_raster
 from .zonal.strips import class_mask, fill_warning, fills_found, stream_summaries, strips, valid_mask, values_found
 from .zonal.zones import ZoneCoverage, zone_coverage, zones_frame
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = [
     "CENTRAL_CITY_CODE",
@@ -59,8 +66,9 @@ def _check_rule(classes, fraction):
 # ------------------------------------------------------------------------------------ public: rasters
 
 def area_by_zone(  # noqa: PLR0913  (keyword options of the public call)
-        raster, zones, *, classes=None, fraction=None, id_col="code", coverage=None, raster_crs=None, band=1,
-        progress=False):
+        raster: Any, zones: gpd.GeoDataFrame | None, *, classes: ArrayLike | None = None,
+        fraction: str | None = None, id_col: str = "code", coverage: ZoneCoverage | None = None,
+        raster_crs: Any = None, band: int = 1, progress: bool = False) -> pd.DataFrame:
     """Built-up km² per zone from a raster, with exact coverage fractions and true cell areas.
 
     Cells cut by a zone edge count by the fraction of the cell inside the zone (exactextract's
@@ -225,8 +233,9 @@ def _result(zc, acc, ds, band, classes, fraction, name):
 
 
 def area_by_zone_stack(  # noqa: PLR0913  (keyword options of the public call)
-        rasters, zones, *, classes=None, fraction=None, id_col="code", labels=None, raster_crs=None, band=1,
-        progress=False):
+        rasters: Sequence[Any], zones: gpd.GeoDataFrame, *, classes: ArrayLike | None = None,
+        fraction: str | None = None, id_col: str = "code", labels: Sequence | None = None, raster_crs: Any = None,
+        band: int = 1, progress: bool = False) -> pd.DataFrame:
     """Built-up km² per zone for several rasters on one grid (e.g. yearly layers), computing coverage once.
 
     Parameters
@@ -278,7 +287,8 @@ def area_by_zone_stack(  # noqa: PLR0913  (keyword options of the public call)
 
 # ------------------------------------------------------------------------------------ public: vectors
 
-def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_col="code"):
+def area_by_zone_vector(landuse: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, classes: Sequence,
+                        class_col: str = "class_code", id_col: str = "code") -> pd.DataFrame:
     """Built-up km² per zone from land-use polygons, by exact overlay (true ellipsoidal km²).
 
     Parameters
@@ -450,8 +460,9 @@ def _patch_polygons(labels, order, n, transform, connectivity):
 
 
 def extents(  # noqa: PLR0913  (keyword options of the public call)
-        raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_km2=0.01, settlements=None,
-        max_distance_m=2000.0, connectivity=8, raster_crs=None, band=1):
+        raster: Any, *, classes: ArrayLike | None = None, fraction: str | None = None, min_fraction: float = 0.5,
+        min_area_km2: float = 0.01, settlements: Any = None, max_distance_m: float = 2000.0, connectivity: int = 8,
+        raster_crs: Any = None, band: int = 1) -> gpd.GeoDataFrame:
     """Built-up patches (connected components of built-up cells), vectorised, with their km² and settlement.
 
     Parameters
@@ -595,7 +606,7 @@ def _join_settlements(patches, settlements, max_distance_m):
     return patches
 
 
-def settlement_builtup_km2(patches, settlements):
+def settlement_builtup_km2(patches: gpd.GeoDataFrame, settlements: Any) -> pd.DataFrame:
     """Built-up km² of every settlement: the sum of the patches joined to it (0 where none).
 
     Parameters
@@ -624,8 +635,9 @@ def settlement_builtup_km2(patches, settlements):
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
-def central_city_builtup_km2(region, raster, *, rule=None, min_area_km2=0.01, max_distance_m=2000.0,
-                             details=False, **kwargs):
+def central_city_builtup_km2(region: Any, raster: Any, *, rule: dict | None = None, min_area_km2: float = 0.01,
+                             max_distance_m: float = 2000.0, details: bool = False,
+                             **kwargs: Any) -> float | tuple[float, gpd.GeoDataFrame]:
     """Built-up km² of the central city (中心城区, code "511900"), the indicator the plan targets (80 km²).
 
     Definition (documented assumption): the built-up patches of :func:`extents` that lie in 巴州区 or

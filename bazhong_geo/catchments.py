@@ -6,6 +6,7 @@ Also the people each catchment serves, and the gaps between catchments.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +20,14 @@ from ._errors import (
 )
 from ._validate import located as _located
 from ._validate import region_geometry
+from .crs import area_km2, to_work_crs
+from .datasets import load_bazhong
+from .network import build_graph, dense_ids, isochrones, time_grid
+from .settlements import SettlementSystem, Tier
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
 
 WORK_EPSG = 4545
 
@@ -29,15 +38,11 @@ def _frame(system):
     """The settlements GeoDataFrame of a SettlementSystem (or of a GeoDataFrame, validated as one)."""
     if hasattr(system, "settlements"):
         return system.settlements
-    from .settlements import SettlementSystem
-
     return SettlementSystem(system).settlements
 
 
 def _tier_rows(system, tier, report: dict):
     """Located rows of ``tier``; unlocated ones are counted in ``report``; a tier with no rows is an error."""
-    from .settlements import Tier
-
     gdf = _frame(system)
     many = isinstance(tier, (list, tuple, set))
     ts = ([Tier.parse(x) for x in (sorted(tier, key=str) if isinstance(tier, set) else tier)] if many
@@ -76,8 +81,6 @@ def _geometry(obj, what="within"):
 
 def _objarray(geoms) -> np.ndarray:
     """A 1-D object array of shapely geometries from a list, array, GeometryArray or GeoSeries."""
-    if hasattr(geoms, "values") and hasattr(geoms, "crs"):
-        geoms = geoms.values
     if isinstance(geoms, list):
         out = np.empty(len(geoms), dtype=object)
         out[:] = geoms
@@ -91,8 +94,6 @@ def _areas_km2(geoms) -> np.ndarray:
     Delegates to :func:`bazhong_geo.crs.area_km2` (true ellipsoidal areas, additive over partitions).
     """
     import geopandas as gpd
-
-    from .crs import area_km2
 
     g = _objarray(geoms)
     if len(g) == 0:
@@ -137,11 +138,9 @@ def _warn_outside(rows, method: str) -> None:
 
 def _dedupe_locations(xy: np.ndarray, codes: np.ndarray, duplicates: str, report: dict):
     """Group identical locations (1 mm). Returns index of the kept row per location and its group members."""
-    from .network import dense_ids as _dense_ids
-
     q = np.rint(xy * 1000.0).astype(np.int64)
     q -= q.min(axis=0)
-    inv, n = _dense_ids(q[:, 0] * (q[:, 1].max() + 1) + q[:, 1])
+    inv, n = dense_ids(q[:, 0] * (q[:, 1].max() + 1) + q[:, 1])
     if n == len(xy):
         return np.arange(len(xy)), None
     groups: dict[int, list[int]] = {}
@@ -171,7 +170,7 @@ def _merge_duplicates(rows, duplicates: str, report: dict):
     return rows.iloc[keep].reset_index(drop=True), merged
 
 
-def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
+def voronoi_cells(xy: np.ndarray, region: Any) -> np.ndarray:
     """Voronoi cells of distinct points ``xy`` clipped to ``region``, in input order (vectorised).
 
     Cells fully inside the region are kept as computed; only those crossing its edge are intersected.
@@ -208,7 +207,7 @@ def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- catchments
 
-def default_radii():
+def default_radii() -> pd.DataFrame:
     """The default catchment radius by tier (``data/config/catchment_radii.csv``): tier, radius_m, source."""
     import pandas as pd
 
@@ -220,7 +219,8 @@ def default_radii():
     return table
 
 
-def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
+def radius(system: Any, tier: Any, *, radii: dict | float | None = None, population: Any = None,
+           quad_segs: int = 16) -> gpd.GeoDataFrame:
     """Circular catchments: each settlement of ``tier`` buffered by the tier's radius.
 
     Parameters
@@ -284,8 +284,10 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
     return _finish(rows, geoms, report, population, extra={"radius_m": r})
 
 
-def voronoi(system, tier, *, within=None, respect_counties: bool = False, counties=None, duplicates: str = "error",
-            population=None):
+def voronoi(
+        system: Any, tier: Any, *, within: Any = None, respect_counties: bool = False,
+        counties: gpd.GeoDataFrame | None = None, duplicates: str = "error", population: Any = None,
+) -> gpd.GeoDataFrame:
     """Thiessen (Voronoi) catchments of the settlements of ``tier``, clipped to ``within``.
 
     The cells partition ``within``: their areas add up to its area (exactly, up to floating point; in
@@ -347,11 +349,7 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     else:
         import geopandas as gpd
 
-        from .crs import to_work_crs
-
         if counties is None:
-            from .datasets import load_bazhong
-
             counties = load_bazhong().counties
         counties = to_work_crs(counties, source="counties")
         if "code" not in counties.columns:
@@ -514,7 +512,7 @@ def _split_among(parent_code, area, kids, xy_of, dup_groups):
     return cell_of
 
 
-def nested(system, *, within=None, population=None):
+def nested(system: Any, *, within: Any = None, population: Any = None) -> gpd.GeoDataFrame:
     """Hierarchical catchments along the parent links: the tiers nest exactly, by construction.
 
     Method (top-down recursive Voronoi, equivalent to "each catchment is the union of its children's"):
@@ -646,8 +644,6 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     """
     import shapely
 
-    from .network import build_graph, isochrones, time_grid
-
     if duplicates not in ("error", "merge"):
         raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
@@ -695,7 +691,8 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
 
 # ----------------------------------------------------------------------------------------------- population
 
-def population_served(catchments, population, *, column: str = "population", raster_crs=None):
+def population_served(catchments: gpd.GeoDataFrame, population: Any, *, column: str = "population",
+                      raster_crs: Any = None) -> gpd.GeoDataFrame:
     """Population inside each catchment (people within a polygon: :func:`bazhong_geo.zonal.population_within`).
 
     Parameters
@@ -834,8 +831,6 @@ def _gaps_by_zone(out, zones, zone_col: str, area):
     """Each gap split by zone (one row per gap and zone); returns the rows and each zone's area (km²) in the region."""
     import geopandas as gpd
     import shapely
-
-    from .crs import to_work_crs
 
     if zone_col not in zones.columns:
         raise MissingColumnError(f"zones: no column {zone_col!r} (zone_col); columns are {list(zones.columns)}")

@@ -32,7 +32,7 @@ __all__ = ["AreaDensity", "area_density", "area_km2", "ellipsoid_band_area", "el
 _STEP_M = 500.0  # central-difference step, metres: truncation error ~ (step / 6.4e6)² is negligible
 
 
-def ellipsoid_parameters(crs):
+def ellipsoid_parameters(crs: Any) -> tuple[float, float]:
     """(semi-major axis in m, first eccentricity squared) of the CRS's ellipsoid."""
     ell = crs.geodetic_crs.ellipsoid if crs.geodetic_crs is not None else crs.ellipsoid
     a = ell.semi_major_metre

@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +45,10 @@ from .zonal.coverage import compute_coverage
 from .zonal.raster import open_raster
 from .zonal.strips import fill_mask, fill_warning, fills_found
 from .zonal.zones import polygon_zones, repair_zones
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = [
     "LEVEL1_CLASSES",
@@ -187,8 +192,9 @@ def _metres(crs) -> float | None:
 
 
 def aggregate_to_km_grid(  # noqa: PLR0913  (keyword options of the public call)
-        values, valid, transform, crs, *, land_share=None, means=None, data_means=None, cell_size_m=1000.0,
-        target_crs=MOLLWEIDE):
+        values: np.ndarray, valid: np.ndarray, transform: Any, crs: Any, *, land_share: np.ndarray | None = None,
+        means: dict | None = None, data_means: dict | None = None, cell_size_m: float = 1000.0,
+        target_crs: Any = MOLLWEIDE) -> _KmGrid:
     """Aggregate a population grid exactly onto a grid of ``cell_size_m`` cells (population conserved).
 
     Three cases, chosen from the input grid:
@@ -283,8 +289,8 @@ class _Fine:
 def _block_sum(fine: _Fine, fx, fy, unit, cell_size_m):
     from affine import Affine
 
-    values, valid, land, specs, transform, crs = (fine.values, fine.valid, fine.land, fine.specs, fine.transform,
-                                                  fine.crs)
+    values, valid, land, specs = fine.values, fine.valid, fine.land, fine.specs  # noqa: PD011  (a dataclass field)
+    transform, crs = fine.transform, fine.crs
     h, w = values.shape
     size = cell_size_m / unit  # target cell size in CRS units
     # align blocks to multiples of the target cell size where the fine grid allows it
@@ -322,8 +328,8 @@ def _exact_aggregate(fine: _Fine, cell_size_m, target):
     from pyproj import Transformer
     from rasterio.warp import transform_bounds
 
-    values, valid, land, specs, transform, crs = (fine.values, fine.valid, fine.land, fine.specs, fine.transform,
-                                                  fine.crs)
+    values, valid, land, specs = fine.values, fine.valid, fine.land, fine.specs  # noqa: PD011  (a dataclass field)
+    transform, crs = fine.transform, fine.crs
     h, w = values.shape
     left, top = transform.c, transform.f
     right, bottom = left + w * transform.a, top + h * transform.e
@@ -668,7 +674,7 @@ class DegurbaGrid:
         """True (ellipsoidal) km² of every cell, the same km² as builtup and :func:`bazhong_geo.crs.area_km2`."""
         return _cell_area(self.transform, self.crs, self.shape).grid() / 1e6
 
-    def summary(self):
+    def summary(self) -> pd.DataFrame:
         """Cells and population per level-2 class (DataFrame, one row per class, GHS-SMOD code order)."""
         import pandas as pd
 
@@ -687,7 +693,7 @@ class DegurbaGrid:
             "share": pop / total if total > 0 else np.nan,
         })
 
-    def urban_areas(self):
+    def urban_areas(self) -> gpd.GeoDataFrame:
         """Urban centres and urban clusters as polygons (GeoDataFrame in the grid's CRS).
 
         Centres are the rook-connected groups of level-1 class 3; clusters the queen-connected groups of classes
@@ -735,7 +741,7 @@ class DegurbaGrid:
                                     geometry=[], crs=self.crs)
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.crs)
 
-    def to_geotiff(self, path, *, layers=("level1", "level2")):
+    def to_geotiff(self, path: str | os.PathLike, *, layers: Sequence[str] = ("level1", "level2")) -> str:
         """Write the grid to a GeoTIFF, one band per layer (uint8 bands with nodata 0, float bands with NaN).
 
         Parameters
@@ -768,12 +774,12 @@ class DegurbaGrid:
 
 
 def degurba(
-    population,
+    population: Any,
     *,
-    builtup=None,
-    land_share=None,
-    water_mask=None,
-    nodata=None,
+    builtup: Any = None,
+    land_share: Any = None,
+    water_mask: Any = None,
+    nodata: float | None = None,
     thresholds: DegurbaThresholds = DegurbaThresholds(),  # frozen: one shared default is safe
     target_crs: str = MOLLWEIDE,
 ) -> DegurbaGrid:
@@ -1123,7 +1129,8 @@ def _unit_classes(w1, w2, known):
     return l1_code, l2_code
 
 
-def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: str = "code"):
+def classify_units(grid: DegurbaGrid, population: Any = None, units: gpd.GeoDataFrame | None = None, *,
+                   id_col: str = "code") -> pd.DataFrame:
     """Classify spatial units (counties, townships) by the share of their population in each grid class.
 
     Each unit's population in a class is the sum over grid cells of (cell population × the exact share of the
@@ -1239,8 +1246,8 @@ def _normalise_codes(series):
     return out
 
 
-def urbanization_rate(units, code_col: str = "urban_rural_code", population_col: str = "population", by=None,
-                      *, missing: str = "error"):
+def urbanization_rate(units: pd.DataFrame, code_col: str = "urban_rural_code", population_col: str = "population",
+                      by: str | Sequence[str] | None = None, *, missing: str = "error") -> pd.DataFrame:
     """Urbanization rate by the NBS urban-rural codes (统计上划分城乡的规定, 国函〔2008〕60号).
 
     Units coded 111 主城区, 112 城乡结合区, 121 镇中心区, 122 镇乡结合区, 123 特殊区域 are urban; 210 乡中心区 and
@@ -1340,8 +1347,9 @@ def urbanization_rate(units, code_col: str = "urban_rural_code", population_col:
     return out
 
 
-def census_urbanization(census, *, population_col: str = "resident_population", share_col: str = "urban_share",
-                        id_col: str = "code", name_col: str | None = "name", total_label: str = "total"):
+def census_urbanization(census: pd.DataFrame, *, population_col: str = "resident_population",
+                        share_col: str = "urban_share", id_col: str = "code", name_col: str | None = "name",
+                        total_label: str = "total") -> pd.DataFrame:
     """Urbanization rate from a census table of units with resident population and urban share.
 
     Urban population = resident population × urban share per unit; the total row is
