@@ -105,13 +105,18 @@ def area_by_zone(  # noqa: PLR0913  (keyword options of the public call)
         One row per zone, input order: ``code``, ``builtup_km2``, ``zone_km2`` (true area of the zone
         polygon), ``share`` (= builtup_km2 / zone_km2), ``valid_share`` (share of the zone covered by
         valid raster cells: 0 outside the raster or under nodata). ``.attrs["report"]`` lists
-        ``outside_codes``, ``no_valid_codes``, ``repaired_codes`` and ``classes_found`` (when the rule
-        matched nothing); each non-empty item is also warned about.
+        ``outside_codes`` (zones not reaching the raster: 0, never an error), ``empty_codes`` (no geometry,
+        or empty after repair), ``no_valid_codes``, ``repaired_codes``, ``fill_values_as_nodata`` and
+        ``classes_found`` (when the rule matched nothing); each non-empty item is also warned about.
+        Zones that are GeometryCollections count by every polygon inside them.
 
     Notes
     -----
-    Nodata: cells equal to the band's nodata value (and NaN in float rasters) are not valid; a separate
-    mask band is not read. With ``fraction="m2"`` the value is read as built-up m² of the producer's cell
+    Nodata: cells equal to the band's nodata value (and NaN in float rasters, always) are not valid; a
+    separate mask band is not read. A raster declaring no nodata value has its typical fill values (-9999,
+    -3.4e38, 65535 in uint16 ...; not the rule's own classes) read as nodata, reported
+    (``fill_values_as_nodata``) and warned about (:class:`~bazhong_geo._errors.RasterValueWarning`).
+    With ``fraction="m2"`` the value is read as built-up m² of the producer's cell
     (the plane cell for projected grids such as GHSL's Mollweide), i.e. as the share value / cell area,
     and counted by the cell's true area like ``"share"``. The raster is read in strips of whole tile rows
     by a background thread (≤ 96 MB ahead, 64 MB GDAL cache) while the zone coverage is computed.
@@ -124,6 +129,15 @@ def area_by_zone(  # noqa: PLR0913  (keyword options of the public call)
         Neither or both of ``classes`` and ``fraction``.
     GridMismatchError
         ``coverage`` built for another grid.
+    ZoneGeometryError
+        Zones that are lines or points (no area); their codes are named.
+    UnsupportedGridError
+        A rotated longitude/latitude raster (named).
+
+    See Also
+    --------
+    bazhong_geo.zonal.zonal_stats : any statistic of the raster per zone; e.g. the population-weighted built-up
+        share of a share raster is ``zonal_stats(share_raster, zones, ["weighted_mean"], weights=population)``.
 
     Examples
     --------
