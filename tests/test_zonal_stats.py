@@ -179,3 +179,20 @@ def test_fill_value_without_nodata_is_warned_and_left_out(tmp_path):
         df = zonal.zonal_stats(path, z, ["min", "count"])
     assert df["min"].iloc[0] == 5.0
     assert df["count"].iloc[0] == 90.0
+
+
+def test_partition_of_zones_conserves_the_raster_sum_and_count():
+    """Zones that tile the raster: Σ sums = the raster's total, Σ counts = its valid cells (nothing lost)."""
+    rng = np.random.default_rng(5)
+    data = rng.random((37, 41)) * 10
+    data[3:6, 4:9] = np.nan
+    t = from_origin(500_000, 3_504_000, 100, 100)
+    pts = rng.uniform([500_000, 3_500_300], [504_100, 3_504_000], (25, 2))
+    frame = shapely.box(500_000, 3_500_300, 504_100, 3_504_000)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(pts), extend_to=frame))
+    zones = gpd.GeoDataFrame({"code": [f"V{i}" for i in range(len(cells))]}, crs=4545,
+                             geometry=shapely.intersection(cells, frame))
+    df = zonal.zonal_stats((data, t, "EPSG:4545"), zones, ["sum", "count", "variety"])
+    assert df["sum"].sum() == pytest.approx(np.nansum(data), rel=1e-10)
+    assert df["count"].sum() == pytest.approx(np.isfinite(data).sum(), rel=1e-10)
+    assert df["variety"].sum() >= np.isfinite(data).sum()  # cells cut by an edge count in each zone they touch
