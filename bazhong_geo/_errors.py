@@ -123,6 +123,15 @@ class InvalidBuiltupRuleError(BazhongGeoError):
     """A built-up rule that cannot be applied: neither or both of classes/fraction, or an unknown fraction kind."""
 
 
+class ZoneGeometryError(BazhongGeoError):
+    """Zones the zonal method cannot use (points; lines where areas are needed); names the zones by code."""
+
+
+class RasterValueWarning(UserWarning):
+    """Raster cells read as nodata without a declared nodata value (NaN, -9999, -3.4e38, 65535 fills), or a raster
+    that gives the zones no valid cell at all (all nodata, or not overlapping them)."""
+
+
 # --- targets and indicators (issue 5, targets) -------------------------------------------------
 
 class PlanFormatError(BazhongGeoError):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._errors import (
     EmptyInputError,
     InvalidBuiltupRuleError,
     MissingColumnError,
     MissingCRSError,
+    RasterValueWarning,
 )
 from ._validate import located
 from .crs import WORK_CRS, area_km2, to_work_crs
@@ -20,8 +25,12 @@ from .settlements import Tier
 from .zonal.accumulate import AreaSums
 from .zonal.areas import CellArea
 from .zonal.raster import open_raster
-from .zonal.strips import class_mask, stream_summaries, strips, valid_mask, values_found
+from .zonal.strips import class_mask, fill_warning, fills_found, stream_summaries, strips, valid_mask, values_found
 from .zonal.zones import ZoneCoverage, zone_coverage, zones_frame
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = [
     "CENTRAL_CITY_CODE",
@@ -56,8 +65,10 @@ def _check_rule(classes, fraction):
 
 # ------------------------------------------------------------------------------------ public: rasters
 
-def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", coverage=None, raster_crs=None,
-                 band=1, progress=False):
+def area_by_zone(  # noqa: PLR0913  (keyword options of the public call)
+        raster: Any, zones: gpd.GeoDataFrame | None, *, classes: ArrayLike | None = None,
+        fraction: str | None = None, id_col: str = "code", coverage: ZoneCoverage | None = None,
+        raster_crs: Any = None, band: int = 1, progress: bool = False) -> pd.DataFrame:
     """Built-up km² per zone from a raster, with exact coverage fractions and true cell areas.
 
     Cells cut by a zone edge count by the fraction of the cell inside the zone (exactextract's
@@ -94,13 +105,18 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
         One row per zone, input order: ``code``, ``builtup_km2``, ``zone_km2`` (true area of the zone
         polygon), ``share`` (= builtup_km2 / zone_km2), ``valid_share`` (share of the zone covered by
         valid raster cells: 0 outside the raster or under nodata). ``.attrs["report"]`` lists
-        ``outside_codes``, ``no_valid_codes``, ``repaired_codes`` and ``classes_found`` (when the rule
-        matched nothing); each non-empty item is also warned about.
+        ``outside_codes`` (zones not reaching the raster: 0, never an error), ``empty_codes`` (no geometry,
+        or empty after repair), ``no_valid_codes``, ``repaired_codes``, ``fill_values_as_nodata`` and
+        ``classes_found`` (when the rule matched nothing); each non-empty item is also warned about.
+        Zones that are GeometryCollections count by every polygon inside them.
 
     Notes
     -----
-    Nodata: cells equal to the band's nodata value (and NaN in float rasters) are not valid; a separate
-    mask band is not read. With ``fraction="m2"`` the value is read as built-up m² of the producer's cell
+    Nodata: cells equal to the band's nodata value (and NaN in float rasters, always) are not valid; a
+    separate mask band is not read. A raster declaring no nodata value has its typical fill values (-9999,
+    -3.4e38, 65535 in uint16 ...; not the rule's own classes) read as nodata, reported
+    (``fill_values_as_nodata``) and warned about (:class:`~bazhong_geo._errors.RasterValueWarning`).
+    With ``fraction="m2"`` the value is read as built-up m² of the producer's cell
     (the plane cell for projected grids such as GHSL's Mollweide), i.e. as the share value / cell area,
     and counted by the cell's true area like ``"share"``. The raster is read in strips of whole tile rows
     by a background thread (≤ 96 MB ahead, 64 MB GDAL cache) while the zone coverage is computed.
@@ -113,6 +129,15 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
         Neither or both of ``classes`` and ``fraction``.
     GridMismatchError
         ``coverage`` built for another grid.
+    ZoneGeometryError
+        Zones that are lines or points (no area); their codes are named.
+    UnsupportedGridError
+        A rotated longitude/latitude raster (named).
+
+    See Also
+    --------
+    bazhong_geo.zonal.zonal_stats : any statistic of the raster per zone; e.g. the population-weighted built-up
+        share of a share raster is ``zonal_stats(share_raster, zones, ["weighted_mean"], weights=population)``.
 
     Examples
     --------
@@ -137,11 +162,26 @@ def area_by_zone(raster, zones, *, classes=None, fraction=None, id_col="code", c
     (0.495, 0.495)
     """
     classes = _check_rule(classes, fraction)
-    return _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress)[0]
+    rule = _Rule(classes, fraction, id_col, raster_crs, band, progress)
+    return _area_by_zone(raster, zones, rule, coverage)[0]
 
 
-def _area_by_zone(raster, zones, classes, fraction, id_col, coverage, raster_crs, band, progress):
+@dataclasses.dataclass(frozen=True)
+class _Rule:
+    """The built-up rule and reading options of one area_by_zone call."""
+
+    classes: np.ndarray | None
+    fraction: str | None
+    id_col: str
+    raster_crs: object
+    band: int
+    progress: bool
+
+
+def _area_by_zone(raster, zones, rule, coverage):
     """area_by_zone returning (DataFrame, ZoneCoverage)."""
+    classes, fraction, id_col, raster_crs, band, progress = (rule.classes, rule.fraction, rule.id_col,
+                                                             rule.raster_crs, rule.band, rule.progress)
     with open_raster(raster, crs=raster_crs, north_up=False) as r:
         ds, name, rcrs = r.dataset, r.name, r.crs
         if coverage is not None:
@@ -175,7 +215,8 @@ def _result(zc, acc, ds, band, classes, fraction, name):
               "repaired_codes": list(zc.report.get("repaired_codes", [])),
               "empty_codes": list(zc.report.get("empty_codes", []))}
     outside = set(report["outside_codes"]) | set(report["empty_codes"])
-    report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2) if v <= 0 and c not in outside)
+    report["no_valid_codes"] = sorted(c for c, v in zip(zc.codes, valid_km2, strict=True)
+                                      if v <= 0 and c not in outside)
     report["nodata_everywhere"] = acc.total_valid_cells == 0
     if report["outside_codes"]:
         warnings.warn(f"{len(report['outside_codes'])} zone(s) lie outside the raster {name}: builtup_km2 0, "
@@ -187,12 +228,16 @@ def _result(zc, acc, ds, band, classes, fraction, name):
     elif report["no_valid_codes"]:
         warnings.warn(f"{len(report['no_valid_codes'])} zone(s) fall only on nodata cells of {name}: "
                       f"{', '.join(report['no_valid_codes'][:20])}", stacklevel=4)
-    if classes is not None and not report["nodata_everywhere"] and acc.selected.sum() == 0:
+    if acc.fills:
+        report["fill_values_as_nodata"] = dict(acc.fills)
+        warnings.warn(fill_warning(name, acc.fills), RasterValueWarning, stacklevel=4)
+    if classes is not None and not report["nodata_everywhere"] and acc.selected.sum() == 0 and acc.valid.sum() > 0:
         found, more = values_found(ds, band)
-        in_zones = " in the zones" if any(v > 0 for v in acc.valid) else ""
+        present = set(found) & set(classes.tolist())
         report["classes_found"] = found
-        warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell{in_zones} of {name}; classes "
-                      f"found in the raster: {found}{' ...' if more else ''}", stacklevel=4)
+        where = (f"in the zones (the raster has {sorted(present)} elsewhere)" if present
+                 else f"of {name}; classes found in the raster: {found}{' ...' if more else ''}")
+        warnings.warn(f"the built-up rule classes={classes.tolist()} matches no cell {where}", stacklevel=4)
     if fraction == "share" and np.isfinite(acc.max_value) and (acc.max_value > 1.0 + 1e-6 or acc.min_value < 0):
         report["share_out_of_range"] = [acc.min_value, acc.max_value]
         warnings.warn(f"fraction='share' expects cell values 0-1 but {name} has values in "
@@ -201,8 +246,10 @@ def _result(zc, acc, ds, band, classes, fraction, name):
     return df
 
 
-def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="code", labels=None,
-                       raster_crs=None, band=1, progress=False):
+def area_by_zone_stack(  # noqa: PLR0913  (keyword options of the public call)
+        rasters: Sequence[Any], zones: gpd.GeoDataFrame, *, classes: ArrayLike | None = None,
+        fraction: str | None = None, id_col: str = "code", labels: Sequence | None = None, raster_crs: Any = None,
+        band: int = 1, progress: bool = False) -> pd.DataFrame:
     """Built-up km² per zone for several rasters on one grid (e.g. yearly layers), computing coverage once.
 
     Parameters
@@ -238,12 +285,12 @@ def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="c
     classes = _check_rule(classes, fraction)
     # the first layer computes the zone coverage (while its raster is being read); the others reuse it,
     # two layers at a time (reading and decompressing release the GIL)
-    first, zc = _area_by_zone(rasters[0], zones, classes, fraction, id_col, None, raster_crs, band, progress)
+    rule = _Rule(classes, fraction, id_col, raster_crs, band, progress)
+    first, zc = _area_by_zone(rasters[0], zones, rule, None)
     with ThreadPoolExecutor(2) as pool:
-        rest = list(pool.map(lambda r: _area_by_zone(r, zones, classes, fraction, id_col, zc, raster_crs, band,
-                                                     progress)[0], rasters[1:]))
+        rest = list(pool.map(lambda r: _area_by_zone(r, zones, rule, zc)[0], rasters[1:]))
     out, reports = [], {}
-    for lab, df in zip(labels, [first] + rest):
+    for lab, df in zip(labels, [first, *rest], strict=False):
         reports[lab] = df.attrs.get("report")
         df.insert(0, "layer", lab)
         out.append(df)
@@ -254,7 +301,8 @@ def area_by_zone_stack(rasters, zones, *, classes=None, fraction=None, id_col="c
 
 # ------------------------------------------------------------------------------------ public: vectors
 
-def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_col="code"):
+def area_by_zone_vector(landuse: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, classes: Sequence,
+                        class_col: str = "class_code", id_col: str = "code") -> pd.DataFrame:
     """Built-up km² per zone from land-use polygons, by exact overlay (true ellipsoidal km²).
 
     Parameters
@@ -341,15 +389,21 @@ def area_by_zone_vector(landuse, zones, *, classes, class_col="class_code", id_c
 # ------------------------------------------------------------------------------------ extents
 
 def _read_builtup(ds, band, classes, fraction, min_fraction, area):
-    """Whole-raster built-up mask and, for fraction rules, built-up share per cell (strip by strip)."""
+    """Whole-raster built-up mask, the built-up share per cell (fraction rules) and the fills read as nodata.
+
+    Read strip by strip.
+    """
     from rasterio.windows import Window
 
     nodata = ds.nodatavals[band - 1]
     mask = np.zeros((ds.height, ds.width), dtype=bool)
     amount = None if classes is not None else np.zeros((ds.height, ds.width), dtype=np.float32)
+    fills: dict = {}
     for r0, r1 in strips(ds):
         data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
-        valid = valid_mask(data, nodata)
+        valid = valid_mask(data, nodata, keep=classes)
+        for v, c in fills_found(data, nodata, keep=classes).items():
+            fills[v] = fills.get(v, 0) + c
         if classes is not None:
             m = class_mask(data, classes)
         else:
@@ -365,7 +419,7 @@ def _read_builtup(ds, band, classes, fraction, min_fraction, area):
         if valid is not None:
             m &= valid
         mask[r0:r1] = m
-    return mask, amount
+    return mask, amount, fills
 
 
 def _cell_plane_m2(ds):
@@ -373,8 +427,56 @@ def _cell_plane_m2(ds):
     return abs(t.a * t.e - t.b * t.d)
 
 
-def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_km2=0.01, settlements=None,
-            max_distance_m=2000.0, connectivity=8, raster_crs=None, band=1):
+def _patch_sums(labels, n, area, amount):
+    """(true footprint m², built-up m², cells) of every labelled patch (index 0 = background), 1,024 rows at a time."""
+    foot = np.zeros(n + 1)
+    built = np.zeros(n + 1)
+    cells = np.zeros(n + 1, dtype=np.int64)
+    shape = labels.shape
+    for r0 in range(0, shape[0], 1024):
+        lab = labels[r0:r0 + 1024]
+        rows = np.arange(r0, r0 + lab.shape[0])
+        if area.row_area is not None:
+            a = np.broadcast_to(area.row_area[rows][:, None], lab.shape)
+        else:
+            rr, cc = np.meshgrid(rows, np.arange(shape[1]), indexing="ij")
+            a = area.at(rr, cc)
+        lf = lab.ravel()
+        foot += np.bincount(lf, a.ravel(), minlength=n + 1)
+        cells += np.bincount(lf, minlength=n + 1)
+        if amount is not None:
+            am = amount[r0:r0 + 1024].astype(np.float64)
+            built += np.bincount(lf, (am * a).ravel(), minlength=n + 1)
+    return foot, (foot.copy() if amount is None else built), cells
+
+
+def _patch_polygons(labels, order, n, transform, connectivity):
+    """One (Multi)Polygon per kept patch, in ``order``, traced from the label grid."""
+    import shapely
+    from rasterio import features
+
+    remap = np.zeros(n + 1, dtype=np.int32)
+    remap[order] = np.arange(1, len(order) + 1, dtype=np.int32)
+    out_lab = remap[labels]
+    geoms, vals = [], []
+    for g, v in features.shapes(out_lab, mask=out_lab > 0, transform=transform, connectivity=connectivity):
+        geoms.append(shapely.geometry.shape(g))
+        vals.append(int(v))
+    vals = np.asarray(vals, dtype=np.int64)
+    geoms = np.asarray(geoms, dtype=object)
+    idx = np.argsort(vals, kind="stable")
+    polys = shapely.multipolygons(geoms[idx], indices=vals[idx] - 1) if len(idx) else np.zeros(0, dtype=object)
+    polys = np.asarray(polys, dtype=object)
+    if len(polys):
+        single = shapely.get_num_geometries(polys) == 1
+        polys[single] = shapely.get_geometry(polys[single], 0)
+    return polys
+
+
+def extents(  # noqa: PLR0913  (keyword options of the public call)
+        raster: Any, *, classes: ArrayLike | None = None, fraction: str | None = None, min_fraction: float = 0.5,
+        min_area_km2: float = 0.01, settlements: Any = None, max_distance_m: float = 2000.0, connectivity: int = 8,
+        raster_crs: Any = None, band: int = 1) -> gpd.GeoDataFrame:
     """Built-up patches (connected components of built-up cells), vectorised, with their km² and settlement.
 
     Parameters
@@ -416,10 +518,7 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
     >>> settlement_builtup_km2(patches, region.settlements)                                  # doctest: +SKIP
     """
     import geopandas as gpd
-    import shapely
-    from rasterio import features
     from scipy import ndimage
-
 
     classes = _check_rule(classes, fraction)
     if connectivity not in (4, 8):
@@ -428,7 +527,9 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
         ds, name, rcrs = r.dataset, r.name, r.crs
         transform, shape = ds.transform, (ds.height, ds.width)
         area = CellArea(rcrs, transform, shape)
-        mask, amount = _read_builtup(ds, band, classes, fraction, min_fraction, area)
+        mask, amount, fills = _read_builtup(ds, band, classes, fraction, min_fraction, area)
+        if fills:
+            warnings.warn(fill_warning(name, fills), RasterValueWarning, stacklevel=2)
         found = None
         if classes is not None and not mask.any():
             found, more = values_found(ds, band)
@@ -437,44 +538,11 @@ def extents(raster, *, classes=None, fraction=None, min_fraction=0.5, min_area_k
     structure = np.ones((3, 3), dtype=bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
     labels, n = ndimage.label(mask, structure=structure)
     del mask
-    foot = np.zeros(n + 1)
-    built = np.zeros(n + 1)
-    cells = np.zeros(n + 1, dtype=np.int64)
-    for r0 in range(0, shape[0], 1024):
-        lab = labels[r0:r0 + 1024]
-        rows = np.arange(r0, r0 + lab.shape[0])
-        if area.row_area is not None:
-            a = np.broadcast_to(area.row_area[rows][:, None], lab.shape)
-        else:
-            rr, cc = np.meshgrid(rows, np.arange(shape[1]), indexing="ij")
-            a = area.at(rr, cc)
-        lf = lab.ravel()
-        foot += np.bincount(lf, a.ravel(), minlength=n + 1)
-        cells += np.bincount(lf, minlength=n + 1)
-        if amount is not None:
-            am = amount[r0:r0 + 1024].astype(np.float64)
-            built += np.bincount(lf, (am * a).ravel(), minlength=n + 1)
-    if amount is None:
-        built = foot.copy()
+    foot, built, cells = _patch_sums(labels, n, area, amount)
     keep = np.nonzero(built[1:] / 1e6 >= min_area_km2)[0] + 1
-    remap = np.zeros(n + 1, dtype=np.int32)
     order = keep[np.lexsort((keep, -built[keep]))]  # decreasing built-up, then label
-    remap[order] = np.arange(1, len(order) + 1, dtype=np.int32)
-    out_lab = remap[labels]
+    polys = _patch_polygons(labels, order, n, transform, connectivity)
     del labels
-    geoms, vals = [], []
-    for g, v in features.shapes(out_lab, mask=out_lab > 0, transform=transform, connectivity=connectivity):
-        geoms.append(shapely.geometry.shape(g))
-        vals.append(int(v))
-    del out_lab
-    vals = np.asarray(vals, dtype=np.int64)
-    geoms = np.asarray(geoms, dtype=object)
-    idx = np.argsort(vals, kind="stable")
-    polys = shapely.multipolygons(geoms[idx], indices=vals[idx] - 1) if len(idx) else np.zeros(0, dtype=object)
-    polys = np.asarray(polys, dtype=object)
-    if len(polys):
-        single = shapely.get_num_geometries(polys) == 1
-        polys[single] = shapely.get_geometry(polys[single], 0)
     gdf = gpd.GeoDataFrame({
         "patch_id": np.arange(1, len(order) + 1, dtype=np.int64),
         "cells": cells[order],
@@ -552,7 +620,7 @@ def _join_settlements(patches, settlements, max_distance_m):
     return patches
 
 
-def settlement_builtup_km2(patches, settlements):
+def settlement_builtup_km2(patches: gpd.GeoDataFrame, settlements: Any) -> pd.DataFrame:
     """Built-up km² of every settlement: the sum of the patches joined to it (0 where none).
 
     Parameters
@@ -581,8 +649,9 @@ def settlement_builtup_km2(patches, settlements):
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
-def central_city_builtup_km2(region, raster, *, rule=None, min_area_km2=0.01, max_distance_m=2000.0,
-                             details=False, **kwargs):
+def central_city_builtup_km2(region: Any, raster: Any, *, rule: dict | None = None, min_area_km2: float = 0.01,
+                             max_distance_m: float = 2000.0, details: bool = False,
+                             **kwargs: Any) -> float | tuple[float, gpd.GeoDataFrame]:
     """Built-up km² of the central city (中心城区, code "511900"), the indicator the plan targets (80 km²).
 
     Definition (documented assumption): the built-up patches of :func:`extents` that lie in 巴州区 or

@@ -1,8 +1,12 @@
-"""Service catchments of the settlement system: radius, Voronoi, nested and road-network catchments; population served; gaps."""
+"""Service catchments of the settlement system: radius, Voronoi, nested and road-network catchments.
+
+Also the people each catchment serves, and the gaps between catchments.
+"""
 
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,9 +16,18 @@ from ._errors import (
     EmptyInputError,
     InvalidThresholdError,
     MissingColumnError,
+    MissingCRSError,
 )
 from ._validate import located as _located
 from ._validate import region_geometry
+from .crs import area_km2, to_work_crs
+from .datasets import load_bazhong
+from .network import build_graph, dense_ids, isochrones, time_grid
+from .settlements import SettlementSystem, Tier
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
 
 WORK_EPSG = 4545
 
@@ -25,18 +38,15 @@ def _frame(system):
     """The settlements GeoDataFrame of a SettlementSystem (or of a GeoDataFrame, validated as one)."""
     if hasattr(system, "settlements"):
         return system.settlements
-    from .settlements import SettlementSystem
-
     return SettlementSystem(system).settlements
 
 
 def _tier_rows(system, tier, report: dict):
     """Located rows of ``tier``; unlocated ones are counted in ``report``; a tier with no rows is an error."""
-    from .settlements import Tier
-
     gdf = _frame(system)
     many = isinstance(tier, (list, tuple, set))
-    ts = [Tier.parse(x) for x in (sorted(tier, key=str) if isinstance(tier, set) else tier)] if many else [Tier.parse(tier)]
+    ts = ([Tier.parse(x) for x in (sorted(tier, key=str) if isinstance(tier, set) else tier)] if many
+          else [Tier.parse(tier)])
     t = ts[0]
     values = [x.value for x in ts]
     rows = gdf[gdf["tier"].isin(values)]
@@ -46,7 +56,7 @@ def _tier_rows(system, tier, report: dict):
         raise EmptyInputError(f"no settlements of tier {names}; tiers present: {present}")
     ok = _located(rows)
     report["tier"] = ";".join(values)
-    report["settlements"] = int(len(rows))
+    report["settlements"] = len(rows)
     report["unlocated"] = int((~ok).sum())
     if (~ok).any():
         report["unlocated_codes"] = rows.loc[~ok, "code"].tolist()
@@ -65,14 +75,12 @@ def _tier_rows(system, tier, report: dict):
 
 
 def _geometry(obj, what="within"):
-    """A single (Multi)Polygon in EPSG:4545 from a geometry, GeoSeries/GeoDataFrame or Region (default: the prefecture)."""
+    """A single (Multi)Polygon in EPSG:4545 from a geometry, GeoSeries/GeoDataFrame or Region (default: prefecture)."""
     return region_geometry(obj, what)
 
 
 def _objarray(geoms) -> np.ndarray:
     """A 1-D object array of shapely geometries from a list, array, GeometryArray or GeoSeries."""
-    if hasattr(geoms, "values") and hasattr(geoms, "crs"):
-        geoms = geoms.values
     if isinstance(geoms, list):
         out = np.empty(len(geoms), dtype=object)
         out[:] = geoms
@@ -87,8 +95,6 @@ def _areas_km2(geoms) -> np.ndarray:
     """
     import geopandas as gpd
 
-    from .crs import area_km2
-
     g = _objarray(geoms)
     if len(g) == 0:
         return np.zeros(0)
@@ -96,6 +102,13 @@ def _areas_km2(geoms) -> np.ndarray:
 
 
 def _finish(rows, geoms, report, population=None, extra=None):
+    """The catchment finisher shared by radius, voronoi, nested and network: one GeoDataFrame, areas, people.
+
+    The method's ``report`` is kept and the population report is merged into it (never overwritten), so
+    the accounting holds: people inside catchments + ``population_outside`` + ``population_unlocated`` =
+    ``population_total`` for a partition (voronoi, nested at one depth); overlapping catchments (radius,
+    network bands) count shared people once per catchment.
+    """
     import geopandas as gpd
 
     cols = {"code": rows["code"].to_numpy(), "name": rows["name"].to_numpy() if "name" in rows else None,
@@ -106,19 +119,28 @@ def _finish(rows, geoms, report, population=None, extra=None):
         cols.update(extra)
     out = gpd.GeoDataFrame(cols, geometry=_objarray(geoms), crs=WORK_EPSG)
     out["area_km2"] = _areas_km2(out.geometry.values)
+    out.attrs["report"] = dict(report)
     if population is not None:
-        out = population_served(out, population)
-    out.attrs["report"] = report
+        out = population_served(out, population)  # merges its report into the method's
     return out
+
+
+def _warn_outside(rows, method: str) -> None:
+    """Warn about settlements lying outside ``within`` (their catchment is what reaches inside: maybe nothing)."""
+    names = rows["name"].astype(str) if "name" in rows else rows["code"].astype(str)
+    codes = rows["code"].astype(str)
+    listing = (", ".join(f"{c} {n}" for c, n in zip(codes, names, strict=True)) if len(rows) <= 20
+               else ", ".join(codes.head(20)) + " ...")
+    warnings.warn(f"{len(rows)} settlement(s) lie outside 'within' ({listing}): their {method} catchment is only "
+                  f"what reaches inside it, possibly nothing (report['outside_within']); widen 'within' or check "
+                  f"their coordinates", stacklevel=3)
 
 
 def _dedupe_locations(xy: np.ndarray, codes: np.ndarray, duplicates: str, report: dict):
     """Group identical locations (1 mm). Returns index of the kept row per location and its group members."""
-    from .network import dense_ids as _dense_ids
-
     q = np.rint(xy * 1000.0).astype(np.int64)
     q -= q.min(axis=0)
-    inv, n = _dense_ids(q[:, 0] * (q[:, 1].max() + 1) + q[:, 1])
+    inv, n = dense_ids(q[:, 0] * (q[:, 1].max() + 1) + q[:, 1])
     if n == len(xy):
         return np.arange(len(xy)), None
     groups: dict[int, list[int]] = {}
@@ -148,7 +170,7 @@ def _merge_duplicates(rows, duplicates: str, report: dict):
     return rows.iloc[keep].reset_index(drop=True), merged
 
 
-def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
+def voronoi_cells(xy: np.ndarray, region: Any) -> np.ndarray:
     """Voronoi cells of distinct points ``xy`` clipped to ``region``, in input order (vectorised).
 
     Cells fully inside the region are kept as computed; only those crossing its edge are intersected.
@@ -185,8 +207,8 @@ def voronoi_cells(xy: np.ndarray, region) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- catchments
 
-def default_radii():
-    """The default catchment radius by tier (``data/config/catchment_radii.csv``): ``tier``, ``radius_m``, ``source``."""
+def default_radii() -> pd.DataFrame:
+    """The default catchment radius by tier (``data/config/catchment_radii.csv``): tier, radius_m, source."""
     import pandas as pd
 
 
@@ -197,7 +219,8 @@ def default_radii():
     return table
 
 
-def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
+def radius(system: Any, tier: Any, *, radii: dict | float | None = None, population: Any = None,
+           quad_segs: int = 16) -> gpd.GeoDataFrame:
     """Circular catchments: each settlement of ``tier`` buffered by the tier's radius.
 
     Parameters
@@ -229,7 +252,7 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
     import shapely
 
     report: dict = {}
-    rows, t = _tier_rows(system, tier, report)
+    rows, _t = _tier_rows(system, tier, report)
     same: dict = {}
     _dedupe_locations(shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object)),
                       rows["code"].to_numpy(), "merge", same)
@@ -241,11 +264,11 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
     present = sorted(rows["tier"].unique().tolist())
     if radii is None or isinstance(radii, dict):
         table = default_radii()
-        mapping = dict(zip(table["tier"].astype(str), table["radius_m"].astype(float)))
-        sources = dict(zip(table["tier"].astype(str), table.get("source", table["tier"]).astype(str)))
+        mapping = dict(zip(table["tier"].astype(str), table["radius_m"].astype(float), strict=False))
+        sources = dict(zip(table["tier"].astype(str), table.get("source", table["tier"]).astype(str), strict=False))
         given = {str(getattr(k, "value", k)): float(v) for k, v in (radii or {}).items()}
         mapping.update(given)
-        sources.update({k: "argument" for k in given})
+        sources.update(dict.fromkeys(given, "argument"))
         missing = [x for x in present if x not in mapping]
         if missing:
             raise MissingColumnError(f"no radius for tier(s) {missing}; pass radii={{'{missing[0]}': metres}}")
@@ -261,8 +284,10 @@ def radius(system, tier, *, radii=None, population=None, quad_segs: int = 16):
     return _finish(rows, geoms, report, population, extra={"radius_m": r})
 
 
-def voronoi(system, tier, *, within=None, respect_counties: bool = False, counties=None, duplicates: str = "error",
-            population=None):
+def voronoi(
+        system: Any, tier: Any, *, within: Any = None, respect_counties: bool = False,
+        counties: gpd.GeoDataFrame | None = None, duplicates: str = "error", population: Any = None,
+) -> gpd.GeoDataFrame:
     """Thiessen (Voronoi) catchments of the settlements of ``tier``, clipped to ``within``.
 
     The cells partition ``within``: their areas add up to its area (exactly, up to floating point; in
@@ -310,24 +335,21 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
     if duplicates not in ("error", "merge"):
         raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
-    rows, t = _tier_rows(system, tier, report)
+    rows, _t = _tier_rows(system, tier, report)
     region = _geometry(within, "within")
     rows, merged = _merge_duplicates(rows, duplicates, report)
     xy = shapely.get_coordinates(np.asarray(rows.geometry.values, dtype=object))
     outside = ~shapely.intersects_xy(region, xy[:, 0], xy[:, 1])
     if outside.any():  # kept: a cell may still reach into the region
         report["outside_within"] = rows.loc[outside, "code"].tolist()
+        _warn_outside(rows.loc[outside], "voronoi")
     if not respect_counties:
         geoms = voronoi_cells(xy, region)
         county = rows["county_code"].to_numpy() if "county_code" in rows else np.full(len(rows), None)
     else:
         import geopandas as gpd
 
-        from .crs import to_work_crs
-
         if counties is None:
-            from .datasets import load_bazhong
-
             counties = load_bazhong().counties
         counties = to_work_crs(counties, source="counties")
         if "code" not in counties.columns:
@@ -337,7 +359,7 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
         cc = rows["county_code"].astype(object).to_numpy() if "county_code" in rows else np.full(len(rows), None)
         known = np.isin(cc.astype(str), ccodes)
         if (~known).any():
-            pts = gpd.GeoSeries(rows.geometry.values[~known], crs=WORK_EPSG)
+            pts = gpd.GeoSeries(rows.geometry.to_numpy()[~known], crs=WORK_EPSG)
             hit = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), gpd.GeoDataFrame({"c": ccodes}, geometry=cgeoms,
                                                                                crs=WORK_EPSG),
                             predicate="intersects", how="left")
@@ -351,14 +373,14 @@ def voronoi(system, tier, *, within=None, respect_counties: bool = False, counti
         member = _county_membership(rows, cc)
         pieces = [[] for _ in range(len(rows))]
         empty_counties = []
-        for code, cg in zip(ccodes, cgeoms):
+        for code, cg in zip(ccodes, cgeoms, strict=False):
             sel = np.flatnonzero([code in m for m in member])
             cg = shapely.intersection(cg, region)
             if len(sel) == 0:
                 if not cg.is_empty:
                     empty_counties.append(code)
                 continue
-            for i, cell in zip(sel, voronoi_cells(xy[sel], cg)):
+            for i, cell in zip(sel, voronoi_cells(xy[sel], cg), strict=False):
                 pieces[i].append(cell)
         geoms = np.array([shapely.union_all(p) if p else shapely.Polygon() for p in pieces], dtype=object)
         if empty_counties:
@@ -377,14 +399,120 @@ def _county_membership(rows, county_codes) -> list[set]:
     """
     listed = rows["county_codes"].to_numpy() if "county_codes" in rows else np.full(len(rows), None)
     out = []
-    for many, one in zip(listed, county_codes):
+    for many, one in zip(listed, county_codes, strict=False):
         codes = {c.strip() for c in str(many).split(";") if c.strip()} if isinstance(many, str) and many else set()
         out.append(codes or ({str(one)} if one is not None and not (isinstance(one, float) and np.isnan(one))
                              else set()))
     return out
 
 
-def nested(system, *, within=None, population=None):
+def _nested_located(gdf, report):
+    """The located settlements, sorted by code; the others counted and warned about."""
+    ok = _located(gdf)
+    report["unlocated"] = int((~ok).sum())
+    if (~ok).any():
+        report["unlocated_codes"] = gdf.loc[~ok, "code"].tolist()
+        warnings.warn(f"{(~ok).sum()} settlement(s) without coordinates are left out of nested catchments",
+                      stacklevel=3)
+    loc = gdf[ok].sort_values("code", kind="stable").reset_index(drop=True)
+    if len(loc) == 0:
+        raise EmptyInputError("no settlement has coordinates; nested catchments need points")
+    return loc
+
+
+def _nested_outside(loc, region, report):
+    """Settlements outside ``within``: kept, listed and warned about."""
+    import shapely
+
+    xy = shapely.get_coordinates(np.asarray(loc.geometry.to_numpy(), dtype=object))
+    outside = ~shapely.intersects_xy(region, xy[:, 0], xy[:, 1])
+    if outside.any():
+        report["outside_within"] = loc.loc[outside, "code"].tolist()
+        _warn_outside(loc.loc[outside], "nested")
+
+
+def _blank(p) -> bool:
+    return p is None or (isinstance(p, float) and np.isnan(p))
+
+
+def _effective_parents(gdf, loc, report):
+    """Each located settlement's nearest located ancestor (None for roots); re-hung ones in the report."""
+    parent_of = dict(zip(gdf["code"], gdf["parent_code"], strict=True))
+    located = set(loc["code"])
+    eff: dict = {}
+    reattached = []
+    for code, p in zip(loc["code"], loc["parent_code"], strict=True):
+        seen = {code}
+        q = p
+        while not _blank(q) and q not in located and q not in seen:
+            seen.add(q)
+            q = parent_of.get(q)
+        q = q if (q in located and q != code) else None
+        if q != p and not _blank(p):
+            reattached.append(code)
+        eff[code] = q
+    if reattached:
+        report["reattached"] = reattached
+    return eff
+
+
+def _nested_partition(loc, eff, region):
+    """Top-down recursive Voronoi: (catchment, core, depth) of every located settlement."""
+    import shapely
+
+    children: dict = {}
+    for c, p in eff.items():
+        children.setdefault(p, []).append(c)
+    coords = shapely.get_coordinates(np.asarray(loc.geometry.to_numpy(), dtype=object))
+    xy_of = dict(zip(loc["code"], map(tuple, coords), strict=True))
+    catch: dict = {}
+    core: dict = {}
+    depth: dict = {}
+    dup_groups: list = []
+    frontier = [(None, region, children.get(None, []), 0)]
+    while frontier:
+        nxt = []
+        for p, area, kids, d in frontier:
+            cell_of = _split_among(p, area, kids, xy_of, dup_groups)
+            if p is not None:
+                core[p] = cell_of.get(p, shapely.Polygon())
+            for c in kids:
+                catch[c] = cell_of.get(c, shapely.Polygon())
+                depth[c] = d
+                if c in children:
+                    nxt.append((c, catch[c], children[c], d + 1))
+                else:
+                    core[c] = catch[c]
+        frontier = nxt
+    if dup_groups:
+        listing = "; ".join(",".join(g) for g in dup_groups[:10])
+        raise DuplicateLocationError(
+            f"sibling settlements share a location ({listing}); correct their coordinates so that each has its own cell"
+        )
+    return catch, core, depth
+
+
+def _split_among(parent_code, area, kids, xy_of, dup_groups):
+    """Voronoi cells of a parent and its children within the parent's area; siblings on one point are collected.
+
+    A child sitting on its parent's point takes the shared cell (the parent's core is then empty).
+    """
+    seeds = ([parent_code] if parent_code is not None else []) + sorted(kids)
+    xy = np.array([xy_of[c] for c in seeds])
+    keep, members = _dedupe_locations(xy, np.array(seeds, dtype=object), "merge", {})
+    for m in (members or {}).values():
+        sib = [c for c in m if c != parent_code]
+        if len(sib) > 1:
+            dup_groups.append(sib)
+    cell_of = {}
+    for k, cell in zip(keep, voronoi_cells(xy[keep], area), strict=True):
+        grp = members.get(k, [seeds[k]]) if members else [seeds[k]]
+        kid = [c for c in grp if c != parent_code]
+        cell_of[kid[0] if kid else seeds[k]] = cell
+    return cell_of
+
+
+def nested(system: Any, *, within: Any = None, population: Any = None) -> gpd.GeoDataFrame:
     """Hierarchical catchments along the parent links: the tiers nest exactly, by construction.
 
     Method (top-down recursive Voronoi, equivalent to "each catchment is the union of its children's"):
@@ -399,7 +527,9 @@ def nested(system, *, within=None, population=None):
     never overlap, a village lies in exactly one town catchment, which lies in exactly one county-town
     catchment, and every depth of the tree partitions ``within``. Parent links follow ``parent_code``;
     a settlement whose parent has no coordinates hangs from its nearest located ancestor
-    (``report["reattached"]``); settlements without coordinates are left out and counted.
+    (``report["reattached"]``); settlements without coordinates are left out and counted; settlements
+    lying outside ``within`` are kept (their catchment is what reaches inside, possibly empty), listed in
+    ``report["outside_within"]`` and warned about.
 
     Parameters
     ----------
@@ -426,88 +556,13 @@ def nested(system, *, within=None, population=None):
     >>> n.set_index("code").geometry.area.round(6).to_dict()
     {'t': 16.0, 'v1': 6.0, 'v2': 6.0}
     """
-    import shapely
-
     gdf = _frame(system)
-    report: dict = {"settlements": int(len(gdf))}
-    ok = _located(gdf)
-    report["unlocated"] = int((~ok).sum())
-    if (~ok).any():
-        report["unlocated_codes"] = gdf.loc[~ok, "code"].tolist()
-        warnings.warn(f"{(~ok).sum()} settlement(s) without coordinates are left out of nested catchments",
-                      stacklevel=2)
-    loc = gdf[ok].sort_values("code", kind="stable").reset_index(drop=True)
-    if len(loc) == 0:
-        raise EmptyInputError("no settlement has coordinates; nested catchments need points")
+    report: dict = {"settlements": len(gdf)}
+    loc = _nested_located(gdf, report)
     region = _geometry(within, "within")
-    parent_of = dict(zip(gdf["code"], gdf["parent_code"]))
-    located = set(loc["code"])
-    eff: dict = {}
-    reattached = []
-    for code, p in zip(loc["code"], loc["parent_code"]):
-        seen = {code}
-        q = p
-        while q is not None and not (isinstance(q, float) and np.isnan(q)) and q not in located:
-            if q in seen:
-                break
-            seen.add(q)
-            q = parent_of.get(q)
-        q = q if (q in located and q not in (code,)) else None
-        if q != p and p is not None and not (isinstance(p, float) and np.isnan(p)):
-            reattached.append(code)
-        eff[code] = q
-    if reattached:
-        report["reattached"] = reattached
-    children: dict = {}
-    for c, p in eff.items():
-        children.setdefault(p, []).append(c)
-    xy_of = dict(zip(loc["code"], map(tuple, shapely.get_coordinates(np.asarray(loc.geometry.values, dtype=object)))))
-    catch: dict = {}
-    core: dict = {}
-    depth: dict = {}
-    dup_groups = []
-
-    def split(parent_code, area, kids, d):
-        seeds = ([parent_code] if parent_code is not None else []) + sorted(kids)
-        xy = np.array([xy_of[c] for c in seeds])
-        keep, members = _dedupe_locations(xy, np.array(seeds, dtype=object), "merge", {})
-        if members:
-            for k, m in members.items():
-                if parent_code is not None and parent_code in m:
-                    # a child sitting on its parent's point takes the shared cell; the parent's core is empty
-                    pass
-                sib = [c for c in m if c != parent_code]
-                if len(sib) > 1:
-                    dup_groups.append(sib)
-        cells = voronoi_cells(xy[keep], area)
-        cell_of = {}
-        for k, cell in zip(keep, cells):
-            grp = members.get(k, [seeds[k]]) if members else [seeds[k]]
-            kid = [c for c in grp if c != parent_code]
-            cell_of[kid[0] if kid else seeds[k]] = cell
-        if parent_code is not None:
-            core[parent_code] = cell_of.get(parent_code, shapely.Polygon())
-        for c in kids:
-            catch[c] = cell_of.get(c, shapely.Polygon())
-            depth[c] = d
-        return
-
-    frontier = [(None, region, children.get(None, []), 0)]
-    while frontier:
-        nxt = []
-        for p, area, kids, d in frontier:
-            split(p, area, kids, d)
-            for c in kids:
-                if c in children:
-                    nxt.append((c, catch[c], children[c], d + 1))
-                else:
-                    core[c] = catch[c]
-        frontier = nxt
-    if dup_groups:
-        listing = "; ".join(",".join(g) for g in dup_groups[:10])
-        raise DuplicateLocationError(
-            f"sibling settlements share a location ({listing}); correct their coordinates so that each has its own cell"
-        )
+    _nested_outside(loc, region, report)
+    eff = _effective_parents(gdf, loc, report)
+    catch, core, depth = _nested_partition(loc, eff, region)
     rows = loc.set_index("code").loc[sorted(catch, key=lambda c: (depth[c], c))].reset_index()
     codes = rows["code"].tolist()
     core_geoms = [core[c] for c in codes]
@@ -589,8 +644,6 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
     """
     import shapely
 
-    from .network import build_graph, isochrones, time_grid
-
     if duplicates not in ("error", "merge"):
         raise ValueError("duplicates must be 'error' or 'merge'")
     report: dict = {}
@@ -638,7 +691,8 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
 
 # ----------------------------------------------------------------------------------------------- population
 
-def population_served(catchments, population, *, column: str = "population", raster_crs=None):
+def population_served(catchments: gpd.GeoDataFrame, population: Any, *, column: str = "population",
+                      raster_crs: Any = None) -> gpd.GeoDataFrame:
     """Population inside each catchment (people within a polygon: :func:`bazhong_geo.zonal.population_within`).
 
     Parameters
@@ -777,8 +831,6 @@ def _gaps_by_zone(out, zones, zone_col: str, area):
     """Each gap split by zone (one row per gap and zone); returns the rows and each zone's area (km²) in the region."""
     import geopandas as gpd
     import shapely
-
-    from .crs import to_work_crs
 
     if zone_col not in zones.columns:
         raise MissingColumnError(f"zones: no column {zone_col!r} (zone_col); columns are {list(zones.columns)}")

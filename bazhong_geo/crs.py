@@ -13,13 +13,14 @@ single-step approximation that is off by metres.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._errors import MissingCRSError, UnknownCoordinateSystemError
-from .settings import CGCS2000, WGS84, WORK_CRS  # noqa: F401  (re-exported: defined once in settings)
 from .geodesy import area_km2, equal_area_crs  # noqa: F401  (re-exported: one area implementation)
+from .settings import CGCS2000, WGS84, WORK_CRS  # noqa: F401  (re-exported: defined once in settings)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -55,7 +56,7 @@ def _is_scalar(lon) -> bool:
     return np.ndim(lon) == 0
 
 
-def out_of_china(lon, lat) -> np.ndarray:
+def out_of_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     """Return True where a point lies outside the bounding box the GCJ-02 algorithm applies to.
 
     Parameters
@@ -126,7 +127,7 @@ def _gcj_to_bd(lon: np.ndarray, lat: np.ndarray):
 
 # ----------------------------------------------------------------------------------------------- public: points
 
-def wgs84_to_gcj02(lon, lat):
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert WGS-84 longitude/latitude to GCJ-02 (Amap, Tencent).
 
     Points outside China's bounding box pass through unchanged, as the public algorithm defines.
@@ -151,7 +152,7 @@ def wgs84_to_gcj02(lon, lat):
     return _return(*_wgs_to_gcj(lon_a, lat_a), _is_scalar(lon))
 
 
-def gcj02_to_wgs84(lon, lat):
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert GCJ-02 longitude/latitude to WGS-84 by iterating the forward formula.
 
     A WGS-84 -> GCJ-02 -> WGS-84 round trip returns within 1 mm anywhere in China.
@@ -168,7 +169,7 @@ def gcj02_to_wgs84(lon, lat):
     return _return(np.where(outside, lon_a, x), np.where(outside, lat_a, y), _is_scalar(lon))
 
 
-def gcj02_to_bd09(lon, lat):
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert GCJ-02 longitude/latitude to BD-09 (Baidu).
 
     Examples
@@ -181,19 +182,19 @@ def gcj02_to_bd09(lon, lat):
     return _return(*_gcj_to_bd(lon_a, lat_a), _is_scalar(lon))
 
 
-def bd09_to_gcj02(lon, lat):
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert BD-09 longitude/latitude to GCJ-02 by iterating the forward formula."""
     lon_a, lat_a = _as_arrays(lon, lat)
     return _return(*_invert(_gcj_to_bd, lon_a, lat_a), _is_scalar(lon))
 
 
-def wgs84_to_bd09(lon, lat):
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert WGS-84 longitude/latitude to BD-09 (through GCJ-02)."""
     lon_a, lat_a = _as_arrays(lon, lat)
     return _return(*_gcj_to_bd(*_wgs_to_gcj(lon_a, lat_a)), _is_scalar(lon))
 
 
-def bd09_to_wgs84(lon, lat):
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert BD-09 longitude/latitude to WGS-84 (through GCJ-02, both steps iterative)."""
     glon, glat = bd09_to_gcj02(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
     return _return(*gcj02_to_wgs84(glon, glat), _is_scalar(lon))
@@ -221,7 +222,7 @@ def web_system(name: str) -> str | None:
     return _ALIASES.get(str(name).strip().lower())
 
 
-def transform_coords(lon, lat, src: str, dst: str):
+def transform_coords(lon: ArrayLike, lat: ArrayLike, src: str, dst: str) -> tuple[Any, Any]:
     """Convert coordinates between "wgs84", "gcj02" and "bd09" (aliases accepted)."""
     s, d = web_system(src), web_system(dst)
     if s is None or d is None:
@@ -284,7 +285,7 @@ def convert(gdf: gpd.GeoDataFrame, src: str = "gcj02", dst: str = "wgs84") -> gp
     return out
 
 
-def to_work_crs(gdf: gpd.GeoDataFrame, *, crs=None, source: str | None = None) -> gpd.GeoDataFrame:
+def to_work_crs(gdf: gpd.GeoDataFrame, *, crs: Any = None, source: str | None = None) -> gpd.GeoDataFrame:
     """Bring a GeoDataFrame into the work CRS (EPSG:4545).
 
     Parameters

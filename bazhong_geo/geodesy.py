@@ -27,12 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["AreaDensity", "area_density", "area_km2", "ellipsoid_band_area", "ellipsoid_parameters",
-           "equal_area_crs"]
+           "equal_area_crs", "polygon_parts", "polygonal"]
 
 _STEP_M = 500.0  # central-difference step, metres: truncation error ~ (step / 6.4e6)² is negligible
 
 
-def ellipsoid_parameters(crs):
+def ellipsoid_parameters(crs: Any) -> tuple[float, float]:
     """(semi-major axis in m, first eccentricity squared) of the CRS's ellipsoid."""
     ell = crs.geodetic_crs.ellipsoid if crs.geodetic_crs is not None else crs.ellipsoid
     a = ell.semi_major_metre
@@ -193,6 +193,76 @@ class AreaDensity:
         return result * self.half[0] * self.half[1]
 
 
+def polygon_parts(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Every Polygon inside ``values``, however deeply nested in multi-geometries and collections.
+
+    A GeometryCollection holding a MultiPolygon keeps all its polygons (one level of ``get_parts`` would
+    stop at the MultiPolygon); lines and points are left out (they have no area).
+
+    Returns
+    -------
+    (polygons, owner)
+        The polygons and the position in ``values`` each came from.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> gc = shapely.GeometryCollection([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)]),
+    ...                                  shapely.LineString([(0, 0), (5, 5)])])
+    >>> parts, owner = polygon_parts([gc, shapely.box(0, 0, 2, 2)])
+    >>> [p.area for p in parts], owner.tolist()
+    ([4.0, 1.0, 1.0], [1, 0, 0])
+    """
+    import shapely
+
+    geoms = np.asarray(values, dtype=object).ravel()
+    owner = np.arange(len(geoms))
+    present = ~shapely.is_missing(geoms)
+    geoms, owner = geoms[present], owner[present]
+    while True:
+        types = shapely.get_type_id(geoms)
+        multi = types >= 4  # Multi* and GeometryCollection
+        if not multi.any():
+            break
+        parts, idx = shapely.get_parts(geoms[multi], return_index=True)
+        geoms = np.concatenate([geoms[~multi], np.asarray(parts, dtype=object)])
+        owner = np.concatenate([owner[~multi], owner[multi][idx]])
+    keep = (types == 3) & ~shapely.is_empty(geoms)
+    return geoms[keep], owner[keep]
+
+
+def polygonal(values: ArrayLike) -> np.ndarray:
+    """Each geometry reduced to its polygonal part: a Polygon, a MultiPolygon, or an empty Polygon.
+
+    Missing geometries stay missing (None). See :func:`polygon_parts`.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> gc = shapely.GeometryCollection([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)])])
+    >>> [g.geom_type for g in polygonal([gc, shapely.LineString([(0, 0), (1, 1)]), shapely.box(0, 0, 1, 1)])]
+    ['MultiPolygon', 'Polygon', 'Polygon']
+    """
+    import shapely
+
+    geoms = np.asarray(values, dtype=object).ravel()
+    out = np.empty(len(geoms), dtype=object)
+    out[:] = [None if g is None else shapely.Polygon() for g in geoms]
+    simple = shapely.get_type_id(geoms) == 3
+    out[simple] = geoms[simple]
+    rest = np.flatnonzero(~simple & ~shapely.is_missing(geoms))
+    if len(rest):
+        parts, owner = polygon_parts(geoms[rest])
+        if len(parts):
+            order = np.argsort(owner, kind="stable")
+            idx, rank = np.unique(owner[order], return_inverse=True)  # contiguous indices for multipolygons
+            multi = np.atleast_1d(np.asarray(shapely.multipolygons(parts[order], indices=rank), dtype=object))
+            one = shapely.get_num_geometries(multi) == 1
+            multi[one] = shapely.get_geometry(multi[one], 0)
+            out[rest[idx]] = multi
+    return out
+
+
 def equal_area_crs(lon0: float, lat0: float) -> str:
     """Return a PROJ string of an ellipsoidal Lambert azimuthal equal-area CRS centred on (lon0, lat0)."""
     return f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
@@ -244,9 +314,8 @@ def area_km2(data: gpd.GeoDataFrame | gpd.GeoSeries, *, crs: Any = None) -> pd.S
     present = ~shapely.is_missing(values)
     if not present.any():
         return pd.Series(out, index=geo.index, dtype="float64")
-    polys = shapely.get_parts(values[present], return_index=True)
-    is_poly = shapely.get_type_id(polys[0]) == 3
-    parts, owner = shapely.orient_polygons(polys[0][is_poly]), polys[1][is_poly]
+    parts, owner = polygon_parts(values[present])  # every polygon, also inside nested collections
+    parts = shapely.orient_polygons(parts)
     areas = np.zeros(int(present.sum()))
     if len(parts):
         density = AreaDensity.fit(geo.crs, shapely.total_bounds(parts))

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,12 +36,15 @@ from ._errors import (
     MissingColumnError,
     MissingCRSError,
     MissingPopulationError,
+    RasterValueWarning,
     UnknownUrbanRuralCodeError,
     UnsupportedGridError,
 )
 from .zonal.areas import CellArea, area_km2
 from .zonal.coverage import compute_coverage
 from .zonal.raster import open_raster
+from .zonal.strips import fill_mask, fill_warning, fills_found
+from .zonal.zones import polygon_zones, repair_zones
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -109,12 +114,16 @@ def _read_raster(src, what: str, *, nodata=None):
     """Read a raster-like input (the zonal engine's opener) -> (values float64, valid bool, transform, crs, label)."""
     from rasterio.crs import CRS
 
-    with open_raster(src, what=what, north_up=False, crs_arg=None) as r:
+    with open_raster(src, what=what, north_up=True, crs_arg=None) as r:  # a rotated grid: named in the error
         band = np.ma.asarray(r.read(1, masked=True))
         values = np.asarray(band.filled(np.nan) if np.ma.is_masked(band) else band.data, dtype="float64")
         valid = ~np.ma.getmaskarray(band) & np.isfinite(values)
         if nodata is not None:
             valid &= values != nodata
+        fills = fills_found(np.ma.getdata(band), r.nodata(1)) if nodata is None else {}
+        if fills:  # no declared nodata: typical fill values are nodata, said aloud
+            valid &= ~fill_mask(np.ma.getdata(band))
+            warnings.warn(fill_warning(r.name, fills), RasterValueWarning, stacklevel=4)
         crs = r.dataset.crs if isinstance(r.dataset.crs, CRS) else CRS.from_wkt(r.crs.to_wkt())
         return values, valid, r.transform, crs, r.name
 
@@ -130,8 +139,7 @@ def _read_aligned(src, what, shape, transform, crs):
                 f"{what}: array shape {arr.shape} differs from the population grid {shape}; "
                 "pass a layer on the same grid as the population"
             )
-        values = np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
-        return values
+        return np.asarray(arr.filled(np.nan) if np.ma.is_masked(arr) else arr.data, dtype="float64")
     values, valid, tr, c, label = _read_raster(src, what)
     if values.shape != shape or not tr.almost_equals(transform) or (crs is not None and c != crs):
         raise GridMismatchError(
@@ -183,9 +191,10 @@ def _metres(crs) -> float | None:
         return None
 
 
-def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, means=None, data_means=None,
-                         cell_size_m=1000.0,
-                         target_crs=MOLLWEIDE):
+def aggregate_to_km_grid(  # noqa: PLR0913  (keyword options of the public call)
+        values: np.ndarray, valid: np.ndarray, transform: Any, crs: Any, *, land_share: np.ndarray | None = None,
+        means: dict | None = None, data_means: dict | None = None, cell_size_m: float = 1000.0,
+        target_crs: Any = MOLLWEIDE) -> _KmGrid:
     """Aggregate a population grid exactly onto a grid of ``cell_size_m`` cells (population conserved).
 
     Three cases, chosen from the input grid:
@@ -231,7 +240,6 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
     >>> g.population.shape, float(g.population.sum()), g.method
     ((2, 2), 400.0, 'block_sum')
     """
-    from affine import Affine
     from rasterio.crs import CRS
 
     if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
@@ -260,22 +268,36 @@ def aggregate_to_km_grid(values, valid, transform, crs, *, land_share=None, mean
             return _KmGrid(values, land, valid.copy(), m, transform, crs, cell_km2, "as_is", valid * true_km2)
         fx, fy = cell_size_m / dx, cell_size_m / dy
         if fx > 1 and fy > 1 and abs(fx - round(fx)) < 1e-6 and abs(fy - round(fy)) < 1e-6:
-            return _block_sum(values, valid, land, specs, transform, crs, int(round(fx)), int(round(fy)),
-                              unit, cell_size_m)
-    return _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, CRS.from_user_input(target_crs),
-                            Affine)
+            return _block_sum(_Fine(values, valid, land, specs, transform, crs), round(fx), round(fy), unit,
+                              cell_size_m)
+    return _exact_aggregate(_Fine(values, valid, land, specs, transform, crs), cell_size_m,
+                            CRS.from_user_input(target_crs))
 
 
-def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_size_m):
+@dataclasses.dataclass(frozen=True)
+class _Fine:
+    """The fine input grid of an aggregation: values, validity, land share, auxiliary layers, grid."""
+
+    values: np.ndarray
+    valid: np.ndarray
+    land: np.ndarray
+    specs: list
+    transform: Any
+    crs: Any
+
+
+def _block_sum(fine: _Fine, fx, fy, unit, cell_size_m):
     from affine import Affine
 
+    values, valid, land, specs = fine.values, fine.valid, fine.land, fine.specs  # noqa: PD011  (a dataclass field)
+    transform, crs = fine.transform, fine.crs
     h, w = values.shape
     size = cell_size_m / unit  # target cell size in CRS units
     # align blocks to multiples of the target cell size where the fine grid allows it
     off_x = (transform.c % size) / transform.a
-    pad_left = (int(round(off_x)) % fx) if abs(off_x - round(off_x)) < 1e-6 else 0
+    pad_left = (round(off_x) % fx) if abs(off_x - round(off_x)) < 1e-6 else 0
     off_y = ((-transform.f) % size) / (-transform.e)
-    pad_top = (int(round(off_y)) % fy) if abs(off_y - round(off_y)) < 1e-6 else 0
+    pad_top = (round(off_y) % fy) if abs(off_y - round(off_y)) < 1e-6 else 0
     H = -(-(h + pad_top) // fy) * fy
     W = -(-(w + pad_left) // fx) * fx
 
@@ -300,11 +322,14 @@ def _block_sum(values, valid, land, specs, transform, crs, fx, fy, unit, cell_si
     return _KmGrid(pop, land_km2, valid_k, m, tr, crs, fine_km2 * fx * fy, "block_sum", data_km2)
 
 
-def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, target, Affine):
+def _exact_aggregate(fine: _Fine, cell_size_m, target):
     import shapely
+    from affine import Affine
     from pyproj import Transformer
     from rasterio.warp import transform_bounds
 
+    values, valid, land, specs = fine.values, fine.valid, fine.land, fine.specs  # noqa: PD011  (a dataclass field)
+    transform, crs = fine.transform, fine.crs
     h, w = values.shape
     left, top = transform.c, transform.f
     right, bottom = left + w * transform.a, top + h * transform.e
@@ -312,7 +337,7 @@ def _exact_aggregate(values, valid, land, specs, transform, crs, cell_size_m, ta
     s = cell_size_m
     x0, x1 = np.floor(xmin / s) * s, np.ceil(xmax / s) * s
     y0, y1 = np.floor(ymin / s) * s, np.ceil(ymax / s) * s
-    ncol, nrow = int(round((x1 - x0) / s)), int(round((y1 - y0) / s))
+    ncol, nrow = round((x1 - x0) / s), round((y1 - y0) / s)
     # corner lattice of the target grid, transformed once (shared corners => the polygons tile exactly)
     cx = x0 + s * np.arange(ncol + 1)
     cy = y1 - s * np.arange(nrow + 1)
@@ -442,7 +467,7 @@ def _majority_smooth(centre, allowed, k):
 
 
 def _near(mask, candidates, radius_cells):
-    """For cells in ``candidates``: is a ``mask`` cell within ``radius_cells`` (centre-to-centre)?
+    """For cells in ``candidates``, whether a ``mask`` cell lies within ``radius_cells`` (centre-to-centre).
 
     Equivalent to ``scipy.ndimage.distance_transform_edt(~mask) <= radius_cells`` at those cells, computed only
     where it is needed (a disk of offsets over flat indices).
@@ -466,6 +491,10 @@ def _near(mask, candidates, radius_cells):
         hit |= flat[pidx + o]
     out[idx] = hit
     return out.reshape(h, w)
+
+
+DENSITY_BASES = ("cell", "true")
+"""How Degree-of-Urbanisation densities count area: per nominal grid cell (GHSL) or per true km²."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -518,6 +547,21 @@ class DegurbaThresholds:
         0.5: with a water mask, a cell at least this share water is water (our rule, mirroring water_land_share).
     cell_size_m : float
         1,000 m: the method's grid cell (manual, 2.1).
+    density_basis : {"cell", "true"}
+        "cell" (default, GHSL): densities are people per km² of permanent land counted in *nominal* grid
+        cells — a 1 km cell of the grid's projection is 1 km², as GHSL and flexurba count it (GHS-SMOD's
+        Mollweide cells are spherical, 0.99777 true km² at Bazhong's latitude). "true": people per true
+        ellipsoidal km² of land. Areas reported (``land_km2``, ``summary``, ``urban_areas``) are true km²
+        either way.
+    nodata_water : bool
+        True (default, GHSL): a cell with no population data whose permanent land share (``land_share``) or
+        water mask says it is water holds 0 people and is classed water (10), as GHS-SMOD classes open
+        water without population data. False: such cells stay off-grid (0), nothing assumed.
+    dense_cluster_counts_centre : bool
+        False (default, the GHSL manual's reading): a dense urban cluster's 5,000 people are counted in its
+        own cells, outside urban centres — a dense urban cluster is a *town* distinct from the city. True:
+        flexurba's implementation, where the population of an urban centre adjacent (rook) to the candidate
+        cells counts toward the 5,000, so a city's dense fringe of any size becomes class 23.
 
     Examples
     --------
@@ -555,9 +599,18 @@ class DegurbaThresholds:
     water_population: float = 0.0
     water_mask_share: float = 0.5
     cell_size_m: float = 1000.0
+    density_basis: str = "cell"
+    nodata_water: bool = True
+    dense_cluster_counts_centre: bool = False
 
     def __post_init__(self):
+        if self.density_basis not in DENSITY_BASES:
+            raise InvalidThresholdError(
+                f"density_basis={self.density_basis!r}: must be 'cell' (people per nominal km² of grid cell, GHSL) "
+                f"or 'true' (people per true ellipsoidal km²)")
         for k, v in dataclasses.asdict(self).items():
+            if k == "density_basis":
+                continue
             if k.endswith("_contiguity"):
                 if v not in (4, 8):
                     raise InvalidThresholdError(f"{k}={v!r}: contiguity must be 4 (rook) or 8 (queen)")
@@ -621,7 +674,7 @@ class DegurbaGrid:
         """True (ellipsoidal) km² of every cell, the same km² as builtup and :func:`bazhong_geo.crs.area_km2`."""
         return _cell_area(self.transform, self.crs, self.shape).grid() / 1e6
 
-    def summary(self):
+    def summary(self) -> pd.DataFrame:
         """Cells and population per level-2 class (DataFrame, one row per class, GHS-SMOD code order)."""
         import pandas as pd
 
@@ -640,7 +693,7 @@ class DegurbaGrid:
             "share": pop / total if total > 0 else np.nan,
         })
 
-    def urban_areas(self):
+    def urban_areas(self) -> gpd.GeoDataFrame:
         """Urban centres and urban clusters as polygons (GeoDataFrame in the grid's CRS).
 
         Centres are the rook-connected groups of level-1 class 3; clusters the queen-connected groups of classes
@@ -688,7 +741,7 @@ class DegurbaGrid:
                                     geometry=[], crs=self.crs)
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.crs)
 
-    def to_geotiff(self, path, *, layers=("level1", "level2")):
+    def to_geotiff(self, path: str | os.PathLike, *, layers: Sequence[str] = ("level1", "level2")) -> str:
         """Write the grid to a GeoTIFF, one band per layer (uint8 bands with nodata 0, float bands with NaN).
 
         Parameters
@@ -710,28 +763,30 @@ class DegurbaGrid:
         dtype = "uint8" if is_int else "float64"
         nodata = 0 if is_int else np.nan
         out = [a.astype(dtype) if is_int else np.where(self.valid, a, np.nan).astype(dtype) for a in arrays]
-        profile = dict(driver="GTiff", width=self.shape[1], height=self.shape[0], count=len(out), dtype=dtype,
-                       crs=self.crs, transform=self.transform, nodata=nodata, compress="deflate")
+        profile = {"driver": "GTiff", "width": self.shape[1], "height": self.shape[0], "count": len(out),
+                   "dtype": dtype,
+                       "crs": self.crs, "transform": self.transform, "nodata": nodata, "compress": "deflate"}
         with rasterio.open(path, "w", **profile) as dst:
-            for i, (name, a) in enumerate(zip(layers, out), start=1):
+            for i, (name, a) in enumerate(zip(layers, out, strict=False), start=1):
                 dst.write(a, i)
                 dst.set_band_description(i, name)
         return os.fspath(path)
 
 
 def degurba(
-    population,
+    population: Any,
     *,
-    builtup=None,
-    land_share=None,
-    water_mask=None,
-    nodata=None,
+    builtup: Any = None,
+    land_share: Any = None,
+    water_mask: Any = None,
+    nodata: float | None = None,
     thresholds: DegurbaThresholds = DegurbaThresholds(),  # frozen: one shared default is safe
     target_crs: str = MOLLWEIDE,
 ) -> DegurbaGrid:
     """Classify a population grid by the Degree of Urbanisation, levels 1 and 2.
 
-    The rules (defaults are the official values, in :class:`DegurbaThresholds`; *Applying the Degree of Urbanisation*, 2021 edition, ch. 2 and
+    The rules (defaults are the official values, in :class:`DegurbaThresholds`; *Applying the Degree of
+    Urbanisation*, 2021 edition, ch. 2 and
     Annex; GHSL Data Package 2023/2024 for the level-2 GHS-SMOD classes):
 
     Level 1
@@ -807,9 +862,19 @@ def degurba(
     Notes
     -----
     Areas are true (ellipsoidal) km², the same km² as :func:`bazhong_geo.crs.area_km2` and builtup: a cell's land
-    area is its share of permanent land times its true area (:class:`bazhong_geo.zonal.CellArea`), and densities
-    are people per true km² of land. ESRI:54009 is spherical Mollweide on radius *a*, so a GHSL "1 km²" cell is
-    0.99777 km² of the ellipsoid at Bazhong's latitude: densities read 0.22 % higher than people per nominal cell.
+    area is its share of permanent land times its true area (:class:`bazhong_geo.zonal.CellArea`). Densities
+    follow GHSL by default (``DegurbaThresholds.density_basis="cell"``): people per km² of permanent land counted
+    in nominal grid cells, so the numbers match GHS-SMOD and flexurba. ESRI:54009 is spherical Mollweide on
+    radius *a*, so a GHSL "1 km²" cell is 0.99777 km² of the ellipsoid at Bazhong's latitude; with
+    ``density_basis="true"`` densities are per true km² and read 0.22 % higher there.
+
+    Deliberate choices where peers differ (each an option; see BENCHMARKS.md, "Differences from peers"):
+    cells with no population data over water are water (10) as in GHSL (``nodata_water``); a dense urban
+    cluster's 5,000 people are its own, not an adjacent urban centre's (``dense_cluster_counts_centre``,
+    flexurba counts them).
+
+    A population raster without a declared nodata value has its typical fill values (-9999, -3.4e38, 65535)
+    read as nodata, with a :class:`~bazhong_geo._errors.RasterValueWarning`.
 
     Raises
     ------
@@ -832,8 +897,8 @@ def degurba(
         raise InvalidThresholdError(
             f"thresholds must be a DegurbaThresholds, not {type(thresholds).__name__}; e.g. "
             f"thresholds=DegurbaThresholds(cluster_density=300)")
-    km = _km_inputs(population, builtup, land_share, water_mask, nodata, thresholds.cell_size_m, target_crs)
-    density, built_km2, built_per_land = _densities(km)
+    km = _km_inputs(population, builtup, land_share, water_mask, nodata, thresholds, target_crs)
+    density, built_km2, built_per_land = _densities(km, thresholds.density_basis)
     centre, cluster = _level1_masks(km, density, built_per_land, thresholds)
     level1 = km.valid.view(np.uint8).copy()          # 1 rural (valid), 0 off-grid
     level1[cluster] = 2
@@ -844,11 +909,13 @@ def degurba(
                        km.cell_km2, km.method, thresholds)
 
 
-def _km_inputs(population, builtup, land_share, water_mask, nodata, cell_size_m, target_crs) -> _KmGrid:
+def _km_inputs(population, builtup, land_share, water_mask, nodata, t: DegurbaThresholds, target_crs) -> _KmGrid:
     """Read and check the inputs, then aggregate them to the method's km grid."""
+    cell_size_m = t.cell_size_m
     values, valid, transform, crs, label = _read_raster(population, "population", nodata=nodata)
     if not valid.any():
-        raise EmptyInputError(f"population: {label} has no cell with data (all nodata)")
+        raise EmptyInputError(f"population: {label} has no cell with data (all nodata); check the file and its "
+                              f"nodata value")
     neg = valid & (values < 0)
     if neg.any():
         r, c = np.argwhere(neg)[0]
@@ -874,18 +941,41 @@ def _km_inputs(population, builtup, land_share, water_mask, nodata, cell_size_m,
     wm = _read_aligned(water_mask, "water_mask", shape, transform, crs)
     if wm is not None:
         data_means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
+    if t.nodata_water:
+        values, valid = _water_without_data(values, valid, land, wm, t.water_land_share)
     return aggregate_to_km_grid(values, valid, transform, crs, land_share=land, data_means=data_means,
                                 cell_size_m=cell_size_m, target_crs=target_crs)
 
 
-def _densities(km: _KmGrid):
-    """People per km² of land (per km² of cell where a cell with data has no land); built-up km² and share of land."""
+def _water_without_data(values, valid, land, water, water_land_share):
+    """Cells without population data that the land share or the water mask call water: 0 people, with data (GHSL)."""
+    wet = np.zeros(values.shape, dtype=bool)
+    if land is not None:
+        wet |= np.isfinite(land) & (land < water_land_share)
+    if water is not None:
+        wet |= np.nan_to_num(water) > 0
+    fill = ~valid & wet
+    if not fill.any():
+        return values, valid
+    values = np.where(fill, 0.0, values)
+    return values, valid | fill
+
+
+def _densities(km: _KmGrid, basis: str = "cell"):
+    """People per km² of land (per km² of cell where a cell with data has no land); built-up km² and share of land.
+
+    ``basis="cell"``: land counted in nominal km² of the grid cell (GHSL); ``"true"``: in true km².
+    """
     pop, land_km2, ok = km.population, km.land_km2, km.valid
+    true_cell = _cell_area(km.transform, km.crs, pop.shape).grid() / 1e6
+    land_basis = land_km2 * (km.cell_km2 / true_cell) if basis == "cell" else land_km2
+    cell_basis = km.cell_km2 if basis == "cell" else true_cell
     with np.errstate(divide="ignore", invalid="ignore"):
-        density = pop / land_km2
+        density = pop / land_basis
     no_land = ~(land_km2 > 0)
     if no_land.any():  # no land (or no data): people there count per km² of cell, empty cells are 0
-        density[no_land] = np.where(ok[no_land], pop[no_land] / km.cell_km2, 0.0)
+        per_cell = np.broadcast_to(cell_basis, pop.shape)[no_land]
+        density[no_land] = np.where(ok[no_land], pop[no_land] / per_cell, 0.0)
     built_per_land = built_km2 = None
     if "builtup" in km.means:  # GHSL compares built-up area per km² of permanent land
         built_km2 = np.nan_to_num(km.means["builtup"]) * km.data_km2
@@ -942,7 +1032,12 @@ def _level2_urban(level2, density, pop, centre, cluster, built_per_land, t: Degu
     if built_per_land is not None and t.builtup_dense_share is not None:
         dense_hit |= built_per_land.ravel()[rest_idx] >= t.builtup_dense_share
     dense_cand.ravel()[rest_idx[dense_hit]] = True
-    dense, _, _ = _clusters(dense_cand, _STRUCTURE[t.dense_cluster_contiguity], pop, t.dense_cluster_population)
+    if t.dense_cluster_counts_centre:  # flexurba: an adjacent urban centre's people count toward the 5,000
+        grown, _, _ = _clusters(dense_cand | centre, _STRUCTURE[t.dense_cluster_contiguity], pop,
+                                t.dense_cluster_population)
+        dense = grown & dense_cand
+    else:
+        dense, _, _ = _clusters(dense_cand, _STRUCTURE[t.dense_cluster_contiguity], pop, t.dense_cluster_population)
     level2[dense] = 23
     rest_idx = rest_idx[~dense.ravel()[rest_idx]]
     sd_cand = np.zeros(density.shape, bool)
@@ -974,12 +1069,68 @@ _L2_SHARE_COLS = {
 
 def _grid_coverage(grid: DegurbaGrid, units):
     """Exact coverage of grid cells by unit polygons -> (unit index per pair, flat cell id, coverage fraction)."""
-    geoms = units.geometry.to_numpy()
+    codes = units.index.astype(str).to_numpy()
+    geoms, _ = repair_zones(units.geometry.to_numpy(), codes, stacklevel=4)  # bow-ties repaired, warned
+    geoms = polygon_zones(geoms, codes, "units")  # every polygon, also inside collections
     zone, row, col, cov = compute_coverage(geoms, grid.transform, grid.shape).pairs()
     return zone, row * grid.shape[1] + col, cov
 
 
-def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: str = "code"):
+def _check_units(units, id_col):
+    """Units: present, with a CRS, the id column, unique ids and a geometry on every row."""
+    if units is None:
+        raise EmptyInputError("classify_units: no units given; pass a GeoDataFrame of polygons")
+    if len(units) == 0:
+        raise EmptyInputError("classify_units: the units GeoDataFrame has no rows")
+    if units.crs is None:
+        raise MissingCRSError("classify_units: the units have no CRS; set it with .set_crs(...)")
+    if id_col not in units.columns:
+        raise MissingColumnError(f"classify_units: column {id_col!r} not in the units ({list(units.columns)}); "
+                                 f"pass id_col=...")
+    dup = units[id_col][units[id_col].duplicated(keep=False)]
+    if len(dup):
+        raise DuplicateCodeError(f"classify_units: {id_col} values repeat: {sorted(map(str, dup.unique()))[:20]}")
+    empty = units.geometry.isna() | units.geometry.is_empty
+    if empty.any():
+        raise EmptyInputError(
+            f"classify_units: rows {list(units.index[empty])[:20]} ({id_col} "
+            f"{list(units.loc[empty, id_col])[:20]}) have no geometry; fix or remove them"
+        )
+
+
+def _unit_population(grid, population):
+    """People per grid cell: the grid's own, an array on the grid, or a raster aggregated to it."""
+    if population is None:
+        return grid.population
+    if isinstance(population, np.ndarray) and not _is_raster_tuple(population):
+        if population.shape != grid.shape:
+            raise GridMismatchError(
+                f"classify_units: population shape {population.shape} differs from grid {grid.shape}")
+        return np.where(np.isfinite(population), population, 0.0)
+    v, ok, tr, crs, label = _read_raster(population, "population")
+    km = aggregate_to_km_grid(v, ok, tr, crs, cell_size_m=grid.thresholds.cell_size_m)
+    if km.population.shape != grid.shape or not km.transform.almost_equals(grid.transform):
+        raise GridMismatchError(
+            f"classify_units: population {label} aggregates to a grid {km.population.shape} "
+            f"{tuple(km.transform)[:6]} unlike the DEGURBA grid {grid.shape} {tuple(grid.transform)[:6]}"
+        )
+    return km.population
+
+
+def _unit_classes(w1, w2, known):
+    """Level-1 and level-2 unit codes from the class shares (population, else land area)."""
+    half = 0.5 - 1e-9  # shares that are 50 % by construction must not fall below it by float rounding
+    l1_code = np.where(w1[:, 3] >= half, 3, np.where(w1[:, 1] < half, 2, 1))
+    l1_code = np.where(known, l1_code, 1)
+    town = np.where(w2[:, 30] + w2[:, 23] >= half, 23, np.where(w2[:, 21] + w1[:, 1] >= half, 21, 22))
+    urbanish = w2[:, 30] + w2[:, 23] + w2[:, 22] + w2[:, 21] + w2[:, 13]
+    rural = np.where(urbanish >= half, 13, np.where(w2[:, 11] >= half, 11, 12))
+    l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(known, rural, 11)))
+    return l1_code, l2_code
+
+
+def classify_units(grid: DegurbaGrid, population: Any = None, units: gpd.GeoDataFrame | None = None, *,
+                   id_col: str = "code") -> pd.DataFrame:
     """Classify spatial units (counties, townships) by the share of their population in each grid class.
 
     Each unit's population in a class is the sum over grid cells of (cell population × the exact share of the
@@ -1032,40 +1183,8 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
     """
     import pandas as pd
 
-    if units is None:
-        raise EmptyInputError("classify_units: no units given; pass a GeoDataFrame of polygons")
-    if len(units) == 0:
-        raise EmptyInputError("classify_units: the units GeoDataFrame has no rows")
-    if units.crs is None:
-        raise MissingCRSError("classify_units: the units have no CRS; set it with .set_crs(...)")
-    if id_col not in units.columns:
-        raise MissingColumnError(f"classify_units: column {id_col!r} not in the units ({list(units.columns)})")
-    dup = units[id_col][units[id_col].duplicated(keep=False)]
-    if len(dup):
-        raise DuplicateCodeError(f"classify_units: {id_col} values repeat: {sorted(map(str, dup.unique()))[:20]}")
-    empty = units.geometry.isna() | units.geometry.is_empty
-    if empty.any():
-        raise EmptyInputError(
-            f"classify_units: rows {list(units.index[empty])[:20]} ({id_col} "
-            f"{list(units.loc[empty, id_col])[:20]}) have no geometry; fix or remove them"
-        )
-
-    if population is None:
-        pop = grid.population
-    elif isinstance(population, np.ndarray) and not _is_raster_tuple(population):
-        if population.shape != grid.shape:
-            raise GridMismatchError(f"classify_units: population shape {population.shape} differs from grid {grid.shape}")
-        pop = np.where(np.isfinite(population), population, 0.0)
-    else:
-        v, ok, tr, crs, label = _read_raster(population, "population")
-        km = aggregate_to_km_grid(v, ok, tr, crs, cell_size_m=grid.thresholds.cell_size_m)
-        if km.population.shape != grid.shape or not km.transform.almost_equals(grid.transform):
-            raise GridMismatchError(
-                f"classify_units: population {label} aggregates to a grid {km.population.shape} "
-                f"{tuple(km.transform)[:6]} unlike the DEGURBA grid {grid.shape} {tuple(grid.transform)[:6]}"
-            )
-        pop = km.population
-
+    _check_units(units, id_col)
+    pop = _unit_population(grid, population)
     u = units.to_crs(grid.crs) if units.crs != grid.crs else units
     uid, cid, cov = _grid_coverage(grid, u)
     n = len(units)
@@ -1105,13 +1224,7 @@ def classify_units(grid: DegurbaGrid, population=None, units=None, *, id_col: st
         w2 = np.where(has_pop[:, None], s2, a2 / atot[:, None])
     w1, w2 = np.nan_to_num(w1), np.nan_to_num(w2)
     known = has_pop | by_area
-    half = 0.5 - 1e-9  # shares that are 50 % by construction must not fall below it by float rounding
-    l1_code = np.where(w1[:, 3] >= half, 3, np.where(w1[:, 1] < half, 2, 1))
-    l1_code = np.where(known, l1_code, 1)
-    town = np.where(w2[:, 30] + w2[:, 23] >= half, 23, np.where(w2[:, 21] + w1[:, 1] >= half, 21, 22))
-    urbanish = w2[:, 30] + w2[:, 23] + w2[:, 22] + w2[:, 21] + w2[:, 13]
-    rural = np.where(urbanish >= half, 13, np.where(w2[:, 11] >= half, 11, 12))
-    l2_code = np.where(l1_code == 3, 30, np.where(l1_code == 2, town, np.where(known, rural, 11)))
+    l1_code, l2_code = _unit_classes(w1, w2, known)
     out["class_l1_code"] = l1_code
     out["class_l1"] = [UNIT_CLASSES_L1[c] for c in l1_code]
     out["class_l2_code"] = l2_code
@@ -1133,8 +1246,8 @@ def _normalise_codes(series):
     return out
 
 
-def urbanization_rate(units, code_col: str = "urban_rural_code", population_col: str = "population", by=None,
-                      *, missing: str = "error"):
+def urbanization_rate(units: pd.DataFrame, code_col: str = "urban_rural_code", population_col: str = "population",
+                      by: str | Sequence[str] | None = None, *, missing: str = "error") -> pd.DataFrame:
     """Urbanization rate by the NBS urban-rural codes (统计上划分城乡的规定, 国函〔2008〕60号).
 
     Units coded 111 主城区, 112 城乡结合区, 121 镇中心区, 122 镇乡结合区, 123 特殊区域 are urban; 210 乡中心区 and
@@ -1215,7 +1328,7 @@ def urbanization_rate(units, code_col: str = "urban_rural_code", population_col:
         "population": pop.fillna(0.0).astype(float).to_numpy(),
         "urban_population": pop.fillna(0.0).where(urban, 0.0).astype(float).to_numpy(),
     }, index=units.index)
-    keys = ["_group"] if not groups else groups
+    keys = groups or ["_group"]
     for g in groups:
         frame[g] = units[g].to_numpy()
     if groups:
@@ -1234,8 +1347,9 @@ def urbanization_rate(units, code_col: str = "urban_rural_code", population_col:
     return out
 
 
-def census_urbanization(census, *, population_col: str = "resident_population", share_col: str = "urban_share",
-                        id_col: str = "code", name_col: str | None = "name", total_label: str = "total"):
+def census_urbanization(census: pd.DataFrame, *, population_col: str = "resident_population",
+                        share_col: str = "urban_share", id_col: str = "code", name_col: str | None = "name",
+                        total_label: str = "total") -> pd.DataFrame:
     """Urbanization rate from a census table of units with resident population and urban share.
 
     Urban population = resident population × urban share per unit; the total row is

@@ -5,10 +5,16 @@ EPSG:4545 over Bazhong, deflate, 512 x 512 tiles), four more yearly layers for t
 2,000 zone polygons (Voronoi cells of random points, edges densified every 100 m). Every method runs
 in its own subprocess so that its peak RSS (ru_maxrss) is its own.
 
+The statistics case (``--stats``) compares :func:`bazhong_geo.zonal.zonal_stats` with exactextract on a
+moderate float raster (values with one decimal, so many distinct values per zone) and a weights raster:
+count, mean, min, max, median, 90th percentile, majority, stdev and weighted mean, then checks that the two
+agree zone by zone.
+
 Usage::
 
     python benchmarks/bench_builtup.py               # full benchmark (about 3-4 minutes)
     python benchmarks/bench_builtup.py --size 40000 --only ours read   # the 40k x 40k memory check
+    python benchmarks/bench_builtup.py --stats --size 4000 --zones 500  # statistics beside exactextract
 """
 
 from __future__ import annotations
@@ -37,6 +43,38 @@ def zones_path(size, n):
     return TMP / f"zones_{size}_{n}.gpkg"
 
 
+def values_path(size, what):
+    return TMP / f"{what}_{size}.tif"
+
+
+STATS = ["count", "mean", "min", "max", "median", "quantile(q=0.9)", "majority", "stdev", "weighted_mean"]
+
+
+def make_values(size, seed=1):
+    """Smooth float values (one decimal) and a weights raster, for the statistics case."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from scipy.ndimage import zoom
+
+    out = {}
+    for what, scale in (("values", 100.0), ("weights", 50.0)):
+        path = values_path(size, what)
+        out[what] = path
+        if path.exists():
+            continue
+        TMP.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(seed if what == "values" else seed + 1)
+        coarse = rng.random((size // 64 + 2, size // 64 + 2))
+        data = zoom(coarse, 64, order=1)[:size, :size] * scale + rng.random((size, size)) * 5
+        data = np.round(data, 1).astype("float32")
+        data[:16, :128] = -1.0  # a little nodata
+        with rasterio.open(path, "w", driver="GTiff", height=size, width=size, count=1, dtype="float32",
+                           crs="EPSG:4545", transform=from_origin(X0, Y0, CELL, CELL), nodata=-1.0, tiled=True,
+                           blockxsize=512, blockysize=512, compress="deflate") as dst:
+            dst.write(data, 1)
+    return out
+
+
 def make_raster(size, year=0, seed=0):
     """Clustered built-up pattern (thresholded smooth noise plus salt), written strip by strip."""
     import rasterio
@@ -52,9 +90,9 @@ def make_raster(size, year=0, seed=0):
     coarse_n = size // 64 + 2
     coarse = rng.random((coarse_n, coarse_n))
     thr = 0.80 - 0.02 * year  # built-up grows every year
-    profile = dict(driver="GTiff", height=size, width=size, count=1, dtype="uint8", crs="EPSG:4545",
-                   transform=from_origin(X0, Y0, CELL, CELL), nodata=255, tiled=True, blockxsize=512,
-                   blockysize=512, compress="deflate")
+    profile = {"driver": "GTiff", "height": size, "width": size, "count": 1, "dtype": "uint8", "crs": "EPSG:4545",
+                   "transform": from_origin(X0, Y0, CELL, CELL), "nodata": 255, "tiled": True, "blockxsize": 512,
+                   "blockysize": 512, "compress": "deflate"}
     rng2 = np.random.default_rng(seed + 100 + year)
     tmp = path.with_suffix(".part.tif")
     with rasterio.open(tmp, "w", **profile) as dst:
@@ -122,6 +160,17 @@ def run_method(method, size, n, years):
         res = exact_extract(str(paths[0]), zones, ["sum"], include_cols=["code"], output="pandas")
         res.to_csv(TMP / "exactextract.csv", index=False)
         extra["sum_cells"] = float(res["sum"].sum())
+    elif method == "ours_stats":
+        from bazhong_geo.zonal import zonal_stats
+        res = zonal_stats(str(values_path(size, "values")), zones, STATS, weights=str(values_path(size, "weights")))
+        res.to_csv(TMP / "ours_stats.csv", index=False)
+        extra["zones"] = len(res)
+    elif method == "exactextract_stats":
+        from exactextract import exact_extract
+        res = exact_extract(str(values_path(size, "values")), zones, STATS, weights=str(values_path(size, "weights")),
+                            include_cols=["code"], output="pandas")
+        res.to_csv(TMP / "exactextract_stats.csv", index=False)
+        extra["zones"] = len(res)
     elif method == "rasterstats":
         from rasterstats import zonal_stats
         res = zonal_stats(zones, str(paths[0]), stats=["sum"], nodata=255)
@@ -148,9 +197,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--run")
+    ap.add_argument("--stats", action="store_true", help="the zonal statistics case beside exactextract")
     a = ap.parse_args()
     if a.run:
         run_method(a.run, a.size, a.zones, a.years)
+        return
+    if a.stats:
+        stats_case(a)
         return
     methods = a.only or ["read", "ours", "exactextract", "rasterstats", "ours_stack"]
     years = a.years if "ours_stack" in methods else 1
@@ -179,6 +232,29 @@ def main():
         print(f"stack: {a.years} layers in {st['seconds']:.2f} s wall / {st['cpu_seconds']:.2f} s cpu; exactextract "
               f"per year {ee['seconds']:.2f} s -> speed-up wall {ee['seconds'] * a.years / st['seconds']:.1f}x, "
               f"cpu {ee['cpu_seconds'] * a.years / st['cpu_seconds']:.1f}x")
+
+
+def stats_case(a):
+    """zonal_stats against exactextract: time, peak memory and the largest difference per statistic."""
+    import pandas as pd
+
+    make_values(a.size)
+    make_zones(a.size, a.zones)
+    results = {}
+    for m in ("ours_stats", "exactextract_stats"):
+        reps = [run_sub(m, a.size, a.zones, 1) for _ in range(a.repeat)]
+        results[m] = min(reps, key=lambda r: r["seconds"])
+        print(json.dumps(results[m]))
+    o, e = results["ours_stats"], results["exactextract_stats"]
+    print(f"stats {a.size}x{a.size}, {a.zones} zones, {len(STATS)} statistics: exactextract/ours wall "
+          f"{e['seconds'] / o['seconds']:.2f}, cpu {e['cpu_seconds'] / o['cpu_seconds']:.2f}; peak RSS ours "
+          f"{o['peak_rss_mib']:.0f} MiB, exactextract {e['peak_rss_mib']:.0f} MiB")
+    ours = pd.read_csv(TMP / "ours_stats.csv", dtype={"code": str}).set_index("code")
+    theirs = pd.read_csv(TMP / "exactextract_stats.csv", dtype={"code": str}).set_index("code").loc[ours.index]
+    for col in theirs.columns:
+        x, y = ours[col].to_numpy(float), theirs[col].to_numpy(float)
+        rel = np.nanmax(np.abs(x - y) / np.maximum(np.abs(y), 1e-9))
+        print(f"  {col}: max relative difference {rel:.1e}")
 
 
 def compare_with_exactextract(size, n):

@@ -7,7 +7,7 @@ import pytest
 import shapely
 from access import Access, weights
 
-from bazhong_geo import accessibility as A
+from bazhong_geo import accessibility as A  # noqa: N812  (short module alias used throughout)
 
 
 def _access_model(cost, supply, demand):
@@ -103,9 +103,11 @@ def test_accessibility_unlocated_rows_reported_not_misaligned():
             pytest.warns(UserWarning, match=r"supply: 1 location\(s\) without coordinates \(rows \[1\]\)"):
         out = A.accessibility(demand, supply, max_cost=10)  # straight-line km
     # the unlocated village gets no value (not 0, not another village's), and takes no share of the supply
-    assert out["2sfca"].tolist()[0] == pytest.approx(0.04) and np.isnan(out["2sfca"].iloc[1])
+    assert out["2sfca"].tolist()[0] == pytest.approx(0.04)
+    assert np.isnan(out["2sfca"].iloc[1])
     assert out["2sfca"].iloc[2] == 0.0
-    assert out.attrs["report"] == {"demand_unlocated": [1], "supply_unlocated": [1]}
+    # row 2 reaches no supply: 0 by default, and the report says why
+    assert out.attrs["report"] == {"demand_unlocated": [1], "supply_unlocated": [1], "no_supply_in_reach": [2]}
 
 
 def test_accessibility_unknown_method_fails_before_any_routing():
@@ -113,3 +115,32 @@ def test_accessibility_unknown_method_fails_before_any_routing():
     with pytest.raises(ValueError, match="unknown method 'magic'; use 2sfca, e2sfca, gravity or gravity_adjusted"):
         A.accessibility(demand, demand.rename(columns={"population": "capacity"}), roads="not a road layer",
                         method="magic")
+
+
+def test_no_supply_nan_is_access_behaviour_exactly(grid_inputs):
+    """no_supply="nan": the same NaNs as PySAL access, without the fillna of the default comparison."""
+    cost, s, p = grid_inputs
+    m = _access_model(cost, s, p)
+    ours = A.two_sfca(cost, s, p, max_cost=7.5, no_supply="nan")
+    theirs = m.two_stage_fca(name="x", max_cost=7.5)["x_doc"].reindex(range(len(p))).to_numpy()
+    assert np.isnan(theirs).any()  # the fixture has demand with no supply within 7.5
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+    zero = A.two_sfca(cost, s, p, max_cost=7.5)
+    assert (zero[np.isnan(theirs)] == 0).all()
+
+
+def test_no_supply_choice_checked_and_reported():
+    from bazhong_geo._errors import InvalidThresholdError
+
+    with pytest.raises(InvalidThresholdError, match=r"no_supply must be 'zero'.*or 'nan'.*not 'none'"):
+        A.two_sfca([[5.0]], [1.0], [1.0], no_supply="none")
+    villages = gpd.GeoDataFrame({"population": [100.0, 300.0]}, crs=4545,
+                                geometry=[shapely.Point(500000, 3500000), shapely.Point(520000, 3500000)])
+    clinics = gpd.GeoDataFrame({"capacity": [4.0]}, crs=4545, geometry=[shapely.Point(505000, 3500000)])
+    out = A.accessibility(villages, clinics, max_cost=10, no_supply="nan")
+    assert out["2sfca"].iloc[0] == pytest.approx(0.04)
+    assert np.isnan(out["2sfca"].iloc[1])
+    assert out.attrs["report"]["no_supply_in_reach"] == [1]
+    with pytest.raises(InvalidThresholdError, match="no_supply"):
+        A.accessibility(villages, clinics, max_cost=10, no_supply=0)

@@ -16,15 +16,15 @@ from rasterio.transform import from_origin
 from shapely.geometry import Point, Polygon, box
 
 from bazhong_geo import builtup
-from bazhong_geo.zonal import CellArea, compute_coverage
 from bazhong_geo._errors import GridMismatchError, InvalidBuiltupRuleError, MissingColumnError, MissingCRSError
+from bazhong_geo.zonal import CellArea, compute_coverage
 
 EQUAL_AREA = "EPSG:6933"  # EASE-Grid 2.0 (cylindrical equal-area): the plane area is the true area
 
 
 def write(path, data, transform, crs, nodata=None, tiled=False):
-    kw = dict(driver="GTiff", height=data.shape[0], width=data.shape[1], count=1, dtype=data.dtype.name,
-              transform=transform, nodata=nodata)
+    kw = {"driver": "GTiff", "height": data.shape[0], "width": data.shape[1], "count": 1, "dtype": data.dtype.name,
+              "transform": transform, "nodata": nodata}
     if crs is not None:
         kw["crs"] = crs
     if tiled:
@@ -51,7 +51,7 @@ def test_coverage_matches_shapely_cell_clipping():
     cov = compute_coverage(geoms, tr, (10, 10))
     dense = np.zeros((3, 10, 10))
     np.add.at(dense, (cov.cell_zone, cov.cell_row, cov.cell_col), cov.cell_frac)
-    for r, c0, c1, z, w in zip(cov.run_row, cov.run_c0, cov.run_c1, cov.run_zone, cov.run_w):
+    for r, c0, c1, z, w in zip(cov.run_row, cov.run_c0, cov.run_c1, cov.run_zone, cov.run_w, strict=False):
         dense[z, r, c0:c1] += w
     rows, cols = np.mgrid[0:10, 0:10]
     cells = shapely.box(cols * 10, 90 - rows * 10, cols * 10 + 10, 100 - rows * 10)
@@ -221,7 +221,7 @@ def test_raster_without_crs(tmp_path):
 def test_rule_errors(tmp_path):
     path = write(tmp_path / "r.tif", np.ones((5, 5), dtype=np.uint8), from_origin(0, 50, 10, 10), EQUAL_AREA)
     z = zones([box(0, 0, 50, 50)], EQUAL_AREA)
-    with pytest.raises(InvalidBuiltupRuleError, match="exactly one built-up rule: classes=.* or fraction='share'"):
+    with pytest.raises(InvalidBuiltupRuleError, match=r"exactly one built-up rule: classes=.* or fraction='share'"):
         builtup.area_by_zone(path, z)
     with pytest.raises(InvalidBuiltupRuleError, match="exactly one built-up rule"):
         builtup.area_by_zone(path, z, classes=[1], fraction="share")
@@ -238,10 +238,12 @@ def test_zones_outside_and_nodata_are_reported(tmp_path):
                box(1_000_060, 2_999_900, 1_000_100, 3_000_000),       # nodata half
                box(1_005_000, 2_999_900, 1_005_100, 3_000_000)],      # outside
               EQUAL_AREA, ["in", "nodata", "out"])
-    with pytest.warns(UserWarning) as rec:
+    with pytest.warns(UserWarning, match="outside the raster") as rec:
         df = builtup.area_by_zone(path, z, classes=[1])
     msgs = " ".join(str(w.message) for w in rec)
-    assert "outside" in msgs and "out" in msgs and "nodata" in msgs
+    assert "outside" in msgs
+    assert "out" in msgs
+    assert "nodata" in msgs
     rep = df.attrs["report"]
     assert rep["outside_codes"] == ["out"]
     assert rep["no_valid_codes"] == ["nodata"]
@@ -277,7 +279,7 @@ def test_stack_reuses_coverage_and_gives_identical_results(tmp_path):
     z = _voronoi_zones(15, (106.69, 31.84, 106.78, 31.91), 1, "EPSG:4326")
     stack = builtup.area_by_zone_stack(paths, z, classes=[1], labels=[2020, 2021, 2022])
     cov = builtup.zone_coverage(paths[0], z)
-    for year, p in zip([2020, 2021, 2022], paths):
+    for year, p in zip([2020, 2021, 2022], paths, strict=False):
         single = builtup.area_by_zone(p, z, classes=[1])
         reused = builtup.area_by_zone(p, z, classes=[1], coverage=cov)
         got = stack[stack.layer == year].drop(columns="layer").reset_index(drop=True)
@@ -348,7 +350,7 @@ def test_vector_overlay_known_answer():
 
 # ------------------------------------------------------------------------------------ extents
 
-@pytest.fixture()
+@pytest.fixture
 def town_raster(tmp_path):
     x0, y0 = 600_000.0, 3_530_000.0
     data = np.zeros((100, 100), dtype=np.uint8)
@@ -418,7 +420,8 @@ def test_central_city_builtup_on_the_real_region(tmp_path):
     km2, sel = builtup.central_city_builtup_km2(region, path, classes=[1], details=True)
     expected = CellArea("EPSG:4545", tr, data.shape).at(np.full(10_000, 300), np.full(10_000, 300)).sum() / 1e6
     assert km2 == pytest.approx(expected, rel=1e-5)
-    assert list(sel.settlement_code) == ["511900"] and list(sel["join"]) == ["contains"]
+    assert list(sel.settlement_code) == ["511900"]
+    assert list(sel["join"]) == ["contains"]
     # zones=None is fine when a coverage is given
     cov = builtup.zone_coverage(path, region.counties)
     with pytest.warns(UserWarning, match="4 zone.s. lie outside"):
@@ -430,10 +433,11 @@ def test_missing_and_invalid_zone_geometries_are_reported(tmp_path):
     path = write(tmp_path / "o.tif", np.ones((10, 10), dtype=np.uint8), from_origin(0, 100, 10, 10), EQUAL_AREA)
     bowtie = Polygon([(0, 0), (50, 50), (50, 0), (0, 50)])  # self-intersecting: repaired into two triangles
     z = zones([box(0, 0, 50, 50), None, Polygon(), bowtie], EQUAL_AREA, ["a", "none", "empty", "bowtie"])
-    with pytest.warns(UserWarning) as rec:
+    with pytest.warns(UserWarning, match="make_valid") as rec:
         df = builtup.area_by_zone(path, z, classes=[1])
     msgs = " ".join(str(w.message) for w in rec)
-    assert "make_valid: bowtie" in msgs and "no geometry" in msgs
+    assert "make_valid: bowtie" in msgs
+    assert "no geometry" in msgs
     np.testing.assert_allclose(df.builtup_km2, [25e-4, 0, 0, 12.5e-4], rtol=1e-9)
     assert df.attrs["report"]["empty_codes"] == ["empty", "none"]
     assert df.attrs["report"]["repaired_codes"] == ["bowtie"]
@@ -449,7 +453,8 @@ def test_vector_overlay_other_crs_and_no_match():
     other = builtup.area_by_zone_vector(landuse.to_crs("EPSG:4490"), z, classes=[201])  # ints match strings
     np.testing.assert_allclose(other.builtup_km2, ref.builtup_km2, rtol=1e-4)
     # (the true km² of the two halves differ by ~1e-6: the scale of EPSG:4545 varies across them)
-    assert ref.share[0] == pytest.approx(0.5, rel=1e-5) and ref.valid_share[0] == pytest.approx(1.0, rel=1e-6)
+    assert ref.share[0] == pytest.approx(0.5, rel=1e-5)
+    assert ref.valid_share[0] == pytest.approx(1.0, rel=1e-6)
     with pytest.warns(UserWarning, match=r"classes found in 'class_code': \['0101', '201'\]"):
         none = builtup.area_by_zone_vector(landuse, z, classes=["202"])
     assert none.builtup_km2[0] == 0.0
@@ -464,7 +469,8 @@ def test_open_dataset_and_id_col(tmp_path):
         assert not ds.closed  # the caller's dataset stays open
     # the zone id comes out as ``code`` whatever its column was called
     assert list(df.columns) == ["code", "builtup_km2", "zone_km2", "share", "valid_share"]
-    assert df.code.tolist() == ["511902"] and df.builtup_km2[0] == pytest.approx(200e-6, rel=1e-9)
+    assert df.code.tolist() == ["511902"]
+    assert df.builtup_km2[0] == pytest.approx(200e-6, rel=1e-9)
     with pytest.raises(MissingColumnError, match=r"zones has no 'code' column .*'adcode'.*pass id_col="):
         builtup.area_by_zone(path, z, classes=[1])
 
@@ -475,5 +481,6 @@ def test_extents_rule_matching_nothing_lists_classes_found(tmp_path):
     with pytest.warns(UserWarning, match=r"classes=\[50\] matches no cell of .*wc\.tif; classes found in the raster: "
                                          r"\[10, 20, 30, 80\]"):
         p = builtup.extents(path, classes=[50], min_area_km2=0)
-    assert len(p) == 0 and p.attrs["report"]["classes_found"] == [10, 20, 30, 80]
+    assert len(p) == 0
+    assert p.attrs["report"]["classes_found"] == [10, 20, 30, 80]
     assert "classes_found" not in builtup.extents(path, classes=[80], min_area_km2=0).attrs["report"]

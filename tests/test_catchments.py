@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
-from bazhong_geo import catchments as C
+from bazhong_geo import catchments as C  # noqa: N812  (short module alias used throughout)
 from bazhong_geo._errors import DuplicateLocationError, EmptyInputError, InvalidThresholdError, MissingCRSError
 from bazhong_geo.settlements import SettlementSystem
 
@@ -34,9 +34,10 @@ def test_voronoi_square_quarters():
     s = _system([(1000, 1000), (3000, 1000), (1000, 3000), (3000, 3000)])
     v = C.voronoi(s, "town", within=SQUARE)
     np.testing.assert_allclose(v.geometry.area, 4e6)
-    for g, (x, y) in zip(v.geometry, [(0, 0), (2000, 0), (0, 2000), (2000, 2000)]):
+    for g, (x, y) in zip(v.geometry, [(0, 0), (2000, 0), (0, 2000), (2000, 2000)], strict=False):
         assert g.symmetric_difference(shapely.box(X0 + x, Y0 + y, X0 + x + 2000, Y0 + y + 2000)).area < 1e-6
-    assert list(v.columns[:3]) == ["code", "name", "tier"] and v.crs.to_epsg() == 4545
+    assert list(v.columns[:3]) == ["code", "name", "tier"]
+    assert v.crs.to_epsg() == 4545
     np.testing.assert_allclose(v.area_km2, 4.0, rtol=1e-3)  # equal-area km² near the central meridian
 
 
@@ -89,15 +90,17 @@ def test_bad_input():
         C.voronoi(s, "town", within=SQUARE)
     with pytest.warns(UserWarning, match="no coordinates"):
         v = C.voronoi(s, "town", within=SQUARE, duplicates="merge")
-    assert v.code.tolist() == ["s000", "s002"] and v.merged_codes.tolist() == ["s000;s001", ""]
-    assert v.attrs["report"]["unlocated"] == 1 and v.attrs["report"]["unlocated_codes"] == ["s003"]
+    assert v.code.tolist() == ["s000", "s002"]
+    assert v.merged_codes.tolist() == ["s000;s001", ""]
+    assert v.attrs["report"]["unlocated"] == 1
+    assert v.attrs["report"]["unlocated_codes"] == ["s003"]
     assert v.geometry.area.sum() == pytest.approx(SQUARE.area)
     with pytest.raises(EmptyInputError, match=r"no settlements of tier 'featured_town' .*tiers present: \['town'\]"):
         C.voronoi(s, "featured_town", within=SQUARE)
     with pytest.raises(EmptyInputError, match="no settlements of tier 'county_town'"):
         C.network(s, "county_town", gpd.GeoDataFrame({"speed_kmh": [60.0]}, crs=4545,
                                                      geometry=[shapely.LineString([(X0, Y0), (X0 + 10, Y0)])]))
-    with pytest.raises(EmptyInputError, match="none of the 1 settlements .* has coordinates"), \
+    with pytest.raises(EmptyInputError, match=r"none of the 1 settlements .* has coordinates"), \
             pytest.warns(UserWarning, match="no coordinates"):
         C.radius(_system([None]), "town")
 
@@ -105,13 +108,15 @@ def test_bad_input():
 def test_radius_defaults_and_override():
     s = _system([(1000, 1000), (3000, 3000)], tiers=["town", "village"])
     r = C.radius(s, "village")
-    assert r.radius_m.tolist() == [1000.0] and "GB 50180" in r.attrs["report"]["radius_source"]
+    assert r.radius_m.tolist() == [1000.0]
+    assert "GB 50180" in r.attrs["report"]["radius_source"]
     assert r.geometry.area.iloc[0] == pytest.approx(np.pi * 1e6, rel=2e-3)
     assert C.radius(s, "town", radii={"town": 250}).radius_m.tolist() == [250.0]
     twins = _system([(1000, 1000), (1000, 1000), (3000, 3000)], codes=["a", "b", "c"])
     with pytest.warns(UserWarning, match=r"1 location\(s\) hold several settlements: \[\['a', 'b'\]\]"):
         r2 = C.radius(twins, "town", radii=500)
-    assert r2.code.tolist() == ["a", "b", "c"] and r2.attrs["report"]["duplicate_locations"] == {"a": ["a", "b"]}
+    assert r2.code.tolist() == ["a", "b", "c"]
+    assert r2.attrs["report"]["duplicate_locations"] == {"a": ["a", "b"]}
     with pytest.raises(InvalidThresholdError, match=r"radii must be > 0 m, got \[-5.0\]"):
         C.radius(s, "town", radii=-5)
     with pytest.raises(InvalidThresholdError, match=r"minutes must be positive numbers, got \(0, 15\)"):
@@ -137,13 +142,13 @@ def _tree_system(rng, n_towns, n_vill):
     xy, tiers, codes, parents = [], [], [], []
     pts = rng.choice(4000 * 4000, size=1 + n_towns + n_vill, replace=False)
     pts = np.c_[pts % 4000, pts // 4000].astype(float)
-    k = 0
-    xy.append(tuple(pts[k])); tiers.append("county_town"); codes.append("c"); parents.append(None); k += 1
-    for t in range(n_towns):
-        xy.append(tuple(pts[k])); tiers.append("town"); codes.append(f"t{t}"); parents.append("c"); k += 1
-    for v in range(n_vill):
-        xy.append(tuple(pts[k])); tiers.append("village"); codes.append(f"v{v}")
-        parents.append(f"t{rng.integers(n_towns)}"); k += 1
+    rows = [("county_town", "c", None)] + [("town", f"t{t}", "c") for t in range(n_towns)]
+    rows += [("village", f"v{v}", f"t{rng.integers(n_towns)}") for v in range(n_vill)]
+    for k, (tier, code, parent) in enumerate(rows):
+        xy.append(tuple(pts[k]))
+        tiers.append(tier)
+        codes.append(code)
+        parents.append(parent)
     return _system(xy, tiers=tiers, codes=codes, parents=parents)
 
 
@@ -162,7 +167,8 @@ def test_nested_consistency(n_towns, n_vill, seed):
         if len(kids):
             pieces = gpd.GeoDataFrame(geometry=[n.loc[code, "core"], *kids.geometry], crs=4545)
             assert C.population_served(pieces, people).population.sum() == pytest.approx(n.loc[code, "population"])
-    assert n.loc["c", "depth"] == 0 and n.geometry["c"].symmetric_difference(SQUARE).area < 1e-3
+    assert n.loc["c", "depth"] == 0
+    assert n.geometry["c"].symmetric_difference(SQUARE).area < 1e-3
     for code, row in n.iterrows():
         kids = n[n.parent_code == code]
         # catchment = core + children, disjoint
@@ -184,7 +190,8 @@ def test_nested_unlocated_parent_reattached():
     assert n.attrs["report"]["reattached"] == ["v1", "v2"]
     assert n.attrs["report"]["unlocated_codes"] == ["t"]
     par = n.set_index("code").parent_code
-    assert par.isna()["c"] and par[["v1", "v2"]].tolist() == ["c", "c"]
+    assert par.isna()["c"]
+    assert par[["v1", "v2"]].tolist() == ["c", "c"]
 
 
 def test_population_raster_exact(tmp_path):
@@ -198,7 +205,8 @@ def test_population_raster_exact(tmp_path):
     out = C.population_served(cat, str(path))
     assert out.population.tolist() == pytest.approx([15.0, 100.0])
     g = C.gaps(cat, SQUARE, str(path))
-    assert g.population.iloc[0] == pytest.approx(160 - 115) and g.share.iloc[0] == pytest.approx(4.5 / 16, rel=1e-3)
+    assert g.population.iloc[0] == pytest.approx(160 - 115)
+    assert g.share.iloc[0] == pytest.approx(4.5 / 16, rel=1e-3)
 
 
 def test_population_points_on_shared_edge_counted_once():
@@ -240,7 +248,8 @@ def test_network_bands_disjoint_and_population_conserved(pts):
         warnings.filterwarnings("ignore", message=r".* more than 1000 m from any road")  # corners of the square
         net = C.network(s, "town", roads, minutes=(5, 10), class_col="road_class", speed_col=None, cell_m=100.0,
                         within=SQUARE, population=people)
-    assert len(net) == 2 * len(pts) and set(net.minutes) == {5.0, 10.0}
+    assert len(net) == 2 * len(pts)
+    assert set(net.minutes) == {5.0, 10.0}
     g = C.gaps(net, SQUARE, people)
     for m in (5.0, 10.0):
         band = net[net.minutes == m]
@@ -271,8 +280,10 @@ def test_network_reports_far_settlements_and_disconnected_roads():
             pytest.warns(UserWarning, match=r"2 disconnected parts \(6 nodes outside the largest\)"):
         net = C.network(s, "town", roads, minutes=(10, 40), cell_m=100.0)
     rep = net.attrs["report"]
-    assert rep["sources_far_from_road"] == ["far"] and rep["sources_off_main_component"] == ["island"]
-    assert rep["components"] == 2 and rep["settlements"] == 3
+    assert rep["sources_far_from_road"] == ["far"]
+    assert rep["sources_off_main_component"] == ["island"]
+    assert rep["components"] == 2
+    assert rep["settlements"] == 3
     # reported, not dropped: every settlement keeps a row per band, the far one reaches land on foot
     assert sorted(net.code) == ["far", "far", "island", "island", "on", "on"]
     far = net[net.code == "far"].set_index("minutes").area_km2
@@ -303,8 +314,10 @@ def test_population_register_with_unlocated_rows_reported():
         out = C.population_served(cells, register)  # a SettlementSystem (register) is accepted as points
     assert out.population.tolist() == [10.0, 40.0]
     rep = out.attrs["report"]
-    assert rep["population_unlocated"] == 20.0 and rep["population_unlocated_rows"] == ["v2"]
-    assert rep["population_total"] == 70.0 and rep["population_outside"] == 0.0
+    assert rep["population_unlocated"] == 20.0
+    assert rep["population_unlocated_rows"] == ["v2"]
+    assert rep["population_total"] == 70.0
+    assert rep["population_outside"] == 0.0
 
 
 def test_network_duplicate_locations_error_or_merge():
@@ -315,7 +328,8 @@ def test_network_duplicate_locations_error_or_merge():
     with pytest.raises(DuplicateLocationError, match="a,b"):
         C.network(s, "town", roads, minutes=(10,), cell_m=100.0)
     net = C.network(s, "town", roads, minutes=(10,), cell_m=100.0, duplicates="merge")
-    assert net.code.tolist() == ["a", "c"] and net.merged_codes.tolist() == ["a;b", ""]
+    assert net.code.tolist() == ["a", "c"]
+    assert net.merged_codes.tolist() == ["a;b", ""]
     assert net.attrs["report"]["merged_locations"] == {"a": ["a", "b"]}
     assert (net.area_km2 > 1.0).all()
 
@@ -324,7 +338,8 @@ def test_voronoi_settlement_outside_the_region_kept_and_reported():
     s = _system([(1000, 2000), (3000, 2000), (12_000, 2000)])  # s002 lies 8 km east of the square
     v = C.voronoi(s, "town", within=SQUARE)
     assert v.code.tolist() == ["s000", "s001", "s002"]  # kept, with the land it is nearest to (none here)
-    assert v.geometry.iloc[2].is_empty and v.area_km2.iloc[2] == 0.0
+    assert v.geometry.iloc[2].is_empty
+    assert v.area_km2.iloc[2] == 0.0
     assert v.attrs["report"]["outside_within"] == ["s002"]
     assert v.geometry.area.sum() == pytest.approx(SQUARE.area, rel=1e-12)
     assert "outside_within" not in C.voronoi(s, "town", within=SQUARE.buffer(20_000)).attrs["report"]
@@ -362,7 +377,8 @@ def test_nested_output_saves_as_geopackage(tmp_path):
     n.drop(columns="core").to_file(tmp_path / "nested.gpkg")
     n.set_geometry("core").drop(columns="geometry").to_file(tmp_path / "cores.gpkg")
     back = gpd.read_file(tmp_path / "nested.gpkg")
-    assert back.code.tolist() == ["t", "v1", "v2"] and back.crs.to_epsg() == 4545
+    assert back.code.tolist() == ["t", "v1", "v2"]
+    assert back.crs.to_epsg() == 4545
     assert back.geometry.area.tolist() == pytest.approx(n.geometry.area.tolist())
     assert gpd.read_file(tmp_path / "cores.gpkg").geometry.area.sum() == pytest.approx(SQUARE.area)
 
@@ -390,3 +406,70 @@ def test_respect_counties_settlement_spanning_two_counties_gets_a_cell_in_each()
         v2 = C.voronoi(SettlementSystem(sys_gdf.drop(columns="county_codes")), ["central_city", "county_town"],
                        within=shapely.union_all([west, east]), respect_counties=True, counties=counties)
     assert v2.attrs["report"]["counties_without_settlements"] == ["511903"]
+
+
+# ------------------------------------------------------------------------------------ issue 11: the analysis class
+
+def _people_grid():
+    """100 people per 100 m cell over a 6 km square around SQUARE (so people lie outside the catchments too)."""
+    from affine import Affine
+
+    return (np.full((60, 60), 100.0), Affine(100, 0, X0 - 1000, 0, -100, Y0 + 5000), "EPSG:4545")
+
+
+@pytest.mark.parametrize("method", ["radius", "voronoi", "nested"])
+def test_finisher_keeps_the_method_report_and_people_in_equal_people_out(method):
+    s = _system([(1000, 1000), (3000, 3000), None], codes=["a", "b", "c"])
+    pop = _people_grid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "radius":
+            out = C.radius(s, "town", radii={"town": 500.0}, population=pop)
+        elif method == "voronoi":
+            out = C.voronoi(s, "town", within=SQUARE, population=pop)
+        else:
+            out = C.nested(s, within=SQUARE, population=pop)
+    rep = out.attrs["report"]
+    assert rep["unlocated"] == 1
+    assert rep["unlocated_codes"] == ["c"]
+    assert rep["population_total"] == pytest.approx(360_000.0)
+    inside = out["population"].sum()
+    # disjoint catchments: people inside + people outside every catchment = all the people of the raster
+    assert inside + rep["population_outside"] == pytest.approx(rep["population_total"], rel=1e-9)
+    if method != "radius":
+        assert inside == pytest.approx(16e6 / 1e4 * 100.0, rel=1e-9)  # SQUARE holds 1,600 cells
+
+
+def test_nested_settlement_outside_within_is_warned_and_reported():
+    s = _system([(1000, 1000), (3000, 1000), (9000, 9000)], tiers=["town", "village", "village"],
+                codes=["t", "v1", "v2"], parents=[None, "t", "t"])
+    with pytest.warns(UserWarning, match=r"1 settlement\(s\) lie outside 'within' \(v2 名2\).*widen 'within'"):
+        out = C.nested(s, within=SQUARE)
+    assert out.attrs["report"]["outside_within"] == ["v2"]
+    assert out.set_index("code").loc["v2", "area_km2"] == 0.0
+
+
+def test_voronoi_settlement_outside_within_is_warned():
+    s = _system([(1000, 1000), (9000, 9000)], codes=["a", "far"])
+    with pytest.warns(UserWarning, match=r"outside 'within' \(far 名1\): their voronoi catchment"):
+        C.voronoi(s, "town", within=SQUARE)
+
+
+def test_bow_tie_catchment_is_repaired_with_a_warning_not_undercounted():
+    bow = shapely.Polygon([(X0, Y0), (X0 + 4000, Y0 + 4000), (X0 + 4000, Y0), (X0, Y0 + 4000)])
+    cat = gpd.GeoDataFrame({"code": ["bt"], "tier": ["town"]}, geometry=[bow], crs=4545)
+    with pytest.warns(UserWarning, match=r"repaired 1 invalid zone geometries with make_valid: bt"):
+        out = C.population_served(cat, _people_grid())
+    assert out["population"].iloc[0] == pytest.approx(80_000.0)  # two triangles of 4 km²: half of SQUARE
+    assert out.attrs["report"]["repaired_codes"] == ["bt"]
+
+
+def test_null_catchment_geometry_counts_zero_with_a_warning():
+    cat = gpd.GeoDataFrame({"code": ["a", "b"], "name": ["甲", "乙"], "tier": ["town", "town"]}, crs=4545,
+                           geometry=[None, SQUARE])
+    for pop in (_people_grid(), gpd.GeoDataFrame({"population": [5.0]}, geometry=[shapely.Point(X0 + 1, Y0 + 1)],
+                                                 crs=4545)):
+        with pytest.warns(UserWarning, match=r"1 zone\(s\) have no geometry \(missing or empty\): 0 people for a 甲"):
+            out = C.population_served(cat, pop)
+        assert out["population"].iloc[0] == 0.0
+        assert out.attrs["report"]["empty_codes"] == ["a"]

@@ -23,7 +23,7 @@ EVILTRANSFORM_VECTORS = [
 METRE_DEG = 1.0 / 111_000.0  # one metre in degrees of latitude (≈)
 
 
-@pytest.mark.parametrize("wlat,wlng,glat,glng", EVILTRANSFORM_VECTORS)
+@pytest.mark.parametrize(("wlat", "wlng", "glat", "glng"), EVILTRANSFORM_VECTORS)
 def test_wgs84_to_gcj02_matches_published_vectors(wlat, wlng, glat, glng):
     lon, lat = crs.wgs84_to_gcj02(wlng, wlat)
     assert lon == pytest.approx(glng, abs=1e-9)
@@ -31,10 +31,11 @@ def test_wgs84_to_gcj02_matches_published_vectors(wlat, wlng, glat, glng):
     assert isinstance(lon, float)
 
 
-@pytest.mark.parametrize("wlat,wlng,glat,glng", EVILTRANSFORM_VECTORS)
+@pytest.mark.parametrize(("wlat", "wlng", "glat", "glng"), EVILTRANSFORM_VECTORS)
 def test_gcj02_inverse_is_exact_not_single_step(wlat, wlng, glat, glng):
     lon, lat = crs.gcj02_to_wgs84(glng, glat)
-    assert abs(lon - wlng) < 1e-3 * METRE_DEG and abs(lat - wlat) < 1e-3 * METRE_DEG
+    assert abs(lon - wlng) < 1e-3 * METRE_DEG
+    assert abs(lat - wlat) < 1e-3 * METRE_DEG
     # the common single-step approximation (subtract the offset computed at the GCJ point) is off by more
     dlon, dlat = crs._gcj_delta(np.array([glng]), np.array([glat]))
     single_error_m = np.hypot((glng - dlon[0] - wlng) * 111_000 * np.cos(np.radians(wlat)),
@@ -66,7 +67,8 @@ def test_roundtrip_within_a_millimetre_across_china():
 @given(st.floats(72.1, 137.7), st.floats(0.9, 55.7))
 def test_roundtrip_property(lon, lat):
     back = crs.gcj02_to_wgs84(*crs.wgs84_to_gcj02(lon, lat))
-    assert abs(back[0] - lon) < 1e-8 and abs(back[1] - lat) < 1e-8
+    assert abs(back[0] - lon) < 1e-8
+    assert abs(back[1] - lat) < 1e-8
 
 
 def test_offset_in_bazhong_is_450_to_490_metres_gcj_and_about_1_1_km_bd():
@@ -118,7 +120,7 @@ def test_to_work_crs_and_missing_crs():
     assert out.crs.to_epsg() == 4545
     assert out.geometry.x[0] == pytest.approx(500_000, abs=1e-6)  # on the central meridian
     bare = gpd.GeoDataFrame(geometry=[Point(108.0, 32.0)])
-    with pytest.raises(MissingCRSError, match="towns.gpkg.*EPSG:4490"):
+    with pytest.raises(MissingCRSError, match=r"towns.gpkg.*EPSG:4490"):
         crs.to_work_crs(bare, source="towns.gpkg")
     assert crs.to_work_crs(bare, crs=4490).crs.to_epsg() == 4545
 
@@ -199,7 +201,9 @@ def test_area_km2_straight_edges_of_any_length_and_mixed_types():
     # lines and points have no area; missing geometries stay missing
     mixed = crs.area_km2(gpd.GeoSeries([Point(500_000, 3_500_000), LineString([(0, 0), (1, 1)]), None,
                                         box(500_000, 3_500_000, 501_000, 3_501_000)], crs=crs.WORK_CRS))
-    assert mixed.iloc[0] == 0 and mixed.iloc[1] == 0 and np.isnan(mixed.iloc[2])
+    assert mixed.iloc[0] == 0
+    assert mixed.iloc[1] == 0
+    assert np.isnan(mixed.iloc[2])
     assert mixed.iloc[3] == pytest.approx(1.0, rel=1e-3)
 
 

@@ -55,15 +55,18 @@ def test_rook_vs_queen_diagonal_pair():
     pop[2, 2] = pop[3, 3] = 30_000  # 60,000 people, but only diagonally touching
     g = degurba(km_grid(pop))
     # rook: two groups of 30,000 < 50,000 -> no urban centre; queen: one group of 60,000 >= 5,000 -> urban cluster
-    assert g.level1[2, 2] == 2 and g.level1[3, 3] == 2
+    assert g.level1[2, 2] == 2
+    assert g.level1[3, 3] == 2
     assert (g.level1 == 3).sum() == 0
     # the same two cells side by side are one rook group of 60,000: an urban centre
     pop2 = np.zeros((6, 6))
     pop2[2, 2] = pop2[2, 3] = 30_000
     g2 = degurba(km_grid(pop2))
-    assert g2.level1[2, 2] == 3 and g2.level1[2, 3] == 3
+    assert g2.level1[2, 2] == 3
+    assert g2.level1[2, 3] == 3
     # and the diagonal pair is two dense clusters (rook, >= 5,000 each) at level 2
-    assert g.level2[2, 2] == 23 and g.level2[3, 3] == 23
+    assert g.level2[2, 2] == 23
+    assert g.level2[3, 3] == 23
 
 
 def test_urban_cluster_contiguity_parameter():
@@ -73,7 +76,7 @@ def test_urban_cluster_contiguity_parameter():
     assert (degurba(km_grid(pop), thresholds=DegurbaThresholds(cluster_contiguity=4)).level1 == 2).sum() == 0
 
 
-@pytest.mark.parametrize("total, is_centre", [(49_999, False), (50_000, True)])
+@pytest.mark.parametrize(("total", "is_centre"), [(49_999, False), (50_000, True)])
 def test_urban_centre_population_threshold(total, is_centre):
     pop = np.zeros((9, 9))
     pop[2:7, 2:7] = 2_000  # 25 cells x 2,000 = 50,000
@@ -93,7 +96,7 @@ def _ring_with_hole(hole_shape):
     return pop, (slice(5, 5 + hr), slice(5, 5 + hc))
 
 
-@pytest.mark.parametrize("hole_shape, filled", [((2, 7), True), ((3, 5), False), ((1, 1), True)])
+@pytest.mark.parametrize(("hole_shape", "filled"), [((2, 7), True), ((3, 5), False), ((1, 1), True)])
 def test_gap_fill_below_15_km2(hole_shape, filled):
     pop, hole = _ring_with_hole(hole_shape)
     g = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False))  # isolate gap filling from edge smoothing
@@ -114,12 +117,15 @@ def test_iterative_majority_smoothing():
     pop[2:9, 2:9] = 2_000  # 49 cells = 98,000 people
     pop[2, 5] = pop[3, 5] = 0  # a notch two cells deep, open to the outside (not a gap)
     off = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_smoothing=False))
-    assert off.level1[2, 5] == 1 and off.level1[3, 5] == 1
+    assert off.level1[2, 5] == 1
+    assert off.level1[3, 5] == 1
     on = degurba(km_grid(pop))
     # (3,5) has 7 of 8 neighbours in the centre -> joins in pass 1; (2,5) has 4 until (3,5) joins, then 5
-    assert on.level1[3, 5] == 3 and on.level1[2, 5] == 3
+    assert on.level1[3, 5] == 3
+    assert on.level1[2, 5] == 3
     # cells outside the block have at most 3 centre neighbours: unchanged
-    assert on.level1[1, 5] == 1 and (on.level1 == 3).sum() == 49
+    assert on.level1[1, 5] == 1
+    assert (on.level1 == 3).sum() == 49
     # a stricter majority (>= 8 of 8) adds nothing
     strict = degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_majority=8))
     assert strict.level1[3, 5] == 1
@@ -133,14 +139,19 @@ def test_density_is_per_km2_of_land():
     assert (degurba(km_grid(pop)).level1 == 3).sum() == 0
     g = degurba(km_grid(pop), land_share=land)
     assert (g.level1 == 3).sum() == 64
-    # density is per true (ellipsoidal) km² of land, as every area of the package: ESRI:54009 is spherical
-    # Mollweide, so a "1 km²" cell near the equator is ~0.993 km² of the ellipsoid (geodesic area of the cell)
+    # by default density is GHSL's: people per km² of land in nominal grid cells (800 / 0.5 = 1,600 exactly)
+    assert g.density[5, 5] == 1600.0
+    # areas are true (ellipsoidal) km², as every area of the package: ESRI:54009 is spherical Mollweide, so a
+    # "1 km²" cell near the equator is ~0.993 km² of the ellipsoid (geodesic area of the cell)
     cell = shapely.segmentize(shapely.box(5_000, 6_000, 6_000, 7_000), 10.0)
     true_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(
         gpd.GeoSeries([cell], crs=MOLL).to_crs(4326).iloc[0])[0]) / 1e6
     assert 0.99 < true_km2 < 0.995
-    assert np.isclose(g.density[5, 5], 800.0 / (0.5 * true_km2), rtol=1e-6)
     assert np.isclose(g.land_km2[5, 5], 0.5 * true_km2, rtol=1e-6)
+    # density_basis="true": people per true km² of land
+    t = degurba(km_grid(pop), land_share=land, thresholds=DegurbaThresholds(density_basis="true"))
+    assert np.isclose(t.density[5, 5], 800.0 / (0.5 * true_km2), rtol=1e-6)
+    assert np.array_equal(t.land_km2, g.land_km2)
 
 
 def test_builtup_rule_adds_centre_cells():
@@ -164,7 +175,7 @@ def _centre_and_line(gap_cells):
     return pop, (4, slice(c0, c0 + 6))
 
 
-@pytest.mark.parametrize("gap, expected", [(0, 21), (1, 21), (2, 22), (5, 22)])
+@pytest.mark.parametrize(("gap", "expected"), [(0, 21), (1, 21), (2, 22), (5, 22)])
 def test_semidense_two_km_exclusion(gap, expected):
     pop, line = _centre_and_line(gap)
     g = degurba(km_grid(pop))
@@ -204,9 +215,14 @@ def test_rural_classes_and_water():
     water = np.zeros_like(pop, dtype=bool)
     water[7, 7] = True
     g = degurba(km_grid(pop), land_share=land, water_mask=water)
-    assert g.level2[1, 1] == 13 and g.level2[2, 2] == 13
-    assert g.level2[5, 5] == 12 and g.level2[6, 1] == 11
-    assert g.level2[0, 7] == 10 and g.level2[7, 7] == 10 and g.level2[0, 6] == 10 and g.level2[0, 5] == 11
+    assert g.level2[1, 1] == 13
+    assert g.level2[2, 2] == 13
+    assert g.level2[5, 5] == 12
+    assert g.level2[6, 1] == 11
+    assert g.level2[0, 7] == 10
+    assert g.level2[7, 7] == 10
+    assert g.level2[0, 6] == 10
+    assert g.level2[0, 5] == 11
     pop[0, 6] = 5                 # somebody lives there: not water
     assert degurba(km_grid(pop), land_share=land).level2[0, 6] == 11
     assert set(np.unique(g.level1)) == {1}
@@ -220,7 +236,8 @@ def test_levels_nest_and_off_grid_is_zero():
     pop[20:30, 20:30] += 3_000
     pop[0, :] = np.nan  # no data
     g = degurba(km_grid(pop))
-    assert np.all(g.level1[0] == 0) and np.all(g.level2[0] == 0)
+    assert np.all(g.level1[0] == 0)
+    assert np.all(g.level2[0] == 0)
     l1_from_l2 = np.select([g.level2 == 30, g.level2 >= 21, g.level2 >= 10], [3, 2, 1], 0)
     assert np.array_equal(l1_from_l2, g.level1)
     s = g.summary()
@@ -243,10 +260,12 @@ def test_geotiff_and_dataset_inputs_and_roundtrip(tmp_path):
     g1 = degurba(path)
     with rasterio.open(path) as ds:
         g2 = degurba(ds)
-    assert np.array_equal(g1.level2, g2.level2) and (g1.level1 == 3).sum() == 36
+    assert np.array_equal(g1.level2, g2.level2)
+    assert (g1.level1 == 3).sum() == 36
     out = g1.to_geotiff(tmp_path / "smod.tif")
     with rasterio.open(out) as ds:
-        assert ds.count == 2 and ds.descriptions == ("level1", "level2")
+        assert ds.count == 2
+        assert ds.descriptions == ("level1", "level2")
         assert np.array_equal(ds.read(2), g1.level2)
         assert ds.crs == g1.crs
 
@@ -258,7 +277,8 @@ def test_block_sum_aggregation_100m():
     g = degurba((fine, t, "EPSG:32648"))
     assert g.method == "block_sum"
     assert np.isclose(g.population.sum(), fine.sum(), rtol=1e-12)
-    assert g.transform.c % 1000 == 0 and g.transform.f % 1000 == 0  # blocks on the km lattice
+    assert g.transform.c % 1000 == 0
+    assert g.transform.f % 1000 == 0
     # the block holding fine cells 0..6 (x 500,300..501,000) and rows 0..9 sums them
     assert np.isclose(g.population[0, 0], fine[0:10, 0:7].sum())
 
@@ -278,7 +298,8 @@ def test_exact_aggregation_from_geographic_grid_at_bazhong():
     ]) / 1e6
     fine = np.repeat((2000.0 * area_km2)[:, None], w, axis=1)
     g = degurba((fine, t, "EPSG:4326"))
-    assert g.method == "exact" and g.crs.to_string() == MOLL
+    assert g.method == "exact"
+    assert g.crs.to_string() == MOLL
     assert np.isclose(g.population.sum(), fine.sum(), rtol=1e-9)
     assert np.isclose(g.land_km2.sum(), area_km2.sum() * w, rtol=1e-6)  # land area conserved too
     # ESRI:54009 is spherical Mollweide on radius a: a "1 km²" cell is 0.99777 km² on the ellipsoid (as in GHSL)
@@ -286,7 +307,13 @@ def test_exact_aggregation_from_geographic_grid_at_bazhong():
     assert full.sum() >= 40
     assert np.allclose(g.population[full], 2000.0 * g.land_km2[full], rtol=1e-4)
     part = g.land_km2 > 0.02   # partly covered edge cells: density over the covered land is still 2,000/km²
-    assert np.allclose(g.density[part], 2000.0, rtol=1e-3)
+    # GHSL's density (default): per nominal km² of cell, i.e. 2,000 × true cell km² / nominal cell km²
+    ratio = g.cell_area_km2() / g.cell_km2
+    assert ratio.min() > 0.99
+    assert ratio.max() < 1.0
+    assert np.allclose(g.density[part], 2000.0 * ratio[part], rtol=1e-3)
+    t = degurba((fine, t, "EPSG:4326"), thresholds=DegurbaThresholds(density_basis="true"))
+    assert np.allclose(t.density[part], 2000.0, rtol=1e-3)
 
 
 @settings(max_examples=25, deadline=None)
@@ -319,7 +346,7 @@ def test_block_aggregation_conserves_population(fine, size, ox):
 
 def test_bad_inputs_raise_typed_errors(tmp_path):
     pop = np.ones((5, 5))
-    with pytest.raises(MissingCRSError, match="no CRS given.*pass \\(array, transform, crs\\)"):
+    with pytest.raises(MissingCRSError, match=r"no CRS given.*pass \(array, transform, crs\)"):
         degurba((pop, Affine(1000, 0, 0, 0, -1000, 5000), None))
     neg = pop.copy()
     neg[1, 1] = -3
@@ -331,11 +358,11 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
         degurba(km_grid(pop), thresholds=DegurbaThresholds(centre_contiguity=6))
     with pytest.raises(InvalidThresholdError, match="cluster_density=-1: must be a finite number >= 0"):
         degurba(km_grid(pop), thresholds=DegurbaThresholds(cluster_density=-1))
-    with pytest.raises(InvalidThresholdError, match="25 cell.* outside 0..1 .*not percentages"):
+    with pytest.raises(InvalidThresholdError, match=r"25 cell.* outside 0\.\.1 .*not percentages"):
         degurba(km_grid(pop), land_share=np.full((5, 5), 50.0))
     with pytest.raises(EmptyInputError, match="no cell with data"):
         degurba(km_grid(np.full((5, 5), np.nan)))
-    with pytest.raises(UnsupportedGridError, match="rotated or not north-up; warp it"):
+    with pytest.raises(UnsupportedGridError, match=r"population array: transform .* is rotated or sheared; warp it to a north-up grid"):
         degurba((pop, Affine(1000, 10, 0, 0, -1000, 5000), MOLL))  # rotated
 
 
@@ -361,8 +388,10 @@ def test_classify_units_exact_shares_and_classes():
     # grid_km2 is true (ellipsoidal) km², the same km² as crs.area_km2 and builtup (35 plane km² in Mollweide)
     assert np.isclose(r.loc["h", "grid_km2"], area_km2(units.iloc[[2]]).iloc[0], rtol=1e-6)
     assert np.allclose(r["on_grid_share"], 1.0)
-    assert r.loc["w", "class_l1"] == "city" and r.loc["w", "class_l2_code"] == 30
-    assert r.loc["e", "class_l1"] == "rural_area" and r.loc["e", "class_l2"] == "dispersed_rural_area"
+    assert r.loc["w", "class_l1"] == "city"
+    assert r.loc["w", "class_l2_code"] == 30
+    assert r.loc["e", "class_l1"] == "rural_area"
+    assert r.loc["e", "class_l2"] == "dispersed_rural_area"
     shares = r[["share_urban_centre", "share_urban_cluster", "share_rural"]].sum(axis=1)
     assert np.allclose(shares, 1.0)
 
@@ -381,7 +410,10 @@ def test_classify_units_level2_rules_and_other_crs():
     pop[7, 49] = 100
     t = Affine(1000, 0, 500_000, 0, -1000, 3_500_000)
     g = degurba((pop, t, "EPSG:32648"))
-    assert g.level2[1, 1] == 22 and g.level2[5, 13] == 21 and g.level2[3, 25] == 23 and g.level2[2, 49] == 13
+    assert g.level2[1, 1] == 22
+    assert g.level2[5, 13] == 21
+    assert g.level2[3, 25] == 23
+    assert g.level2[2, 49] == 13
     x = 500_000 + 12_000 * np.arange(6)
     boxes = [shapely.box(x[i], 3_490_000, x[i + 1], 3_500_000) for i in range(5)]
     units = gpd.GeoDataFrame({"code": list("ABCDE")}, geometry=boxes, crs="EPSG:32648").to_crs(4545)
@@ -403,7 +435,8 @@ def test_classify_units_reports_units_beyond_the_grid():
     r = classify_units(g, None, units).set_index("code")
     assert np.isclose(r.loc["half_off", "on_grid_share"], 0.5)
     assert np.isclose(r.loc["half_off", "population"], 5_000)
-    assert r.loc["off", "on_grid_share"] == 0 and r.loc["off", "classified_by"] == "none"
+    assert r.loc["off", "on_grid_share"] == 0
+    assert r.loc["off", "classified_by"] == "none"
 
 
 def test_classify_units_errors():
@@ -426,12 +459,14 @@ def test_urbanization_rate_by_group():
         "population": [1000, 500, 300, 200, 400, 300, 300],
     })
     total = urbanization_rate(df)
-    assert total.loc[0, "population"] == 3000 and total.loc[0, "urban_population"] == 2200
+    assert total.loc[0, "population"] == 3000
+    assert total.loc[0, "urban_population"] == 2200
     assert np.isclose(total.loc[0, "rate_pct"], 2200 / 3000 * 100)
     by = urbanization_rate(df, by="county").set_index("county")
     assert np.isclose(by.loc["511902", "rate"], 0.9)
     assert np.isclose(by.loc["511921", "rate"], 0.4)
-    assert list(by["n_units"]) == [4, 3] and (by["status"] == "ok").all()
+    assert list(by["n_units"]) == [4, 3]
+    assert (by["status"] == "ok").all()
 
 
 def test_urbanization_rate_bad_codes_and_missing_population():
@@ -443,9 +478,11 @@ def test_urbanization_rate_bad_codes_and_missing_population():
     with pytest.raises(MissingPopulationError, match="rows 3"):
         urbanization_rate(ok)
     r = urbanization_rate(ok, by="g", missing="nodata").set_index("g")
-    assert r.loc["b", "status"] == "no data" and np.isnan(r.loc["b", "rate"])
+    assert r.loc["b", "status"] == "no data"
+    assert np.isnan(r.loc["b", "rate"])
     assert r.loc["b", "n_missing_population"] == 1
-    assert r.loc["a", "status"] == "ok" and r.loc["a", "rate"] == 1.0
+    assert r.loc["a", "status"] == "ok"
+    assert r.loc["a", "rate"] == 1.0
 
 
 def test_census_2020_prefecture_rate_is_46_2_percent():
@@ -583,7 +620,8 @@ def test_builtup_rule_for_dense_clusters_and_water():
     assert set(degurba(km_grid(pop)).level2[3, 1:5]) == {22}
     g = degurba(km_grid(pop), builtup=built, land_share=land)
     assert set(g.level2[3, 1:5]) == {23}
-    assert g.level2[7, 10] == 10 and g.level2[7, 11] == 11
+    assert g.level2[7, 10] == 10
+    assert g.level2[7, 11] == 11
 
 
 def test_classify_units_with_a_population_raster_and_float_geotiff(tmp_path):
@@ -596,7 +634,8 @@ def test_classify_units_with_a_population_raster_and_float_geotiff(tmp_path):
                              crs="EPSG:32648")
     a = classify_units(g, None, units)
     b = classify_units(g, src, units)
-    assert np.isclose(a.loc[0, "population"], fine.sum()) and np.isclose(b.loc[0, "population"], fine.sum())
+    assert np.isclose(a.loc[0, "population"], fine.sum())
+    assert np.isclose(b.loc[0, "population"], fine.sum())
     out = g.to_geotiff(tmp_path / "density.tif", layers=("density", "population"))
     with rasterio.open(out) as ds:
         assert ds.dtypes == ("float64", "float64")
@@ -614,3 +653,61 @@ def test_builtup_share_is_per_km2_of_land():
     assert (g.level1 == 3).sum() == 64
     g2 = degurba(km_grid(pop), land_share=land, builtup=built, thresholds=DegurbaThresholds(centre_density=5_000, builtup_centre_share=0.61))
     assert (g2.level1 == 3).sum() == 0
+
+
+# ------------------------------------------------------------------------------------ peers' definitions
+
+def test_density_basis_is_checked():
+    with pytest.raises(InvalidThresholdError, match=r"density_basis='km2'.*'cell'.*GHSL.*'true'"):
+        DegurbaThresholds(density_basis="km2")
+
+
+def test_nodata_over_water_is_water_as_ghsl_or_off_grid():
+    pop = np.full((12, 12), 100.0)
+    pop[:, :3] = np.nan                      # no population data over a lake (land share 0)
+    land = np.ones_like(pop)
+    land[:, :3] = 0.0
+    g = degurba(km_grid(pop), land_share=land)
+    assert (g.level2[:, :3] == 10).all()
+    assert (g.level1[:, :3] == 1).all()
+    assert g.population[:, :3].sum() == 0
+    off = degurba(km_grid(pop), land_share=land, thresholds=DegurbaThresholds(nodata_water=False))
+    assert (off.level2[:, :3] == 0).all()
+    assert (off.level1[:, :3] == 0).all()
+    # without a land share or a water mask nothing says it is water: off-grid either way
+    assert (degurba(km_grid(pop)).level2[:, :3] == 0).all()
+
+
+def test_dense_cluster_population_is_its_own_unless_flexurba_option():
+    pop = np.zeros((20, 20))
+    pop[4:12, 4:12] = 2_000.0                # a city: 63 km² at 2,000/km² ...
+    pop[11, 8] = 1_000.0                     # ... with a notch that only the majority smoothing adds
+    pop[12:14, 8] = 1_600.0                  # a dense fringe below the notch: 2 cells, 3,200 people of its own
+    base = degurba(km_grid(pop))
+    assert base.level2[11, 8] == 30
+    assert (base.level2[4:11, 4:12] == 30).all()
+    # the manual's reading: a dense urban cluster (a town) needs 5,000 people of its own -> suburban (21)
+    assert base.level2[12, 8] == 21
+    assert base.level2[13, 8] == 21
+    flex = degurba(km_grid(pop), thresholds=DegurbaThresholds(dense_cluster_counts_centre=True))
+    # flexurba: the adjacent centre's people count toward the 5,000 -> dense urban cluster (23)
+    assert flex.level2[12, 8] == 23
+    assert flex.level2[13, 8] == 23
+    assert (flex.level2 == 30).sum() == (base.level2 == 30).sum()
+
+
+def test_fill_value_population_without_nodata_is_warned_not_negative(tmp_path):
+    import rasterio
+
+    from bazhong_geo._errors import RasterValueWarning
+
+    pop = np.full((12, 12), 100.0, dtype="float32")
+    pop[0, :] = -9999.0
+    path = tmp_path / "pop_fill.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=12, height=12, count=1, dtype="float32", crs=MOLL,
+                       transform=Affine(1000, 0, 0, 0, -1000, 12000)) as dst:
+        dst.write(pop, 1)
+    with pytest.warns(RasterValueWarning, match=r"pop_fill.tif declares no nodata value.*-9999: 12 cells"):
+        g = degurba(str(path))
+    assert g.population.sum() == 100.0 * 11 * 12
+    assert (g.level1[0] == 0).all()

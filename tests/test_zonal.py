@@ -5,6 +5,8 @@ Peers: exactextract (coverage-weighted sums, count/min/max/mean) and pyproj's ge
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -15,15 +17,17 @@ from exactextract import exact_extract
 from pyproj import Geod
 from rasterio.transform import from_origin
 
+from bazhong_geo import builtup, settings, zonal
 from bazhong_geo import crs as bcrs
-from bazhong_geo import settings, zonal
 from bazhong_geo._errors import (
     InvalidPopulationError,
     MissingColumnError,
     MissingCRSError,
     RasterNotFoundError,
+    RasterValueWarning,
     UnsupportedFormatError,
     UnsupportedGridError,
+    ZoneGeometryError,
 )
 from bazhong_geo.urbanization import aggregate_to_km_grid
 from bazhong_geo.zonal.accumulate import ZoneStats, coverage_sums
@@ -52,11 +56,15 @@ def test_open_raster_accepts_path_dataset_and_array(tmp_path):
     tr = from_origin(500_000, 3_500_000, 10, 10)
     path = write(tmp_path / "a.tif", data, tr, "EPSG:4545")
     with zonal.open_raster(path) as r:
-        assert r.shape == (3, 4) and r.crs.to_epsg() == 4545 and r.read(1).sum() == data.sum()
+        assert r.shape == (3, 4)
+        assert r.crs.to_epsg() == 4545
+        assert r.read(1).sum() == data.sum()
     with rasterio.open(path) as ds, zonal.open_raster(ds) as r:
-        assert r.name == path and r.transform == tr
+        assert r.name == path
+        assert r.transform == tr
     with zonal.open_raster((data, tr, "EPSG:4545")) as r:
-        assert r.read(1).sum() == data.sum() and r.nodata() is None
+        assert r.read(1).sum() == data.sum()
+        assert r.nodata() is None
 
 
 def test_open_raster_errors_name_the_file(tmp_path):
@@ -96,7 +104,7 @@ def test_area_density_known_answers():
     assert dens * 1e-4 == pytest.approx(cell, rel=1e-6)
 
 
-@pytest.mark.parametrize("crs, transform, step", [
+@pytest.mark.parametrize(("crs", "transform", "step"), [
     ("ESRI:54009", from_origin(10_200_000, 3_800_000, 1000, 1000), 10.0),     # GHSL Mollweide (spherical)
     ("EPSG:4545", from_origin(560_000, 3_540_000, 100, 100), 1.0),            # the work CRS, off its meridian
     ("EPSG:4326", from_origin(106.70, 31.90, 3 / 3600, 3 / 3600), 1e-5),     # 3″ WorldPop
@@ -152,7 +160,7 @@ def test_sums_and_stats_match_exactextract(tmp_path):
     data[rng.random(data.shape) < 0.1] = -9999.0
     tr = from_origin(500_000, 3_500_040, 1, 1)
     path = write(tmp_path / "v.tif", data, tr, "EPSG:4545", nodata=-9999.0)
-    zones = shapely.transform(_zones(), lambda xy: xy + [500_000, 3_500_000])
+    zones = shapely.transform(_zones(), lambda xy: xy + np.array([500_000.0, 3_500_000.0]))
     gdf = gpd.GeoDataFrame({"code": np.arange(len(zones))}, geometry=zones, crs=4545)
     ee = exact_extract(path, gdf, ["sum", "count", "min", "max", "mean"], output="pandas")
     cov = zonal.compute_coverage(zones, tr, data.shape)
@@ -218,11 +226,14 @@ def test_population_within_points_polygons_and_errors():
         got = zonal.population_within(cat, pts)
     assert got.tolist() == [12.0, 0.0]
     rep = got.attrs["report"]
-    assert rep["method"] == "points" and rep["population_outside"] == 9.0 and rep["population_unlocated"] == 4.0
+    assert rep["method"] == "points"
+    assert rep["population_outside"] == 9.0
+    assert rep["population_unlocated"] == 4.0
     units = gpd.GeoDataFrame({"population": [100.0]}, crs=4545,
                              geometry=[shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 2000)])
     got = zonal.population_within(cat, units)  # areal weighting: 1/4 in a, 1/2 in b, 1/4 outside
-    assert got.tolist() == pytest.approx([25.0, 50.0]) and got.attrs["report"]["population_outside"] == 25.0
+    assert got.tolist() == pytest.approx([25.0, 50.0])
+    assert got.attrs["report"]["population_outside"] == 25.0
     assert zonal.population_within(cat, units.to_crs(4490)).tolist() == pytest.approx([25.0, 50.0], rel=1e-4)
     with pytest.raises(MissingColumnError):
         zonal.population_within(cat, units, column="people")
@@ -279,7 +290,7 @@ def test_builtup_accepts_an_array_raster_like_a_file(tmp_path):
     from_array = area_by_zone((mask, tr, "EPSG:4545"), zone, classes=[1])
     assert from_array.builtup_km2[0] == pytest.approx(0.495, rel=1e-6)  # 495 m of the 1,000 m width
     assert from_array.builtup_km2[0] == pytest.approx(from_file.builtup_km2[0], rel=1e-12)
-    with pytest.raises(RasterNotFoundError, match="missing.tif"):
+    with pytest.raises(RasterNotFoundError, match=r"missing\.tif"):
         area_by_zone(tmp_path / "missing.tif", zone, classes=[1])
 
 
@@ -293,3 +304,157 @@ def test_population_within_counts_a_mixed_layer_part_by_part():
     assert out.attrs["report"]["method"] == "points+areal_weighting"
     assert out.attrs["report"]["population_outside"] == 7.0      # nothing lost: the far point is accounted for
     assert out.sum() + out.attrs["report"]["population_outside"] == layer["population"].sum()
+
+
+# ------------------------------------------------------------------------------------ issue 11: rasters, class by class
+
+
+
+T100 = from_origin(500_000, 3_501_000, 100, 100)
+
+
+def zones_of(*geoms, names=None):
+    codes = [f"Z{i}" for i in range(len(geoms))]
+    return gpd.GeoDataFrame({"code": codes, "name": names or [f"区{i}" for i in range(len(geoms))]},
+                            geometry=list(geoms), crs=4545)
+
+
+def caught(fn):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [str(w.message) for w in rec], [w.category for w in rec]
+
+
+@pytest.mark.parametrize("geom", [shapely.box(0, 0, 10, 10),                          # far from the raster
+                                  shapely.Polygon([(500_100, 3_500_100)] * 4)])         # empty after repair
+def test_zones_off_the_raster_or_empty_give_0_with_codes_listed(geom):
+    mask = np.ones((10, 10), dtype="uint8")
+    df, msgs, _ = caught(lambda: builtup.area_by_zone((mask, T100, "EPSG:4545"), zones_of(geom), classes=[1]))
+    assert df["builtup_km2"].tolist() == [0.0]
+    assert df["valid_share"].tolist() == [0.0]
+    rep = df.attrs["report"]
+    assert rep["outside_codes"] + rep["empty_codes"] == ["Z0"]
+    assert any("Z0" in m for m in msgs)
+    assert not any("matches no cell" in m for m in msgs)  # the rule did match, elsewhere: no false alarm
+
+
+def test_nan_cells_are_never_valid_even_without_nodata():
+    share = np.full((10, 10), 0.5)
+    share[:5] = np.nan
+    z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000))
+    df = builtup.area_by_zone((share, T100, "EPSG:4545"), z, fraction="share")
+    assert df["valid_share"].iloc[0] == pytest.approx(0.5, rel=1e-6)
+    assert df["builtup_km2"].iloc[0] == pytest.approx(0.25, rel=1e-6)
+    people = zonal.population_within(z, (np.where(np.isnan(share), np.nan, 10.0), T100, "EPSG:4545"))
+    assert people.iloc[0] == pytest.approx(500.0)
+
+
+@pytest.mark.parametrize(("dtype", "fill"), [("float32", -9999.0), ("float32", -3.4028235e38), ("int32", -9999),
+                                             ("uint16", 65535)])
+def test_typical_fill_without_nodata_is_warned_and_read_as_nodata(tmp_path, dtype, fill):
+    data = np.full((10, 10), 3, dtype=dtype)
+    data[0, :] = fill
+    path = write(tmp_path / f"pop_{dtype}.tif", data, T100, "EPSG:4545")
+    z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000))
+    with pytest.warns(RasterValueWarning, match=rf"pop_{dtype}.tif declares no nodata value.*10 cells.*"
+                                                r"read as nodata.*gdal_edit.py -a_nodata"):
+        people = zonal.population_within(z, path)
+    assert people.iloc[0] == pytest.approx(270.0)  # never negative: 90 cells × 3
+    assert list(people.attrs["report"]["fill_values_as_nodata"].values()) == [10]
+    with pytest.warns(RasterValueWarning, match=r"declares no nodata value"):
+        df = builtup.area_by_zone(path, z, classes=[3])
+    assert df["valid_share"].iloc[0] == pytest.approx(0.9, rel=1e-6)
+
+
+def test_declared_nodata_is_not_second_guessed(tmp_path):
+    data = np.full((10, 10), -9999.0, dtype="float32")
+    data[5:] = 2.0
+    path = write(tmp_path / "declared.tif", data, T100, "EPSG:4545", nodata=-1.0)
+    z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RasterValueWarning)
+        people = zonal.population_within(z, path)  # -9999 is a value here: the file says so
+    assert people.iloc[0] == pytest.approx(-9999.0 * 50 + 100.0)
+
+
+def test_all_nodata_population_raster_warns(tmp_path):
+    path = write(tmp_path / "empty_pop.tif", np.full((10, 10), -1.0, dtype="float32"), T100, "EPSG:4545", nodata=-1)
+    z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000))
+    with pytest.warns(RasterValueWarning, match=r"empty_pop.tif has no valid cell \(nodata everywhere\).*check"):
+        people = zonal.population_within(z, path)
+    assert people.tolist() == [0.0]
+    assert people.attrs["report"]["nodata_everywhere"] is True
+
+
+def test_population_raster_not_reaching_the_zones_warns_naming_them(tmp_path):
+    path = write(tmp_path / "pop.tif", np.ones((10, 10), dtype="float32"), T100, "EPSG:4545")
+    z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000), shapely.box(0, 0, 1000, 1000),
+                 names=["城区", "远郊"])
+    with pytest.warns(RasterValueWarning, match=r"1 zone\(s\) cover no valid cell of population raster .*pop.tif.*"
+                                                r"Z1 远郊; check that raster and zones overlap"):
+        people = zonal.population_within(z, path)
+    assert people.tolist() == [100.0, 0.0]
+    assert people.attrs["report"]["no_valid_codes"] == ["Z1"]
+
+
+def test_rotated_raster_error_names_the_file(tmp_path):
+    rot = Affine(0.001, 0.0002, 106.7, 0.0, -0.001, 31.9)
+    path = write(tmp_path / "rotated.tif", np.ones((10, 10), dtype="float32"), rot, "EPSG:4326")
+    z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000))
+    for fn in (lambda: builtup.area_by_zone(path, z, classes=[1]), lambda: zonal.population_within(z, path),
+               lambda: zonal.zonal_stats(path, z, ["mean"]), lambda: builtup.extents(path, classes=[1])):
+        with pytest.raises(UnsupportedGridError, match=r"rotated.tif: transform .* rotated or sheared; warp it"):
+            fn()
+
+
+def test_geometry_collection_keeps_every_polygon():
+    a, b = shapely.box(500_000, 3_500_000, 500_500, 3_501_000), shapely.box(500_600, 3_500_000, 501_000, 3_501_000)
+    gc = shapely.GeometryCollection([shapely.MultiPolygon([a, b]), shapely.LineString([(0, 0), (1, 1)])])
+    z = zones_of(gc)
+    assert bcrs.area_km2(z).iloc[0] == pytest.approx(0.9, rel=1e-7)
+    mask = np.ones((10, 10), dtype="uint8")
+    df = builtup.area_by_zone((mask, T100, "EPSG:4545"), z, classes=[1])
+    assert df["builtup_km2"].iloc[0] == pytest.approx(0.9, rel=1e-7)
+    assert df["zone_km2"].iloc[0] == pytest.approx(0.9, rel=1e-7)
+    assert zonal.population_within(z, (np.ones((10, 10)), T100, "EPSG:4545")).iloc[0] == pytest.approx(90.0)
+
+
+def test_integer_classes_above_2_53_match_exactly():
+    big = np.full((10, 10), 2**53 + 1, dtype="int64")
+    big[:, 5:] = 2**53  # float64 cannot tell these apart; integers can
+    z = zones_of(shapely.box(500_000, 3_500_000, 501_000, 3_501_000))
+    df = builtup.area_by_zone((big, T100, "EPSG:4545"), z, classes=[2**53 + 1])
+    assert df["share"].iloc[0] == pytest.approx(0.5, rel=1e-7)
+    u = np.full((10, 10), 2**64 - 1, dtype="uint64")
+    assert builtup.area_by_zone((u, T100, "EPSG:4545"), z, classes=[2**64 - 1])["share"].iloc[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("geom", [shapely.LineString([(500_000, 3_500_500), (501_000, 3_500_500)]),
+                                  shapely.MultiPoint([(500_100, 3_500_100)])])
+def test_line_or_point_zone_is_a_typed_error_naming_it(geom):
+    z = zones_of(geom, names=["G75高速"])
+    mask = np.ones((10, 10), dtype="uint8")
+    kind = "LineString" if geom.geom_type == "LineString" else "MultiPoint"
+    with pytest.raises(ZoneGeometryError, match=rf"zones Z0 \({kind}\) have no area.*buffer the lines.*zonal_stats"):
+        builtup.area_by_zone((mask, T100, "EPSG:4545"), z, classes=[1])
+    with pytest.raises(ZoneGeometryError, match=rf"zones Z0 G75高速 \({kind}\) have no area"):
+        zonal.population_within(z, (np.ones((10, 10)), T100, "EPSG:4545"))
+
+
+def test_bow_tie_zone_is_repaired_and_warned_in_population_within():
+    bow = shapely.Polygon([(500_000, 3_500_000), (501_000, 3_501_000), (501_000, 3_500_000), (500_000, 3_501_000)])
+    z = zones_of(bow)
+    people, msgs, _ = caught(lambda: zonal.population_within(z, (np.ones((10, 10)), T100, "EPSG:4545")))
+    assert people.iloc[0] == pytest.approx(50.0)       # the two triangles: half the square, not a sliver
+    assert people.attrs["report"]["repaired_codes"] == ["Z0"]
+    assert any("repaired 1 invalid zone geometries with make_valid: Z0" in m for m in msgs)
+
+
+def test_people_in_equals_people_out_for_rasters():
+    z = zones_of(shapely.box(500_000, 3_500_000, 500_500, 3_501_000), shapely.box(500_300, 3_500_000, 500_800,
+                                                                                    3_501_000))
+    people = zonal.population_within(z, (np.ones((10, 10)), T100, "EPSG:4545"))
+    rep = people.attrs["report"]
+    assert rep["population_total"] == 100.0
+    assert rep["population_outside"] == pytest.approx(20.0)  # the union covers 80 cells; overlaps count once

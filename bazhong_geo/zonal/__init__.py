@@ -9,6 +9,7 @@ One concern per module:
 ``strips``         the raster read in strips (``settings.STRIP_CELLS`` cells) and each strip's summary
 ``zones``          :class:`ZoneCoverage`: zones on a grid, computed once, reused on every raster of it
 ``accumulate``     per-zone sums, shares and count/min/max/mean over coverage-weighted cells
+``stats``          :func:`zonal_stats` (every exactextract statistic, weighted, lines by length), :func:`zonal_cells`
 ``population``     :func:`population_within`: people in polygons from points, polygons or a raster
 =================  ====================================================================================
 
@@ -27,10 +28,12 @@ from .areas import CellArea, area_density, area_km2
 from .coverage import Coverage, compute_coverage
 from .population import population_within
 from .raster import Raster, open_raster
+from .stats import STATISTICS, zonal_cells, zonal_stats
 from .strips import strips
 from .zones import ZoneCoverage, zone_coverage
 
 __all__ = [
+    "STATISTICS",
     "AreaSums",
     "CellArea",
     "Coverage",
@@ -44,5 +47,7 @@ __all__ = [
     "open_raster",
     "population_within",
     "strips",
+    "zonal_cells",
+    "zonal_stats",
     "zone_coverage",
 ]

@@ -23,7 +23,8 @@ from .zones import ZoneCoverage
 __all__ = ["AreaSums", "ZoneStats", "coverage_sums"]
 
 
-def coverage_sums(coverage: Coverage, values: np.ndarray, n_zones: int, weights: np.ndarray | None = None) -> np.ndarray:
+def coverage_sums(coverage: Coverage, values: np.ndarray, n_zones: int,
+                  weights: np.ndarray | None = None) -> np.ndarray:
     """Σ over cells of coverage fraction × value (× weight) for each zone, from an in-memory grid.
 
     Parameters
@@ -125,6 +126,9 @@ class AreaSums:
         Valid cells of the whole raster.
     min_value, max_value : float
         Range of the cell values seen (value rules).
+    fills : dict
+        {typical fill value: cells} read as nodata because the raster declares none
+        (:func:`~bazhong_geo.zonal.strips.fill_mask`).
     """
 
     def __init__(self, zc: ZoneCoverage, nodata, per_cell: str | None = None):
@@ -139,9 +143,12 @@ class AreaSums:
         self.total_valid_cells = 0
         self.max_value = -np.inf
         self.min_value = np.inf
+        self.fills: dict = {}
 
     def add(self, st: StripSummary) -> None:
         """Add one strip's cells to the sums."""
+        for v, c in st.fills.items():
+            self.fills[v] = self.fills.get(v, 0) + c
         zc, cov = self.zc, self.zc.coverage
         r0, h, w = st.r0, st.h, st.w
         cs_sl, rs_sl = cov.rows_slice(r0, r0 + h)

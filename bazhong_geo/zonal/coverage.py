@@ -72,12 +72,12 @@ def _split(x0, y0, x1, y1, axis):
     pstart = cstart + np.arange(m)  # index of each segment's first piece
     cross_out = pstart[seg_c] + j + 1  # piece that starts at this crossing
     P = tot + m
-    sa = np.empty(P); sb = np.empty(P); ea = np.empty(P); eb = np.empty(P)
-    sa[pstart] = a0; sb[pstart] = b0
-    sa[cross_out] = k; sb[cross_out] = kb
-    ea[cross_out - 1] = k; eb[cross_out - 1] = kb
+    sa, sb, ea, eb = np.empty(P), np.empty(P), np.empty(P), np.empty(P)
+    sa[pstart], sb[pstart] = a0, b0
+    sa[cross_out], sb[cross_out] = k, kb
+    ea[cross_out - 1], eb[cross_out - 1] = k, kb
     last = pstart + n
-    ea[last] = a1; eb[last] = b1
+    ea[last], eb[last] = a1, b1
     seg = np.repeat(np.arange(m), npieces)
     if axis == 0:
         return sa, sb, ea, eb, seg
@@ -120,8 +120,8 @@ class Coverage:
         overlap), sorted by row.
     """
 
-    def __init__(self, cell_row, cell_col, cell_zone, cell_frac, run_row, run_c0, run_c1, run_zone, run_w,
-                 presorted=False):
+    def __init__(  # noqa: PLR0913, PLR0917  (the nine parallel arrays of the sparse coverage, by name)
+            self, cell_row, cell_col, cell_zone, cell_frac, run_row, run_c0, run_c1, run_zone, run_w, presorted=False):
         if presorted:
             self.cell_row, self.cell_col, self.cell_zone, self.cell_frac = cell_row, cell_col, cell_zone, cell_frac
             self.run_row, self.run_c0, self.run_c1, self.run_zone, self.run_w = run_row, run_c0, run_c1, run_zone, run_w
@@ -153,6 +153,17 @@ class Coverage:
         frac = np.concatenate([self.cell_frac, self.run_w[rep].astype(np.float64)])
         return zone, row, col, frac
 
+    def pairs_in_rows(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(zone, row, col, fraction) of every covered cell with r0 <= row < r1, runs expanded cell by cell."""
+        cs, rs = self.rows_slice(r0, r1)
+        length = (self.run_c1[rs] - self.run_c0[rs]).astype(np.int64)
+        offset = np.arange(int(length.sum()), dtype=np.int64) - np.repeat(np.cumsum(length) - length, length)
+        row = np.concatenate([self.cell_row[cs].astype(np.int64), np.repeat(self.run_row[rs], length).astype(np.int64)])
+        col = np.concatenate([self.cell_col[cs].astype(np.int64), np.repeat(self.run_c0[rs], length) + offset])
+        zone = np.concatenate([self.cell_zone[cs], np.repeat(self.run_zone[rs], length)]).astype(np.int64)
+        frac = np.concatenate([self.cell_frac[cs], np.repeat(self.run_w[rs], length).astype(np.float64)])
+        return zone, row, col, frac
+
     def rows_slice(self, r0: int, r1: int) -> tuple[slice, slice]:
         """Return (cell slice, run slice) of entries with r0 <= row < r1."""
         cs = slice(*np.searchsorted(self.cell_row, np.array([r0, r1], dtype=self.cell_row.dtype)))
@@ -181,7 +192,7 @@ def compute_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int]
     Zones are processed in batches of about ``batch_pieces`` boundary pieces (bounded memory, cache
     friendly), ``threads`` batches at a time.
     """
-    tick = timer or (lambda label: None)
+    tick = timer or (lambda _label: None)
     x0, y0, x1, y1, zone = ring_segments(geoms, ~transform)
     tick("rings")
     est = np.abs(np.floor(x1) - np.floor(x0)) + np.abs(np.floor(y1) - np.floor(y0)) + 1.0
@@ -195,6 +206,10 @@ def compute_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int]
         return _coverage_batch(x0[sl], y0[sl], x1[sl], y1[sl], zone[sl], transform, shape, tick)
 
     nb = len(bounds) - 1
+    if nb < 1 or len(zone) == 0:  # no zone reaches the grid (or every zone is empty): an empty coverage
+        empty_i = np.zeros(0, dtype=np.int32)
+        return Coverage(empty_i, empty_i, empty_i, np.zeros(0), empty_i, empty_i, empty_i, empty_i, np.zeros(0),
+                        presorted=True)
     if est.sum() > 6e6:  # large rasters: one batch at a time keeps the peak memory low
         threads = 1
     if nb > 1 and threads > 1:
@@ -209,11 +224,68 @@ def compute_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int]
     return _merge(parts)
 
 
+def line_coverage(geoms: ArrayLike, transform: Affine, shape: tuple[int, int]) -> Coverage:
+    """Length coverage of lines on a grid: the length of each zone's lines inside each cell, in CRS units.
+
+    The lines' analogue of a coverage fraction, as exactextract defines it for lines: a cell counts by the
+    length of line inside it (metres in a projected CRS), so a sum over a line zone is Σ value × length and
+    a mean is the length-weighted mean along the line. Lines are split at every cell edge, so the lengths
+    are exact for straight segments. Only cells (no runs) are returned.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from affine import Affine
+    >>> cov = line_coverage([shapely.LineString([(5, 15), (20, 15)])], Affine(10, 0, 0, 0, -10, 20), (2, 2))
+    >>> cov.cell_row.tolist(), cov.cell_col.tolist(), cov.cell_frac.tolist()
+    ([0, 0], [0, 1], [5.0, 10.0])
+    """
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    inv = ~transform
+    parts, part_zone = shapely.get_parts(geoms, return_index=True)
+    coords, idx = shapely.get_coordinates(parts, return_index=True)
+    empty_i = np.zeros(0, dtype=np.int32)
+    same = np.nonzero(idx[1:] == idx[:-1])[0] if len(idx) > 1 else np.zeros(0, dtype=np.int64)
+    if len(same) == 0:
+        return Coverage(empty_i, empty_i, empty_i, np.zeros(0), empty_i, empty_i, empty_i, empty_i, np.zeros(0),
+                        presorted=True)
+    col = inv.a * coords[:, 0] + inv.b * coords[:, 1] + inv.c
+    row = inv.d * coords[:, 0] + inv.e * coords[:, 1] + inv.f
+    zone = part_zone[idx[same]].astype(np.int64)
+    x0, y0, x1, y1, s = _split(col[same], row[same], col[same + 1], row[same + 1], axis=0)
+    zone = zone[s]
+    x0, y0, x1, y1, s = _split(x0, y0, x1, y1, axis=1)
+    zone = zone[s]
+    t = transform
+    dc, dr = x1 - x0, y1 - y0
+    length = np.hypot(t.a * dc + t.b * dr, t.d * dc + t.e * dr)  # map length of each piece
+    r = np.floor(0.5 * (y0 + y1)).astype(np.int64)
+    c = np.floor(0.5 * (x0 + x1)).astype(np.int64)
+    ok = (length > 0) & (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+    key = (r[ok] * shape[1] + c[ok]) * max(len(geoms), 1) + zone[ok]
+    ukey, inv_k = np.unique(key, return_inverse=True)
+    frac = np.bincount(inv_k, length[ok], minlength=len(ukey))
+    z = (ukey % max(len(geoms), 1)).astype(np.int32)
+    cell = ukey // max(len(geoms), 1)
+    return Coverage((cell // shape[1]).astype(np.int32), (cell % shape[1]).astype(np.int32), z, frac,
+                    empty_i, empty_i, empty_i, empty_i, np.zeros(0), presorted=True)
+
+
+def merge_coverages(parts: list[Coverage]) -> Coverage:
+    """One coverage from several (each sorted by row), e.g. polygon zones and line zones of one grid."""
+    parts = [p for p in parts if p is not None]
+    if len(parts) == 1:
+        return parts[0]
+    return _merge(parts)
+
+
 def _merge(parts):
     """Merge batch coverages (each sorted by row) into one sorted by row, one field at a time (low peak memory)."""
     out = {}
-    for prefix, fields in (("cell", ("cell_row", "cell_col", "cell_zone", "cell_frac")),
-                           ("run", ("run_row", "run_c0", "run_c1", "run_zone", "run_w"))):
+    for fields in (("cell_row", "cell_col", "cell_zone", "cell_frac"),
+                   ("run_row", "run_c0", "run_c1", "run_zone", "run_w")):
         rows = np.concatenate([getattr(p, fields[0]) for p in parts])
         order = np.argsort(rows, kind="stable")  # timsort merges the sorted batches
         out[fields[0]] = rows[order]
@@ -228,6 +300,34 @@ def _merge(parts):
     return Coverage(**out, presorted=True)
 
 
+def _runs(urow, ucol, uzone, gfirst, run_val, height, width):
+    """Runs of untouched cells between consecutive boundary cells of a (row, zone) group, with their weight."""
+    nxt_same = np.zeros(len(urow), dtype=bool)
+    np.logical_not(gfirst[1:], out=nxt_same[:-1])
+    i = np.nonzero(nxt_same & (np.abs(run_val) > _FLOAT_EPS))[0]
+    rv = run_val[i]
+    rc0 = np.clip(ucol[i] + 1, 0, width)
+    rc1 = np.clip(ucol[i + 1], 0, width)
+    rr = urow[i]
+    ok = np.nonzero((rc1 > rc0) & (rr >= 0) & (rr < height))[0]
+    rv = rv[ok]
+    rvr = np.round(rv)
+    rv = np.where(np.abs(rv - rvr) < 1e-6, rvr, rv)
+    return rr[ok], rc0[ok], rc1[ok], uzone[i][ok], rv
+
+
+def _pieces(x0, y0, x1, y1, zone):
+    """(Δy, Δy counted in its own cell, row, col, zone) of the non-horizontal pieces (each within one cell)."""
+    dy = y1 - y0
+    keep = np.nonzero(dy != 0.0)[0]  # horizontal pieces contribute nothing
+    dy = dy[keep]
+    mx = 0.5 * (x0[keep] + x1[keep])
+    row = np.floor(0.5 * (y0[keep] + y1[keep])).astype(np.int64)
+    col_f = np.floor(mx)
+    a = dy * (1.0 - (mx - col_f))  # part of the piece's Δy counted in its own cell
+    return dy, a, row, col_f.astype(np.int64), zone[keep]
+
+
 def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
     height, width = shape
     # split at integer columns then rows: every piece lies in one cell
@@ -236,17 +336,8 @@ def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
     x0, y0, x1, y1, s = _split(x0, y0, x1, y1, axis=1)
     zone = zone[s]
     tick("split")
-    dy = y1 - y0
-    keep = np.nonzero(dy != 0.0)[0]  # horizontal pieces contribute nothing
-    dy = dy[keep]
-    mx = 0.5 * (x0[keep] + x1[keep])
-    row = np.floor(0.5 * (y0[keep] + y1[keep])).astype(np.int64)
-    zone = zone[keep]
-    del x0, x1, y0, y1, s, keep
-    col_f = np.floor(mx)
-    a = dy * (1.0 - (mx - col_f))  # part of the piece's Δy counted in its own cell
-    col = col_f.astype(np.int64)
-    del mx, col_f
+    dy, a, row, col, zone = _pieces(x0, y0, x1, y1, zone)
+    del x0, x1, y0, y1, s
     empty_i = np.zeros(0, dtype=np.int32)
     if len(dy) == 0:
         return Coverage(empty_i, empty_i, empty_i, np.zeros(0), empty_i, empty_i, empty_i, empty_i, np.zeros(0))
@@ -296,18 +387,6 @@ def _coverage_batch(x0, y0, x1, y1, zone, transform, shape, tick) -> Coverage:
     # boundary cells
     inside = (urow >= 0) & (urow < height) & (ucol >= 0) & (ucol < width) & (frac > 1e-12)
     cells = (urow[inside], ucol[inside], uzone[inside], np.minimum(frac[inside], 1.0))
-    # runs of untouched cells between consecutive boundary cells of a (row, zone) group
-    nxt_same = np.zeros(len(group), dtype=bool)
-    np.logical_not(gfirst[1:], out=nxt_same[:-1])
-    i = np.nonzero(nxt_same & (np.abs(run_val) > _FLOAT_EPS))[0]
-    rv = run_val[i]
-    rc0 = np.clip(ucol[i] + 1, 0, width)
-    rc1 = np.clip(ucol[i + 1], 0, width)
-    rr = urow[i]
-    ok = np.nonzero((rc1 > rc0) & (rr >= 0) & (rr < height))[0]
-    rv = rv[ok]
-    rvr = np.round(rv)
-    rv = np.where(np.abs(rv - rvr) < 1e-6, rvr, rv)
-    runs = (rr[ok], rc0[ok], rc1[ok], uzone[i][ok], rv)
+    runs = _runs(urow, ucol, uzone, gfirst, run_val, height, width)
     tick("runs")
     return Coverage(*cells, *runs, presorted=True)

@@ -24,20 +24,31 @@ from .._errors import (
     InvalidPopulationError,
     MissingColumnError,
     MissingCRSError,
+    RasterValueWarning,
     UnsupportedFormatError,
 )
 from .._validate import located
 from .accumulate import ZoneStats
 from .coverage import compute_coverage
 from .raster import open_raster
-from .strips import strips, valid_mask
-from .zones import densify_length
+from .strips import fill_warning, fills_found, strips, valid_mask
+from .zones import densify_length, polygon_zones, repair_zones
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["population_within"]
+__all__ = ["population_within", "zone_labels"]
+
+
+def zone_labels(zones: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, labels) of zones: ``code`` (else the index) for reports, "code name" for messages."""
+    if hasattr(zones, "columns") and "code" in zones.columns:
+        codes = zones["code"].astype(str)
+        labels = codes + " " + zones["name"].astype(str) if "name" in zones.columns else codes
+        return codes.to_numpy(dtype=object), labels.to_numpy(dtype=object)
+    codes = np.array([str(i) for i in zones.index], dtype=object)
+    return codes, codes
 
 
 def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, *, column: str = "population",
@@ -53,6 +64,8 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
         containment. *Polygons* with ``column``: split by the share of their area inside each zone.
         *Raster* of people per cell: summed with exact coverage fractions (nodata cells count 0).
         Vector layers are reprojected to the zones' CRS; zones are reprojected to a raster's CRS.
+        Invalid zones (bow-ties) are repaired with ``make_valid`` and warned about; zones without geometry
+        get 0 people and are warned about; line or point zones are a :class:`ZoneGeometryError`.
     column : str
         Population column of a vector layer.
     raster_crs : optional
@@ -64,9 +77,12 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
     -------
     pandas.Series
         People per zone (float), indexed like ``zones``, named ``column``. ``attrs["report"]``:
-        ``population_total`` (all people of the input), ``population_outside`` (points/polygons: located
-        people in no zone), ``method`` ("points", "areal_weighting", "points+areal_weighting" or "raster") and, when some rows have no
-        coordinates, ``population_unlocated`` and ``population_unlocated_rows`` (codes, else positions).
+        ``population_total`` (all people of the input), ``population_outside`` (located people, or people in
+        valid raster cells, in no zone), ``method`` ("points", "areal_weighting", "points+areal_weighting" or
+        "raster") and, when some rows have no
+        coordinates, ``population_unlocated`` and ``population_unlocated_rows`` (codes, else positions);
+        ``repaired_codes``, ``empty_codes``, and for rasters ``no_valid_codes``, ``nodata_everywhere`` and
+        ``fill_values_as_nodata`` when they apply (each also warned about).
 
     Raises
     ------
@@ -76,6 +92,8 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
         Zones or population without a CRS (and, for a raster, no ``raster_crs``).
     RasterNotFoundError
         A raster path that does not exist or is not a raster.
+    ZoneGeometryError
+        Zones that are lines or points (no area).
     UnsupportedFormatError
         A layer with lines or geometry collections (a layer mixing points and polygons is counted part by
         part: points by containment, polygons by areal weighting).
@@ -97,8 +115,10 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
     geo = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
     if geo.crs is None:
         raise MissingCRSError("zones have no CRS; set it with zones.set_crs(...) (e.g. 'EPSG:4545')")
+    codes, labels = zone_labels(zones)
+    geo, zone_report = _usable_zones(geo, codes, labels)
     if _is_raster(population):
-        values, report = _from_raster(geo, population, raster_crs, band)
+        values, report = _from_raster(geo, population, raster_crs, band, codes, labels)
     elif hasattr(population, "geometry") or hasattr(population, "settlements"):
         values, report = _from_vector(geo, population, column)
     else:
@@ -108,8 +128,27 @@ def population_within(zones: gpd.GeoDataFrame | gpd.GeoSeries, population: Any, 
     import pandas as pd
 
     out = pd.Series(values, index=geo.index, name=column, dtype="float64")
-    out.attrs["report"] = report
+    out.attrs["report"] = {**report, **zone_report}
     return out
+
+
+def _usable_zones(geo, codes, labels):
+    """Zones repaired (make_valid, warned), reduced to polygons; zones without geometry warned (0 people)."""
+    import shapely
+
+    garr, report = repair_zones(geo.to_numpy(), codes, stacklevel=4)
+    del report["outside_codes"]
+    if not report["repaired_codes"]:
+        del report["repaired_codes"]
+    blank = shapely.is_missing(garr) | shapely.is_empty(garr)
+    if blank.any():
+        report["empty_codes"] = codes[blank].tolist()
+        listing = ", ".join(labels[blank][:20].tolist()) + (" ..." if blank.sum() > 20 else "")
+        warnings.warn(f"{int(blank.sum())} zone(s) have no geometry (missing or empty): 0 people for {listing} "
+                      f"(report['empty_codes'])", stacklevel=4)
+    garr = polygon_zones(garr, labels)
+    garr[blank] = shapely.Polygon()
+    return geo.__class__(garr, index=geo.index, crs=geo.crs), report
 
 
 def _is_raster(obj) -> bool:
@@ -122,8 +161,8 @@ def _is_raster(obj) -> bool:
 
 # ------------------------------------------------------------------------------------ raster
 
-def _from_raster(geo, population, raster_crs, band):
-    """Coverage-weighted sums of people per cell, streamed in strips."""
+def _from_raster(geo, population, raster_crs, band, codes, labels):
+    """Coverage-weighted sums of people per cell, streamed in strips; warns when zones get no valid cell."""
     import shapely
     from pyproj import CRS
     from rasterio.windows import Window
@@ -139,15 +178,45 @@ def _from_raster(geo, population, raster_crs, band):
         garr = np.where(present, garr, shapely.Polygon())
         cov = compute_coverage(garr, r.transform, r.shape)
         stats = ZoneStats(cov, len(garr))
-        total = 0.0
+        # the union of the zones: the people in no zone (zones may overlap, so Σ zones is not the covered total)
+        union = ZoneStats(compute_coverage([shapely.union_all(garr[present])], r.transform, r.shape), 1)
+        total, valid_cells, fills = 0.0, 0, {}
         nodata = r.nodata(band)
         for r0, r1 in strips(r.dataset):
-            data = np.asarray(r.read(band, window=Window(0, r0, r.shape[1], r1 - r0)), dtype=np.float64)
-            valid = valid_mask(data, nodata)
+            raw = np.asarray(r.read(band, window=Window(0, r0, r.shape[1], r1 - r0)))
+            valid = valid_mask(raw, nodata)
+            for v, c in fills_found(raw, nodata).items():
+                fills[v] = fills.get(v, 0) + c
+            data = raw.astype(np.float64)
             ok = np.isfinite(data) if valid is None else valid & np.isfinite(data)
             total += float(data[ok].sum())
+            valid_cells += int(ok.sum())
             stats.add(r0, data, ok)
-    return stats.sum, {"population_total": total, "method": "raster"}
+            union.add(r0, data, ok)
+        report = {"population_total": total, "population_outside": max(total - float(union.sum[0]), 0.0),
+                  "method": "raster"}
+        _warn_raster(report, r.name, fills, valid_cells, stats.count, present, codes, labels)
+    return stats.sum, report
+
+
+def _warn_raster(report, name, fills, valid_cells, counted, present, codes, labels):
+    """Fill values read as nodata; a raster with no valid cell; zones without any valid cell (all in ``report``)."""
+    name = name if name.startswith("population raster") else f"population raster {name}"
+    if fills:
+        report["fill_values_as_nodata"] = fills
+        warnings.warn(fill_warning(name, fills), RasterValueWarning, stacklevel=5)
+    if valid_cells == 0:
+        report["nodata_everywhere"] = True
+        warnings.warn(f"{name} has no valid cell (nodata everywhere): every zone gets 0 people; "
+                      f"check the file and its nodata value", RasterValueWarning, stacklevel=5)
+        return
+    empty = present & (counted <= 0)
+    if empty.any():
+        report["no_valid_codes"] = codes[empty].tolist()
+        listing = ", ".join(labels[empty][:20].tolist()) + (" ..." if empty.sum() > 20 else "")
+        warnings.warn(f"{int(empty.sum())} zone(s) cover no valid cell of {name} (outside it, "
+                      f"or only on nodata): 0 people for {listing}; check that raster and zones overlap "
+                      f"(report['no_valid_codes'])", RasterValueWarning, stacklevel=5)
 
 
 # ------------------------------------------------------------------------------------ vectors

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,10 +31,10 @@ def check_north_up(transform: Any, name: str) -> None:
     """Raise UnsupportedGridError unless ``transform`` is axis-aligned (no rotation or shear).
 
     >>> from affine import Affine
-    >>> check_north_up(Affine(1, 0.5, 0, 0, -1, 0), "pop.tif")
+    >>> check_north_up(Affine(1, 0.5, 0, 0, -1, 0), "pop.tif")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    bazhong_geo._errors.UnsupportedGridError: raster pop.tif: transform (1.0, 0.5, 0.0, 0.0, -1.0, 0.0) is rotated or sheared; warp it to a north-up grid (gdalwarp) first
+    bazhong_geo._errors.UnsupportedGridError: raster pop.tif: transform (1.0, 0.5, ...) is rotated or sheared; warp...
     """
     if transform.b != 0 or transform.d != 0:
         raise UnsupportedGridError(
@@ -137,7 +138,8 @@ def open_raster(source: Any, *, crs: Any = None, what: str = "raster", north_up:
     what : str
         What the raster is (e.g. "population raster"), used in messages.
     north_up : bool
-        Refuse rotated or sheared transforms (the default; the coverage engine itself accepts them).
+        Refuse rotated or sheared transforms (the default; the coverage engine itself accepts them for
+        projected grids; a rotated longitude/latitude grid is always refused, naming the raster).
     crs_arg : str or None
         Name of the caller's argument that gives ``crs`` (named in the missing-CRS message); None when the
         caller has no such argument.
@@ -153,15 +155,16 @@ def open_raster(source: Any, *, crs: Any = None, what: str = "raster", north_up:
     MissingCRSError
         The raster has no CRS and ``crs`` is not given.
     UnsupportedGridError
-        A rotated or sheared transform (with ``north_up``), or an array that is not 2-D.
+        A rotated or sheared transform (with ``north_up``, or on a longitude/latitude grid), or an array that
+        is not 2-D.
     """
     if isinstance(source, (str, os.PathLike)):
         import rasterio
         from rasterio.errors import RasterioIOError
 
         name = os.fspath(source)
-        if not os.path.exists(name):
-            raise RasterNotFoundError(f"{what}: file {name!r} does not exist; check the path")
+        if not Path(name).exists():
+            raise RasterNotFoundError(f"{what}: no such file {name!r} (it does not exist); check the path")
         try:
             ds = rasterio.open(name)
         except RasterioIOError as exc:
@@ -193,7 +196,7 @@ def _checked(ds, name, crs, what, north_up, crs_arg) -> Raster:
         raise MissingCRSError(
             f"{what} {name}: no CRS given (coordinate reference system); {how} (e.g. 'EPSG:4326' for "
             f"longitude/latitude, 'ESRI:54009' for GHSL Mollweide, 'EPSG:4545' for the work CRS)")
-    if north_up:
-        check_north_up(ds.transform, name)
     rcrs = CRS.from_user_input(crs) if crs is not None else _pyproj_crs(ds.crs)
+    if north_up or rcrs.is_geographic:  # true cell areas of a longitude/latitude grid need it north-up
+        check_north_up(ds.transform, name)
     return Raster(ds, rcrs, name)

@@ -23,11 +23,15 @@ from numpy.typing import ArrayLike
 from .. import settings
 
 __all__ = [
+    "FILL_VALUES",
     "PREFETCH_BYTES",
     "BitPrefix",
     "StripSummary",
     "as_dtype_values",
     "class_mask",
+    "fill_mask",
+    "fill_warning",
+    "fills_found",
     "stream_summaries",
     "strips",
     "valid_mask",
@@ -46,19 +50,78 @@ def strips(ds: Any, max_cells: int | None = None) -> list[tuple[int, int]]:
 
 
 def as_dtype_values(values: ArrayLike, dtype: np.dtype) -> np.ndarray:
-    """Values representable in an integer ``dtype``, cast to it (comparisons then stay in that dtype)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
+    """Values representable in an integer ``dtype``, cast to it (comparisons then stay in that dtype).
+
+    Integer values are compared as integers, never through float64 (which cannot tell 2**53 + 1 from 2**53).
+
+    >>> as_dtype_values([2**53 + 1, -1], np.dtype("int64")).tolist()
+    [9007199254740993, -1]
+    >>> as_dtype_values([2.0, 0.5], np.dtype("int64")).tolist()
+    [2]
+    >>> as_dtype_values([300, 7], np.dtype("uint8")).tolist()
+    [7]
+    """
+    dtype = np.dtype(dtype)
+    raw = np.asarray(values).ravel()
     if dtype.kind not in "ui":
-        return values.astype(dtype)
+        return raw.astype(np.float64).astype(dtype)
     info = np.iinfo(dtype)
-    ok = (values == np.round(values)) & (values >= info.min) & (values <= info.max)
-    return values[ok].astype(dtype)
+    if raw.dtype.kind in "ui" or raw.dtype == object:
+        ints = [int(v) for v in raw if float(v) == int(v)] if raw.dtype == object else [int(v) for v in raw]
+        return np.array([v for v in ints if info.min <= v <= info.max], dtype=dtype)
+    raw = raw.astype(np.float64)
+    ok = (raw == np.round(raw)) & (raw >= info.min) & (raw <= info.max)
+    return raw[ok].astype(dtype)
 
 
-def valid_mask(data: np.ndarray, nodata: float | None) -> np.ndarray | None:
-    """Boolean mask of the cells that are not nodata (and not NaN in float data); None when every cell is valid."""
-    if nodata is None:
+FILL_VALUES = {"f": (-9999.0,), "i": (-9999,), "u2": (65535,), "u4": (4294967295,), "i2": (-32768, -9999)}
+"""Typical fill values of rasters written without a nodata value: -9999 (any signed type), -3.4e38 and below
+(float: the float32 lowest value GDAL tools write), 65535 (uint16), 4294967295 (uint32), -32768 (int16, SRTM
+voids). When a raster declares no nodata, cells holding these are read as nodata and warned about
+(:class:`bazhong_geo._errors.RasterValueWarning`); a raster that declares its nodata is read as declared."""
+
+
+def fill_mask(data: np.ndarray, keep: ArrayLike | None = None) -> np.ndarray | None:
+    """Cells holding a typical fill value (:data:`FILL_VALUES`) of ``data``'s dtype; None when the dtype has none.
+
+    ``keep``: values that are meant (e.g. the classes of a built-up rule) and never read as fills.
+
+    >>> fill_mask(np.array([1.0, -9999.0, -3.4028235e38])).tolist()
+    [False, True, True]
+    >>> fill_mask(np.array([65535, 3], dtype="uint16")).tolist()
+    [True, False]
+    """
+    dt = data.dtype
+    key = f"{dt.kind}{dt.itemsize}"
+    values = FILL_VALUES.get(key, FILL_VALUES.get(dt.kind, ())) if dt.kind in "iu" else FILL_VALUES["f"]
+    if dt.kind not in "iuf" or (dt.kind == "u" and key not in FILL_VALUES):
         return None
+    if keep is not None:
+        kept = set(np.asarray(keep).ravel().tolist())
+        values = tuple(v for v in values if v not in kept)
+    mask = np.zeros(data.shape, dtype=bool)
+    for v in values:
+        mask |= data == v
+    if dt.kind == "f":
+        mask |= data <= -1e38
+    return mask
+
+
+def valid_mask(data: np.ndarray, nodata: float | None, keep: ArrayLike | None = None) -> np.ndarray | None:
+    """Boolean mask of the cells that hold data; None when every cell is valid.
+
+    Not valid: cells equal to ``nodata``, NaN in float data (whether or not a nodata value is set), and,
+    when ``nodata`` is None, the typical fill values of :func:`fill_mask` (except the ``keep`` values).
+
+    >>> valid_mask(np.array([1.0, np.nan, -9999.0]), None).tolist()
+    [True, False, False]
+    """
+    if nodata is None:
+        fills = fill_mask(data, keep)
+        valid = None if fills is None else ~fills
+        if data.dtype.kind == "f":
+            valid = ~np.isnan(data) if valid is None else valid & ~np.isnan(data)
+        return None if valid is None or valid.all() else valid
     if np.isnan(nodata):
         return ~np.isnan(data) if data.dtype.kind == "f" else None
     nd = as_dtype_values([nodata], data.dtype)
@@ -68,6 +131,28 @@ def valid_mask(data: np.ndarray, nodata: float | None) -> np.ndarray | None:
     if data.dtype.kind == "f":
         valid &= ~np.isnan(data)
     return valid
+
+
+def fills_found(data: np.ndarray, nodata: float | None, keep: ArrayLike | None = None) -> dict:
+    """{fill value: cells} of the typical fill values in ``data`` when ``nodata`` is None (else {})."""
+    if nodata is not None:
+        return {}
+    fills = fill_mask(data, keep)
+    if fills is None or not fills.any():
+        return {}
+    vals, counts = np.unique(data[fills], return_counts=True)
+    return {float(v) if data.dtype.kind == "f" else int(v): int(c) for v, c in zip(vals, counts, strict=False)}
+
+
+def fill_warning(name: str, fills: dict) -> str:
+    """The message for fill values read as nodata in raster ``name`` (empty when there are none)."""
+    if not fills:
+        return ""
+    listing = ", ".join(f"{v:g}: {c} cells" if isinstance(v, float) else f"{v}: {c} cells" for v, c in fills.items())
+    first = next(iter(fills))
+    return (f"raster {name} declares no nodata value but holds typical fill values ({listing}); they were read as "
+            f"nodata. If they are real values, or to silence this, set the nodata in the file (gdal_edit.py "
+            f"-a_nodata {first:g} {name})")
 
 
 def _popcount(words):
@@ -125,17 +210,18 @@ class StripSummary:
     of the cell values (8 bytes per cell) and packed bits of valid cells.
     """
 
-    __slots__ = ("bits", "csum", "h", "nbytes", "r0", "valid", "vmax", "vmin", "w")
+    __slots__ = ("bits", "csum", "fills", "h", "nbytes", "r0", "valid", "vmax", "vmin", "w")
 
     def __init__(self, r0, data, classes, nodata):
         self.r0, (self.h, self.w) = r0, data.shape
         flat = data.ravel()
-        valid = valid_mask(flat, nodata)
+        valid = valid_mask(flat, nodata, keep=classes)
+        self.fills = fills_found(flat, nodata, keep=classes) if valid is not None else {}
         self.bits = self.csum = None
         self.vmin, self.vmax = np.inf, -np.inf
         if classes is not None:
             v = class_mask(flat, classes)
-            if valid is not None and nodata is not None and np.isin(nodata, classes):
+            if valid is not None:
                 v &= valid
             self.bits = BitPrefix(v)
             self.nbytes = self.bits.words.nbytes + self.bits.cum.nbytes
@@ -187,7 +273,7 @@ def stream_summaries(ds: Any, classes: ArrayLike | None, band: int, progress: bo
                     data = ds.read(band, window=Window(0, r0, ds.width, r1 - r0))
                     q.put(StripSummary(r0, data, classes, nodata))
                     del data
-        except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which re-raises it)
+        except BaseException as exc:
             q.put(exc)
         q.put(None)
 

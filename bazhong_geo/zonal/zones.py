@@ -1,4 +1,4 @@
-"""Zones on a raster grid: exact coverage fractions and true areas, computed once and reused on every raster of the grid.
+"""Zones on a raster grid: exact coverage fractions and true areas, computed once, reused on every raster of the grid.
 
 :func:`zone_coverage` reprojects the zones to the raster's CRS (edges densified to about one vertex per cell),
 computes the exact coverage of every cell (:mod:`.coverage`) and weights it by the cell's true area
@@ -20,7 +20,9 @@ from .._errors import (
     GridMismatchError,
     MissingColumnError,
     MissingCRSError,
+    ZoneGeometryError,
 )
+from ..geodesy import polygonal
 from .areas import CellArea, area_km2
 from .coverage import Coverage, compute_coverage
 from .raster import open_raster
@@ -28,7 +30,17 @@ from .raster import open_raster
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-__all__ = ["ZoneCoverage", "densify_length", "zone_coverage", "zones_frame"]
+__all__ = [
+    "GEOMETRY_NAMES",
+    "ZoneCoverage",
+    "clipped_to_grid",
+    "densify_length",
+    "in_raster_crs",
+    "polygon_zones",
+    "repair_zones",
+    "zone_coverage",
+    "zones_frame",
+]
 
 
 def zones_frame(zones: gpd.GeoDataFrame | gpd.GeoSeries, id_col: str) -> gpd.GeoDataFrame:
@@ -44,6 +56,41 @@ def zones_frame(zones: gpd.GeoDataFrame | gpd.GeoSeries, id_col: str) -> gpd.Geo
     if zones.crs is None:
         raise MissingCRSError("zones has no CRS; set it with zones.set_crs(...) (e.g. 'EPSG:4545')")
     return zones
+
+
+GEOMETRY_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                  6: "MultiPolygon", 7: "GeometryCollection"}
+"""shapely geometry type ids and their names (for messages)."""
+
+
+def polygon_zones(geoms: np.ndarray, codes: np.ndarray, what: str = "zones") -> np.ndarray:
+    """Zone geometries reduced to their polygons (all of them, also inside nested collections).
+
+    A zone with lines or points only has no area: :class:`ZoneGeometryError` names those zones by code;
+    lines and points inside a collection that also holds polygons are left out (they cover no cell).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> line = shapely.LineString([(0, 0), (1, 1)])
+    >>> polygon_zones(np.array([line], dtype=object), np.array(["R1"]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bazhong_geo._errors.ZoneGeometryError: zones R1 (LineString) have no area: ... buffer the lines first ...
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    out = polygonal(geoms)
+    flat = ~blank & shapely.is_empty(out)
+    if flat.any():
+        kinds = sorted(set(shapely.get_type_id(geoms[flat]).tolist()))
+        names = ", ".join(GEOMETRY_NAMES.get(k, str(k)) for k in kinds)
+        listing = ", ".join(codes[flat][:20].tolist()) + (" ..." if flat.sum() > 20 else "")
+        raise ZoneGeometryError(
+            f"{what} {listing} ({names}) have no area: areas, shares and people per zone need polygons; buffer "
+            f"the lines first (e.g. zones.buffer(50)), or use bazhong_geo.zonal.zonal_stats, which weights the "
+            f"cells along a line by the length inside them")
+    return out
 
 
 def densify_length(zcrs: Any, rcrs: Any, transform: Any) -> float:
@@ -136,11 +183,12 @@ def zone_coverage(raster: Any, zones: gpd.GeoDataFrame | gpd.GeoSeries, *, id_co
     zones = zones_frame(zones, id_col)
     rcrs, transform, shape = _grid_of(raster, raster_crs)
     codes = zones[id_col].astype(str).to_numpy()
-    geoms, report = _repaired(zones.geometry.to_numpy(), codes)
+    geoms, report = repair_zones(zones.geometry.to_numpy(), codes)
+    geoms = polygon_zones(geoms, codes)
     gs0 = zones.geometry.__class__(geoms, crs=zones.crs)
-    garr = _in_raster_crs(gs0, codes, rcrs, transform)
+    garr = in_raster_crs(gs0, codes, rcrs, transform)
     gbounds = shapely.bounds(garr)  # of the whole zones, before any clipping
-    cov = compute_coverage(_clipped_to_grid(garr, gbounds, transform, shape), transform, shape)
+    cov = compute_coverage(clipped_to_grid(garr, gbounds, transform, shape), transform, shape)
     area = CellArea(rcrs, transform, shape)
     cell_wa = area.at(cov.cell_row, cov.cell_col)
     cell_wa *= cov.cell_frac  # m² of the cell inside the zone
@@ -177,19 +225,38 @@ def _grid_of(raster, raster_crs):
         return r.crs, r.transform, r.shape
 
 
-def _repaired(geoms, codes):
-    """Geometries with the invalid ones repaired by make_valid (warned about), and the report naming them."""
+def repair_zones(geoms: np.ndarray, codes: np.ndarray, *, stacklevel: int = 3) -> tuple[np.ndarray, dict]:
+    """Zone geometries with the invalid ones (bow-ties, self-intersections) repaired, and a report naming them.
+
+    Repaired by ``make_valid`` (method "structure": a bow-tie becomes its two triangles) and warned about;
+    an invalid zone is never used as is (its coverage would silently under-count).
+
+    Returns
+    -------
+    (geometries, report)
+        ``report``: ``outside_codes`` (empty here, filled by the caller) and ``repaired_codes``.
+
+    Examples
+    --------
+    >>> import shapely, warnings
+    >>> bow = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     fixed, rep = repair_zones(np.array([bow], dtype=object), np.array(["Z1"]))
+    >>> fixed[0].area, rep["repaired_codes"]
+    (2.0, ['Z1'])
+    """
     bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     report = {"outside_codes": [], "repaired_codes": sorted(codes[bad].tolist())}
     if bad.any():
         geoms = geoms.copy()
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
         warnings.warn(f"repaired {int(bad.sum())} invalid zone geometries with make_valid: "
-                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=3)
+                      f"{', '.join(report['repaired_codes'][:20])}", stacklevel=stacklevel)
     return geoms, report
 
 
-def _in_raster_crs(gs, codes, rcrs, transform):
+def in_raster_crs(gs: gpd.GeoSeries, codes: np.ndarray, rcrs: Any, transform: Any) -> np.ndarray:
     """Zone geometries in the raster's CRS (edges densified to about a vertex per cell); unprojectable is an error."""
     from pyproj import CRS
 
@@ -206,7 +273,7 @@ def _in_raster_crs(gs, codes, rcrs, transform):
     return garr
 
 
-def _clipped_to_grid(garr, gbounds, transform, shape):
+def clipped_to_grid(garr: np.ndarray, gbounds: np.ndarray, transform: Any, shape: tuple[int, int]) -> np.ndarray:
     """Zones reaching beyond the grid clipped to its bounds plus 2 cells (no covered cell changes)."""
     if transform.b != 0 or transform.d != 0:
         return garr
