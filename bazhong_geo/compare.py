@@ -30,9 +30,8 @@ import numpy as np
 import pandas as pd
 
 from . import maps, trajectory
-from ._errors import BazhongGeoError
+from ._errors import BazhongGeoError, UnknownRegionError
 from .regions import cnmaps, info, tables
-from .regions.tables import UnknownRegionError
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
@@ -129,7 +128,7 @@ def peer_table(level: str, *, cache: bool = True) -> pd.DataFrame:
         raise ValueError(f"unknown level {level!r}")
     out = _shares(out)
     out["level"] = level
-    provinces = dict(zip(tables.provinces()["code"], tables.provinces()["name"]))
+    provinces = dict(zip(tables.provinces()["code"], tables.provinces()["name"], strict=True))
     out["province"] = out["province_code"].map(provinces).fillna("")
     areas = cnmaps.national_areas(cache=cache).set_index("code")["area_km2"]
     out["area_km2"] = out["code"].map(areas)
@@ -276,7 +275,7 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
     >>> len(fig.axes[0].patches)
     4
     """
-    import matplotlib
+    import matplotlib as mpl
     import matplotlib.pyplot as plt
 
     family, _ = trajectory.find_cjk_font(warn=lang == "zh") if cjk and lang == "zh" else (None, None)
@@ -284,14 +283,14 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
     text = LABELS[lang]
     rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "axes.unicode_minus": False,
           "svg.hashsalt": "bazhong_geo", "svg.fonttype": "path"}
-    with matplotlib.rc_context(rc):
+    with mpl.rc_context(rc):
         n = len(table)
         fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * n), dpi=110)
         y = np.arange(n)[::-1]
         ax.barh(y + 0.2, table["urbanization_rate"].to_numpy() * 100, height=0.38, color="#2166ac", label=text["nbs"])
         ax.barh(y - 0.2, table["ghsl_urban_share"].to_numpy() * 100, height=0.38, color="#f4a582", label=text["ghsl"])
         ax.set_yticks(y, [_label(r, lang) for _, r in table.iterrows()], fontsize=8)
-        for tick, role in zip(ax.get_yticklabels(), table["role"]):
+        for tick, role in zip(ax.get_yticklabels(), table["role"], strict=True):
             tick.set_fontweight("bold" if role == "region" else "normal")
         ax.set_ylim(-0.7, n - 0.3)
         ax.set_xlim(0, 100)

