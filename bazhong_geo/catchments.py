@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import resources, zonal
+from . import resources, settings, zonal
 from ._errors import (
     DuplicateLocationError,
     EmptyInputError,
@@ -16,7 +16,7 @@ from ._errors import (
 from ._validate import located as _located
 from ._validate import region_geometry
 
-WORK_EPSG = 4545
+WORK_EPSG = int(settings.WORK_CRS.removeprefix("EPSG:"))
 
 
 # ----------------------------------------------------------------------------------------------- helpers

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import resources
+from . import resources, settings
 from ._errors import (
     EmptyInputError,
     InvalidSpeedError,
@@ -17,7 +17,7 @@ from ._errors import (
 )
 from ._validate import located
 
-WORK_EPSG = 4545
+WORK_EPSG = int(settings.WORK_CRS.removeprefix("EPSG:"))
 """EPSG code of the work CRS (CGCS2000 3-degree Gauss-Krüger, central meridian 108°E)."""
 
 DEFAULT_WALK_KMH = 4.5

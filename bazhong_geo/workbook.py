@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import columns, writers
+from . import columns, settings, writers
 from ._errors import RegisterMergeError, UnknownCoordinateSystemError
 from .resources import data_file
 from .crs import transform_coords, web_system
@@ -64,7 +64,7 @@ WORKBOOK_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 )
 """(key, Chinese label, pre-filled) of each column of the register sheet; the header cell is "label\\nkey"."""
 
-COORDINATE_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09", "EPSG:4545", "EPSG:4524")
+COORDINATE_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09", settings.WORK_CRS, "EPSG:4524")
 """Coordinate systems offered in the workbook's dropdown (any EPSG code may be typed)."""
 
 DESIGNATIONS = ("全国重点镇", "省级重点镇", "市级重点镇", "重点镇", "全国特色小镇", "省级特色小镇", "市级特色镇", "中心镇",

