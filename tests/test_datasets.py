@@ -161,3 +161,42 @@ def test_county_seat_catchments_respecting_counties_cover_the_prefecture(region)
     for code in ("511921", "511922", "511923"):
         assert v.loc[code, "area_km2"] == pytest.approx(county_km2[code], rel=1e-6)
     assert v["area_km2"].sum() == pytest.approx(bg.area_km2(region.prefecture).iloc[0], rel=1e-9)
+
+
+def test_load_bazhong_is_the_generic_region_plus_bazhongs_own_data(region):
+    """load_bazhong() = load_region("511900") (same polygons, facts, mismatches) + Bazhong's register and census."""
+    from bazhong_geo.region import BAZHONG
+    from bazhong_geo.regions import Region
+
+    generic = bg.load_region("511900")
+    assert type(region) is Region and type(generic) is Region
+    assert region.info is BAZHONG and generic.info is BAZHONG
+    assert region.boundaries[["code", "name", "level"]].equals(generic.boundaries[["code", "name", "level"]])
+    assert region.boundaries.geometry.geom_equals_exact(generic.boundaries.geometry, tolerance=0).all()
+    assert region.county_names == generic.county_names == {c: n[0] for c, n in BAZHONG.counties.items()}
+    assert region.mismatches.values.tolist() == generic.mismatches.values.tolist()
+    assert region.mismatches["code"].tolist() == ["511971"]              # the development zone: census only
+    # Bazhong's own layers: the register has villages, designations and populations; the generic one has none
+    assert (region.settlements["tier"] == "village").sum() == 1809
+    assert (generic.settlements["tier"] == "village").sum() == 0
+    assert region.settlements["designations"].notna().any() and generic.settlements["population"].isna().all()
+    assert region.census["resident_population"].sum() == generic.census["resident_population"].sum() == 2_712_894
+    central = region.settlements.set_index("code").loc["511900"]
+    assert central["county_codes"] == ";".join(BAZHONG.central_city_polygon_members)
+
+
+def test_a_region_takes_its_facts_from_its_info():
+    """Nothing of Region is wired to Bazhong: names, counties and the own polygon come from ``info``."""
+    from bazhong_geo.region import RegionInfo
+    from bazhong_geo.regions import Region
+
+    info = RegionInfo(code="990100", name="甲市", name_en="Jia", level="prefecture",
+                      counties={"990101": ("乙区", "Yi"), "990102": ("丙县", "Bing")}, work_crs="EPSG:4544")
+    counties = gpd.GeoDataFrame({"code": ["990101", "990102"], "name": ["乙区", "丙县"], "level": ["county"] * 2},
+                                geometry=[box(0, 0, 1000, 1000), box(1000, 0, 3000, 1000)], crs="EPSG:4544")
+    r = Region(info=info, boundaries=counties, settlements=counties.iloc[0:0], census=counties.iloc[0:0],
+               provenance=counties.iloc[0:0])
+    assert r.name == "甲市" and r.county_names == {"990101": "乙区", "990102": "丙县"}
+    own = r.prefecture
+    assert own["code"].tolist() == ["990100"] and own.geometry.iloc[0].area == pytest.approx(3_000_000)
+    assert repr(r).startswith("Region(甲市: 2 boundaries")

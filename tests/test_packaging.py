@@ -32,6 +32,40 @@ def test_nothing_reads_outside_the_repository():
         "\n".join(offenders)
 
 
+def _untracked(*tops: str) -> list[str]:
+    """Files under ``tops`` that git does not track (untracked or ignored): a fresh clone would not have them."""
+    out = subprocess.run(["git", "-C", str(REPO), "ls-files", "--others", "--", *tops], capture_output=True,
+                         text=True, timeout=60, check=True)
+    junk = ("__pycache__", ".pytest_cache", ".ipynb_checkpoints", ".ruff_cache")
+    return [f for f in out.stdout.splitlines() if not any(j in f for j in junk) and not f.endswith(".pyc")]
+
+
+def _tracked(top: str) -> set[str]:
+    out = subprocess.run(["git", "-C", str(REPO), "ls-files", "--", top], capture_output=True, text=True, timeout=60,
+                         check=True)
+    return set(out.stdout.splitlines())
+
+
+def test_a_fresh_clone_has_every_file_the_suite_reads():
+    """A fresh clone holds what git tracks: the package, tests, notebooks and tools read no file that only exists
+    in this working copy (untracked or ignored), and every table the package names is committed."""
+    assert _untracked(*SCANNED) == [], "files only in this working copy (commit them with their provenance)"
+    tracked = _tracked("bazhong_geo/data")
+    named = set()
+    for path in (REPO / "bazhong_geo").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.relative_to(REPO).as_posix() == "bazhong_geo/regions/tables.py":   # its tables live in data/china/
+            named |= {f"china/{n}" for n in re.findall(r"""(?:data_file|_read_csv)\(["']([^"']+)["']""", text)}
+        else:
+            named |= set(re.findall(r"""data_file\(["']([^"']+)["']\)""", text))
+    named |= set(resources.EDITABLE)
+    missing = [rel for rel in sorted(named)
+               if f"bazhong_geo/data/{rel}" not in tracked and not any(t.startswith(f"bazhong_geo/data/{rel}/")
+                                                                       for t in tracked)]
+    assert {"settlements/register.csv", "china/streets.csv.gz", "china/PROVENANCE.md"} <= named   # the scan sees both
+    assert missing == [], f"tables the package reads but git does not track: {missing}"
+
+
 def test_guard_pattern_catches_the_old_spellings():
     bad = ['SHARED = REPO.parent / "shared" / "data"', 'Path("../shared/data/bazhong")',
            'Path(__file__).resolve().parents[2] / "shared" / "x.csv"', 'open("/work/shared/data/x.csv")']
