@@ -103,7 +103,7 @@ def test_no_import_cycles():
         stack.append(node)
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                cycles.append(" -> ".join(stack[stack.index(dep):] + [dep]))
+                cycles.append(" -> ".join([*stack[stack.index(dep):], dep]))
             elif dep not in state:
                 dfs(dep, stack)
         stack.pop()
@@ -129,12 +129,9 @@ def test_no_private_names_imported_across_modules(path):
                          ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_sibling_modules_are_imported_at_the_top(path):
     tree = _tree(path)
-    inner = []
-    for func in ast.walk(tree):
-        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for node in ast.walk(func):
-                if isinstance(node, ast.ImportFrom) and node.level:
-                    inner.append(f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import ...")
+    inner = [f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import ..."
+             for func in ast.walk(tree) if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for node in ast.walk(func) if isinstance(node, ast.ImportFrom) and node.level]
     assert not inner, f"{path.name} imports package modules inside functions: {inner}"
 
 
@@ -170,13 +167,13 @@ def test_the_work_crs_is_defined_once():
     """
     places = []
     for path in SOURCES:
-        for node in _string_constants(_tree(path)):
-            if node.value.strip().upper() in ("EPSG:4545", "4545"):
-                places.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-        for node in ast.walk(_tree(path)):
-            if isinstance(node, ast.Constant) and type(node.value) is int and node.value == 4545:
-                places.append(f"{path.relative_to(PACKAGE)}:{node.lineno} (a number)")
-    assert len(places) == 1 and places[0].startswith("settings.py:"), places
+        tree = _tree(path)
+        places += [f"{path.relative_to(PACKAGE)}:{node.lineno}" for node in _string_constants(tree)
+                   if node.value.strip().upper() in ("EPSG:4545", "4545")]
+        places += [f"{path.relative_to(PACKAGE)}:{node.lineno} (a number)" for node in ast.walk(tree)
+                   if isinstance(node, ast.Constant) and type(node.value) is int and node.value == 4545]
+    assert len(places) == 1, places
+    assert places[0].startswith("settings.py:"), places
 
 
 def test_the_work_crs_check_catches_copies(tmp_path):
@@ -281,9 +278,9 @@ def test_the_public_face_is_complete_and_lazy():
 
 def test_exactextract_is_a_test_time_peer_only():
     users = [str(p.relative_to(PACKAGE)) for p in SOURCES
-             if any(isinstance(n, (ast.Import, ast.ImportFrom))
-                    and any("exactextract" in (a.name or "") for a in n.names)
-                    or isinstance(n, ast.ImportFrom) and (n.module or "").startswith("exactextract")
+             if any((isinstance(n, (ast.Import, ast.ImportFrom))
+                    and any("exactextract" in (a.name or "") for a in n.names))
+                    or (isinstance(n, ast.ImportFrom) and (n.module or "").startswith("exactextract"))
                     for n in ast.walk(_tree(p)))]
     assert not users, users
 
