@@ -53,7 +53,7 @@ def test_register_columns_and_unique_codes(register):
         header = fh.readline().rstrip("\n").split(",")
     assert header == REGISTER_COLUMNS
     codes = [r["code"] for r in register]
-    assert len(codes) == len(set(codes)) == 1 + 3 + 139 + 1809
+    assert len(codes) == len(set(codes)) == 2 + 3 + 139 + 1809     # 巴城 in two located parts
     assert codes == sorted(codes)
     assert {r["tier"] for r in register} <= set(TIER_ORDER)
 
@@ -85,7 +85,7 @@ def test_villages_committees(register):
 def test_parents_exist_and_are_higher(register, by_code):
     rank = {t: i for i, t in enumerate(TIER_ORDER)}
     roots = [r for r in register if not r["parent_code"]]
-    assert [r["code"] for r in roots] == ["511900"]
+    assert [(r["code"], r["kind"]) for r in roots] == [("511900", "central_city"), ("511903", "central_city_part")]
     for r in register:
         if not r["parent_code"]:
             continue
@@ -104,7 +104,10 @@ def test_central_city_and_county_towns(by_code):
     for code, name in [("511921", "通江县城"), ("511922", "南江县城"), ("511923", "平昌县城")]:
         t = by_code[code]
         assert (t["name"], t["tier"], t["parent_code"], t["county_code"]) == (name, "county_town", "511900", code)
-    assert "511902" not in by_code and "511903" not in by_code  # their seats are the central city
+    assert "511902" not in by_code  # its seat is the central city's point
+    part = by_code["511903"]        # 巴城 is a two-part city: the 恩阳 urban area is a located part of 511900
+    assert (part["tier"], part["kind"], part["parent_code"], part["population"]) == ("central_city",
+                                                                                     "central_city_part", "", "")
     assert by_code["511923"]["population"] == "293300"
     assert "LOW CONFIDENCE" in by_code["511923"]["population_source"]
     # townships of 巴州区 and 恩阳区 hang under the central city, the others under their county town
@@ -119,7 +122,8 @@ def test_seats_are_the_shared_points(by_code):
     with (SOURCES / "county_seats.csv").open(encoding="utf-8") as fh:
         seats = {r["code"]: r for r in csv.DictReader(fh)}
     assert float(by_code["511900"]["lon"]) == pytest.approx(float(seats["511902"]["seat_lon_wgs84"]), abs=1e-9)
-    for code in ("511921", "511922", "511923"):
+    assert float(by_code["511903"]["lon"]) == pytest.approx(float(seats["511903"]["seat_lon_wgs84"]), abs=1e-9)
+    for code in ("511903", "511921", "511922", "511923"):
         assert float(by_code[code]["lat"]) == pytest.approx(float(seats[code]["seat_lat_wgs84"]), abs=1e-9)
 
 

@@ -651,7 +651,7 @@ def test_report_cli_writes_its_files(tmp_path):
     bad = _write(tmp_path / "bad.csv", PLAN_HEAD + "a,甲,A,count,~,3,2020,2017,511900,d,s\n")
     res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "report", "--out", "rep2", "--plan", str(bad)],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 2 and "PlanFormatError" in res.stderr and "line 2" in res.stderr
+    assert res.returncode == 1 and "PlanFormatError" in res.stderr and "line 2" in res.stderr   # a data error
     res = subprocess.run([sys.executable, "-m", "bazhong_geo.cli", "report", "--out", "rep3", "--as-of", "2016"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "PlanYearError" in res.stderr and "baseline year 2017" in res.stderr

@@ -21,7 +21,7 @@ from bazhong_geo.workbook import (
     write_collection_workbook,
 )
 
-N_REGISTER = 1952          # rows of the embedded register (NBS 2023 codes of 巴中市 + 巴城 + 3 county towns)
+N_REGISTER = 1953          # rows of the embedded register (NBS 2023 codes of 巴中市 + 巴城 in two parts + 3 county towns)
 
 
 @pytest.fixture

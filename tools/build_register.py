@@ -560,6 +560,19 @@ def build(shared: Path) -> dict[str, str]:
         "lat": fmt_coord(float(seats["511902"]["seat_lat_wgs84"])),
         "coord_source": seat_src.format("巴州区"),
         "source": f"{FACTS}: 2018 plan four tiers, 巴城 = urban parts of 巴州区 + 恩阳区 (+ 经开区)",
+    }, {
+        # 巴城 is a two-part city: its 恩阳 urban area is a located part of 511900 (kind central_city_part), under the
+        # district's code as county towns are under theirs; like 511900 it has no parent (the central city is the top
+        # tier) and no population of its own (the 608,152 are 巴城's as a whole)
+        "code": "511903", "name": "巴城（恩阳城区）", "name_en": "Bacheng: Enyang urban area (part of the central city)",
+        "tier": "central_city", "parent_code": "", "county_code": "511903", "township_code": "",
+        "kind": "central_city_part", "population": "", "population_year": "", "population_kind": "",
+        "population_source": "", "designations": "",
+        "lon": fmt_coord(float(seats["511903"]["seat_lon_wgs84"])),
+        "lat": fmt_coord(float(seats["511903"]["seat_lat_wgs84"])),
+        "coord_source": seat_src.format("恩阳区"),
+        "source": f"{FACTS}: 巴城 = urban parts of 巴州区 + 恩阳区; this row is the 恩阳 part of 511900 (kind "
+                  f"central_city_part)",
     }]
     for code in COUNTY_TOWNS:
         name, stem = COUNTIES[code]
@@ -713,7 +726,7 @@ by code. `provenance.csv` lists origin, vintage, licence and attribution of ever
 | `tier` | `central_city`, `county_town`, `featured_town`, `town`, `village` (no `central_village` rows, see below) |
 | `parent_code` | next tier up: county towns and the townships of 巴州区/恩阳区 → `511900`; other townships → their county town; villages → their township |
 | `county_code`, `township_code` | 6-digit county; own township code for townships, the township for villages |
-| `kind` | `central_city`, `county_town`, `subdistrict`/`town`/`township` (NBS jiedao/zhen/xiang), `residents`/`villagers` (居民/村民委员会; NBS code suffix < 200 = residents') |
+| `kind` | `central_city`, `central_city_part` (the 恩阳 part of 巴城), `county_town`, `subdistrict`/`town`/`township` (NBS jiedao/zhen/xiang), `residents`/`villagers` (居民/村民委员会; NBS code suffix < 200 = residents') |
 | `population`, `population_year`, `population_kind`, `population_source` | only where a figure was stated and judged to be for the current unit (below); kind 户籍 (household-registered), 常住 (resident) or `unknown` exactly as the source said; empty = unknown |
 | `designations` | `;`-joined keys (`designations.csv`) |
 | `lon`, `lat` | WGS-84 degrees, only where a point is known (county seats, confident GeoNames matches); empty = unknown, never invented |
@@ -727,8 +740,9 @@ with a population, {located} rows with a point.
 - **Central city 巴城** (`511900`): the plan's central city is the urban parts of 巴州区 + 恩阳区 (+ the development zone, whose
   3 subdistricts 兴文/奇章/时新 sit under 巴州区 since the 2022 codes). Its point is the 巴州区 seat. The 恩阳区 seat
   ({en['seat_lon_wgs84']}, {en['seat_lat_wgs84']}, WGS-84) is a separate urban area of 巴城, {en_km:.1f} km south-west of
-  the 巴州 seat; it gets no row of its own (it is neither a county town nor a township) and no county_town rows exist for
-  511902/511903. Population 608,152 (2020) is the census population of the contiguous urban settlement (citypopulation.de
+  the 巴州 seat; it is a located part of 巴城: the row `511903` 巴城（恩阳城区） (tier `central_city`, kind
+  `central_city_part` = part of `511900`; no parent, as the central city is the top tier; no population of its own),
+  so catchments and distances to the central city start from both parts. No county_town rows exist for 511902/511903. Population 608,152 (2020) is the census population of the contiguous urban settlement (citypopulation.de
   via Wikipedia, FACTS.md); recorded as 常住 because census counts are resident counts by definition.
 - **County towns** 通江县城 511921, 南江县城 511922, 平昌县城 511923: points are the county seats. Only 平昌 has a figure:
   293,300 town residents from a local profile (FACTS.md, **low confidence**, year and kind not stated). It exceeds the
