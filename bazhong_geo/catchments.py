@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import resources, zonal
+from . import resources, settings, zonal
 from ._errors import (
     DuplicateLocationError,
     EmptyInputError,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-WORK_EPSG = 4545
+WORK_EPSG = int(settings.WORK_CRS.removeprefix("EPSG:"))
 
 
 # ----------------------------------------------------------------------------------------------- helpers

@@ -24,17 +24,18 @@ import argparse
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 import pandas as pd
 
-from . import maps, trajectory
-from ._errors import BazhongGeoError
+from . import atomic, maps, trajectory
+from ._errors import BazhongGeoError, UnknownRegionError
 from .regions import cnmaps, info, tables
-from .regions.tables import UnknownRegionError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable
+
     import folium
     from matplotlib.figure import Figure
 
@@ -60,8 +61,9 @@ COLUMNS = ["code", "name", "level", "role", "parent_code", "province_code", "pro
 
 def _aggregate(units: pd.DataFrame, key: str) -> pd.DataFrame:
     """Sum census units by ``key``: residents, urban residents, GHSL population and class populations."""
+    urban_shares = units[[f"ghsl_{c}_share" for c in URBAN_CLASSES]].sum(axis=1, min_count=1)
     work = units.assign(
-        ghsl_urban=units["ghsl_population"] * units[[f"ghsl_{c}_share" for c in URBAN_CLASSES]].sum(axis=1, min_count=1),
+        ghsl_urban=units["ghsl_population"] * urban_shares,
         ghsl_centre=units["ghsl_population"] * units["ghsl_urban_centre_share"],
         ghsl_cluster=units["ghsl_population"] * units[[f"ghsl_{c}_share" for c in CLUSTER_CLASSES]].sum(axis=1,
                                                                                                        min_count=1),
@@ -129,7 +131,7 @@ def peer_table(level: str, *, cache: bool = True) -> pd.DataFrame:
         raise ValueError(f"unknown level {level!r}")
     out = _shares(out)
     out["level"] = level
-    provinces = dict(zip(tables.provinces()["code"], tables.provinces()["name"]))
+    provinces = dict(zip(tables.provinces()["code"], tables.provinces()["name"], strict=True))
     out["province"] = out["province_code"].map(provinces).fillna("")
     areas = cnmaps.national_areas(cache=cache).set_index("code")["area_km2"]
     out["area_km2"] = out["code"].map(areas)
@@ -160,7 +162,7 @@ def _ranks(out: pd.DataFrame) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------- compare
 
-def compare(codes, level: str = "prefecture", *, cache: bool = True) -> pd.DataFrame:
+def compare(codes: Iterable[object], level: str = "prefecture", *, cache: bool = True) -> pd.DataFrame:
     """Compare regions (and, with ``level="county"``, their county-level units).
 
     Parameters
@@ -251,7 +253,8 @@ def _notes(table: pd.DataFrame) -> list[str]:
 
 LABELS = {
     "zh": {"nbs": "城镇化率（普查，NBS）", "ghsl": "城市人口比例（GHSL 城市化程度）", "title": "2020年城镇化率比较",
-           "axis": "占常住人口比例 (%)", "regions": "比较的地区", "source": "来源：第七次人口普查分县资料；JRC GHSL R2023A (CC BY 4.0)"},
+           "axis": "占常住人口比例 (%)", "regions": "比较的地区",
+           "source": "来源：第七次人口普查分县资料；JRC GHSL R2023A (CC BY 4.0)"},
     "en": {"nbs": "Urbanization (census, NBS)", "ghsl": "Urban share (GHSL Degree of Urbanisation)",
            "title": "Urbanization in 2020", "axis": "Share of residents (%)", "regions": "Compared regions",
            "source": "Sources: 2020 census county tables (NBS); JRC GHSL R2023A (CC BY 4.0)"},
@@ -276,7 +279,7 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
     >>> len(fig.axes[0].patches)
     4
     """
-    import matplotlib
+    import matplotlib as mpl
     import matplotlib.pyplot as plt
 
     family, _ = trajectory.find_cjk_font(warn=lang == "zh") if cjk and lang == "zh" else (None, None)
@@ -284,14 +287,14 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
     text = LABELS[lang]
     rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "axes.unicode_minus": False,
           "svg.hashsalt": "bazhong_geo", "svg.fonttype": "path"}
-    with matplotlib.rc_context(rc):
+    with mpl.rc_context(rc):
         n = len(table)
         fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * n), dpi=110)
         y = np.arange(n)[::-1]
         ax.barh(y + 0.2, table["urbanization_rate"].to_numpy() * 100, height=0.38, color="#2166ac", label=text["nbs"])
         ax.barh(y - 0.2, table["ghsl_urban_share"].to_numpy() * 100, height=0.38, color="#f4a582", label=text["ghsl"])
         ax.set_yticks(y, [_label(r, lang) for _, r in table.iterrows()], fontsize=8)
-        for tick, role in zip(ax.get_yticklabels(), table["role"]):
+        for tick, role in zip(ax.get_yticklabels(), table["role"], strict=True):
             tick.set_fontweight("bold" if role == "region" else "normal")
         ax.set_ylim(-0.7, n - 0.3)
         ax.set_xlim(0, 100)
@@ -345,8 +348,8 @@ def compare_map(table: pd.DataFrame, *, basemap: str = "none", lang: str = "zh",
     return m
 
 
-def write_outputs(table: pd.DataFrame, out_dir, *, stem: str = "compare", chart: bool = True, map_: bool = True,
-                  lang: str = "zh", cache: bool = True) -> list[Path]:
+def write_outputs(table: pd.DataFrame, out_dir: str | Path, *, stem: str = "compare", chart: bool = True,
+                  map_: bool = True, lang: str = "zh", cache: bool = True) -> list[Path]:
     """Write the table (CSV, UTF-8 with BOM for spreadsheet programs), the chart (PNG) and the map (HTML).
 
     Each file is written all or nothing (temporary name, then rename). Returns the paths written.
@@ -355,32 +358,23 @@ def write_outputs(table: pd.DataFrame, out_dir, *, stem: str = "compare", chart:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     path = out_dir / f"{stem}.csv"
-    _atomic(path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    with atomic.atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig")
     written.append(path)
     if chart:
         import matplotlib.pyplot as plt
 
         fig = compare_figure(table, lang=lang)
         path = out_dir / f"{stem}.png"
-        _atomic(path, lambda tmp: trajectory.save_figure(fig, tmp))
+        trajectory.save_figure(fig, path)  # all or nothing
         plt.close(fig)
         written.append(path)
     if map_:
         fmap = compare_map(table, lang=lang, cache=cache)
         path = out_dir / f"{stem}.html"
-        _atomic(path, lambda tmp: maps.save(fmap, tmp))
+        maps.save(fmap, path)  # all or nothing
         written.append(path)
     return written
-
-
-def _atomic(path: Path, writer) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # same suffix: writers choose the format by it
-    try:
-        writer(tmp)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -412,10 +406,12 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def run(args: argparse.Namespace, *, stdout=None) -> int:
-    """Run a parsed ``compare`` command (see :func:`build_parser`): write the files, print a summary.
+def run(args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run a parsed ``compare`` command (see :func:`build_parser`): write the files, then the summary to ``stdout``.
 
-    The ``bazhong-geo`` CLI calls this with the namespace of its ``compare`` sub-command.
+    The command's entry point (the ``bazhong-geo`` CLI calls it with the namespace of its ``compare`` sub-command):
+    it writes only to the streams it is given (default ``sys.stdout``/``sys.stderr``); the analysis functions above
+    never write anything.
 
     Returns
     -------
@@ -427,16 +423,13 @@ def run(args: argparse.Namespace, *, stdout=None) -> int:
         table = compare(args.codes, level=args.level)
         written = write_outputs(table, args.out, chart=not args.no_chart, map_=not args.no_map, lang=args.lang)
     except BazhongGeoError as err:
-        print(f"error: {err}", file=sys.stderr)
+        (stderr or sys.stderr).write(f"error: {err}\n")
         return 2
-    for line in summary_lines(table):
-        print(line, file=stdout)
-    for path in written:
-        print(f"wrote {path}", file=stdout)
+    stdout.writelines(f"{line}\n" for line in [*summary_lines(table), *(f"wrote {p}" for p in written)])
     return 0
 
 
-def main_cli(argv=None, *, stdout=None) -> int:
+def main_cli(argv: list[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run ``bazhong-geo compare CODE ... [--level county] [--out DIR]`` from a list of arguments.
 
     Returns the exit status of :func:`run`.

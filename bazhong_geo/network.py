@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import resources
+from . import resources, settings
 from ._errors import (
     EmptyInputError,
     InvalidSpeedError,

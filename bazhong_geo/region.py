@@ -13,6 +13,7 @@ instead of copying codes. :func:`code_level` is the one place that tells what an
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .settings import WORK_CRS
@@ -73,7 +74,7 @@ def normalize_code(code: object) -> str | None:
     if code is None:
         return None
     if isinstance(code, float):
-        if code != code or not code.is_integer():
+        if math.isnan(code) or not code.is_integer():
             return None
         code = int(code)
     text = str(code).strip()

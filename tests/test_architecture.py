@@ -1,6 +1,8 @@
 """The house stays as designed: one-way imports, no private names across modules, facts defined once.
 
-These tests read the package's source with :mod:`ast`; they run nothing of it.
+One guard file for the whole package (it absorbed the former ``test_layering.py``). These tests read the package's
+source with :mod:`ast`; they run nothing of it. (That a fresh clone needs nothing outside the repository is checked
+in ``test_packaging.py``.)
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def test_no_import_cycles():
         stack.append(node)
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                cycles.append(" -> ".join(stack[stack.index(dep):] + [dep]))
+                cycles.append(" -> ".join([*stack[stack.index(dep):], dep]))
             elif dep not in state:
                 dfs(dep, stack)
         stack.pop()
@@ -128,12 +130,9 @@ def test_no_private_names_imported_across_modules(path):
                          ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_sibling_modules_are_imported_at_the_top(path):
     tree = _tree(path)
-    inner = []
-    for func in ast.walk(tree):
-        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for node in ast.walk(func):
-                if isinstance(node, ast.ImportFrom) and node.level:
-                    inner.append(f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import ...")
+    inner = [f"line {node.lineno}: from {'.' * node.level}{node.module or ''} import ..."
+             for func in ast.walk(tree) if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for node in ast.walk(func) if isinstance(node, ast.ImportFrom) and node.level]
     assert not inner, f"{path.name} imports package modules inside functions: {inner}"
 
 
@@ -162,19 +161,127 @@ def _string_constants(tree: ast.Module):
 
 
 def test_the_work_crs_is_defined_once():
+    """The work CRS is spelled once, in settings.py: as text ("EPSG:4545", "4545") or as a number (4545).
+
+    Error messages may mention it inside a longer sentence ("e.g. set_crs('EPSG:4545')"); a constant that *is* the
+    CRS (an assignment, a dropdown entry, ``to_crs(4545)``) anywhere else is a copy.
+    """
     places = []
     for path in SOURCES:
-        for node in _string_constants(_tree(path)):
-            if node.value.strip().upper() in ("EPSG:4545", "4545"):
-                places.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-    assert places == ["settings.py:15"] or (len(places) == 1 and places[0].startswith("settings.py")), places
+        tree = _tree(path)
+        places += [f"{path.relative_to(PACKAGE)}:{node.lineno}" for node in _string_constants(tree)
+                   if node.value.strip().upper() in ("EPSG:4545", "4545")]
+        places += [f"{path.relative_to(PACKAGE)}:{node.lineno} (a number)" for node in ast.walk(tree)
+                   if isinstance(node, ast.Constant) and type(node.value) is int and node.value == 4545]
+    assert len(places) == 1, places
+    assert places[0].startswith("settings.py:"), places
+
+
+def test_the_work_crs_check_catches_copies(tmp_path):
+    """The guard above sees the spellings of a copied work CRS (text and number) and not a mention in a message."""
+    copies = ['WORK = "EPSG:4545"', "WORK_EPSG = 4545", 'gdf.to_crs("epsg:4545")', 'OPTIONS = ("wgs84", "EPSG:4545")']
+    mention = ['raise ValueError("no CRS; set it first, e.g. gdf.set_crs(\'EPSG:4545\')")']
+    def hits(line):
+        tree = ast.parse(line)
+        return [n for n in _string_constants(tree) if n.value.strip().upper() in ("EPSG:4545", "4545")] + \
+            [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and type(n.value) is int and n.value == 4545]
+    assert [bool(hits(c)) for c in copies] == [True] * len(copies)
+    assert [bool(hits(m)) for m in mention] == [False]
+
+
+# Bazhong's facts live in region.py (RegionInfo BAZHONG); the codes of its units must not be copied elsewhere
+FACTS_HOME = "region.py"
+BAZHONG_UNITS = ("511900", "511902", "511903", "511921", "511922", "511923", "511971")
+
+
+def _assigned_values(tree: ast.Module):
+    """(name, value) of every assignment in the module body and in class bodies."""
+    bodies = [tree.body] + [n.body for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    for body in bodies:
+        for node in body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AnnAssign) else []
+            for t in targets:
+                if isinstance(t, ast.Name) and node.value is not None:
+                    yield t.id, node.value
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if str(p.relative_to(PACKAGE)) != FACTS_HOME],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_region_facts_are_not_copied(path):
+    """No module other than region.py holds a Bazhong code as a constant (a table, a comparison, a default)."""
+    tree = _tree(path)
+    copied = [f"line {node.lineno}: {node.value!r}" for node in _string_constants(tree)
+              if node.value.strip() in BAZHONG_UNITS]
+    for ident, value in _assigned_values(tree):
+        literal = ast.unparse(value)
+        copied += [f"{ident} = ...{code}..." for code in BAZHONG_UNITS if f"'{code}'" in literal]
+    assert not copied, f"{path.name} copies Bazhong's codes {copied}; use bazhong_geo.region.BAZHONG"
+
+
+def test_generic_layers_do_not_depend_on_bazhongs():
+    """The data flows one way: foundations below datasets, the generic region loader below Bazhong's, the plan
+    (targets) below its trajectory and the report."""
+    graph = _graph()
+
+    def deps(prefix):
+        return set().union(*(d for m, d in graph.items() if m == prefix or m.startswith(prefix + ".")))
+
+    pkg = "bazhong_geo"
+    for low in ("_validate", "io", "regions", "region", "settings", "vocabulary", "units"):
+        assert f"{pkg}.datasets" not in deps(f"{pkg}.{low}"), f"{low} imports datasets"
+    assert not {m for m in deps(f"{pkg}.region") if m.startswith(f"{pkg}.regions")}, "region imports regions"
+    assert not deps(f"{pkg}.targets") & {f"{pkg}.trajectory", f"{pkg}.report"}
+    assert f"{pkg}.targets" in graph[f"{pkg}.trajectory"]
+    assert {f"{pkg}.targets", f"{pkg}.trajectory"} <= graph[f"{pkg}.report"]
+    assert f"{pkg}.regions.load" in deps(f"{pkg}.datasets")          # load_bazhong is the generic loader + Bazhong
+
+
+def _literal_of(tree: ast.Module, name: str):
+    for ident, value in _assigned_values(tree):
+        if ident == name:
+            return ast.literal_eval(value)
+    raise AssertionError(f"__init__.py defines no literal {name}")
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in _tree(path).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _module_file(name: str) -> Path:
+    single = PACKAGE / f"{name}.py"
+    return single if single.is_file() else PACKAGE / name / "__init__.py"
+
+
+def test_the_public_face_is_complete_and_lazy():
+    """``bazhong_geo.__all__`` lists exactly the lazy exports and modules; each export is defined where it points."""
+    init = _tree(PACKAGE / "__init__.py")
+    exports, modules, listed = (_literal_of(init, n) for n in ("_EXPORTS", "_MODULES", "__all__"))
+    assert sorted(listed) == sorted([*exports, *modules, "__version__"])
+    assert len(listed) == len(set(listed))
+    assert not set(exports) & set(modules), "a name cannot be both a function and a module"
+    for module in modules:
+        assert _module_file(module).is_file(), module
+    for name, module in exports.items():
+        assert name in _top_level_names(_module_file(module)), f"{name} is not defined in bazhong_geo.{module}"
+    top = [n for n in _top_level_imports(PACKAGE / "__init__.py") if isinstance(n, ast.ImportFrom) and n.level]
+    assert not top, "__init__.py imports package modules at import time; keep it lazy"
 
 
 def test_exactextract_is_a_test_time_peer_only():
     users = [str(p.relative_to(PACKAGE)) for p in SOURCES
-             if any(isinstance(n, (ast.Import, ast.ImportFrom))
-                    and any("exactextract" in (a.name or "") for a in n.names)
-                    or isinstance(n, ast.ImportFrom) and (n.module or "").startswith("exactextract")
+             if any((isinstance(n, (ast.Import, ast.ImportFrom))
+                    and any("exactextract" in (a.name or "") for a in n.names))
+                    or (isinstance(n, ast.ImportFrom) and (n.module or "").startswith("exactextract"))
                     for n in ast.walk(_tree(p)))]
     assert not users, users
 

@@ -89,7 +89,8 @@ def test_area_is_the_true_area_of_the_converted_boundary(table):
     t = table.set_index("code")
     assert t.loc["511900", "area_km2"] == pytest.approx(expected, rel=1e-6)
     assert t.loc["511900", "density_per_km2"] == pytest.approx(2_712_894 / expected, rel=1e-6)
-    assert (table["area_km2"] > 5_000).all() and (table["area_km2"] < 20_000).all()
+    assert (table["area_km2"] > 5_000).all()
+    assert (table["area_km2"] < 20_000).all()
 
 
 def test_ghsl_shares_add_up(table):
@@ -110,10 +111,12 @@ def test_county_level_lists_every_census_unit_of_each_region(raw_census):
     assert len(t) == 5 + 6 + 7 + 8 + 9 + 6
     zones = t[t["code"].str[4] == "7"]
     assert sorted(zones["code"]) == ["511771", "511971"]
-    assert not zones["ranked"].any() and zones["rank_urbanization_in_china"].isna().all()
+    assert not zones["ranked"].any()
+    assert zones["rank_urbanization_in_china"].isna().all()
     assert zones["note"].str.contains("development zone").all()
     counties = t[(t["role"] == "county") & t["ranked"]]
-    assert (counties["peers_in_province"] == 183).all() and (counties["peers_in_china"] == 2855).all()
+    assert (counties["peers_in_province"] == 183).all()
+    assert (counties["peers_in_china"] == 2855).all()
     bazhou = t.set_index("code").loc["511902"]
     assert (bazhou["resident_population"], bazhou["urbanization_rate"]) == (651_534, 0.6444)
 
@@ -123,7 +126,8 @@ def test_sichuan_and_china_rows():
     assert t.loc["510000", "resident_population"] == 83_674_866
     assert round(t.loc["510000", "urbanization_rate"] * 100, 2) == 56.73
     assert t.loc["510000", "peers_in_china"] == 31
-    assert t.loc["100000", "level"] == "country" and not t.loc["100000", "ranked"]
+    assert t.loc["100000", "level"] == "country"
+    assert not t.loc["100000", "ranked"]
     assert 0.63 < t.loc["100000", "urbanization_rate"] < 0.64
 
 
@@ -147,7 +151,8 @@ def test_chart_and_map(table):
     for name, *_ in NEIGHBOURS.values():
         assert name in html
     county_html = maps.to_html(cmp.compare_map(cmp.compare(["511900"], level="county")))
-    assert "巴州区: 64.4 %" in county_html and "巴中市" in county_html   # counties coloured, region outlined
+    assert "巴州区: 64.4 %" in county_html
+    assert "巴中市" in county_html
 
 
 def test_main_cli_writes_the_table_chart_and_map(tmp_path):
@@ -155,9 +160,11 @@ def test_main_cli_writes_the_table_chart_and_map(tmp_path):
     status = cmp.main_cli([*CODES, "--level", "county", "--out", str(tmp_path)], stdout=out)
     assert status == 0
     text = out.getvalue()
-    assert "511900 巴中市: urbanization 46.16 %" in text and "rank 16/21 in province" in text
+    assert "511900 巴中市: urbanization 46.16 %" in text
+    assert "rank 16/21 in province" in text
     written = pd.read_csv(tmp_path / "compare.csv", dtype={"code": str, "parent_code": str}, encoding="utf-8-sig")
-    assert len(written) == 41 and written["code"].tolist()[:2] == ["511900", "511902"]
+    assert len(written) == 41
+    assert written["code"].tolist()[:2] == ["511900", "511902"]
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
     assert "巴州区" in (tmp_path / "compare.html").read_text(encoding="utf-8")
     assert not list(tmp_path.glob(".*tmp*"))

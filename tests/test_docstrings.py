@@ -23,10 +23,19 @@ def test_docstring_examples(name, tmp_path, monkeypatch):
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
 
 
+def test_the_walk_reaches_subpackages():
+    """Modules inside subpackages (regions, zonal, io, maps) are collected, not only the top-level ones."""
+    for sub in ("regions", "zonal", "io", "maps"):
+        assert f"bazhong_geo.{sub}" in MODULES
+        assert any(m.startswith(f"bazhong_geo.{sub}.") for m in MODULES), sub
+    assert {"bazhong_geo.regions.load", "bazhong_geo.regions.cnmaps", "bazhong_geo.regions.info"} <= set(MODULES)
+
+
 def test_public_modules_have_examples():
-    """Each analysis module shows at least one runnable example."""
+    """Each analysis module (and each module of the region subpackage) shows at least one runnable example."""
     for name in ("crs", "settlements", "builtup", "urbanization", "catchments", "network", "accessibility",
-                 "targets", "designation", "maps"):
+                 "targets", "designation", "maps", "region", "datasets", "compare", "regions.tables",
+                 "regions.workcrs", "regions.cnmaps", "regions.info", "regions.load"):
         tests = doctest.DocTestFinder(exclude_empty=True).find(importlib.import_module(f"bazhong_geo.{name}"))
         runnable = [ex for t in tests for ex in t.examples if not ex.options.get(doctest.SKIP)]
         assert runnable, name

