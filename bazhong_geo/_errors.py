@@ -219,3 +219,11 @@ class GeometryTypeError(BazhongGeoError):
 
 class OutputError(BazhongGeoError):
     """An output that cannot be written (read-only folder or file, a folder in the way, disk full); none half-made."""
+
+
+class DaskNotInstalledError(BazhongGeoError, ImportError):
+    """A distributed run was asked for but dask / distributed are not installed."""
+
+
+class MosaicError(BazhongGeoError):
+    """Tiles of a mosaic that are not on one grid (CRS, cell size, alignment) or that overlap."""
