@@ -77,9 +77,14 @@ def local_cluster(workers: int = 2, memory_limit: str | int = DEFAULT_MEMORY_LIM
     distributed = require_dask()
     if int(workers) < 1:
         raise ValueError(f"workers must be at least 1, got {workers!r}")
-    cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=processes,
-                                       memory_limit=memory_limit,
-                                       dashboard_address=":8787" if dashboard else None)
+    import dask
+
+    # the statistical profiler samples every thread's stack every 10 ms while holding the GIL: off unless the
+    # dashboard (which shows it) is asked for
+    with dask.config.set({"distributed.worker.profile.enabled": bool(dashboard)}):
+        cluster = distributed.LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=processes,
+                                           memory_limit=memory_limit,
+                                           dashboard_address=":8787" if dashboard else None)
     return distributed.Client(cluster)
 
 

@@ -117,7 +117,7 @@ def tile_partial(tiles: Sequence[Tile], zones: Any, transform: Any, classes: Any
                            [_valid_cells(t, band) for t in tiles], [np.inf] * nl, [-np.inf] * nl)
     with open_raster(t0.path, north_up=False) as r:
         grid = {"crs": r.crs, "transform": r.transform, "height": r.shape[0], "width": r.shape[1]}
-    zc = zone_coverage(grid, sub, id_col="code")
+    zc = zone_coverage(grid, _clipped(sub, r.transform, r.shape), id_col="code")
     sel, val, cells, vmin, vmax = [], [], [], [], []
     for t in tiles:
         with open_raster(t.path, north_up=False) as r:
@@ -131,6 +131,26 @@ def tile_partial(tiles: Sequence[Tile], zones: Any, transform: Any, classes: Any
         vmin.append(acc.min_value)
         vmax.append(acc.max_value)
     return TilePartial(sub["pos"].to_numpy(np.int64), zc.covered_km2, sel, val, cells, vmin, vmax)
+
+
+def _clipped(sub, t, shape):
+    """Zones reaching beyond the tile clipped to its bounds plus 2 cells: the very clip the engine makes.
+
+    The coverage is then the same; done first so that the engine's area of the zones not wholly on the tile
+    (which the tiled run does not use) is computed on the clipped parts, not on the whole polygons.
+    """
+    import shapely
+
+    xa, xb = sorted((t.c - 2 * t.a, t.c + (shape[1] + 2) * t.a))
+    ya, yb = sorted((t.f - 2 * t.e, t.f + (shape[0] + 2) * t.e))
+    g = sub.geometry.to_numpy()
+    b = shapely.bounds(g)
+    big = (b[:, 0] < xa) | (b[:, 2] > xb) | (b[:, 1] < ya) | (b[:, 3] > yb)
+    if not big.any():
+        return sub
+    g = g.copy()
+    g[big] = shapely.clip_by_rect(g[big], xa, ya, xb, yb)
+    return sub.set_geometry(g, crs=sub.crs)
 
 
 def _valid_cells(tile: Tile, band: int) -> int:
