@@ -131,7 +131,7 @@ def run_method(method, tiles, tile, nz):
                 client.run(_warm)  # imports on every worker, outside the timing (as on a long-lived cluster)
                 extra["startup_s"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
-                cpu_before = sum(client.run(_cpu_seconds).values())
+                cpu_before = client.run(_cpu_seconds)
             if client is None:
                 df = dd.builtup_by_zone(str(vrt), zones, classes=[1], client=client, progress=False)
             else:
@@ -143,7 +143,9 @@ def run_method(method, tiles, tile, nz):
                 extra["task_s_sum"] = float(sum(b - a for a, b in spans))
                 extra["tasks_span_s"] = float(max(b for _, b in spans) - min(a for a, _ in spans)) if spans else 0
 
-                extra["worker_cpu_s"] = sum(client.run(_cpu_seconds).values()) - cpu_before
+                per = {w: c - cpu_before.get(w, 0.0) for w, c in client.run(_cpu_seconds).items()}
+                extra["worker_cpu_s"] = sum(per.values())
+                extra["worker_cpu_max_s"] = max(per.values())  # the busiest worker: the critical path on idle cores
                 extra["worker_peak_rss_mib"] = max(client.run(_peak_mib).values())
                 if SCHEDULER:
                     client.close()
