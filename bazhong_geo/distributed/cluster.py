@@ -3,10 +3,11 @@
 Dask is optional: nothing here imports it until a distributed run is asked for, and then a missing install
 is a :class:`~bazhong_geo._errors.DaskNotInstalledError` naming ``pip install "bazhong_geo[dask]"``.
 
-Memory per worker: every task of this package reads one tile (or one county's sub-network) and holds at most
-:data:`TASK_MEMORY_BYTES` (the zonal engine's strip prefetch, 96 MB, plus its 64 MB GDAL cache, plus one tile's
-zone coverage); workers run one task per process (``threads_per_worker=1``), so a worker needs
-``memory_limit`` of at least 1 GB (the default here, 2 GB, leaves room for DEGURBA tiles of 4,096² float64).
+Memory per worker: every task of this package reads one tile (or one county's sub-network). A zonal tile task
+holds at most :data:`TASK_MEMORY_BYTES` (the zonal engine's strip prefetch, 96 MB, plus its 64 MB GDAL cache, plus
+one tile's zone coverage); a DEGURBA task holds its tile as float64 plus masks (≈ 0.6 GB at 4,096²). Workers run
+one task per process (``threads_per_worker=1``), so a worker needs ``memory_limit`` of at least 1 GB for zonal runs
+(the default here, 2 GB, leaves room for DEGURBA tiles of 4,096²).
 
 >>> DEFAULT_MEMORY_LIMIT
 '2GB'
@@ -33,8 +34,9 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 """Memory limit of each worker of :func:`local_cluster` (dask pauses a worker at 80 %, restarts it at 95 %)."""
 
 TASK_MEMORY_BYTES = 512 * 2**20
-"""Upper bound of one zonal tile task's memory for tiles up to 4,096² cells (strips 96 MB ahead, GDAL cache 64 MB,
-the tile's zone coverage and summaries); measured peak in ``benchmarks/bench_dask.py``."""
+"""Upper bound of one zonal tile task's own memory for tiles up to 4,096² cells (strips 96 MB ahead, GDAL cache 64 MB,
+the tile's zone coverage and summaries), on top of a worker's ≈ 250 MB Python/GDAL baseline and the broadcast zones;
+``benchmarks/bench_dask.py`` measured 593–718 MB peak per worker with 3,000 zones."""
 
 
 def require_dask() -> Any:
