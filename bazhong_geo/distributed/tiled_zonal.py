@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,13 +39,23 @@ from ..zonal.zones import densify_length, zone_coverage, zones_frame
 from .cluster import run_tasks
 from .mosaic import Mosaic, Tile, matched_layers, read_mosaic
 
-__all__ = ["TilePartial", "builtup_by_zone", "builtup_by_zone_tiled", "tile_partial", "zones_on_grid"]
+__all__ = [
+    "TilePartial",
+    "builtup_by_zone",
+    "builtup_by_zone_tiled",
+    "project_zones",
+    "repaired_zones",
+    "tile_partial",
+    "tile_tasks",
+    "zones_on_grid",
+]
 
 MosaicLike = str | os.PathLike | Sequence[str | os.PathLike] | Mosaic
 
 
+@dataclass
 class TilePartial:
-    """What one tile contributes: zone positions, covered m², and per layer the selected and valid m².
+    """What one tile contributes: zone positions, covered m², per layer the selected and valid m², zone bounds.
 
     Attributes
     ----------
@@ -58,24 +69,25 @@ class TilePartial:
         Per layer, valid cells of the tile.
     vmin, vmax : list of float
         Per layer, range of the values (value rules).
+    sent_pos, sent_bounds : numpy.ndarray
+        Every zone the task was sent and its bounds in the raster CRS (as the engine projects it).
     """
 
-    def __init__(self, pos, covered_km2, selected, valid, valid_cells, vmin, vmax):
-        self.pos, self.covered_km2 = pos, covered_km2
-        self.selected, self.valid, self.valid_cells = selected, valid, valid_cells
-        self.vmin, self.vmax = vmin, vmax
+    pos: np.ndarray
+    covered_km2: np.ndarray
+    selected: list
+    valid: list
+    valid_cells: list
+    vmin: list
+    vmax: list
+    sent_pos: np.ndarray
+    sent_bounds: np.ndarray
 
 
-def zones_on_grid(zones: Any, id_col: str, crs: Any, transform: Any) -> tuple[Any, Any, dict]:
-    """Zones as the zonal engine sees them on a grid: repaired, densified and in the raster's CRS.
-
-    Returns ``(zones in the zones' CRS after repair, the same in the raster CRS, report)``; the raster-CRS
-    geometries are exactly those :func:`bazhong_geo.zonal.zone_coverage` computes on the mosaic (same repair,
-    same densification length, which depends on the cell size only), so each tile receives the same polygons.
-    """
+def repaired_zones(zones: Any, id_col: str) -> tuple[Any, dict]:
+    """Zones as a frame of ``code``, ``pos`` and geometry (zones' CRS), invalid ones repaired as the engine does."""
     import geopandas as gpd
     import shapely
-    from pyproj import CRS
 
     zones = zones_frame(zones, id_col)
     codes = zones[id_col].astype(str).to_numpy()
@@ -85,39 +97,70 @@ def zones_on_grid(zones: Any, id_col: str, crs: Any, transform: Any) -> tuple[An
     if bad.any():
         geoms = geoms.copy()
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-    gs0 = gpd.GeoSeries(geoms, crs=zones.crs)
+    frame = gpd.GeoDataFrame({"code": codes, "pos": np.arange(len(codes))}, geometry=geoms, crs=zones.crs)
+    return frame, report
+
+
+def project_zones(frame: Any, crs: Any, transform: Any, *, coarse: bool = False) -> Any:
+    """Zones in the raster CRS, densified to about a vertex per cell first, exactly as the zonal engine does.
+
+    Projection is vertex by vertex, so projecting any subset gives the same polygons as projecting all. With
+    ``coarse``, edges are densified every 100 cells only (for choosing the tiles a zone reaches; the finer edges
+    then lie within a fraction of a cell of these).
+    """
+    from pyproj import CRS
+
     rcrs = CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
-    zcrs = CRS.from_user_input(gs0.crs)
-    gs = gs0 if zcrs.equals(rcrs) else gs0.segmentize(densify_length(zcrs, rcrs, transform)).to_crs(rcrs)
-    frame = gpd.GeoDataFrame({"code": codes, "pos": np.arange(len(codes))}, geometry=gs.to_numpy(), crs=rcrs)
-    return gs0, frame, report
+    zcrs = CRS.from_user_input(frame.crs)
+    if zcrs.equals(rcrs):
+        return frame.set_crs(rcrs, allow_override=True)
+    step = densify_length(zcrs, rcrs, transform) * (100.0 if coarse else 1.0)
+    return frame.set_geometry(frame.geometry.segmentize(step).to_crs(rcrs))
 
 
-def tile_partial(tiles: Sequence[Tile], zones: Any, transform: Any, classes: Any, fraction: str | None,
-                 band: int = 1) -> TilePartial:
-    """One task: the zones reaching the tile, their coverage on the tile's grid, and each layer's sums.
+def zones_on_grid(zones: Any, id_col: str, crs: Any, transform: Any) -> tuple[Any, Any, dict]:
+    """Zones as the zonal engine sees them on a grid: repaired, densified and in the raster's CRS.
 
-    ``tiles`` are the same window of each layer; ``zones`` is the frame of :func:`zones_on_grid` (all zones:
-    the ones reaching the tile are selected here); ``transform`` is the mosaic's.
+    Returns ``(zones in the zones' CRS after repair, the same in the raster CRS, report)``; the raster-CRS
+    geometries are exactly those :func:`bazhong_geo.zonal.zone_coverage` computes (same repair, same
+    densification length, which depends on the cell size only).
+    """
+    import geopandas as gpd
+
+    frame, report = repaired_zones(zones, id_col)
+    return gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs), project_zones(frame, crs, transform), report
+
+
+def tile_partial(task: tuple, transform: Any, classes: Any, fraction: str | None, band: int = 1) -> TilePartial:
+    """One task: project the zones sent, take those reaching the tile, their coverage on it, each layer's sums.
+
+    ``task`` is ``(tiles, zones)``: the same window of each layer, and the (repaired) zones that may reach it,
+    in their own CRS (projected here, so the projection is spread over the workers too); ``transform`` is
+    the mosaic's.
     """
     import shapely
 
+    tiles, sent = task
     t0 = tiles[0]
+    nl = len(tiles)
+    with open_raster(t0.path, north_up=False) as r:
+        grid = {"crs": r.crs, "transform": r.transform, "height": r.shape[0], "width": r.shape[1]}
+        tt, shape = r.transform, r.shape
+    zones = project_zones(sent, grid["crs"], tt) if len(sent) else sent
+    sent_pos = sent["pos"].to_numpy(np.int64)
+    sent_bounds = shapely.bounds(zones.geometry.to_numpy()) if len(sent) else np.zeros((0, 4))
     a, e = transform.a, transform.e
     x0, y0 = transform.c + t0.col_off * a, transform.f + t0.row_off * e
     x1, y1 = x0 + t0.width * a, y0 + t0.height * e
     bx0, bx1, by0, by1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
-    b = shapely.bounds(zones.geometry.to_numpy())
+    b = sent_bounds
     ok = (b[:, 0] <= bx1) & (b[:, 2] >= bx0) & (b[:, 1] <= by1) & (b[:, 3] >= by0)
-    ok &= ~(zones.geometry.is_empty.to_numpy() | zones.geometry.isna().to_numpy())
     sub = zones[ok]
-    nl = len(tiles)
     if len(sub) == 0:
         return TilePartial(np.zeros(0, np.int64), np.zeros(0), [np.zeros(0)] * nl, [np.zeros(0)] * nl,
-                           [_valid_cells(t, band) for t in tiles], [np.inf] * nl, [-np.inf] * nl)
-    with open_raster(t0.path, north_up=False) as r:
-        grid = {"crs": r.crs, "transform": r.transform, "height": r.shape[0], "width": r.shape[1]}
-    zc = zone_coverage(grid, _clipped(sub, r.transform, r.shape), id_col="code")
+                           [_valid_cells(t, band) for t in tiles], [np.inf] * nl, [-np.inf] * nl, sent_pos,
+                           sent_bounds)
+    zc = zone_coverage(grid, _clipped(sub, tt, shape), id_col="code")
     sel, val, cells, vmin, vmax = [], [], [], [], []
     for t in tiles:
         with open_raster(t.path, north_up=False) as r:
@@ -130,7 +173,28 @@ def tile_partial(tiles: Sequence[Tile], zones: Any, transform: Any, classes: Any
         cells.append(acc.total_valid_cells)
         vmin.append(acc.min_value)
         vmax.append(acc.max_value)
-    return TilePartial(sub["pos"].to_numpy(np.int64), zc.covered_km2, sel, val, cells, vmin, vmax)
+    return TilePartial(sub["pos"].to_numpy(np.int64), zc.covered_km2, sel, val, cells, vmin, vmax, sent_pos,
+                       sent_bounds)
+
+
+def tile_tasks(groups: Sequence[Sequence[Tile]], frame: Any, m: Mosaic) -> list[tuple]:
+    """``(tiles, zones that may reach them)`` for every tile: chosen on coarsely projected zones, 2 cells wider."""
+    import shapely
+
+    geoms = frame.geometry.to_numpy()
+    live = frame[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    b = shapely.bounds(project_zones(live, m.crs, m.transform, coarse=True).geometry.to_numpy())
+    pad = 2 * max(abs(m.transform.a), abs(m.transform.e))
+    t = m.transform
+    out = []
+    for tiles in groups:
+        t0 = tiles[0]
+        xs = (t.c + t0.col_off * t.a, t.c + (t0.col_off + t0.width) * t.a)
+        ys = (t.f + t0.row_off * t.e, t.f + (t0.row_off + t0.height) * t.e)
+        hit = ((b[:, 0] <= max(xs) + pad) & (b[:, 2] >= min(xs) - pad) & (b[:, 1] <= max(ys) + pad)
+               & (b[:, 3] >= min(ys) - pad))
+        out.append((list(tiles), live[hit]))
+    return out
 
 
 def _clipped(sub, t, shape):
@@ -217,23 +281,25 @@ def builtup_by_zone_tiled(  # noqa: PLR0913 - the options of builtup.area_by_zon
     classes = _rule(classes, fraction)
     groups = matched_layers(mosaics)
     m0 = mosaics[0]
-    gs0, frame, report = zones_on_grid(zones, id_col, m0.crs, m0.transform)
-    parts = run_tasks(client, tile_partial, groups, frame, m0.transform, classes, fraction, band,
+    frame, report = repaired_zones(zones, id_col)
+    parts = run_tasks(client, tile_partial, tile_tasks(groups, frame, m0), m0.transform, classes, fraction, band,
                       progress=progress, desc="tiles")
     n, nl = len(frame), len(mosaics)
+    bounds = np.full((n, 4), np.nan)  # of each zone in the raster CRS, as the tasks projected it
     covered = np.zeros(n)
     sel, val = np.zeros((nl, n)), np.zeros((nl, n))
     cells = np.zeros(nl, dtype=np.int64)
     vmin, vmax = np.full(nl, np.inf), np.full(nl, -np.inf)
     for p in parts:
+        bounds[p.sent_pos] = p.sent_bounds
         np.add.at(covered, p.pos, p.covered_km2)
         for k in range(nl):
             np.add.at(sel[k], p.pos, p.selected[k])
             np.add.at(val[k], p.pos, p.valid[k])
             cells[k] += p.valid_cells[k]
             vmin[k], vmax[k] = min(vmin[k], p.vmin[k]), max(vmax[k], p.vmax[k])
-    zone_km2 = _zone_km2(gs0, frame, covered, m0)
-    report.update(_zone_report(frame, gs0, covered))
+    zone_km2 = _zone_km2(frame, bounds, covered, m0)
+    report.update(_zone_report(frame, covered))
     report.update(tiles=len(m0), cells=m0.cells, layers=nl)
     out = []
     for k, lab in enumerate(labels):
@@ -275,27 +341,27 @@ def _rule(classes, fraction):
     return classes
 
 
-def _zone_km2(gs0, frame, covered, m: Mosaic) -> np.ndarray:
+def _zone_km2(frame, bounds, covered, m: Mosaic) -> np.ndarray:
     """As the engine: Σ coverage × cell area for zones wholly on the mosaic grid, the polygon's area for others."""
     import shapely
 
     geoms = frame.geometry.to_numpy()
     blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    b = shapely.bounds(geoms)
     inv = ~m.transform
-    on = np.ones(len(b), dtype=bool)
+    on = np.isfinite(bounds).all(axis=1)  # zones sent to no tile are off the grid
+    b = np.nan_to_num(bounds)
     for x, y in ((b[:, 0], b[:, 1]), (b[:, 0], b[:, 3]), (b[:, 2], b[:, 1]), (b[:, 2], b[:, 3])):
         c, r = inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f
         on &= (c >= 0) & (c <= m.shape[1]) & (r >= 0) & (r <= m.shape[0])
     out = covered.copy()
     off = ~on & ~blank
     if off.any():
-        out[off] = area_km2(gs0[off]).to_numpy(dtype=np.float64)
+        out[off] = area_km2(frame.geometry[off]).to_numpy(dtype=np.float64)
     out[blank] = 0.0
     return out
 
 
-def _zone_report(frame, gs0, covered) -> dict:
+def _zone_report(frame, covered) -> dict:
     import shapely
 
     geoms = frame.geometry.to_numpy()
