@@ -35,8 +35,8 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 
 TASK_MEMORY_BYTES = 512 * 2**20
 """Upper bound of one zonal tile task's own memory for tiles up to 4,096² cells (strips 96 MB ahead, GDAL cache 64 MB,
-the tile's zone coverage and summaries), on top of a worker's ≈ 250 MB Python/GDAL baseline and the broadcast zones;
-``benchmarks/bench_dask.py`` measured 593–718 MB peak per worker with 3,000 zones."""
+the tile's zone coverage and summaries), on top of a worker's ≈ 250 MB Python/GDAL baseline;
+``benchmarks/bench_dask.py`` measured 260–275 MB peak per worker with 3,000 zones over 1.07 bn cells."""
 
 
 def require_dask() -> Any:
