@@ -128,8 +128,11 @@ class ZoneGeometryError(BazhongGeoError):
 
 
 class RasterValueWarning(UserWarning):
-    """Raster cells read as nodata without a declared nodata value (NaN, -9999, -3.4e38, 65535 fills), or a raster
-    that gives the zones no valid cell at all (all nodata, or not overlapping them)."""
+    """Raster cells read as nodata without a declared nodata value, or a raster giving the zones no valid cell.
+
+    Fills such as NaN, -9999, -3.4e38 or 65535 are read as nodata; a raster that is all nodata or does not overlap
+    the zones gives them no valid cell at all.
+    """
 
 
 # --- targets and indicators (issue 5, targets) -------------------------------------------------

@@ -26,6 +26,8 @@ from .network import build_graph, dense_ids, isochrones, time_grid
 from .settlements import SettlementSystem, Tier
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
     import geopandas as gpd
     import pandas as pd
 
@@ -575,10 +577,12 @@ def nested(system: Any, *, within: Any = None, population: Any = None) -> gpd.Ge
     return out
 
 
-def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "speed_kmh", class_col=None, speeds=None,
-            walk_kmh: float = 4.5, population=None, cell_m: float = 100.0, within=None, far_m: float = 1000.0,
-            planarize: bool = False, oneway_col="oneway", duplicates: str = "error", direction: str = "to_facility",
-            limited_access=None, interchanges=None):
+def network(  # noqa: PLR0913 (the documented keyword API planners use)
+        system: Any, tier: Any, roads: gpd.GeoDataFrame, *, minutes: Sequence[float] = (15, 30, 60),
+        speed_col: str | None = "speed_kmh", class_col: str | None = None, speeds: Any = None,
+        walk_kmh: float = 4.5, population: Any = None, cell_m: float = 100.0, within: Any = None,
+        far_m: float = 1000.0, planarize: bool = False, oneway_col: str | None = "oneway", duplicates: str = "error",
+        direction: str = "to_facility", limited_access: Any = None, interchanges: Any = None) -> gpd.GeoDataFrame:
     """Road-network catchments: the land each settlement of ``tier`` reaches first within each time limit.
 
     Travel = walk (``walk_kmh``, straight line) from the settlement to the road, drive at the road's speed,
@@ -673,7 +677,8 @@ def network(system, tier, roads, *, minutes=(15, 30, 60), speed_col: str = "spee
         if key in rep:
             rep[key] = codes[rep[key]].tolist()
     iso = isochrones(grid, bands)
-    have = {(int(s), float(m)): geom for s, m, geom in zip(iso["source"], iso["minutes"], iso.geometry.values)}
+    have = {(int(s), float(m)): geom
+            for s, m, geom in zip(iso["source"], iso["minutes"], iso.geometry.values, strict=True)}
     src, mins, geoms = [], [], []
     for m in bands:
         for i in range(len(rows)):
@@ -740,8 +745,8 @@ def population_served(catchments: gpd.GeoDataFrame, population: Any, *, column: 
     return out
 
 
-def gaps(catchments, region=None, population=None, *, column: str = "population", per_tier: bool = False,
-         zones=None, zone_col: str = "code"):
+def gaps(catchments: gpd.GeoDataFrame, region: Any = None, population: Any = None, *, column: str = "population",
+         per_tier: bool = False, zones: gpd.GeoDataFrame | None = None, zone_col: str = "code") -> gpd.GeoDataFrame:
     """Land (and population) outside every catchment — the blind spots — of the chosen tiers (per time band).
 
     By default the question is "who is outside every facility?": the catchments of all tiers given are
@@ -819,7 +824,7 @@ def _gap_groups(catchments, per_tier: bool):
     for key, grp in catchments.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         groups.append(grp)
-        named = dict(zip(keys, key))
+        named = dict(zip(keys, key, strict=True))
         recs["tier"].append(named["tier"] if per_tier else ";".join(sorted(grp["tier"].astype(str).unique())))
         for k in keys:
             if k != "tier":

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import resources, settings
+from . import resources
 from ._errors import (
     EmptyInputError,
     InvalidSpeedError,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import columns, settings, writers
+from . import columns, writers
 from ._errors import RegisterMergeError, UnknownCoordinateSystemError
 from .crs import transform_coords, web_system
 from .io.files import check_input_file
