@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -315,3 +316,17 @@ def test_compare_command_writes_the_table_and_prints_ranks(tmp_path, capsys, mon
     assert main(["compare", "999999", "--out", str(tmp_path / "bad")]) == 1
     err = capsys.readouterr().err
     assert "999999" in err and "Traceback" not in err
+
+
+def test_map_prints_a_county_extent_on_the_requested_paper(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", "--pdf", "county.pdf", "--extent", "511921", "--paper", "A4", "--orientation",
+                 "portrait"]) == 0
+    info = subprocess.run(["pdfinfo", "county.pdf"], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+1\n", info) and re.search(r"Page size:\s+59[45][.0-9]* x 841.92 pts \(A4\)", info)
+    assert main(["map", "--paper", "A3"]) == 2                      # a paper size without a file to print is a usage error
+    assert "--pdf FILE" in capsys.readouterr().err
+    assert main(["map", "--png", "x.png", "--extent", "9x"]) == 1    # a bad extent: message, no traceback
+    err = capsys.readouterr().err
+    assert "extent '9x'" in err and "Traceback" not in err

@@ -131,13 +131,37 @@ def cmd_map(args: Any) -> int:
         note(f"basemap {args.basemap}: tiles load from the internet; without a connection the map shows no "
              f"background (use --basemap none for the meeting room)")
     echo(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {time.perf_counter() - t0:.1f} s)")
-    from ..maps.export import export_pdf, export_png
-
-    if args.png:
-        echo(f"wrote {export_png(out, args.png, size=(args.width, args.height))}")
-    if args.pdf:
-        echo(f"wrote {export_pdf(out, args.pdf, paper=args.paper, landscape=not args.portrait)}")
+    export_outputs(args, m, out)
     return 0
+
+
+def _print_requested(args: Any) -> bool:
+    return bool(args.paper or args.extent or args.per_county or args.orientation)
+
+
+def export_outputs(args: Any, m: Any, html: Path) -> None:
+    """Write the PNG/PDF of the map.
+
+    A PDF, or a PNG with --paper/--extent/--per-county/--orientation, is the print layout at the paper size (title,
+    legend, north arrow, scale bar and 1:N, sources line); a plain --png is a screenshot of the screen page.
+    """
+    from ..maps.export import export_png, export_print
+
+    if not (args.png or args.pdf):
+        if _print_requested(args):
+            raise UsageError("--paper/--extent/--orientation/--per-county shape a printed page: add --pdf FILE or "
+                             "--png FILE")
+        return
+    if _print_requested(args) or args.pdf:
+        extent = maps.parse_extent(args.extent) if args.extent else None
+        orientation = args.orientation or ("portrait" if args.portrait else "landscape")
+        for target in (args.pdf, args.png):
+            if target:
+                written = export_print(m, target, extent=extent, paper=args.paper or "A4", orientation=orientation,
+                                       per_county=args.per_county, title=args.title)
+                echo(*(f"wrote {path}" for path in written))
+        return
+    echo(f"wrote {export_png(html, args.png, size=(args.width, args.height))}")
 
 
 def add_map_command(sub: Any) -> None:
@@ -147,9 +171,14 @@ def add_map_command(sub: Any) -> None:
     p.add_argument("--out", metavar="FILE", help="HTML output (default bazhong_progress.html, or outputs/map.html in a "
                                                 "workspace; opens offline)")
     p.add_argument("--png", metavar="FILE", help="also write a PNG screenshot (headless Chromium)")
-    p.add_argument("--pdf", metavar="FILE", help="also write a one-page PDF (headless Chromium)")
-    p.add_argument("--paper", choices=["A4", "A3"], default="A4", help="PDF paper size (default A4, landscape)")
-    p.add_argument("--portrait", action="store_true", help="PDF in portrait orientation")
+    p.add_argument("--pdf", metavar="FILE", help="also write a vector PDF of the print layout (headless Chromium)")
+    p.add_argument("--paper", choices=["A4", "A3", "A2"], help="print layout paper size (default A4 for --pdf)")
+    p.add_argument("--orientation", choices=["landscape", "portrait"], help="print orientation (default landscape)")
+    p.add_argument("--portrait", action="store_true", help="same as --orientation portrait")
+    p.add_argument("--extent", metavar="CODE|minx,miny,maxx,maxy[,CRS]",
+                   help="printed extent: a division code of the map's boundaries (e.g. 511921) or bounds with an "
+                        "optional CRS (longitude/latitude by default)")
+    p.add_argument("--per-county", action="store_true", help="one page per county (a multi-page PDF; one PNG each)")
     p.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
     p.add_argument("--height", type=int, default=1000, help="PNG height in pixels (default 1000)")
     p.add_argument("--raster", metavar="FILE", help="a continuous raster (e.g. built-up share) drawn as an overlay; "
