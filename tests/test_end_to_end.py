@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import bureau_files as bf
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -274,3 +275,16 @@ def test_readme_using_your_own_data_commands_run(tmp_path, capsys, monkeypatch):
         assert code == 0, f"{line}\n{captured.out}\n{captured.err}"
         ran.append(words[1])
     assert {"init", "validate", "builtup", "gaps", "check", "map", "update", "summary", "run"} <= set(ran)
+
+
+def test_builtup_on_a_local_dask_cluster_gives_the_same_numbers(ws, capsys):
+    """`--workers 2` runs partitioned by tile on a real local Dask cluster: the same km² as one process."""
+    single, dask_csv = ws / "outputs" / "one.csv", ws / "outputs" / "dask.csv"
+    assert _run(capsys, ws, "builtup", "--out", str(single), "--lang", "en")[0] == 0
+    code, out, err = _run(capsys, ws, "builtup", "--out", str(dask_csv), "--lang", "en", "--workers", "2")
+    assert code == 0, err
+    assert "computed on Dask (2 local worker(s))" in out
+    a = pd.read_csv(single, encoding="utf-8-sig", dtype={"code": str}).set_index("code")
+    b = pd.read_csv(dask_csv, encoding="utf-8-sig", dtype={"code": str}).set_index("code")
+    np.testing.assert_allclose(b.loc[a.index, "builtup_km2"], a["builtup_km2"], rtol=1e-7, atol=1e-12)
+    assert _run(capsys, ws, "builtup", "--workers", "0")[0] == 2

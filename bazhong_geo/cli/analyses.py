@@ -96,6 +96,10 @@ def add_builtup_command(sub: Any) -> None:
     p.add_argument("--year", type=int, help="land-cover year of the workspace (default: the latest)")
     p.add_argument("--out", metavar="FILE", help="output .xlsx/.csv/.gpkg/.shp (default: outputs/builtup.xlsx)")
     p.add_argument("--lang", choices=["zh", "en"], help="headers (default: the workspace's, else zh)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run partitioned by tile on a local Dask cluster of N worker processes (--raster may be a "
+                        "VRT of tiles); same numbers as the single-process run")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler (tcp://host:8786)")
     add_column_options(p)
     add_workspace_options(p)
     p.set_defaults(func=cmd_builtup)
@@ -108,7 +112,22 @@ def builtup_table(session: Session, args: Any) -> Any:
     zones = session.boundaries(args.zones, level="township", option="--zones")
     raster, classes, _ = session.landcover(args.raster, int_list(args.classes, "--classes", "50"),
                                            getattr(args, "year", None))
-    table = captured(builtup.area_by_zone, raster, zones, classes=classes, id_col="code")
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: give a positive number of worker processes, e.g. --workers 2")
+    if workers or scheduler:
+        from .. import distributed
+
+        client = distributed.client_from_options(workers, scheduler)
+        try:
+            mosaic = raster if str(raster).lower().endswith(".vrt") else [raster]   # one GeoTIFF: a mosaic of one tile
+            table = captured(distributed.builtup_by_zone, mosaic, zones, classes=classes, id_col="code",
+                             client=client, progress=False)
+        finally:
+            client.close()
+        echo(f"computed on Dask ({scheduler or f'{workers} local worker(s)'}), partitioned by tile")
+    else:
+        table = captured(builtup.area_by_zone, raster, zones, classes=classes, id_col="code")
     return zones[["code", "name", "geometry"]].merge(table, on="code", how="left")
 
 
