@@ -942,13 +942,17 @@ def _km_inputs(population, builtup, land_share, water_mask, nodata, t: DegurbaTh
     if wm is not None:
         data_means["water"] = (np.nan_to_num(wm) > 0).astype("float64")
     if t.nodata_water:
-        values, valid = _water_without_data(values, valid, land, wm, t.water_land_share)
+        values, valid = water_without_data(values, valid, land, wm, t.water_land_share)
     return aggregate_to_km_grid(values, valid, transform, crs, land_share=land, data_means=data_means,
                                 cell_size_m=cell_size_m, target_crs=target_crs)
 
 
-def _water_without_data(values, valid, land, water, water_land_share):
-    """Cells without population data that the land share or the water mask call water: 0 people, with data (GHSL)."""
+def water_without_data(values: np.ndarray, valid: np.ndarray, land: np.ndarray | None, water: np.ndarray | None,
+                       water_land_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cells without population data that the land share or the water mask call water: 0 people, with data (GHSL).
+
+    Returns the population values and validity mask with those cells filled (0 people, valid).
+    """
     wet = np.zeros(values.shape, dtype=bool)
     if land is not None:
         wet |= np.isfinite(land) & (land < water_land_share)

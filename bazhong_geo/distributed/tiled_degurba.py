@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import MosaicError
-from ..urbanization import MOLLWEIDE, DegurbaGrid, DegurbaThresholds, aggregate_to_km_grid, degurba
+from ..urbanization import MOLLWEIDE, DegurbaGrid, DegurbaThresholds, aggregate_to_km_grid, degurba, water_without_data
 from ..zonal.areas import CellArea
 from ..zonal.raster import open_raster
 from .cluster import run_tasks
@@ -41,7 +41,7 @@ class KmPartial:
         self.method = method
 
 
-def km_partial(tiles: Sequence[Tile], cell_size_m: float, target_crs: str, has_land: bool,
+def km_partial(tiles: Sequence[Tile], thresholds: DegurbaThresholds, target_crs: str, has_land: bool,
                has_built: bool) -> KmPartial:
     """One task: read a tile's population (and land share, built-up share) and aggregate it to the km lattice."""
     with open_raster(tiles[0].path, what="population", north_up=False) as r:
@@ -56,9 +56,11 @@ def km_partial(tiles: Sequence[Tile], cell_size_m: float, target_crs: str, has_l
         k += 1
     if has_built:
         built = _aux(tiles[k].path, "builtup")
+    if thresholds.nodata_water:     # the single-process rule, cell by cell (GHSL: water without data is 0 people)
+        values, valid = water_without_data(values, valid, land, None, thresholds.water_land_share)
     km = aggregate_to_km_grid(values, valid, transform, crs, land_share=land,
                               data_means=None if built is None else {"builtup": np.nan_to_num(built)},
-                              cell_size_m=cell_size_m, target_crs=target_crs)
+                              cell_size_m=thresholds.cell_size_m, target_crs=target_crs)
     bk = None
     if built is not None:
         bk = np.where(km.data_km2 > 0, np.nan_to_num(km.means["builtup"]) * km.data_km2, 0.0)
@@ -107,7 +109,7 @@ def degurba_tiled(population: Any, *, land_share: Any = None, builtup: Any = Non
     if builtup is not None:
         mosaics.append(read_mosaic(builtup))
     groups = matched_layers(mosaics)
-    parts = run_tasks(client, km_partial, groups, thresholds.cell_size_m, target_crs, land_share is not None,
+    parts = run_tasks(client, km_partial, groups, thresholds, target_crs, land_share is not None,
                       builtup is not None, progress=progress, desc="km blocks")
     pop, land, data, built, tr, crs = _assemble(parts, mosaics[0])
     true_km2 = CellArea(crs, tr, pop.shape).grid(compact=True) / 1e6
