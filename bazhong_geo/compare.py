@@ -289,7 +289,7 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
           "svg.hashsalt": "bazhong_geo", "svg.fonttype": "path"}
     with mpl.rc_context(rc):
         n = len(table)
-        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * n), dpi=110)
+        fig, ax = plt.subplots(figsize=(8, 1.6 + 0.38 * n), dpi=110)
         y = np.arange(n)[::-1]
         ax.barh(y + 0.2, table["urbanization_rate"].to_numpy() * 100, height=0.38, color="#2166ac", label=text["nbs"])
         ax.barh(y - 0.2, table["ghsl_urban_share"].to_numpy() * 100, height=0.38, color="#f4a582", label=text["ghsl"])
@@ -299,8 +299,9 @@ def compare_figure(table: pd.DataFrame, *, lang: str = "zh", cjk: bool = True) -
         ax.set_ylim(-0.7, n - 0.3)
         ax.set_xlim(0, 100)
         ax.set_xlabel(text["axis"])
-        ax.set_title(text["title"], fontsize=11)
-        ax.legend(fontsize=8, loc="lower right", framealpha=0.85)
+        ax.set_title(text["title"], fontsize=11, pad=22)
+        # the legend sits above the bars (never over them, whatever the values)
+        ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         fig.text(0.01, 0.005, text["source"], fontsize=6.5, color="#555555")
