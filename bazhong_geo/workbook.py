@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import columns, writers
+from . import columns, matching, writers
 from ._errors import RegisterMergeError, UnknownCoordinateSystemError
 from .crs import transform_coords, web_system
 from .io.files import check_input_file
+from .matching import normalise_name  # re-exported: part of the workbook's public API
 from .region import BAZHONG, normalize_code
 from .resources import data_file
 from .settings import WORK_CRS
@@ -445,64 +446,6 @@ def _standardise(raw: pd.DataFrame, path: Path, *, mapping, value_map, coords: s
 
 # =============================================================================================== matching
 
-_SUFFIXES = ("街道办事处", "办事处", "街道", "镇", "乡")
-
-
-def normalise_name(name: object) -> str:
-    """Return a settlement name folded for matching: full-width to half-width, no blanks, no 镇/乡/街道 suffix.
-
-    Village committees lose 民委员会 (``XX村民委员会`` -> ``XX村``) and 居民委员会 (``北门社区居民委员会`` ->
-    ``北门社区``).
-
-    Examples
-    --------
-    >>> normalise_name("清江镇"), normalise_name(" 东城 街道办事处"), normalise_name("清江村民委员会")
-    ('清江', '东城', '清江村')
-    >>> normalise_name("Ｘ乡"), normalise_name("北门社区居民委员会")
-    ('X', '北门社区')
-    """
-    text = unicodedata.normalize("NFKC", "" if name is None else str(name))
-    text = re.sub(r"\s+", "", text)
-    if text.endswith("村民委员会"):
-        text = text[: -len("民委员会")]
-    elif text.endswith("居民委员会"):
-        text = text[: -len("居民委员会")]
-    elif text.endswith("人民政府"):
-        text = text[: -len("人民政府")]
-    for suffix in _SUFFIXES:
-        if text.endswith(suffix) and len(text) > len(suffix):
-            return text[: -len(suffix)]
-    return text
-
-
-def _county_code_of(value) -> str | None:
-    """County code from a code, a county name (通江县) or its stem (通江); None when unknown."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    code = normalize_code(value)
-    if code is not None:
-        return code[:6] if code[:6] in BAZHONG.counties else None
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
-    for c, (zh, en) in BAZHONG.counties.items():
-        if text in (zh, zh[:-1], en) or text.lower() == en.split()[0].lower():
-            return c
-    return None
-
-
-_TOWN_TIERS = {"town", "featured_town"}
-_VILLAGE_TIERS = {"village", "central_village"}
-
-
-def _level_filter(cands: pd.DataFrame, tier) -> pd.DataFrame:
-    if not isinstance(tier, str):
-        return cands
-    level = "township" if tier in _TOWN_TIERS else "village" if tier in _VILLAGE_TIERS else None
-    if level is None:
-        return cands
-    codes = cands["code"].astype(str)
-    return cands[codes.str.len() == (9 if level == "township" else 12)]
-
-
 @dataclass
 class _Index:
     """The register indexed for matching by code and by name."""
@@ -512,23 +455,11 @@ class _Index:
 
     def __post_init__(self):
         self.by_code = {str(c): i for i, c in enumerate(self.register["code"])}
-        self.exact = self.register["name"].fillna("").astype(str).str.strip()
-        self.folded = self.exact.map(normalise_name)
-        self.county = self.register["county_code"] if "county_code" in self.register.columns else \
-            self.register["code"].astype(str).str[:6]
 
     def by_name(self, name: str, county: str | None, tier) -> tuple[list[int], str]:
-        within = self.register.index if county is None else self.register.index[self.county == county]
-        for how, keys, value in (("name", self.exact, str(name).strip()), ("normalised name", self.folded,
-                                                                            normalise_name(name))):
-            hits = [i for i in within if keys.iat[i] == value and value]
-            if len(hits) > 1:
-                narrowed = _level_filter(self.register.iloc[hits], tier)
-                if len(narrowed) >= 1:
-                    hits = [self.register.index.get_loc(i) for i in narrowed.index]
-            if hits:
-                return hits, how
-        return [], ""
+        """Positions of the register rows ``name`` denotes (see :func:`bazhong_geo.matching.candidates`)."""
+        hits, how = matching.candidates(self.register, name, tier if isinstance(tier, str) else None, county)
+        return [self.register.index.get_loc(i) for i in hits.index], how
 
 
 # =============================================================================================== merging
@@ -793,8 +724,9 @@ def merge_register(workspace_register: str | Path, filled_file: str | Path, *, o
     """Merge a filled workbook or any settlement file into the workspace register.
 
     Rows are matched by code when the file has one, else by name within county (exact, then normalised with
-    :func:`normalise_name`); a name matching several settlements is narrowed by tier level (township or village),
-    else reported as ambiguous. Two file rows matching one settlement are ambiguous too (the second is not merged).
+    :func:`bazhong_geo.matching.normalise_name`; a county town also by its county's name); a name matching several
+    settlements is narrowed by tier level (township or village), else reported as ambiguous. Two file rows matching
+    one settlement are ambiguous too (the second is not merged).
 
     Parameters
     ----------
@@ -878,7 +810,7 @@ def _merge_row(row, reg, index: _Index, taken: dict, rows: dict, path: Path, ove
             report.blank_rows += 1
         return
     else:
-        county = _county_code_of(county_value) if county_text else None
+        county = matching.county_of(county_value) if county_text else None
         if county_text and county is None:
             rows["unmatched"].append({"file_row": file_row, "name": name, "county": county_text,
                                       "reason": f"county {county_text!r} is not a county of {BAZHONG.name}"})

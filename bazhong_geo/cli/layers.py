@@ -13,9 +13,7 @@ listed as an error).
 
 from __future__ import annotations
 
-import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import columns, io, workbook
+from .. import columns, io, matching
 from .. import workspace as ws_mod
 from .._validate import ValidationReport, detect_dbf_encoding
-from ..region import BAZHONG
 from .common import DataError, UsageError, echo, note
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".fgb")
@@ -140,43 +137,16 @@ def read_raw(path: Path, *, sheet: str | None = None, encoding: str | None = Non
 
 # =============================================================================================== name matching
 
-def _stem(name: str) -> str:
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name)))
-    for suffix in ("县城", "城区", "县", "区", "市"):
-        if text.endswith(suffix) and len(text) > len(suffix):
-            return text[: -len(suffix)]
-    return text
-
-
 def county_of(value: Any) -> str | None:
     """County code of a county column value: a code, 通江县, 通江 or Tongjiang; None when unknown."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip():
-        return None
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
-    if text[:6] in BAZHONG.counties and text[:6].isdigit():
-        return text[:6]
-    for code, (zh, en) in BAZHONG.counties.items():
-        if text in (zh, _stem(zh), en) or text.lower() == en.split()[0].lower():
-            return code
-    return None
+    return matching.county_of(value)
 
 
 def _candidates(register: pd.DataFrame, name: str, tier: str | None, county: str | None) -> pd.DataFrame:
-    within = register if county is None else register[register["county_code"] == county]
-    if tier in ("county_town", "central_city"):
-        stem = _stem(name)
-        counties = {c for c, (zh, _) in BAZHONG.counties.items() if _stem(zh) == stem}
-        hits = within[(within["tier"] == tier) & ((within["name"] == name) | within["county_code"].isin(counties)
-                                                  | (within["name"].map(_stem) == stem))]
-        if len(hits):
-            return hits
+    """Register rows a seat file's name may denote (townships and above unless the row is a village)."""
     if tier not in ("village", "central_village"):
-        within = within[within["code"].astype(str).str.len() <= 9]
-    exact = within[within["name"].astype(str).str.strip() == name]
-    if len(exact):
-        return exact
-    folded = workbook.normalise_name(name)
-    return within[within["name"].map(workbook.normalise_name) == folded]
+        register = register[register["code"].astype(str).str.len() <= 9]
+    return matching.candidates(register, name, tier, county)[0]
 
 
 def match_codes(table: pd.DataFrame, register: pd.DataFrame, report: ValidationReport,

@@ -271,8 +271,9 @@ def cmd_run(args: Any) -> int:
     steps.append(("map", cmd_map, {"out": str(folder / "map.html"), "png": None, "pdf": None, "raster": None,
                                    "builtup": bool(ws.landcover and ws.boundaries), "classes": None,
                                    "catchments": "voronoi", "progress": False, "boundaries": None, "basemap": "none",
-                                   "tianditu_key": None, "lang": "zh", "as_of": 2020, "title": None, "paper": "A4",
-                                   "portrait": False, "width": 1600, "height": 1000}))
+                                   "tianditu_key": None, "lang": "zh", "as_of": 2020, "title": None, "paper": None,
+                                   "orientation": None, "extent": None, "per_county": False, "portrait": False,
+                                   "width": 1600, "height": 1000}))
     for name, func, extra in steps:
         echo(f"== {name}")
         func(argparse.Namespace(**{**base, **extra}))
