@@ -142,8 +142,9 @@ def _print_requested(args: Any) -> bool:
 def export_outputs(args: Any, m: Any, html: Path) -> None:
     """Write the PNG/PDF of the map.
 
-    A PDF, or a PNG with --paper/--extent/--per-county/--orientation, is the print layout at the paper size (title,
-    legend, north arrow, scale bar and 1:N, sources line); a plain --png is a screenshot of the screen page.
+    A PDF is the print layout at the paper size (title, legend, north arrow, scale bar and 1:N, sources line); so
+    is a PNG asked for an --extent or --per-county, or for a --paper/--orientation with no PDF beside it; any other
+    --png is a --width x --height screenshot of the screen page.
     """
     from ..maps.export import export_png, export_print
 
@@ -152,14 +153,16 @@ def export_outputs(args: Any, m: Any, html: Path) -> None:
             raise UsageError("--paper/--extent/--orientation/--per-county shape a printed page: add --pdf FILE or "
                              "--png FILE")
         return
-    if _print_requested(args) or args.pdf:
-        extent = maps.parse_extent(args.extent) if args.extent else None
-        orientation = args.orientation or ("portrait" if args.portrait else "landscape")
-        for target in (args.pdf, args.png):
-            if target:
-                written = export_print(m, target, extent=extent, paper=args.paper or "A4", orientation=orientation,
-                                       per_county=args.per_county, title=args.title)
-                echo(*(f"wrote {path}" for path in written))
+    extent = maps.parse_extent(args.extent) if args.extent else None
+    orientation = args.orientation or ("portrait" if args.portrait else "landscape")
+    # a PNG is the print page when it is asked to show an extent or counties, or a paper size with no PDF beside it
+    png_printed = bool(args.extent or args.per_county or ((args.paper or args.orientation) and not args.pdf))
+    for target in (args.pdf, args.png if png_printed else None):
+        if target:
+            written = export_print(m, target, extent=extent, paper=args.paper or "A4", orientation=orientation,
+                                   per_county=args.per_county, title=args.title)
+            echo(*(f"wrote {path}" for path in written))
+    if not args.png or png_printed:
         return
     echo(f"wrote {export_png(html, args.png, size=(args.width, args.height))}")
 
