@@ -13,6 +13,7 @@ single-step approximation that is off by metres.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -316,3 +317,88 @@ def to_work_crs(gdf: gpd.GeoDataFrame, *, crs: Any = None, source: str | None = 
     if gdf.crs.equals(WORK_CRS):
         return gdf
     return gdf.to_crs(WORK_CRS)
+
+
+# --- Gauss–Krüger grids by datum and zone ---------------------------------------------------------------
+
+GK_DATUMS = {"cgcs2000": ("CGCS2000", "EPSG:4490"), "xian80": ("Xian 1980", "EPSG:4610"),
+           "beijing54": ("Beijing 1954", "EPSG:4214")}
+"""Datums of Chinese Gauss–Krüger grids: key -> (name in the EPSG database, geographic CRS)."""
+DATUM_ALIASES = {"cgcs2000": "cgcs2000", "cgcs-2000": "cgcs2000", "cgcs": "cgcs2000", "国家2000": "cgcs2000",
+                  "2000国家大地坐标系": "cgcs2000", "xian80": "xian80", "xian1980": "xian80", "西安80": "xian80",
+                  "beijing54": "beijing54", "北京54": "beijing54"}
+"""Spellings of those datums planners use -> datum key."""
+
+
+@lru_cache(maxsize=1)
+def _gk_index() -> dict[str, str]:
+    """Gauss–Krüger CRS name -> EPSG code, from pyproj's database."""
+    from pyproj.database import query_crs_info
+
+    return {info.name: f"EPSG:{info.code}" for info in query_crs_info(auth_name="EPSG")
+            if "Gauss-Kruger" in info.name}
+
+
+def gauss_kruger_crs(datum: str, zone: int, *, zone_prefix: bool = True) -> str:
+    """Return the EPSG code of a Gauss–Krüger CRS by datum and zone (3-degree zones 25–45, 6-degree zones 13–23).
+
+    Parameters
+    ----------
+    datum : str
+        ``"cgcs2000"``, ``"xian80"`` or ``"beijing54"`` (aliases such as 国家2000 / 西安80 accepted).
+    zone : int
+        Zone number: 25–45 are 3-degree zones (central meridian 3·zone), 13–23 6-degree zones (6·zone − 3).
+    zone_prefix : bool
+        True: the CRS whose false easting carries the zone number (``zone·10⁶ + 500 000``); False: the
+        "CM" CRS with false easting 500 000.
+
+    Returns
+    -------
+    str
+        ``"EPSG:nnnn"``.
+
+    Raises
+    ------
+    UnknownCoordinateSystemError
+        For an unknown datum or a zone outside both ranges.
+
+    Examples
+    --------
+    >>> gauss_kruger_crs("cgcs2000", 36), gauss_kruger_crs("cgcs2000", 36, zone_prefix=False)
+    ('EPSG:4524', 'EPSG:4545')
+    >>> gauss_kruger_crs("cgcs2000", 18)
+    'EPSG:4496'
+    """
+    key = DATUM_ALIASES.get(str(datum).strip().lower())
+    if key is None:
+        raise UnknownCoordinateSystemError(f"unknown datum {datum!r} for Gauss-Kruger; use cgcs2000, xian80 or "
+                                           f"beijing54")
+    zone = int(zone)
+    if 25 <= zone <= 45:
+        stem, cm = "3-degree Gauss-Kruger", 3 * zone
+    elif 13 <= zone <= 23:
+        stem, cm = "Gauss-Kruger", 6 * zone - 3
+    else:
+        raise UnknownCoordinateSystemError(
+            f"Gauss-Kruger zone {zone} is not a zone of China: 3-degree zones are 25-45, 6-degree zones 13-23")
+    name = f"{GK_DATUMS[key][0]} / {stem} zone {zone}" if zone_prefix else f"{GK_DATUMS[key][0]} / {stem} CM {cm}E"
+    code = _gk_index().get(name)
+    if code is None:  # pragma: no cover - every zone of the three datums is in the EPSG database
+        raise UnknownCoordinateSystemError(f'no EPSG code for {name!r}; give crs = "EPSG:xxxx" instead')
+    return code
+
+
+def zone_of_easting(x: float) -> int:
+    """Return the Gauss–Krüger zone number carried in front of a prefixed easting.
+
+    Examples
+    --------
+    >>> zone_of_easting(36_512_345.0), zone_of_easting(18_650_000)
+    (36, 18)
+    """
+    zone = int(float(x) // 1_000_000)
+    if not (25 <= zone <= 45 or 13 <= zone <= 23):
+        raise UnknownCoordinateSystemError(
+            f"easting {x} carries no zone number of China (3-degree zones 25-45, 6-degree 13-23): is zone_prefix "
+            f"right? Without the prefix eastings are about 500000 m near the central meridian")
+    return zone

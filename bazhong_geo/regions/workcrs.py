@@ -13,8 +13,7 @@ zones; they get an Albers equal-area conic on the CGCS2000 ellipsoid (GRS80): fo
 
 from __future__ import annotations
 
-GK_FIRST_EPSG = 4534
-"""EPSG code of CGCS2000 / 3-degree Gauss-Kruger CM 75E; CM 78E is 4535 and so on to CM 135E (4554)."""
+from .. import crs
 
 GK_FIRST_CM, GK_LAST_CM = 75, 135
 
@@ -45,7 +44,7 @@ def gk_zone_epsg(lon: float) -> str:
     'CGCS2000 / 3-degree Gauss-Kruger CM 105E'
     """
     cm = min(max(3 * round(float(lon) / 3.0), GK_FIRST_CM), GK_LAST_CM)
-    return f"EPSG:{GK_FIRST_EPSG + (cm - GK_FIRST_CM) // 3}"
+    return crs.gauss_kruger_crs("cgcs2000", cm // 3, zone_prefix=False)
 
 
 def albers_for(bounds: tuple[float, float, float, float]) -> str:
