@@ -20,17 +20,15 @@ Every figure comes from the packaged national tables (:mod:`bazhong_geo.regions.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import atomic, maps, trajectory
-from ._errors import BazhongGeoError, UnknownRegionError
+from ._errors import UnknownRegionError
 from .regions import cnmaps, info, tables
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -378,21 +376,7 @@ def write_outputs(table: pd.DataFrame, out_dir: str | Path, *, stem: str = "comp
     return written
 
 
-# ----------------------------------------------------------------------------------------------- CLI
-
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Add the ``compare`` arguments to ``parser`` (a sub-command parser of ``bazhong-geo``) or make one."""
-    parser = parser or argparse.ArgumentParser(
-        prog="bazhong-geo compare", description="Compare the 2020 urbanization of Chinese regions (census and GHSL)")
-    parser.add_argument("codes", nargs="+", help="6-digit region codes, e.g. 511900 510800 511700 511300 511600")
-    parser.add_argument("--level", choices=LEVELS, default="prefecture",
-                        help="list the regions only (prefecture) or also their counties (county)")
-    parser.add_argument("--out", default="compare_out", help="output folder (default: compare_out)")
-    parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="chart labels")
-    parser.add_argument("--no-chart", action="store_true", help="do not draw the chart")
-    parser.add_argument("--no-map", action="store_true", help="do not make the map")
-    return parser
-
+# ----------------------------------------------------------------------------------------------- text summary
 
 def summary_lines(table: pd.DataFrame) -> list[str]:
     """One line per row: code, name, urbanization, GHSL urban share, residents, density and ranks."""
@@ -405,38 +389,3 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
                      f"{r.urbanization_rate * 100:.2f} % (GHSL urban {r.ghsl_urban_share * 100:.1f} %), "
                      f"{r.resident_population:,.0f} residents{density}; {rank}")
     return lines
-
-
-def run(args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run a parsed ``compare`` command (see :func:`build_parser`): write the files, then the summary to ``stdout``.
-
-    The command's entry point (the ``bazhong-geo`` CLI calls it with the namespace of its ``compare`` sub-command):
-    it writes only to the streams it is given (default ``sys.stdout``/``sys.stderr``); the analysis functions above
-    never write anything.
-
-    Returns
-    -------
-    int
-        0, or 2 for bad input (an unknown code: the message, on stderr, names it and the fix).
-    """
-    stdout = stdout or sys.stdout
-    try:
-        table = compare(args.codes, level=args.level)
-        written = write_outputs(table, args.out, chart=not args.no_chart, map_=not args.no_map, lang=args.lang)
-    except BazhongGeoError as err:
-        (stderr or sys.stderr).write(f"error: {err}\n")
-        return 2
-    stdout.writelines(f"{line}\n" for line in [*summary_lines(table), *(f"wrote {p}" for p in written)])
-    return 0
-
-
-def main_cli(argv: list[str] | None = None, *, stdout: TextIO | None = None) -> int:
-    """Run ``bazhong-geo compare CODE ... [--level county] [--out DIR]`` from a list of arguments.
-
-    Returns the exit status of :func:`run`.
-    """
-    return run(build_parser().parse_args(argv), stdout=stdout)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main_cli())

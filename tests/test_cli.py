@@ -305,19 +305,6 @@ def test_a_workspace_without_embedded_layers_uses_only_its_own(tmp_path, capsys)
     assert "巴城" not in text        # nothing of the embedded register is drawn
 
 
-def test_compare_command_writes_the_table_and_prints_ranks(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path / "cache"))
-    out = tmp_path / "cmp"
-    assert main(["compare", "511900", "510800", "--out", str(out), "--no-map", "--no-chart"]) == 0
-    text = capsys.readouterr().out
-    assert "511900 巴中市: urbanization 46.16 %" in text and "in province" in text
-    table = pd.read_csv(out / "compare.csv", encoding="utf-8-sig", dtype={"code": str})
-    assert table["code"].tolist() == ["511900", "510800"]
-    assert main(["compare", "999999", "--out", str(tmp_path / "bad")]) == 1
-    err = capsys.readouterr().err
-    assert "999999" in err and "Traceback" not in err
-
-
 def test_map_prints_a_county_extent_on_the_requested_paper(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("BAZHONG_GEO_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)

@@ -4,15 +4,14 @@ Expected figures are recomputed here from the packaged census CSV with plain pan
 written out as facts of the 2020 census (巴中市 2,712,894 residents, 46.16 % urban; 四川省 83,674,866, 56.73 %).
 """
 
-import io
 from importlib import resources
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from bazhong_geo import cli, maps
 from bazhong_geo import compare as cmp
-from bazhong_geo import maps
 from bazhong_geo.crs import area_km2
 from bazhong_geo.regions import UnknownRegionError, load_region
 
@@ -155,11 +154,9 @@ def test_chart_and_map(table):
     assert "巴中市" in county_html
 
 
-def test_main_cli_writes_the_table_chart_and_map(tmp_path):
-    out = io.StringIO()
-    status = cmp.main_cli([*CODES, "--level", "county", "--out", str(tmp_path)], stdout=out)
-    assert status == 0
-    text = out.getvalue()
+def test_compare_command_writes_the_table_chart_and_map(tmp_path, capsys):
+    assert cli.main(["compare", *CODES, "--level", "county", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
     assert "511900 巴中市: urbanization 46.16 %" in text
     assert "rank 16/21 in province" in text
     written = pd.read_csv(tmp_path / "compare.csv", dtype={"code": str, "parent_code": str}, encoding="utf-8-sig")
@@ -170,20 +167,14 @@ def test_main_cli_writes_the_table_chart_and_map(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))
 
 
-def test_run_plugs_into_a_subcommand_parser(tmp_path):
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="bazhong-geo")
-    sub = parser.add_subparsers(dest="command")
-    cmp.build_parser(sub.add_parser("compare"))
-    args = parser.parse_args(["compare", "511900", "--no-map", "--no-chart", "--out", str(tmp_path)])
-    out = io.StringIO()
-    assert cmp.run(args, stdout=out) == 0
+def test_compare_command_without_chart_and_map_writes_the_table_only(tmp_path, capsys):
+    assert cli.main(["compare", "511900", "--no-map", "--no-chart", "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["compare.csv"]
-    assert out.getvalue().startswith("511900 巴中市: urbanization 46.16 %")
+    assert capsys.readouterr().out.startswith("511900 巴中市: urbanization 46.16 %")
 
 
-def test_main_cli_unknown_code_exits_2(tmp_path, capsys):
-    assert cmp.main_cli(["519999", "--out", str(tmp_path)]) == 2
-    assert "519999" in capsys.readouterr().err
+def test_compare_command_unknown_code_is_an_error_naming_it(tmp_path, capsys):
+    assert cli.main(["compare", "519999", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "519999" in err and "Traceback" not in err
     assert not list(tmp_path.iterdir())
